@@ -1,0 +1,202 @@
+package storagenode
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Sentinel errors. Callers classify them with errors.Is; every error a Drive
+// returns for these conditions wraps one of them.
+var (
+	// ErrBucketNotFound: the bucket record does not exist on this drive.
+	ErrBucketNotFound = errors.New("storagenode: bucket not found")
+	// ErrBucketExists: MakeBucket found the bucket already present.
+	ErrBucketExists = errors.New("storagenode: bucket exists")
+	// ErrObjectNotFound: no metadata record for the key (or version) on this drive.
+	ErrObjectNotFound = errors.New("storagenode: object not found")
+	// ErrUploadNotFound: no multipart upload record with that id.
+	ErrUploadNotFound = errors.New("storagenode: upload not found")
+	// ErrShardNotFound: no shard file for the reference.
+	ErrShardNotFound = errors.New("storagenode: shard not found")
+	// ErrStale: PutMeta refused a record older than the one stored
+	// (ordering by ModTime, then VersionID).
+	ErrStale = errors.New("storagenode: older than stored version")
+	// ErrInvalidName: a bucket, version or shard name that could escape the
+	// drive folder or is otherwise not allowed.
+	ErrInvalidName = errors.New("storagenode: invalid name")
+	// ErrDriveOffline: the drive cannot be reached or is closed; try another.
+	ErrDriveOffline = errors.New("storagenode: drive offline")
+	// ErrDiskFull: no space left on the drive.
+	ErrDiskFull = errors.New("storagenode: disk full")
+)
+
+// Drive is one storage drive, local or remote. The gateway sees drives only
+// through this interface. All methods are safe for concurrent use.
+type Drive interface {
+	// ID is the drive's stable identity in the cluster map.
+	ID() string
+	BucketStore
+	ShardStore
+	MetaStore
+	UploadStore
+	// Close releases the drive; later calls fail with ErrDriveOffline.
+	Close() error
+}
+
+// BucketStore keeps bucket records. A bucket is a record on every drive.
+type BucketStore interface {
+	MakeBucket(ctx context.Context, bucket string, created time.Time) error
+	// DeleteBucket removes the bucket record and every metadata record, upload
+	// and shard file the drive holds for that bucket.
+	DeleteBucket(ctx context.Context, bucket string) error
+	StatBucket(ctx context.Context, bucket string) (BucketInfo, error)
+	// ListBuckets returns the drive's buckets sorted by name.
+	ListBuckets(ctx context.Context) ([]BucketInfo, error)
+}
+
+// ShardStore keeps shard files: opaque byte streams named by
+// (bucket, version directory, file name).
+type ShardStore interface {
+	// CreateShard opens a new shard file under a temporary name. Nothing is
+	// visible until Commit.
+	CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error)
+	// OpenShard opens a committed shard file for reading.
+	OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error)
+	// DeleteVersion removes every shard file of one version directory.
+	// Missing directories are not an error.
+	DeleteVersion(ctx context.Context, bucket, versionDir string) error
+}
+
+// MetaStore keeps the per-object metadata records in a sorted index.
+type MetaStore interface {
+	// PutMeta stores the record for (m.Bucket, m.Key). If a record with a
+	// newer (ModTime, VersionID) is stored it refuses with ErrStale. It
+	// returns the record it replaced, or nil. The write is durable (fsynced)
+	// when PutMeta returns.
+	PutMeta(ctx context.Context, m *ObjectMeta) (prev *ObjectMeta, err error)
+	// GetMeta returns the stored record or ErrObjectNotFound.
+	GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error)
+	// DeleteMeta removes the record if its VersionID equals versionID
+	// (versionID "" removes whatever is stored). It returns the removed
+	// record, or ErrObjectNotFound.
+	DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error)
+	// ListMeta returns up to limit records of the bucket whose keys start with
+	// prefix and sort strictly after `after`, in key order (byte order).
+	ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error)
+}
+
+// UploadStore keeps multipart upload state.
+type UploadStore interface {
+	PutUpload(ctx context.Context, u *UploadMeta) error
+	GetUpload(ctx context.Context, bucket, uploadID string) (*UploadMeta, error)
+	// DeleteUpload removes the upload record and all its part records (not
+	// the part shard files: the caller deletes those with DeleteVersion).
+	DeleteUpload(ctx context.Context, bucket, uploadID string) error
+	// ListUploads returns the bucket's uploads sorted by (Key, Initiated).
+	ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error)
+	// PutPart stores a part record, replacing one with the same number, and
+	// returns the replaced record or nil.
+	PutPart(ctx context.Context, bucket, uploadID string, p *PartMeta) (prev *PartMeta, err error)
+	// ListParts returns the upload's parts sorted by number; ErrUploadNotFound
+	// if the upload does not exist.
+	ListParts(ctx context.Context, bucket, uploadID string) ([]*PartMeta, error)
+}
+
+// ShardRef names one shard file on a drive.
+type ShardRef struct {
+	Bucket     string // bucket name (S3 rules: lowercase letters, digits, '.', '-')
+	VersionDir string // version id or upload id (letters, digits, '-')
+	Name       string // file name inside the version directory, e.g. "part.1"
+}
+
+// ShardWriter receives a shard file's bytes.
+type ShardWriter interface {
+	io.Writer
+	// Commit makes the file durable (fsync) and visible under its final name
+	// (atomic rename, then fsync of the directory).
+	Commit(ctx context.Context) error
+	// Abort discards the temporary file. Safe after Commit (no-op).
+	Abort() error
+}
+
+// ShardReader reads a committed shard file.
+type ShardReader interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+// BucketInfo describes a bucket.
+type BucketInfo struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// ECInfo is the erasure-coding layout of an object.
+type ECInfo struct {
+	Data      int   `json:"k"`
+	Parity    int   `json:"m"`
+	BlockSize int64 `json:"bs"` // object bytes per stripe
+}
+
+// PartInfo is one part of an object: a single PUT has one part (number 1).
+// Each part is erasure coded on its own into shard files named Name on each
+// drive of the object.
+type PartInfo struct {
+	Number int    `json:"n"`
+	Size   int64  `json:"size"`
+	ETag   string `json:"etag"`
+	Name   string `json:"name"` // shard file name in the version directory
+}
+
+// ObjectMeta is the metadata record of one object version. The same record
+// is written to each of the object's drives.
+type ObjectMeta struct {
+	Bucket      string            `json:"bucket"`
+	Key         string            `json:"key"`
+	VersionID   string            `json:"vid"`   // names the shard directory
+	DataDir     string            `json:"dir"`   // version directory of the shard files
+	ModTime     time.Time         `json:"mtime"` // orders versions
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag"` // without quotes
+	ContentType string            `json:"ctype,omitempty"`
+	UserMeta    map[string]string `json:"umeta,omitempty"`   // x-amz-meta-* (lower-case names, without prefix)
+	Headers     map[string]string `json:"headers,omitempty"` // other stored headers (Cache-Control, ...)
+	Checksums   map[string]string `json:"sums,omitempty"`    // e.g. "CRC32" -> base64 value
+	EC          ECInfo            `json:"ec"`
+	Drives      []string          `json:"drives"` // drive IDs by shard index
+	Parts       []PartInfo        `json:"parts"`
+}
+
+// Newer reports whether m orders after o (ModTime, then VersionID).
+func (m *ObjectMeta) Newer(o *ObjectMeta) bool {
+	if !m.ModTime.Equal(o.ModTime) {
+		return m.ModTime.After(o.ModTime)
+	}
+	return m.VersionID > o.VersionID
+}
+
+// UploadMeta is the record of a multipart upload in progress.
+type UploadMeta struct {
+	Bucket      string            `json:"bucket"`
+	Key         string            `json:"key"`
+	UploadID    string            `json:"id"`
+	Initiated   time.Time         `json:"init"`
+	ContentType string            `json:"ctype,omitempty"`
+	UserMeta    map[string]string `json:"umeta,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	EC          ECInfo            `json:"ec"`
+	Drives      []string          `json:"drives"`
+}
+
+// PartMeta is the record of one uploaded part.
+type PartMeta struct {
+	Number    int               `json:"n"`
+	Size      int64             `json:"size"`
+	ETag      string            `json:"etag"`
+	Name      string            `json:"name"` // shard file name in the upload's version directory
+	ModTime   time.Time         `json:"mtime"`
+	Checksums map[string]string `json:"sums,omitempty"`
+}
