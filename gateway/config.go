@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/ecstore/ecstore/ec"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// Drive is one drive of the cluster with its place in the failure domains.
+type Drive struct {
+	storagenode.Drive
+	Node   string  // node (host) the drive belongs to
+	Zone   string  // zone (rack, room) of the node; "" is one default zone
+	Weight float64 // relative capacity; 0 means 1
+}
+
+// Config configures a Layer.
+type Config struct {
+	// Drives is the cluster's drive list, in cluster-map order (new drives
+	// are appended). Required.
+	Drives []Drive
+	// DataShards (k) and ParityShards (m) of new objects. Default 4+2.
+	DataShards, ParityShards int
+	// BlockSize is the object bytes per stripe. Default ec.DefaultBlockSize.
+	BlockSize int
+	// Logger for errors and heal notices. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with every default set and no drives.
+func DefaultConfig() Config {
+	return Config{DataShards: 4, ParityShards: 2, BlockSize: ec.DefaultBlockSize}
+}
+
+func (c *Config) ensureDefaults() {
+	if c.DataShards == 0 && c.ParityShards == 0 {
+		c.DataShards, c.ParityShards = 4, 2
+	}
+	if c.BlockSize == 0 {
+		c.BlockSize = ec.DefaultBlockSize
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	for i := range c.Drives {
+		if c.Drives[i].Weight == 0 {
+			c.Drives[i].Weight = 1
+		}
+	}
+}
+
+// Validate checks the configuration with messages a user can act on.
+func (c *Config) Validate() error {
+	k, m := c.DataShards, c.ParityShards
+	if k < 1 || m < 0 {
+		return fmt.Errorf("gateway: erasure coding %d+%d: need at least 1 data shard and no negative parity", k, m)
+	}
+	if k+m > len(c.Drives) {
+		return fmt.Errorf("gateway: erasure coding %d+%d needs at least %d drives, but %d are configured; add drives or lower k+m", k, m, k+m, len(c.Drives))
+	}
+	if len(c.Drives) == 0 {
+		return errors.New("gateway: no drives configured")
+	}
+	seen := map[string]bool{}
+	for _, d := range c.Drives {
+		if d.Drive == nil {
+			return errors.New("gateway: nil drive in configuration")
+		}
+		if seen[d.ID()] {
+			return fmt.Errorf("gateway: drive id %q appears twice; every drive needs its own folder", d.ID())
+		}
+		seen[d.ID()] = true
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// readMeta reads bucket/key's metadata from its placement drives and picks
+// the newest version that at least k drives hold (shards are committed
+// before metadata, so k records mean k shards were written).
+func (l *Layer) readMeta(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, error) {
+	drives, err := l.place(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	metas := make([]*storagenode.ObjectMeta, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		metas[i], err = d.GetMeta(ctx, bucket, key)
+		return err
+	})
+	type vote struct {
+		meta  *storagenode.ObjectMeta
+		count int
+	}
+	votes := map[string]*vote{}
+	notFound, bucketMissing := 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			v := votes[metas[i].VersionID]
+			if v == nil {
+				v = &vote{meta: metas[i]}
+				votes[metas[i].VersionID] = v
+			}
+			v.count++
+		case errors.Is(err, storagenode.ErrBucketNotFound):
+			notFound++
+			bucketMissing++
+		case errors.Is(err, storagenode.ErrObjectNotFound):
+			notFound++
+		}
+	}
+	var best *storagenode.ObjectMeta
+	for _, v := range votes {
+		if v.count >= v.meta.EC.Data && (best == nil || v.meta.Newer(best)) {
+			best = v.meta
+		}
+	}
+	switch {
+	case best != nil:
+		return best, nil
+	case notFound >= l.k:
+		// So many drives lack the key that no acknowledged write can exist.
+		if bucketMissing > 0 {
+			if _, err := l.HeadBucket(ctx, bucket); err != nil {
+				return nil, err
+			}
+		}
+		return nil, s3compat.ErrNoSuchKey
+	}
+	return nil, s3compat.ErrInsufficientReadQuorum
+}
+
+// OpenObject returns a handle on the current version of bucket/key.
+func (l *Layer) OpenObject(ctx context.Context, bucket, key string) (s3compat.Object, error) {
+	meta, err := l.readMeta(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	return &object{l: l, meta: meta}, nil
+}
+
+// object is an opened version; it reads shards from the drives recorded in
+// its metadata, whatever the cluster map says now.
+type object struct {
+	l    *Layer
+	meta *storagenode.ObjectMeta
+}
+
+func (o *object) Info() s3compat.ObjectInfo { return objectInfo(o.meta) }
+
+// Read streams bytes [offset, offset+length) part by part.
+func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) error {
+	m := o.meta
+	if offset < 0 || length < 0 || offset+length > m.Size {
+		return s3compat.ErrInvalidRange
+	}
+	coder, err := o.l.coder(m.EC)
+	if err != nil {
+		return err
+	}
+	drives := o.l.drivesByID(m.Drives)
+	var partStart int64
+	for _, p := range m.Parts {
+		partEnd := partStart + p.Size
+		if length > 0 && offset < partEnd && offset+length > partStart {
+			from := max(offset, partStart) - partStart
+			to := min(offset+length, partEnd) - partStart
+			shards := make([]io.ReaderAt, len(drives))
+			lazy := make([]*lazyShard, len(drives))
+			for i, d := range drives {
+				if d != nil {
+					lazy[i] = &lazyShard{ctx: ctx, d: d, ref: storagenode.ShardRef{Bucket: m.Bucket, VersionDir: m.DataDir, Name: p.Name}}
+					shards[i] = lazy[i]
+				}
+			}
+			rep, err := coder.Decode(ctx, w, shards, p.Size, from, to-from)
+			for _, s := range lazy {
+				if s != nil {
+					s.close()
+				}
+			}
+			if rep.Degraded() {
+				o.l.log.Warn("degraded read; heal needed", "bucket", m.Bucket, "key", m.Key, "version", m.VersionID,
+					"part", p.Number, "missing", rep.Missing, "corrupt", rep.Corrupt)
+			}
+			if err != nil {
+				return fmt.Errorf("gateway: read %s/%s part %d: %w", m.Bucket, m.Key, p.Number, toS3(err))
+			}
+		}
+		partStart = partEnd
+	}
+	return nil
+}
+
+// lazyShard opens a shard file on its first ReadAt, so a healthy read never
+// opens the parity shards.
+type lazyShard struct {
+	ctx  context.Context
+	d    storagenode.Drive
+	ref  storagenode.ShardRef
+	once sync.Once
+	r    storagenode.ShardReader
+	err  error
+}
+
+func (s *lazyShard) ReadAt(p []byte, off int64) (int, error) {
+	s.once.Do(func() { s.r, s.err = s.d.OpenShard(s.ctx, s.ref) })
+	if s.err != nil {
+		return 0, s.err
+	}
+	return s.r.ReadAt(p, off)
+}
+
+func (s *lazyShard) close() {
+	s.once.Do(func() { s.err = storagenode.ErrDriveOffline })
+	if s.r != nil {
+		_ = s.r.Close()
+	}
+}
+
+// DeleteObject removes bucket/key from its drives.
+func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) error {
+	drives, err := l.place(bucket, key)
+	if err != nil {
+		return err
+	}
+	removed := make([]*storagenode.ObjectMeta, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		removed[i], err = d.DeleteMeta(ctx, bucket, key, "")
+		if errors.Is(err, storagenode.ErrObjectNotFound) {
+			return nil
+		}
+		return err
+	})
+	bucketMissing := 0
+	for _, e := range errs {
+		if errors.Is(e, storagenode.ErrBucketNotFound) {
+			bucketMissing++
+		}
+	}
+	if bucketMissing > 0 {
+		if _, err := l.HeadBucket(ctx, bucket); err != nil {
+			return err
+		}
+	}
+	cleanup := context.WithoutCancel(ctx)
+	fanout(drives, func(i int, d storagenode.Drive) error {
+		if removed[i] != nil {
+			return d.DeleteVersion(cleanup, bucket, removed[i].DataDir)
+		}
+		return nil
+	})
+	if countNil(errs) < writeQuorum(l.k, l.m) {
+		return worstWriteError(errs)
+	}
+	return nil
+}

@@ -1,0 +1,256 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ecstore/ecstore/ec"
+	"github.com/ecstore/ecstore/placement"
+	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// Layer is the erasure-coded ObjectLayer.
+type Layer struct {
+	cfg    Config
+	log    *slog.Logger
+	drives []storagenode.Drive // cluster-map order
+	byID   map[string]storagenode.Drive
+	pdrv   []placement.Drive
+	k, m   int
+
+	coderMu sync.Mutex
+	coders  map[storagenode.ECInfo]*ec.Coder
+}
+
+var _ s3compat.ObjectLayer = (*Layer)(nil)
+
+// New builds a Layer over cfg.Drives.
+func New(cfg Config) (*Layer, error) {
+	cfg.ensureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Layer{
+		cfg: cfg, log: cfg.Logger, k: cfg.DataShards, m: cfg.ParityShards,
+		byID: map[string]storagenode.Drive{}, coders: map[storagenode.ECInfo]*ec.Coder{},
+	}
+	for _, d := range cfg.Drives {
+		l.drives = append(l.drives, d.Drive)
+		l.byID[d.ID()] = d.Drive
+		l.pdrv = append(l.pdrv, placement.Drive{ID: d.ID(), Node: d.Node, Zone: d.Zone, Weight: d.Weight})
+	}
+	if err := placement.Validate(l.pdrv); err != nil {
+		return nil, err
+	}
+	if _, err := l.coder(l.ecInfo()); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Layer) ecInfo() storagenode.ECInfo {
+	return storagenode.ECInfo{Data: l.k, Parity: l.m, BlockSize: int64(l.cfg.BlockSize)}
+}
+
+// coder returns the (shared, concurrency-safe) coder for a layout.
+func (l *Layer) coder(e storagenode.ECInfo) (*ec.Coder, error) {
+	l.coderMu.Lock()
+	defer l.coderMu.Unlock()
+	if c, ok := l.coders[e]; ok {
+		return c, nil
+	}
+	c, err := ec.New(e.Data, e.Parity, ec.WithBlockSize(int(e.BlockSize)))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: coder for %d+%d/%d: %w", e.Data, e.Parity, e.BlockSize, err)
+	}
+	l.coders[e] = c
+	return c, nil
+}
+
+// writeQuorum is how many drives must hold a write: k, or k+1 when k == m
+// so that two halves of a split cluster cannot both accept writes.
+func writeQuorum(k, m int) int {
+	if k == m {
+		return k + 1
+	}
+	return k
+}
+
+// place returns the drives for a new object's shards, by shard index.
+func (l *Layer) place(bucket, key string) ([]storagenode.Drive, error) {
+	idx, err := placement.PlaceEC(bucket, key, l.pdrv, l.k, l.m)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: place %s/%s: %w", bucket, key, err)
+	}
+	out := make([]storagenode.Drive, len(idx))
+	for i, j := range idx {
+		out[i] = l.drives[j]
+	}
+	return out, nil
+}
+
+// drivesByID resolves an object's recorded drive list; drives no longer in
+// the map are nil (missing shards).
+func (l *Layer) drivesByID(ids []string) []storagenode.Drive {
+	out := make([]storagenode.Drive, len(ids))
+	for i, id := range ids {
+		out[i] = l.byID[id]
+	}
+	return out
+}
+
+func driveIDs(ds []storagenode.Drive) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID()
+	}
+	return out
+}
+
+// bucketQuorum is how many drives must agree on a bucket record: a majority
+// of all drives (bucket records live on every drive).
+func (l *Layer) bucketQuorum() int { return len(l.drives)/2 + 1 }
+
+// MakeBucket creates the bucket record on every drive.
+func (l *Layer) MakeBucket(ctx context.Context, bucket string) error {
+	if _, err := l.HeadBucket(ctx, bucket); err == nil {
+		return s3compat.ErrBucketAlreadyOwnedByYou
+	} else if !errors.Is(err, s3compat.ErrNoSuchBucket) {
+		return err
+	}
+	now := time.Now().UTC()
+	errs := fanout(l.drives, func(_ int, d storagenode.Drive) error {
+		err := d.MakeBucket(ctx, bucket, now)
+		if errors.Is(err, storagenode.ErrBucketExists) {
+			return nil
+		}
+		return err
+	})
+	if countNil(errs) < l.bucketQuorum() {
+		// Undo so that a failed create leaves no half-made bucket.
+		fanout(l.drives, func(i int, d storagenode.Drive) error {
+			if errs[i] == nil {
+				return d.DeleteBucket(ctx, bucket)
+			}
+			return nil
+		})
+		return worstWriteError(errs)
+	}
+	return nil
+}
+
+// HeadBucket reports the bucket if a majority of drives hold its record.
+func (l *Layer) HeadBucket(ctx context.Context, bucket string) (s3compat.BucketInfo, error) {
+	infos := make([]storagenode.BucketInfo, len(l.drives))
+	errs := fanout(l.drives, func(i int, d storagenode.Drive) (err error) {
+		infos[i], err = d.StatBucket(ctx, bucket)
+		return err
+	})
+	found, missing := 0, 0
+	var info storagenode.BucketInfo
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			found++
+			if info.Created.IsZero() || infos[i].Created.Before(info.Created) {
+				info = infos[i]
+			}
+		case errors.Is(err, storagenode.ErrBucketNotFound):
+			missing++
+		}
+	}
+	q := l.bucketQuorum()
+	switch {
+	case found >= q:
+		return s3compat.BucketInfo{Name: bucket, Created: info.Created}, nil
+	case missing > len(l.drives)-q:
+		return s3compat.BucketInfo{}, s3compat.ErrNoSuchBucket
+	}
+	return s3compat.BucketInfo{}, s3compat.ErrServiceUnavailable.WithMessage("Not enough drives answered to confirm the bucket %q.", bucket)
+}
+
+// ListBuckets lists the buckets held by a majority of drives.
+func (l *Layer) ListBuckets(ctx context.Context) ([]s3compat.BucketInfo, error) {
+	lists := make([][]storagenode.BucketInfo, len(l.drives))
+	errs := fanout(l.drives, func(i int, d storagenode.Drive) (err error) {
+		lists[i], err = d.ListBuckets(ctx)
+		return err
+	})
+	if countNil(errs) < l.bucketQuorum() {
+		return nil, s3compat.ErrServiceUnavailable.WithMessage("Not enough drives answered to list buckets.")
+	}
+	count := map[string]int{}
+	created := map[string]time.Time{}
+	for _, list := range lists {
+		for _, b := range list {
+			count[b.Name]++
+			if c, ok := created[b.Name]; !ok || b.Created.Before(c) {
+				created[b.Name] = b.Created
+			}
+		}
+	}
+	var out []s3compat.BucketInfo
+	for name, n := range count {
+		if n >= l.bucketQuorum() {
+			out = append(out, s3compat.BucketInfo{Name: name, Created: created[name]})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// DeleteBucket removes an empty bucket from every drive.
+func (l *Layer) DeleteBucket(ctx context.Context, bucket string) error {
+	if _, err := l.HeadBucket(ctx, bucket); err != nil {
+		return err
+	}
+	res, err := l.ListObjects(ctx, bucket, s3compat.ListParams{MaxKeys: 1})
+	if err != nil {
+		return err
+	}
+	if len(res.Objects) > 0 {
+		return s3compat.ErrBucketNotEmpty
+	}
+	errs := fanout(l.drives, func(_ int, d storagenode.Drive) error {
+		err := d.DeleteBucket(ctx, bucket)
+		if errors.Is(err, storagenode.ErrBucketNotFound) {
+			return nil
+		}
+		return err
+	})
+	if countNil(errs) < l.bucketQuorum() {
+		return worstWriteError(errs)
+	}
+	return nil
+}
+
+// HealBuckets creates bucket records missing on some drives (a replaced or
+// wiped drive) for every bucket a majority of drives hold. The server calls
+// it at start.
+func (l *Layer) HealBuckets(ctx context.Context) error {
+	buckets, err := l.ListBuckets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range buckets {
+		errs := fanout(l.drives, func(_ int, d storagenode.Drive) error {
+			err := d.MakeBucket(ctx, b.Name, b.Created)
+			if errors.Is(err, storagenode.ErrBucketExists) {
+				return nil
+			}
+			return err
+		})
+		for i, e := range errs {
+			if e != nil {
+				l.log.Warn("bucket heal failed", "bucket", b.Name, "drive", l.drives[i].ID(), "err", e)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,317 @@
+package gateway
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// minPartSize is S3's minimum size of every part but the last.
+const minPartSize = 5 << 20
+
+// NewMultipartUpload records an upload on the object's drives.
+func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (string, error) {
+	if _, err := l.HeadBucket(ctx, bucket); err != nil {
+		return "", err
+	}
+	drives, err := l.place(bucket, key)
+	if err != nil {
+		return "", err
+	}
+	u := &storagenode.UploadMeta{
+		Bucket: bucket, Key: key, UploadID: uuid.NewString(), Initiated: time.Now().UTC(),
+		ContentType: opts.ContentType, UserMeta: opts.UserMeta, Headers: opts.Headers,
+		EC: l.ecInfo(), Drives: driveIDs(drives),
+	}
+	errs := fanout(drives, func(_ int, d storagenode.Drive) error { return d.PutUpload(ctx, u) })
+	if countNil(errs) < writeQuorum(l.k, l.m) {
+		fanout(drives, func(_ int, d storagenode.Drive) error {
+			return d.DeleteUpload(context.WithoutCancel(ctx), bucket, u.UploadID)
+		})
+		return "", worstWriteError(errs)
+	}
+	return u.UploadID, nil
+}
+
+// readUpload finds an upload's record on the object's drives.
+func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*storagenode.UploadMeta, []storagenode.Drive, error) {
+	if _, err := uuid.Parse(uploadID); err != nil {
+		return nil, nil, s3compat.ErrNoSuchUpload
+	}
+	drives, err := l.place(bucket, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	ups := make([]*storagenode.UploadMeta, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		ups[i], err = d.GetUpload(ctx, bucket, uploadID)
+		return err
+	})
+	found, missing := 0, 0
+	var u *storagenode.UploadMeta
+	for i, e := range errs {
+		switch {
+		case e == nil && ups[i].Key == key:
+			found++
+			u = ups[i]
+		case e == nil, errors.Is(e, storagenode.ErrUploadNotFound), errors.Is(e, storagenode.ErrBucketNotFound):
+			missing++
+		}
+	}
+	switch {
+	case u != nil && found >= u.EC.Data:
+		return u, l.drivesByID(u.Drives), nil
+	case missing >= l.k:
+		if _, err := l.HeadBucket(ctx, bucket); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, s3compat.ErrNoSuchUpload
+	}
+	return nil, nil, s3compat.ErrInsufficientReadQuorum
+}
+
+// PutObjectPart erasure-codes one part into the upload's version directory.
+// Each upload of a part gets its own shard file name, so re-uploading a
+// part never tears the one already recorded.
+func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string, num int, body io.Reader, size int64, opts s3compat.PutOptions) (s3compat.PartInfo, error) {
+	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return s3compat.PartInfo{}, err
+	}
+	name := fmt.Sprintf("part.%d.%s", num, uuid.NewString()[:8])
+	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts)
+	if err != nil {
+		return s3compat.PartInfo{}, toS3(err)
+	}
+	pm := &storagenode.PartMeta{Number: num, Size: pw.size, ETag: pw.etag, Name: name, ModTime: time.Now().UTC(), Checksums: pw.checksums}
+	errs := fanout(drives, func(i int, d storagenode.Drive) error {
+		if !pw.ok[i] {
+			return storagenode.ErrDriveOffline
+		}
+		_, err := d.PutPart(ctx, bucket, uploadID, pm)
+		return err
+	})
+	if countNil(errs) < writeQuorum(u.EC.Data, u.EC.Parity) {
+		return s3compat.PartInfo{}, worstWriteError(errs)
+	}
+	return s3compat.PartInfo{Number: num, Size: pm.Size, ETag: pm.ETag, ModTime: pm.ModTime, Checksums: pm.Checksums}, nil
+}
+
+// readParts merges the part records of the upload's drives: for each part
+// number the newest record that at least k drives hold.
+func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives []storagenode.Drive) ([]*storagenode.PartMeta, error) {
+	lists := make([][]*storagenode.PartMeta, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		lists[i], err = d.ListParts(ctx, u.Bucket, u.UploadID)
+		return err
+	})
+	if countNil(errs) < u.EC.Data {
+		return nil, s3compat.ErrInsufficientReadQuorum
+	}
+	type vote struct {
+		p     *storagenode.PartMeta
+		count int
+	}
+	votes := map[string]*vote{}
+	for _, list := range lists {
+		for _, p := range list {
+			if v := votes[p.Name]; v != nil {
+				v.count++
+			} else {
+				votes[p.Name] = &vote{p: p, count: 1}
+			}
+		}
+	}
+	best := map[int]*storagenode.PartMeta{}
+	for _, v := range votes {
+		if v.count < u.EC.Data {
+			continue
+		}
+		if b := best[v.p.Number]; b == nil || v.p.ModTime.After(b.ModTime) || v.p.ModTime.Equal(b.ModTime) && v.p.Name > b.Name {
+			best[v.p.Number] = v.p
+		}
+	}
+	out := make([]*storagenode.PartMeta, 0, len(best))
+	for _, p := range best {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out, nil
+}
+
+// CompleteMultipartUpload turns the listed parts into the object's new
+// version. Its ETag is the MD5 of the parts' binary MD5s, a dash and the
+// part count, as S3 computes it.
+func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3compat.CompletePart) (s3compat.ObjectInfo, error) {
+	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return s3compat.ObjectInfo{}, err
+	}
+	have, err := l.readParts(ctx, u, drives)
+	if err != nil {
+		return s3compat.ObjectInfo{}, err
+	}
+	byNum := map[int]*storagenode.PartMeta{}
+	for _, p := range have {
+		byNum[p.Number] = p
+	}
+	h := md5.New()
+	var size int64
+	infos := make([]storagenode.PartInfo, 0, len(parts))
+	for i, cp := range parts {
+		if i > 0 && cp.Number <= parts[i-1].Number {
+			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPartOrder
+		}
+		p := byNum[cp.Number]
+		if p == nil || p.ETag != cp.ETag {
+			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("Part %d was not uploaded, or its ETag does not match.", cp.Number)
+		}
+		if i < len(parts)-1 && p.Size < minPartSize {
+			return s3compat.ObjectInfo{}, s3compat.ErrEntityTooSmall.WithMessage("Part %d is %d bytes; every part but the last must be at least 5 MiB.", cp.Number, p.Size)
+		}
+		sum, _ := hex.DecodeString(p.ETag)
+		h.Write(sum)
+		size += p.Size
+		infos = append(infos, storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name})
+	}
+	meta := &storagenode.ObjectMeta{
+		Bucket: bucket, Key: key, VersionID: uploadID, DataDir: uploadID, ModTime: time.Now().UTC(),
+		Size: size, ETag: fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts)),
+		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: u.Headers, EC: u.EC, Drives: u.Drives, Parts: infos,
+	}
+	ok := make([]bool, len(drives))
+	for i, d := range drives {
+		ok[i] = d != nil
+	}
+	if err := l.commitMeta(ctx, drives, ok, meta); err != nil {
+		return s3compat.ObjectInfo{}, toS3(err)
+	}
+	// The upload record goes last: a crash before this leaves a completed
+	// object and a stale upload record, never a lost object.
+	fanout(drives, func(_ int, d storagenode.Drive) error {
+		return d.DeleteUpload(context.WithoutCancel(ctx), bucket, uploadID)
+	})
+	return objectInfo(meta), nil
+}
+
+// AbortMultipartUpload removes an upload and its parts.
+func (l *Layer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return err
+	}
+	errs := fanout(drives, func(_ int, d storagenode.Drive) error {
+		err := d.DeleteUpload(ctx, bucket, u.UploadID)
+		if errors.Is(err, storagenode.ErrUploadNotFound) {
+			return nil
+		}
+		return err
+	})
+	l.deleteVersion(ctx, drives, bucket, u.UploadID)
+	if countNil(errs) < writeQuorum(u.EC.Data, u.EC.Parity) {
+		return worstWriteError(errs)
+	}
+	return nil
+}
+
+// ListParts lists an upload's parts after marker.
+func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (s3compat.ListPartsResult, error) {
+	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return s3compat.ListPartsResult{}, err
+	}
+	parts, err := l.readParts(ctx, u, drives)
+	if err != nil {
+		return s3compat.ListPartsResult{}, err
+	}
+	res := s3compat.ListPartsResult{Initiated: u.Initiated}
+	for _, p := range parts {
+		if p.Number <= marker {
+			continue
+		}
+		if len(res.Parts) == maxParts {
+			res.IsTruncated = true
+			break
+		}
+		res.Parts = append(res.Parts, s3compat.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, ModTime: p.ModTime, Checksums: p.Checksums})
+		res.NextPartNumberMarker = p.Number
+	}
+	return res, nil
+}
+
+// ListMultipartUploads lists the uploads in progress, merged over drives.
+func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3compat.ListUploadsParams) (s3compat.ListUploadsResult, error) {
+	lists := make([][]*storagenode.UploadMeta, len(l.drives))
+	errs := fanout(l.drives, func(i int, d storagenode.Drive) (err error) {
+		lists[i], err = d.ListUploads(ctx, bucket)
+		return err
+	})
+	if countNil(errs) < l.bucketQuorum() {
+		if _, err := l.HeadBucket(ctx, bucket); err != nil {
+			return s3compat.ListUploadsResult{}, err
+		}
+		return s3compat.ListUploadsResult{}, s3compat.ErrServiceUnavailable
+	}
+	count := map[string]int{}
+	byID := map[string]*storagenode.UploadMeta{}
+	for _, list := range lists {
+		for _, u := range list {
+			count[u.UploadID]++
+			byID[u.UploadID] = u
+		}
+	}
+	var ups []*storagenode.UploadMeta
+	for id, u := range byID {
+		if count[id] >= u.EC.Data && strings.HasPrefix(u.Key, p.Prefix) {
+			ups = append(ups, u)
+		}
+	}
+	sort.Slice(ups, func(i, j int) bool {
+		if ups[i].Key != ups[j].Key {
+			return ups[i].Key < ups[j].Key
+		}
+		return ups[i].Initiated.Before(ups[j].Initiated)
+	})
+	var res s3compat.ListUploadsResult
+	seenPrefix := map[string]bool{}
+	n := 0
+	for _, u := range ups {
+		if u.Key < p.KeyMarker || (u.Key == p.KeyMarker && (p.UploadIDMarker == "" || u.UploadID <= p.UploadIDMarker)) {
+			continue
+		}
+		if p.Delimiter != "" {
+			if i := strings.Index(u.Key[len(p.Prefix):], p.Delimiter); i >= 0 {
+				cp := u.Key[:len(p.Prefix)+i+len(p.Delimiter)]
+				if !seenPrefix[cp] {
+					if n == p.MaxUploads {
+						res.IsTruncated = true
+						break
+					}
+					seenPrefix[cp] = true
+					res.Prefixes = append(res.Prefixes, cp)
+					n++
+				}
+				continue
+			}
+		}
+		if n == p.MaxUploads {
+			res.IsTruncated = true
+			break
+		}
+		res.Uploads = append(res.Uploads, s3compat.UploadInfo{Key: u.Key, UploadID: u.UploadID, Initiated: u.Initiated})
+		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.UploadID
+		n++
+	}
+	return res, nil
+}

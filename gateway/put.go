@@ -1,0 +1,244 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ecstore/ecstore/ec"
+	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// partWrite is the outcome of erasure-coding one stream onto drives.
+type partWrite struct {
+	size      int64
+	etag      string
+	checksums map[string]string
+	ok        []bool // drives holding a committed shard
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writePart erasure-codes body into shard files named ref.Name under
+// ref.VersionDir on drives (one shard per drive, by index) and commits them.
+// On success at least the write quorum holds committed shards; on failure
+// nothing it wrote remains.
+func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3compat.PutOptions) (*partWrite, error) {
+	coder, err := l.coder(e)
+	if err != nil {
+		return nil, err
+	}
+	wq := writeQuorum(e.Data, e.Parity)
+	sws := make([]storagenode.ShardWriter, len(drives))
+	createErrs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		sws[i], err = d.CreateShard(ctx, ref)
+		return err
+	})
+	if countNil(createErrs) < wq {
+		abortAll(sws)
+		return nil, worstWriteError(createErrs)
+	}
+	writers := make([]io.Writer, len(drives))
+	for i, sw := range sws {
+		if sw != nil {
+			writers[i] = sw
+		}
+	}
+	h := md5.New()
+	cr := &countingReader{r: io.TeeReader(body, h)}
+	_, shardErrs, err := coder.Encode(ctx, cr, writers, wq)
+	if err != nil {
+		abortAll(sws)
+		if errors.Is(err, ec.ErrTooFewShards) {
+			return nil, worstWriteError(shardErrs)
+		}
+		return nil, fmt.Errorf("gateway: write %s/%s: %w", ref.Bucket, ref.VersionDir, unwrapBodyError(err))
+	}
+	sum := h.Sum(nil)
+	if size >= 0 && cr.n != size {
+		abortAll(sws)
+		return nil, s3compat.ErrIncompleteBody
+	}
+	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
+		abortAll(sws)
+		return nil, s3compat.ErrBadDigest
+	}
+	pw := &partWrite{size: cr.n, etag: hex.EncodeToString(sum), ok: make([]bool, len(drives))}
+	if opts.Checksum != nil {
+		if algo, v, ok := opts.Checksum(); ok {
+			pw.checksums = map[string]string{algo: v}
+		}
+	}
+	commitErrs := fanout(drives, func(i int, _ storagenode.Drive) error {
+		if sws[i] == nil {
+			return storagenode.ErrDriveOffline
+		}
+		if shardErrs[i] != nil {
+			_ = sws[i].Abort()
+			return shardErrs[i]
+		}
+		return sws[i].Commit(ctx)
+	})
+	for i, e := range commitErrs {
+		pw.ok[i] = e == nil
+		if e != nil && sws[i] != nil {
+			_ = sws[i].Abort()
+			l.log.Warn("shard write failed", "drive", drives[i].ID(), "bucket", ref.Bucket, "dir", ref.VersionDir, "err", e)
+		}
+	}
+	if countNil(commitErrs) < wq {
+		l.deleteVersion(ctx, drives, ref.Bucket, ref.VersionDir)
+		return nil, worstWriteError(commitErrs)
+	}
+	return pw, nil
+}
+
+func abortAll(sws []storagenode.ShardWriter) {
+	for _, sw := range sws {
+		if sw != nil {
+			_ = sw.Abort()
+		}
+	}
+}
+
+// unwrapBodyError keeps an S3 error raised by the body reader (bad
+// signature, checksum, truncation) visible through ec's wrapping.
+func unwrapBodyError(err error) error {
+	var ae *s3compat.APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return err
+}
+
+// deleteVersion removes a version directory from drives, best effort.
+func (l *Layer) deleteVersion(ctx context.Context, drives []storagenode.Drive, bucket, dir string) {
+	// Cleanup must run even when the request's context is cancelled.
+	ctx = context.WithoutCancel(ctx)
+	errs := fanout(drives, func(_ int, d storagenode.Drive) error { return d.DeleteVersion(ctx, bucket, dir) })
+	for i, e := range errs {
+		if e != nil && !errors.Is(e, storagenode.ErrDriveOffline) {
+			l.log.Warn("delete version failed", "drive", drives[i].ID(), "bucket", bucket, "dir", dir, "err", e)
+		}
+	}
+}
+
+// PutObject stores a new version of bucket/key.
+func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3compat.PutOptions) (s3compat.ObjectInfo, error) {
+	if _, err := l.HeadBucket(ctx, bucket); err != nil {
+		return s3compat.ObjectInfo{}, err
+	}
+	drives, err := l.place(bucket, key)
+	if err != nil {
+		return s3compat.ObjectInfo{}, err
+	}
+	vid := uuid.NewString()
+	e := l.ecInfo()
+	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts)
+	if err != nil {
+		return s3compat.ObjectInfo{}, toS3(err)
+	}
+	meta := &storagenode.ObjectMeta{
+		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
+		Size: pw.size, ETag: pw.etag, ContentType: opts.ContentType, UserMeta: opts.UserMeta,
+		Headers: opts.Headers, Checksums: pw.checksums, EC: e, Drives: driveIDs(drives),
+		Parts: []storagenode.PartInfo{{Number: 1, Size: pw.size, ETag: pw.etag, Name: "part.1"}},
+	}
+	if err := l.commitMeta(ctx, drives, pw.ok, meta); err != nil {
+		return s3compat.ObjectInfo{}, toS3(err)
+	}
+	return objectInfo(meta), nil
+}
+
+// commitMeta writes meta to the drives that hold its shards (ok). When the
+// write quorum stores it, the versions it replaced are deleted; otherwise
+// the previous records are restored and the new shards removed.
+func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok []bool, meta *storagenode.ObjectMeta) error {
+	wq := writeQuorum(meta.EC.Data, meta.EC.Parity)
+	prevs := make([]*storagenode.ObjectMeta, len(drives))
+	stale := make([]bool, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		if !ok[i] {
+			return storagenode.ErrDriveOffline
+		}
+		prevs[i], err = d.PutMeta(ctx, meta)
+		if errors.Is(err, storagenode.ErrStale) {
+			// A newer version is already stored here: ours was superseded
+			// at once, which is a success for this write.
+			stale[i] = true
+			return nil
+		}
+		return err
+	})
+	cleanup := context.WithoutCancel(ctx)
+	if countNil(errs) < wq {
+		fanout(drives, func(i int, d storagenode.Drive) error {
+			if errs[i] != nil || stale[i] {
+				return nil
+			}
+			if _, err := d.DeleteMeta(cleanup, meta.Bucket, meta.Key, meta.VersionID); err != nil {
+				return err
+			}
+			if prevs[i] != nil {
+				_, err := d.PutMeta(cleanup, prevs[i])
+				return err
+			}
+			return nil
+		})
+		l.deleteVersion(ctx, drives, meta.Bucket, meta.DataDir)
+		return worstWriteError(errs)
+	}
+	fanout(drives, func(i int, d storagenode.Drive) error {
+		switch {
+		case stale[i]:
+			return d.DeleteVersion(cleanup, meta.Bucket, meta.DataDir)
+		case prevs[i] != nil && prevs[i].DataDir != meta.DataDir:
+			return d.DeleteVersion(cleanup, meta.Bucket, prevs[i].DataDir)
+		}
+		return nil
+	})
+	for i, e := range errs {
+		if e != nil {
+			l.log.Warn("object written without one shard; heal needed", "bucket", meta.Bucket, "key", meta.Key, "drive", drives[i].ID(), "err", e)
+		}
+	}
+	return nil
+}
+
+func objectInfo(m *storagenode.ObjectMeta) s3compat.ObjectInfo {
+	info := s3compat.ObjectInfo{
+		Bucket: m.Bucket, Key: m.Key, Size: m.Size, ETag: m.ETag, ModTime: m.ModTime,
+		ContentType: m.ContentType, UserMeta: m.UserMeta, Headers: m.Headers, Checksums: m.Checksums,
+	}
+	if len(m.Parts) > 1 || (len(m.Parts) == 1 && isMultipartETag(m.ETag)) {
+		info.PartsCount = len(m.Parts)
+	}
+	return info
+}
+
+func isMultipartETag(etag string) bool {
+	for i := len(etag) - 1; i >= 0; i-- {
+		if etag[i] == '-' {
+			return true
+		}
+	}
+	return false
+}

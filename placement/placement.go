@@ -1,0 +1,245 @@
+package placement
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Drive is one drive of the cluster map.
+type Drive struct {
+	// ID names the drive for its whole life. It must be unique and non-empty,
+	// and it must never be reused for another drive: it is hashed into every
+	// placement decision.
+	ID string
+	// Node is the storage node (host) holding the drive: drives of one node
+	// fail together. Drives with the same Node and Zone are on one node; the
+	// empty string is a node name like any other.
+	Node string
+	// Zone is the failure zone (rack, room, site) of the node. The empty
+	// string is the one default zone.
+	Zone string
+	// Weight is the drive's relative share of shards, for example its
+	// capacity in TiB. It must be a positive finite number.
+	Weight float64
+}
+
+var (
+	// ErrNotEnoughDrives means the map has fewer drives than the object has
+	// shards. The caller should add drives or choose a smaller k+m.
+	ErrNotEnoughDrives = errors.New("placement: not enough drives")
+
+	// ErrInvalidDrives means the drive list is malformed (an empty or
+	// repeated ID, a weight that is not a positive finite number, a node in
+	// two zones). The errors returned wrap it and name the drive at fault.
+	ErrInvalidDrives = errors.New("placement: invalid drive list")
+)
+
+// Place returns n distinct indexes into drives for the object (bucket, key),
+// ordered by shard index: result[i] holds shard i.
+//
+// It is pure and deterministic: the same inputs give the same answer in every
+// process, on every platform, for ever. The order of drives is meaningful: it
+// is the cluster map's drive list, to which new drives are appended, and
+// appending a drive moves at most one shard of each object (see the package
+// documentation). The set of drives chosen does not depend on the order; only
+// the shard indexes do.
+//
+// Shards are spread over failure domains: at most one per node while there
+// are at least n nodes, and at most ceil(n/zones) per zone while the zones
+// are large enough (caps are raised only as far as needed to place n shards).
+// Place is PlaceEC with m = 0, and spreads over zones at least as evenly:
+// whatever the parity count m, no zone holds more than m shards when that is
+// possible. Use one of Place and PlaceEC for a cluster and stick to it: the
+// two can choose different drives when there are more than n/m zones.
+//
+// Place returns an error wrapping ErrNotEnoughDrives when len(drives) < n, and
+// one wrapping ErrInvalidDrives when a drive has an empty ID or a weight that
+// is not positive and finite. It does not look for repeated IDs: call
+// Validate when the map is loaded.
+func Place(bucket, key string, drives []Drive, n int) ([]int, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("placement: shard count %d must be at least 1", n)
+	}
+	return place(bucket, key, drives, n, 0)
+}
+
+// PlaceEC is Place for k data and m parity shards (n = k+m) that uses the
+// parity count to cap zones: no zone holds more than max(m, ceil(n/zones))
+// shards, so that losing any one zone loses at most m shards whenever there
+// are enough zones (at least n/m, each able to hold its share on distinct
+// nodes). Compared with Place, the looser cap follows the drives' weights more
+// closely and does not change when zones are added beyond n/m, so adding a
+// zone moves only its fair share of shards.
+//
+// The result for (k, m) depends only on n = k+m and m.
+func PlaceEC(bucket, key string, drives []Drive, k, m int) ([]int, error) {
+	if k < 1 || m < 0 {
+		return nil, fmt.Errorf("placement: erasure code %d+%d: need at least 1 data shard and no negative parity", k, m)
+	}
+	return place(bucket, key, drives, k+m, m)
+}
+
+// member is a drive in the selection, or a candidate for it.
+type member struct {
+	score float64 // exponential draw / weight: lower is better
+	x     uint64  // the raw draw, to break ties in score
+	drive int32   // index into the drive list
+	node  int32
+	zone  int32
+}
+
+// better orders drives by score, lowest first. Exact ties of score (which
+// need equal 53-bit draws) fall back on the draw, then on the list index, so
+// that the order is total.
+func (a *member) better(b *member) bool {
+	if a.score != b.score {
+		return a.score < b.score
+	}
+	if a.x != b.x {
+		return a.x > b.x
+	}
+	return a.drive < b.drive
+}
+
+// place is the algorithm described in the package documentation: weighted
+// rendezvous scores, and the set of n best drives under the node and zone
+// caps, built by adding the drives one at a time in list order so that a
+// drive that enters the set takes the shard index of the one it displaces.
+func place(bucket, key string, drives []Drive, n, minZoneCap int) ([]int, error) {
+	if len(drives) < n {
+		return nil, fmt.Errorf("%w: %d shards need %d drives, the map has %d",
+			ErrNotEnoughDrives, n, n, len(drives))
+	}
+	t, err := newTopology(drives)
+	if err != nil {
+		return nil, err
+	}
+	nodeCap, zoneCap := t.caps(n, minZoneCap)
+	nodeCount := make([]int32, len(t.nodeSize)+t.zones)
+	zoneCount := nodeCount[len(t.nodeSize):]
+	obj := objectHash(bucket, key)
+
+	// set[i] holds shard i. The independent sets of the caps (at most
+	// nodeCap per node, zoneCap per zone, n in all) form a laminar matroid,
+	// so the best set for a list plus one drive e is the best set for the
+	// list, or that set plus e, or that set with e in place of one member f.
+	// f is the worst member of the smallest group around e (its node, its
+	// zone, or the whole set) that is already full: only removing a member
+	// of that group makes room for e.
+	set := make([]member, 0, n)
+	// Once the set is full, limit is its worst score: a drive that cannot
+	// beat it cannot enter, and most drives are turned away by the cheap
+	// surelyAbove test without computing their score.
+	limit := math.Inf(1)
+	for i := range drives {
+		x := draw(obj, driveHash(drives[i].ID))
+		if len(set) == n && surelyAbove(x, float64(limit*drives[i].Weight)) {
+			continue
+		}
+		g := t.nodeOf[i]
+		e := member{
+			score: expDraw(x) / drives[i].Weight,
+			x:     x,
+			drive: int32(i),
+			node:  g,
+			zone:  t.zoneOfNode[g],
+		}
+		nodeFull := int(nodeCount[e.node]) >= nodeCap
+		zoneFull := int(zoneCount[e.zone]) >= zoneCap
+		if !nodeFull && !zoneFull && len(set) < n {
+			set = append(set, e)
+			nodeCount[e.node]++
+			zoneCount[e.zone]++
+			if len(set) == n {
+				limit = worstScore(set)
+			}
+			continue
+		}
+		worst := -1
+		for j := range set {
+			switch {
+			case nodeFull && set[j].node != e.node:
+				continue
+			case !nodeFull && zoneFull && set[j].zone != e.zone:
+				continue
+			}
+			if worst < 0 || set[worst].better(&set[j]) {
+				worst = j
+			}
+		}
+		if worst >= 0 && e.better(&set[worst]) {
+			nodeCount[set[worst].node]--
+			zoneCount[set[worst].zone]--
+			set[worst] = e
+			nodeCount[e.node]++
+			zoneCount[e.zone]++
+			if len(set) == n {
+				limit = worstScore(set)
+			}
+		}
+	}
+	if len(set) != n {
+		// The caps are chosen so that n drives always fit.
+		panic(fmt.Sprintf("placement: bug: placed %d of %d shards (node cap %d, zone cap %d)",
+			len(set), n, nodeCap, zoneCap))
+	}
+	out := make([]int, n)
+	for i := range set {
+		out[i] = int(set[i].drive)
+	}
+	return out, nil
+}
+
+// worstScore returns the highest score in set.
+func worstScore(set []member) float64 {
+	w := set[0].score
+	for i := range set[1:] {
+		w = max(w, set[i+1].score)
+	}
+	return w
+}
+
+// Validate checks a drive list: at least one drive, unique non-empty IDs,
+// weights that are positive finite numbers, and each node name in one zone
+// only. The error wraps ErrInvalidDrives and names every drive at fault (up to
+// a limit), in terms a user can act on.
+func Validate(drives []Drive) error {
+	if len(drives) == 0 {
+		return fmt.Errorf("%w: no drives; add at least one drive to the map", ErrInvalidDrives)
+	}
+	var problems []string
+	ids := make(map[string]int, len(drives))
+	firstOnNode := make(map[string]int)  // node name -> first drive on it
+	reported := make(map[[2]string]bool) // (zone, node) pairs already reported
+	for i := range drives {
+		d := &drives[i]
+		if p := driveProblem(i, d); p != "" {
+			problems = append(problems, p)
+		}
+		if j, dup := ids[d.ID]; dup && d.ID != "" {
+			problems = append(problems, fmt.Sprintf(
+				"drive ID %q is used by drives #%d and #%d; every drive needs its own ID", d.ID, j, i))
+		} else if !dup {
+			ids[d.ID] = i
+		}
+		j, seen := firstOnNode[d.Node]
+		if !seen {
+			firstOnNode[d.Node] = i
+		} else if z := drives[j].Zone; z != d.Zone && !reported[[2]string{d.Zone, d.Node}] {
+			reported[[2]string{d.Zone, d.Node}] = true
+			problems = append(problems, fmt.Sprintf(
+				"node %q is in zone %q (drive #%d) and in zone %q (drive #%d); a node belongs to one zone",
+				d.Node, z, j, d.Zone, i))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	const limit = 10
+	if len(problems) > limit {
+		problems = append(problems[:limit:limit], fmt.Sprintf("and %d more problems", len(problems)-limit))
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidDrives, strings.Join(problems, "; "))
+}

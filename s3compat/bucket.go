@@ -1,0 +1,282 @@
+package s3compat
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+var rootOwner = owner{ID: "02d6176db174dc93cb1b899f7c6078f08654445fe8cf1b6ce98d8855f66bdbf4", DisplayName: "ecstore"}
+
+func (s *Server) listBuckets(ctx context.Context, q *request) (*response, error) {
+	bs, err := s.layer.ListBuckets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := listAllMyBucketsResult{Xmlns: s3NS, Owner: rootOwner, Buckets: []bucketXML{}}
+	for _, b := range bs {
+		out.Buckets = append(out.Buckets, bucketXML{Name: b.Name, CreationDate: timeISO(b.Created)})
+	}
+	return &response{xml: out}, nil
+}
+
+func (s *Server) createBucket(ctx context.Context, q *request) (*response, error) {
+	if err := checkBucket(q.bucket); err != nil {
+		return nil, err
+	}
+	// The body, if any, is a CreateBucketConfiguration naming a location;
+	// ecstore has one region, so it is read (bounded) and ignored.
+	if q.auth.Body != nil {
+		var cfg struct {
+			LocationConstraint string `xml:"LocationConstraint"`
+		}
+		if err := readXML(q, &cfg); err != nil && err != ErrMissingRequestBodyError {
+			return nil, err
+		}
+	}
+	if err := s.layer.MakeBucket(ctx, q.bucket); err != nil {
+		return nil, err
+	}
+	return &response{header: http.Header{"Location": {"/" + q.bucket}}}, nil
+}
+
+func (s *Server) headBucket(ctx context.Context, q *request) (*response, error) {
+	if err := checkBucket(q.bucket); err != nil {
+		return nil, ErrNoSuchBucket
+	}
+	if _, err := s.layer.HeadBucket(ctx, q.bucket); err != nil {
+		return nil, err
+	}
+	return &response{header: http.Header{"x-amz-bucket-region": {s.cfg.Region}}}, nil
+}
+
+func (s *Server) deleteBucket(ctx context.Context, q *request) (*response, error) {
+	if err := checkBucket(q.bucket); err != nil {
+		return nil, ErrNoSuchBucket
+	}
+	if err := s.layer.DeleteBucket(ctx, q.bucket); err != nil {
+		return nil, err
+	}
+	return &response{status: http.StatusNoContent}, nil
+}
+
+func (s *Server) getBucketLocation(ctx context.Context, q *request) (*response, error) {
+	if _, err := s.bucketExists(ctx, q.bucket); err != nil {
+		return nil, err
+	}
+	region := s.cfg.Region
+	if region == "us-east-1" {
+		region = "" // S3 answers an empty constraint for us-east-1
+	}
+	return &response{xml: locationConstraint{Xmlns: s3NS, Region: region}}, nil
+}
+
+// getBucketVersioning answers truthfully that versioning was never enabled.
+func (s *Server) getBucketVersioning(ctx context.Context, q *request) (*response, error) {
+	if _, err := s.bucketExists(ctx, q.bucket); err != nil {
+		return nil, err
+	}
+	return &response{xml: versioningConfiguration{Xmlns: s3NS}}, nil
+}
+
+func (s *Server) bucketExists(ctx context.Context, bucket string) (BucketInfo, error) {
+	if !ValidBucketName(bucket) {
+		return BucketInfo{}, ErrNoSuchBucket
+	}
+	return s.layer.HeadBucket(ctx, bucket)
+}
+
+// listQuery holds the parameters common to both ListObjects versions.
+type listQuery struct {
+	prefix, delimiter, encoding string
+	maxKeys                     int
+}
+
+func parseListQuery(q *request) (listQuery, error) {
+	lq := listQuery{
+		prefix:    q.query.Get("prefix"),
+		delimiter: q.query.Get("delimiter"),
+		encoding:  q.query.Get("encoding-type"),
+		maxKeys:   1000,
+	}
+	if lq.encoding != "" && lq.encoding != "url" {
+		return lq, ErrInvalidEncodingMethod
+	}
+	if v := q.query.Get("max-keys"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return lq, ErrMaxKeysInvalid
+		}
+		lq.maxKeys = min(n, 1000)
+	}
+	return lq, nil
+}
+
+// enc applies encoding-type=url to a key or prefix.
+func (lq listQuery) enc(s string) string {
+	if lq.encoding == "url" {
+		return url.QueryEscape(s)
+	}
+	return s
+}
+
+func (lq listQuery) contents(objs []ObjectInfo, withOwner bool) []objectXML {
+	out := make([]objectXML, 0, len(objs))
+	for _, o := range objs {
+		x := objectXML{Key: lq.enc(o.Key), LastModified: timeISO(o.ModTime), ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: "STANDARD"}
+		if withOwner {
+			ow := rootOwner
+			x.Owner = &ow
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func (lq listQuery) prefixes(ps []string) []commonPrefix {
+	out := make([]commonPrefix, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, commonPrefix{Prefix: lq.enc(p)})
+	}
+	return out
+}
+
+func (s *Server) list(ctx context.Context, q *request, lq listQuery, after string) (ListResult, error) {
+	if _, err := s.bucketExists(ctx, q.bucket); err != nil {
+		return ListResult{}, err
+	}
+	if lq.maxKeys == 0 {
+		return ListResult{}, nil
+	}
+	return s.layer.ListObjects(ctx, q.bucket, ListParams{Prefix: lq.prefix, Delimiter: lq.delimiter, After: after, MaxKeys: lq.maxKeys})
+}
+
+func (s *Server) listObjectsV1(ctx context.Context, q *request) (*response, error) {
+	lq, err := parseListQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	marker := q.query.Get("marker")
+	res, err := s.list(ctx, q, lq, marker)
+	if err != nil {
+		return nil, err
+	}
+	out := listBucketResultV1{
+		Xmlns: s3NS, Name: q.bucket, Prefix: lq.enc(lq.prefix), Marker: lq.enc(marker), MaxKeys: lq.maxKeys,
+		Delimiter: lq.enc(lq.delimiter), IsTruncated: res.IsTruncated, EncodingType: lq.encoding,
+		CommonPrefixes: lq.prefixes(res.Prefixes),
+	}
+	out.Contents = lq.contents(res.Objects, true)
+	if res.IsTruncated && lq.delimiter != "" {
+		out.NextMarker = lq.enc(res.NextAfter)
+	}
+	return &response{xml: out}, nil
+}
+
+func (s *Server) listObjectsV2(ctx context.Context, q *request) (*response, error) {
+	lq, err := parseListQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	token := q.query.Get("continuation-token")
+	startAfter := q.query.Get("start-after")
+	after := startAfter
+	if _, ok := q.query["continuation-token"]; ok {
+		raw, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil || token == "" {
+			return nil, ErrInvalidContinuationToken
+		}
+		after = string(raw)
+	}
+	res, err := s.list(ctx, q, lq, after)
+	if err != nil {
+		return nil, err
+	}
+	out := listBucketResultV2{
+		Xmlns: s3NS, Name: q.bucket, Prefix: lq.enc(lq.prefix), StartAfter: lq.enc(startAfter),
+		ContinuationToken: token, MaxKeys: lq.maxKeys, Delimiter: lq.enc(lq.delimiter),
+		IsTruncated: res.IsTruncated, EncodingType: lq.encoding, KeyCount: len(res.Objects) + len(res.Prefixes),
+		CommonPrefixes: lq.prefixes(res.Prefixes),
+	}
+	out.Contents = lq.contents(res.Objects, q.query.Get("fetch-owner") == "true")
+	if res.IsTruncated {
+		out.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(res.NextAfter))
+	}
+	return &response{xml: out}, nil
+}
+
+// maxDeleteObjects is S3's limit on keys per DeleteObjects request.
+const maxDeleteObjects = 1000
+
+func (s *Server) deleteObjects(ctx context.Context, q *request) (*response, error) {
+	if _, err := s.bucketExists(ctx, q.bucket); err != nil {
+		return nil, err
+	}
+	var req deleteRequest
+	if err := readXML(q, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Objects) == 0 || len(req.Objects) > maxDeleteObjects {
+		return nil, ErrMalformedXML.WithMessage("DeleteObjects takes 1 to %d keys.", maxDeleteObjects)
+	}
+	out := deleteResult{Xmlns: s3NS}
+	for _, o := range req.Objects {
+		err := checkKey(o.Key)
+		if err == nil && o.VersionID != "" && o.VersionID != "null" {
+			err = ErrNotImplemented.WithMessage("Object versions are not supported.")
+		}
+		if err == nil {
+			err = s.layer.DeleteObject(ctx, q.bucket, o.Key)
+		}
+		if err != nil {
+			ae, known := toAPIError(err)
+			if !known {
+				s.log.Error("multi-delete", "id", q.id, "key", o.Key, "err", err)
+			}
+			out.Errors = append(out.Errors, deleteErrorXML{Key: o.Key, Code: ae.Code, Message: ae.Message})
+			continue
+		}
+		if !req.Quiet {
+			out.Deleted = append(out.Deleted, deletedXML{Key: o.Key})
+		}
+	}
+	return &response{xml: out}, nil
+}
+
+func (s *Server) listMultipartUploads(ctx context.Context, q *request) (*response, error) {
+	if _, err := s.bucketExists(ctx, q.bucket); err != nil {
+		return nil, err
+	}
+	lq := listQuery{encoding: q.query.Get("encoding-type")}
+	if lq.encoding != "" && lq.encoding != "url" {
+		return nil, ErrInvalidEncodingMethod
+	}
+	p := ListUploadsParams{
+		Prefix: q.query.Get("prefix"), Delimiter: q.query.Get("delimiter"),
+		KeyMarker: q.query.Get("key-marker"), UploadIDMarker: q.query.Get("upload-id-marker"), MaxUploads: 1000,
+	}
+	if v := q.query.Get("max-uploads"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, ErrInvalidArgument.WithMessage("max-uploads must be a non-negative integer.")
+		}
+		p.MaxUploads = min(n, 1000)
+	}
+	res, err := s.layer.ListMultipartUploads(ctx, q.bucket, p)
+	if err != nil {
+		return nil, err
+	}
+	out := listMultipartUploadsResult{
+		Xmlns: s3NS, Bucket: q.bucket, KeyMarker: lq.enc(p.KeyMarker), UploadIDMarker: p.UploadIDMarker,
+		NextKeyMarker: lq.enc(res.NextKeyMarker), NextUploadIDMarker: res.NextUploadIDMarker,
+		Delimiter: lq.enc(p.Delimiter), Prefix: lq.enc(p.Prefix), MaxUploads: p.MaxUploads,
+		IsTruncated: res.IsTruncated, EncodingType: lq.encoding, CommonPrefixes: lq.prefixes(res.Prefixes),
+	}
+	for _, u := range res.Uploads {
+		out.Uploads = append(out.Uploads, uploadXML{Key: lq.enc(u.Key), UploadID: u.UploadID, Initiator: rootOwner,
+			Owner: rootOwner, StorageClass: "STANDARD", Initiated: timeISO(u.Initiated)})
+	}
+	return &response{xml: out}, nil
+}

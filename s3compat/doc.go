@@ -1,0 +1,14 @@
+// Package s3compat is ecstore's S3 front end: everything S3-shaped and
+// nothing about storage. It routes path-style requests (through a gin engine
+// that never cleans or redirects paths, so keys keep "//", trailing "/" and
+// ".."), authenticates them with AWS Signature V4 (package sigv4), parses
+// and writes S3's XML, and answers every failure with S3's XML error body
+// from one table of APIError values. Storage is reached only through the
+// ObjectLayer interface; the gateway package implements it.
+//
+// Handlers return a response value or an error; one adapter writes status,
+// headers, XML or streamed bodies, the request id and the access log.
+//
+// s3compat must never import the gateway, ec, placement or storagenode
+// packages.
+package s3compat

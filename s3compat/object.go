@@ -1,0 +1,390 @@
+package s3compat
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	// MaxPutSize is S3's limit for a single PUT (and for each part).
+	MaxPutSize = 5 << 30
+	// maxUserMetaSize is S3's limit on user metadata (names plus values).
+	maxUserMetaSize = 2 << 10
+)
+
+// storedHeaders are the request headers kept with an object and returned on
+// GET/HEAD.
+var storedHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"}
+
+// putOptions reads the metadata headers of a PUT, CreateMultipartUpload or
+// CopyObject (REPLACE).
+func putOptions(h http.Header) (PutOptions, error) {
+	opts := PutOptions{ContentType: h.Get("Content-Type"), UserMeta: map[string]string{}, Headers: map[string]string{}}
+	metaSize := 0
+	for name, vals := range h {
+		lower := strings.ToLower(name)
+		if m, ok := strings.CutPrefix(lower, "x-amz-meta-"); ok {
+			v := strings.Join(vals, ",")
+			opts.UserMeta[m] = v
+			metaSize += len(m) + len(v)
+		}
+	}
+	if metaSize > maxUserMetaSize {
+		return opts, ErrMetadataTooLarge
+	}
+	for _, name := range storedHeaders {
+		v := h.Get(name)
+		if name == "Content-Encoding" {
+			v = stripAWSChunked(v)
+		}
+		if v != "" {
+			opts.Headers[name] = v
+		}
+	}
+	if v := h.Get("Content-MD5"); v != "" {
+		sum, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(sum) != md5.Size {
+			return opts, ErrInvalidDigest
+		}
+		opts.ContentMD5 = sum
+	}
+	if sc := h.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
+		return opts, ErrInvalidStorageClass
+	}
+	return opts, nil
+}
+
+// stripAWSChunked removes the aws-chunked transfer coding from a
+// Content-Encoding value; what remains is the object's own encoding.
+func stripAWSChunked(v string) string {
+	var keep []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p != "" && !strings.EqualFold(p, "aws-chunked") {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
+// sizedReader fails with IncompleteBody when the body ends before size
+// bytes, so a truncated upload can never be stored as a short object.
+type sizedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	if s.left <= 0 {
+		// Read on to EOF so verifiers behind r (signatures, checksums) see
+		// the end of the body; a longer body than declared is refused.
+		var one [1]byte
+		for range 100 {
+			n, err := s.r.Read(one[:])
+			switch {
+			case n > 0:
+				return 0, ErrInvalidRequest.WithMessage("The request body is longer than its declared length.")
+			case err == io.EOF:
+				return 0, io.EOF
+			case err != nil:
+				return 0, bodyError(err)
+			}
+		}
+		return 0, io.ErrNoProgress
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := s.r.Read(p)
+	s.left -= int64(n)
+	if err == io.EOF {
+		if s.left > 0 {
+			return n, ErrIncompleteBody
+		}
+		return n, io.EOF
+	}
+	return n, bodyError(err)
+}
+
+// body returns the request payload reader sized to its declared length.
+func (q *request) body() (io.Reader, int64) {
+	size := q.auth.ContentLength
+	if size < 0 {
+		return &errMapReader{q.auth.Body}, -1
+	}
+	return &sizedReader{r: q.auth.Body, left: size}, size
+}
+
+type errMapReader struct{ r io.Reader }
+
+func (e *errMapReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = bodyError(err)
+	}
+	return n, err
+}
+
+func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
+	if err := checkBucket(q.bucket); err != nil {
+		return nil, ErrNoSuchBucket
+	}
+	if err := checkKey(q.key); err != nil {
+		return nil, err
+	}
+	opts, err := putOptions(q.r.Header)
+	if err != nil {
+		return nil, err
+	}
+	body, size := q.body()
+	if size > MaxPutSize {
+		return nil, ErrEntityTooLarge
+	}
+	opts.Checksum = q.auth.Checksum
+	info, err := s.layer.PutObject(ctx, q.bucket, q.key, body, size, opts)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{"ETag": {`"` + info.ETag + `"`}}
+	addChecksumHeaders(h, info.Checksums)
+	return &response{header: h}, nil
+}
+
+func addChecksumHeaders(h http.Header, sums map[string]string) {
+	for algo, v := range sums {
+		h.Set("x-amz-checksum-"+strings.ToLower(algo), v)
+	}
+}
+
+// objectHeaders are the headers describing an object on GET and HEAD.
+func objectHeaders(info ObjectInfo, withChecksums bool) http.Header {
+	h := http.Header{}
+	h.Set("ETag", `"`+info.ETag+`"`)
+	h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	ct := info.ContentType
+	if ct == "" {
+		ct = "binary/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	for k, v := range info.Headers {
+		h.Set(k, v)
+	}
+	for k, v := range info.UserMeta {
+		h["X-Amz-Meta-"+k] = []string{v}
+	}
+	if info.PartsCount > 0 {
+		h.Set("x-amz-mp-parts-count", strconv.Itoa(info.PartsCount))
+	}
+	if withChecksums {
+		addChecksumHeaders(h, info.Checksums)
+	}
+	return h
+}
+
+// responseOverrides are the GET query parameters that replace a header.
+var responseOverrides = map[string]string{
+	"response-content-type":        "Content-Type",
+	"response-content-language":    "Content-Language",
+	"response-expires":             "Expires",
+	"response-cache-control":       "Cache-Control",
+	"response-content-disposition": "Content-Disposition",
+	"response-content-encoding":    "Content-Encoding",
+}
+
+// checkPreconditions applies If-Match, If-None-Match, If-Modified-Since and
+// If-Unmodified-Since as S3 does (RFC 7232 precedence). prefix is "" for
+// GET/HEAD and "x-amz-copy-source-" for copies.
+func checkPreconditions(h http.Header, prefix string, info ObjectInfo) error {
+	etagMatches := func(list string) bool {
+		for _, t := range strings.Split(list, ",") {
+			t = strings.Trim(strings.TrimSpace(t), `"`)
+			if t == "*" || t == info.ETag {
+				return true
+			}
+		}
+		return false
+	}
+	parseTime := func(v string) (time.Time, bool) {
+		t, err := http.ParseTime(v)
+		return t, err == nil
+	}
+	mod := info.ModTime.Truncate(time.Second)
+	im, inm := h.Get(prefix+"If-Match"), h.Get(prefix+"If-None-Match")
+	if im != "" {
+		if !etagMatches(im) {
+			return ErrPreconditionFailed
+		}
+	} else if v := h.Get(prefix + "If-Unmodified-Since"); v != "" {
+		if t, ok := parseTime(v); ok && mod.After(t) {
+			return ErrPreconditionFailed
+		}
+	}
+	notModified := ErrNotModified
+	if prefix != "" {
+		notModified = ErrPreconditionFailed
+	}
+	if inm != "" {
+		if etagMatches(inm) {
+			return notModified
+		}
+	} else if v := h.Get(prefix + "If-Modified-Since"); v != "" {
+		if t, ok := parseTime(v); ok && !mod.After(t) {
+			return notModified
+		}
+	}
+	return nil
+}
+
+func (s *Server) openObject(ctx context.Context, q *request) (Object, error) {
+	if err := checkBucket(q.bucket); err != nil {
+		return nil, ErrNoSuchBucket
+	}
+	if err := checkKey(q.key); err != nil {
+		return nil, ErrNoSuchKey
+	}
+	obj, err := s.layer.OpenObject(ctx, q.bucket, q.key)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPreconditions(q.r.Header, "", obj.Info()); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func (s *Server) getObject(ctx context.Context, q *request) (*response, error) {
+	return s.serveObject(ctx, q, true)
+}
+
+func (s *Server) headObject(ctx context.Context, q *request) (*response, error) {
+	return s.serveObject(ctx, q, false)
+}
+
+func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*response, error) {
+	if v := q.query.Get("partNumber"); v != "" {
+		return nil, ErrNotImplemented.WithMessage("GET by partNumber is not supported.")
+	}
+	obj, err := s.openObject(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	info := obj.Info()
+	rng, err := parseRange(q.r.Header.Get("Range"), info.Size)
+	if err != nil {
+		return nil, err
+	}
+	h := objectHeaders(info, strings.EqualFold(q.r.Header.Get("x-amz-checksum-mode"), "ENABLED") && rng == nil)
+	for param, header := range responseOverrides {
+		if v := q.query.Get(param); v != "" {
+			h.Set(header, v)
+		}
+	}
+	start, length, status := int64(0), info.Size, http.StatusOK
+	if rng != nil {
+		start, length, status = rng.Start, rng.Length, http.StatusPartialContent
+		h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+length-1, 10)+"/"+strconv.FormatInt(info.Size, 10))
+	}
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	resp := &response{status: status, header: h}
+	if withBody && length > 0 {
+		resp.stream = func(w io.Writer) error { return obj.Read(ctx, w, start, length) }
+	}
+	return resp, nil
+}
+
+func (s *Server) deleteObject(ctx context.Context, q *request) (*response, error) {
+	if err := checkBucket(q.bucket); err != nil {
+		return nil, ErrNoSuchBucket
+	}
+	if err := checkKey(q.key); err != nil {
+		return nil, err
+	}
+	if err := s.layer.DeleteObject(ctx, q.bucket, q.key); err != nil {
+		return nil, err
+	}
+	return &response{status: http.StatusNoContent}, nil
+}
+
+// parseCopySource splits x-amz-copy-source ("/bucket/key" or "bucket/key",
+// URL-encoded, optionally with ?versionId=).
+func parseCopySource(v string) (bucket, key string, err error) {
+	src, query, _ := strings.Cut(v, "?")
+	if query != "" {
+		vals, _ := url.ParseQuery(query)
+		if vid := vals.Get("versionId"); vid != "" && vid != "null" {
+			return "", "", ErrNotImplemented.WithMessage("Copying a specific version is not supported.")
+		}
+	}
+	src, err = url.PathUnescape(src)
+	if err != nil {
+		return "", "", ErrInvalidCopySource
+	}
+	bucket, key = splitPath("/" + strings.TrimPrefix(src, "/"))
+	if bucket == "" || key == "" {
+		return "", "", ErrInvalidCopySource
+	}
+	return bucket, key, nil
+}
+
+func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) {
+	if err := checkBucket(q.bucket); err != nil {
+		return nil, ErrNoSuchBucket
+	}
+	if err := checkKey(q.key); err != nil {
+		return nil, err
+	}
+	srcBucket, srcKey, err := parseCopySource(q.r.Header.Get("x-amz-copy-source"))
+	if err != nil {
+		return nil, err
+	}
+	if !ValidBucketName(srcBucket) {
+		return nil, ErrNoSuchBucket
+	}
+	if checkKey(srcKey) != nil {
+		return nil, ErrNoSuchKey
+	}
+	src, err := s.layer.OpenObject(ctx, srcBucket, srcKey)
+	if err != nil {
+		return nil, err
+	}
+	info := src.Info()
+	if err := checkPreconditions(q.r.Header, "x-amz-copy-source-", info); err != nil {
+		return nil, err
+	}
+	if info.Size > MaxPutSize {
+		return nil, ErrInvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(MaxPutSize))
+	}
+	var opts PutOptions
+	switch d := q.r.Header.Get("x-amz-metadata-directive"); d {
+	case "", "COPY":
+		if srcBucket == q.bucket && srcKey == q.key {
+			return nil, ErrInvalidCopyDest
+		}
+		opts = PutOptions{ContentType: info.ContentType, UserMeta: info.UserMeta, Headers: info.Headers}
+	case "REPLACE":
+		if opts, err = putOptions(q.r.Header); err != nil {
+			return nil, err
+		}
+		opts.ContentMD5 = nil
+	default:
+		return nil, ErrInvalidArgument.WithMessage("Unknown metadata directive %q.", d)
+	}
+	// Stream the source into the new object through a pipe: no buffering
+	// of the object, whatever its size.
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(src.Read(ctx, pw, 0, info.Size)) }()
+	out, err := s.layer.PutObject(ctx, q.bucket, q.key, pr, info.Size, opts)
+	pr.CloseWithError(io.ErrClosedPipe) // unblock the reader if PutObject stopped early
+	if err != nil {
+		return nil, err
+	}
+	return &response{xml: copyObjectResult{Xmlns: s3NS, LastModified: timeISO(out.ModTime), ETag: `"` + out.ETag + `"`}}, nil
+}

@@ -1,0 +1,149 @@
+package s3compat
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// ObjectLayer is what the S3 front end needs from storage. The gateway
+// package implements it over erasure-coded drives; tests may use any other
+// implementation. Methods return *APIError values for conditions S3 names
+// (NoSuchBucket, NoSuchKey, ...); any other error is answered InternalError.
+type ObjectLayer interface {
+	MakeBucket(ctx context.Context, bucket string) error
+	HeadBucket(ctx context.Context, bucket string) (BucketInfo, error)
+	// DeleteBucket fails with ErrBucketNotEmpty while objects remain.
+	DeleteBucket(ctx context.Context, bucket string) error
+	ListBuckets(ctx context.Context) ([]BucketInfo, error)
+
+	// PutObject stores body as the object's new version. size is the exact
+	// payload length, or -1 when unknown. body must be read to EOF; a read
+	// error (e.g. a failed signature or checksum check) fails the PUT and
+	// leaves the previous version in place.
+	PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts PutOptions) (ObjectInfo, error)
+	// OpenObject reads the object's metadata and returns a handle that can
+	// stream any byte range of exactly that version.
+	OpenObject(ctx context.Context, bucket, key string) (Object, error)
+	// DeleteObject removes the object; deleting a missing key is not an error.
+	DeleteObject(ctx context.Context, bucket, key string) error
+	// ListObjects lists keys in byte order, with S3's delimiter semantics.
+	ListObjects(ctx context.Context, bucket string, p ListParams) (ListResult, error)
+
+	NewMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (uploadID string, err error)
+	PutObjectPart(ctx context.Context, bucket, key, uploadID string, partNumber int, body io.Reader, size int64, opts PutOptions) (PartInfo, error)
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart) (ObjectInfo, error)
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
+	// ListParts returns the upload's parts with numbers above marker, at most max.
+	ListParts(ctx context.Context, bucket, key, uploadID string, marker, max int) (ListPartsResult, error)
+	ListMultipartUploads(ctx context.Context, bucket string, p ListUploadsParams) (ListUploadsResult, error)
+}
+
+// Object is an opened object version.
+type Object interface {
+	Info() ObjectInfo
+	// Read writes bytes [offset, offset+length) of the version to w.
+	Read(ctx context.Context, w io.Writer, offset, length int64) error
+}
+
+// BucketInfo describes a bucket.
+type BucketInfo struct {
+	Name    string
+	Created time.Time
+}
+
+// PutOptions carries what a PUT, CreateMultipartUpload or UploadPart stores
+// or checks besides the bytes.
+type PutOptions struct {
+	ContentType string
+	UserMeta    map[string]string // x-amz-meta-* names (lower case, without prefix) -> value
+	Headers     map[string]string // other stored headers (Cache-Control, Content-Disposition, ...)
+	// ContentMD5 is the decoded Content-MD5 header, if sent; a mismatch fails
+	// the write with ErrBadDigest.
+	ContentMD5 []byte
+	// Checksum, when non-nil, returns the checksum verified by the body
+	// reader once it reached EOF; it is stored with the object.
+	Checksum func() (algo, value string, ok bool)
+}
+
+// ObjectInfo describes one object version.
+type ObjectInfo struct {
+	Bucket      string
+	Key         string
+	Size        int64
+	ETag        string // without quotes
+	ModTime     time.Time
+	ContentType string
+	UserMeta    map[string]string
+	Headers     map[string]string
+	Checksums   map[string]string // algorithm (e.g. "CRC32") -> base64 value
+	PartsCount  int               // >0 for multipart objects
+}
+
+// ListParams selects a page of a listing.
+type ListParams struct {
+	Prefix    string
+	Delimiter string
+	// After: list keys strictly after this (marker, start-after, or the
+	// decoded continuation token).
+	After   string
+	MaxKeys int
+}
+
+// ListResult is one page of a listing.
+type ListResult struct {
+	Objects     []ObjectInfo
+	Prefixes    []string
+	IsTruncated bool
+	// NextAfter is where the next page starts (the last key or common prefix
+	// returned) when IsTruncated.
+	NextAfter string
+}
+
+// PartInfo describes an uploaded part.
+type PartInfo struct {
+	Number    int
+	Size      int64
+	ETag      string
+	ModTime   time.Time
+	Checksums map[string]string
+}
+
+// CompletePart is one entry of a CompleteMultipartUpload request.
+type CompletePart struct {
+	Number int
+	ETag   string
+}
+
+// ListPartsResult is one page of ListParts.
+type ListPartsResult struct {
+	Parts                []PartInfo
+	IsTruncated          bool
+	NextPartNumberMarker int
+	Initiated            time.Time
+}
+
+// ListUploadsParams selects a page of ListMultipartUploads.
+type ListUploadsParams struct {
+	Prefix         string
+	Delimiter      string
+	KeyMarker      string
+	UploadIDMarker string
+	MaxUploads     int
+}
+
+// UploadInfo describes a multipart upload in progress.
+type UploadInfo struct {
+	Key       string
+	UploadID  string
+	Initiated time.Time
+}
+
+// ListUploadsResult is one page of ListMultipartUploads.
+type ListUploadsResult struct {
+	Uploads            []UploadInfo
+	Prefixes           []string
+	IsTruncated        bool
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}

@@ -1,0 +1,99 @@
+package s3compat
+
+import "net/http"
+
+// unsupportedSubresources are S3 subresources ecstore does not implement;
+// a request naming one is answered NotImplemented, never a fake success.
+var unsupportedSubresources = []string{
+	"acl", "policy", "policyStatus", "cors", "lifecycle", "tagging", "website",
+	"replication", "encryption", "object-lock", "retention", "legal-hold",
+	"notification", "logging", "requestPayment", "accelerate", "analytics",
+	"inventory", "metrics", "intelligent-tiering", "ownershipControls",
+	"publicAccessBlock", "torrent", "restore", "select", "attributes", "versions",
+	"versionId", "session", "metadataTable",
+}
+
+// route picks the handler for a request, or nil (with the operation's
+// name) when ecstore does not implement it.
+func (s *Server) route(q *request) (handler, string) {
+	m := q.r.Method
+	has := func(k string) bool { _, ok := q.query[k]; return ok }
+	for _, sub := range unsupportedSubresources {
+		if has(sub) {
+			if sub == "versionId" && (q.query.Get(sub) == "" || q.query.Get(sub) == "null") {
+				continue // the only version there is
+			}
+			return nil, m + " ?" + sub
+		}
+	}
+	if q.bucket == "" {
+		if m == http.MethodGet {
+			return s.listBuckets, "ListBuckets"
+		}
+		return nil, m + " /"
+	}
+	if q.key == "" {
+		switch m {
+		case http.MethodGet:
+			switch {
+			case has("location"):
+				return s.getBucketLocation, "GetBucketLocation"
+			case has("versioning"):
+				return s.getBucketVersioning, "GetBucketVersioning"
+			case has("uploads"):
+				return s.listMultipartUploads, "ListMultipartUploads"
+			case q.query.Get("list-type") == "2":
+				return s.listObjectsV2, "ListObjectsV2"
+			default:
+				return s.listObjectsV1, "ListObjects"
+			}
+		case http.MethodPut:
+			if has("versioning") {
+				return nil, "PutBucketVersioning"
+			}
+			return s.createBucket, "CreateBucket"
+		case http.MethodHead:
+			return s.headBucket, "HeadBucket"
+		case http.MethodDelete:
+			return s.deleteBucket, "DeleteBucket"
+		case http.MethodPost:
+			if has("delete") {
+				return s.deleteObjects, "DeleteObjects"
+			}
+		}
+		return nil, m + " bucket"
+	}
+	switch m {
+	case http.MethodGet:
+		if has("uploadId") {
+			return s.listParts, "ListParts"
+		}
+		return s.getObject, "GetObject"
+	case http.MethodHead:
+		return s.headObject, "HeadObject"
+	case http.MethodPut:
+		if has("uploadId") || has("partNumber") {
+			if q.r.Header.Get("x-amz-copy-source") != "" {
+				return nil, "UploadPartCopy"
+			}
+			return s.uploadPart, "UploadPart"
+		}
+		if q.r.Header.Get("x-amz-copy-source") != "" {
+			return s.copyObject, "CopyObject"
+		}
+		return s.putObject, "PutObject"
+	case http.MethodDelete:
+		if has("uploadId") {
+			return s.abortMultipartUpload, "AbortMultipartUpload"
+		}
+		return s.deleteObject, "DeleteObject"
+	case http.MethodPost:
+		if has("uploads") {
+			return s.createMultipartUpload, "CreateMultipartUpload"
+		}
+		if has("uploadId") {
+			return s.completeMultipartUpload, "CompleteMultipartUpload"
+		}
+	}
+	return nil, m + " object"
+}

@@ -1,0 +1,306 @@
+package s3compat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ecstore/ecstore/s3compat/sigv4"
+)
+
+// Config configures the S3 front end.
+type Config struct {
+	// Region is the region name ecstore reports and accepts in signatures.
+	// Default "us-east-1".
+	Region string
+	// Credentials maps access keys to secret keys. Required.
+	Credentials map[string]string
+	// Logger receives the access log and errors. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock used for signature checks. Default time.Now.
+	Now func() time.Time
+}
+
+// maxXMLBody bounds every XML request body (CompleteMultipartUpload with
+// 10,000 parts is about 1 MiB).
+const maxXMLBody = 4 << 20
+
+// Server is the S3 HTTP front end over an ObjectLayer.
+type Server struct {
+	layer    ObjectLayer
+	cfg      Config
+	verifier *sigv4.Verifier
+	engine   *gin.Engine
+	log      *slog.Logger
+}
+
+// NewServer builds the S3 front end. Its Handler serves every S3 request.
+func NewServer(layer ObjectLayer, cfg Config) *Server {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	creds := cfg.Credentials
+	s := &Server{
+		layer: layer,
+		cfg:   cfg,
+		log:   cfg.Logger,
+		verifier: &sigv4.Verifier{
+			Lookup: func(ak string) (string, bool) { sk, ok := creds[ak]; return sk, ok },
+			Now:    cfg.Now,
+		},
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	// S3 keys may contain "//", trailing "/", "..": the router must never
+	// clean, redirect or unescape paths. All routing is done by dispatch.
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.RemoveExtraSlash = false
+	e.HandleMethodNotAllowed = false
+	e.UseRawPath = false
+	e.Any("/*path", s.serve)
+	s.engine = e
+	return s
+}
+
+// Handler returns the http.Handler serving S3.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// request is one S3 request being served.
+type request struct {
+	r      *http.Request
+	w      http.ResponseWriter
+	id     string
+	bucket string
+	key    string
+	query  url.Values
+	auth   *sigv4.Result
+	api    string // operation name, for logs
+}
+
+// response is what a handler returns; the adapter writes it.
+type response struct {
+	status int
+	header http.Header
+	xml    any
+	// stream, when set, writes the body; headers are sent before its first
+	// write. An error before the first write is answered as an S3 error.
+	stream func(w io.Writer) error
+}
+
+type handler func(ctx context.Context, q *request) (*response, error)
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+func (s *Server) serve(c *gin.Context) {
+	start := time.Now()
+	r := c.Request
+	q := &request{r: r, w: c.Writer, id: newRequestID(), query: r.URL.Query()}
+	q.bucket, q.key = splitPath(r.URL.Path)
+	c.Writer.Header().Set("x-amz-request-id", q.id)
+	c.Writer.Header().Set("x-amz-id-2", q.id)
+	c.Writer.Header().Set("Server", "ecstore")
+
+	status, err := s.run(r.Context(), q)
+	level := slog.LevelInfo
+	attrs := []any{"id", q.id, "api", q.api, "method", r.Method, "bucket", q.bucket, "key", q.key,
+		"status", status, "dur_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr}
+	if err != nil {
+		attrs = append(attrs, "err", err.Error())
+		if status >= 500 {
+			level = slog.LevelError
+		}
+	}
+	s.log.Log(r.Context(), level, "s3", attrs...)
+}
+
+// run authenticates, dispatches and writes the response; it returns the
+// status sent and the error behind it, if any.
+func (s *Server) run(ctx context.Context, q *request) (int, error) {
+	h, api := s.route(q)
+	q.api = api
+	if h == nil {
+		return s.writeError(q, ErrNotImplemented.WithMessage("%s is not implemented by ecstore", api)), nil
+	}
+	if err := s.authenticate(q); err != nil {
+		return s.writeError(q, err), err
+	}
+	resp, err := h(ctx, q)
+	if err != nil {
+		return s.writeError(q, err), err
+	}
+	return s.writeResponse(q, resp)
+}
+
+func (s *Server) authenticate(q *request) error {
+	res, err := s.verifier.Verify(q.r)
+	if err != nil {
+		return authError(err)
+	}
+	if res.Anonymous {
+		return ErrAccessDenied.WithMessage("Anonymous access is not allowed; sign your requests with AWS Signature Version 4.")
+	}
+	q.auth = res
+	return nil
+}
+
+// authError maps a sigv4 failure to its table entry.
+func authError(err error) error {
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		if e := ErrorByCode(se.Code); e != nil {
+			if se.Message != "" {
+				return e.WithMessage("%s", se.Message)
+			}
+			return e
+		}
+		return ErrAccessDenied.WithMessage("%s", se.Message)
+	}
+	return err
+}
+
+// bodyError maps an error met while reading a request body.
+func bodyError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return err
+	}
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		return authError(err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return ErrIncompleteBody
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return ErrEntityTooLarge
+	}
+	return err
+}
+
+func (s *Server) writeError(q *request, err error) int {
+	ae, known := toAPIError(bodyError(err))
+	if !known {
+		s.log.Error("internal error", "id", q.id, "api", q.api, "err", err)
+	}
+	h := q.w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Del("Content-Length")
+	h.Del("ETag")
+	h.Del("Last-Modified")
+	q.w.WriteHeader(ae.HTTPStatus)
+	if q.r.Method != http.MethodHead && ae.HTTPStatus != http.StatusNotModified {
+		body := errorResponse{
+			Code: ae.Code, Message: ae.Message, Resource: q.r.URL.Path,
+			BucketName: q.bucket, Key: q.key, RequestID: q.id, HostID: q.id,
+		}
+		_, _ = io.WriteString(q.w, xml.Header)
+		_ = xml.NewEncoder(q.w).Encode(body)
+	}
+	return ae.HTTPStatus
+}
+
+func (s *Server) writeResponse(q *request, resp *response) (int, error) {
+	h := q.w.Header()
+	for k, v := range resp.header {
+		h[k] = v
+	}
+	status := resp.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	switch {
+	case resp.xml != nil:
+		out, err := xml.Marshal(resp.xml)
+		if err != nil {
+			return s.writeError(q, err), err
+		}
+		h.Set("Content-Type", "application/xml")
+		q.w.WriteHeader(status)
+		_, _ = io.WriteString(q.w, xml.Header)
+		_, _ = q.w.Write(out)
+	case resp.stream != nil:
+		lw := &lazyWriter{w: q.w, status: status}
+		if err := resp.stream(lw); err != nil {
+			if !lw.started {
+				return s.writeError(q, err), err
+			}
+			// Headers and part of the body are out: the only honest answer
+			// left is to cut the connection so the client sees a short read.
+			s.log.Error("response aborted mid-body", "id", q.id, "api", q.api, "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		if !lw.started {
+			q.w.WriteHeader(status)
+		}
+	default:
+		q.w.WriteHeader(status)
+	}
+	return status, nil
+}
+
+// lazyWriter sends the status line on the first write.
+type lazyWriter struct {
+	w       http.ResponseWriter
+	status  int
+	started bool
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		l.w.WriteHeader(l.status)
+	}
+	return l.w.Write(p)
+}
+
+// splitPath splits a path-style request path into bucket and key. The key
+// keeps every byte after the bucket's slash ("//", trailing "/", "..").
+func splitPath(p string) (bucket, key string) {
+	p = strings.TrimPrefix(p, "/")
+	bucket, key, _ = strings.Cut(p, "/")
+	return bucket, key
+}
+
+// readXML decodes a bounded XML request body into v.
+func readXML(q *request, v any) error {
+	body := io.LimitReader(q.auth.Body, maxXMLBody+1)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return bodyError(err)
+	}
+	if len(data) > maxXMLBody {
+		return ErrMalformedXML.WithMessage("request body larger than %d bytes", maxXMLBody)
+	}
+	if len(data) == 0 {
+		return ErrMissingRequestBodyError
+	}
+	if err := xml.Unmarshal(data, v); err != nil {
+		return ErrMalformedXML
+	}
+	return nil
+}

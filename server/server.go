@@ -1,0 +1,209 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// Default credentials for local use only. Run logs a warning when they are
+// in use.
+const (
+	DefaultAccessKey = "ecstoreadmin"
+	DefaultSecretKey = "ecstoreadmin-secret"
+)
+
+// Config configures the embedded server.
+type Config struct {
+	// Address is where the S3 endpoint listens. Default "127.0.0.1:9000".
+	Address string
+	// DriveDirs are the drive folders, one drive each. Default: 6 folders
+	// ./ecstore-data/drive1 ... drive6.
+	DriveDirs []string
+	// DataShards (k) and ParityShards (m). Default 4+2.
+	DataShards, ParityShards int
+	// AccessKey and SecretKey are the root credentials. Default
+	// DefaultAccessKey / DefaultSecretKey (local use only).
+	AccessKey, SecretKey string
+	// Region reported to clients. Default "us-east-1".
+	Region string
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
+	// Default 30s.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the working embedded default.
+func DefaultConfig() Config {
+	c := Config{}
+	c.EnsureDefaults()
+	return c
+}
+
+// EnsureDefaults fills unset fields with their defaults.
+func (c *Config) EnsureDefaults() {
+	if c.Address == "" {
+		c.Address = "127.0.0.1:9000"
+	}
+	if len(c.DriveDirs) == 0 {
+		for i := 1; i <= 6; i++ {
+			c.DriveDirs = append(c.DriveDirs, filepath.Join("ecstore-data", fmt.Sprintf("drive%d", i)))
+		}
+	}
+	if c.DataShards == 0 && c.ParityShards == 0 {
+		c.DataShards, c.ParityShards = 4, 2
+	}
+	if c.AccessKey == "" && c.SecretKey == "" {
+		c.AccessKey, c.SecretKey = DefaultAccessKey, DefaultSecretKey
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+}
+
+// Validate checks the configuration with messages a user can act on.
+func (c *Config) Validate() error {
+	k, m := c.DataShards, c.ParityShards
+	if k < 1 || m < 0 || k+m > 256 {
+		return fmt.Errorf("erasure coding %d+%d is not possible: need 1 or more data shards, 0 or more parity shards, at most 256 in all", k, m)
+	}
+	if k+m > len(c.DriveDirs) {
+		return fmt.Errorf("erasure coding %d+%d needs at least %d drives, but %d drive folders were given; give more folders or choose a smaller --ec (for example %s)",
+			k, m, k+m, len(c.DriveDirs), suggestEC(len(c.DriveDirs)))
+	}
+	seen := map[string]bool{}
+	for _, d := range c.DriveDirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return fmt.Errorf("drive folder %q: %w", d, err)
+		}
+		if seen[abs] {
+			return fmt.Errorf("drive folder %q is given twice; each drive needs its own folder", d)
+		}
+		seen[abs] = true
+	}
+	if c.AccessKey == "" || c.SecretKey == "" {
+		return errors.New("set both ECSTORE_ACCESS_KEY and ECSTORE_SECRET_KEY, or neither for the local default")
+	}
+	if len(c.SecretKey) < 8 {
+		return errors.New("ECSTORE_SECRET_KEY must be at least 8 characters")
+	}
+	return nil
+}
+
+func suggestEC(drives int) string {
+	if drives < 2 {
+		return "1+0"
+	}
+	m := drives / 3
+	if m < 1 {
+		m = 1
+	}
+	return fmt.Sprintf("%d+%d", drives-m, m)
+}
+
+// ParseEC parses "K+M".
+func ParseEC(s string) (k, m int, err error) {
+	ks, ms, ok := strings.Cut(s, "+")
+	if ok {
+		k, err = strconv.Atoi(ks)
+		if err == nil {
+			m, err = strconv.Atoi(ms)
+		}
+	}
+	if !ok || err != nil {
+		return 0, 0, fmt.Errorf("erasure coding %q: want K+M, for example 4+2", s)
+	}
+	return k, m, nil
+}
+
+// Run serves S3 until ctx is cancelled, then shuts down gracefully.
+// ready, when non-nil, receives the bound address once listening.
+func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if cfg.AccessKey == DefaultAccessKey && cfg.SecretKey == DefaultSecretKey {
+		log.Warn("USING THE DEFAULT CREDENTIALS: fine on your own machine, never anywhere else; set ECSTORE_ACCESS_KEY and ECSTORE_SECRET_KEY",
+			"access_key", DefaultAccessKey, "secret_key", DefaultSecretKey)
+	}
+
+	var drives []gateway.Drive
+	defer func() {
+		for _, d := range drives {
+			if err := d.Close(); err != nil {
+				log.Error("close drive", "drive", d.ID(), "err", err)
+			}
+		}
+	}()
+	for i, dir := range cfg.DriveDirs {
+		id := fmt.Sprintf("drive%d", i+1)
+		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id})
+		if err != nil {
+			return fmt.Errorf("open drive %s at %s: %w", id, dir, err)
+		}
+		// In the embedded server every drive folder is its own node.
+		drives = append(drives, gateway.Drive{Drive: d, Node: id, Weight: 1})
+	}
+	layer, err := gateway.New(gateway.Config{
+		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := layer.HealBuckets(ctx); err != nil {
+		log.Warn("bucket heal at start failed", "err", err)
+	}
+	s3 := s3compat.NewServer(layer, s3compat.Config{
+		Region: cfg.Region, Credentials: map[string]string{cfg.AccessKey: cfg.SecretKey}, Logger: log,
+	})
+	ln, err := net.Listen("tcp", cfg.Address)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Address, err)
+	}
+	srv := &http.Server{
+		Handler:           s3.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("ecstore S3 endpoint listening", "address", ln.Addr().String(), "drives", len(drives),
+		"ec", fmt.Sprintf("%d+%d", cfg.DataShards, cfg.ParityShards))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package drivetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+func testPutMetaOrdering(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "bkt")
+	m5 := meta("bkt", "k", 5)
+	if prev := putMeta(t, d, m5); prev != nil {
+		t.Fatalf("first PutMeta returned prev %s", dump(prev))
+	}
+	m7 := meta("bkt", "k", 7)
+	sameMeta(t, putMeta(t, d, m7), m5, "prev of a newer PutMeta")
+
+	// Older: refused, nothing changes.
+	_, err := d.PutMeta(ctx(), meta("bkt", "k", 6))
+	wantErr(t, err, storagenode.ErrStale, "PutMeta of an older record")
+	got, err := d.GetMeta(ctx(), "bkt", "k")
+	noErr(t, err, "GetMeta")
+	sameMeta(t, got, m7, "record after a stale PutMeta")
+
+	// Same ModTime: VersionID decides; the very same version replaces (retry,
+	// heal).
+	same := meta("bkt", "k", 7)
+	same.ContentType = "text/plain"
+	sameMeta(t, putMeta(t, d, same), m7, "prev of a PutMeta of the same version")
+	lower := meta("bkt", "k", 7)
+	lower.VersionID = "v000006z"
+	_, err = d.PutMeta(ctx(), lower)
+	wantErr(t, err, storagenode.ErrStale, "PutMeta with the same ModTime and a lower VersionID")
+	higher := meta("bkt", "k", 7)
+	higher.VersionID = "v000007z"
+	sameMeta(t, putMeta(t, d, higher), same, "prev of a PutMeta with the same ModTime and a higher VersionID")
+
+	// Time zones do not matter, only instants.
+	east := meta("bkt", "k", 8)
+	east.ModTime = east.ModTime.In(time.FixedZone("UTC+5", 5*3600))
+	putMeta(t, d, east)
+	west := meta("bkt", "k", 8)
+	west.VersionID = "v000001"
+	west.ModTime = west.ModTime.In(time.FixedZone("UTC-7", -7*3600))
+	_, err = d.PutMeta(ctx(), west)
+	wantErr(t, err, storagenode.ErrStale, "PutMeta of the same instant in another zone with a lower VersionID")
+
+	// After a delete, anything goes again.
+	_, err = d.DeleteMeta(ctx(), "bkt", "k", "")
+	noErr(t, err, "DeleteMeta")
+	if prev := putMeta(t, d, meta("bkt", "k", 1)); prev != nil {
+		t.Fatalf("PutMeta after DeleteMeta returned prev %s", dump(prev))
+	}
+}
+
+func fullMeta() *storagenode.ObjectMeta {
+	return &storagenode.ObjectMeta{
+		Bucket: "bkt", Key: "dir/sub dir/ünïcode-日本語.txt", VersionID: "0190f0a8-8c4c-7b6f-9d4c-1f2e3d4c5b6a",
+		DataDir: "0190f0a8-8c4c-7b6f-9d4c-1f2e3d4c5b6a", ModTime: time.Date(2025, 6, 7, 8, 9, 10, 123456789, time.UTC),
+		Size: 5<<30 + 17, ETag: "9b2cf535f27731c974343645a3985328-3", ContentType: "application/octet-stream",
+		UserMeta:  map[string]string{"color": "blue", "empty": ""},
+		Headers:   map[string]string{"Cache-Control": "no-cache", "Content-Disposition": `attachment; filename="a b"`},
+		Checksums: map[string]string{"CRC32C": "yZRlqg=="},
+		EC:        storagenode.ECInfo{Data: 4, Parity: 2, BlockSize: 1 << 20},
+		Drives:    []string{"n1/d1", "n2/d1", "n3/d1", "n4/d1", "n5/d1", "n6/d1"},
+		Parts: []storagenode.PartInfo{
+			{Number: 1, Size: 5 << 29, ETag: "a", Name: "part.1"},
+			{Number: 2, Size: 5 << 29, ETag: "b", Name: "part.2"},
+			{Number: 3, Size: 17, ETag: "c", Name: "part.3"},
+		},
+	}
+}
+
+func testMetaRoundTrip(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "bkt")
+	m := fullMeta()
+	putMeta(t, d, m)
+	got, err := d.GetMeta(ctx(), "bkt", m.Key)
+	noErr(t, err, "GetMeta")
+	sameMeta(t, got, m, "GetMeta")
+	list, err := d.ListMeta(ctx(), "bkt", "", "", 10)
+	noErr(t, err, "ListMeta")
+	if len(list) != 1 {
+		t.Fatalf("ListMeta returned %d records, want 1", len(list))
+	}
+	sameMeta(t, list[0], m, "ListMeta record")
+
+	// Inline-style record: no drives, no parts, zero time.
+	small := &storagenode.ObjectMeta{Bucket: "bkt", Key: "tiny"}
+	putMeta(t, d, small)
+	got, err = d.GetMeta(ctx(), "bkt", "tiny")
+	noErr(t, err, "GetMeta tiny")
+	sameMeta(t, got, small, "GetMeta of a minimal record")
+
+	_, err = d.GetMeta(ctx(), "bkt", "nope")
+	wantErr(t, err, storagenode.ErrObjectNotFound, "GetMeta of a missing key")
+	_, err = d.GetMeta(ctx(), "bkt", "dir/sub dir/")
+	wantErr(t, err, storagenode.ErrObjectNotFound, "GetMeta of a prefix of a key")
+}
+
+// testMetaCopies checks that a drive keeps its own copy of records: changing
+// a record after PutMeta or after GetMeta does not change the stored one.
+func testMetaCopies(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "bkt")
+	m := fullMeta()
+	putMeta(t, d, m)
+	m.UserMeta["color"] = "red"
+	m.Drives[0] = "changed"
+	m.Parts[0].ETag = "changed"
+	got, err := d.GetMeta(ctx(), "bkt", m.Key)
+	noErr(t, err, "GetMeta")
+	sameMeta(t, got, fullMeta(), "record after the caller changed its copy")
+	got.UserMeta["color"] = "green"
+	got.Parts[1].Size = 1
+	again, err := d.GetMeta(ctx(), "bkt", m.Key)
+	noErr(t, err, "GetMeta")
+	sameMeta(t, again, fullMeta(), "record after the caller changed a returned copy")
+}
+
+func testDeleteMeta(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "bkt")
+	m := meta("bkt", "k", 3)
+	putMeta(t, d, m)
+	_, err := d.DeleteMeta(ctx(), "bkt", "k", "other-version")
+	wantErr(t, err, storagenode.ErrObjectNotFound, "DeleteMeta of another version")
+	got, err := d.GetMeta(ctx(), "bkt", "k")
+	noErr(t, err, "GetMeta after a refused DeleteMeta")
+	sameMeta(t, got, m, "record after a refused DeleteMeta")
+
+	del, err := d.DeleteMeta(ctx(), "bkt", "k", m.VersionID)
+	noErr(t, err, "DeleteMeta of the stored version")
+	sameMeta(t, del, m, "DeleteMeta result")
+	_, err = d.GetMeta(ctx(), "bkt", "k")
+	wantErr(t, err, storagenode.ErrObjectNotFound, "GetMeta after DeleteMeta")
+	_, err = d.DeleteMeta(ctx(), "bkt", "k", "")
+	wantErr(t, err, storagenode.ErrObjectNotFound, "DeleteMeta of a missing key")
+
+	m2 := meta("bkt", "k", 4)
+	putMeta(t, d, m2)
+	del, err = d.DeleteMeta(ctx(), "bkt", "k", "")
+	noErr(t, err, "DeleteMeta of any version")
+	sameMeta(t, del, m2, "DeleteMeta(any) result")
+	if ms, err := d.ListMeta(ctx(), "bkt", "", "", 0); err != nil || len(ms) != 0 {
+		t.Fatalf("ListMeta after deletes = %d records, %v", len(ms), err)
+	}
+}

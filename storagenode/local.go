@@ -1,0 +1,342 @@
+package storagenode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
+	"github.com/google/uuid"
+)
+
+// Names inside a drive folder.
+const (
+	formatFile = "drive.json"
+	indexDir   = "index"
+	dataDir    = "data"
+	tmpDir     = "tmp"
+
+	formatName    = "ecstore-drive"
+	formatVersion = 1
+)
+
+// LocalOptions configures OpenLocal. The zero value is ready to use; each
+// field's comment states its default.
+type LocalOptions struct {
+	// ID is the drive's identity in the cluster map. Default: the ID stored
+	// in the folder's drive.json, or a new random UUID on first open. When set
+	// and drive.json holds a different ID, OpenLocal refuses to open the
+	// drive (it belongs to someone else). At most 256 bytes, no spaces or
+	// control characters.
+	ID string
+	// WriteBufferSize is the size of the buffer in front of each shard file
+	// being written, so that many small writes are cheap. Default 256 KiB.
+	WriteBufferSize int
+	// IndexCacheSize is the size in bytes of the index's block cache.
+	// Default 32 MiB.
+	IndexCacheSize int64
+	// IndexMemTableSize is the size in bytes of the index's memtable (the
+	// write buffer in front of its sorted files). Default 16 MiB.
+	IndexMemTableSize uint64
+	// Logger receives the drive's log messages: index background errors
+	// (Error), slow disk and write stall warnings (Warn), and the index's
+	// informational messages (Debug). Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// EnsureDefaults fills the unset fields of o with their defaults.
+func (o *LocalOptions) EnsureDefaults() {
+	if o.WriteBufferSize <= 0 {
+		o.WriteBufferSize = 256 << 10
+	}
+	if o.IndexCacheSize <= 0 {
+		o.IndexCacheSize = 32 << 20
+	}
+	if o.IndexMemTableSize == 0 {
+		o.IndexMemTableSize = 16 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Validate reports options that cannot work.
+func (o *LocalOptions) Validate() error {
+	if o.ID != "" {
+		if err := validDriveID(o.ID); err != nil {
+			return err
+		}
+	}
+	if o.WriteBufferSize < 0 {
+		return fmt.Errorf("storagenode: WriteBufferSize %d is negative", o.WriteBufferSize)
+	}
+	if o.IndexCacheSize < 0 {
+		return fmt.Errorf("storagenode: IndexCacheSize %d is negative", o.IndexCacheSize)
+	}
+	return nil
+}
+
+func validDriveID(id string) error {
+	if id == "" || len(id) > 256 || strings.IndexFunc(id, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar
+	}) >= 0 {
+		return fmt.Errorf("storagenode: drive ID %q: want 1 to 256 bytes without spaces or control characters", id)
+	}
+	return nil
+}
+
+// formatInfo is the content of drive.json.
+type formatInfo struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	ID      string `json:"id"`
+}
+
+// LocalDrive is a Drive in a folder of the local file system: shard files
+// under data/, the metadata index in a pebble database under index/. See the
+// package documentation for the layout and the durability rules.
+type LocalDrive struct {
+	id   string
+	dir  string // absolute
+	data string // dir/data
+	tmp  string // dir/tmp
+	opts LocalOptions
+	db   *pebble.DB
+
+	// mu guards closed; every method holds it for reading while it works,
+	// so Close waits for calls in flight.
+	mu     sync.RWMutex
+	closed bool
+
+	buckets bucketLocks // per-bucket: MakeBucket/DeleteBucket exclusive, writers shared
+	keys    keyLocks    // per-record: read-check-write of PutMeta, DeleteMeta, PutPart ...
+	bufs    sync.Pool   // *bufio.Writer of opts.WriteBufferSize
+}
+
+var _ Drive = (*LocalDrive)(nil)
+
+// OpenLocal opens (creating if needed) the drive in folder dir. It refuses a
+// folder whose drive.json names another ID than opts.ID, and a folder that is
+// already open (in this or another process). It empties dir/tmp, which holds
+// only leftovers of writes interrupted by a crash.
+func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.EnsureDefaults()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, errf(err, "open drive %s", dir)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, errf(err, "open drive %s", abs)
+	}
+
+	fi, found, err := readFormat(abs)
+	if err != nil {
+		return nil, err
+	}
+	if found && opts.ID != "" && fi.ID != opts.ID {
+		return nil, fmt.Errorf("storagenode: open drive %s: folder belongs to drive %q, not %q", abs, fi.ID, opts.ID)
+	}
+
+	db, err := openIndex(filepath.Join(abs, indexDir), &opts)
+	if err != nil {
+		return nil, errf(err, "open drive %s: index", abs)
+	}
+	d := &LocalDrive{
+		dir:  abs,
+		data: filepath.Join(abs, dataDir),
+		tmp:  filepath.Join(abs, tmpDir),
+		opts: opts,
+		db:   db,
+	}
+	fail := func(err error) (*LocalDrive, error) {
+		_ = db.Close()
+		return nil, err
+	}
+
+	// The index lock is ours now: nobody else writes to this folder.
+	if found {
+		d.id = fi.ID
+	} else {
+		d.id = opts.ID
+		if d.id == "" {
+			d.id = uuid.NewString()
+		}
+		if err := writeFormat(abs, formatInfo{Format: formatName, Version: formatVersion, ID: d.id}); err != nil {
+			return fail(err)
+		}
+	}
+	if err := os.RemoveAll(d.tmp); err != nil {
+		return fail(errf(err, "open drive %s: clear tmp", abs))
+	}
+	for _, p := range []string{d.tmp, d.data} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return fail(errf(err, "open drive %s", abs))
+		}
+	}
+	if err := syncDir(abs); err != nil {
+		return fail(errf(err, "open drive %s", abs))
+	}
+	return d, nil
+}
+
+func openIndex(path string, o *LocalOptions) (*pebble.DB, error) {
+	cache := pebble.NewCache(o.IndexCacheSize)
+	defer cache.Unref()
+	po := &pebble.Options{
+		Cache:              cache,
+		MemTableSize:       o.IndexMemTableSize,
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             indexLogger{o.Logger},
+		EventListener:      indexEvents(o.Logger, path),
+		Levels:             make([]pebble.LevelOptions, 7),
+	}
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return pebble.Open(path, po)
+}
+
+// indexLogger adapts slog to pebble's logger.
+type indexLogger struct{ l *slog.Logger }
+
+func (l indexLogger) Infof(format string, args ...any) {
+	if l.l.Enabled(context.Background(), slog.LevelDebug) {
+		l.l.Debug("storagenode: index: " + fmt.Sprintf(format, args...))
+	}
+}
+
+// Fatalf reports an index invariant violation; pebble does not expect it to
+// return.
+func (l indexLogger) Fatalf(format string, args ...any) {
+	msg := "storagenode: index: fatal: " + fmt.Sprintf(format, args...)
+	l.l.Error(msg)
+	panic(msg)
+}
+
+func indexEvents(l *slog.Logger, path string) *pebble.EventListener {
+	return &pebble.EventListener{
+		BackgroundError: func(err error) {
+			l.Error("storagenode: index background error", "index", path, "err", err)
+		},
+		DiskSlow: func(info pebble.DiskSlowInfo) {
+			l.Warn("storagenode: slow disk", "index", path, "info", info.String())
+		},
+		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+			l.Warn("storagenode: index write stall", "index", path, "reason", info.Reason)
+		},
+	}
+}
+
+func readFormat(dir string) (formatInfo, bool, error) {
+	var fi formatInfo
+	b, err := os.ReadFile(filepath.Join(dir, formatFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fi, false, nil
+	}
+	if err != nil {
+		return fi, false, errf(err, "open drive %s: read %s", dir, formatFile)
+	}
+	if err := json.Unmarshal(b, &fi); err != nil {
+		return fi, false, fmt.Errorf("storagenode: open drive %s: %s: %w: %v", dir, formatFile, ErrCorrupt, err)
+	}
+	if fi.Format != formatName || fi.Version != formatVersion || validDriveID(fi.ID) != nil {
+		return fi, false, fmt.Errorf("storagenode: open drive %s: %s: unknown format %q version %d id %q",
+			dir, formatFile, fi.Format, fi.Version, fi.ID)
+	}
+	return fi, true, nil
+}
+
+// writeFormat writes drive.json atomically and durably.
+func writeFormat(dir string, fi formatInfo) error {
+	b, err := json.MarshalIndent(fi, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	f, err := os.CreateTemp(dir, formatFile+".tmp-*")
+	if err != nil {
+		return errf(err, "write %s", formatFile)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(dir, formatFile))
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return errf(err, "write %s", formatFile)
+	}
+	if err := syncDir(dir); err != nil {
+		return errf(err, "write %s", formatFile)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory, making the entries created or renamed in it
+// durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ID returns the drive's identity (stored in drive.json).
+func (d *LocalDrive) ID() string { return d.id }
+
+// Dir returns the drive's folder (absolute).
+func (d *LocalDrive) Dir() string { return d.dir }
+
+// Close waits for the calls in flight, then closes the index. Later calls
+// fail with ErrDriveOffline; a second Close returns nil. Shard readers and
+// writers obtained before stay usable until closed, but Commit fails.
+func (d *LocalDrive) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	if err := d.db.Close(); err != nil {
+		return errf(err, "close drive %s", d.id)
+	}
+	return nil
+}
+
+// enter starts a call: it fails when the drive is closed or ctx is done.
+// On success the caller must call d.leave().
+func (d *LocalDrive) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storagenode: drive %s: %w", d.id, err)
+	}
+	d.mu.RLock()
+	if d.closed {
+		d.mu.RUnlock()
+		return fmt.Errorf("storagenode: drive %s: %w", d.id, ErrDriveOffline)
+	}
+	return nil
+}
+
+func (d *LocalDrive) leave() { d.mu.RUnlock() }

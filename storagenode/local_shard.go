@@ -1,0 +1,231 @@
+package storagenode
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// CreateShard opens a temporary file in tmp/ behind a write buffer. The
+// bucket must exist (ErrBucketNotFound). Nothing is visible under the final
+// name until Commit, which checks the bucket again.
+func (d *LocalDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error) {
+	if err := checkRef(ref); err != nil {
+		return nil, err
+	}
+	if err := d.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	if err := d.bucketMissing(d.db, ref.Bucket, "create shard"); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(d.tmp, "shard-*")
+	if err != nil {
+		return nil, errf(err, "create shard %s", ref)
+	}
+	bw, _ := d.bufs.Get().(*bufio.Writer)
+	if bw == nil {
+		bw = bufio.NewWriterSize(f, d.opts.WriteBufferSize)
+	} else {
+		bw.Reset(f)
+	}
+	return &localShardWriter{d: d, ref: ref, f: f, bw: bw}, nil
+}
+
+// String returns "bucket/versionDir/name".
+func (r ShardRef) String() string { return r.Bucket + "/" + r.VersionDir + "/" + r.Name }
+
+// localShardWriter writes one shard file. Not safe for concurrent use.
+type localShardWriter struct {
+	d    *LocalDrive
+	ref  ShardRef
+	f    *os.File
+	bw   *bufio.Writer
+	err  error // first write error; sticky
+	done bool  // committed or aborted
+}
+
+func (w *localShardWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, fmt.Errorf("storagenode: write shard %s: %w", w.ref, fs.ErrClosed)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.bw.Write(p)
+	if err != nil {
+		w.err = errf(err, "write shard %s", w.ref)
+	}
+	return n, w.err
+}
+
+// Commit flushes and fsyncs the file, renames it to
+// data/<bucket>/<versionDir>/<name> (replacing a file of that name) and
+// fsyncs the directories it changed. On failure the temporary file is
+// removed and the writer is done.
+func (w *localShardWriter) Commit(ctx context.Context) error {
+	if w.done {
+		return fmt.Errorf("storagenode: commit shard %s: %w", w.ref, fs.ErrClosed)
+	}
+	err := w.commit(ctx)
+	if err != nil {
+		_ = w.Abort()
+	}
+	return err
+}
+
+func (w *localShardWriter) commit(ctx context.Context) error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.bw.Flush(); err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	w.release()
+	if err := w.f.Sync(); err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	if err := w.f.Close(); err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	d := w.d
+	if err := d.enter(ctx); err != nil {
+		return err
+	}
+	defer d.leave()
+	bl := d.buckets.get(w.ref.Bucket)
+	bl.RLock()
+	defer bl.RUnlock()
+	if err := d.bucketMissing(d.db, w.ref.Bucket, "commit shard"); err != nil {
+		return err
+	}
+	bucketDir := filepath.Join(d.data, w.ref.Bucket)
+	versionDir := filepath.Join(bucketDir, w.ref.VersionDir)
+	newBucket, err := mkdir(bucketDir)
+	if err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	newVersion, err := mkdir(versionDir)
+	if err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	if err := os.Rename(w.f.Name(), filepath.Join(versionDir, w.ref.Name)); err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	w.done = true
+	// Make the new entries durable, innermost first.
+	dirs := []string{versionDir}
+	if newVersion {
+		dirs = append(dirs, bucketDir)
+	}
+	if newBucket {
+		dirs = append(dirs, d.data)
+	}
+	for _, dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			return errf(err, "commit shard %s: sync %s", w.ref, dir)
+		}
+	}
+	return nil
+}
+
+// mkdir creates dir if missing and reports whether it did.
+func mkdir(dir string) (bool, error) {
+	err := os.Mkdir(dir, 0o755)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	return false, err
+}
+
+// release returns the write buffer to the drive's pool.
+func (w *localShardWriter) release() {
+	if w.bw != nil {
+		w.bw.Reset(nil)
+		w.d.bufs.Put(w.bw)
+		w.bw = nil
+	}
+}
+
+// Abort removes the temporary file. It is a no-op after Commit or Abort.
+func (w *localShardWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.release()
+	_ = w.f.Close() // may already be closed by a failed Commit
+	if err := os.Remove(w.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return errf(err, "abort shard %s", w.ref)
+	}
+	return nil
+}
+
+// OpenShard opens a committed shard file; ErrShardNotFound if there is none.
+func (d *LocalDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error) {
+	if err := checkRef(ref); err != nil {
+		return nil, err
+	}
+	if err := d.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	f, err := os.Open(filepath.Join(d.data, ref.Bucket, ref.VersionDir, ref.Name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, ErrShardNotFound)
+	}
+	if err != nil {
+		return nil, errf(err, "open shard %s", ref)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, errf(err, "open shard %s", ref)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("storagenode: open shard %s: not a regular file: %w", ref, ErrShardNotFound)
+	}
+	return &localShardReader{f: f, size: st.Size()}, nil
+}
+
+// localShardReader is a shard file opened for reading.
+type localShardReader struct {
+	f    *os.File
+	size int64
+}
+
+func (r *localShardReader) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
+func (r *localShardReader) Close() error                            { return r.f.Close() }
+func (r *localShardReader) Size() int64                             { return r.size }
+
+// DeleteVersion removes data/<bucket>/<versionDir> and everything in it.
+func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
+	if err := checkVersionDir(bucket, versionDir); err != nil {
+		return err
+	}
+	if err := d.enter(ctx); err != nil {
+		return err
+	}
+	defer d.leave()
+	bucketDir := filepath.Join(d.data, bucket)
+	dir := filepath.Join(bucketDir, versionDir)
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return errf(err, "delete version %s/%s", bucket, versionDir)
+	}
+	if err := syncDir(bucketDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return errf(err, "delete version %s/%s", bucket, versionDir)
+	}
+	return nil
+}

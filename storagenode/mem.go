@@ -1,0 +1,477 @@
+package storagenode
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MemDrive is a Drive held in memory, with the same semantics as LocalDrive
+// (including name validation). It is a real implementation for tests and
+// for the embedded server's throw-away mode, not a mock. Its data is lost
+// when it is dropped.
+type MemDrive struct {
+	id      string
+	mu      sync.RWMutex
+	closed  bool
+	buckets map[string]*memBucket
+}
+
+type memBucket struct {
+	info     BucketInfo
+	objects  map[string]*ObjectMeta
+	keys     []string // keys of objects, sorted
+	uploads  map[string]*memUpload
+	versions map[string]map[string][]byte // versionDir -> name -> committed bytes (immutable)
+}
+
+type memUpload struct {
+	meta  *UploadMeta
+	parts map[int]*PartMeta
+}
+
+var _ Drive = (*MemDrive)(nil)
+
+// NewMem returns an empty in-memory drive with the given ID.
+func NewMem(id string) *MemDrive {
+	return &MemDrive{id: id, buckets: make(map[string]*memBucket)}
+}
+
+// ID returns the drive's identity.
+func (d *MemDrive) ID() string { return d.id }
+
+// Close makes later calls fail with ErrDriveOffline; a second Close returns nil.
+func (d *MemDrive) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	return nil
+}
+
+// lock takes the drive lock (exclusive when write) after checking ctx and
+// the closed flag; the caller must call the returned unlock.
+func (d *MemDrive) lock(ctx context.Context, write bool) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storagenode: drive %s: %w", d.id, err)
+	}
+	if write {
+		d.mu.Lock()
+		unlock = d.mu.Unlock
+	} else {
+		d.mu.RLock()
+		unlock = d.mu.RUnlock
+	}
+	if d.closed {
+		unlock()
+		return nil, fmt.Errorf("storagenode: drive %s: %w", d.id, ErrDriveOffline)
+	}
+	return unlock, nil
+}
+
+func (d *MemDrive) bucket(bucket, op string) (*memBucket, error) {
+	b := d.buckets[bucket]
+	if b == nil {
+		return nil, fmt.Errorf("storagenode: %s: %s: %w", op, bucket, ErrBucketNotFound)
+	}
+	return b, nil
+}
+
+func (d *MemDrive) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if d.buckets[bucket] != nil {
+		return fmt.Errorf("storagenode: make bucket %s: %w", bucket, ErrBucketExists)
+	}
+	d.buckets[bucket] = &memBucket{
+		info:     BucketInfo{Name: bucket, Created: created},
+		objects:  make(map[string]*ObjectMeta),
+		uploads:  make(map[string]*memUpload),
+		versions: make(map[string]map[string][]byte),
+	}
+	return nil
+}
+
+func (d *MemDrive) DeleteBucket(ctx context.Context, bucket string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := d.bucket(bucket, "delete bucket"); err != nil {
+		return err
+	}
+	delete(d.buckets, bucket)
+	return nil
+}
+
+func (d *MemDrive) StatBucket(ctx context.Context, bucket string) (BucketInfo, error) {
+	if err := checkBucket(bucket); err != nil {
+		return BucketInfo{}, err
+	}
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return BucketInfo{}, err
+	}
+	defer unlock()
+	b, err := d.bucket(bucket, "stat bucket")
+	if err != nil {
+		return BucketInfo{}, err
+	}
+	return b.info, nil
+}
+
+func (d *MemDrive) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var out []BucketInfo
+	for _, b := range d.buckets {
+		out = append(out, b.info)
+	}
+	slices.SortFunc(out, func(a, b BucketInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func (d *MemDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error) {
+	if err := checkRef(ref); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if _, err := d.bucket(ref.Bucket, "create shard"); err != nil {
+		return nil, err
+	}
+	return &memShardWriter{d: d, ref: ref}, nil
+}
+
+type memShardWriter struct {
+	d    *MemDrive
+	ref  ShardRef
+	buf  bytes.Buffer
+	done bool
+}
+
+func (w *memShardWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, fmt.Errorf("storagenode: write shard %s: %w", w.ref, fs.ErrClosed)
+	}
+	return w.buf.Write(p)
+}
+
+func (w *memShardWriter) Commit(ctx context.Context) error {
+	if w.done {
+		return fmt.Errorf("storagenode: commit shard %s: %w", w.ref, fs.ErrClosed)
+	}
+	w.done = true
+	data := w.buf.Bytes()
+	w.buf = bytes.Buffer{}
+	unlock, err := w.d.lock(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	b, err := w.d.bucket(w.ref.Bucket, "commit shard")
+	if err != nil {
+		return err
+	}
+	v := b.versions[w.ref.VersionDir]
+	if v == nil {
+		v = make(map[string][]byte)
+		b.versions[w.ref.VersionDir] = v
+	}
+	v[w.ref.Name] = data
+	return nil
+}
+
+func (w *memShardWriter) Abort() error {
+	w.done = true
+	w.buf = bytes.Buffer{}
+	return nil
+}
+
+func (d *MemDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error) {
+	if err := checkRef(ref); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var data []byte
+	ok := false
+	if b := d.buckets[ref.Bucket]; b != nil {
+		data, ok = b.versions[ref.VersionDir][ref.Name]
+	}
+	if !ok {
+		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, ErrShardNotFound)
+	}
+	return memShardReader{bytes.NewReader(data)}, nil
+}
+
+type memShardReader struct{ *bytes.Reader }
+
+func (memShardReader) Close() error { return nil }
+
+func (d *MemDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
+	if err := checkVersionDir(bucket, versionDir); err != nil {
+		return err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if b := d.buckets[bucket]; b != nil {
+		delete(b.versions, versionDir)
+	}
+	return nil
+}
+
+func (d *MemDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
+	if err := checkMeta(m); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	b, err := d.bucket(m.Bucket, "put meta")
+	if err != nil {
+		return nil, err
+	}
+	prev := b.objects[m.Key]
+	if prev != nil && prev.Newer(m) {
+		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
+			m.Bucket, m.Key, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)
+	}
+	if prev == nil {
+		i, _ := slices.BinarySearch(b.keys, m.Key)
+		b.keys = slices.Insert(b.keys, i, m.Key)
+	}
+	b.objects[m.Key] = m.Clone()
+	return prev.Clone(), nil
+}
+
+func (d *MemDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error) {
+	if err := checkKey(bucket, key); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	b, err := d.bucket(bucket, "get meta")
+	if err != nil {
+		return nil, err
+	}
+	m := b.objects[key]
+	if m == nil {
+		return nil, fmt.Errorf("storagenode: get meta %s/%s: %w", bucket, key, ErrObjectNotFound)
+	}
+	return m.Clone(), nil
+}
+
+func (d *MemDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error) {
+	if err := checkKey(bucket, key); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	b, err := d.bucket(bucket, "delete meta")
+	if err != nil {
+		return nil, err
+	}
+	m := b.objects[key]
+	if m == nil || (versionID != "" && m.VersionID != versionID) {
+		return nil, fmt.Errorf("storagenode: delete meta %s/%s version %q: %w", bucket, key, versionID, ErrObjectNotFound)
+	}
+	delete(b.objects, key)
+	if i, ok := slices.BinarySearch(b.keys, key); ok {
+		b.keys = slices.Delete(b.keys, i, i+1)
+	}
+	return m, nil
+}
+
+func (d *MemDrive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
+	if err := checkBucket(bucket); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	b, err := d.bucket(bucket, "list meta")
+	if err != nil {
+		return nil, err
+	}
+	start := prefix
+	if after+"\x00" > start {
+		start = after + "\x00"
+	}
+	out := make([]*ObjectMeta, 0, min(max(limit, 0), 1024))
+	for i := sort.SearchStrings(b.keys, start); i < len(b.keys) && (limit <= 0 || len(out) < limit); i++ {
+		k := b.keys[i]
+		if !strings.HasPrefix(k, prefix) {
+			break
+		}
+		out = append(out, b.objects[k].Clone())
+	}
+	return out, nil
+}
+
+func (d *MemDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
+	if err := checkUploadMeta(u); err != nil {
+		return err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	b, err := d.bucket(u.Bucket, "put upload")
+	if err != nil {
+		return err
+	}
+	if mu := b.uploads[u.UploadID]; mu != nil {
+		mu.meta = u.Clone()
+	} else {
+		b.uploads[u.UploadID] = &memUpload{meta: u.Clone(), parts: make(map[int]*PartMeta)}
+	}
+	return nil
+}
+
+// upload finds an upload, failing with ErrBucketNotFound or ErrUploadNotFound.
+func (d *MemDrive) upload(bucket, uploadID, op string) (*memUpload, *memBucket, error) {
+	b, err := d.bucket(bucket, op)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := b.uploads[uploadID]
+	if u == nil {
+		return nil, nil, fmt.Errorf("storagenode: %s %s/%s: %w", op, bucket, uploadID, ErrUploadNotFound)
+	}
+	return u, b, nil
+}
+
+func (d *MemDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*UploadMeta, error) {
+	if err := checkUpload(bucket, uploadID); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	u, _, err := d.upload(bucket, uploadID, "get upload")
+	if err != nil {
+		return nil, err
+	}
+	return u.meta.Clone(), nil
+}
+
+func (d *MemDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
+	if err := checkUpload(bucket, uploadID); err != nil {
+		return err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, b, err := d.upload(bucket, uploadID, "delete upload")
+	if err != nil {
+		return err
+	}
+	delete(b.uploads, uploadID)
+	return nil
+}
+
+func (d *MemDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
+	if err := checkBucket(bucket); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	b, err := d.bucket(bucket, "list uploads")
+	if err != nil {
+		return nil, err
+	}
+	var out []*UploadMeta
+	for _, u := range b.uploads {
+		out = append(out, u.meta.Clone())
+	}
+	sortUploads(out)
+	return out, nil
+}
+
+func (d *MemDrive) PutPart(ctx context.Context, bucket, uploadID string, p *PartMeta) (*PartMeta, error) {
+	if err := checkUpload(bucket, uploadID); err != nil {
+		return nil, err
+	}
+	if err := checkPart(p); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	u, _, err := d.upload(bucket, uploadID, "put part")
+	if err != nil {
+		return nil, err
+	}
+	prev := u.parts[p.Number]
+	u.parts[p.Number] = p.Clone()
+	return prev.Clone(), nil
+}
+
+func (d *MemDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*PartMeta, error) {
+	if err := checkUpload(bucket, uploadID); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	u, _, err := d.upload(bucket, uploadID, "list parts")
+	if err != nil {
+		return nil, err
+	}
+	var out []*PartMeta
+	for _, p := range u.parts {
+		out = append(out, p.Clone())
+	}
+	slices.SortFunc(out, func(a, b *PartMeta) int { return a.Number - b.Number })
+	return out, nil
+}

@@ -1,0 +1,142 @@
+package storagenode
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// Name limits.
+const (
+	// MaxNameLen is the longest version directory, upload id or shard file name.
+	MaxNameLen = 128
+	// MaxKeyLen is the longest object key in bytes (as in S3). Keys must be
+	// 1 to MaxKeyLen bytes of valid UTF-8 (as in S3); any character is
+	// allowed, including '/', NUL and control characters.
+	MaxKeyLen = 1024
+	// MaxPartNumber is the highest part number a part record may carry (S3
+	// allows 10000; the index encodes five digits).
+	MaxPartNumber = 99999
+)
+
+// ValidBucketName reports whether s follows the S3 bucket naming rules the
+// drives enforce: 3 to 63 characters of [a-z0-9.-], starting and ending with
+// a letter or digit, without "..".
+func ValidBucketName(s string) bool {
+	if len(s) < 3 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' || c == '.':
+			if i == 0 || i == len(s)-1 {
+				return false
+			}
+			if c == '.' && s[i-1] == '.' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ValidName reports whether s may be used as a version directory, upload id
+// or shard file name: 1 to MaxNameLen characters of [A-Za-z0-9._-], and
+// neither "." nor "..". Such a name is always a single path element.
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > MaxNameLen || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.' || c == '_' || c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func checkBucket(bucket string) error {
+	if !ValidBucketName(bucket) {
+		return fmt.Errorf("storagenode: bucket %q: %w", bucket, ErrInvalidName)
+	}
+	return nil
+}
+
+func checkKey(bucket, key string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+	if len(key) == 0 || len(key) > MaxKeyLen {
+		return fmt.Errorf("storagenode: key of %d bytes in %s: %w", len(key), bucket, ErrInvalidName)
+	}
+	if !utf8.ValidString(key) {
+		return fmt.Errorf("storagenode: key %q in %s is not UTF-8: %w", key, bucket, ErrInvalidName)
+	}
+	return nil
+}
+
+func checkVersionDir(bucket, versionDir string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+	if !ValidName(versionDir) {
+		return fmt.Errorf("storagenode: version directory %q: %w", versionDir, ErrInvalidName)
+	}
+	return nil
+}
+
+func checkUpload(bucket, uploadID string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+	if !ValidName(uploadID) {
+		return fmt.Errorf("storagenode: upload id %q: %w", uploadID, ErrInvalidName)
+	}
+	return nil
+}
+
+func checkRef(ref ShardRef) error {
+	if err := checkVersionDir(ref.Bucket, ref.VersionDir); err != nil {
+		return err
+	}
+	if !ValidName(ref.Name) {
+		return fmt.Errorf("storagenode: shard name %q: %w", ref.Name, ErrInvalidName)
+	}
+	return nil
+}
+
+func checkPart(p *PartMeta) error {
+	if p == nil {
+		return fmt.Errorf("storagenode: nil part record: %w", ErrInvalidName)
+	}
+	if p.Number < 1 || p.Number > MaxPartNumber {
+		return fmt.Errorf("storagenode: part number %d: %w", p.Number, ErrInvalidName)
+	}
+	return nil
+}
+
+// checkMeta validates the names of an object record.
+func checkMeta(m *ObjectMeta) error {
+	if m == nil {
+		return fmt.Errorf("storagenode: nil object record: %w", ErrInvalidName)
+	}
+	return checkKey(m.Bucket, m.Key)
+}
+
+// checkUploadMeta validates the names of an upload record.
+func checkUploadMeta(u *UploadMeta) error {
+	if u == nil {
+		return fmt.Errorf("storagenode: nil upload record: %w", ErrInvalidName)
+	}
+	if err := checkUpload(u.Bucket, u.UploadID); err != nil {
+		return err
+	}
+	return checkKey(u.Bucket, u.Key)
+}

@@ -1,0 +1,208 @@
+package tests
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// Test credentials given to every server the tests start.
+const (
+	testAccessKey = "e2e-access-key"
+	testSecretKey = "e2e-secret-key-0123456789"
+)
+
+// binPath is the ecstore binary built once by TestMain.
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ecstore-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "ecstore")
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	build := exec.Command("go", "build", "-o", binPath, "./cmd/ecstore")
+	build.Dir = root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building ecstore:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Server is a running ecstore server process.
+type Server struct {
+	t        *testing.T
+	Addr     string // host:port
+	Endpoint string // http://host:port
+	Dirs     []string
+	Args     []string
+	cmd      *exec.Cmd
+	logMu    sync.Mutex
+	log      strings.Builder
+	exited   chan struct{}
+}
+
+// freeAddr returns a 127.0.0.1 address with a port free at the time of the
+// call.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// NewDriveDirs makes n drive folders under a fresh temporary root.
+func NewDriveDirs(t *testing.T, n int) []string {
+	t.Helper()
+	root := t.TempDir()
+	var dirs []string
+	for i := 1; i <= n; i++ {
+		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
+	}
+	return dirs
+}
+
+// StartServer starts `ecstore server --address A [extra...] dirs...` and
+// waits until it answers S3 requests. It is stopped at test cleanup.
+func StartServer(t *testing.T, dirs []string, extra ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, Dirs: dirs}
+	s.Args = append([]string{"server"}, extra...)
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) start() {
+	t := s.t
+	t.Helper()
+	s.Addr = freeAddr(t)
+	s.Endpoint = "http://" + s.Addr
+	args := append(append([]string{}, s.Args...), "--address", s.Addr)
+	args = append(args, s.Dirs...)
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start ecstore: %v", err)
+	}
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			s.logMu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			s.logMu.Unlock()
+		}
+	}()
+	go func() {
+		_ = cmd.Wait()
+		pw.Close()
+		close(s.exited)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			t.Fatalf("ecstore exited at start:\n%s", s.Log())
+		default:
+		}
+		resp, err := http.Get(s.Endpoint + "/")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("ecstore did not answer within 30s:\n%s", s.Log())
+}
+
+// Log returns what the server printed so far.
+func (s *Server) Log() string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.log.String()
+}
+
+// Stop ends the server with SIGTERM (SIGKILL after 10s). Safe to call twice.
+func (s *Server) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.cmd = nil
+	if s.t.Failed() {
+		s.t.Logf("server log:\n%s", s.Log())
+	}
+}
+
+// Restart stops the server and starts it again on the same folders (on a
+// new port).
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.start()
+}
+
+// Minio returns a minio-go client for the server.
+func (s *Server) Minio(t *testing.T) *minio.Client {
+	t.Helper()
+	c, err := minio.New(s.Addr, &minio.Options{
+		Creds:  credentials.NewStaticV4(testAccessKey, testSecretKey, ""),
+		Secure: false,
+		Region: "us-east-1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// AWS runs the installed aws CLI (v1 unless bin names another) against the
+// server and returns its combined output.
+func (s *Server) AWS(ctx context.Context, bin string, args ...string) (string, error) {
+	if bin == "" {
+		bin = "aws"
+	}
+	full := append([]string{"--endpoint-url", s.Endpoint, "--region", "us-east-1"}, args...)
+	cmd := exec.CommandContext(ctx, bin, full...)
+	cmd.Env = append(os.Environ(),
+		"AWS_ACCESS_KEY_ID="+testAccessKey, "AWS_SECRET_ACCESS_KEY="+testSecretKey,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
