@@ -98,6 +98,7 @@ func New(k, m int, opts ...Option) (*Coder, error) {
 		return &stripe{
 			buf:    make([]byte, n*c.stride),
 			shards: make([][]byte, n),
+			crc:    make([]uint32, k),
 		}
 	}
 	return c, nil
@@ -141,10 +142,13 @@ type stripe struct {
 	buf    []byte
 	shards [][]byte // scratch for reedsolomon calls
 
-	// Set per use by Encode.
-	refs  int32 // writers still to handle the stripe (atomic)
-	per   int   // block size of this stripe
 	index int64 // stripe number
+	per   int   // block size of this stripe
+
+	// Set per use by Encode.
+	n    int          // object bytes in the stripe
+	crc  []uint32     // CRC32C of the bytes read into each data block
+	refs atomic.Int32 // writers still to handle the stripe
 
 	// Set per use by Decode: bytes [lo, hi) of the stripe go to the writer,
 	// taken from out, the data blocks (read or reconstructed).

@@ -11,8 +11,8 @@ import (
 )
 
 // encodeDepth is the number of stripes an Encode holds at once: one being
-// read and coded while up to encodeDepth-1 are being written.
-const encodeDepth = 6
+// read, one being coded, the others being written.
+const encodeDepth = 4
 
 // Encode reads r to EOF, cuts the stream into stripes of BlockSize bytes and
 // writes each stripe's k+m frames, one to each writer: w[i] receives shard i
@@ -65,6 +65,9 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, w []io.Writer, minWrite
 		return 0, shardErrs, fmt.Errorf("ec: encode: %w", err)
 	}
 
+	// Three stages: this goroutine reads stripes, the coding goroutine lays
+	// them out and computes parity, one goroutine per writer checksums and
+	// writes its frames. Stripes in flight are bounded by e.sem.
 	chans := make([]chan *stripe, 0, e.workers)
 	for i, wi := range w {
 		if wi == nil {
@@ -75,12 +78,23 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, w []io.Writer, minWrite
 		e.wg.Add(1)
 		go e.writeShard(i, wi, ch)
 	}
-	n, err = e.run(r, chans)
+	codeCh := make(chan *stripe, encodeDepth)
+	coded := make(chan struct{})
+	go func() {
+		defer close(coded)
+		e.codeStripes(codeCh, chans)
+	}()
+	n, err = e.run(r, codeCh)
+	close(codeCh)
+	<-coded
 	for _, ch := range chans {
 		close(ch)
 	}
 	e.wg.Wait()
 
+	if err == nil {
+		err = e.codeErr
+	}
 	if err == nil && e.skipped.Load() {
 		err = fmt.Errorf("ec: encode: %w", context.Cause(ctx))
 	}
@@ -98,8 +112,12 @@ type encoder struct {
 	workers int     // writer goroutines
 	alive   atomic.Int32
 	skipped atomic.Bool   // a frame was not written because ctx was done
+	halt    atomic.Bool   // the coding goroutine failed: stop reading
 	sem     chan struct{} // one token per stripe held
 	wg      sync.WaitGroup
+
+	// Owned by the coding goroutine until it ends.
+	codeErr error
 	scratch []byte // for re-laying out the last stripe
 }
 
@@ -111,11 +129,17 @@ func (e *encoder) checkAlive() error {
 	return nil
 }
 
-// run reads and codes stripes and hands them to the writer goroutines.
-func (e *encoder) run(r io.Reader, chans []chan *stripe) (int64, error) {
+// release drops one stripe in flight.
+func (e *encoder) release(st *stripe) {
+	e.c.putStripe(st)
+	<-e.sem
+}
+
+// run reads stripes from r and hands them to the coding goroutine.
+func (e *encoder) run(r io.Reader, codeCh chan<- *stripe) (int64, error) {
 	c := e.c
 	var n int64
-	for s := int64(0); ; s++ {
+	for s := int64(0); !e.halt.Load(); s++ {
 		if err := e.ctx.Err(); err != nil {
 			return n, fmt.Errorf("ec: encode: %w", context.Cause(e.ctx))
 		}
@@ -127,34 +151,54 @@ func (e *encoder) run(r io.Reader, chans []chan *stripe) (int64, error) {
 		st := c.getStripe()
 		got, eof, err := c.readStripe(r, st)
 		n += int64(got)
-		if err == nil && got > 0 {
-			err = e.code(st, s, got)
-		}
-		if err == nil && got > 0 {
-			err = e.checkAlive()
-		}
 		if err != nil || got == 0 {
-			c.putStripe(st)
-			<-e.sem
+			e.release(st)
 			return n, err
 		}
-		atomic.StoreInt32(&st.refs, int32(len(chans)))
-		for _, ch := range chans {
-			ch <- st // never blocks: at most encodeDepth stripes exist
-		}
+		st.index, st.n = s, got
+		codeCh <- st // never blocks: at most encodeDepth stripes exist
 		if eof {
-			return n, nil
+			break
+		}
+	}
+	return n, nil
+}
+
+// codeStripes lays out and codes the stripes from codeCh and hands them to
+// the writer goroutines, until codeCh is closed.
+func (e *encoder) codeStripes(codeCh <-chan *stripe, chans []chan *stripe) {
+	for st := range codeCh {
+		if e.codeErr == nil {
+			e.codeErr = e.code(st)
+			if e.codeErr == nil {
+				e.codeErr = e.checkAlive()
+			}
+			if e.codeErr != nil {
+				e.halt.Store(true)
+			}
+		}
+		if e.codeErr != nil {
+			e.release(st)
+			continue
+		}
+		st.refs.Store(int32(len(chans)))
+		for _, ch := range chans {
+			ch <- st // never blocks, as above
 		}
 	}
 }
 
 // readStripe fills the data blocks of st (laid out for a full stripe) from
-// r. It returns the number of bytes read and whether r reported io.EOF; any
-// other error of r is returned wrapped.
+// r, and the running CRC32C of each block's bytes in st.crc, computed right
+// after each Read while the bytes are in cache. It returns the number of
+// bytes read and whether r reported io.EOF; any other error of r is
+// returned wrapped.
 func (c *Coder) readStripe(r io.Reader, st *stripe) (got int, eof bool, err error) {
+	clear(st.crc)
 	for i := 0; i < c.k && got < c.blockSize; i++ {
 		blk := c.block(st, i, c.perShard)[:min(c.perShard, c.blockSize-got)]
-		nr, err := readFull(r, blk)
+		nr, crc, err := readFull(r, blk)
+		st.crc[i] = crc
 		got += nr
 		if err == io.EOF {
 			return got, true, nil
@@ -166,36 +210,48 @@ func (c *Coder) readStripe(r io.Reader, st *stripe) (got int, eof bool, err erro
 	return got, false, nil
 }
 
-// readFull reads into p until it is full or r returns an error. Unlike
-// io.ReadFull it returns an error that comes with the last bytes, and it
-// returns io.EOF unchanged after a partial read.
-func readFull(r io.Reader, p []byte) (int, error) {
+// readFull reads into p until it is full or r returns an error, and
+// returns the CRC32C of the bytes read. Unlike io.ReadFull it returns an
+// error that comes with the last bytes, and it returns io.EOF unchanged
+// after a partial read.
+func readFull(r io.Reader, p []byte) (int, uint32, error) {
 	n, idle := 0, 0
+	var crc uint32
 	for n < len(p) {
 		nr, err := r.Read(p[n:])
+		crc = crc32.Update(crc, castagnoli, p[n:n+nr])
 		n += nr
 		if err != nil {
-			return n, err
+			return n, crc, err
 		}
 		if nr > 0 {
 			idle = 0
 		} else if idle++; idle >= 100 {
-			return n, io.ErrNoProgress
+			return n, crc, io.ErrNoProgress
 		}
 	}
-	return n, nil
+	return n, crc, nil
 }
 
-// code lays out a stripe of got bytes (read by readStripe) as k blocks of
-// ceil(got/k) bytes, zero padded, and computes the parity blocks.
-func (e *encoder) code(st *stripe, s int64, got int) error {
+// code lays out a stripe of st.n bytes (read by readStripe) as k blocks of
+// ceil(st.n/k) bytes, zero padded, sets the data frames' checksums, and
+// computes the parity blocks (their checksums are left to their writers).
+func (e *encoder) code(st *stripe) error {
 	c := e.c
+	got := st.n
 	per := c.perShard
-	if got < c.blockSize {
+	if got == c.blockSize {
+		// Full stripe: pad and finish the checksums started while reading.
+		for i := 0; i < c.k; i++ {
+			f := c.frame(st, i, per)
+			pad := f[ChecksumSize+min(max(got-i*per, 0), per):]
+			clear(pad)
+			binary.BigEndian.PutUint32(f, crc32.Update(st.crc[i], castagnoli, pad))
+		}
+	} else {
+		// Short last stripe with smaller blocks: gather, spread again,
+		// checksum afresh.
 		per = (got + c.k - 1) / c.k
-	}
-	if per != c.perShard {
-		// Short last stripe with smaller blocks: gather, then spread again.
 		if cap(e.scratch) < got {
 			e.scratch = make([]byte, got)
 		}
@@ -205,23 +261,19 @@ func (e *encoder) code(st *stripe, s int64, got int) error {
 		}
 		for i := 0; i < c.k; i++ {
 			lo := min(i*per, got)
-			blk := c.block(st, i, per)
+			f := c.frame(st, i, per)
+			blk := f[ChecksumSize:]
 			clear(blk[copy(blk, tmp[lo:min(lo+per, got)]):])
-		}
-	} else {
-		for i := 0; i < c.k; i++ {
-			blk := c.block(st, i, per)
-			clear(blk[min(max(got-i*per, 0), per):])
+			binary.BigEndian.PutUint32(f, crc32.Checksum(blk, castagnoli))
 		}
 	}
 	st.per = per
-	st.index = s
 	if c.m > 0 {
 		for i := range st.shards {
 			st.shards[i] = c.block(st, i, per)
 		}
 		if err := c.enc.Encode(st.shards); err != nil {
-			return fmt.Errorf("ec: encode: stripe %d: %w", s, err)
+			return fmt.Errorf("ec: encode: stripe %d: %w", st.index, err)
 		}
 	}
 	return nil
@@ -238,7 +290,9 @@ func (e *encoder) writeShard(i int, w io.Writer, ch <-chan *stripe) {
 			e.skipped.Store(true)
 		default:
 			f := e.c.frame(st, i, st.per)
-			binary.BigEndian.PutUint32(f, crc32.Checksum(f[ChecksumSize:], castagnoli))
+			if i >= e.c.k {
+				binary.BigEndian.PutUint32(f, crc32.Checksum(f[ChecksumSize:], castagnoli))
+			}
 			nw, err := w.Write(f)
 			if err == nil && nw != len(f) {
 				err = io.ErrShortWrite
@@ -248,9 +302,8 @@ func (e *encoder) writeShard(i int, w io.Writer, ch <-chan *stripe) {
 				e.alive.Add(-1)
 			}
 		}
-		if atomic.AddInt32(&st.refs, -1) == 0 {
-			e.c.putStripe(st)
-			<-e.sem
+		if st.refs.Add(-1) == 0 {
+			e.release(st)
 		}
 	}
 }

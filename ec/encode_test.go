@@ -150,23 +150,47 @@ func (r *countReader) Read(p []byte) (int, error) {
 }
 
 // endReader returns data, then err instead of io.EOF; with withLast it
-// returns err together with the last bytes.
+// returns err together with the last bytes; with once it returns err only
+// once, then io.EOF.
 type endReader struct {
 	data     []byte
 	err      error
 	withLast bool
+	once     bool
+	reported bool
 }
 
 func (r *endReader) Read(p []byte) (int, error) {
 	if len(r.data) == 0 {
+		if r.once && r.reported {
+			return 0, io.EOF
+		}
+		r.reported = true
 		return 0, r.err
 	}
 	n := copy(p, r.data)
 	r.data = r.data[n:]
 	if len(r.data) == 0 && r.withLast {
+		r.reported = true
 		return n, r.err
 	}
 	return n, nil
+}
+
+// strictReader fails the test on a Read after it returned io.EOF.
+type strictReader struct {
+	t   *testing.T
+	r   io.Reader
+	eof bool
+}
+
+func (r *strictReader) Read(p []byte) (int, error) {
+	if r.eof {
+		r.t.Error("Read after io.EOF")
+	}
+	n, err := r.r.Read(p)
+	r.eof = err == io.EOF
+	return n, err
 }
 
 type digestError struct{ want string }
@@ -182,6 +206,8 @@ func TestEncodeReaderError(t *testing.T) {
 		"at EOF":                       &endReader{data: data, err: errBoom},
 		"with last bytes":              &endReader{data: data, err: errBoom, withLast: true},
 		"with last partial":            &endReader{data: data[:2900], err: errBoom, withLast: true},
+		"once with last bytes":         &endReader{data: data, err: errBoom, withLast: true, once: true},
+		"once at stripe end":           &endReader{data: data[:2000], err: errBoom, once: true},
 		"with last one byte at a time": iotest.OneByteReader(&endReader{data: data[:1250], err: errBoom, withLast: true}),
 	}
 	for name, r := range cases {
@@ -202,6 +228,14 @@ func TestEncodeReaderError(t *testing.T) {
 	_, ws = newShardWriters(6)
 	if n, _, err := c.Encode(context.Background(), &endReader{data: data, err: io.EOF, withLast: true}, ws, 6); err != nil || n != 3000 {
 		t.Errorf("EOF with last bytes: n %d err %v", n, err)
+	}
+	// No Read after io.EOF: the stream may be a request body.
+	for _, size := range []int{0, 999, 1000, 3000} {
+		_, ws = newShardWriters(6)
+		r := &strictReader{t: t, r: bytes.NewReader(data[:size])}
+		if n, _, err := c.Encode(context.Background(), r, ws, 6); err != nil || n != int64(size) {
+			t.Errorf("size %d: n %d err %v", size, n, err)
+		}
 	}
 	// Oddly sized reads.
 	_, ws = newShardWriters(6)

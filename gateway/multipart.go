@@ -166,13 +166,15 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	for _, p := range have {
 		byNum[p.Number] = p
 	}
+	for i := 1; i < len(parts); i++ {
+		if parts[i].Number <= parts[i-1].Number {
+			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPartOrder
+		}
+	}
 	h := md5.New()
 	var size int64
 	infos := make([]storagenode.PartInfo, 0, len(parts))
 	for i, cp := range parts {
-		if i > 0 && cp.Number <= parts[i-1].Number {
-			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPartOrder
-		}
 		p := byNum[cp.Number]
 		if p == nil || p.ETag != cp.ETag {
 			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("Part %d was not uploaded, or its ETag does not match.", cp.Number)

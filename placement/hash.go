@@ -129,6 +129,17 @@ func draw(objHash, drvHash uint64) uint64 {
 	return mix64(objHash ^ drvHash)
 }
 
+// rotation is the object's shard-index offset, uniform in [0, n). It uses
+// its own salt so that it is independent of every drive's draw.
+func rotation(objHash uint64, n int) int {
+	hi, _ := bits.Mul64(mix64(objHash^rotationSalt), uint64(n))
+	return int(hi)
+}
+
+// rotationSalt is an arbitrary constant (the first 64 bits of the
+// fractional part of pi).
+const rotationSalt = 0x243f6a8885a308d3
+
 // expDraw turns a draw x into an exponential variate with rate 1: -ln(u),
 // where u = (top 53 bits of x + 1) / 2^53 is uniform on (0, 1]. The result is
 // in [0, 53 ln 2].
@@ -140,7 +151,11 @@ func draw(objHash, drvHash uint64) uint64 {
 // so that no compiler may fuse it with the following addition. The result is
 // therefore bit-for-bit identical on every platform and Go version.
 func expDraw(x uint64) float64 {
-	k, m := splitDraw(x)
+	return expFromSplit(splitDraw(x))
+}
+
+// expFromSplit is expDraw from the parts splitDraw returns.
+func expFromSplit(k, m float64) float64 {
 	return float64(k*ln2) - lnNear1(m)
 }
 
@@ -158,17 +173,20 @@ func splitDraw(x uint64) (k, m float64) {
 	return float64(53 - e), m
 }
 
-// surelyAbove reports whether expDraw(x) is certainly greater than t. It
-// bounds ln(m) from above by t - t^2/2 + t^3/3, t = m-1 (a truncated series
-// that only overestimates on (0.707, 1.415], by less than 0.008), instead of
-// computing the full series. The margin covers every rounding error many
-// times over, so surelyAbove never answers true when expDraw(x) <= t: it only
-// saves work, it never changes a result.
-func surelyAbove(x uint64, t float64) bool {
-	k, m := splitDraw(x)
+// expLowerBound is a cheap lower bound of expFromSplit(k, m), below it by
+// less than 0.008: it bounds ln(m) from above by d - d^2/2 + d^3/3, d = m-1,
+// a truncated series that only overestimates on (0.707, 1.415].
+func expLowerBound(k, m float64) float64 {
 	d := m - 1
-	lnUpper := d - float64(float64(d*d)*(0.5-float64(d/3)))
-	return float64(k*ln2)-lnUpper > t+1e-9*(t+1)
+	return float64(k*ln2) - (d - float64(float64(d*d)*(0.5-float64(d*(1.0/3)))))
+}
+
+// surelyAbove reports, given lb = expLowerBound of a draw, whether the draw's
+// expDraw is certainly greater than t. Its margin covers every rounding
+// error of the computations many times over, so it never answers true when
+// expDraw <= t: it only saves work, it never changes a result.
+func surelyAbove(lb, t float64) bool {
+	return lb > float64(t*(1+1e-9))+1e-9
 }
 
 const (

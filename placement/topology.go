@@ -9,14 +9,16 @@ import (
 // drive is on, which zone each node is in, and the caps that follow from it
 // for a given shard count.
 type topology struct {
-	nodeOf     []int32 // per drive: its node's number
-	nodeSize   []int32 // per node: its number of drives
-	zoneOfNode []int32 // per node: its zone's number
-	zones      int     // number of zones
+	idHash     []uint64  // per drive: driveHash of its ID
+	weight     []float64 // per drive: its weight
+	nodeOf     []int32   // per drive: its node's number
+	nodeSize   []int32   // per node: its number of drives
+	zoneOfNode []int32   // per node: its zone's number
+	zones      int       // number of zones
 }
 
-// newTopology numbers the nodes and zones of drives, in order of first
-// appearance, and checks each drive's ID and weight.
+// newTopology hashes the drives' IDs, numbers their nodes and zones in order
+// of first appearance, and checks each drive's ID and weight.
 //
 // A node is identified by its zone and its name together, so that nodes
 // always nest inside zones (a name that appears in two zones is two nodes;
@@ -27,20 +29,26 @@ type topology struct {
 func newTopology(drives []Drive) (*topology, error) {
 	// Cluster maps list a node's drives together, so mark the runs of drives
 	// on one node first: there are at most that many nodes.
-	t := &topology{nodeOf: make([]int32, len(drives))}
+	t := &topology{
+		idHash: make([]uint64, len(drives)),
+		weight: make([]float64, len(drives)),
+		nodeOf: make([]int32, len(drives)),
+	}
 	runs := 0
 	for i := range drives {
 		d := &drives[i]
 		if d.ID == "" || !(d.Weight > 0 && d.Weight <= math.MaxFloat64) {
 			return nil, checkDrive(i, d)
 		}
+		t.idHash[i] = driveHash(d.ID)
+		t.weight[i] = d.Weight
 		if i == 0 || !sameNode(d, &drives[i-1]) {
 			t.nodeOf[i] = 1 // starts a run
 			runs++
 		}
 	}
-	size := 8
-	for size < 2*runs {
+	size := 8 // a power of two, at least 1.5 times the number of nodes
+	for size < runs+runs/2 {
 		size *= 2
 	}
 	mask := uint64(size - 1)
@@ -62,7 +70,8 @@ func newTopology(drives []Drive) (*topology, error) {
 			t.nodeSize[g]++
 			continue
 		}
-		if i == 0 || d.Zone != drives[i-1].Zone {
+		sameZone := i > 0 && d.Zone == drives[i-1].Zone
+		if !sameZone {
 			hz = xxh64(d.Zone, 0)
 		}
 		h := xxh64(d.Node, hz)
@@ -71,18 +80,24 @@ func newTopology(drives []Drive) (*topology, error) {
 			j = (j + 1) & mask
 		}
 		if nodeSlot[j] == 0 { // a new node
-			k := hz & mask
-			for zoneSlot[k] != 0 && (zoneHash[k] != hz || d.Zone != drives[zoneRep[zoneSlot[k]-1]].Zone) {
-				k = (k + 1) & mask
-			}
-			if zoneSlot[k] == 0 { // a new zone
-				zoneRep = append(zoneRep, int32(i))
-				zoneSlot[k] = int32(len(zoneRep))
-				zoneHash[k] = hz
+			var z int32
+			if sameZone {
+				z = t.zoneOfNode[t.nodeOf[i-1]]
+			} else {
+				k := hz & mask
+				for zoneSlot[k] != 0 && (zoneHash[k] != hz || d.Zone != drives[zoneRep[zoneSlot[k]-1]].Zone) {
+					k = (k + 1) & mask
+				}
+				if zoneSlot[k] == 0 { // a new zone
+					zoneRep = append(zoneRep, int32(i))
+					zoneSlot[k] = int32(len(zoneRep))
+					zoneHash[k] = hz
+				}
+				z = zoneSlot[k] - 1
 			}
 			nodeRep = append(nodeRep, int32(i))
 			t.nodeSize = append(t.nodeSize, 0)
-			t.zoneOfNode = append(t.zoneOfNode, zoneSlot[k]-1)
+			t.zoneOfNode = append(t.zoneOfNode, z)
 			nodeSlot[j] = int32(len(nodeRep))
 			nodeHash[j] = h
 		}

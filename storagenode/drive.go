@@ -34,6 +34,17 @@ var (
 
 // Drive is one storage drive, local or remote. The gateway sees drives only
 // through this interface. All methods are safe for concurrent use.
+//
+// Rules common to all methods:
+//   - Bucket names follow ValidBucketName; version directories, upload ids
+//     and shard names follow ValidName; object keys are 1 to MaxKeyLen bytes
+//     of UTF-8. Anything else fails with ErrInvalidName before any I/O.
+//   - Every record and shard lives in a bucket: writing into, reading from or
+//     listing a bucket that does not exist fails with ErrBucketNotFound
+//     (OpenShard answers ErrShardNotFound, DeleteVersion succeeds).
+//   - Records are values: a drive keeps its own copy of what it is given and
+//     hands out copies.
+//   - A canceled context fails the call with an error wrapping ctx.Err().
 type Drive interface {
 	// ID is the drive's stable identity in the cluster map.
 	ID() string
@@ -41,16 +52,20 @@ type Drive interface {
 	ShardStore
 	MetaStore
 	UploadStore
-	// Close releases the drive; later calls fail with ErrDriveOffline.
+	// Close releases the drive; later calls fail with ErrDriveOffline. A
+	// second Close returns nil.
 	Close() error
 }
 
 // BucketStore keeps bucket records. A bucket is a record on every drive.
 type BucketStore interface {
+	// MakeBucket creates the bucket record; ErrBucketExists if present.
 	MakeBucket(ctx context.Context, bucket string, created time.Time) error
 	// DeleteBucket removes the bucket record and every metadata record, upload
-	// and shard file the drive holds for that bucket.
+	// and shard file the drive holds for that bucket (the caller checks for
+	// emptiness first if it wants to). ErrBucketNotFound if absent.
 	DeleteBucket(ctx context.Context, bucket string) error
+	// StatBucket returns the bucket record or ErrBucketNotFound.
 	StatBucket(ctx context.Context, bucket string) (BucketInfo, error)
 	// ListBuckets returns the drive's buckets sorted by name.
 	ListBuckets(ctx context.Context) ([]BucketInfo, error)
@@ -60,9 +75,11 @@ type BucketStore interface {
 // (bucket, version directory, file name).
 type ShardStore interface {
 	// CreateShard opens a new shard file under a temporary name. Nothing is
-	// visible until Commit.
+	// visible until Commit; the caller must end every writer with Commit or
+	// Abort. The bucket must exist (ErrBucketNotFound).
 	CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error)
-	// OpenShard opens a committed shard file for reading.
+	// OpenShard opens a committed shard file for reading; ErrShardNotFound
+	// if there is none.
 	OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error)
 	// DeleteVersion removes every shard file of one version directory.
 	// Missing directories are not an error.
@@ -72,9 +89,10 @@ type ShardStore interface {
 // MetaStore keeps the per-object metadata records in a sorted index.
 type MetaStore interface {
 	// PutMeta stores the record for (m.Bucket, m.Key). If a record with a
-	// newer (ModTime, VersionID) is stored it refuses with ErrStale. It
-	// returns the record it replaced, or nil. The write is durable (fsynced)
-	// when PutMeta returns.
+	// newer (ModTime, VersionID) is stored it refuses with ErrStale; a
+	// record of the same ModTime and VersionID is replaced (a retry or a
+	// heal). The check and the write are atomic. It returns the record it
+	// replaced, or nil. The write is durable (fsynced) when PutMeta returns.
 	PutMeta(ctx context.Context, m *ObjectMeta) (prev *ObjectMeta, err error)
 	// GetMeta returns the stored record or ErrObjectNotFound.
 	GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error)
@@ -84,20 +102,25 @@ type MetaStore interface {
 	DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error)
 	// ListMeta returns up to limit records of the bucket whose keys start with
 	// prefix and sort strictly after `after`, in key order (byte order).
+	// limit <= 0 means no limit.
 	ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error)
 }
 
 // UploadStore keeps multipart upload state.
 type UploadStore interface {
+	// PutUpload stores the upload record, replacing one with the same id.
 	PutUpload(ctx context.Context, u *UploadMeta) error
+	// GetUpload returns the upload record or ErrUploadNotFound.
 	GetUpload(ctx context.Context, bucket, uploadID string) (*UploadMeta, error)
 	// DeleteUpload removes the upload record and all its part records (not
 	// the part shard files: the caller deletes those with DeleteVersion).
+	// ErrUploadNotFound if there is no such upload.
 	DeleteUpload(ctx context.Context, bucket, uploadID string) error
 	// ListUploads returns the bucket's uploads sorted by (Key, Initiated).
 	ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error)
 	// PutPart stores a part record, replacing one with the same number, and
-	// returns the replaced record or nil.
+	// returns the replaced record or nil. ErrUploadNotFound if the upload
+	// does not exist; part numbers run from 1 to MaxPartNumber.
 	PutPart(ctx context.Context, bucket, uploadID string, p *PartMeta) (prev *PartMeta, err error)
 	// ListParts returns the upload's parts sorted by number; ErrUploadNotFound
 	// if the upload does not exist.
@@ -111,17 +134,21 @@ type ShardRef struct {
 	Name       string // file name inside the version directory, e.g. "part.1"
 }
 
-// ShardWriter receives a shard file's bytes.
+// ShardWriter receives a shard file's bytes. It is not safe for concurrent
+// use.
 type ShardWriter interface {
 	io.Writer
 	// Commit makes the file durable (fsync) and visible under its final name
-	// (atomic rename, then fsync of the directory).
+	// (atomic rename, then fsync of the directory), replacing a shard of that
+	// name. It fails with ErrBucketNotFound if the bucket was deleted
+	// meanwhile. After Commit, successful or not, the writer is done.
 	Commit(ctx context.Context) error
 	// Abort discards the temporary file. Safe after Commit (no-op).
 	Abort() error
 }
 
-// ShardReader reads a committed shard file.
+// ShardReader reads a committed shard file. ReadAt follows io.ReaderAt
+// (io.EOF at the end) and may be called concurrently.
 type ShardReader interface {
 	io.ReaderAt
 	io.Closer

@@ -1,0 +1,377 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// testCluster is a Layer over n in-memory drives that can be taken offline.
+type testCluster struct {
+	*Layer
+	faulty []*storagenode.FaultyDrive
+}
+
+func newCluster(t *testing.T, n, k, m, blockSize int) *testCluster {
+	t.Helper()
+	tc := &testCluster{}
+	var drives []Drive
+	for i := range n {
+		id := fmt.Sprintf("d%d", i)
+		f := storagenode.NewFaulty(storagenode.NewMem(id))
+		tc.faulty = append(tc.faulty, f)
+		drives = append(drives, Drive{Drive: f, Node: id})
+	}
+	l, err := New(Config{Drives: drives, DataShards: k, ParityShards: m, BlockSize: blockSize,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Layer = l
+	if err := l.MakeBucket(context.Background(), "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	return tc
+}
+
+func randBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func md5hex(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) }
+
+func (tc *testCluster) put(t *testing.T, key string, data []byte) s3compat.ObjectInfo {
+	t.Helper()
+	info, err := tc.PutObject(context.Background(), "bkt", key, bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{})
+	if err != nil {
+		t.Fatalf("put %q: %v", key, err)
+	}
+	return info
+}
+
+func (tc *testCluster) get(key string, off, n int64) ([]byte, error) {
+	obj, err := tc.OpenObject(context.Background(), "bkt", key)
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 {
+		n = obj.Info().Size - off
+	}
+	var buf bytes.Buffer
+	err = obj.Read(context.Background(), &buf, off, n)
+	return buf.Bytes(), err
+}
+
+func TestPutGetRoundTrip(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 4096)
+	for _, size := range []int{0, 1, 4095, 4096, 4097, 3*4096 + 17, 100_000} {
+		key := fmt.Sprintf("obj-%d", size)
+		data := randBytes(uint64(size), size)
+		info := tc.put(t, key, data)
+		if info.ETag != md5hex(data) || info.Size != int64(size) {
+			t.Fatalf("size %d: info %+v, want etag %s", size, info, md5hex(data))
+		}
+		got, err := tc.get(key, 0, -1)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("size %d: read back %d bytes, err %v", size, len(got), err)
+		}
+		if size > 10 {
+			got, err := tc.get(key, 3, int64(size-7))
+			if err != nil || !bytes.Equal(got, data[3:size-4]) {
+				t.Fatalf("size %d: range read wrong, err %v", size, err)
+			}
+		}
+	}
+}
+
+func TestDegradedReadsAndQuorum(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 4096)
+	data := randBytes(7, 50_000)
+	tc.put(t, "k", data)
+	// Any two drives offline: still readable, byte for byte.
+	for a := range 6 {
+		for b := a + 1; b < 6; b++ {
+			tc.faulty[a].SetOffline(true)
+			tc.faulty[b].SetOffline(true)
+			got, err := tc.get("k", 0, -1)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("drives %d,%d offline: err %v, equal %v", a, b, err, bytes.Equal(got, data))
+			}
+			tc.faulty[a].SetOffline(false)
+			tc.faulty[b].SetOffline(false)
+		}
+	}
+	// Three offline: a clean error, no data.
+	for i := range 3 {
+		tc.faulty[i].SetOffline(true)
+	}
+	got, err := tc.get("k", 0, -1)
+	if err == nil || len(got) != 0 {
+		t.Fatalf("3 drives offline: got %d bytes, err %v; want an error and no bytes", len(got), err)
+	}
+	if !errors.Is(err, s3compat.ErrServiceUnavailable) {
+		t.Fatalf("3 drives offline: err %v, want ServiceUnavailable", err)
+	}
+	// Writes need the write quorum (4 of 6): with 3 offline they fail...
+	if _, err := tc.PutObject(context.Background(), "bkt", "new", bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{}); err == nil {
+		t.Fatal("put with 3 of 6 drives offline succeeded")
+	}
+	// ...and with 2 offline they succeed and read back.
+	tc.faulty[2].SetOffline(false)
+	tc.put(t, "new", data)
+	for i := range 3 {
+		tc.faulty[i].SetOffline(false)
+	}
+	if got, err := tc.get("new", 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read after degraded write: err %v", err)
+	}
+}
+
+func TestOverwriteAndDelete(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 4096)
+	v1, v2 := randBytes(1, 9000), randBytes(2, 12000)
+	tc.put(t, "k", v1)
+	tc.put(t, "k", v2)
+	if got, _ := tc.get("k", 0, -1); !bytes.Equal(got, v2) {
+		t.Fatal("overwrite: read the old version")
+	}
+	// The old version's shards are gone from every drive.
+	for _, f := range tc.faulty {
+		metas, _ := f.ListMeta(context.Background(), "bkt", "", "", 10)
+		if len(metas) != 1 {
+			t.Fatalf("drive %s holds %d records, want 1", f.ID(), len(metas))
+		}
+	}
+	if err := tc.DeleteObject(context.Background(), "bkt", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.get("k", 0, -1); !errors.Is(err, s3compat.ErrNoSuchKey) {
+		t.Fatalf("after delete: err %v, want NoSuchKey", err)
+	}
+	if err := tc.DeleteObject(context.Background(), "bkt", "k"); err != nil {
+		t.Fatalf("deleting a missing key: %v", err)
+	}
+	if _, err := tc.OpenObject(context.Background(), "nobucket", "k"); !errors.Is(err, s3compat.ErrNoSuchBucket) {
+		t.Fatalf("missing bucket: err %v", err)
+	}
+}
+
+func TestBadBodyLeavesNothing(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 4096)
+	old := randBytes(3, 5000)
+	tc.put(t, "k", old)
+	data := randBytes(4, 20000)
+	// Truncated body: fewer bytes than declared.
+	_, err := tc.PutObject(context.Background(), "bkt", "k", bytes.NewReader(data[:100]), int64(len(data)), s3compat.PutOptions{})
+	if !errors.Is(err, s3compat.ErrIncompleteBody) {
+		t.Fatalf("truncated body: err %v", err)
+	}
+	// Failing reader (a failed signature check, say).
+	bad := io.MultiReader(bytes.NewReader(data[:9000]), iotestErrReader{s3compat.ErrSignatureDoesNotMatch})
+	_, err = tc.PutObject(context.Background(), "bkt", "k", bad, int64(len(data)), s3compat.PutOptions{})
+	if !errors.Is(err, s3compat.ErrSignatureDoesNotMatch) {
+		t.Fatalf("failing body: err %v", err)
+	}
+	// Wrong Content-MD5.
+	sum := md5.Sum([]byte("other"))
+	_, err = tc.PutObject(context.Background(), "bkt", "k", bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{ContentMD5: sum[:]})
+	if !errors.Is(err, s3compat.ErrBadDigest) {
+		t.Fatalf("bad md5: err %v", err)
+	}
+	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("old version damaged by failed writes: err %v", err)
+	}
+}
+
+type iotestErrReader struct{ err error }
+
+func (e iotestErrReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestListObjects(t *testing.T) {
+	tc := newCluster(t, 8, 4, 2, 4096)
+	keys := []string{"a", "a/b", "a/b/c", "a/c", "b", "b/x/y", "c d", "c/é", "c//x", "c/x/", "z"}
+	for _, k := range keys {
+		tc.put(t, k, []byte(k))
+	}
+	sort.Strings(keys)
+	list := func(p s3compat.ListParams) (objs, prefixes []string) {
+		var res s3compat.ListResult
+		for {
+			var err error
+			res, err = tc.ListObjects(context.Background(), "bkt", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range res.Objects {
+				objs = append(objs, o.Key)
+			}
+			prefixes = append(prefixes, res.Prefixes...)
+			if !res.IsTruncated {
+				return
+			}
+			p.After = res.NextAfter
+		}
+	}
+	tests := []struct {
+		p            s3compat.ListParams
+		objs, prefix string
+	}{
+		{s3compat.ListParams{MaxKeys: 1000}, strings.Join(keys, ","), ""},
+		{s3compat.ListParams{MaxKeys: 2}, strings.Join(keys, ","), ""},
+		{s3compat.ListParams{Delimiter: "/", MaxKeys: 1000}, "a,b,c d,z", "a/,b/,c/"},
+		{s3compat.ListParams{Delimiter: "/", MaxKeys: 1}, "a,b,c d,z", "a/,b/,c/"},
+		{s3compat.ListParams{Prefix: "a/", Delimiter: "/", MaxKeys: 1000}, "a/b,a/c", "a/b/"},
+		{s3compat.ListParams{Prefix: "c/", Delimiter: "/", MaxKeys: 1}, "c/é", "c//,c/x/"},
+		{s3compat.ListParams{Prefix: "b", MaxKeys: 1000}, "b,b/x/y", ""},
+		{s3compat.ListParams{After: "b", MaxKeys: 1000}, "b/x/y,c d,c//x,c/x/,c/é,z", ""},
+	}
+	for i, tt := range tests {
+		objs, prefixes := list(tt.p)
+		if strings.Join(objs, ",") != tt.objs || strings.Join(prefixes, ",") != tt.prefix {
+			t.Errorf("case %d %+v: got objs %q prefixes %q; want %q %q", i, tt.p, objs, prefixes, tt.objs, tt.prefix)
+		}
+	}
+	// A key deleted while a drive was offline stays hidden when it returns.
+	tc.faulty[0].SetOffline(true)
+	for _, k := range keys {
+		if err := tc.DeleteObject(context.Background(), "bkt", k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tc.faulty[0].SetOffline(false)
+	if objs, _ := list(s3compat.ListParams{MaxKeys: 1000}); len(objs) != 0 {
+		t.Fatalf("deleted keys listed: %q", objs)
+	}
+	if err := tc.DeleteBucket(context.Background(), "bkt"); err != nil {
+		t.Fatalf("delete emptied bucket: %v", err)
+	}
+}
+
+func TestMultipart(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	id, err := tc.NewMultipartUpload(ctx, "bkt", "mp", s3compat.PutOptions{ContentType: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := randBytes(10, 5<<20), randBytes(11, 1234)
+	var parts []s3compat.CompletePart
+	for i, p := range [][]byte{p1, p2} {
+		// Upload part 1 twice: the second upload replaces the first.
+		if i == 0 {
+			if _, err := tc.PutObjectPart(ctx, "bkt", "mp", id, 1, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pi, err := tc.PutObjectPart(ctx, "bkt", "mp", id, i+1, bytes.NewReader(p), int64(len(p)), s3compat.PutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, s3compat.CompletePart{Number: i + 1, ETag: pi.ETag})
+	}
+	lp, err := tc.ListParts(ctx, "bkt", "mp", id, 0, 1000)
+	if err != nil || len(lp.Parts) != 2 || lp.Parts[0].Size != int64(len(p1)) {
+		t.Fatalf("list parts: %+v, %v", lp, err)
+	}
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3compat.CompletePart{{Number: 1, ETag: "bad"}}); !errors.Is(err, s3compat.ErrInvalidPart) {
+		t.Fatalf("bad etag: %v", err)
+	}
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3compat.CompletePart{parts[1], parts[0]}); !errors.Is(err, s3compat.ErrInvalidPartOrder) {
+		t.Fatalf("bad order: %v", err)
+	}
+	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := md5.New()
+	for _, p := range [][]byte{p1, p2} {
+		s := md5.Sum(p)
+		h.Write(s[:])
+	}
+	if want := hex.EncodeToString(h.Sum(nil)) + "-2"; info.ETag != want {
+		t.Fatalf("etag %s, want %s", info.ETag, want)
+	}
+	all := append(append([]byte{}, p1...), p2...)
+	got, err := tc.get("mp", 0, -1)
+	if err != nil || !bytes.Equal(got, all) {
+		t.Fatalf("read multipart: err %v", err)
+	}
+	// A range across the part boundary.
+	got, err = tc.get("mp", int64(len(p1))-10, 20)
+	if err != nil || !bytes.Equal(got, all[len(p1)-10:len(p1)+10]) {
+		t.Fatalf("range across parts: err %v", err)
+	}
+	if _, err := tc.ListParts(ctx, "bkt", "mp", id, 0, 1000); !errors.Is(err, s3compat.ErrNoSuchUpload) {
+		t.Fatalf("upload still listed after complete: %v", err)
+	}
+	// Small non-last parts are refused; abort removes the upload.
+	id2, _ := tc.NewMultipartUpload(ctx, "bkt", "mp2", s3compat.PutOptions{})
+	a, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 1, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{})
+	b, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 2, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{})
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp2", id2, []s3compat.CompletePart{{Number: 1, ETag: a.ETag}, {Number: 2, ETag: b.ETag}}); !errors.Is(err, s3compat.ErrEntityTooSmall) {
+		t.Fatalf("small part: %v", err)
+	}
+	if err := tc.AbortMultipartUpload(ctx, "bkt", "mp2", id2); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.AbortMultipartUpload(ctx, "bkt", "mp2", id2); !errors.Is(err, s3compat.ErrNoSuchUpload) {
+		t.Fatalf("second abort: %v", err)
+	}
+}
+
+func TestConcurrentWritersOneKey(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 4096)
+	var wg sync.WaitGroup
+	versions := map[string][]byte{}
+	var mu sync.Mutex
+	for i := range 8 {
+		data := randBytes(uint64(100+i), 10_000+i)
+		mu.Lock()
+		versions[md5hex(data)] = data
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := tc.PutObject(context.Background(), "bkt", "hot", bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := tc.get("hot", 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := versions[md5hex(got)]; !ok {
+		t.Fatal("read a version no writer wrote")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	var drives []Drive
+	for i := range 5 {
+		drives = append(drives, Drive{Drive: storagenode.NewMem(fmt.Sprintf("d%d", i))})
+	}
+	_, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2})
+	if err == nil || !strings.Contains(err.Error(), "needs at least 6 drives") {
+		t.Fatalf("4+2 on 5 drives: %v", err)
+	}
+}
