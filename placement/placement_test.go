@@ -512,7 +512,7 @@ func randomDrives(r *rand.Rand) []Drive {
 				w := []float64{1, 1, 2, 0.5, 3.7, 0.01 + 10*r.Float64()}[r.IntN(6)]
 				ds = append(ds, Drive{
 					ID:     fmt.Sprintf("%d/%d/%d", z, n, d),
-					Node:   fmt.Sprint("node", n), // the same names in every zone: distinct nodes
+					Node:   fmt.Sprintf("node%d.%d", z, n),
 					Zone:   zone,
 					Weight: w,
 				})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -402,5 +401,3 @@ func TestSignedChunkHeldUntilVerified(t *testing.T) {
 		t.Fatalf("second read: %v", err2)
 	}
 }
-
-var _ = hex.EncodeToString

@@ -199,9 +199,11 @@ func (v *Verifier) verifyHeader(r *http.Request, authz string, pairs []queryPair
 	return v.prepare(r, pairs, p.cred.accessKey, hash, sc)
 }
 
-// checkAllAmzSigned refuses a header-signed request carrying an x-amz-*
-// header that is not signed, as S3 does: such a header could have been
-// added by anyone on the way.
+// checkAllAmzSigned refuses a signed request carrying an x-amz-* header
+// that is not signed, as S3 does (for header and query signatures alike):
+// such a header could have been added by anyone on the way. Like S3 it lets
+// x-amz-content-sha256 through, whose value the signature covers anyway as
+// the payload hash of a header-signed request.
 func checkAllAmzSigned(r *http.Request, signed []string) *Error {
 	var missing []string
 	for name := range r.Header {
@@ -209,6 +211,9 @@ func checkAllAmzSigned(r *http.Request, signed []string) *Error {
 			continue
 		}
 		lname := strings.ToLower(name)
+		if lname == "x-amz-content-sha256" {
+			continue
+		}
 		found := false
 		for _, s := range signed {
 			if s == lname {
@@ -263,6 +268,9 @@ func (v *Verifier) verifyPresigned(r *http.Request, pairs []queryPair) (*Result,
 		}
 	}
 	if _, e := parseMode(hash); e != nil {
+		return nil, e
+	}
+	if e := checkAllAmzSigned(r, p.signedHeaders); e != nil {
 		return nil, e
 	}
 	canonical := canonicalRequest(r, pairs, true, p.signedHeaders, p.signedHeadersRaw, hash)
