@@ -98,7 +98,6 @@ func New(k, m int, opts ...Option) (*Coder, error) {
 		return &stripe{
 			buf:    make([]byte, n*c.stride),
 			shards: make([][]byte, n),
-			crc:    make([]uint32, k),
 		}
 	}
 	return c, nil
@@ -147,7 +146,6 @@ type stripe struct {
 
 	// Set per use by Encode.
 	n    int          // object bytes in the stripe
-	crc  []uint32     // CRC32C of the bytes read into each data block
 	refs atomic.Int32 // writers still to handle the stripe
 
 	// Set per use by Decode: bytes [lo, hi) of the stripe go to the writer,

@@ -189,16 +189,12 @@ func (e *encoder) codeStripes(codeCh <-chan *stripe, chans []chan *stripe) {
 }
 
 // readStripe fills the data blocks of st (laid out for a full stripe) from
-// r, and the running CRC32C of each block's bytes in st.crc, computed right
-// after each Read while the bytes are in cache. It returns the number of
-// bytes read and whether r reported io.EOF; any other error of r is
-// returned wrapped.
+// r. It returns the number of bytes read and whether r reported io.EOF; any
+// other error of r is returned wrapped.
 func (c *Coder) readStripe(r io.Reader, st *stripe) (got int, eof bool, err error) {
-	clear(st.crc)
 	for i := 0; i < c.k && got < c.blockSize; i++ {
 		blk := c.block(st, i, c.perShard)[:min(c.perShard, c.blockSize-got)]
-		nr, crc, err := readFull(r, blk)
-		st.crc[i] = crc
+		nr, err := readFull(r, blk)
 		got += nr
 		if err == io.EOF {
 			return got, true, nil
@@ -210,48 +206,37 @@ func (c *Coder) readStripe(r io.Reader, st *stripe) (got int, eof bool, err erro
 	return got, false, nil
 }
 
-// readFull reads into p until it is full or r returns an error, and
-// returns the CRC32C of the bytes read. Unlike io.ReadFull it returns an
-// error that comes with the last bytes, and it returns io.EOF unchanged
-// after a partial read.
-func readFull(r io.Reader, p []byte) (int, uint32, error) {
+// readFull reads into p until it is full or r returns an error. Unlike
+// io.ReadFull it returns an error that comes with the last bytes, and it
+// returns io.EOF unchanged after a partial read.
+func readFull(r io.Reader, p []byte) (int, error) {
 	n, idle := 0, 0
-	var crc uint32
 	for n < len(p) {
 		nr, err := r.Read(p[n:])
-		crc = crc32.Update(crc, castagnoli, p[n:n+nr])
 		n += nr
 		if err != nil {
-			return n, crc, err
+			return n, err
 		}
 		if nr > 0 {
 			idle = 0
 		} else if idle++; idle >= 100 {
-			return n, crc, io.ErrNoProgress
+			return n, io.ErrNoProgress
 		}
 	}
-	return n, crc, nil
+	return n, nil
 }
 
 // code lays out a stripe of st.n bytes (read by readStripe) as k blocks of
-// ceil(st.n/k) bytes, zero padded, sets the data frames' checksums, and
-// computes the parity blocks (their checksums are left to their writers).
+// ceil(st.n/k) bytes, zero padded, and computes the parity blocks.
 func (e *encoder) code(st *stripe) error {
 	c := e.c
 	got := st.n
 	per := c.perShard
-	if got == c.blockSize {
-		// Full stripe: pad and finish the checksums started while reading.
-		for i := 0; i < c.k; i++ {
-			f := c.frame(st, i, per)
-			pad := f[ChecksumSize+min(max(got-i*per, 0), per):]
-			clear(pad)
-			binary.BigEndian.PutUint32(f, crc32.Update(st.crc[i], castagnoli, pad))
-		}
-	} else {
-		// Short last stripe with smaller blocks: gather, spread again,
-		// checksum afresh.
+	if got < c.blockSize {
 		per = (got + c.k - 1) / c.k
+	}
+	if per != c.perShard {
+		// Short last stripe with smaller blocks: gather, then spread again.
 		if cap(e.scratch) < got {
 			e.scratch = make([]byte, got)
 		}
@@ -261,10 +246,13 @@ func (e *encoder) code(st *stripe) error {
 		}
 		for i := 0; i < c.k; i++ {
 			lo := min(i*per, got)
-			f := c.frame(st, i, per)
-			blk := f[ChecksumSize:]
+			blk := c.block(st, i, per)
 			clear(blk[copy(blk, tmp[lo:min(lo+per, got)]):])
-			binary.BigEndian.PutUint32(f, crc32.Checksum(blk, castagnoli))
+		}
+	} else {
+		for i := 0; i < c.k; i++ {
+			blk := c.block(st, i, per)
+			clear(blk[min(max(got-i*per, 0), per):])
 		}
 	}
 	st.per = per
@@ -290,9 +278,7 @@ func (e *encoder) writeShard(i int, w io.Writer, ch <-chan *stripe) {
 			e.skipped.Store(true)
 		default:
 			f := e.c.frame(st, i, st.per)
-			if i >= e.c.k {
-				binary.BigEndian.PutUint32(f, crc32.Checksum(f[ChecksumSize:], castagnoli))
-			}
+			binary.BigEndian.PutUint32(f, crc32.Checksum(f[ChecksumSize:], castagnoli))
 			nw, err := w.Write(f)
 			if err == nil && nw != len(f) {
 				err = io.ErrShortWrite

@@ -29,6 +29,7 @@ func TestPlaceErrors(t *testing.T) {
 		{"no drives", func() ([]int, error) { return Place("b", "k", nil, 1) }, ErrNotEnoughDrives, "the map has 0"},
 		{"EC k=0", func() ([]int, error) { return PlaceEC("b", "k", six, 0, 2) }, nil, "0+2"},
 		{"EC m<0", func() ([]int, error) { return PlaceEC("b", "k", six, 4, -1) }, nil, "4+-1"},
+		{"EC overflow", func() ([]int, error) { return PlaceEC("b", "k", six, math.MaxInt, 1) }, nil, "erasure code"},
 		{"EC too wide", func() ([]int, error) { return PlaceEC("b", "k", six, 4, 3) }, ErrNotEnoughDrives, "7 shards"},
 		{"empty ID", func() ([]int, error) {
 			return Place("b", "k", bad(func(d *Drive) { d.ID = "" }), 6)

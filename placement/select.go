@@ -40,14 +40,14 @@ func (t *topology) place(bucket, key string, n, minZoneCap int) ([]int, error) {
 	zoneCount := nodeCount[len(t.nodeSize):]
 	obj := objectHash(bucket, key)
 
-	// set[i] holds shard i. The sets of drives that respect the caps (at
-	// most nodeCap per node, zoneCap per zone, n in all) form a laminar
-	// matroid, so the best set for a list plus one drive e is the best set
-	// for the list, or that set plus e, or that set with e in place of one
-	// member f.
-	// f is the worst member of the smallest group around e (its node, its
-	// zone, or the whole set) that is already full: only removing a member
-	// of that group makes room for e.
+	// set[i] holds shard i (before the rotation below). The sets of drives
+	// that respect the caps (at most nodeCap per node, zoneCap per zone, n
+	// in all) form a laminar matroid, so the best set for a list plus one
+	// drive e is the best set for the list, or that set plus e, or that set
+	// with e in place of one member f, where f is the worst member of the
+	// smallest group around e (its node, its zone, or the whole set) that
+	// is already full: only removing a member of that group makes room for
+	// e. Then e takes f's index.
 	set := make([]member, 0, n)
 	// Once the set is full, limit is its worst score: a drive whose score
 	// is surely above it cannot enter. This cheap test (see surelyAbove),

@@ -341,3 +341,68 @@ func TestChunkedBounds(t *testing.T) {
 		t.Fatalf("empty: %v", err)
 	}
 }
+
+// selfSign signs r with this package's own primitives (for rules that no
+// independent signer produces): SignedHeaders as given, payload hash from
+// x-amz-content-sha256, time from X-Amz-Date or Date.
+func selfSign(t *testing.T, r *http.Request, signed string) {
+	t.Helper()
+	amzDate, _, e := requestTime(r)
+	if e != nil {
+		t.Fatal(e)
+	}
+	names, msg := parseSignedHeaders(signed)
+	if msg != "" {
+		t.Fatal(msg)
+	}
+	scope := amzDate[:8] + "/" + testRegion + "/s3/aws4_request"
+	canonical := canonicalRequest(r, parseQuery(r.URL.RawQuery), false, names, signed, r.Header.Get("X-Amz-Content-Sha256"))
+	sig := hmacSHA256(signingKey(testSK, amzDate[:8], testRegion, serviceS3), stringToSign(amzDate, scope, canonical))
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+testAK+"/"+scope+", SignedHeaders="+signed+", Signature="+hexSig(sig))
+}
+
+func TestSignedHeaderRules(t *testing.T) {
+	now := time.Now().UTC()
+	v := newTestVerifier()
+	// Date instead of X-Amz-Date.
+	r := httptest.NewRequest("GET", "http://s3.test/b/k", nil)
+	r.Header.Set("Date", now.Format(http.TimeFormat))
+	r.Header.Set("X-Amz-Content-Sha256", emptyPayload)
+	selfSign(t, r, "date;host;x-amz-content-sha256")
+	wantCode(t, verifyAndRead(v, r), "")
+	r.Header.Set("Date", now.Add(-time.Hour).Format(http.TimeFormat))
+	wantCode(t, verifyAndRead(v, r), CodeRequestTimeTooSkewed)
+	r.Header.Set("Date", "yesterday")
+	wantCode(t, verifyAndRead(v, r), CodeAccessDenied)
+
+	// x-amz-content-sha256 may be left unsigned, as S3 allows; any other
+	// x-amz-* header may not.
+	r = httptest.NewRequest("PUT", "http://s3.test/b/k", strings.NewReader("abc"))
+	r.Header.Set("X-Amz-Date", now.Format(iso8601Basic))
+	r.Header.Set("X-Amz-Content-Sha256", sha256Hex([]byte("abc")))
+	r.Header.Set("X-Amz-Meta-A", "1")
+	selfSign(t, r, "host;x-amz-date;x-amz-meta-a")
+	wantCode(t, verifyAndRead(v, r), "")
+	r.Body = http.NoBody
+	r.ContentLength = 0
+	wantCode(t, verifyAndRead(v, r), CodeXAmzContentSHA256Mismatch)
+	r.Header.Set("X-Amz-Content-Sha256", emptyPayload) // covered as the payload hash
+	wantCode(t, verifyAndRead(v, r), CodeSignatureDoesNotMatch)
+	r.Header.Set("X-Amz-Meta-B", "2")
+	wantCode(t, verifyAndRead(v, r), CodeAccessDenied)
+}
+
+func TestPresignedUnsignedAmzHeader(t *testing.T) {
+	v := exampleVerifier()
+	const u = "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256" +
+		"&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request" +
+		"&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host" +
+		"&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+	r := httptest.NewRequest("GET", u, nil)
+	r.Header.Set("X-Amz-Acl", "public-read")
+	wantCode(t, verifyAndRead(v, r), CodeAccessDenied)
+	// An unsigned x-amz-content-sha256 is ignored by a presigned request.
+	r = httptest.NewRequest("GET", u, nil)
+	r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+	wantCode(t, verifyAndRead(v, r), "")
+}
