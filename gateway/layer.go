@@ -22,6 +22,7 @@ type Layer struct {
 	drives []storagenode.Drive // cluster-map order
 	byID   map[string]storagenode.Drive
 	pdrv   []placement.Drive
+	placer *placement.Placer
 	k, m   int
 
 	coderMu sync.Mutex
@@ -48,6 +49,11 @@ func New(cfg Config) (*Layer, error) {
 	if err := placement.Validate(l.pdrv); err != nil {
 		return nil, err
 	}
+	p, err := placement.NewPlacer(l.pdrv)
+	if err != nil {
+		return nil, err
+	}
+	l.placer = p
 	if _, err := l.coder(l.ecInfo()); err != nil {
 		return nil, err
 	}
@@ -84,7 +90,7 @@ func writeQuorum(k, m int) int {
 
 // place returns the drives for a new object's shards, by shard index.
 func (l *Layer) place(bucket, key string) ([]storagenode.Drive, error) {
-	idx, err := placement.PlaceEC(bucket, key, l.pdrv, l.k, l.m)
+	idx, err := l.placer.PlaceEC(bucket, key, l.k, l.m)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: place %s/%s: %w", bucket, key, err)
 	}

@@ -122,9 +122,9 @@ func mix64(z uint64) uint64 {
 	return z
 }
 
-// draw is the pseudo-random 64-bit draw of drive d for object o. It is
-// uniform over all 64-bit words and, for a fixed object, independent between
-// drives for all practical purposes.
+// draw is the pseudo-random 64-bit draw of a drive (by its driveHash) for an
+// object (by its objectHash). It is uniform over all 64-bit words and, for a
+// fixed object, independent between drives for all practical purposes.
 func draw(objHash, drvHash uint64) uint64 {
 	return mix64(objHash ^ drvHash)
 }
@@ -151,40 +151,36 @@ const rotationSalt = 0x243f6a8885a308d3
 // so that no compiler may fuse it with the following addition. The result is
 // therefore bit-for-bit identical on every platform and Go version.
 func expDraw(x uint64) float64 {
-	return expFromSplit(splitDraw(x))
-}
-
-// expFromSplit is expDraw from the parts splitDraw returns.
-func expFromSplit(k, m float64) float64 {
-	return float64(k*ln2) - lnNear1(m)
-}
-
-// splitDraw writes u = (x>>11 + 1) / 2^53 as m / 2^k, with k a whole number
-// in [0, 53] and m in (0.707, 1.415], so that -ln(u) = k ln 2 - ln(m).
-func splitDraw(x uint64) (k, m float64) {
-	a := x>>11 + 1 // in [1, 2^53]
+	a := x>>11 + 1 // in [1, 2^53]: exact as a float64
+	// a = m * 2^e with m in [1, 2); both conversions are exact.
 	e := 63 - bits.LeadingZeros64(a)
-	// a = m * 2^e with m in [1, 2); both conversions below are exact.
-	m = float64(a) * math.Float64frombits(uint64(1023-e)<<52)
+	m := float64(a) * math.Float64frombits(uint64(1023-e)<<52)
 	if m > sqrt2 {
 		m /= 2 // exact
 		e++
 	}
-	return float64(53 - e), m
+	// ln(u) = ln(a) - 53 ln 2 = (e-53) ln 2 + ln(m), m in (0.707, 1.415].
+	return float64(float64(53-e)*ln2) - lnNear1(m)
 }
 
-// expLowerBound is a cheap lower bound of expFromSplit(k, m), below it by
-// less than 0.008: it bounds ln(m) from above by d - d^2/2 + d^3/3, d = m-1,
-// a truncated series that only overestimates on (0.707, 1.415].
-func expLowerBound(k, m float64) float64 {
-	d := m - 1
-	return float64(k*ln2) - (d - float64(float64(d*d)*(0.5-float64(d*(1.0/3)))))
+// expLowerBound is a cheap lower bound of expDraw(x), below it by less than
+// 0.005 (and exact in real numbers: rounding may put it a few ulps above,
+// which the margin of surelyAbove covers). With u = m * 2^(e-53), m in [1, 2), and t = (m-1.5)/1.5 in [-1/3,
+// 1/3), ln(m) = ln(1.5) + ln(1+t), and t - t^2/2 + t^3/3 bounds ln(1+t) from
+// above (the terms it drops sum to a negative number). Unlike expDraw it
+// has no data-dependent branch, which matters in the loop over all drives.
+func expLowerBound(x uint64) float64 {
+	a := x>>11 + 1
+	e := 63 - bits.LeadingZeros64(a)
+	m := float64(a) * math.Float64frombits(uint64(1023-e)<<52)
+	t := (m - 1.5) * (2.0 / 3)
+	return float64(53-e)*ln2 - ln1p5 - (t - t*t*(0.5-t*(1.0/3)))
 }
 
-// surelyAbove reports, given lb = expLowerBound of a draw, whether the draw's
-// expDraw is certainly greater than t. Its margin covers every rounding
-// error of the computations many times over, so it never answers true when
-// expDraw <= t: it only saves work, it never changes a result.
+// surelyAbove reports, given lb = expLowerBound(x), whether expDraw(x) is
+// certainly greater than t. Its margin covers every rounding error of the
+// computations many times over, so it never answers true when expDraw(x) <=
+// t: it only saves work, it never changes a result.
 func surelyAbove(lb, t float64) bool {
 	return lb > float64(t*(1+1e-9))+1e-9
 }
@@ -192,6 +188,7 @@ func surelyAbove(lb, t float64) bool {
 const (
 	sqrt2 = 1.41421356237309504880168872420969807856967187537694807317667974
 	ln2   = 0.693147180559945309417232121458176568075500134360255254120680009
+	ln1p5 = 0.405465108108164381978013115464349136571990423462494928203779
 )
 
 // lnNear1 returns ln(m) for m in [0.7, 1.5] from the series

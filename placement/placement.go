@@ -98,8 +98,8 @@ func placeOnce(bucket, key string, drives []Drive, n, minZoneCap int) ([]int, er
 // are hashed and the drives grouped into nodes and zones once, so that each
 // placement only draws the scores (several times faster than Place on large
 // lists; see BenchmarkPlace). Its answers are exactly those of Place and
-// PlaceEC on the same list. A Placer is immutable and safe for concurrent
-// use.
+// PlaceEC on the same list. Make one with NewPlacer (the zero Placer is not
+// usable); it is immutable and safe for concurrent use.
 type Placer struct {
 	t *topology
 }

@@ -244,6 +244,36 @@ func TestPlacerMatchesPlace(t *testing.T) {
 	}
 }
 
+// TestPlacerConcurrent: one Placer used from several goroutines (run with
+// -race).
+func TestPlacerConcurrent(t *testing.T) {
+	ds := cluster(3, 4, 5, nil)
+	p, err := NewPlacer(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 500 {
+				key := testKey(g*1000 + i)
+				got, err := p.PlaceEC("b", key, 4, 2)
+				want, _ := PlaceEC("b", key, ds, 4, 2)
+				if err != nil || !slices.Equal(got, want) {
+					errs <- fmt.Errorf("key %s: Placer %v (%v), PlaceEC %v", key, got, err, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // TestPlaceECParameters: Place is PlaceEC with m = 0, and PlaceEC depends on
 // k and m only through n = k+m and m.
 func TestPlaceECParameters(t *testing.T) {

@@ -57,8 +57,7 @@ func (t *topology) place(bucket, key string, n, minZoneCap int) ([]int, error) {
 	for i, h := range t.idHash {
 		w := t.weight[i]
 		x := draw(obj, h)
-		k, m := splitDraw(x)
-		lb := expLowerBound(k, m)
+		lb := expLowerBound(x)
 		if len(set) == n && surelyAbove(lb, float64(limit*w)) {
 			continue
 		}
@@ -67,7 +66,7 @@ func (t *topology) place(bucket, key string, n, minZoneCap int) ([]int, error) {
 		nodeFull := int(nodeCount[node]) >= nodeCap
 		zoneFull := int(zoneCount[zone]) >= zoneCap
 		if !nodeFull && !zoneFull && len(set) < n {
-			set = append(set, member{expFromSplit(k, m) / w, x, int32(i), node, zone})
+			set = append(set, member{expDraw(x) / w, x, int32(i), node, zone})
 			nodeCount[node]++
 			zoneCount[zone]++
 			if len(set) == n {
@@ -94,7 +93,7 @@ func (t *topology) place(bucket, key string, n, minZoneCap int) ([]int, error) {
 		if surelyAbove(lb, float64(set[worst].score*w)) {
 			continue
 		}
-		e := member{expFromSplit(k, m) / w, x, int32(i), node, zone}
+		e := member{expDraw(x) / w, x, int32(i), node, zone}
 		if !e.better(&set[worst]) {
 			continue
 		}

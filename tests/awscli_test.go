@@ -26,7 +26,9 @@ type awsCLI struct {
 // ok runs the CLI and fails the test if it exits non-zero.
 func (c awsCLI) ok(args ...string) string {
 	c.t.Helper()
+	st := time.Now()
 	out, err := c.s.AWS(c.ctx, c.bin, args...)
+	c.t.Logf("TIMING %v aws %s", time.Since(st), strings.Join(args, " "))
 	if err != nil {
 		c.t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
