@@ -27,13 +27,12 @@
 // adds no dependency. It is not free: on the 2-core AMD EPYC (AVX-512, GFNI)
 // development machine, BenchmarkCRC32C checksums the 1.5x bytes of a 4+2
 // stripe at 13-16 GB/s of object data on one core, while reedsolomon
-// (BenchmarkReedsolomonEncode) computes the parity at about 40 GB/s (on
-// both cores: it splits large blocks over goroutines); the
-// checksum costs roughly three times the parity there, and about as much as
-// copying the stream in (BenchmarkStreamCopy). Encode therefore checksums in
-// the per-shard writer goroutines, in parallel, and Decode in its parallel
-// reads. It is not a cryptographic hash: it guards against media errors,
-// not against an adversary who can write shard files.
+// (BenchmarkReedsolomonEncode) computes the parity at 40-50 GB/s using both
+// cores. So the checksum costs about three times the parity there, and about
+// as much as copying the stream in (BenchmarkStreamCopy). Encode therefore
+// checksums in the per-shard writer goroutines, in parallel, and Decode in
+// its parallel reads. It is not a cryptographic hash: it guards against
+// media errors, not against an adversary who can write shard files.
 //
 // # Concurrency and memory
 //
