@@ -80,7 +80,19 @@ func NewServer(layer ObjectLayer, cfg Config) *Server {
 }
 
 // Handler returns the http.Handler serving S3.
-func (s *Server) Handler() http.Handler { return s.engine }
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// botocore sends "Expect: 100-continue" even for empty bodies and
+		// then waits for the 100 before it trusts the connection again;
+		// net/http only sends one for non-empty bodies. Without this, an
+		// empty PUT stalls the aws CLI's next request on the connection
+		// for a minute (boto/botocore#3755).
+		if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+			w.WriteHeader(http.StatusContinue)
+		}
+		s.engine.ServeHTTP(w, r)
+	})
+}
 
 // request is one S3 request being served.
 type request struct {

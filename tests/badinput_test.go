@@ -461,6 +461,10 @@ func TestBadInput(t *testing.T) {
 		for _, name := range []string{"ab", "UpperCase", "under_score", "-leading-dash", "trailing-dash-", "double..dot", "192.168.1.1", strings.Repeat("a", 64), "dot.-dash"} {
 			signedDo(ctx, t, s, http.MethodPut, "/"+name, "", nil, nil).wantErr(t, "CreateBucket "+name, http.StatusBadRequest, "InvalidBucketName")
 		}
+		long := strings.Repeat("k", 1024)
+		b.put(t, long, []byte("longest key"))
+		b.wantContent(t, "1024-byte key", long, []byte("longest key"))
+		signedDo(ctx, t, s, http.MethodPut, objectPath(b.bucket, long+"k"), "", []byte("x"), nil).wantErr(t, "PUT with a 1025-byte key", http.StatusBadRequest, "KeyTooLongError")
 		signedDo(ctx, t, s, http.MethodDelete, "/"+b.bucket, "", nil, nil).wantErr(t, "DeleteBucket of a non-empty bucket", http.StatusConflict, "BucketNotEmpty")
 		signedDo(ctx, t, s, http.MethodPut, "/"+b.bucket, "", nil, nil).wantErr(t, "CreateBucket twice", http.StatusConflict, "BucketAlreadyOwnedByYou")
 		b.wantContent(t, "after DeleteBucket was refused", "exists", []byte("existing content"))

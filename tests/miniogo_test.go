@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -388,4 +390,148 @@ func TestMinioGo(t *testing.T) {
 			t.Errorf("list prefix %%: %q, want %q", got, want)
 		}
 	})
+}
+
+// dataBytes sums the sizes of the files under the drive folders.
+func dataBytes(t *testing.T, dirs []string) int64 {
+	t.Helper()
+	var n int64
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			fi, err := e.Info()
+			if err != nil {
+				return err
+			}
+			n += fi.Size()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
+}
+
+// TestMinioGoMultipartEdges completes uploads with replaced, skipped,
+// stale, undersized and misordered parts through minio-go's Core API, and
+// checks that what is stored is what was asked for, and that replaced or
+// unused parts do not stay on the drives.
+func TestMinioGoMultipartEdges(t *testing.T) {
+	ctx := testCtx(t, 3*time.Minute)
+	dirs := NewDriveDirs(t, 6)
+	s := StartServer(t, dirs)
+	core := minio.Core{Client: s.Minio(t)}
+	const bucket = "mpu-edges"
+	if err := core.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const mib = 1 << 20
+	newUpload := func(key string) string {
+		t.Helper()
+		id, err := core.NewMultipartUpload(ctx, bucket, key, minio.PutObjectOptions{ContentType: "application/x-edges"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	put := func(key, id string, n int, data []byte) minio.CompletePart {
+		t.Helper()
+		p, err := core.PutObjectPart(ctx, bucket, key, id, n, bytes.NewReader(data), int64(len(data)), minio.PutObjectPartOptions{})
+		if err != nil {
+			t.Fatalf("PutObjectPart %s #%d: %v", key, n, err)
+		}
+		if p.ETag != md5Hex(data) {
+			t.Errorf("PutObjectPart %s #%d: ETag %s, want %s", key, n, p.ETag, md5Hex(data))
+		}
+		return minio.CompletePart{PartNumber: n, ETag: p.ETag}
+	}
+	complete := func(key, id string, want []byte, wantETag string, parts ...minio.CompletePart) {
+		t.Helper()
+		info, err := core.CompleteMultipartUpload(ctx, bucket, key, id, parts, minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatalf("CompleteMultipartUpload %s: %v", key, err)
+		}
+		if info.ETag != wantETag {
+			t.Errorf("CompleteMultipartUpload %s: ETag %s, want %s", key, info.ETag, wantETag)
+		}
+		got, err := getAll(ctx, core.Client, bucket, key, minio.GetObjectOptions{})
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("GET %s: %d bytes, equal %v, err %v", key, len(got), bytes.Equal(got, want), err)
+		}
+		st, err := core.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
+		if err != nil || st.ContentType != "application/x-edges" || st.Size != int64(len(want)) || st.ETag != wantETag {
+			t.Errorf("StatObject %s: %+v, %v", key, st, err)
+		}
+	}
+	wantCode := func(what string, err error, code string) {
+		t.Helper()
+		if got := minio.ToErrorResponse(err).Code; got != code {
+			t.Errorf("%s: %v (code %q), want %s", what, err, got, code)
+		}
+	}
+	// checkSpace fails if the drives grew by more than size bytes coded 4+2
+	// (plus 1 MiB for metadata) since before.
+	checkSpace := func(what string, before int64, size int) {
+		t.Helper()
+		grew, coded := dataBytes(t, dirs)-before, int64(size)*6/4
+		if grew > coded+mib {
+			t.Errorf("%s: the drives grew by %.1f MiB to store %.1f MiB of coded data: parts that are not in the object were left on the drives",
+				what, float64(grew)/mib, float64(coded)/mib)
+		}
+	}
+
+	// A part uploaded twice: the second one counts, the first one is gone.
+	before := dataBytes(t, dirs)
+	id := newUpload("replaced")
+	p1, p2, p2b, p3 := randData(500, 5*mib), randData(501, 5*mib), randData(502, 5*mib+3), randData(503, 2*mib+1)
+	c1 := put("replaced", id, 1, p1)
+	c2old := put("replaced", id, 2, p2)
+	c2 := put("replaced", id, 2, p2b)
+	c3 := put("replaced", id, 3, p3)
+	lp, err := core.ListObjectParts(ctx, bucket, "replaced", id, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lp.ObjectParts) != 3 || strings.Trim(lp.ObjectParts[1].ETag, `"`) != c2.ETag || lp.ObjectParts[1].Size != int64(len(p2b)) {
+		t.Errorf("ListObjectParts after replacing part 2: %+v", lp.ObjectParts)
+	}
+	_, err = core.CompleteMultipartUpload(ctx, bucket, "replaced", id, []minio.CompletePart{c1, c2old, c3}, minio.PutObjectOptions{})
+	wantCode("complete with the replaced part's ETag", err, "InvalidPart")
+	_, err = core.CompleteMultipartUpload(ctx, bucket, "replaced", id, []minio.CompletePart{c1, {PartNumber: 4, ETag: c3.ETag}}, minio.PutObjectOptions{})
+	wantCode("complete with a part never uploaded", err, "InvalidPart")
+	_, err = core.CompleteMultipartUpload(ctx, bucket, "replaced", id, []minio.CompletePart{c3, c1}, minio.PutObjectOptions{})
+	wantCode("complete with parts out of order", err, "InvalidPartOrder")
+	whole := slices.Concat(p1, p2b, p3)
+	complete("replaced", id, whole, partsETag(p1, p2b, p3), c1, c2, c3)
+	_, err = core.CompleteMultipartUpload(ctx, bucket, "replaced", id, []minio.CompletePart{c1, c2, c3}, minio.PutObjectOptions{})
+	wantCode("completing twice", err, "NoSuchUpload")
+	checkSpace("part 2 uploaded twice", before, len(whole))
+
+	// A part left out of the completion: the object is the others, and the
+	// unused part is gone.
+	before = dataBytes(t, dirs)
+	id = newUpload("skipped")
+	q1, q2, q3 := randData(504, 5*mib), randData(505, 5*mib), randData(506, 1*mib+7)
+	d1, _, d3 := put("skipped", id, 1, q1), put("skipped", id, 2, q2), put("skipped", id, 3, q3)
+	whole = slices.Concat(q1, q3)
+	complete("skipped", id, whole, partsETag(q1, q3), d1, d3)
+	checkSpace("part 2 left out of the completion", before, len(whole))
+
+	// An undersized part before the last is refused; abort frees it all.
+	before = dataBytes(t, dirs)
+	id = newUpload("small-parts")
+	s1 := put("small-parts", id, 1, randData(510, mib))
+	s2 := put("small-parts", id, 2, randData(511, mib))
+	_, err = core.CompleteMultipartUpload(ctx, bucket, "small-parts", id, []minio.CompletePart{s1, s2}, minio.PutObjectOptions{})
+	wantCode("complete with a 1 MiB first part", err, "EntityTooSmall")
+	if _, err := core.StatObject(ctx, bucket, "small-parts", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
+		t.Errorf("refused upload created the object: %v", err)
+	}
+	if err := core.AbortMultipartUpload(ctx, bucket, "small-parts", id); err != nil {
+		t.Fatal(err)
+	}
+	checkSpace("aborted upload", before, 0)
 }
