@@ -64,6 +64,12 @@ type PutOptions struct {
 	// Checksum, when non-nil, returns the checksum verified by the body
 	// reader once it reached EOF; it is stored with the object.
 	Checksum func() (algo, value string, ok bool)
+	// IfNoneMatch "*" makes the write a create-only: it fails with
+	// ErrPreconditionFailed if the key exists (conditional write).
+	IfNoneMatch string
+	// IfMatch, when set, makes the write succeed only if the current
+	// version's ETag equals it (ErrPreconditionFailed otherwise).
+	IfMatch string
 }
 
 // ObjectInfo describes one object version.
