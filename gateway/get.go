@@ -117,8 +117,9 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) er
 				}
 			}
 			if rep.Degraded() {
-				o.l.log.Warn("degraded read; heal needed", "bucket", m.Bucket, "key", m.Key, "version", m.VersionID,
+				o.l.log.Warn("degraded read; heal queued", "bucket", m.Bucket, "key", m.Key, "version", m.VersionID,
 					"part", p.Number, "missing", rep.Missing, "corrupt", rep.Corrupt)
+				o.l.queueHeal(m.Bucket, m.Key)
 			}
 			if err != nil {
 				return fmt.Errorf("gateway: read %s/%s part %d: %w", m.Bucket, m.Key, p.Number, toS3(err))

@@ -25,6 +25,8 @@ type Layer struct {
 	placer *placement.Placer
 	k, m   int
 
+	healq *healQueue
+
 	coderMu sync.Mutex
 	coders  map[storagenode.ECInfo]*ec.Coder
 }
@@ -40,6 +42,7 @@ func New(cfg Config) (*Layer, error) {
 	l := &Layer{
 		cfg: cfg, log: cfg.Logger, k: cfg.DataShards, m: cfg.ParityShards,
 		byID: map[string]storagenode.Drive{}, coders: map[storagenode.ECInfo]*ec.Coder{},
+		healq: newHealQueue(),
 	}
 	for _, d := range cfg.Drives {
 		l.drives = append(l.drives, d.Drive)

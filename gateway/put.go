@@ -217,8 +217,11 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 	})
 	for i, e := range errs {
 		if e != nil {
-			l.log.Warn("object written without one shard; heal needed", "bucket", meta.Bucket, "key", meta.Key, "drive", drives[i].ID(), "err", e)
+			l.log.Warn("object written without one shard; heal queued", "bucket", meta.Bucket, "key", meta.Key, "drive", drives[i].ID(), "err", e)
 		}
+	}
+	if countNil(errs) < len(drives) {
+		l.queueHeal(meta.Bucket, meta.Key)
 	}
 	return nil
 }

@@ -9,10 +9,11 @@
 //     servers.
 //   - FaultyDrive (NewFaulty): wraps any Drive and injects faults (offline,
 //     failing or corrupted shard reads) for tests of the layers above.
+//   - RemoteDrive (NewRemoteDrive): a drive of another process, reached
+//     through the internode HTTP API that NewRPCHandler serves.
 //
-// Later the internode HTTP API will serve Drives to remote gateways, and a
-// Client will be a Drive too; all of them pass the shared conformance suite in
-// package drivetest.
+// All of them pass the shared conformance suite in package drivetest (the
+// remote drive over a local and an in-memory one, through real HTTP).
 //
 // # On-disk layout of a LocalDrive
 //
@@ -45,6 +46,50 @@
 //     ErrBucketNotFound and leaves nothing behind.
 //   - Leftovers of a crash are temporary files only, removed by the next
 //     OpenLocal.
+//
+// # Internode API
+//
+// NewRPCHandler serves drives over HTTP/1.1 (standard library only); a
+// RemoteDrive is its client. Every call is one request to
+// /ecstore/v1/drive/<path-escaped drive ID>/<method>:
+//
+//   - Metadata calls (bucket/make, meta/put, meta/list, upload/get,
+//     part/put, ...) are POSTs with a JSON body of arguments (PutMeta and
+//     PutUpload send the record itself); the answer is JSON, or 204.
+//   - shard/write?bucket=&dir=&name= is a POST whose chunked body is the
+//     shard, streamed: CreateShard sends the headers with "Expect:
+//     100-continue", the node creates the shard and says go ahead (or answers
+//     an error before a byte is sent); Write feeds the body; Commit ends it
+//     with the trailer X-Ecstore-Stream-Mac, and the node commits only when
+//     the whole body arrived and the trailer's MAC matches; Abort, a cut
+//     connection or a stall of IOTimeout aborts the temporary file. Neither
+//     side holds more than a buffer of the shard.
+//   - shard/stat (size, for OpenShard) and shard/read?off=&len=&size= (one
+//     ReadAt, streamed straight into the caller's buffer) are GETs.
+//   - Errors are {"code": ..., "message": ...} with an HTTP status; the code
+//     names the sentinel (BucketNotFound, ObjectNotFound, Stale, DiskFull,
+//     DriveOffline, ...) so that errors.Is works on the client side.
+//     Unreachable or silent nodes, broken connections and answers that are
+//     not ours become ErrDriveOffline; refused authentication becomes
+//     ErrUnauthorized and ErrDriveOffline.
+//
+// Authentication. Every request carries X-Ecstore-Time (Unix seconds),
+// X-Ecstore-Nonce (128 random bits), X-Ecstore-Content-Sha256 (SHA-256 of
+// the body, or STREAMING-HMAC-SHA256-TRAILER for a shard stream) and
+// "Authorization: ECSTORE-HMAC-SHA256 <sig>", sig being the HMAC-SHA256 of
+// method, request target (escaped path and query as sent), time, nonce and
+// content hash under a key derived from the cluster secret. A shard
+// stream's body is authenticated by its trailer: HMAC-SHA256 under a second
+// derived key over the request's signature and the body, verified before
+// the commit (the ec layer's checksums catch corruption, not forgery). The
+// node refuses (401 when authentication is missing or malformed, 403
+// otherwise) requests without a valid signature, with a body that does not
+// match, with a timestamp outside ±MaxSkew (default 5 minutes), or with a
+// nonce it has seen: nonces are remembered, in a bounded cache, until their
+// timestamp leaves the window. Refusals are logged with the peer and the
+// reason; the secret and signatures never are (Secret formats as
+// [REDACTED]). Answers are not signed: on a network that others can write
+// to, use TLS (RPCOptions.TLSConfig, and the http.Server's TLSConfig).
 //
 // # Errors
 //

@@ -1,0 +1,287 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ecstore/ecstore/ec"
+	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// HealResult says what HealObject found and did.
+type HealResult struct {
+	// Checked is the number of shards examined, Repaired how many were
+	// rewritten (missing, wrong size, corrupt or stale), Unreachable how
+	// many could not be examined because their drive was offline.
+	Checked, Repaired, Unreachable int
+	// Bytes is the number of shard bytes written.
+	Bytes int64
+	// Lost is set when fewer than k good shards remain: the object cannot
+	// be rebuilt.
+	Lost bool
+}
+
+// Degraded reports whether the object is below full redundancy after the
+// heal (unreachable drives or lost).
+func (r HealResult) Degraded() bool { return r.Unreachable > 0 || r.Lost }
+
+// HealObject brings bucket/key back to full redundancy: every drive of its
+// current version gets its metadata record and an intact shard file for
+// every part, rebuilt from k healthy shards. With deep set, every block
+// checksum of every shard is verified (bitrot scrub); otherwise presence
+// and size are checked.
+func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (HealResult, error) {
+	var res HealResult
+	meta, err := l.readMeta(ctx, bucket, key)
+	if err != nil {
+		return res, err
+	}
+	coder, err := l.coder(meta.EC)
+	if err != nil {
+		return res, err
+	}
+	drives := l.drivesByID(meta.Drives)
+	// Classify each shard index.
+	bad := make([]bool, len(drives))
+	metaBad := make([]bool, len(drives))
+	reachable := make([]bool, len(drives))
+	fanout(drives, func(i int, d storagenode.Drive) error {
+		m, err := d.GetMeta(ctx, bucket, key)
+		switch {
+		case errors.Is(err, storagenode.ErrDriveOffline):
+			return err
+		case err != nil && !errors.Is(err, storagenode.ErrObjectNotFound) && !errors.Is(err, storagenode.ErrBucketNotFound) && !errors.Is(err, storagenode.ErrCorrupt):
+			return err
+		}
+		reachable[i] = true
+		if err != nil || m.VersionID != meta.VersionID {
+			metaBad[i], bad[i] = true, true
+			return nil
+		}
+		for _, p := range meta.Parts {
+			if !l.shardOK(ctx, d, coder, meta, p, deep) {
+				bad[i] = true
+				return nil
+			}
+		}
+		return nil
+	})
+	good := 0
+	for i := range drives {
+		switch {
+		case !reachable[i]:
+			res.Unreachable++
+		case !bad[i]:
+			good++
+			res.Checked++
+		default:
+			res.Checked++
+		}
+	}
+	if good == len(drives)-res.Unreachable {
+		return res, nil // nothing to repair
+	}
+	if good < meta.EC.Data {
+		res.Lost = true
+		return res, fmt.Errorf("gateway: heal %s/%s: only %d good shards, need %d", bucket, key, good, meta.EC.Data)
+	}
+	// Rebuild every part of the bad shards from the good ones.
+	targets := make([]storagenode.Drive, len(drives))
+	sources := make([]storagenode.Drive, len(drives))
+	for i, d := range drives {
+		switch {
+		case reachable[i] && bad[i]:
+			targets[i] = d
+		case reachable[i]:
+			sources[i] = d
+		}
+	}
+	ok := make([]bool, len(drives))
+	for i := range ok {
+		ok[i] = targets[i] != nil
+	}
+	for _, p := range meta.Parts {
+		n, failed, err := l.rebuildPart(ctx, coder, meta, p, sources, targets)
+		if err != nil {
+			return res, fmt.Errorf("gateway: heal %s/%s part %d: %w", bucket, key, p.Number, err)
+		}
+		for i := range failed {
+			if failed[i] {
+				ok[i] = false
+			}
+		}
+		res.Bytes += n
+	}
+	// Then the metadata, which makes the rebuilt shards count.
+	errs := fanout(targets, func(i int, d storagenode.Drive) error {
+		if !ok[i] {
+			return storagenode.ErrDriveOffline
+		}
+		prev, err := d.PutMeta(ctx, meta)
+		if err != nil {
+			return err
+		}
+		if prev != nil && prev.DataDir != meta.DataDir {
+			return d.DeleteVersion(context.WithoutCancel(ctx), bucket, prev.DataDir)
+		}
+		return nil
+	})
+	for i, e := range errs {
+		if targets[i] == nil {
+			continue
+		}
+		if e == nil {
+			res.Repaired++
+		} else {
+			l.log.Warn("heal: shard not repaired", "bucket", bucket, "key", key, "drive", drives[i].ID(), "err", e)
+		}
+	}
+	l.log.Info("healed object", "bucket", bucket, "key", key, "version", meta.VersionID, "repaired", res.Repaired, "bytes", res.Bytes)
+	return res, nil
+}
+
+// shardOK checks that a drive's shard file of one part exists with the
+// right size (and, when deep, that every block checksum holds).
+func (l *Layer) shardOK(ctx context.Context, d storagenode.Drive, coder *ec.Coder, meta *storagenode.ObjectMeta, p storagenode.PartInfo, deep bool) bool {
+	r, err := d.OpenShard(ctx, storagenode.ShardRef{Bucket: meta.Bucket, VersionDir: meta.DataDir, Name: p.Name})
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	if r.Size() != coder.ShardFileSize(p.Size) {
+		return false
+	}
+	return !deep || coder.VerifyShard(r, p.Size) == nil
+}
+
+// rebuildPart decodes one part from the source shards and re-encodes it,
+// writing only the target shards. It returns the bytes written and which
+// targets failed.
+func (l *Layer) rebuildPart(ctx context.Context, coder *ec.Coder, meta *storagenode.ObjectMeta, p storagenode.PartInfo, sources, targets []storagenode.Drive) (int64, []bool, error) {
+	ref := storagenode.ShardRef{Bucket: meta.Bucket, VersionDir: meta.DataDir, Name: p.Name}
+	sws := make([]storagenode.ShardWriter, len(targets))
+	failed := make([]bool, len(targets))
+	createErrs := fanout(targets, func(i int, d storagenode.Drive) (err error) {
+		sws[i], err = d.CreateShard(ctx, ref)
+		return err
+	})
+	writers := make([]io.Writer, len(targets))
+	counted := make([]*countingWriter, len(targets))
+	for i := range targets {
+		switch {
+		case targets[i] == nil:
+			writers[i] = io.Discard // a healthy shard: computed, not written
+		case createErrs[i] != nil:
+			failed[i] = true
+			writers[i] = io.Discard
+		default:
+			counted[i] = &countingWriter{w: sws[i]}
+			writers[i] = counted[i]
+		}
+	}
+	readers := make([]io.ReaderAt, len(sources))
+	lazy := make([]*lazyShard, len(sources))
+	for i, d := range sources {
+		if d != nil {
+			lazy[i] = &lazyShard{ctx: ctx, d: d, ref: ref}
+			readers[i] = lazy[i]
+		}
+	}
+	pr, pw := io.Pipe()
+	decodeErr := make(chan error, 1)
+	go func() {
+		_, err := coder.Decode(ctx, pw, readers, p.Size, 0, p.Size)
+		pw.CloseWithError(err)
+		decodeErr <- err
+	}()
+	_, shardErrs, err := coder.Encode(ctx, pr, writers, meta.EC.Data)
+	pr.CloseWithError(io.ErrClosedPipe)
+	derr := <-decodeErr
+	for _, s := range lazy {
+		if s != nil {
+			s.close()
+		}
+	}
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		abortAll(sws)
+		return 0, failed, err
+	}
+	var n int64
+	commitErrs := fanout(targets, func(i int, _ storagenode.Drive) error {
+		if sws[i] == nil || failed[i] {
+			return storagenode.ErrDriveOffline
+		}
+		if shardErrs[i] != nil {
+			_ = sws[i].Abort()
+			return shardErrs[i]
+		}
+		return sws[i].Commit(ctx)
+	})
+	for i, e := range commitErrs {
+		if targets[i] == nil {
+			continue
+		}
+		if e != nil {
+			failed[i] = true
+			if sws[i] != nil {
+				_ = sws[i].Abort()
+			}
+			continue
+		}
+		n += counted[i].n
+	}
+	return n, failed, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// HealAll walks every object of every bucket and heals it; progress, when
+// non-nil, is called after each object. It stops at the first context
+// error; other per-object errors are counted and logged.
+func (l *Layer) HealAll(ctx context.Context, deep bool, progress func(key string, r HealResult, err error)) error {
+	if err := l.HealBuckets(ctx); err != nil {
+		return err
+	}
+	buckets, err := l.ListBuckets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range buckets {
+		after := ""
+		for {
+			page, err := l.ListObjects(ctx, b.Name, s3compat.ListParams{After: after, MaxKeys: 1000})
+			if err != nil {
+				return err
+			}
+			for _, o := range page.Objects {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				r, err := l.HealObject(ctx, b.Name, o.Key, deep)
+				if progress != nil {
+					progress(b.Name+"/"+o.Key, r, err)
+				}
+			}
+			if !page.IsTruncated {
+				break
+			}
+			after = page.NextAfter
+		}
+	}
+	return nil
+}
