@@ -443,3 +443,72 @@ func TestHealObject(t *testing.T) {
 		t.Fatal("heal with 3 of 6 drives offline claimed success")
 	}
 }
+
+func TestConditionalWrites(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 4096)
+	ctx := context.Background()
+	put := func(key string, data []byte, opts s3compat.PutOptions) error {
+		_, err := tc.PutObject(ctx, "bkt", key, bytes.NewReader(data), int64(len(data)), opts)
+		return err
+	}
+	create := s3compat.PutOptions{IfNoneMatch: "*"}
+	if err := put("c", []byte("one"), create); err != nil {
+		t.Fatalf("create-only on a new key: %v", err)
+	}
+	if err := put("c", []byte("two"), create); !errors.Is(err, s3compat.ErrPreconditionFailed) {
+		t.Fatalf("create-only on an existing key: %v", err)
+	}
+	if got, _ := tc.get("c", 0, -1); string(got) != "one" {
+		t.Fatalf("refused write changed the object: %q", got)
+	}
+	if err := put("c", []byte("three"), s3compat.PutOptions{IfMatch: `"` + md5hex([]byte("nope")) + `"`}); !errors.Is(err, s3compat.ErrPreconditionFailed) {
+		t.Fatalf("if-match with a wrong etag: %v", err)
+	}
+	if err := put("c", []byte("three"), s3compat.PutOptions{IfMatch: md5hex([]byte("one"))}); err != nil {
+		t.Fatalf("if-match with the right etag: %v", err)
+	}
+	if err := put("missing", []byte("x"), s3compat.PutOptions{IfMatch: "abc"}); !errors.Is(err, s3compat.ErrNoSuchKey) {
+		t.Fatalf("if-match on a missing key: %v", err)
+	}
+	// A drive that missed the object must not spoil conditional writes.
+	tc.faulty[0].SetOffline(true)
+	if err := put("d", []byte("v1"), s3compat.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tc.faulty[0].SetOffline(false)
+	if err := put("d", []byte("v2"), s3compat.PutOptions{IfMatch: md5hex([]byte("v1"))}); err != nil {
+		t.Fatalf("if-match with a drive that missed the last write: %v", err)
+	}
+	// Racing creates: exactly one wins, and the object is the winner's.
+	for round := range 5 {
+		key := fmt.Sprintf("race-%d", round)
+		const racers = 6
+		var wg sync.WaitGroup
+		results := make([]error, racers)
+		for i := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = put(key, []byte(fmt.Sprintf("writer %d", i)), create)
+			}()
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range results {
+			switch {
+			case err == nil && winner >= 0:
+				t.Fatalf("round %d: writers %d and %d both won", round, winner, i)
+			case err == nil:
+				winner = i
+			case !errors.Is(err, s3compat.ErrPreconditionFailed):
+				t.Fatalf("round %d: writer %d: %v", round, i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("round %d: no writer won", round)
+		}
+		if got, _ := tc.get(key, 0, -1); string(got) != fmt.Sprintf("writer %d", winner) {
+			t.Fatalf("round %d: object is %q, winner was %d", round, got, winner)
+		}
+	}
+}

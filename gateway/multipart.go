@@ -99,7 +99,13 @@ func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 		if !pw.ok[i] {
 			return storagenode.ErrDriveOffline
 		}
-		_, err := d.PutPart(ctx, bucket, uploadID, pm)
+		prev, err := d.PutPart(ctx, bucket, uploadID, pm)
+		if err == nil && prev != nil && prev.Name != pm.Name {
+			// The part was uploaded again: its old shard file goes.
+			if err := d.DeleteShard(context.WithoutCancel(ctx), storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: prev.Name}); err != nil {
+				l.log.Warn("delete replaced part", "bucket", bucket, "upload", uploadID, "part", prev.Name, "err", err)
+			}
+		}
 		return err
 	})
 	if countNil(errs) < writeQuorum(u.EC.Data, u.EC.Parity) {
@@ -196,13 +202,30 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	for i, d := range drives {
 		ok[i] = d != nil
 	}
-	if err := l.commitMeta(ctx, drives, ok, meta); err != nil {
+	if err := l.commitMeta(ctx, drives, ok, meta, nil); err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
 	}
-	// The upload record goes last: a crash before this leaves a completed
-	// object and a stale upload record, never a lost object.
+	// Parts uploaded but left out of the object go, then the upload record
+	// (last: a crash before this leaves a completed object and a stale
+	// upload record, never a lost object).
+	keep := map[string]bool{}
+	for _, p := range infos {
+		keep[p.Name] = true
+	}
+	cleanup := context.WithoutCancel(ctx)
 	fanout(drives, func(_ int, d storagenode.Drive) error {
-		return d.DeleteUpload(context.WithoutCancel(ctx), bucket, uploadID)
+		parts, err := d.ListParts(cleanup, bucket, uploadID)
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			if !keep[p.Name] {
+				if err := d.DeleteShard(cleanup, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: p.Name}); err != nil {
+					return err
+				}
+			}
+		}
+		return d.DeleteUpload(cleanup, bucket, uploadID)
 	})
 	return objectInfo(meta), nil
 }

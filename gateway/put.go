@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -146,6 +147,10 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return s3compat.ObjectInfo{}, err
 	}
+	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
+	if err != nil {
+		return s3compat.ObjectInfo{}, err
+	}
 	drives, err := l.place(bucket, key)
 	if err != nil {
 		return s3compat.ObjectInfo{}, err
@@ -162,20 +167,114 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		Headers: opts.Headers, Checksums: pw.checksums, EC: e, Drives: driveIDs(drives),
 		Parts: []storagenode.PartInfo{{Number: 1, Size: pw.size, ETag: pw.etag, Name: "part.1"}},
 	}
-	if err := l.commitMeta(ctx, drives, pw.ok, meta); err != nil {
+	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond); err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
 	}
 	return objectInfo(meta), nil
 }
 
+// writeCond is a conditional write's compare-and-set: the arbiter drive
+// must still hold version expect ("" = no record) when the write commits.
+type writeCond struct {
+	expect  string
+	arbiter string // drive ID
+}
+
+// checkWriteConditions applies If-None-Match: * and If-Match to a write.
+// It returns nil for an unconditional write.
+func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (*writeCond, error) {
+	if opts.IfNoneMatch == "" && opts.IfMatch == "" {
+		return nil, nil
+	}
+	expect, err := l.expectedVersion(ctx, bucket, key, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The arbiter is the first drive, in shard order, that holds exactly
+	// the expected state: every conditional writer of this key asks it first.
+	drives, err := l.place(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	metas := make([]*storagenode.ObjectMeta, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		metas[i], err = d.GetMeta(ctx, bucket, key)
+		return err
+	})
+	for i, e := range errs {
+		if (expect == "" && errors.Is(e, storagenode.ErrObjectNotFound)) || (e == nil && metas[i].VersionID == expect) {
+			return &writeCond{expect: expect, arbiter: drives[i].ID()}, nil
+		}
+	}
+	return nil, s3compat.ErrInsufficientWriteQuorum
+}
+
+// expectedVersion checks the preconditions against the current version and
+// returns the version a conditional write replaces ("" for none).
+func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (string, error) {
+	cur, err := l.readMeta(ctx, bucket, key)
+	if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) {
+		return "", err
+	}
+	switch {
+	case opts.IfNoneMatch != "":
+		if opts.IfNoneMatch != "*" {
+			return "", s3compat.ErrNotImplemented.WithMessage("If-None-Match on writes supports only \"*\".")
+		}
+		if cur != nil {
+			return "", s3compat.ErrPreconditionFailed
+		}
+		return "", nil
+	default:
+		if cur == nil {
+			return "", s3compat.ErrNoSuchKey
+		}
+		want := strings.Trim(strings.TrimSpace(opts.IfMatch), `"`)
+		if want != "*" && want != cur.ETag {
+			return "", s3compat.ErrPreconditionFailed
+		}
+		return cur.VersionID, nil
+	}
+}
+
 // commitMeta writes meta to the drives that hold its shards (ok). When the
 // write quorum stores it, the versions it replaced are deleted; otherwise
 // the previous records are restored and the new shards removed.
-func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok []bool, meta *storagenode.ObjectMeta) error {
+//
+// With cond set, the write is a compare-and-set on the arbiter drive, asked
+// alone and first, so that of two racing conditional writers exactly one
+// gets past it; the other drives follow in parallel, unconditionally. (If
+// the arbiter goes offline between two racing writers, both could pick
+// different arbiters: a window the design accepts for now.)
+func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok []bool, meta *storagenode.ObjectMeta, cond *writeCond) error {
 	wq := writeQuorum(meta.EC.Data, meta.EC.Parity)
 	prevs := make([]*storagenode.ObjectMeta, len(drives))
 	stale := make([]bool, len(drives))
+	first := -1
+	if cond != nil {
+		for i, d := range drives {
+			if ok[i] && d.ID() == cond.arbiter {
+				first = i
+			}
+		}
+		var err error
+		if first < 0 {
+			err = storagenode.ErrDriveOffline
+		} else {
+			prevs[first], err = drives[first].PutMetaIf(ctx, meta, cond.expect)
+		}
+		if err != nil {
+			l.deleteVersion(ctx, drives, meta.Bucket, meta.DataDir)
+			if errors.Is(err, storagenode.ErrConflict) || errors.Is(err, storagenode.ErrStale) {
+				return s3compat.ErrPreconditionFailed
+			}
+			return worstWriteError([]error{err})
+		}
+	}
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		if i == first {
+			return nil
+		}
 		if !ok[i] {
 			return storagenode.ErrDriveOffline
 		}

@@ -28,6 +28,9 @@ var (
 	ErrInvalidName = errors.New("storagenode: invalid name")
 	// ErrDriveOffline: the drive cannot be reached or is closed; try another.
 	ErrDriveOffline = errors.New("storagenode: drive offline")
+	// ErrConflict: PutMetaIf found a stored record other than the one it
+	// expected (a conditional write lost its race).
+	ErrConflict = errors.New("storagenode: conditional write conflict")
 	// ErrDiskFull: no space left on the drive.
 	ErrDiskFull = errors.New("storagenode: disk full")
 )
@@ -84,6 +87,9 @@ type ShardStore interface {
 	// DeleteVersion removes every shard file of one version directory.
 	// Missing directories are not an error.
 	DeleteVersion(ctx context.Context, bucket, versionDir string) error
+	// DeleteShard removes one committed shard file (a replaced or unused
+	// multipart part). A missing file is not an error.
+	DeleteShard(ctx context.Context, ref ShardRef) error
 }
 
 // MetaStore keeps the per-object metadata records in a sorted index.
@@ -94,6 +100,11 @@ type MetaStore interface {
 	// heal). The check and the write are atomic. It returns the record it
 	// replaced, or nil. The write is durable (fsynced) when PutMeta returns.
 	PutMeta(ctx context.Context, m *ObjectMeta) (prev *ObjectMeta, err error)
+	// PutMetaIf is PutMeta as a compare-and-set: it stores m only if the
+	// stored record's VersionID equals expect (expect "" means no record may
+	// be stored), and fails with ErrConflict otherwise. Conditional writes
+	// (If-None-Match, If-Match) are built on it.
+	PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (prev *ObjectMeta, err error)
 	// GetMeta returns the stored record or ErrObjectNotFound.
 	GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error)
 	// DeleteMeta removes the record if its VersionID equals versionID

@@ -156,6 +156,20 @@ func (f *FaultyDrive) DeleteVersion(ctx context.Context, bucket, versionDir stri
 	return f.Drive.DeleteVersion(ctx, bucket, versionDir)
 }
 
+func (f *FaultyDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.Drive.DeleteShard(ctx, ref)
+}
+
+func (f *FaultyDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (*ObjectMeta, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return f.Drive.PutMetaIf(ctx, m, expect)
+}
+
 func (f *FaultyDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
 	if err := f.check(); err != nil {
 		return nil, err

@@ -207,6 +207,15 @@ func (d *LocalDrive) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
 // with the same ModTime and VersionID is replaced. The check and the write
 // are atomic. A stored record that cannot be decoded is overwritten.
 func (d *LocalDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
+	return d.putMeta(ctx, m, nil)
+}
+
+// PutMetaIf stores m only if the stored record's version is expect.
+func (d *LocalDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (*ObjectMeta, error) {
+	return d.putMeta(ctx, m, &expect)
+}
+
+func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
 	if err := checkMeta(m); err != nil {
 		return nil, err
 	}
@@ -230,6 +239,9 @@ func (d *LocalDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, e
 	prev, err := getRecord[ObjectMeta](d.db, k)
 	if err != nil && !errors.Is(err, ErrCorrupt) {
 		return nil, errf(err, "put meta %s/%s", m.Bucket, m.Key)
+	}
+	if err := checkExpect(m, prev, expect); err != nil {
+		return nil, err
 	}
 	if prev != nil && prev.Newer(m) {
 		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
@@ -324,4 +336,19 @@ func (d *LocalDrive) ListMeta(ctx context.Context, bucket, prefix, after string,
 		return nil, errf(err, "list meta %s prefix %q after %q", bucket, prefix, after)
 	}
 	return out, nil
+}
+
+// checkExpect applies PutMetaIf's condition (nil: unconditional).
+func checkExpect(m, prev *ObjectMeta, expect *string) error {
+	if expect == nil {
+		return nil
+	}
+	have := ""
+	if prev != nil {
+		have = prev.VersionID
+	}
+	if have != *expect {
+		return fmt.Errorf("storagenode: put meta %s/%s: stored version %q, expected %q: %w", m.Bucket, m.Key, have, *expect, ErrConflict)
+	}
+	return nil
 }

@@ -208,6 +208,28 @@ func (r *localShardReader) Close() error                            { return r.f
 func (r *localShardReader) Size() int64                             { return r.size }
 
 // DeleteVersion removes data/<bucket>/<versionDir> and everything in it.
+func (d *LocalDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	if err := d.enter(ctx); err != nil {
+		return err
+	}
+	defer d.leave()
+	dir := filepath.Join(d.data, ref.Bucket, ref.VersionDir)
+	if err := os.Remove(filepath.Join(dir, ref.Name)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return errf(err, "delete shard %s", ref)
+	}
+	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return errf(err, "delete shard %s", ref)
+	}
+	return nil
+}
+
+// DeleteVersion removes a version directory and every shard file in it.
 func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
 	if err := checkVersionDir(bucket, versionDir); err != nil {
 		return err

@@ -233,6 +233,22 @@ type memShardReader struct{ *bytes.Reader }
 
 func (memShardReader) Close() error { return nil }
 
+func (d *MemDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if b := d.buckets[ref.Bucket]; b != nil && b.versions[ref.VersionDir] != nil {
+		delete(b.versions[ref.VersionDir], ref.Name)
+	}
+	return nil
+}
+
+// DeleteVersion removes a version directory's shards.
 func (d *MemDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
 	if err := checkVersionDir(bucket, versionDir); err != nil {
 		return err
@@ -249,6 +265,15 @@ func (d *MemDrive) DeleteVersion(ctx context.Context, bucket, versionDir string)
 }
 
 func (d *MemDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
+	return d.putMeta(ctx, m, nil)
+}
+
+// PutMetaIf stores m only if the stored record's version is expect.
+func (d *MemDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (*ObjectMeta, error) {
+	return d.putMeta(ctx, m, &expect)
+}
+
+func (d *MemDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
 	if err := checkMeta(m); err != nil {
 		return nil, err
 	}
@@ -262,6 +287,9 @@ func (d *MemDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, err
 		return nil, err
 	}
 	prev := b.objects[m.Key]
+	if err := checkExpect(m, prev, expect); err != nil {
+		return nil, err
+	}
 	if prev != nil && prev.Newer(m) {
 		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
 			m.Bucket, m.Key, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)

@@ -270,6 +270,24 @@ func (d *RemoteDrive) DeleteVersion(ctx context.Context, bucket, versionDir stri
 	return d.post(ctx, "delete version "+bucket+"/"+versionDir, mDeleteVersion, versionArgs{Bucket: bucket, Dir: versionDir}, nil)
 }
 
+func (d *RemoteDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	return d.post(ctx, "delete shard "+ref.String(), mDeleteShard, ref, nil)
+}
+
+func (d *RemoteDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (*ObjectMeta, error) {
+	if err := checkMeta(m); err != nil {
+		return nil, err
+	}
+	var res prevMetaResult
+	if err := d.post(ctx, "put meta if "+m.Bucket+"/"+m.Key, mPutMetaIf, putMetaIfArgs{Meta: m, Expect: expect}, &res); err != nil {
+		return nil, err
+	}
+	return res.Prev, nil
+}
+
 func (d *RemoteDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
 	if err := checkMeta(m); err != nil {
 		return nil, err

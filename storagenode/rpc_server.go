@@ -97,6 +97,16 @@ func jsonCalls() map[string]jsonCall {
 		mDeleteVersion: call(func(ctx context.Context, d Drive, a *versionArgs) (any, error) {
 			return none(d.DeleteVersion(ctx, a.Bucket, a.Dir))
 		}),
+		mDeleteShard: call(func(ctx context.Context, d Drive, r *ShardRef) (any, error) {
+			return none(d.DeleteShard(ctx, *r))
+		}),
+		mPutMetaIf: call(func(ctx context.Context, d Drive, a *putMetaIfArgs) (any, error) {
+			if a.Meta == nil {
+				return nil, fmt.Errorf("storagenode: put meta if: no record: %w", ErrInvalidName)
+			}
+			prev, err := d.PutMetaIf(ctx, a.Meta, a.Expect)
+			return prevMetaResult{prev}, err
+		}),
 		mPutMeta: call(func(ctx context.Context, d Drive, m *ObjectMeta) (any, error) {
 			prev, err := d.PutMeta(ctx, m)
 			return prevMetaResult{prev}, err

@@ -29,6 +29,8 @@ const (
 	mListBuckets   = "bucket/list"
 	mDeleteVersion = "version/delete"
 	mPutMeta       = "meta/put"
+	mPutMetaIf     = "meta/putif"
+	mDeleteShard   = "shard/delete"
 	mGetMeta       = "meta/get"
 	mDeleteMeta    = "meta/delete"
 	mListMeta      = "meta/list"
@@ -50,6 +52,10 @@ type (
 	bucketArgs struct {
 		Bucket  string    `json:"bucket"`
 		Created time.Time `json:"created,omitzero"`
+	}
+	putMetaIfArgs struct {
+		Meta   *ObjectMeta `json:"meta"`
+		Expect string      `json:"expect"`
 	}
 	versionArgs struct {
 		Bucket string `json:"bucket"`
@@ -146,6 +152,7 @@ var rpcCodes = []struct {
 	{"UploadNotFound", ErrUploadNotFound, http.StatusNotFound},
 	{"ShardNotFound", ErrShardNotFound, http.StatusNotFound},
 	{"Stale", ErrStale, http.StatusConflict},
+	{"Conflict", ErrConflict, http.StatusPreconditionFailed},
 	{"Corrupt", ErrCorrupt, http.StatusInternalServerError},
 	{"DriveNotFound", errDriveNotFound, http.StatusNotFound},
 	{"BadRequest", errBadRequest, http.StatusBadRequest},

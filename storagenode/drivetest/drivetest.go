@@ -45,6 +45,8 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"ShardOverwriteAndEmpty", testShardOverwriteAndEmpty},
 		{"ShardCommitAfterBucketDeleted", testShardCommitAfterBucketDeleted},
 		{"DeleteVersion", testDeleteVersion},
+		{"DeleteShard", testDeleteShard},
+		{"PutMetaIf", testPutMetaIf},
 		{"HostileNames", testHostileNames},
 		{"PutMetaOrdering", testPutMetaOrdering},
 		{"MetaRoundTrip", testMetaRoundTrip},
