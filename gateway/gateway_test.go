@@ -500,7 +500,7 @@ func TestConditionalWrites(t *testing.T) {
 				t.Fatalf("round %d: writers %d and %d both won", round, winner, i)
 			case err == nil:
 				winner = i
-			case !errors.Is(err, s3compat.ErrPreconditionFailed):
+			case !errors.Is(err, s3compat.ErrPreconditionFailed) && !errors.Is(err, s3compat.ErrConditionalRequestConflict):
 				t.Fatalf("round %d: writer %d: %v", round, i, err)
 			}
 		}

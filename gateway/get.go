@@ -46,15 +46,25 @@ func (l *Layer) readMeta(ctx context.Context, bucket, key string) (*storagenode.
 			notFound++
 		}
 	}
-	var best *storagenode.ObjectMeta
+	var best, newest *storagenode.ObjectMeta
+	found := 0
 	for _, v := range votes {
+		found += v.count
 		if v.count >= v.meta.EC.Data && (best == nil || v.meta.Newer(best)) {
 			best = v.meta
+		}
+		if newest == nil || v.meta.Newer(newest) {
+			newest = v.meta
 		}
 	}
 	switch {
 	case best != nil:
 		return best, nil
+	case found >= l.k && newest != nil:
+		// An overwrite is committing: its drives hold old and new records,
+		// neither yet on k drives. Shards are committed before any record,
+		// so the newest version is whole on at least the write quorum.
+		return newest, nil
 	case notFound >= l.k:
 		// So many drives lack the key that no acknowledged write can exist.
 		if bucketMissing > 0 {

@@ -81,6 +81,19 @@ func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*
 	return nil, nil, s3compat.ErrInsufficientReadQuorum
 }
 
+var _ s3compat.UploadChecksumer = (*Layer)(nil)
+
+// UploadChecksum returns the checksum algorithm and type the upload was
+// created with.
+func (l *Layer) UploadChecksum(ctx context.Context, bucket, key, uploadID string) (algo, typ string, err error) {
+	u, _, err := l.readUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return "", "", err
+	}
+	_, algo, typ = s3compat.StripUploadChecksumHeaders(u.Headers)
+	return algo, typ, nil
+}
+
 // PutObjectPart erasure-codes one part into the upload's version directory.
 // Each upload of a part gets its own shard file name, so re-uploading a
 // part never tears the one already recorded.
@@ -177,6 +190,8 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPartOrder
 		}
 	}
+	headers, ckAlgo, ckType := s3compat.StripUploadChecksumHeaders(u.Headers)
+	var ckParts []s3compat.PartChecksum
 	h := md5.New()
 	var size int64
 	infos := make([]storagenode.PartInfo, 0, len(parts))
@@ -184,6 +199,18 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		p := byNum[cp.Number]
 		if p == nil || p.ETag != cp.ETag {
 			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("Part %d was not uploaded, or its ETag does not match.", cp.Number)
+		}
+		for algo, v := range cp.Checksums {
+			if p.Checksums[algo] != v {
+				return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("Part %d: the %s checksum does not match the uploaded part's.", cp.Number, algo)
+			}
+		}
+		if ckAlgo != "" {
+			v := p.Checksums[ckAlgo]
+			if v == "" {
+				return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("The upload was created with a %s checksum; part %d was uploaded without one.", ckAlgo, cp.Number)
+			}
+			ckParts = append(ckParts, s3compat.PartChecksum{Value: v, Size: p.Size})
 		}
 		if i < len(parts)-1 && p.Size < minPartSize {
 			return s3compat.ObjectInfo{}, s3compat.ErrEntityTooSmall.WithMessage("Part %d is %d bytes; every part but the last must be at least 5 MiB.", cp.Number, p.Size)
@@ -196,7 +223,17 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	meta := &storagenode.ObjectMeta{
 		Bucket: bucket, Key: key, VersionID: uploadID, DataDir: uploadID, ModTime: time.Now().UTC(),
 		Size: size, ETag: fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts)),
-		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: u.Headers, EC: u.EC, Drives: u.Drives, Parts: infos,
+		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: headers, EC: u.EC, Drives: u.Drives, Parts: infos,
+	}
+	if ckAlgo != "" {
+		v, err := s3compat.CombineChecksums(ckAlgo, ckType, ckParts)
+		if err != nil {
+			return s3compat.ObjectInfo{}, err
+		}
+		meta.Checksums = map[string]string{ckAlgo: v}
+		if ckType != s3compat.ChecksumFullObject {
+			meta.Checksums[s3compat.ChecksumTypeKey] = ckType
+		}
 	}
 	ok := make([]bool, len(drives))
 	for i, d := range drives {
@@ -311,8 +348,19 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3com
 	var res s3compat.ListUploadsResult
 	seenPrefix := map[string]bool{}
 	n := 0
+	// Markers: keys before key-marker are skipped; for the key-marker
+	// itself, uploads up to and including upload-id-marker (in listing
+	// order) are skipped. Without an upload-id-marker the key-marker's own
+	// uploads are listed, as MinIO does and minio-go's suite expects.
+	skipping := p.UploadIDMarker != ""
 	for _, u := range ups {
-		if u.Key < p.KeyMarker || (u.Key == p.KeyMarker && (p.UploadIDMarker == "" || u.UploadID <= p.UploadIDMarker)) {
+		if u.Key < p.KeyMarker {
+			continue
+		}
+		if u.Key == p.KeyMarker && skipping {
+			if u.UploadID == p.UploadIDMarker {
+				skipping = false
+			}
 			continue
 		}
 		if p.Delimiter != "" {

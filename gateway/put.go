@@ -201,10 +201,18 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 		metas[i], err = d.GetMeta(ctx, bucket, key)
 		return err
 	})
+	answered := 0
 	for i, e := range errs {
 		if (expect == "" && errors.Is(e, storagenode.ErrObjectNotFound)) || (e == nil && metas[i].VersionID == expect) {
 			return &writeCond{expect: expect, arbiter: drives[i].ID()}, nil
 		}
+		if e == nil || errors.Is(e, storagenode.ErrObjectNotFound) {
+			answered++
+		}
+	}
+	if answered >= l.k {
+		// The object changed between the check and now: a racing writer won.
+		return nil, s3compat.ErrPreconditionFailed
 	}
 	return nil, s3compat.ErrInsufficientWriteQuorum
 }
@@ -213,6 +221,11 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 // returns the version a conditional write replaces ("" for none).
 func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (string, error) {
 	cur, err := l.readMeta(ctx, bucket, key)
+	if errors.Is(err, s3compat.ErrInsufficientReadQuorum) {
+		// Most often another write of this key is committing: S3 answers
+		// 409 and the client retries.
+		return "", s3compat.ErrConditionalRequestConflict
+	}
 	if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) {
 		return "", err
 	}
