@@ -3,9 +3,12 @@ package s3compat
 import (
 	"context"
 	"encoding/base64"
+	"encoding/xml"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 var rootOwner = owner{ID: "02d6176db174dc93cb1b899f7c6078f08654445fe8cf1b6ce98d8855f66bdbf4", DisplayName: "ecstore"}
@@ -25,6 +28,9 @@ func (s *Server) listBuckets(ctx context.Context, q *request) (*response, error)
 func (s *Server) createBucket(ctx context.Context, q *request) (*response, error) {
 	if err := checkBucket(q.bucket); err != nil {
 		return nil, err
+	}
+	if strings.EqualFold(q.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
+		return nil, ErrNotImplemented.WithMessage("Object lock is not supported by ecstore.")
 	}
 	// The body, if any, is a CreateBucketConfiguration naming a location;
 	// ecstore has one region, so it is read (bounded) and ignored.
@@ -153,7 +159,22 @@ func (s *Server) list(ctx context.Context, q *request, lq listQuery, after strin
 	return s.layer.ListObjects(ctx, q.bucket, ListParams{Prefix: lq.prefix, Delimiter: lq.delimiter, After: after, MaxKeys: lq.maxKeys})
 }
 
+// listMetadata is the <UserMetadata> of a listing entry (metadata=true).
+func listMetadata(o ObjectInfo) *metadataXML {
+	m := &metadataXML{}
+	for k, v := range o.UserMeta {
+		m.Items = append(m.Items, metadataItem{XMLName: xml.Name{Local: textproto.CanonicalMIMEHeaderKey("X-Amz-Meta-" + k)}, Value: v})
+	}
+	if o.ContentType != "" {
+		m.Items = append(m.Items, metadataItem{XMLName: xml.Name{Local: "content-type"}, Value: o.ContentType})
+	}
+	return m
+}
+
 func (s *Server) listObjectsV1(ctx context.Context, q *request) (*response, error) {
+	if q.query.Get("unsorted") == "true" {
+		return nil, ErrInvalidArgument.WithMessage("Unsorted listings need ListObjectsV2.")
+	}
 	lq, err := parseListQuery(q)
 	if err != nil {
 		return nil, err
@@ -182,6 +203,11 @@ func (s *Server) listObjectsV2(ctx context.Context, q *request) (*response, erro
 	}
 	token := q.query.Get("continuation-token")
 	startAfter := q.query.Get("start-after")
+	// unsorted=true (a MinIO extension) asks for any order; a sorted
+	// listing is one. It has no order to start after.
+	if q.query.Get("unsorted") == "true" && startAfter != "" {
+		return nil, ErrInvalidArgument.WithMessage("start-after is not supported with unsorted listings.")
+	}
 	after := startAfter
 	if _, ok := q.query["continuation-token"]; ok {
 		raw, err := base64.RawURLEncoding.DecodeString(token)
@@ -201,6 +227,12 @@ func (s *Server) listObjectsV2(ctx context.Context, q *request) (*response, erro
 		CommonPrefixes: lq.prefixes(res.Prefixes),
 	}
 	out.Contents = lq.contents(res.Objects, q.query.Get("fetch-owner") == "true")
+	if q.query.Get("metadata") == "true" {
+		// MinIO's extension: each entry's user metadata and content type.
+		for i, o := range res.Objects {
+			out.Contents[i].UserMetadata = listMetadata(o)
+		}
+	}
 	if res.IsTruncated {
 		out.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(res.NextAfter))
 	}
@@ -268,15 +300,18 @@ func (s *Server) listMultipartUploads(ctx context.Context, q *request) (*respons
 	if err != nil {
 		return nil, err
 	}
+	// Prefix and Delimiter are echoed as sent (minio-go decodes only keys
+	// and markers); the Next markers are only sent when there is a next page.
 	out := listMultipartUploadsResult{
 		Xmlns: s3NS, Bucket: q.bucket, KeyMarker: lq.enc(p.KeyMarker), UploadIDMarker: p.UploadIDMarker,
-		NextKeyMarker: lq.enc(res.NextKeyMarker), NextUploadIDMarker: res.NextUploadIDMarker,
-		Delimiter: lq.enc(p.Delimiter), Prefix: lq.enc(p.Prefix), MaxUploads: p.MaxUploads,
+		Delimiter: p.Delimiter, Prefix: p.Prefix, MaxUploads: p.MaxUploads,
 		IsTruncated: res.IsTruncated, EncodingType: lq.encoding, CommonPrefixes: lq.prefixes(res.Prefixes),
 	}
+	if res.IsTruncated {
+		out.NextKeyMarker, out.NextUploadIDMarker = lq.enc(res.NextKeyMarker), res.NextUploadIDMarker
+	}
 	for _, u := range res.Uploads {
-		out.Uploads = append(out.Uploads, uploadXML{Key: lq.enc(u.Key), UploadID: u.UploadID, Initiator: rootOwner,
-			Owner: rootOwner, StorageClass: "STANDARD", Initiated: timeISO(u.Initiated)})
+		out.Uploads = append(out.Uploads, uploadXML{Key: lq.enc(u.Key), UploadID: u.UploadID, Initiated: timeISO(u.Initiated)})
 	}
 	return &response{xml: out}, nil
 }

@@ -2,6 +2,9 @@ package s3compat
 
 import (
 	"context"
+	"encoding/base64"
+	"hash"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,11 +27,19 @@ func (s *Server) createMultipartUpload(ctx context.Context, q *request) (*respon
 	if err != nil {
 		return nil, err
 	}
+	if err := uploadChecksum(q.r.Header, &opts); err != nil {
+		return nil, err
+	}
 	id, err := s.layer.NewMultipartUpload(ctx, q.bucket, q.key, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &response{xml: initiateMultipartUploadResult{Xmlns: s3NS, Bucket: q.bucket, Key: q.key, UploadID: id}}, nil
+	h := http.Header{}
+	if a := opts.Headers[UploadChecksumAlgorithmHeader]; a != "" {
+		h.Set("x-amz-checksum-algorithm", a)
+		h.Set("x-amz-checksum-type", opts.Headers[UploadChecksumTypeHeader])
+	}
+	return &response{header: h, xml: initiateMultipartUploadResult{Xmlns: s3NS, Bucket: q.bucket, Key: q.key, UploadID: id}}, nil
 }
 
 func (q *request) uploadID() (string, error) {
@@ -99,7 +110,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 	}
 	parts := make([]CompletePart, len(req.Parts))
 	for i, p := range req.Parts {
-		parts[i] = CompletePart{Number: p.PartNumber, ETag: strings.Trim(strings.TrimSpace(p.ETag), `"`)}
+		parts[i] = CompletePart{Number: p.PartNumber, ETag: strings.Trim(strings.TrimSpace(p.ETag), `"`), Checksums: p.get()}
 		if i > 0 && p.PartNumber <= req.Parts[i-1].PartNumber {
 			return nil, ErrInvalidPartOrder
 		}
@@ -109,7 +120,14 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 		return nil, err
 	}
 	loc := "/" + q.bucket + "/" + q.key
-	return &response{xml: completeMultipartUploadResult{Xmlns: s3NS, Location: loc, Bucket: q.bucket, Key: q.key, ETag: `"` + info.ETag + `"`}}, nil
+	out := completeMultipartUploadResult{Xmlns: s3NS, Location: loc, Bucket: q.bucket, Key: q.key, ETag: `"` + info.ETag + `"`}
+	h := http.Header{}
+	if len(info.Checksums) > 0 {
+		out.set(info.Checksums)
+		out.ChecksumType = checksumType(info.Checksums)
+		addChecksumHeaders(h, info.Checksums)
+	}
+	return &response{header: h, xml: out}, nil
 }
 
 func (s *Server) abortMultipartUpload(ctx context.Context, q *request) (*response, error) {
@@ -156,7 +174,116 @@ func (s *Server) listParts(ctx context.Context, q *request) (*response, error) {
 		MaxParts: maxParts, IsTruncated: res.IsTruncated,
 	}
 	for _, p := range res.Parts {
-		out.Parts = append(out.Parts, partXML{PartNumber: p.Number, LastModified: timeISO(p.ModTime), ETag: `"` + p.ETag + `"`, Size: p.Size})
+		px := partXML{PartNumber: p.Number, LastModified: timeISO(p.ModTime), ETag: `"` + p.ETag + `"`, Size: p.Size}
+		px.set(p.Checksums)
+		out.Parts = append(out.Parts, px)
 	}
 	return &response{xml: out}, nil
+}
+
+// parseCopyRange parses x-amz-copy-source-range ("bytes=first-last", both
+// required) against a source of size bytes.
+func parseCopyRange(v string, size int64) (off, n int64, err error) {
+	if v == "" {
+		return 0, size, nil
+	}
+	bad := ErrInvalidArgument.WithMessage("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	if !ok {
+		return 0, 0, bad
+	}
+	a, b, ok := strings.Cut(spec, "-")
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || first < 0 || last < first {
+		return 0, 0, bad
+	}
+	if last >= size {
+		return 0, 0, ErrInvalidRange.WithMessage("Range specified is not valid for source object of size: %d", size)
+	}
+	return first, last - first + 1, nil
+}
+
+// uploadPartCopy stores a byte range of an existing object as a part,
+// streaming it from the source: nothing is buffered.
+func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, error) {
+	if err := checkBucket(q.bucket); err != nil {
+		return nil, ErrNoSuchBucket
+	}
+	if err := checkKey(q.key); err != nil {
+		return nil, err
+	}
+	id, err := q.uploadID()
+	if err != nil {
+		return nil, err
+	}
+	num, err := strconv.Atoi(q.query.Get("partNumber"))
+	if err != nil || num < 1 || num > MaxPartNumber {
+		return nil, ErrTooManyParts
+	}
+	srcBucket, srcKey, err := parseCopySource(q.r.Header.Get("x-amz-copy-source"))
+	if err != nil {
+		return nil, err
+	}
+	if !ValidBucketName(srcBucket) {
+		return nil, ErrNoSuchBucket
+	}
+	if checkKey(srcKey) != nil {
+		return nil, ErrNoSuchKey
+	}
+	src, err := s.layer.OpenObject(ctx, srcBucket, srcKey)
+	if err != nil {
+		return nil, err
+	}
+	info := src.Info()
+	if err := checkPreconditions(q.r.Header, "x-amz-copy-source-", info); err != nil {
+		return nil, err
+	}
+	off, n, err := parseCopyRange(q.r.Header.Get("x-amz-copy-source-range"), info.Size)
+	if err != nil {
+		return nil, err
+	}
+	if n > MaxPutSize {
+		return nil, ErrInvalidRequest.WithMessage("The specified copy range is larger than the maximum part size: %d", int64(MaxPutSize))
+	}
+	// The part gets a checksum when asked for one (x-amz-checksum-algorithm)
+	// or when the upload was created with one, so Complete can combine them.
+	var opts PutOptions
+	var h hash.Hash
+	algo := q.r.Header.Get("x-amz-checksum-algorithm")
+	if algo == "" {
+		algo = s.uploadChecksumAlgorithm(ctx, q.bucket, q.key, id)
+	}
+	if algo != "" {
+		var ok bool
+		if h, algo, ok = checksums.NewChecksum(algo); !ok {
+			return nil, ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", algo)
+		}
+		opts.Checksum = func() (string, string, bool) {
+			return algo, base64.StdEncoding.EncodeToString(h.Sum(nil)), true
+		}
+	}
+	var part PartInfo
+	err = streamRange(ctx, src, off, n, h, func(r io.Reader) (err error) {
+		part, err = s.layer.PutObjectPart(ctx, q.bucket, q.key, id, num, r, n, opts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := copyPartResult{Xmlns: s3NS, LastModified: timeISO(part.ModTime), ETag: `"` + part.ETag + `"`}
+	out.set(part.Checksums)
+	return &response{xml: out}, nil
+}
+
+// uploadChecksumAlgorithm returns the checksum algorithm an upload was
+// created with, if the ObjectLayer can tell (UploadChecksumer).
+func (s *Server) uploadChecksumAlgorithm(ctx context.Context, bucket, key, uploadID string) string {
+	if uc, ok := s.layer.(UploadChecksumer); ok {
+		algo, _, err := uc.UploadChecksum(ctx, bucket, key, uploadID)
+		if err == nil {
+			return algo
+		}
+	}
+	return ""
 }

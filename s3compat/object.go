@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"hash"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -56,9 +58,35 @@ func putOptions(h http.Header) (PutOptions, error) {
 		opts.ContentMD5 = sum
 	}
 	if sc := h.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
-		return opts, ErrInvalidStorageClass
+		if !storageClasses[sc] {
+			return opts, ErrInvalidStorageClass
+		}
+		// Recorded and returned as S3 does for a non-STANDARD class; every
+		// class is stored the same way (erasure-coded, readable at once).
+		opts.Headers[storageClassHeader] = sc
 	}
 	return opts, nil
+}
+
+const storageClassHeader = "X-Amz-Storage-Class"
+
+// storageClasses are the S3 storage classes a PUT may name: those whose
+// objects stay readable at once. Archive classes (GLACIER, DEEP_ARCHIVE)
+// would need RestoreObject and are refused with InvalidStorageClass.
+var storageClasses = map[string]bool{
+	"STANDARD": true, "REDUCED_REDUNDANCY": true, "STANDARD_IA": true,
+	"ONEZONE_IA": true, "INTELLIGENT_TIERING": true, "GLACIER_IR": true,
+}
+
+// writeConditions reads the conditional-write headers of a PutObject:
+// If-None-Match "*" (create only) and If-Match <etag>.
+func writeConditions(h http.Header, opts *PutOptions) error {
+	opts.IfNoneMatch = strings.TrimSpace(h.Get("If-None-Match"))
+	opts.IfMatch = strings.Trim(strings.TrimSpace(h.Get("If-Match")), `"`)
+	if opts.IfNoneMatch != "" && opts.IfNoneMatch != "*" {
+		return ErrNotImplemented.WithMessage("If-None-Match on a write only supports \"*\".")
+	}
+	return nil
 }
 
 // stripAWSChunked removes the aws-chunked transfer coding from a
@@ -143,6 +171,9 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := writeConditions(q.r.Header, &opts); err != nil {
+		return nil, err
+	}
 	body, size := q.body()
 	if size > MaxPutSize {
 		return nil, ErrEntityTooLarge
@@ -157,11 +188,6 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 	return &response{header: h}, nil
 }
 
-func addChecksumHeaders(h http.Header, sums map[string]string) {
-	for algo, v := range sums {
-		h.Set("x-amz-checksum-"+strings.ToLower(algo), v)
-	}
-}
 
 // objectHeaders are the headers describing an object on GET and HEAD.
 func objectHeaders(info ObjectInfo, withChecksums bool) http.Header {
@@ -365,10 +391,23 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	var opts PutOptions
 	switch d := q.r.Header.Get("x-amz-metadata-directive"); d {
 	case "", "COPY":
-		if srcBucket == q.bucket && srcKey == q.key {
+		sc := q.r.Header.Get("x-amz-storage-class")
+		if srcBucket == q.bucket && srcKey == q.key && sc == "" {
 			return nil, ErrInvalidCopyDest
 		}
-		opts = PutOptions{ContentType: info.ContentType, UserMeta: info.UserMeta, Headers: info.Headers}
+		opts = PutOptions{ContentType: info.ContentType, UserMeta: info.UserMeta, Headers: maps.Clone(info.Headers)}
+		if sc != "" {
+			// A copy may change the storage class alone.
+			o, err := putOptions(http.Header{"X-Amz-Storage-Class": {sc}})
+			if err != nil {
+				return nil, err
+			}
+			if opts.Headers == nil {
+				opts.Headers = map[string]string{}
+			}
+			delete(opts.Headers, storageClassHeader)
+			maps.Copy(opts.Headers, o.Headers)
+		}
 	case "REPLACE":
 		if opts, err = putOptions(q.r.Header); err != nil {
 			return nil, err
@@ -377,14 +416,62 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	default:
 		return nil, ErrInvalidArgument.WithMessage("Unknown metadata directive %q.", d)
 	}
-	// Stream the source into the new object through a pipe: no buffering
-	// of the object, whatever its size.
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(src.Read(ctx, pw, 0, info.Size)) }()
-	out, err := s.layer.PutObject(ctx, q.bucket, q.key, pr, info.Size, opts)
-	pr.CloseWithError(io.ErrClosedPipe) // unblock the reader if PutObject stopped early
+	// The copy gets a full-object checksum of the algorithm asked for, else
+	// of the source's algorithm (a composite source checksum cannot be
+	// carried over: the copy is one part).
+	algo := q.r.Header.Get("x-amz-checksum-algorithm")
+	if algo == "" {
+		for a := range info.Checksums {
+			if a != ChecksumTypeKey {
+				algo = a
+			}
+		}
+	}
+	var h hash.Hash
+	if algo != "" {
+		var ok bool
+		if h, algo, ok = checksums.NewChecksum(algo); !ok {
+			return nil, ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", q.r.Header.Get("x-amz-checksum-algorithm"))
+		}
+		opts.Checksum = func() (string, string, bool) {
+			return algo, base64.StdEncoding.EncodeToString(h.Sum(nil)), true
+		}
+	}
+	var out ObjectInfo
+	err = streamRange(ctx, src, 0, info.Size, h, func(r io.Reader) (err error) {
+		out, err = s.layer.PutObject(ctx, q.bucket, q.key, r, info.Size, opts)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &response{xml: copyObjectResult{Xmlns: s3NS, LastModified: timeISO(out.ModTime), ETag: `"` + out.ETag + `"`}}, nil
+	res := copyObjectResult{Xmlns: s3NS, LastModified: timeISO(out.ModTime), ETag: `"` + out.ETag + `"`}
+	if len(out.Checksums) > 0 {
+		res.set(out.Checksums)
+		res.ChecksumType = checksumType(out.Checksums)
+	}
+	return &response{xml: res}, nil
+}
+
+// streamRange pipes bytes [off, off+n) of src into put, through h when h
+// is not nil: a copy never buffers the object, whatever its size. It
+// returns once put has returned and the reading goroutine has ended.
+func streamRange(ctx context.Context, src Object, off, n int64, h hash.Hash, put func(r io.Reader) error) error {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := src.Read(ctx, pw, off, n)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	var r io.Reader = pr
+	if h != nil {
+		r = io.TeeReader(pr, h)
+	}
+	err := put(r)
+	pr.CloseWithError(io.ErrClosedPipe) // unblock the reader if put stopped early
+	if rerr := <-done; err == nil && rerr != nil && rerr != io.ErrClosedPipe {
+		err = rerr
+	}
+	return err
 }

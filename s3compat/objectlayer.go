@@ -39,6 +39,12 @@ type ObjectLayer interface {
 	ListMultipartUploads(ctx context.Context, bucket string, p ListUploadsParams) (ListUploadsResult, error)
 }
 
+// UploadChecksumer is an optional ObjectLayer capability: the checksum
+// algorithm and type a multipart upload was created with ("" when none).
+type UploadChecksumer interface {
+	UploadChecksum(ctx context.Context, bucket, key, uploadID string) (algo, typ string, err error)
+}
+
 // Object is an opened object version.
 type Object interface {
 	Info() ObjectInfo
@@ -82,8 +88,11 @@ type ObjectInfo struct {
 	ContentType string
 	UserMeta    map[string]string
 	Headers     map[string]string
-	Checksums   map[string]string // algorithm (e.g. "CRC32") -> base64 value
-	PartsCount  int               // >0 for multipart objects
+	// Checksums maps an algorithm (e.g. "CRC32") to its base64 value; the
+	// key ChecksumTypeKey, when present, holds the checksum type
+	// (COMPOSITE for a multipart object's checksum of part checksums).
+	Checksums  map[string]string
+	PartsCount int // >0 for multipart objects
 }
 
 // ListParams selects a page of a listing.
@@ -119,6 +128,9 @@ type PartInfo struct {
 type CompletePart struct {
 	Number int
 	ETag   string
+	// Checksums the client sent for the part (algorithm -> base64); each
+	// must equal the checksum recorded when the part was uploaded.
+	Checksums map[string]string
 }
 
 // ListPartsResult is one page of ListParts.

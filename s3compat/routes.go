@@ -1,6 +1,9 @@
 package s3compat
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+)
 
 // unsupportedSubresources are S3 subresources ecstore does not implement;
 // a request naming one is answered NotImplemented, never a fake success.
@@ -18,6 +21,9 @@ var unsupportedSubresources = []string{
 func (s *Server) route(q *request) (handler, string) {
 	m := q.r.Method
 	has := func(k string) bool { _, ok := q.query[k]; return ok }
+	if has("unsorted") && has("versions") {
+		return s.invalidArgument("Unsorted listings of versions are not supported."), "ListObjectVersions"
+	}
 	for _, sub := range unsupportedSubresources {
 		if has(sub) {
 			if sub == "versionId" && (q.query.Get(sub) == "" || q.query.Get(sub) == "null") {
@@ -74,7 +80,7 @@ func (s *Server) route(q *request) (handler, string) {
 	case http.MethodPut:
 		if has("uploadId") || has("partNumber") {
 			if q.r.Header.Get("x-amz-copy-source") != "" {
-				return nil, "UploadPartCopy"
+				return s.uploadPartCopy, "UploadPartCopy"
 			}
 			return s.uploadPart, "UploadPart"
 		}
@@ -96,4 +102,11 @@ func (s *Server) route(q *request) (handler, string) {
 		}
 	}
 	return nil, m + " object"
+}
+
+// invalidArgument is a handler answering InvalidArgument with msg.
+func (s *Server) invalidArgument(msg string) handler {
+	return func(context.Context, *request) (*response, error) {
+		return nil, ErrInvalidArgument.WithMessage("%s", msg)
+	}
 }

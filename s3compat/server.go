@@ -62,7 +62,8 @@ func NewServer(layer ObjectLayer, cfg Config) *Server {
 		log:   cfg.Logger,
 		verifier: &sigv4.Verifier{
 			Lookup: func(ak string) (string, bool) { sk, ok := creds[ak]; return sk, ok },
-			Now:    cfg.Now,
+			Now:       cfg.Now,
+			Checksums: extraChecksums,
 		},
 	}
 	gin.SetMode(gin.ReleaseMode)

@@ -45,6 +45,17 @@ type objectXML struct {
 	Size         int64  `xml:"Size"`
 	StorageClass string `xml:"StorageClass"`
 	Owner        *owner `xml:"Owner,omitempty"`
+	// UserMetadata is MinIO's listing extension (metadata=true).
+	UserMetadata *metadataXML `xml:"UserMetadata,omitempty"`
+}
+
+type metadataXML struct {
+	Items []metadataItem
+}
+
+type metadataItem struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
 }
 
 type commonPrefix struct {
@@ -114,6 +125,16 @@ type copyObjectResult struct {
 	Xmlns        string   `xml:"xmlns,attr"`
 	LastModified string   `xml:"LastModified"`
 	ETag         string   `xml:"ETag"`
+	checksumXML
+	ChecksumType string `xml:"ChecksumType,omitempty"`
+}
+
+type copyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	LastModified string   `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+	checksumXML
 }
 
 type initiateMultipartUploadResult struct {
@@ -129,6 +150,7 @@ type completeMultipartUpload struct {
 	Parts   []struct {
 		PartNumber int    `xml:"PartNumber"`
 		ETag       string `xml:"ETag"`
+		checksumXML
 	} `xml:"Part"`
 }
 
@@ -139,6 +161,8 @@ type completeMultipartUploadResult struct {
 	Bucket   string   `xml:"Bucket"`
 	Key      string   `xml:"Key"`
 	ETag     string   `xml:"ETag"`
+	checksumXML
+	ChecksumType string `xml:"ChecksumType,omitempty"`
 }
 
 type partXML struct {
@@ -146,6 +170,7 @@ type partXML struct {
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	Size         int64  `xml:"Size"`
+	checksumXML
 }
 
 type listPartsResult struct {
@@ -165,12 +190,9 @@ type listPartsResult struct {
 }
 
 type uploadXML struct {
-	Key          string `xml:"Key"`
-	UploadID     string `xml:"UploadId"`
-	Initiator    owner  `xml:"Initiator"`
-	Owner        owner  `xml:"Owner"`
-	StorageClass string `xml:"StorageClass"`
-	Initiated    string `xml:"Initiated"`
+	Key       string `xml:"Key"`
+	UploadID  string `xml:"UploadId"`
+	Initiated string `xml:"Initiated"`
 }
 
 type listMultipartUploadsResult struct {

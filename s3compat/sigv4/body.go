@@ -77,7 +77,7 @@ type checksumPlan struct {
 // On CompleteMultipartUpload (POST with uploadId) the x-amz-checksum-*
 // headers describe the assembled object, not the request body, so they are
 // left to the caller.
-func planChecksum(r *http.Request, pairs []queryPair, mode payloadMode) (checksumPlan, *Error) {
+func planChecksum(r *http.Request, pairs []queryPair, mode payloadMode, algos []checksumAlgo) (checksumPlan, *Error) {
 	var plan checksumPlan
 	complete := false
 	if r.Method == http.MethodPost {
@@ -100,7 +100,7 @@ func planChecksum(r *http.Request, pairs []queryPair, mode payloadMode) (checksu
 		return plan, newErr(CodeInvalidRequest, "Expecting a single x-amz-checksum- trailer. Multiple checksum types are not allowed.")
 	}
 	if len(trailers) == 1 {
-		a := algoByHeader(trailers[0])
+		a := findAlgo(algos, func(a *checksumAlgo) bool { return a.header == trailers[0] })
 		if a == nil {
 			return plan, newErr(CodeInvalidRequest, "The value specified in the x-amz-trailer header is not supported")
 		}
@@ -112,8 +112,8 @@ func planChecksum(r *http.Request, pairs []queryPair, mode payloadMode) (checksu
 	if complete {
 		return plan, nil
 	}
-	for i := range checksumAlgos {
-		a := &checksumAlgos[i]
+	for i := range algos {
+		a := &algos[i]
 		vs := r.Header.Values(a.header)
 		if len(vs) == 0 {
 			continue
@@ -128,7 +128,7 @@ func planChecksum(r *http.Request, pairs []queryPair, mode payloadMode) (checksu
 		plan.algo, plan.want = a, want
 	}
 	if sdk := strings.TrimSpace(r.Header.Get("X-Amz-Sdk-Checksum-Algorithm")); sdk != "" {
-		a := algoByName(sdk)
+		a := findAlgo(algos, func(a *checksumAlgo) bool { return strings.EqualFold(a.name, sdk) })
 		switch {
 		case a == nil:
 			return plan, newErr(CodeInvalidRequest, "Value for x-amz-sdk-checksum-algorithm header is invalid.")
@@ -151,7 +151,7 @@ func (v *Verifier) prepare(r *http.Request, pairs []queryPair, accessKey, hash s
 	if mode.signedChunks() && sc == nil {
 		return nil, newErr(CodeAccessDenied, "A signed streaming payload requires a signed request.")
 	}
-	plan, e := planChecksum(r, pairs, mode)
+	plan, e := planChecksum(r, pairs, mode, v.algos())
 	if e != nil {
 		return nil, e
 	}
@@ -191,7 +191,7 @@ func (v *Verifier) prepare(r *http.Request, pairs []queryPair, accessKey, hash s
 	}
 	return &Result{
 		AccessKey:     accessKey,
-		Anonymous:     sc == nil,
+		Anonymous:     accessKey == "",
 		Body:          pr,
 		ContentLength: length,
 		Checksum:      pr.checksum,

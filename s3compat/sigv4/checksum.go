@@ -1,8 +1,10 @@
 package sigv4
 
 import (
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"hash"
 	"hash/crc32"
@@ -36,6 +38,62 @@ var checksumAlgos = []checksumAlgo{
 	{"CRC64NVME", "x-amz-checksum-crc64nvme", 8, func() hash.Hash { return crc64.New(crc64NVMETable) }},
 	{"SHA1", "x-amz-checksum-sha1", sha1.Size, sha1.New},
 	{"SHA256", "x-amz-checksum-sha256", sha256.Size, sha256.New},
+	{"MD5", "x-amz-checksum-md5", md5.Size, md5.New},
+	{"SHA512", "x-amz-checksum-sha512", sha512.Size, sha512.New},
+}
+
+// ChecksumAlgorithm is an x-amz-checksum-* algorithm a Verifier accepts
+// besides the built-in ones (CRC32, CRC32C, CRC64NVME, SHA1, SHA256, MD5,
+// SHA512): for instance XXHASH64, whose implementation is not in the
+// standard library.
+type ChecksumAlgorithm struct {
+	// Name as S3 writes it ("XXHASH64"); the header is
+	// x-amz-checksum-<lower-case name>.
+	Name string
+	// Size of the digest in bytes.
+	Size int
+	// New returns a fresh hash; its Sum is the digest S3 sends in base64.
+	New func() hash.Hash
+}
+
+// algos returns the built-in algorithms followed by v's extra ones.
+func (v *Verifier) algos() []checksumAlgo {
+	if len(v.Checksums) == 0 {
+		return checksumAlgos
+	}
+	out := append([]checksumAlgo(nil), checksumAlgos...)
+	for _, c := range v.Checksums {
+		out = append(out, checksumAlgo{name: strings.ToUpper(c.Name), header: "x-amz-checksum-" + strings.ToLower(c.Name), size: c.Size, newFn: c.New})
+	}
+	return out
+}
+
+// NewChecksum returns a fresh hash for the checksum algorithm S3 calls
+// name (case-insensitive), built-in or extra, and its canonical name.
+func (v *Verifier) NewChecksum(name string) (h hash.Hash, canonical string, ok bool) {
+	all := v.algos()
+	if a := findAlgo(all, func(a *checksumAlgo) bool { return strings.EqualFold(a.name, name) }); a != nil {
+		return a.newFn(), a.name, true
+	}
+	return nil, "", false
+}
+
+// ChecksumNames lists the algorithms v accepts, built-in first.
+func (v *Verifier) ChecksumNames() []string {
+	var out []string
+	for _, a := range v.algos() {
+		out = append(out, a.name)
+	}
+	return out
+}
+
+func findAlgo(all []checksumAlgo, match func(*checksumAlgo) bool) *checksumAlgo {
+	for i := range all {
+		if match(&all[i]) {
+			return &all[i]
+		}
+	}
+	return nil
 }
 
 // algoByHeader finds an algorithm by its lower-case header name.

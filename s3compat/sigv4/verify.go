@@ -23,6 +23,13 @@ type Verifier struct {
 	// be from Now (and how far in the future a presigned URL may start).
 	// Default 15 minutes.
 	MaxSkew time.Duration
+	// VirtualBucket, when set, returns the bucket a virtual-hosted-style
+	// request names in its Host ("" for path-style requests). Signature
+	// Version 2 signs the resource as /bucket/key in both styles.
+	VirtualBucket func(r *http.Request) string
+	// Checksums are x-amz-checksum-* algorithms accepted besides the
+	// built-in ones.
+	Checksums []ChecksumAlgorithm
 }
 
 // Result is an authenticated request, ready for its body to be read.
@@ -77,9 +84,10 @@ func (v *Verifier) maxSkew() time.Duration {
 	return 15 * time.Minute
 }
 
-// Verify authenticates r — by its Authorization header (AWS4-HMAC-SHA256),
-// by a presigned query (X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Expires up
-// to 7 days), or not at all (Result.Anonymous) — and prepares the verifying
+// Verify authenticates r — by its Authorization header (AWS4-HMAC-SHA256,
+// or the legacy Signature Version 2 "AWS key:signature"), by a presigned
+// query (X-Amz-Algorithm=AWS4-HMAC-SHA256 with X-Amz-Expires up to 7 days,
+// or V2's AWSAccessKeyId/Expires/Signature), or not at all (Result.Anonymous) — and prepares the verifying
 // body reader. Every failure is a *Error carrying its S3 error code.
 //
 // Verify reads nothing from r.Body; the caller reads Result.Body instead.
@@ -108,12 +116,14 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 		return nil, newErr(CodeInvalidArgument, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
 	case len(authz) > 1:
 		return nil, newErr(CodeAuthorizationHeaderMalformed, "The authorization header is malformed; it appears more than once.")
+	case len(authz) == 1 && strings.HasPrefix(authz[0], "AWS "):
+		return v.verifyHeaderV2(r, authz[0], pairs)
 	case len(authz) == 1:
 		return v.verifyHeader(r, authz[0], pairs)
 	case v4Query:
 		return v.verifyPresigned(r, pairs)
 	case v2Key && v2Sig:
-		return nil, newErr(CodeInvalidRequest, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
+		return v.verifyPresignedV2(r, pairs)
 	}
 	hash := r.Header.Get("X-Amz-Content-Sha256")
 	if hash == "" {

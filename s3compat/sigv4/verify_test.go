@@ -162,8 +162,8 @@ func TestVerifyHeaderAuthErrors(t *testing.T) {
 			wantCode(t, verifyAndRead(v, r), tc.code)
 		})
 	}
-	// A SigV2 presigned query is refused as unsupported.
-	wantCode(t, verifyAndRead(v, httptest.NewRequest("GET", "/b/k?AWSAccessKeyId=a&Signature=b&Expires=1", nil)), CodeInvalidRequest)
+	// A SigV2 presigned query is checked as V2: an unknown key is refused.
+	wantCode(t, verifyAndRead(v, httptest.NewRequest("GET", "/b/k?AWSAccessKeyId=a&Signature=b&Expires=1", nil)), CodeInvalidAccessKeyID)
 	// No authentication at all is anonymous.
 	o := verifyAndRead(v, httptest.NewRequest("GET", "/b/k", nil))
 	wantCode(t, o, "")
