@@ -106,17 +106,6 @@ func algoByHeader(name string) *checksumAlgo {
 	return nil
 }
 
-// algoByName finds an algorithm by its S3 name (case-insensitive), as sent
-// in x-amz-sdk-checksum-algorithm.
-func algoByName(name string) *checksumAlgo {
-	for i := range checksumAlgos {
-		if strings.EqualFold(checksumAlgos[i].name, name) {
-			return &checksumAlgos[i]
-		}
-	}
-	return nil
-}
-
 // decode checks that v is the standard base64 of a digest of the
 // algorithm's size and returns the digest.
 func (a *checksumAlgo) decode(v string) ([]byte, bool) {
