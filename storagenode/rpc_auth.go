@@ -31,6 +31,7 @@ const (
 	authScheme   = "ECSTORE-HMAC-SHA256"
 	hdrTime      = "X-Ecstore-Time"
 	hdrNonce     = "X-Ecstore-Nonce"
+	hdrMap       = "X-Ecstore-Map"
 	hdrContent   = "X-Ecstore-Content-Sha256"
 	hdrStreamMAC = "X-Ecstore-Stream-Mac"
 	streamMarker = "STREAMING-HMAC-SHA256-TRAILER"
@@ -49,7 +50,8 @@ type rpcAuth struct {
 	streamKey []byte
 	maxSkew   time.Duration
 	now       func() time.Time // time.Now; tests skew it
-	replay    *replayCache     // server only
+	mapID     string
+	replay    *replayCache // server only
 }
 
 func newRPCAuth(o *RPCOptions, server bool) *rpcAuth {
@@ -58,6 +60,7 @@ func newRPCAuth(o *RPCOptions, server bool) *rpcAuth {
 		streamKey: deriveKey(o.Secret, streamLabel),
 		maxSkew:   o.MaxSkew,
 		now:       time.Now,
+		mapID:     o.MapID,
 	}
 	if server {
 		a.replay = newReplayCache(o.ReplayCacheSize)
@@ -93,6 +96,9 @@ func (a *rpcAuth) sign(req *http.Request, content string) string {
 	req.Header.Set(hdrTime, ts)
 	req.Header.Set(hdrNonce, n)
 	req.Header.Set(hdrContent, content)
+	if a.mapID != "" {
+		req.Header.Set(hdrMap, a.mapID)
+	}
 	req.Header.Set("Authorization", authScheme+" "+sig)
 	return sig
 }
@@ -125,6 +131,7 @@ const (
 	codeStreamMACMismatch  = "StreamMACMismatch"    // 403: shard stream altered
 	codeBodyTooLarge       = "BodyTooLarge"         // 413
 	codeWrongContentMarker = "StreamRequired"       // 400: shard writes must be streamed
+	codeMapMismatch        = "MapMismatch"          // 409: the caller runs with another cluster map
 )
 
 func refused(status int, code, reason string) *authError {

@@ -87,6 +87,11 @@ type RPCOptions struct {
 	// Timeout (it would cut shard streams) and should not use a proxy (the
 	// signature covers the request target as sent).
 	Client *http.Client
+	// MapID names the cluster map this process runs with (its epoch and
+	// hash). A client sends it with every request; a server with a MapID
+	// refuses requests that carry another (or none) with ErrMapMismatch, so
+	// no two processes act on different maps. Default "": no check.
+	MapID string
 	// Logger receives the server's refusals (Warn: missing or wrong
 	// signature, stale timestamp, replay, tampered stream), unexpected drive
 	// errors (Error) and cut streams (Debug). Log records carry the peer

@@ -150,6 +150,11 @@ func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, aerr)
 		return
 	}
+	if want := s.auth.mapID; want != "" && r.Header.Get(hdrMap) != want {
+		s.refuse(w, r, refused(http.StatusConflict, codeMapMismatch,
+			fmt.Sprintf("caller's cluster map %q is not this node's %q", r.Header.Get(hdrMap), want)))
+		return
+	}
 	d, method, err := s.route(r)
 	if err != nil {
 		s.fail(w, r, err)

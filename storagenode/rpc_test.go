@@ -655,3 +655,28 @@ func TestRPCStalledStreamCut(t *testing.T) {
 		t.Fatalf("stalled stream committed: %v", err)
 	}
 }
+
+// TestRPCMapMismatchRefused: a node running with a cluster map refuses
+// callers that run with another map, or with none.
+func TestRPCMapMismatchRefused(t *testing.T) {
+	d := newMem()
+	srvOpts := rpcOpts(nil)
+	srvOpts.MapID = "epoch1-aaaa"
+	srv := serve(t, srvOpts, d)
+	for _, mapID := range []string{"epoch1-bbbb", "epoch2-aaaa", ""} {
+		o := rpcOpts(nil)
+		o.MapID = mapID
+		err := remote(t, srv.URL, d.ID(), o).MakeBucket(bg, "bkt", time.Now())
+		if !errors.Is(err, storagenode.ErrMapMismatch) || !errors.Is(err, storagenode.ErrDriveOffline) {
+			t.Fatalf("map %q against a node on epoch1-aaaa: %v; want ErrMapMismatch and ErrDriveOffline", mapID, err)
+		}
+	}
+	if _, err := d.StatBucket(bg, "bkt"); !errors.Is(err, storagenode.ErrBucketNotFound) {
+		t.Fatalf("a refused call took effect: %v", err)
+	}
+	o := rpcOpts(nil)
+	o.MapID = "epoch1-aaaa"
+	if err := remote(t, srv.URL, d.ID(), o).MakeBucket(bg, "bkt", time.Now()); err != nil {
+		t.Fatalf("same map: %v", err)
+	}
+}

@@ -121,6 +121,10 @@ func queryInt(q url.Values, name string) (int64, error) {
 // here, try another (and tell the operator).
 var ErrUnauthorized = errors.New("storagenode: internode request refused")
 
+// ErrMapMismatch marks a request refused because the caller and the node run
+// with different cluster maps. It also wraps ErrDriveOffline.
+var ErrMapMismatch = errors.New("storagenode: cluster map mismatch")
+
 // Errors that exist only on the wire.
 var (
 	errBadRequest    = errors.New("storagenode: bad internode request")
@@ -188,6 +192,8 @@ func rpcClientErrs(code string) []error {
 	case codeUnauthenticated, codeTimeSkewed, codeSignatureMismatch, codeReplayed,
 		codeContentMismatch, codeStreamMACMismatch:
 		return []error{ErrUnauthorized, ErrDriveOffline}
+	case codeMapMismatch:
+		return []error{ErrMapMismatch, ErrDriveOffline}
 	case "DriveNotFound", "Canceled", "DeadlineExceeded":
 		return []error{ErrDriveOffline}
 	}
