@@ -43,6 +43,8 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
 	// Default 30s.
 	ShutdownTimeout time.Duration
+	// CertFile and KeyFile, when both set, make the S3 endpoint speak TLS.
+	CertFile, KeyFile string
 }
 
 // DefaultConfig returns the working embedded default.
@@ -174,33 +176,63 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err := layer.HealBuckets(ctx); err != nil {
 		log.Warn("bucket heal at start failed", "err", err)
 	}
+	go layer.RunHealer(ctx)
 	s3 := s3compat.NewServer(layer, s3compat.Config{
 		Region: cfg.Region, Credentials: map[string]string{cfg.AccessKey: cfg.SecretKey}, Logger: log,
 	})
-	ln, err := net.Listen("tcp", cfg.Address)
+	return serve(ctx, serveConfig{
+		name: "ecstore S3 endpoint", address: cfg.Address, handler: s3.Handler(), log: log,
+		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
+	}, "drives", len(drives), "ec", fmt.Sprintf("%d+%d", cfg.DataShards, cfg.ParityShards))
+}
+
+// serveConfig describes one HTTP endpoint of a process.
+type serveConfig struct {
+	name              string
+	address           string
+	handler           http.Handler
+	log               *slog.Logger
+	certFile, keyFile string // TLS when both are set
+	shutdownTimeout   time.Duration
+	ready             func(addr string)
+}
+
+// serve runs an HTTP(S) endpoint until ctx ends, then shuts it down
+// gracefully, waiting up to shutdownTimeout for requests in flight.
+func serve(ctx context.Context, sc serveConfig, logAttrs ...any) error {
+	ln, err := net.Listen("tcp", sc.address)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Address, err)
+		return fmt.Errorf("listen on %s: %w", sc.address, err)
 	}
 	srv := &http.Server{
-		Handler:           s3.Handler(),
+		Handler:           sc.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(sc.log.Handler(), slog.LevelWarn),
 	}
-	log.Info("ecstore S3 endpoint listening", "address", ln.Addr().String(), "drives", len(drives),
-		"ec", fmt.Sprintf("%d+%d", cfg.DataShards, cfg.ParityShards))
-	if ready != nil {
-		ready(ln.Addr().String())
+	scheme := "http"
+	if sc.certFile != "" && sc.keyFile != "" {
+		scheme = "https"
+	}
+	sc.log.Info(sc.name+" listening", append([]any{"address", ln.Addr().String(), "scheme", scheme}, logAttrs...)...)
+	if sc.ready != nil {
+		sc.ready(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if scheme == "https" {
+			errc <- srv.ServeTLS(ln, sc.certFile, sc.keyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	sc.log.Info("shutting down: finishing in-flight requests", "timeout", sc.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), sc.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

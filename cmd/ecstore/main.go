@@ -1,10 +1,13 @@
 // Command ecstore is the S3-compatible erasure-coded object store.
 //
 //	ecstore server [--address HOST:PORT] [--ec K+M] [DRIVE_DIR...]
+//	ecstore node --address HOST:PORT --id ID [--zone Z] [--cluster FILE] DRIVE_DIR...
+//	ecstore gateway --address HOST:PORT --cluster FILE
 //
-// runs the embedded store: one process, one drive per folder, S3 on HOST:PORT.
-// With no arguments it keeps 6 drives under ./ecstore-data with EC 4+2 and
-// listens on 127.0.0.1:9000.
+// server runs the embedded store: one process, one drive per folder, S3 on
+// HOST:PORT. With no arguments it keeps 6 drives under ./ecstore-data with
+// EC 4+2 and listens on 127.0.0.1:9000. node and gateway are the two halves
+// of a multi-node cluster.
 package main
 
 import (
@@ -25,8 +28,10 @@ const usage = `ecstore: an S3-compatible, erasure-coded object store
 
 Usage:
   ecstore server [flags] [DRIVE_DIR...]   run the embedded store (S3 gateway + local drives)
+  ecstore node [flags] DRIVE_DIR...       run a storage node of a cluster
+  ecstore gateway [flags]                 run an S3 gateway over a cluster's nodes
 
-Run "ecstore server --help" for the server's flags.
+Run "ecstore COMMAND --help" for a command's flags.
 `
 
 func main() {
@@ -44,6 +49,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "server":
 		return runServer(args[1:], stderr)
+	case "node":
+		return runNode(args[1:], stderr)
+	case "gateway":
+		return runGateway(args[1:], stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -71,6 +80,8 @@ Flags:
 	}
 	ecFlag := fs.String("ec", envOr("ECSTORE_EC", "4+2"), "erasure coding K+M: K data and M parity shards per object (env ECSTORE_EC)")
 	fs.StringVar(&cfg.Address, "address", envOr("ECSTORE_ADDRESS", cfg.Address), "S3 listen address HOST:PORT (env ECSTORE_ADDRESS)")
+	fs.StringVar(&cfg.CertFile, "tls-cert", os.Getenv("ECSTORE_TLS_CERT"), "TLS certificate file (PEM) for the S3 endpoint (env ECSTORE_TLS_CERT)")
+	fs.StringVar(&cfg.KeyFile, "tls-key", os.Getenv("ECSTORE_TLS_KEY"), "TLS key file (PEM) for the S3 endpoint (env ECSTORE_TLS_KEY)")
 	logFormat := fs.String("log-format", envOr("ECSTORE_LOG_FORMAT", "text"), "log format: text or json (env ECSTORE_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -89,17 +100,116 @@ Flags:
 	if cfg.AccessKey == "" && cfg.SecretKey == "" {
 		cfg.AccessKey, cfg.SecretKey = server.DefaultAccessKey, server.DefaultSecretKey
 	}
-	switch *logFormat {
-	case "json":
-		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
-	case "text":
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
-	default:
-		return fmt.Errorf("--log-format %q: want text or json", *logFormat)
+	if cfg.Logger, err = newLogger(*logFormat, stderr); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return server.Run(ctx, cfg, nil)
+}
+
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// clusterSecret reads ECSTORE_CLUSTER_SECRET.
+func clusterSecret() ([]byte, error) {
+	s := os.Getenv("ECSTORE_CLUSTER_SECRET")
+	if s == "" {
+		return nil, errors.New("set ECSTORE_CLUSTER_SECRET (at least 16 bytes, the same on every node and gateway)")
+	}
+	return []byte(s), nil
+}
+
+func runNode(args []string, stderr io.Writer) error {
+	var cfg server.NodeConfig
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: ecstore node --address HOST:PORT --id ID [--zone Z] [--cluster FILE] DRIVE_DIR...
+
+Runs one storage node: serves its drives (one per DRIVE_DIR) to the cluster's
+gateways over the signed internode API. The cluster secret comes from
+ECSTORE_CLUSTER_SECRET.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.Address, "address", os.Getenv("ECSTORE_ADDRESS"), "internode listen address HOST:PORT (env ECSTORE_ADDRESS)")
+	fs.StringVar(&cfg.ID, "id", os.Getenv("ECSTORE_NODE_ID"), "node id, as in the cluster map (env ECSTORE_NODE_ID)")
+	fs.StringVar(&cfg.Zone, "zone", os.Getenv("ECSTORE_ZONE"), "failure zone (env ECSTORE_ZONE)")
+	fs.StringVar(&cfg.ClusterFile, "cluster", os.Getenv("ECSTORE_CLUSTER"), "cluster map file (YAML); recommended (env ECSTORE_CLUSTER)")
+	fs.StringVar(&cfg.CertFile, "tls-cert", os.Getenv("ECSTORE_TLS_CERT"), "TLS certificate file (PEM) for the internode API")
+	fs.StringVar(&cfg.KeyFile, "tls-key", os.Getenv("ECSTORE_TLS_KEY"), "TLS key file (PEM) for the internode API")
+	logFormat := fs.String("log-format", envOr("ECSTORE_LOG_FORMAT", "text"), "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg.DriveDirs = fs.Args()
+	var err error
+	if cfg.Secret, err = clusterSecret(); err != nil {
+		return err
+	}
+	if cfg.Logger, err = newLogger(*logFormat, stderr); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return server.RunNode(ctx, cfg, nil)
+}
+
+func runGateway(args []string, stderr io.Writer) error {
+	var cfg server.GatewayConfig
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: ecstore gateway --address HOST:PORT --cluster FILE
+
+Runs an S3 gateway over the storage nodes of the cluster map. Any number of
+gateways can serve the same nodes. S3 credentials come from
+ECSTORE_ACCESS_KEY / ECSTORE_SECRET_KEY, the cluster secret from
+ECSTORE_CLUSTER_SECRET.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.Address, "address", envOr("ECSTORE_ADDRESS", "127.0.0.1:9000"), "S3 listen address HOST:PORT (env ECSTORE_ADDRESS)")
+	fs.StringVar(&cfg.ClusterFile, "cluster", os.Getenv("ECSTORE_CLUSTER"), "cluster map file (YAML) (env ECSTORE_CLUSTER)")
+	fs.StringVar(&cfg.InternodeCA, "internode-ca", os.Getenv("ECSTORE_INTERNODE_CA"), "CA certificate (PEM) of nodes served over TLS")
+	fs.StringVar(&cfg.CertFile, "tls-cert", os.Getenv("ECSTORE_TLS_CERT"), "TLS certificate file (PEM) for the S3 endpoint")
+	fs.StringVar(&cfg.KeyFile, "tls-key", os.Getenv("ECSTORE_TLS_KEY"), "TLS key file (PEM) for the S3 endpoint")
+	logFormat := fs.String("log-format", envOr("ECSTORE_LOG_FORMAT", "text"), "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("gateway takes no arguments (got %q); drives come from the cluster map", fs.Args())
+	}
+	var err error
+	if cfg.Secret, err = clusterSecret(); err != nil {
+		return err
+	}
+	cfg.AccessKey, cfg.SecretKey = os.Getenv("ECSTORE_ACCESS_KEY"), os.Getenv("ECSTORE_SECRET_KEY")
+	if cfg.Logger, err = newLogger(*logFormat, stderr); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return server.RunGateway(ctx, cfg, nil)
 }
 
 func envOr(name, def string) string {

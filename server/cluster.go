@@ -1,0 +1,209 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ecstore/ecstore/cluster"
+	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// NodeConfig configures a storage node process (`ecstore node`).
+type NodeConfig struct {
+	// Address is where the internode API listens. Required.
+	Address string
+	// ID is the node's id in the cluster map. Required.
+	ID string
+	// Zone is the node's failure domain; with a map it must match the map.
+	Zone string
+	// DriveDirs are the node's drive folders. Required.
+	DriveDirs []string
+	// ClusterFile is the cluster map. Optional for a node, but with it the
+	// node checks its drives against the map and refuses callers that run
+	// with another map.
+	ClusterFile string
+	// Secret is the cluster secret (ECSTORE_CLUSTER_SECRET). Required.
+	Secret []byte
+	// CertFile and KeyFile make the internode API speak TLS.
+	CertFile, KeyFile string
+	Logger            *slog.Logger
+	ShutdownTimeout   time.Duration // default 30s
+}
+
+// RunNode serves the node's drives over the internode API until ctx ends.
+func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	log := cfg.Logger
+	switch {
+	case cfg.ID == "":
+		return errors.New("node: --id is required")
+	case cfg.Address == "":
+		return errors.New("node: --address is required")
+	case len(cfg.DriveDirs) == 0:
+		return errors.New("node: give at least one drive folder")
+	}
+	ids := make([]string, len(cfg.DriveDirs))
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-d%d", cfg.ID, i+1)
+	}
+	mapID := ""
+	if cfg.ClusterFile != "" {
+		m, err := cluster.Load(cfg.ClusterFile)
+		if err != nil {
+			return err
+		}
+		n := m.Node(cfg.ID)
+		switch {
+		case n == nil:
+			return fmt.Errorf("node: id %q is not in the cluster map %s", cfg.ID, cfg.ClusterFile)
+		case len(n.Drives) != len(cfg.DriveDirs):
+			return fmt.Errorf("node: the cluster map gives node %q %d drives, but %d folders were given", cfg.ID, len(n.Drives), len(cfg.DriveDirs))
+		case cfg.Zone != "" && cfg.Zone != n.Zone:
+			return fmt.Errorf("node: --zone %q, but the cluster map puts node %q in zone %q", cfg.Zone, cfg.ID, n.Zone)
+		}
+		for i, d := range n.Drives {
+			ids[i] = d.ID
+		}
+		mapID = m.ID()
+	}
+	opts := storagenode.RPCOptions{Secret: cfg.Secret, MapID: mapID, Logger: log}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
+	}
+	var drives []storagenode.Drive
+	defer func() {
+		for _, d := range drives {
+			_ = d.Close()
+		}
+	}()
+	for i, dir := range cfg.DriveDirs {
+		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: ids[i]})
+		if err != nil {
+			return fmt.Errorf("node: open drive %s at %s: %w", ids[i], dir, err)
+		}
+		drives = append(drives, d)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ecstore/", storagenode.NewRPCHandler(drives, opts))
+	mux.HandleFunc("/health/live", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	return serve(ctx, serveConfig{
+		name: "ecstore node " + cfg.ID, address: cfg.Address, handler: mux, log: log,
+		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
+	}, "drives", ids, "map", mapID)
+}
+
+// GatewayConfig configures an S3 gateway over remote nodes (`ecstore
+// gateway`).
+type GatewayConfig struct {
+	// Address is where the S3 endpoint listens. Default 127.0.0.1:9000.
+	Address string
+	// ClusterFile is the cluster map. Required.
+	ClusterFile string
+	// Secret is the cluster secret (ECSTORE_CLUSTER_SECRET). Required.
+	Secret []byte
+	// InternodeCA, when set, is a PEM file of the CA that signed the
+	// nodes' certificates (nodes addressed as https://host:port).
+	InternodeCA string
+	// AccessKey, SecretKey, Region, CertFile, KeyFile: as for Config.
+	AccessKey, SecretKey, Region string
+	CertFile, KeyFile            string
+	Logger                       *slog.Logger
+	ShutdownTimeout              time.Duration
+}
+
+// RunGateway serves S3 over the cluster's remote drives until ctx ends.
+func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string)) error {
+	if cfg.Address == "" {
+		cfg.Address = "127.0.0.1:9000"
+	}
+	if cfg.AccessKey == "" && cfg.SecretKey == "" {
+		cfg.AccessKey, cfg.SecretKey = DefaultAccessKey, DefaultSecretKey
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	log := cfg.Logger
+	if cfg.ClusterFile == "" {
+		return errors.New("gateway: --cluster FILE is required")
+	}
+	if cfg.AccessKey == DefaultAccessKey && cfg.SecretKey == DefaultSecretKey {
+		log.Warn("USING THE DEFAULT CREDENTIALS: fine on your own machine, never anywhere else; set ECSTORE_ACCESS_KEY and ECSTORE_SECRET_KEY")
+	}
+	m, err := cluster.Load(cfg.ClusterFile)
+	if err != nil {
+		return err
+	}
+	opts := storagenode.RPCOptions{Secret: cfg.Secret, MapID: m.ID(), Logger: log}
+	if cfg.InternodeCA != "" {
+		pem, err := os.ReadFile(cfg.InternodeCA)
+		if err != nil {
+			return fmt.Errorf("gateway: internode CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("gateway: internode CA %s holds no PEM certificate", cfg.InternodeCA)
+		}
+		opts.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("gateway: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
+	}
+	opts.Client = storagenode.NewRPCClient(opts)
+	var drives []gateway.Drive
+	for _, n := range m.Nodes {
+		base := n.Address
+		if !strings.Contains(base, "://") {
+			base = "http://" + base
+		}
+		for _, d := range n.Drives {
+			rd := storagenode.NewRemoteDrive(base, d.ID, opts)
+			br := storagenode.NewBreaker(rd, storagenode.BreakerOptions{OnStateChange: func(id string, online bool) {
+				if online {
+					log.Info("drive back online", "drive", id, "node", n.ID)
+				} else {
+					log.Warn("drive offline", "drive", id, "node", n.ID)
+				}
+			}})
+			drives = append(drives, gateway.Drive{Drive: br, Node: n.ID, Zone: n.Zone, Weight: d.Weight})
+		}
+	}
+	defer func() {
+		for _, d := range drives {
+			_ = d.Close()
+		}
+	}()
+	k, p := m.Code()
+	layer, err := gateway.New(gateway.Config{Drives: drives, DataShards: k, ParityShards: p, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := layer.HealBuckets(ctx); err != nil {
+		log.Warn("bucket heal at start failed (nodes down?)", "err", err)
+	}
+	go layer.RunHealer(ctx)
+	s3 := s3compat.NewServer(layer, s3compat.Config{
+		Region: cfg.Region, Credentials: map[string]string{cfg.AccessKey: cfg.SecretKey}, Logger: log,
+	})
+	return serve(ctx, serveConfig{
+		name: "ecstore S3 gateway", address: cfg.Address, handler: s3.Handler(), log: log,
+		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
+	}, "map", m.ID(), "nodes", len(m.Nodes), "drives", len(drives), "ec", m.EC)
+}

@@ -1,0 +1,173 @@
+package storagenode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Breaker wraps a Drive (usually a RemoteDrive) with a circuit breaker: once
+// a call fails with ErrDriveOffline the drive is marked down, and calls fail
+// at once with ErrDriveOffline, without touching the network, until a back-off
+// delay has passed; then one call at a time probes the drive. The delay
+// doubles on each failed probe from MinBackoff up to MaxBackoff. So a dead
+// node costs one timeout, not one per request.
+type Breaker struct {
+	Drive
+	minBackoff, maxBackoff time.Duration
+	now                    func() time.Time
+
+	mu      sync.Mutex
+	down    bool
+	until   time.Time     // no calls before this while down
+	backoff time.Duration // current delay
+	probing bool
+	onState func(id string, online bool)
+}
+
+var _ Drive = (*Breaker)(nil)
+
+// BreakerOptions configures NewBreaker.
+type BreakerOptions struct {
+	// MinBackoff is the first wait after a failure. Default 500ms.
+	MinBackoff time.Duration
+	// MaxBackoff caps the wait. Default 15s.
+	MaxBackoff time.Duration
+	// OnStateChange, when set, is called when the drive goes down or comes
+	// back (for logs and metrics).
+	OnStateChange func(id string, online bool)
+}
+
+// NewBreaker wraps d.
+func NewBreaker(d Drive, o BreakerOptions) *Breaker {
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 500 * time.Millisecond
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = max(15*time.Second, o.MinBackoff)
+	}
+	return &Breaker{Drive: d, minBackoff: o.MinBackoff, maxBackoff: o.MaxBackoff, now: time.Now, onState: o.OnStateChange}
+}
+
+// Online reports whether the breaker currently lets calls through.
+func (b *Breaker) Online() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.down
+}
+
+// enter decides whether a call may go to the drive; probe is set when the
+// call is the one probe of a down drive.
+func (b *Breaker) enter() (probe bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.down {
+		return false, nil
+	}
+	if b.probing || b.now().Before(b.until) {
+		return false, fmt.Errorf("storagenode: drive %s is down (retry in %v): %w", b.ID(), b.until.Sub(b.now()).Round(time.Millisecond), ErrDriveOffline)
+	}
+	b.probing = true
+	return true, nil
+}
+
+// leave records a call's outcome.
+func (b *Breaker) leave(probe bool, err error) {
+	offline := errors.Is(err, ErrDriveOffline)
+	b.mu.Lock()
+	changed, online := false, false
+	if probe {
+		b.probing = false
+	}
+	switch {
+	case offline && !b.down:
+		b.down, b.backoff, changed = true, b.minBackoff, true
+		b.until = b.now().Add(b.backoff)
+	case offline && probe:
+		b.backoff = min(b.backoff*2, b.maxBackoff)
+		b.until = b.now().Add(b.backoff)
+	case !offline && b.down && (probe || err == nil):
+		b.down, changed, online = false, true, true
+	}
+	cb := b.onState
+	b.mu.Unlock()
+	if changed && cb != nil {
+		cb(b.ID(), online)
+	}
+}
+
+func guard[T any](b *Breaker, fn func() (T, error)) (T, error) {
+	probe, err := b.enter()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := fn()
+	b.leave(probe, err)
+	return v, err
+}
+
+func guard0(b *Breaker, fn func() error) error {
+	_, err := guard(b, func() (struct{}, error) { return struct{}{}, fn() })
+	return err
+}
+
+func (b *Breaker) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
+	return guard0(b, func() error { return b.Drive.MakeBucket(ctx, bucket, created) })
+}
+func (b *Breaker) DeleteBucket(ctx context.Context, bucket string) error {
+	return guard0(b, func() error { return b.Drive.DeleteBucket(ctx, bucket) })
+}
+func (b *Breaker) StatBucket(ctx context.Context, bucket string) (BucketInfo, error) {
+	return guard(b, func() (BucketInfo, error) { return b.Drive.StatBucket(ctx, bucket) })
+}
+func (b *Breaker) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
+	return guard(b, func() ([]BucketInfo, error) { return b.Drive.ListBuckets(ctx) })
+}
+func (b *Breaker) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error) {
+	return guard(b, func() (ShardWriter, error) { return b.Drive.CreateShard(ctx, ref) })
+}
+func (b *Breaker) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error) {
+	return guard(b, func() (ShardReader, error) { return b.Drive.OpenShard(ctx, ref) })
+}
+func (b *Breaker) DeleteVersion(ctx context.Context, bucket, dir string) error {
+	return guard0(b, func() error { return b.Drive.DeleteVersion(ctx, bucket, dir) })
+}
+func (b *Breaker) DeleteShard(ctx context.Context, ref ShardRef) error {
+	return guard0(b, func() error { return b.Drive.DeleteShard(ctx, ref) })
+}
+func (b *Breaker) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
+	return guard(b, func() (*ObjectMeta, error) { return b.Drive.PutMeta(ctx, m) })
+}
+func (b *Breaker) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (*ObjectMeta, error) {
+	return guard(b, func() (*ObjectMeta, error) { return b.Drive.PutMetaIf(ctx, m, expect) })
+}
+func (b *Breaker) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error) {
+	return guard(b, func() (*ObjectMeta, error) { return b.Drive.GetMeta(ctx, bucket, key) })
+}
+func (b *Breaker) DeleteMeta(ctx context.Context, bucket, key, vid string) (*ObjectMeta, error) {
+	return guard(b, func() (*ObjectMeta, error) { return b.Drive.DeleteMeta(ctx, bucket, key, vid) })
+}
+func (b *Breaker) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
+	return guard(b, func() ([]*ObjectMeta, error) { return b.Drive.ListMeta(ctx, bucket, prefix, after, limit) })
+}
+func (b *Breaker) PutUpload(ctx context.Context, u *UploadMeta) error {
+	return guard0(b, func() error { return b.Drive.PutUpload(ctx, u) })
+}
+func (b *Breaker) GetUpload(ctx context.Context, bucket, id string) (*UploadMeta, error) {
+	return guard(b, func() (*UploadMeta, error) { return b.Drive.GetUpload(ctx, bucket, id) })
+}
+func (b *Breaker) DeleteUpload(ctx context.Context, bucket, id string) error {
+	return guard0(b, func() error { return b.Drive.DeleteUpload(ctx, bucket, id) })
+}
+func (b *Breaker) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
+	return guard(b, func() ([]*UploadMeta, error) { return b.Drive.ListUploads(ctx, bucket) })
+}
+func (b *Breaker) PutPart(ctx context.Context, bucket, id string, p *PartMeta) (*PartMeta, error) {
+	return guard(b, func() (*PartMeta, error) { return b.Drive.PutPart(ctx, bucket, id, p) })
+}
+func (b *Breaker) ListParts(ctx context.Context, bucket, id string) ([]*PartMeta, error) {
+	return guard(b, func() ([]*PartMeta, error) { return b.Drive.ListParts(ctx, bucket, id) })
+}
