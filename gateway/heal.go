@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/ecstore/ecstore/ec"
-	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -248,40 +247,4 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// HealAll walks every object of every bucket and heals it; progress, when
-// non-nil, is called after each object. It stops at the first context
-// error; other per-object errors are counted and logged.
-func (l *Layer) HealAll(ctx context.Context, deep bool, progress func(key string, r HealResult, err error)) error {
-	if err := l.HealBuckets(ctx); err != nil {
-		return err
-	}
-	buckets, err := l.ListBuckets(ctx)
-	if err != nil {
-		return err
-	}
-	for _, b := range buckets {
-		after := ""
-		for {
-			page, err := l.ListObjects(ctx, b.Name, s3compat.ListParams{After: after, MaxKeys: 1000})
-			if err != nil {
-				return err
-			}
-			for _, o := range page.Objects {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				r, err := l.HealObject(ctx, b.Name, o.Key, deep)
-				if progress != nil {
-					progress(b.Name+"/"+o.Key, r, err)
-				}
-			}
-			if !page.IsTruncated {
-				break
-			}
-			after = page.NextAfter
-		}
-	}
-	return nil
 }

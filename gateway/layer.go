@@ -25,7 +25,8 @@ type Layer struct {
 	placer *placement.Placer
 	k, m   int
 
-	healq *healQueue
+	healq  *healQueue
+	healer *Healer
 
 	coderMu sync.Mutex
 	coders  map[storagenode.ECInfo]*ec.Coder
@@ -60,6 +61,7 @@ func New(cfg Config) (*Layer, error) {
 	if _, err := l.coder(l.ecInfo()); err != nil {
 		return nil, err
 	}
+	l.healer = &Healer{l: l}
 	return l, nil
 }
 

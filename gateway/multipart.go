@@ -388,3 +388,14 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3com
 	}
 	return res, nil
 }
+
+var _ s3compat.PartedObject = (*object)(nil)
+
+// Parts lists the parts the opened version was assembled from.
+func (o *object) Parts() []s3compat.PartInfo {
+	out := make([]s3compat.PartInfo, len(o.meta.Parts))
+	for i, p := range o.meta.Parts {
+		out[i] = s3compat.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag}
+	}
+	return out
+}

@@ -63,6 +63,7 @@ var (
 	ErrInvalidDigest                  = apiErr("InvalidDigest", http.StatusBadRequest, "The Content-MD5 or checksum you specified is not valid.")
 	ErrInvalidPart                    = apiErr("InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.")
 	ErrInvalidPartOrder               = apiErr("InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. The parts list must be specified in order by part number.")
+	ErrInvalidPartNumber              = apiErr("InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable.")
 	ErrInvalidRange                   = apiErr("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable.")
 	ErrInvalidRequest                 = apiErr("InvalidRequest", http.StatusBadRequest, "Invalid request.")
 	ErrKeyTooLong                     = apiErr("KeyTooLongError", http.StatusBadRequest, "Your key is too long.")

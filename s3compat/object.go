@@ -178,7 +178,7 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 	if size > MaxPutSize {
 		return nil, ErrEntityTooLarge
 	}
-	opts.Checksum = q.auth.Checksum
+	body, opts.Checksum = withDefaultChecksum(body, q.auth.Checksum)
 	info, err := s.layer.PutObject(ctx, q.bucket, q.key, body, size, opts)
 	if err != nil {
 		return nil, err
@@ -187,7 +187,6 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 	addChecksumHeaders(h, info.Checksums)
 	return &response{header: h}, nil
 }
-
 
 // objectHeaders are the headers describing an object on GET and HEAD.
 func objectHeaders(info ObjectInfo, withChecksums bool) http.Header {
@@ -295,19 +294,30 @@ func (s *Server) headObject(ctx context.Context, q *request) (*response, error) 
 }
 
 func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*response, error) {
-	if v := q.query.Get("partNumber"); v != "" {
-		return nil, ErrNotImplemented.WithMessage("GET by partNumber is not supported.")
-	}
 	obj, err := s.openObject(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	info := obj.Info()
-	rng, err := parseRange(q.r.Header.Get("Range"), info.Size)
-	if err != nil {
+	var rng *byteRange
+	partsCount := 0
+	if v := q.query.Get("partNumber"); v != "" {
+		if q.r.Header.Get("Range") != "" {
+			return nil, ErrInvalidRequest.WithMessage("Cannot specify both Range header and partNumber query parameter.")
+		}
+		if rng, partsCount, err = partRange(obj, v); err != nil {
+			return nil, err
+		}
+	} else if rng, err = parseRange(q.r.Header.Get("Range"), info.Size); err != nil {
 		return nil, err
 	}
-	h := objectHeaders(info, strings.EqualFold(q.r.Header.Get("x-amz-checksum-mode"), "ENABLED") && rng == nil)
+	// Checksums describe the whole object: not sent for a range, nor for
+	// one part of a multipart object.
+	whole := rng == nil || (partsCount == 1 && info.PartsCount == 0)
+	h := objectHeaders(info, strings.EqualFold(q.r.Header.Get("x-amz-checksum-mode"), "ENABLED") && whole)
+	if partsCount > 0 && info.PartsCount > 0 {
+		h.Set("x-amz-mp-parts-count", strconv.Itoa(partsCount))
+	}
 	for param, header := range responseOverrides {
 		if v := q.query.Get(param); v != "" {
 			h.Set(header, v)
@@ -421,6 +431,7 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	// carried over: the copy is one part).
 	algo := q.r.Header.Get("x-amz-checksum-algorithm")
 	if algo == "" {
+		algo = defaultChecksum
 		for a := range info.Checksums {
 			if a != ChecksumTypeKey {
 				algo = a
@@ -451,6 +462,23 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 		res.ChecksumType = checksumType(out.Checksums)
 	}
 	return &response{xml: res}, nil
+}
+
+// defaultChecksum is the algorithm of the checksum S3 computes for an
+// object uploaded without one.
+const defaultChecksum = "CRC64NVME"
+
+// withDefaultChecksum returns body and the checksum to store for it: the
+// one the request carried (verified by sigv4), else a CRC64NVME computed
+// as body is read, as S3 does.
+func withDefaultChecksum(body io.Reader, sent func() (string, string, bool)) (io.Reader, func() (string, string, bool)) {
+	h, algo, _ := checksums.NewChecksum(defaultChecksum)
+	return io.TeeReader(body, h), func() (string, string, bool) {
+		if a, v, ok := sent(); ok {
+			return a, v, true
+		}
+		return algo, base64.StdEncoding.EncodeToString(h.Sum(nil)), true
+	}
 }
 
 // streamRange pipes bytes [off, off+n) of src into put, through h when h

@@ -12,7 +12,7 @@ var unsupportedSubresources = []string{
 	"replication", "encryption", "object-lock", "retention", "legal-hold",
 	"notification", "logging", "requestPayment", "accelerate", "analytics",
 	"inventory", "metrics", "intelligent-tiering", "ownershipControls",
-	"publicAccessBlock", "torrent", "restore", "select", "attributes", "versions",
+	"publicAccessBlock", "torrent", "restore", "select", "versions",
 	"versionId", "session", "metadataTable",
 }
 
@@ -73,6 +73,9 @@ func (s *Server) route(q *request) (handler, string) {
 	case http.MethodGet:
 		if has("uploadId") {
 			return s.listParts, "ListParts"
+		}
+		if has("attributes") {
+			return s.getObjectAttributes, "GetObjectAttributes"
 		}
 		return s.getObject, "GetObject"
 	case http.MethodHead:

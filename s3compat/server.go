@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,6 +30,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock used for signature checks. Default time.Now.
 	Now func() time.Time
+	// Domain, when set (e.g. "s3.example.test"), enables virtual-hosted-
+	// style requests: a Host of "<bucket>.<Domain>" names the bucket and
+	// the whole path is the key. Requests to Domain itself (or any other
+	// host) stay path-style. Default "" (path-style only).
+	Domain string
 }
 
 // maxXMLBody bounds every XML request body (CompleteMultipartUpload with
@@ -55,16 +61,20 @@ func NewServer(layer ObjectLayer, cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Domain = strings.ToLower(strings.TrimSuffix(cfg.Domain, "."))
 	creds := cfg.Credentials
 	s := &Server{
 		layer: layer,
 		cfg:   cfg,
 		log:   cfg.Logger,
 		verifier: &sigv4.Verifier{
-			Lookup: func(ak string) (string, bool) { sk, ok := creds[ak]; return sk, ok },
+			Lookup:    func(ak string) (string, bool) { sk, ok := creds[ak]; return sk, ok },
 			Now:       cfg.Now,
 			Checksums: extraChecksums,
 		},
+	}
+	if cfg.Domain != "" {
+		s.verifier.VirtualBucket = s.hostBucket
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -129,7 +139,11 @@ func (s *Server) serve(c *gin.Context) {
 	start := time.Now()
 	r := c.Request
 	q := &request{r: r, w: c.Writer, id: newRequestID(), query: r.URL.Query()}
-	q.bucket, q.key = splitPath(r.URL.Path)
+	if b := s.hostBucket(r); b != "" {
+		q.bucket, q.key = b, strings.TrimPrefix(r.URL.Path, "/")
+	} else {
+		q.bucket, q.key = splitPath(r.URL.Path)
+	}
 	c.Writer.Header().Set("x-amz-request-id", q.id)
 	c.Writer.Header().Set("x-amz-id-2", q.id)
 	c.Writer.Header().Set("Server", "ecstore")
@@ -289,6 +303,23 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 		l.w.WriteHeader(l.status)
 	}
 	return l.w.Write(p)
+}
+
+// hostBucket returns the bucket named by a virtual-hosted-style Host
+// ("<bucket>.<Domain>[:port]"), or "" for a path-style request.
+func (s *Server) hostBucket(r *http.Request) string {
+	if s.cfg.Domain == "" {
+		return ""
+	}
+	host := strings.ToLower(r.Host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	b, ok := strings.CutSuffix(host, "."+s.cfg.Domain)
+	if !ok || b == "" {
+		return ""
+	}
+	return b
 }
 
 // splitPath splits a path-style request path into bucket and key. The key

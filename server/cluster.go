@@ -14,7 +14,6 @@ import (
 
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
-	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -121,6 +120,7 @@ type GatewayConfig struct {
 	InternodeCA string
 	// AccessKey, SecretKey, Region, CertFile, KeyFile: as for Config.
 	AccessKey, SecretKey, Region string
+	Domain                       string // virtual-hosted-style requests under this domain
 	CertFile, KeyFile            string
 	Logger                       *slog.Logger
 	ShutdownTimeout              time.Duration
@@ -198,12 +198,9 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	if err := layer.HealBuckets(ctx); err != nil {
 		log.Warn("bucket heal at start failed (nodes down?)", "err", err)
 	}
-	go layer.RunHealer(ctx)
-	s3 := s3compat.NewServer(layer, s3compat.Config{
-		Region: cfg.Region, Credentials: map[string]string{cfg.AccessKey: cfg.SecretKey}, Logger: log,
-	})
+	handler := startServices(ctx, layer, map[string]string{cfg.AccessKey: cfg.SecretKey}, cfg.Region, cfg.Domain, log)
 	return serve(ctx, serveConfig{
-		name: "ecstore S3 gateway", address: cfg.Address, handler: s3.Handler(), log: log,
+		name: "ecstore S3 gateway", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
 	}, "map", m.ID(), "nodes", len(m.Nodes), "drives", len(drives), "ec", m.EC)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecstore/ecstore/admin"
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
@@ -38,6 +39,9 @@ type Config struct {
 	AccessKey, SecretKey string
 	// Region reported to clients. Default "us-east-1".
 	Region string
+	// Domain, when set, enables virtual-hosted-style requests
+	// (bucket.Domain) alongside path style.
+	Domain string
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
@@ -176,14 +180,28 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err := layer.HealBuckets(ctx); err != nil {
 		log.Warn("bucket heal at start failed", "err", err)
 	}
-	go layer.RunHealer(ctx)
-	s3 := s3compat.NewServer(layer, s3compat.Config{
-		Region: cfg.Region, Credentials: map[string]string{cfg.AccessKey: cfg.SecretKey}, Logger: log,
-	})
+	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
+	handler := startServices(ctx, layer, creds, cfg.Region, cfg.Domain, log)
 	return serve(ctx, serveConfig{
-		name: "ecstore S3 endpoint", address: cfg.Address, handler: s3.Handler(), log: log,
+		name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
 	}, "drives", len(drives), "ec", fmt.Sprintf("%d+%d", cfg.DataShards, cfg.ParityShards))
+}
+
+// Background heal scanner defaults: a shallow walk (presence and size of
+// every shard) at a bounded rate, repeated.
+const (
+	scanInterval = time.Hour
+	scanRate     = 200 // objects per second
+)
+
+// startServices starts a layer's background work (heal queue, scanner) and
+// returns the HTTP handler of S3 plus the admin API.
+func startServices(ctx context.Context, layer *gateway.Layer, creds map[string]string, region, domain string, log *slog.Logger) http.Handler {
+	go layer.RunHealer(ctx)
+	go layer.RunScanner(ctx, scanInterval, scanRate, false)
+	s3 := s3compat.NewServer(layer, s3compat.Config{Region: region, Domain: domain, Credentials: creds, Logger: log})
+	return admin.NewHandler(layer, creds, log).Mount(s3.Handler())
 }
 
 // serveConfig describes one HTTP endpoint of a process.

@@ -187,6 +187,8 @@ type PartInfo struct {
 	Size   int64  `json:"size"`
 	ETag   string `json:"etag"`
 	Name   string `json:"name"` // shard file name in the version directory
+	// Checksums of the part as uploaded (multipart), e.g. "CRC32" -> base64.
+	Checksums map[string]string `json:"ck,omitempty"`
 }
 
 // ObjectMeta is the metadata record of one object version. The same record

@@ -30,6 +30,7 @@ Usage:
   ecstore server [flags] [DRIVE_DIR...]   run the embedded store (S3 gateway + local drives)
   ecstore node [flags] DRIVE_DIR...       run a storage node of a cluster
   ecstore gateway [flags]                 run an S3 gateway over a cluster's nodes
+  ecstore admin heal [flags]              heal every object, with a progress bar
 
 Run "ecstore COMMAND --help" for a command's flags.
 `
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runNode(args[1:], stderr)
 	case "gateway":
 		return runGateway(args[1:], stderr)
+	case "admin":
+		return runAdmin(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -80,6 +83,7 @@ Flags:
 	}
 	ecFlag := fs.String("ec", envOr("ECSTORE_EC", "4+2"), "erasure coding K+M: K data and M parity shards per object (env ECSTORE_EC)")
 	fs.StringVar(&cfg.Address, "address", envOr("ECSTORE_ADDRESS", cfg.Address), "S3 listen address HOST:PORT (env ECSTORE_ADDRESS)")
+	fs.StringVar(&cfg.Domain, "domain", os.Getenv("ECSTORE_DOMAIN"), "serve virtual-hosted-style requests for BUCKET.DOMAIN as well as path style (env ECSTORE_DOMAIN)")
 	fs.StringVar(&cfg.CertFile, "tls-cert", os.Getenv("ECSTORE_TLS_CERT"), "TLS certificate file (PEM) for the S3 endpoint (env ECSTORE_TLS_CERT)")
 	fs.StringVar(&cfg.KeyFile, "tls-key", os.Getenv("ECSTORE_TLS_KEY"), "TLS key file (PEM) for the S3 endpoint (env ECSTORE_TLS_KEY)")
 	logFormat := fs.String("log-format", envOr("ECSTORE_LOG_FORMAT", "text"), "log format: text or json (env ECSTORE_LOG_FORMAT)")
@@ -186,6 +190,7 @@ Flags:
 	}
 	fs.StringVar(&cfg.Address, "address", envOr("ECSTORE_ADDRESS", "127.0.0.1:9000"), "S3 listen address HOST:PORT (env ECSTORE_ADDRESS)")
 	fs.StringVar(&cfg.ClusterFile, "cluster", os.Getenv("ECSTORE_CLUSTER"), "cluster map file (YAML) (env ECSTORE_CLUSTER)")
+	fs.StringVar(&cfg.Domain, "domain", os.Getenv("ECSTORE_DOMAIN"), "serve virtual-hosted-style requests for BUCKET.DOMAIN as well as path style (env ECSTORE_DOMAIN)")
 	fs.StringVar(&cfg.InternodeCA, "internode-ca", os.Getenv("ECSTORE_INTERNODE_CA"), "CA certificate (PEM) of nodes served over TLS")
 	fs.StringVar(&cfg.CertFile, "tls-cert", os.Getenv("ECSTORE_TLS_CERT"), "TLS certificate file (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", os.Getenv("ECSTORE_TLS_KEY"), "TLS key file (PEM) for the S3 endpoint")

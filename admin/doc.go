@@ -1,0 +1,6 @@
+// Package admin is ecstore's operator API and its client: heal (start, and
+// progress), served by every gateway under /_ecstore/admin/v1/ (a path no
+// S3 bucket can have: bucket names never contain '_') and authenticated
+// with AWS Signature V4 under the root credentials, and the `ecstore admin`
+// command's client with its progress bar.
+package admin

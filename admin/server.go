@@ -1,0 +1,81 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/s3compat/sigv4"
+)
+
+// Prefix is the path prefix of every admin request.
+const Prefix = "/_ecstore/admin/v1/"
+
+// Handler serves the admin API for one gateway layer.
+type Handler struct {
+	layer    *gateway.Layer
+	verifier *sigv4.Verifier
+	log      *slog.Logger
+}
+
+// NewHandler returns the admin API; credentials map access keys to secrets.
+func NewHandler(layer *gateway.Layer, credentials map[string]string, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{layer: layer, log: log, verifier: &sigv4.Verifier{
+		Lookup: func(ak string) (string, bool) { sk, ok := credentials[ak]; return sk, ok },
+	}}
+}
+
+// Mount returns a handler that serves the admin API under Prefix and
+// passes every other request to next (the S3 front end).
+func (h *Handler) Mount(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, Prefix) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	res, err := h.verifier.Verify(r)
+	if err == nil && res.Anonymous {
+		err = errors.New("anonymous request")
+	}
+	if err != nil {
+		h.log.Warn("admin request refused", "remote", r.RemoteAddr, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusForbidden, apiError{"access denied: sign admin requests with the root credentials"})
+		return
+	}
+	switch op := strings.TrimPrefix(r.URL.Path, Prefix); {
+	case op == "heal" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, h.layer.Healer().Status())
+	case op == "heal" && r.Method == http.MethodPost:
+		deep, _ := strconv.ParseBool(r.URL.Query().Get("deep"))
+		if err := h.layer.Healer().Start(r.Context(), deep, 0); err != nil {
+			writeJSON(w, http.StatusConflict, apiError{err.Error()})
+			return
+		}
+		h.log.Info("heal started by an operator", "deep", deep, "remote", r.RemoteAddr)
+		writeJSON(w, http.StatusAccepted, h.layer.Healer().Status())
+	default:
+		writeJSON(w, http.StatusNotFound, apiError{"no such admin operation: " + r.Method + " " + op})
+	}
+}

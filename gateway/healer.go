@@ -1,0 +1,243 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/ecstore/ecstore/s3compat"
+)
+
+// HealStatus is the progress of a heal run (a walk over every object).
+type HealStatus struct {
+	Running         bool      `json:"running"`
+	Deep            bool      `json:"deep"`
+	Started         time.Time `json:"started"`
+	Finished        time.Time `json:"finished,omitzero"`
+	ObjectsTotal    int64     `json:"objects_total"` // counted before the walk
+	ObjectsScanned  int64     `json:"objects_scanned"`
+	ObjectsRepaired int64     `json:"objects_repaired"`
+	ObjectsFailed   int64     `json:"objects_failed"` // lost, or drives unreachable
+	BytesScanned    int64     `json:"bytes_scanned"`  // object bytes examined
+	BytesRepaired   int64     `json:"bytes_repaired"` // shard bytes written
+	Error           string    `json:"error,omitempty"`
+}
+
+// Rate returns objects and bytes scanned per second so far.
+func (s HealStatus) Rate() (objects, bytes float64) {
+	end := s.Finished
+	if s.Running || end.IsZero() {
+		end = time.Now()
+	}
+	secs := end.Sub(s.Started).Seconds()
+	if secs <= 0 {
+		return 0, 0
+	}
+	return float64(s.ObjectsScanned) / secs, float64(s.BytesScanned) / secs
+}
+
+// ETA estimates the time left of a running heal.
+func (s HealStatus) ETA() time.Duration {
+	objs, _ := s.Rate()
+	left := s.ObjectsTotal - s.ObjectsScanned
+	if !s.Running || objs <= 0 || left <= 0 {
+		return 0
+	}
+	return time.Duration(float64(left) / objs * float64(time.Second))
+}
+
+// Healer runs heal walks over all objects, one at a time.
+type Healer struct {
+	l          *Layer
+	mu         sync.Mutex
+	status     HealStatus
+	background bool // the running walk is the rate-bounded scanner
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ErrHealRunning is returned by Start while a heal runs.
+var ErrHealRunning = errors.New("gateway: a heal is already running")
+
+// Healer returns the layer's healer.
+func (l *Layer) Healer() *Healer { return l.healer }
+
+// Status returns a copy of the current (or last) run's progress.
+func (h *Healer) Status() HealStatus {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.status
+}
+
+// Start begins a heal walk in the background. deep verifies every block
+// checksum; maxObjectsPerSec > 0 bounds the rate (the background scanner),
+// 0 runs at full speed (an operator's heal, which replaces a running
+// background walk).
+func (h *Healer) Start(ctx context.Context, deep bool, maxObjectsPerSec float64) error {
+	h.mu.Lock()
+	if h.status.Running && h.background && maxObjectsPerSec == 0 {
+		h.mu.Unlock()
+		h.Stop()
+		h.mu.Lock()
+	}
+	defer h.mu.Unlock()
+	if h.status.Running {
+		return ErrHealRunning
+	}
+	h.background = maxObjectsPerSec > 0
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.cancel = cancel
+	h.done = make(chan struct{})
+	h.status = HealStatus{Running: true, Deep: deep, Started: time.Now().UTC()}
+	go h.run(ctx, deep, maxObjectsPerSec)
+	return nil
+}
+
+// Stop cancels a running heal and waits for it to end.
+func (h *Healer) Stop() {
+	h.mu.Lock()
+	cancel, done := h.cancel, h.done
+	h.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// Wait blocks until the running heal (if any) ends or ctx does.
+func (h *Healer) Wait(ctx context.Context) error {
+	h.mu.Lock()
+	done := h.done
+	h.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Healer) update(fn func(s *HealStatus)) {
+	h.mu.Lock()
+	fn(&h.status)
+	h.mu.Unlock()
+}
+
+func (h *Healer) run(ctx context.Context, deep bool, rate float64) {
+	defer close(h.done)
+	err := h.walk(ctx, deep, rate)
+	h.update(func(s *HealStatus) {
+		s.Running = false
+		s.Finished = time.Now().UTC()
+		if err != nil {
+			s.Error = err.Error()
+		}
+	})
+	st := h.Status()
+	h.l.log.Info("heal finished", "deep", deep, "scanned", st.ObjectsScanned, "repaired", st.ObjectsRepaired,
+		"failed", st.ObjectsFailed, "bytes_repaired", st.BytesRepaired, "err", st.Error)
+}
+
+func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
+	l := h.l
+	if err := l.HealBuckets(ctx); err != nil {
+		return err
+	}
+	buckets, err := l.ListBuckets(ctx)
+	if err != nil {
+		return err
+	}
+	// Count first (a listing is cheap next to a heal) so progress has a
+	// total and an ETA.
+	var total int64
+	for _, b := range buckets {
+		err := l.walkKeys(ctx, b.Name, func(s3compat.ObjectInfo) error { total++; return nil })
+		if err != nil {
+			return err
+		}
+	}
+	h.update(func(s *HealStatus) { s.ObjectsTotal = total })
+	var interval time.Duration
+	if rate > 0 {
+		interval = time.Duration(float64(time.Second) / rate)
+	}
+	next := time.Now()
+	for _, b := range buckets {
+		err := l.walkKeys(ctx, b.Name, func(o s3compat.ObjectInfo) error {
+			if interval > 0 {
+				if d := time.Until(next); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
+				next = time.Now().Add(interval)
+			}
+			r, err := l.HealObject(ctx, b.Name, o.Key, deep)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			h.update(func(s *HealStatus) {
+				s.ObjectsScanned++
+				s.BytesScanned += o.Size
+				s.BytesRepaired += r.Bytes
+				if r.Repaired > 0 {
+					s.ObjectsRepaired++
+				}
+				if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() {
+					s.ObjectsFailed++
+				}
+			})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkKeys calls fn for every object of a bucket, in key order.
+func (l *Layer) walkKeys(ctx context.Context, bucket string, fn func(s3compat.ObjectInfo) error) error {
+	after := ""
+	for {
+		page, err := l.ListObjects(ctx, bucket, s3compat.ListParams{After: after, MaxKeys: 1000})
+		if err != nil {
+			return err
+		}
+		for _, o := range page.Objects {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		if !page.IsTruncated {
+			return nil
+		}
+		after = page.NextAfter
+	}
+}
+
+// RunScanner starts a rate-bounded background heal walk every interval
+// until ctx ends: it finds what the heal queue missed (objects written while
+// a drive was down, a replaced drive, bitrot when deep).
+func (l *Layer) RunScanner(ctx context.Context, interval time.Duration, maxObjectsPerSec float64, deep bool) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			l.healer.Stop()
+			return
+		case <-t.C:
+		}
+		if err := l.healer.Start(ctx, deep, maxObjectsPerSec); err == nil {
+			_ = l.healer.Wait(ctx)
+		}
+		t.Reset(interval)
+	}
+}

@@ -1,0 +1,100 @@
+package s3compat
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"hash/crc32"
+	"hash/crc64"
+	"math/rand/v2"
+	"net/http/httptest"
+	"testing"
+)
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// CombineChecksums' FULL_OBJECT CRCs equal the CRC of the whole object,
+// and COMPOSITE is the checksum of the part checksums with "-N".
+func TestCombineChecksums(t *testing.T) {
+	data := make([]byte, 100_003)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	cuts := []int{0, 1, 40_000, 40_001, 99_999, len(data)}
+	crc64nvme := crc64.MakeTable(0x9a6c9329ac4bc9b5)
+	sums := map[string]func(b []byte) []byte{}
+	sums["CRC32"] = func(b []byte) []byte { h := crc32.NewIEEE(); h.Write(b); return h.Sum(nil) }
+	sums["CRC32C"] = func(b []byte) []byte {
+		h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+		h.Write(b)
+		return h.Sum(nil)
+	}
+	sums["CRC64NVME"] = func(b []byte) []byte { h := crc64.New(crc64nvme); h.Write(b); return h.Sum(nil) }
+	for algo, sum := range sums {
+		var parts []PartChecksum
+		for i := 1; i < len(cuts); i++ {
+			p := data[cuts[i-1]:cuts[i]]
+			parts = append(parts, PartChecksum{Value: b64(sum(p)), Size: int64(len(p))})
+		}
+		got, err := CombineChecksums(algo, ChecksumFullObject, parts)
+		if want := b64(sum(data)); err != nil || got != want {
+			t.Errorf("%s full object = %q, %v; want %q", algo, got, err, want)
+		}
+	}
+	p1, p2 := sha256.Sum256(data[:10]), sha256.Sum256(data[10:])
+	all := sha256.Sum256(append(p1[:], p2[:]...))
+	got, err := CombineChecksums("sha256", ChecksumComposite, []PartChecksum{{b64(p1[:]), 10}, {b64(p2[:]), int64(len(data) - 10)}})
+	if want := fmt.Sprintf("%s-2", b64(all[:])); err != nil || got != want {
+		t.Errorf("composite = %q, %v; want %q", got, err, want)
+	}
+	if _, err := CombineChecksums("SHA256", ChecksumFullObject, []PartChecksum{{b64(p1[:]), 10}}); err == nil {
+		t.Error("FULL_OBJECT SHA256 accepted")
+	}
+	if _, err := CombineChecksums("CRC32", ChecksumComposite, []PartChecksum{{"bad", 10}}); err == nil {
+		t.Error("bad part checksum accepted")
+	}
+}
+
+func TestParseCopyRange(t *testing.T) {
+	for _, tc := range []struct {
+		v       string
+		off, n  int64
+		wantErr bool
+	}{
+		{"", 0, 100, false},
+		{"bytes=0-99", 0, 100, false},
+		{"bytes=10-10", 10, 1, false},
+		{"bytes=10-100", 0, 0, true},
+		{"bytes=10-", 0, 0, true},
+		{"bytes=-10", 0, 0, true},
+		{"bytes=5-4", 0, 0, true},
+		{"items=0-1", 0, 0, true},
+	} {
+		off, n, err := parseCopyRange(tc.v, 100)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && (off != tc.off || n != tc.n)) {
+			t.Errorf("parseCopyRange(%q) = %d, %d, %v", tc.v, off, n, err)
+		}
+	}
+}
+
+func TestHostBucket(t *testing.T) {
+	s := NewServer(nil, Config{Domain: "S3.Example.Test.", Credentials: map[string]string{}})
+	for host, want := range map[string]string{
+		"photos.s3.example.test":      "photos",
+		"photos.s3.example.test:9000": "photos",
+		"a.b.s3.example.test":         "a.b",
+		"s3.example.test":             "",
+		"127.0.0.1:9000":              "",
+		"photos.s3.example.testx":     "",
+	} {
+		r := httptest.NewRequest("GET", "/key", nil)
+		r.Host = host
+		if got := s.hostBucket(r); got != want {
+			t.Errorf("hostBucket(%q) = %q, want %q", host, got, want)
+		}
+	}
+	if got := NewServer(nil, Config{}).hostBucket(httptest.NewRequest("GET", "http://b.s3.example.test/k", nil)); got != "" {
+		t.Errorf("without Domain: %q", got)
+	}
+}
