@@ -138,7 +138,9 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 			l.log.Warn("heal: shard not repaired", "bucket", bucket, "key", key, "drive", drives[i].ID(), "err", e)
 		}
 	}
-	l.log.Info("healed object", "bucket", bucket, "key", key, "version", meta.VersionID, "repaired", res.Repaired, "bytes", res.Bytes)
+	if res.Repaired > 0 {
+		l.log.Info("healed object", "bucket", bucket, "key", key, "version", meta.VersionID, "repaired", res.Repaired, "bytes", res.Bytes)
+	}
 	return res, nil
 }
 
