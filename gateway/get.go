@@ -127,6 +127,8 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) er
 				}
 			}
 			if rep.Degraded() {
+				o.l.stats.DegradedReads.Add(1)
+				o.l.stats.ChecksumFailures.Add(int64(len(rep.Corrupt)))
 				o.l.log.Warn("degraded read; heal queued", "bucket", m.Bucket, "key", m.Key, "version", m.VersionID,
 					"part", p.Number, "missing", rep.Missing, "corrupt", rep.Corrupt)
 				o.l.queueHeal(m.Bucket, m.Key)

@@ -113,6 +113,7 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 			}
 		}
 		res.Bytes += n
+		l.stats.BytesHealed.Add(n)
 	}
 	// Then the metadata, which makes the rebuilt shards count.
 	errs := fanout(targets, func(i int, d storagenode.Drive) error {
@@ -134,6 +135,7 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 		}
 		if e == nil {
 			res.Repaired++
+			l.stats.ShardsHealed.Add(1)
 		} else {
 			l.log.Warn("heal: shard not repaired", "bucket", bucket, "key", key, "drive", drives[i].ID(), "err", e)
 		}

@@ -53,8 +53,8 @@ type Healer struct {
 	mu         sync.Mutex
 	status     HealStatus
 	background bool // the running walk is the rate-bounded scanner
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel     context.CancelFunc
+	done       chan struct{}
 }
 
 // ErrHealRunning is returned by Start while a heal runs.

@@ -25,6 +25,7 @@ type Layer struct {
 	placer *placement.Placer
 	k, m   int
 
+	stats  Stats
 	healq  *healQueue
 	healer *Healer
 

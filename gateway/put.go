@@ -333,6 +333,7 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		}
 	}
 	if countNil(errs) < len(drives) {
+		l.stats.PartialWrites.Add(1)
 		l.queueHeal(meta.Bucket, meta.Key)
 	}
 	return nil

@@ -30,6 +30,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock used for signature checks. Default time.Now.
 	Now func() time.Time
+	// Observe, when set, is told of every request served (for metrics).
+	Observe func(api string, status int, seconds float64)
 	// Domain, when set (e.g. "s3.example.test"), enables virtual-hosted-
 	// style requests: a Host of "<bucket>.<Domain>" names the bucket and
 	// the whole path is the key. Requests to Domain itself (or any other
@@ -159,6 +161,9 @@ func (s *Server) serve(c *gin.Context) {
 		}
 	}
 	s.log.Log(r.Context(), level, "s3", attrs...)
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(q.api, status, time.Since(start).Seconds())
+	}
 }
 
 // run authenticates, dispatches and writes the response; it returns the

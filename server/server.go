@@ -200,8 +200,9 @@ const (
 func startServices(ctx context.Context, layer *gateway.Layer, creds map[string]string, region, domain string, log *slog.Logger) http.Handler {
 	go layer.RunHealer(ctx)
 	go layer.RunScanner(ctx, scanInterval, scanRate, false)
-	s3 := s3compat.NewServer(layer, s3compat.Config{Region: region, Domain: domain, Credentials: creds, Logger: log})
-	return admin.NewHandler(layer, creds, log).Mount(s3.Handler())
+	m := newMetrics(layer)
+	s3 := s3compat.NewServer(layer, s3compat.Config{Region: region, Domain: domain, Credentials: creds, Logger: log, Observe: m.observe})
+	return m.mount(admin.NewHandler(layer, creds, log).Mount(s3.Handler()))
 }
 
 // serveConfig describes one HTTP endpoint of a process.
