@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/storagenode"
@@ -26,6 +27,11 @@ type Config struct {
 	DataShards, ParityShards int
 	// BlockSize is the object bytes per stripe. Default ec.DefaultBlockSize.
 	BlockSize int
+	// SlowWriteTimeout, when positive, bounds every write to a shard: a
+	// drive that takes longer is dropped from that PUT (which goes on while
+	// the write quorum holds, and is healed later). Default 0: no bound
+	// (local drives); gateways over remote nodes set it.
+	SlowWriteTimeout time.Duration
 	// Logger for errors and heal notices. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
@@ -554,5 +555,68 @@ func TestHealerWalk(t *testing.T) {
 	_ = h.Wait(ctx)
 	if st := h.Status(); st.ObjectsRepaired != 0 || st.ObjectsScanned != 20 {
 		t.Fatalf("second walk: %+v", st)
+	}
+}
+
+// slowDrive delays every shard write by delay.
+type slowDrive struct {
+	storagenode.Drive
+	delay time.Duration
+}
+
+type slowWriter struct {
+	storagenode.ShardWriter
+	delay time.Duration
+}
+
+func (s *slowDrive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardWriter, error) {
+	w, err := s.Drive.CreateShard(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &slowWriter{ShardWriter: w, delay: s.delay}, nil
+}
+
+func (s *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(s.delay)
+	return s.ShardWriter.Write(p)
+}
+
+func TestSlowDriveDoesNotStallPut(t *testing.T) {
+	var drives []Drive
+	for i := range 6 {
+		var d storagenode.Drive = storagenode.NewMem(fmt.Sprintf("d%d", i))
+		if i == 2 {
+			d = &slowDrive{Drive: d, delay: 5 * time.Second}
+		}
+		drives = append(drives, Drive{Drive: d, Node: fmt.Sprintf("d%d", i)})
+	}
+	l, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2, BlockSize: 64 << 10,
+		SlowWriteTimeout: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := l.MakeBucket(ctx, "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(5, 1<<20)
+	start := time.Now()
+	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("PUT with one slow drive took %v; the slow drive must be dropped after 200ms", d)
+	}
+	if l.Stats().PartialWrites.Load() != 1 {
+		t.Fatalf("partial writes %d, want 1", l.Stats().PartialWrites.Load())
+	}
+	obj, err := l.OpenObject(ctx, "bkt", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := obj.Read(ctx, &buf, 0, int64(len(data))); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("read after a write that dropped the slow drive: %v", err)
 	}
 }

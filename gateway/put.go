@@ -59,7 +59,10 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 	}
 	writers := make([]io.Writer, len(drives))
 	for i, sw := range sws {
-		if sw != nil {
+		switch {
+		case sw != nil && l.cfg.SlowWriteTimeout > 0:
+			writers[i] = &timeoutWriter{sw: sw, timeout: l.cfg.SlowWriteTimeout}
+		case sw != nil:
 			writers[i] = sw
 		}
 	}

@@ -106,6 +106,10 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	}, "drives", ids, "map", mapID)
 }
 
+// slowWriteTimeout is how long a gateway waits on one node's shard write
+// before it goes on without that node (the write quorum permitting).
+const slowWriteTimeout = 10 * time.Second
+
 // GatewayConfig configures an S3 gateway over remote nodes (`ecstore
 // gateway`).
 type GatewayConfig struct {
@@ -191,7 +195,8 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 		}
 	}()
 	k, p := m.Code()
-	layer, err := gateway.New(gateway.Config{Drives: drives, DataShards: k, ParityShards: p, Logger: log})
+	layer, err := gateway.New(gateway.Config{Drives: drives, DataShards: k, ParityShards: p, Logger: log,
+		SlowWriteTimeout: slowWriteTimeout})
 	if err != nil {
 		return err
 	}
