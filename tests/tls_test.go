@@ -1,0 +1,156 @@
+package tests
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// writeTestPKI makes a CA and a server certificate for 127.0.0.1/localhost
+// in dir and returns the files' paths and the CA pool.
+func writeTestPKI(t *testing.T, dir string) (caFile, certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ecstore test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "ecstore"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	caFile, certFile, keyFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for f, b := range map[string]*pem.Block{
+		caFile: {Type: "CERTIFICATE", Bytes: caDER}, certFile: {Type: "CERTIFICATE", Bytes: der},
+		keyFile: {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(f, pem.EncodeToMemory(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(ca)
+	return caFile, certFile, keyFile, pool
+}
+
+// TestTLS starts the server with a certificate and talks to it over HTTPS
+// with minio-go (custom root CA) and the aws CLI (--ca-bundle).
+func TestTLS(t *testing.T) {
+	ctx := testCtx(t, 2*time.Minute)
+	caFile, certFile, keyFile, pool := writeTestPKI(t, t.TempDir())
+	dirs := NewDriveDirs(t, 6)
+	addr := freeAddr(t)
+	cmd := exec.Command(binPath, append([]string{"server", "--address", addr, "--tls-cert", certFile, "--tls-key", keyFile}, dirs...)...)
+	cmd.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	hc := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := hc.Get("https://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("TLS server did not answer: %v\n%s", err, log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Plain HTTP is refused on the TLS port.
+	if resp, err := http.Get("http://" + addr + "/"); err == nil {
+		if resp.StatusCode < 400 {
+			t.Errorf("plain HTTP on the TLS port answered %s", resp.Status)
+		}
+		resp.Body.Close()
+	}
+
+	c, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(testAccessKey, testSecretKey, ""),
+		Secure: true, Transport: tr, Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MakeBucket(ctx, "tls-bucket", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	data := randData(3, 3<<20)
+	if _, err := c.PutObject(ctx, "tls-bucket", "over/tls", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := c.GetObject(ctx, "tls-bucket", "over/tls", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("minio-go over TLS: err %v, equal %v", err, bytes.Equal(got, data))
+	}
+
+	// The aws CLI with --ca-bundle: upload and download, bytes compared.
+	work := t.TempDir()
+	src, dst := filepath.Join(work, "src.bin"), filepath.Join(work, "dst.bin")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	aws := func(args ...string) string {
+		full := append([]string{"--endpoint-url", "https://" + addr, "--region", "us-east-1", "--ca-bundle", caFile}, args...)
+		cmd := exec.CommandContext(ctx, "aws", full...)
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+testAccessKey, "AWS_SECRET_ACCESS_KEY="+testSecretKey,
+			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("aws CLI not installed; the minio-go half passed")
+	}
+	aws("s3", "cp", "--only-show-errors", src, "s3://tls-bucket/cli.bin")
+	aws("s3", "cp", "--only-show-errors", "s3://tls-bucket/cli.bin", dst)
+	back, err := os.ReadFile(dst)
+	if err != nil || !bytes.Equal(back, data) {
+		t.Fatalf("aws CLI over TLS: round trip differs (err %v)", err)
+	}
+	if out := aws("s3", "ls", "s3://tls-bucket/"); !strings.Contains(out, "cli.bin") {
+		t.Fatalf("aws s3 ls over TLS: %s", out)
+	}
+}
