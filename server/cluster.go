@@ -96,6 +96,7 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 			return fmt.Errorf("node: open drive %s at %s: %w", ids[i], dir, err)
 		}
 		drives = append(drives, d)
+		go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ecstore/", storagenode.NewRPCHandler(drives, opts))

@@ -170,6 +170,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		}
 		// In the embedded server every drive folder is its own node.
 		drives = append(drives, gateway.Drive{Drive: d, Node: id, Weight: 1})
+		go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
 	}
 	layer, err := gateway.New(gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
