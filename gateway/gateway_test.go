@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -292,13 +293,13 @@ func TestMultipart(t *testing.T) {
 	if err != nil || len(lp.Parts) != 2 || lp.Parts[0].Size != int64(len(p1)) {
 		t.Fatalf("list parts: %+v, %v", lp, err)
 	}
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3compat.CompletePart{{Number: 1, ETag: "bad"}}); !errors.Is(err, s3compat.ErrInvalidPart) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3compat.CompletePart{{Number: 1, ETag: "bad"}}, s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrInvalidPart) {
 		t.Fatalf("bad etag: %v", err)
 	}
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3compat.CompletePart{parts[1], parts[0]}); !errors.Is(err, s3compat.ErrInvalidPartOrder) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3compat.CompletePart{parts[1], parts[0]}, s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrInvalidPartOrder) {
 		t.Fatalf("bad order: %v", err)
 	}
-	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, parts)
+	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, parts, s3compat.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +328,7 @@ func TestMultipart(t *testing.T) {
 	id2, _ := tc.NewMultipartUpload(ctx, "bkt", "mp2", s3compat.PutOptions{})
 	a, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 1, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{})
 	b, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 2, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{})
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp2", id2, []s3compat.CompletePart{{Number: 1, ETag: a.ETag}, {Number: 2, ETag: b.ETag}}); !errors.Is(err, s3compat.ErrEntityTooSmall) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp2", id2, []s3compat.CompletePart{{Number: 1, ETag: a.ETag}, {Number: 2, ETag: b.ETag}}, s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrEntityTooSmall) {
 		t.Fatalf("small part: %v", err)
 	}
 	if err := tc.AbortMultipartUpload(ctx, "bkt", "mp2", id2); err != nil {
@@ -618,5 +619,91 @@ func TestSlowDriveDoesNotStallPut(t *testing.T) {
 	var buf bytes.Buffer
 	if err := obj.Read(ctx, &buf, 0, int64(len(data))); err != nil || !bytes.Equal(buf.Bytes(), data) {
 		t.Fatalf("read after a write that dropped the slow drive: %v", err)
+	}
+}
+
+func TestHealResumesAfterRestart(t *testing.T) {
+	healSaveInterval = 0 // save after every object
+	t.Cleanup(func() { healSaveInterval = time.Second })
+	state := filepath.Join(t.TempDir(), "heal.json")
+	mems := make([]*storagenode.MemDrive, 6)
+	faulty := make([]*storagenode.FaultyDrive, 6)
+	newLayer := func() *Layer {
+		var drives []Drive
+		for i := range 6 {
+			var d storagenode.Drive = faulty[i]
+			if i == 5 {
+				d = &slowDrive{Drive: d, delay: 5 * time.Millisecond}
+			}
+			drives = append(drives, Drive{Drive: d, Node: fmt.Sprintf("d%d", i)})
+		}
+		l, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2, BlockSize: 4096,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Healer().SetStateFile(state)
+		return l
+	}
+	for i := range mems {
+		mems[i] = storagenode.NewMem(fmt.Sprintf("d%d", i))
+		faulty[i] = storagenode.NewFaulty(mems[i])
+	}
+	ctx := context.Background()
+	l := newLayer()
+	if err := l.MakeBucket(ctx, "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	faulty[5].SetOffline(true)
+	const n = 60
+	for i := range n {
+		data := randBytes(uint64(i), 5000)
+		if _, err := l.PutObject(ctx, "bkt", fmt.Sprintf("k%03d", i), bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	faulty[5].SetOffline(false)
+	if err := l.Healer().Start(ctx, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	for l.Healer().Status().ObjectsScanned < 10 {
+		time.Sleep(time.Millisecond)
+	}
+	l.Healer().Stop() // the process stops mid-heal
+	if st := l.Healer().Status(); st.ObjectsScanned >= n {
+		t.Fatalf("heal finished before the stop (%d objects); slow it down", st.ObjectsScanned)
+	}
+	// A new process over the same drives resumes from the saved cursor.
+	l2 := newLayer()
+	resumed, err := l2.Healer().Resume(ctx)
+	if err != nil || !resumed {
+		t.Fatalf("resume: %v %v", resumed, err)
+	}
+	if err := l2.Healer().Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := l2.Healer().Status()
+	// The counters go on from the last save: an object healed after it (just
+	// before the stop) is walked again but needs nothing the second time.
+	if st.Running || st.Error != "" || st.ObjectsScanned < n || st.ObjectsScanned > n+1 || st.ObjectsRepaired < n-1 {
+		t.Fatalf("resumed heal: %+v; want all %d objects scanned and repaired", st, n)
+	}
+	faulty[0].SetOffline(true)
+	faulty[1].SetOffline(true)
+	for i := range n {
+		obj, err := l2.OpenObject(ctx, "bkt", fmt.Sprintf("k%03d", i))
+		if err != nil {
+			t.Fatalf("k%03d after the resumed heal, drives 0 and 1 offline: %v", i, err)
+		}
+		var buf bytes.Buffer
+		if err := obj.Read(ctx, &buf, 0, 5000); err != nil || !bytes.Equal(buf.Bytes(), randBytes(uint64(i), 5000)) {
+			t.Fatalf("k%03d after the resumed heal: %v", i, err)
+		}
+	}
+	faulty[0].SetOffline(false)
+	faulty[1].SetOffline(false)
+	// Nothing left to resume.
+	if resumed, _ := newLayer().Healer().Resume(ctx); resumed {
+		t.Fatal("a finished heal was resumed again")
 	}
 }

@@ -2,7 +2,12 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,6 +27,18 @@ type HealStatus struct {
 	BytesScanned    int64     `json:"bytes_scanned"`  // object bytes examined
 	BytesRepaired   int64     `json:"bytes_repaired"` // shard bytes written
 	Error           string    `json:"error,omitempty"`
+	// Cursor is where the walk is: the last object healed. A heal resumed
+	// after a restart goes on after it.
+	Cursor HealCursor `json:"cursor"`
+	// Operator is set for an operator's heal (full speed), unset for the
+	// background scanner.
+	Operator bool `json:"operator"`
+}
+
+// HealCursor is a position in the walk over all objects.
+type HealCursor struct {
+	Bucket string `json:"bucket,omitempty"`
+	Key    string `json:"key,omitempty"`
 }
 
 // Rate returns objects and bytes scanned per second so far.
@@ -50,12 +67,16 @@ func (s HealStatus) ETA() time.Duration {
 // Healer runs heal walks over all objects, one at a time.
 type Healer struct {
 	l          *Layer
+	statePath  string
 	mu         sync.Mutex
 	status     HealStatus
 	background bool // the running walk is the rate-bounded scanner
 	cancel     context.CancelFunc
 	done       chan struct{}
 }
+
+// healSaveInterval is how often a running operator heal saves its progress.
+var healSaveInterval = time.Second
 
 // ErrHealRunning is returned by Start while a heal runs.
 var ErrHealRunning = errors.New("gateway: a heal is already running")
@@ -86,12 +107,75 @@ func (h *Healer) Start(ctx context.Context, deep bool, maxObjectsPerSec float64)
 		return ErrHealRunning
 	}
 	h.background = maxObjectsPerSec > 0
+	h.status = HealStatus{Running: true, Deep: deep, Started: time.Now().UTC(), Operator: maxObjectsPerSec == 0}
+	h.launch(ctx, maxObjectsPerSec)
+	return nil
+}
+
+// launch starts the walk described by h.status (h.mu held).
+func (h *Healer) launch(ctx context.Context, rate float64) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h.cancel = cancel
 	h.done = make(chan struct{})
-	h.status = HealStatus{Running: true, Deep: deep, Started: time.Now().UTC()}
-	go h.run(ctx, deep, maxObjectsPerSec)
-	return nil
+	go h.run(ctx, h.status.Deep, rate)
+}
+
+// SetStateFile makes the healer save an operator's heal progress to path
+// (a small JSON file, rewritten atomically as the walk goes), so that
+// Resume can carry on after a restart.
+func (h *Healer) SetStateFile(path string) {
+	h.mu.Lock()
+	h.statePath = path
+	h.mu.Unlock()
+}
+
+// Resume restarts an operator's heal that was running when the process
+// stopped, from its saved cursor and counters. It reports whether one was.
+func (h *Healer) Resume(ctx context.Context) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.statePath == "" || h.status.Running {
+		return false, nil
+	}
+	data, err := os.ReadFile(h.statePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("gateway: heal state: %w", err)
+	}
+	var st HealStatus
+	if err := json.Unmarshal(data, &st); err != nil {
+		return false, fmt.Errorf("gateway: heal state %s: %w", h.statePath, err)
+	}
+	if !st.Running || !st.Operator {
+		return false, nil
+	}
+	h.status = st
+	h.background = false
+	h.l.log.Info("resuming the heal that was running at the last stop", "cursor", st.Cursor, "scanned", st.ObjectsScanned)
+	h.launch(ctx, 0)
+	return true, nil
+}
+
+// save writes the status to the state file (operator heals only).
+func (h *Healer) save(st HealStatus) {
+	h.mu.Lock()
+	path := h.statePath
+	h.mu.Unlock()
+	if path == "" || !st.Operator {
+		return
+	}
+	data, _ := json.Marshal(st)
+	tmp := path + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+		if err = os.WriteFile(tmp, data, 0o644); err == nil {
+			err = os.Rename(tmp, path)
+		}
+		if err != nil {
+			h.l.log.Warn("saving heal state", "path", path, "err", err)
+		}
+	}
 }
 
 // Stop cancels a running heal and waits for it to end.
@@ -129,6 +213,7 @@ func (h *Healer) update(fn func(s *HealStatus)) {
 
 func (h *Healer) run(ctx context.Context, deep bool, rate float64) {
 	defer close(h.done)
+	h.save(h.Status())
 	err := h.walk(ctx, deep, rate)
 	h.update(func(s *HealStatus) {
 		s.Running = false
@@ -138,6 +223,9 @@ func (h *Healer) run(ctx context.Context, deep bool, rate float64) {
 		}
 	})
 	st := h.Status()
+	if ctx.Err() == nil || !st.Operator {
+		h.save(st) // a cancelled operator heal stays "running" on disk, to resume
+	}
 	h.l.log.Info("heal finished", "deep", deep, "scanned", st.ObjectsScanned, "repaired", st.ObjectsRepaired,
 		"failed", st.ObjectsFailed, "bytes_repaired", st.BytesRepaired, "err", st.Error)
 }
@@ -166,8 +254,17 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 		interval = time.Duration(float64(time.Second) / rate)
 	}
 	next := time.Now()
+	from := h.Status().Cursor
+	lastSave := time.Now()
 	for _, b := range buckets {
-		err := l.walkKeys(ctx, b.Name, func(o s3compat.ObjectInfo) error {
+		if b.Name < from.Bucket {
+			continue // done before a restart
+		}
+		start := ""
+		if b.Name == from.Bucket {
+			start = from.Key
+		}
+		err := l.walkKeysFrom(ctx, b.Name, start, func(o s3compat.ObjectInfo) error {
 			if interval > 0 {
 				if d := time.Until(next); d > 0 {
 					select {
@@ -192,7 +289,12 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 				if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() {
 					s.ObjectsFailed++
 				}
+				s.Cursor = HealCursor{Bucket: b.Name, Key: o.Key}
 			})
+			if time.Since(lastSave) >= healSaveInterval {
+				h.save(h.Status())
+				lastSave = time.Now()
+			}
 			return nil
 		})
 		if err != nil {
@@ -204,7 +306,11 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 
 // walkKeys calls fn for every object of a bucket, in key order.
 func (l *Layer) walkKeys(ctx context.Context, bucket string, fn func(s3compat.ObjectInfo) error) error {
-	after := ""
+	return l.walkKeysFrom(ctx, bucket, "", fn)
+}
+
+// walkKeysFrom calls fn for every object of a bucket after key after.
+func (l *Layer) walkKeysFrom(ctx context.Context, bucket, after string, fn func(s3compat.ObjectInfo) error) error {
 	for {
 		page, err := l.ListObjects(ctx, bucket, s3compat.ListParams{After: after, MaxKeys: 1000})
 		if err != nil {

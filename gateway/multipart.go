@@ -171,9 +171,17 @@ func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives
 
 // CompleteMultipartUpload turns the listed parts into the object's new
 // version. Its ETag is the MD5 of the parts' binary MD5s, a dash and the
-// part count, as S3 computes it.
-func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3compat.CompletePart) (s3compat.ObjectInfo, error) {
+// part count, as S3 computes it. opts' write conditions (If-None-Match: *,
+// If-Match) are checked first, leaving the upload as it was when they fail,
+// and again at commit by the same compare-and-set as PutObject's: of two
+// racing conditional completes exactly one wins, and the loser's upload is
+// gone (S3 asks the client to start a new one).
+func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3compat.CompletePart, opts s3compat.PutOptions) (s3compat.ObjectInfo, error) {
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return s3compat.ObjectInfo{}, err
+	}
+	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
 	if err != nil {
 		return s3compat.ObjectInfo{}, err
 	}
@@ -218,7 +226,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		sum, _ := hex.DecodeString(p.ETag)
 		h.Write(sum)
 		size += p.Size
-		infos = append(infos, storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name})
+		infos = append(infos, storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name, Checksums: p.Checksums})
 	}
 	meta := &storagenode.ObjectMeta{
 		Bucket: bucket, Key: key, VersionID: uploadID, DataDir: uploadID, ModTime: time.Now().UTC(),
@@ -239,7 +247,11 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	for i, d := range drives {
 		ok[i] = d != nil
 	}
-	if err := l.commitMeta(ctx, drives, ok, meta, nil); err != nil {
+	if err := l.commitMeta(ctx, drives, ok, meta, cond); err != nil {
+		// commitMeta removed the version directory, which holds the
+		// upload's parts: the upload record goes with them.
+		cleanup := context.WithoutCancel(ctx)
+		fanout(drives, func(_ int, d storagenode.Drive) error { return d.DeleteUpload(cleanup, bucket, uploadID) })
 		return s3compat.ObjectInfo{}, toS3(err)
 	}
 	// Parts uploaded but left out of the object go, then the upload record
@@ -395,7 +407,7 @@ var _ s3compat.PartedObject = (*object)(nil)
 func (o *object) Parts() []s3compat.PartInfo {
 	out := make([]s3compat.PartInfo, len(o.meta.Parts))
 	for i, p := range o.meta.Parts {
-		out[i] = s3compat.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag}
+		out[i] = s3compat.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksums: p.Checksums}
 	}
 	return out
 }

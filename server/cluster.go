@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -126,9 +127,12 @@ type GatewayConfig struct {
 	// AccessKey, SecretKey, Region, CertFile, KeyFile: as for Config.
 	AccessKey, SecretKey, Region string
 	Domain                       string // virtual-hosted-style requests under this domain
-	CertFile, KeyFile            string
-	Logger                       *slog.Logger
-	ShutdownTimeout              time.Duration
+	// StateDir keeps the gateway's own small state (heal progress, so an
+	// operator's heal resumes after a restart). Default "": not kept.
+	StateDir          string
+	CertFile, KeyFile string
+	Logger            *slog.Logger
+	ShutdownTimeout   time.Duration
 }
 
 // RunGateway serves S3 over the cluster's remote drives until ctx ends.
@@ -203,6 +207,12 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	}
 	if err := layer.HealBuckets(ctx); err != nil {
 		log.Warn("bucket heal at start failed (nodes down?)", "err", err)
+	}
+	if cfg.StateDir != "" {
+		layer.Healer().SetStateFile(filepath.Join(cfg.StateDir, "heal.json"))
+		if _, err := layer.Healer().Resume(ctx); err != nil {
+			log.Warn("could not resume the last heal", "err", err)
+		}
 	}
 	handler := startServices(ctx, layer, map[string]string{cfg.AccessKey: cfg.SecretKey}, cfg.Region, cfg.Domain, log)
 	return serve(ctx, serveConfig{

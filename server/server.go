@@ -181,6 +181,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err := layer.HealBuckets(ctx); err != nil {
 		log.Warn("bucket heal at start failed", "err", err)
 	}
+	// The embedded server keeps its heal progress in the first drive's
+	// folder, so an operator's heal resumes after a restart.
+	layer.Healer().SetStateFile(filepath.Join(cfg.DriveDirs[0], "gateway", "heal.json"))
+	if _, err := layer.Healer().Resume(ctx); err != nil {
+		log.Warn("could not resume the last heal", "err", err)
+	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
 	handler := startServices(ctx, layer, creds, cfg.Region, cfg.Domain, log)
 	return serve(ctx, serveConfig{

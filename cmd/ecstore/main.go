@@ -191,6 +191,7 @@ Flags:
 	fs.StringVar(&cfg.Address, "address", envOr("ECSTORE_ADDRESS", "127.0.0.1:9000"), "S3 listen address HOST:PORT (env ECSTORE_ADDRESS)")
 	fs.StringVar(&cfg.ClusterFile, "cluster", os.Getenv("ECSTORE_CLUSTER"), "cluster map file (YAML) (env ECSTORE_CLUSTER)")
 	fs.StringVar(&cfg.Domain, "domain", os.Getenv("ECSTORE_DOMAIN"), "serve virtual-hosted-style requests for BUCKET.DOMAIN as well as path style (env ECSTORE_DOMAIN)")
+	fs.StringVar(&cfg.StateDir, "state-dir", os.Getenv("ECSTORE_STATE_DIR"), "folder for the gateway's own state (heal progress, resumed after a restart)")
 	fs.StringVar(&cfg.InternodeCA, "internode-ca", os.Getenv("ECSTORE_INTERNODE_CA"), "CA certificate (PEM) of nodes served over TLS")
 	fs.StringVar(&cfg.CertFile, "tls-cert", os.Getenv("ECSTORE_TLS_CERT"), "TLS certificate file (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", os.Getenv("ECSTORE_TLS_KEY"), "TLS key file (PEM) for the S3 endpoint")
