@@ -707,3 +707,71 @@ func TestHealResumesAfterRestart(t *testing.T) {
 		t.Fatal("a finished heal was resumed again")
 	}
 }
+
+func TestDegradedWriteUsesFallbackAndMovesHome(t *testing.T) {
+	tc := newCluster(t, 8, 4, 2, 4096)
+	ctx := context.Background()
+	home, err := tc.place("bkt", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*storagenode.FaultyDrive{}
+	for _, f := range tc.faulty {
+		byID[f.ID()] = f
+	}
+	down := byID[home[1].ID()]
+	down.SetOffline(true)
+	data := randBytes(9, 50_000)
+	tc.put(t, "k", data)
+	if n := tc.Stats().PartialWrites.Load(); n != 0 {
+		t.Fatalf("a write with one placement drive down was partial (%d): the fallback must take the shard", n)
+	}
+	// Fully redundant at once: two more placement drives may go.
+	byID[home[2].ID()].SetOffline(true)
+	byID[home[3].ID()].SetOffline(true)
+	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read with the home drive and 2 more down: %v", err)
+	}
+	byID[home[2].ID()].SetOffline(false)
+	byID[home[3].ID()].SetOffline(false)
+	// The home drive returns: the heal moves the shard back.
+	down.SetOffline(false)
+	r, err := tc.HealObject(ctx, "bkt", "k", false)
+	if err != nil || r.Repaired != 1 {
+		t.Fatalf("heal after the home drive returned: %+v %v", r, err)
+	}
+	meta, err := down.GetMeta(ctx, "bkt", "k")
+	if err != nil {
+		t.Fatalf("home drive has no record after the move: %v", err)
+	}
+	for i, id := range meta.Drives {
+		if id != home[i].ID() {
+			t.Fatalf("after the move shard %d is on %s, home is %s", i, id, home[i].ID())
+		}
+	}
+	holders := 0
+	for _, f := range tc.faulty {
+		if _, err := f.GetMeta(ctx, "bkt", "k"); err == nil {
+			holders++
+		}
+	}
+	if holders != 6 {
+		t.Fatalf("%d drives hold a record after the move, want 6 (the fallback's copy removed)", holders)
+	}
+	byID[home[0].ID()].SetOffline(true)
+	byID[home[4].ID()].SetOffline(true)
+	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read after the move with 2 drives down: %v", err)
+	}
+	byID[home[0].ID()].SetOffline(false)
+	byID[home[4].ID()].SetOffline(false)
+	// Deleting removes every copy.
+	if err := tc.DeleteObject(ctx, "bkt", "k"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range tc.faulty {
+		if _, err := f.GetMeta(ctx, "bkt", "k"); err == nil {
+			t.Fatalf("drive %s still holds the deleted object", f.ID())
+		}
+	}
+}

@@ -24,6 +24,21 @@ func (l *Layer) readMeta(ctx context.Context, bucket, key string) (*storagenode.
 		metas[i], err = d.GetMeta(ctx, bucket, key)
 		return err
 	})
+	// A degraded write may have put shards (and records) on drives outside
+	// the placement: ask those too, once, as the records name them.
+	if extra := l.extraDrives(drives, metas); len(extra) > 0 {
+		xm := make([]*storagenode.ObjectMeta, len(extra))
+		xe := fanout(extra, func(i int, d storagenode.Drive) (err error) {
+			xm[i], err = d.GetMeta(ctx, bucket, key)
+			return err
+		})
+		for i := range extra {
+			// Only records count from these: their "not found" says nothing.
+			if xe[i] == nil {
+				metas, errs = append(metas, xm[i]), append(errs, nil)
+			}
+		}
+	}
 	type vote struct {
 		meta  *storagenode.ObjectMeta
 		count int
@@ -200,8 +215,39 @@ func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) error {
 		}
 		return nil
 	})
+	// Shards a degraded write left on fallback drives go too.
+	extra := l.extraDrives(drives, removed)
+	fanout(extra, func(_ int, d storagenode.Drive) error {
+		m, err := d.DeleteMeta(ctx, bucket, key, "")
+		if err == nil {
+			return d.DeleteVersion(cleanup, bucket, m.DataDir)
+		}
+		return nil
+	})
 	if countNil(errs) < writeQuorum(l.k, l.m) {
 		return worstWriteError(errs)
 	}
 	return nil
+}
+
+// extraDrives returns the drives named by the records in metas that are not
+// among drives (shards a degraded write sent to a fallback drive).
+func (l *Layer) extraDrives(drives []storagenode.Drive, metas []*storagenode.ObjectMeta) []storagenode.Drive {
+	in := map[string]bool{}
+	for _, d := range drives {
+		in[d.ID()] = true
+	}
+	var out []storagenode.Drive
+	for _, m := range metas {
+		if m == nil {
+			continue
+		}
+		for _, id := range m.Drives {
+			if d := l.byID[id]; d != nil && !in[id] {
+				in[id] = true
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }

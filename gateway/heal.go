@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/storagenode"
@@ -81,6 +82,9 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 		}
 	}
 	if good == len(drives)-res.Unreachable {
+		if res.Unreachable == 0 {
+			l.moveHome(ctx, meta, coder, &res)
+		}
 		return res, nil // nothing to repair
 	}
 	if good < meta.EC.Data {
@@ -251,4 +255,65 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// moveHome brings shards that a degraded write put on fallback drives back
+// to their placement drives once those are reachable: copy (rebuild), then
+// commit the new drive list in the metadata, then delete the fallback copy.
+// The object keeps k+m shards at every step.
+func (l *Layer) moveHome(ctx context.Context, meta *storagenode.ObjectMeta, coder *ec.Coder, res *HealResult) {
+	home, err := l.place(meta.Bucket, meta.Key)
+	if err != nil || len(home) != len(meta.Drives) {
+		return
+	}
+	current := l.drivesByID(meta.Drives)
+	for i, h := range home {
+		if h.ID() == meta.Drives[i] || slices.Contains(meta.Drives, h.ID()) || current[i] == nil {
+			continue
+		}
+		if _, err := h.StatBucket(ctx, meta.Bucket); err != nil {
+			continue // home still unreachable (or not yet healed): later
+		}
+		targets := make([]storagenode.Drive, len(current))
+		sources := slices.Clone(current)
+		targets[i], sources[i] = h, nil
+		var n int64
+		ok := true
+		for _, p := range meta.Parts {
+			w, failed, err := l.rebuildPart(ctx, coder, meta, p, sources, targets)
+			if err != nil || failed[i] {
+				ok = false
+				break
+			}
+			n += w
+		}
+		if !ok {
+			l.deleteVersion(ctx, []storagenode.Drive{h}, meta.Bucket, meta.DataDir)
+			continue
+		}
+		moved := *meta
+		moved.Drives = slices.Clone(meta.Drives)
+		moved.Drives[i] = h.ID()
+		newDrives := l.drivesByID(moved.Drives)
+		errs := fanout(newDrives, func(_ int, d storagenode.Drive) error {
+			_, err := d.PutMeta(ctx, &moved)
+			return err
+		})
+		if countNil(errs) < len(newDrives) {
+			// Not everywhere yet: keep the fallback copy; a later heal retries.
+			continue
+		}
+		old := current[i]
+		cleanup := context.WithoutCancel(ctx)
+		if _, err := old.DeleteMeta(cleanup, meta.Bucket, meta.Key, meta.VersionID); err == nil {
+			_ = old.DeleteVersion(cleanup, meta.Bucket, meta.DataDir)
+		}
+		l.log.Info("moved a shard home", "bucket", meta.Bucket, "key", meta.Key, "shard", i, "from", old.ID(), "to", h.ID())
+		res.Repaired++
+		res.Bytes += n
+		l.stats.ShardsHealed.Add(1)
+		l.stats.BytesHealed.Add(n)
+		*meta = moved
+		current = newDrives
+	}
 }

@@ -21,6 +21,7 @@ type Layer struct {
 	log    *slog.Logger
 	drives []storagenode.Drive // cluster-map order
 	byID   map[string]storagenode.Drive
+	index  map[string]int // drive ID -> index in drives
 	pdrv   []placement.Drive
 	placer *placement.Placer
 	k, m   int
@@ -43,12 +44,13 @@ func New(cfg Config) (*Layer, error) {
 	}
 	l := &Layer{
 		cfg: cfg, log: cfg.Logger, k: cfg.DataShards, m: cfg.ParityShards,
-		byID: map[string]storagenode.Drive{}, coders: map[storagenode.ECInfo]*ec.Coder{},
+		byID: map[string]storagenode.Drive{}, index: map[string]int{}, coders: map[storagenode.ECInfo]*ec.Coder{},
 		healq: newHealQueue(),
 	}
 	for _, d := range cfg.Drives {
 		l.drives = append(l.drives, d.Drive)
 		l.byID[d.ID()] = d.Drive
+		l.index[d.ID()] = len(l.drives) - 1
 		l.pdrv = append(l.pdrv, placement.Drive{ID: d.ID(), Node: d.Node, Zone: d.Zone, Weight: d.Weight})
 	}
 	if err := placement.Validate(l.pdrv); err != nil {

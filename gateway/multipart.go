@@ -103,7 +103,7 @@ func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 		return s3compat.PartInfo{}, err
 	}
 	name := fmt.Sprintf("part.%d.%s", num, uuid.NewString()[:8])
-	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts)
+	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts, false)
 	if err != nil {
 		return s3compat.PartInfo{}, toS3(err)
 	}

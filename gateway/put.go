@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +24,8 @@ type partWrite struct {
 	size      int64
 	etag      string
 	checksums map[string]string
-	ok        []bool // drives holding a committed shard
+	ok        []bool              // drives holding a committed shard
+	drives    []storagenode.Drive // where each shard went (fallbacks included)
 }
 
 // countingReader counts the bytes read through it.
@@ -42,17 +44,25 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // ref.VersionDir on drives (one shard per drive, by index) and commits them.
 // On success at least the write quorum holds committed shards; on failure
 // nothing it wrote remains.
-func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3compat.PutOptions) (*partWrite, error) {
+//
+// With fallback set (single PUTs), a shard whose drive is offline goes to
+// the next drive in the key's placement order instead (a degraded write
+// that stays fully redundant); pw.drives says where each shard went.
+func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3compat.PutOptions, fallback bool) (*partWrite, error) {
 	coder, err := l.coder(e)
 	if err != nil {
 		return nil, err
 	}
+	drives = slices.Clone(drives)
 	wq := writeQuorum(e.Data, e.Parity)
 	sws := make([]storagenode.ShardWriter, len(drives))
 	createErrs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
 		sws[i], err = d.CreateShard(ctx, ref)
 		return err
 	})
+	if fallback && countNil(createErrs) < len(drives) {
+		l.useFallbacks(ctx, ref, drives, sws, createErrs)
+	}
 	if countNil(createErrs) < wq {
 		abortAll(sws)
 		return nil, worstWriteError(createErrs)
@@ -85,7 +95,7 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 		abortAll(sws)
 		return nil, s3compat.ErrBadDigest
 	}
-	pw := &partWrite{size: cr.n, etag: hex.EncodeToString(sum), ok: make([]bool, len(drives))}
+	pw := &partWrite{size: cr.n, etag: hex.EncodeToString(sum), ok: make([]bool, len(drives)), drives: drives}
 	if opts.Checksum != nil {
 		if algo, v, ok := opts.Checksum(); ok {
 			pw.checksums = map[string]string{algo: v}
@@ -160,10 +170,11 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	vid := uuid.NewString()
 	e := l.ecInfo()
-	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts)
+	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, true)
 	if err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
 	}
+	drives = pw.drives
 	meta := &storagenode.ObjectMeta{
 		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
 		Size: pw.size, ETag: pw.etag, ContentType: opts.ContentType, UserMeta: opts.UserMeta,
@@ -327,6 +338,18 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 			return d.DeleteVersion(cleanup, meta.Bucket, meta.DataDir)
 		case prevs[i] != nil && prevs[i].DataDir != meta.DataDir:
 			return d.DeleteVersion(cleanup, meta.Bucket, prevs[i].DataDir)
+		}
+		return nil
+	})
+	// A replaced version may have had shards on drives outside this write's
+	// set (a degraded write's fallbacks): remove its records and shards there.
+	fanout(l.extraDrives(drives, prevs), func(_ int, d storagenode.Drive) error {
+		for _, p := range prevs {
+			if p != nil && p.DataDir != meta.DataDir {
+				if _, err := d.DeleteMeta(cleanup, meta.Bucket, meta.Key, p.VersionID); err == nil {
+					return d.DeleteVersion(cleanup, meta.Bucket, p.DataDir)
+				}
+			}
 		}
 		return nil
 	})
