@@ -27,21 +27,22 @@ func objectParts(obj Object) []PartInfo {
 	return []PartInfo{{Number: 1, Size: info.Size, ETag: info.ETag}}
 }
 
-// partRange resolves ?partNumber=N to the part's byte range.
-func partRange(obj Object, v string) (*byteRange, int, error) {
+// partRange resolves ?partNumber=N to the part's byte range; it also
+// returns the part and the object's part count.
+func partRange(obj Object, v string) (*byteRange, PartInfo, int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > MaxPartNumber {
-		return nil, 0, ErrInvalidArgument.WithMessage("Part number must be an integer between 1 and 10000, inclusive.")
+		return nil, PartInfo{}, 0, ErrInvalidArgument.WithMessage("Part number must be an integer between 1 and 10000, inclusive.")
 	}
 	parts := objectParts(obj)
 	var off int64
 	for _, p := range parts {
 		if p.Number == n {
-			return &byteRange{Start: off, Length: p.Size}, len(parts), nil
+			return &byteRange{Start: off, Length: p.Size}, p, len(parts), nil
 		}
 		off += p.Size
 	}
-	return nil, 0, ErrInvalidPartNumber
+	return nil, PartInfo{}, 0, ErrInvalidPartNumber
 }
 
 type getObjectAttributesResponse struct {

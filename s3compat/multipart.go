@@ -115,7 +115,11 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 			return nil, ErrInvalidPartOrder
 		}
 	}
-	info, err := s.layer.CompleteMultipartUpload(ctx, q.bucket, q.key, id, parts)
+	var opts PutOptions
+	if err := writeConditions(q.r.Header, &opts); err != nil {
+		return nil, err
+	}
+	info, err := s.layer.CompleteMultipartUpload(ctx, q.bucket, q.key, id, parts, opts)
 	if err != nil {
 		return nil, err
 	}

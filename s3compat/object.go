@@ -78,8 +78,8 @@ var storageClasses = map[string]bool{
 	"ONEZONE_IA": true, "INTELLIGENT_TIERING": true, "GLACIER_IR": true,
 }
 
-// writeConditions reads the conditional-write headers of a PutObject:
-// If-None-Match "*" (create only) and If-Match <etag>.
+// writeConditions reads the conditional-write headers of a PutObject or
+// CompleteMultipartUpload: If-None-Match "*" (create only) and If-Match <etag>.
 func writeConditions(h http.Header, opts *PutOptions) error {
 	opts.IfNoneMatch = strings.TrimSpace(h.Get("If-None-Match"))
 	opts.IfMatch = strings.Trim(strings.TrimSpace(h.Get("If-Match")), `"`)
@@ -300,23 +300,31 @@ func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*r
 	}
 	info := obj.Info()
 	var rng *byteRange
+	var part PartInfo
 	partsCount := 0
 	if v := q.query.Get("partNumber"); v != "" {
 		if q.r.Header.Get("Range") != "" {
 			return nil, ErrInvalidRequest.WithMessage("Cannot specify both Range header and partNumber query parameter.")
 		}
-		if rng, partsCount, err = partRange(obj, v); err != nil {
+		if rng, part, partsCount, err = partRange(obj, v); err != nil {
 			return nil, err
 		}
 	} else if rng, err = parseRange(q.r.Header.Get("Range"), info.Size); err != nil {
 		return nil, err
 	}
-	// Checksums describe the whole object: not sent for a range, nor for
-	// one part of a multipart object.
+	// The object's checksums describe the whole object: sent for a full
+	// read (or part 1 of a single-part object), never for a range. One part
+	// of a multipart object is answered with that part's own checksums,
+	// when they were recorded.
+	checksumMode := strings.EqualFold(q.r.Header.Get("x-amz-checksum-mode"), "ENABLED")
 	whole := rng == nil || (partsCount == 1 && info.PartsCount == 0)
-	h := objectHeaders(info, strings.EqualFold(q.r.Header.Get("x-amz-checksum-mode"), "ENABLED") && whole)
+	h := objectHeaders(info, checksumMode && whole)
 	if partsCount > 0 && info.PartsCount > 0 {
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(partsCount))
+		if checksumMode {
+			// A part's checksums have no type key: FULL_OBJECT, of its bytes.
+			addChecksumHeaders(h, part.Checksums)
+		}
 	}
 	for param, header := range responseOverrides {
 		if v := q.query.Get(param); v != "" {

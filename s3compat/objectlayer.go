@@ -32,7 +32,10 @@ type ObjectLayer interface {
 
 	NewMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (uploadID string, err error)
 	PutObjectPart(ctx context.Context, bucket, key, uploadID string, partNumber int, body io.Reader, size int64, opts PutOptions) (PartInfo, error)
-	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart) (ObjectInfo, error)
+	// CompleteMultipartUpload assembles the listed parts into the object's
+	// new version. Of opts only the write conditions (IfNoneMatch, IfMatch)
+	// apply, as for PutObject; the rest was fixed at NewMultipartUpload.
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, opts PutOptions) (ObjectInfo, error)
 	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
 	// ListParts returns the upload's parts with numbers above marker, at most max.
 	ListParts(ctx context.Context, bucket, key, uploadID string, marker, max int) (ListPartsResult, error)
@@ -59,7 +62,8 @@ type BucketInfo struct {
 }
 
 // PutOptions carries what a PUT, CreateMultipartUpload or UploadPart stores
-// or checks besides the bytes.
+// or checks besides the bytes, and the write conditions of a PUT or
+// CompleteMultipartUpload.
 type PutOptions struct {
 	ContentType string
 	UserMeta    map[string]string // x-amz-meta-* names (lower case, without prefix) -> value

@@ -18,8 +18,6 @@ var knownMinioFunctionalFailures = map[string]string{
 	"testPresignedPostPolicy":              "POST Object (browser upload with a policy) is not implemented",
 	"testPresignedPostPolicyWrongFile":     "POST Object (browser upload with a policy) is not implemented",
 	"testPresignedPostPolicyEmptyFileName": "POST Object (browser upload with a policy) is not implemented",
-	"testPutMultipartObjectWithChecksums":  "per-part checksums are not kept in the object metadata (GetObjectAttributes parts)",
-	"testTrailingChecksums":                "per-part checksums are not kept in the object metadata (GET ?partNumber checksum)",
 }
 
 // TestMinioFunctional runs minio-go's own functional test suite against a
