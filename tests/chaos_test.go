@@ -1,0 +1,383 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+var (
+	chaosLong = flag.Bool("chaos.long", false, "run the chaos test longer (more operations and faults)")
+	chaosSeed = flag.Uint64("chaos.seed", 0, "seed of the chaos test (0: from the clock, printed)")
+)
+
+// chaosModel keeps, for every key, the states a reader may legitimately see:
+// the last acknowledged version, plus every version whose write (or delete)
+// failed or was still in flight, since such a write may or may not have
+// taken effect. "" stands for "absent".
+type chaosModel struct {
+	mu    sync.Mutex
+	allow map[string]map[string]bool // key -> sha256 hex (or "") -> allowed
+	acked map[string]bool            // keys whose state is known exactly
+}
+
+func newChaosModel() *chaosModel {
+	return &chaosModel{allow: map[string]map[string]bool{}, acked: map[string]bool{}}
+}
+
+func (m *chaosModel) states(key string) map[string]bool {
+	s := m.allow[key]
+	if s == nil {
+		s = map[string]bool{"": true}
+		m.allow[key] = s
+	}
+	return s
+}
+
+// begin records a write (sum, or "" for a delete) in flight.
+func (m *chaosModel) begin(key, sum string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.states(key)[sum] = true
+	m.acked[key] = false
+}
+
+// ack records a write that the store acknowledged: only it remains.
+func (m *chaosModel) ack(key, sum string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.allow[key] = map[string]bool{sum: true}
+	m.acked[key] = true
+}
+
+func (m *chaosModel) allowed(key, sum string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.states(key)[sum]
+}
+
+func sum(b []byte) string { s := sha256.Sum256(b); return fmt.Sprintf("%x", s[:]) }
+
+// chaosStats are the counts the test prints.
+type chaosStats struct {
+	puts, multiparts, gets, deletes, lists, opErrors atomic.Int64
+	wrongBytes                                       atomic.Int64
+	faults                                           map[string]int
+	errMu                                            sync.Mutex
+	errKinds                                         map[string]int
+}
+
+// opFailed counts a failed operation by kind and S3 code.
+func (s *chaosStats) opFailed(op string, err error) {
+	s.opErrors.Add(1)
+	code := minio.ToErrorResponse(err).Code
+	if code == "" {
+		code = err.Error()
+		if len(code) > 60 {
+			code = code[:60]
+		}
+	}
+	s.errMu.Lock()
+	s.errKinds[op+": "+code]++
+	s.errMu.Unlock()
+}
+
+// signalNode sends a signal to node i's process (SIGSTOP / SIGCONT).
+func (c *Cluster) signalNode(i int, sig syscall.Signal) {
+	p := c.Nodes[i].proc
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(sig)
+	}
+}
+
+// shardFilesOf lists the shard files on node i's drives.
+func (c *Cluster) shardFilesOf(i int) []string {
+	var files []string
+	for _, d := range c.Nodes[i].Dirs {
+		_ = filepath.Walk(filepath.Join(d, "data"), func(p string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	sort.Strings(files)
+	return files
+}
+
+// TestChaos runs a seeded workload of PUT/GET/DELETE/multipart/list from
+// several clients through two gateways of a 6-node cluster (EC 4+2) while a
+// fault injector kills and restarts nodes, freezes them (SIGSTOP), deletes
+// shard files and flips bytes in them, never impairing more than m=2 nodes
+// at once. Every GET during the run must return an allowed version; at the
+// end, after a deep heal, every object must be exactly its last acknowledged
+// version (or absent if deleted), and still so with 2 nodes killed, which
+// proves full redundancy was restored.
+func TestChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos: skipped with -short")
+	}
+	seed := *chaosSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("chaos seed %d (rerun with -chaos.seed=%d)", seed, seed)
+	duration, clients, keysPerClient := 45*time.Second, 4, 40
+	if *chaosLong {
+		duration, clients, keysPerClient = 5*time.Minute, 6, 150
+	}
+	ctx := testCtx(t, duration+6*time.Minute)
+	c := StartCluster(t, 6, 2, 3, 2)
+	gws := []*minio.Client{c.Gateway(0).Minio(t), c.Gateway(1).Minio(t)}
+	const bucket = "chaos"
+	if err := gws[0].MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	model := newChaosModel()
+	st := &chaosStats{faults: map[string]int{}, errKinds: map[string]int{}}
+	var allKeys []string
+	for cl := range clients {
+		for k := range keysPerClient {
+			allKeys = append(allKeys, fmt.Sprintf("client%d/key%03d", cl, k))
+		}
+	}
+
+	// The workload: each client owns its keys, so the model is exact.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for cl := range clients {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(seed, uint64(cl)))
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				gw := gws[rng.IntN(2)]
+				key := fmt.Sprintf("client%d/key%03d", cl, rng.IntN(keysPerClient))
+				octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				switch op := rng.IntN(100); {
+				case op < 40: // PUT
+					size := rng.IntN(64 << 10)
+					if rng.IntN(10) == 0 {
+						size = 1<<20 + rng.IntN(2<<20)
+					}
+					data := randData(rng.Uint64(), size)
+					model.begin(key, sum(data))
+					st.puts.Add(1)
+					if _, err := gw.PutObject(octx, bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err == nil {
+						model.ack(key, sum(data))
+					} else {
+						st.opFailed("PUT", err)
+					}
+				case op < 43: // multipart (minio-go splits at PartSize)
+					data := randData(rng.Uint64(), 5<<20+rng.IntN(3<<20))
+					model.begin(key, sum(data))
+					st.multiparts.Add(1)
+					if _, err := gw.PutObject(octx, bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{PartSize: 5 << 20}); err == nil {
+						model.ack(key, sum(data))
+					} else {
+						st.opFailed("multipart", err)
+					}
+				case op < 80: // GET
+					st.gets.Add(1)
+					got, err := getAll(octx, gw, bucket, key, minio.GetObjectOptions{})
+					switch {
+					case err == nil && !model.allowed(key, sum(got)):
+						st.wrongBytes.Add(1)
+						t.Errorf("GET %s returned %d bytes that no writer wrote (or that were replaced before)", key, len(got))
+					case err != nil && minio.ToErrorResponse(err).Code == "NoSuchKey" && model.allowed(key, ""):
+						// Absent, as it may be.
+					case err != nil:
+						st.opFailed("GET", err)
+					}
+				case op < 90: // DELETE
+					model.begin(key, "")
+					st.deletes.Add(1)
+					if err := gw.RemoveObject(octx, bucket, key, minio.RemoveObjectOptions{}); err == nil {
+						model.ack(key, "")
+					} else {
+						st.opFailed("DELETE", err)
+					}
+				default: // LIST: only keys somebody wrote
+					st.lists.Add(1)
+					for obj := range gw.ListObjects(octx, bucket, minio.ListObjectsOptions{Prefix: fmt.Sprintf("client%d/", cl), Recursive: true}) {
+						if obj.Err != nil {
+							st.opFailed("LIST", obj.Err)
+							break
+						}
+						if !strings.HasPrefix(obj.Key, fmt.Sprintf("client%d/key", cl)) {
+							t.Errorf("listing shows %q, which nobody wrote", obj.Key)
+						}
+					}
+				}
+				cancel()
+			}
+		})
+	}
+
+	// The fault injector, in this goroutine: at most 2 impaired nodes.
+	rng := rand.New(rand.NewPCG(seed, 0xfa17))
+	damaged := map[int]bool{} // nodes with file damage not yet healed
+	end := time.Now().Add(duration)
+	var lastFault time.Time
+	for time.Now().Before(end) {
+		// Pick targets among nodes not damaged, keeping impaired <= 2.
+		budget := 2 - len(damaged)
+		var healthy []int
+		for i := range c.Nodes {
+			if !damaged[i] {
+				healthy = append(healthy, i)
+			}
+		}
+		rng.Shuffle(len(healthy), func(a, b int) { healthy[a], healthy[b] = healthy[b], healthy[a] })
+		if budget <= 0 {
+			// Heal the damage so faults can go on.
+			healCluster(t, ctx, c)
+			st.faults["heal (during run)"]++
+			clear(damaged)
+			continue
+		}
+		n := 1 + rng.IntN(budget)
+		targets := healthy[:n]
+		pause := time.Duration(1500+rng.IntN(2500)) * time.Millisecond
+		switch kind := rng.IntN(4); kind {
+		case 0: // kill and restart
+			for _, i := range targets {
+				c.KillNode(i)
+				st.faults["kill node"]++
+			}
+			time.Sleep(pause)
+			for _, i := range targets {
+				c.RestartNode(i)
+			}
+		case 1: // freeze (a slow node), then thaw
+			for _, i := range targets {
+				c.signalNode(i, syscall.SIGSTOP)
+				st.faults["freeze node"]++
+			}
+			time.Sleep(pause)
+			for _, i := range targets {
+				c.signalNode(i, syscall.SIGCONT)
+			}
+		case 2: // delete shard files on one node
+			i := targets[0]
+			files := c.shardFilesOf(i)
+			for k := 0; k < 3 && len(files) > 0; k++ {
+				if os.Remove(files[rng.IntN(len(files))]) == nil {
+					st.faults["delete shard file"]++
+					damaged[i] = true
+				}
+			}
+			time.Sleep(pause / 2)
+		case 3: // flip a byte in shard files on one node
+			i := targets[0]
+			files := c.shardFilesOf(i)
+			for k := 0; k < 3 && len(files) > 0; k++ {
+				f := files[rng.IntN(len(files))]
+				b, err := os.ReadFile(f)
+				if err != nil || len(b) < 8 {
+					continue
+				}
+				b[4+rng.IntN(len(b)-4)] ^= byte(1 + rng.IntN(255))
+				if os.WriteFile(f, b, 0o644) == nil {
+					st.faults["flip byte in shard"]++
+					damaged[i] = true
+				}
+			}
+			time.Sleep(pause / 2)
+		}
+		lastFault = time.Now()
+	}
+	close(stop)
+	wg.Wait()
+
+	// Everything back; then a deep heal restores full redundancy.
+	for i := range c.Nodes {
+		if !c.Nodes[i].Running() {
+			c.RestartNode(i)
+		}
+	}
+	healStart := time.Now()
+	healCluster(t, ctx, c)
+	redundant := time.Since(lastFault)
+	healTime := time.Since(healStart)
+
+	// Check every key through both gateways, then again with 2 nodes (in
+	// different zones) killed: full redundancy.
+	lost, wrong, checked := 0, 0, 0
+	check := func(phase string) {
+		for _, key := range allKeys {
+			for g, gw := range gws {
+				checked++
+				got, err := getAll(ctx, gw, bucket, key, minio.GetObjectOptions{})
+				switch {
+				case err == nil && !model.allowed(key, sum(got)):
+					wrong++
+					t.Errorf("%s: gateway %d: %s has bytes that are not its last acknowledged version", phase, g+1, key)
+				case err != nil && minio.ToErrorResponse(err).Code == "NoSuchKey":
+					if !model.allowed(key, "") {
+						lost++
+						t.Errorf("%s: gateway %d: %s is LOST (NoSuchKey) but was acknowledged", phase, g+1, key)
+					}
+				case err != nil:
+					lost++
+					t.Errorf("%s: gateway %d: %s unreadable: %v", phase, g+1, key, err)
+				}
+			}
+		}
+	}
+	check("after heal")
+	c.KillNode(0) // zone1
+	c.KillNode(1) // zone2
+	check("after heal, 2 nodes killed")
+
+	t.Logf("chaos summary (seed %d, %v):\n"+
+		"  operations: %d PUT, %d multipart PUT, %d GET, %d DELETE, %d LIST (%d failed during faults)\n"+
+		"  failed operations by kind: %v\n"+
+		"  faults: %v\n"+
+		"  objects checked: %d reads of %d keys; lost: %d; wrong bytes returned: %d (during run) + %d (final)\n"+
+		"  time to full redundancy after the last fault: %v (final deep heal %v)",
+		seed, duration, st.puts.Load(), st.multiparts.Load(), st.gets.Load(), st.deletes.Load(), st.lists.Load(),
+		st.opErrors.Load(), st.errKinds, st.faults, checked, len(allKeys), lost, st.wrongBytes.Load(), wrong,
+		redundant.Round(time.Millisecond), healTime.Round(time.Millisecond))
+	if lost != 0 || wrong != 0 || st.wrongBytes.Load() != 0 {
+		t.Fatalf("chaos: %d lost, %d wrong at the end, %d wrong during the run", lost, wrong, st.wrongBytes.Load())
+	}
+}
+
+// healCluster runs `ecstore admin heal --deep` through the first gateway
+// until it reports every object at full redundancy (a heal started while a
+// drive is still coming back may report some objects failed: it is rerun).
+func healCluster(t *testing.T, ctx context.Context, c *Cluster) {
+	t.Helper()
+	var out []byte
+	for attempt := range 5 {
+		cmd := exec.CommandContext(ctx, binPath, "admin", "heal", "--deep", "--endpoint", c.Gateway(0).Endpoint)
+		cmd.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
+		var err error
+		if out, err = cmd.CombinedOutput(); err == nil {
+			return
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Second)
+	}
+	t.Fatalf("admin heal did not reach full redundancy:\n%s", out)
+}
