@@ -1,0 +1,448 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clusterSecret is the internode secret of every cluster the tests start.
+const clusterSecret = "e2e-cluster-secret-0123456789abcdef"
+
+// clusterEC is the erasure code of the clusters StartCluster builds.
+const clusterEC = "4+2"
+
+// Cluster is a multi-process ecstore cluster on 127.0.0.1: storage nodes
+// (`ecstore node`) and S3 gateways (`ecstore gateway`) of the real binary,
+// sharing one cluster map and one secret. Everything is stopped at test
+// cleanup.
+type Cluster struct {
+	t        *testing.T
+	Dir      string // holds cluster.yaml, the drive folders and (by default) the logs
+	MapFile  string
+	LogDir   string // one NAME.log per process; see clusterLogDir
+	Nodes    []*ClusterNode
+	Gateways []*ClusterGateway
+}
+
+// ClusterNode is one storage node process.
+type ClusterNode struct {
+	ID, Zone, Addr string
+	Dirs           []string
+	proc           *clusterProc
+}
+
+// Running reports whether the node's process is alive.
+func (n *ClusterNode) Running() bool { return n.proc.running() }
+
+// ClusterGateway is one S3 gateway. Its embedded *Server is a client view
+// (Addr, Endpoint, Minio, AWS) usable with every helper that takes a
+// *Server; Stop and Restart here act on the gateway process.
+type ClusterGateway struct {
+	*Server
+	Name string
+	proc *clusterProc  // nil for a gateway this package did not start
+	log  func() string // the gateway's output so far
+}
+
+// Stop ends the gateway (SIGTERM, SIGKILL after 10s).
+func (g *ClusterGateway) Stop() {
+	g.mustOwn()
+	g.proc.stop()
+}
+
+// Restart stops the gateway and starts it again on the same address.
+func (g *ClusterGateway) Restart() {
+	g.t.Helper()
+	g.mustOwn()
+	g.proc.stop()
+	g.proc.start()
+}
+
+func (g *ClusterGateway) mustOwn() {
+	if g.proc == nil {
+		g.t.Fatalf("%s is not a process of StartCluster", g.Name)
+	}
+}
+
+// StartCluster starts `nodes` storage nodes with drivesPerNode drives each,
+// spread round-robin over `zones` zones (node i is in zone i%zones+1), and
+// `gateways` S3 gateways, all on free 127.0.0.1 ports, with an EC 4+2 map. It
+// returns once every node answers its health check and every gateway answers
+// HTTP.
+func StartCluster(t *testing.T, nodes, drivesPerNode, zones, gateways int) *Cluster {
+	t.Helper()
+	if nodes < 1 || drivesPerNode < 1 || zones < 1 || gateways < 1 {
+		t.Fatalf("StartCluster(%d nodes, %d drives, %d zones, %d gateways): all must be >= 1", nodes, drivesPerNode, zones, gateways)
+	}
+	c := &Cluster{t: t, Dir: t.TempDir()}
+	c.MapFile = filepath.Join(c.Dir, "cluster.yaml")
+	c.LogDir = clusterLogDir(t, c.Dir)
+	addrs := freeAddrs(t, nodes+gateways)
+
+	var m strings.Builder
+	fmt.Fprintf(&m, "# written by tests.StartCluster\nepoch: 1\nec: %s\nnodes:\n", clusterEC)
+	for i := range nodes {
+		n := &ClusterNode{ID: fmt.Sprintf("node%d", i+1), Zone: fmt.Sprintf("zone%d", i%zones+1), Addr: addrs[i]}
+		var ids []string
+		for d := range drivesPerNode {
+			n.Dirs = append(n.Dirs, filepath.Join(c.Dir, n.ID, fmt.Sprintf("drive%d", d+1)))
+			ids = append(ids, fmt.Sprintf("{id: %s-d%d}", n.ID, d+1))
+		}
+		fmt.Fprintf(&m, "  - id: %s\n    address: %s\n    zone: %s\n    drives: [%s]\n", n.ID, n.Addr, n.Zone, strings.Join(ids, ", "))
+		args := append([]string{"node", "--address", n.Addr, "--id", n.ID, "--zone", n.Zone, "--cluster", c.MapFile}, n.Dirs...)
+		n.proc = newClusterProc(t, c.LogDir, n.ID, args, func() bool { return httpOK("http://" + n.Addr + "/health/live") })
+		c.Nodes = append(c.Nodes, n)
+	}
+	if err := os.WriteFile(c.MapFile, []byte(m.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range gateways {
+		addr := addrs[nodes+i]
+		s := &Server{t: t, Addr: addr, Endpoint: "http://" + addr}
+		args := []string{"gateway", "--address", addr, "--cluster", c.MapFile}
+		name := fmt.Sprintf("gateway%d", i+1)
+		p := newClusterProc(t, c.LogDir, name, args, func() bool { return httpAnswers(s.Endpoint + "/") })
+		g := &ClusterGateway{Server: s, Name: name, proc: p, log: func() string { return p.tail(1 << 40) }}
+		c.Gateways = append(c.Gateways, g)
+	}
+	t.Cleanup(c.stop)
+	// Start the nodes together, then the gateways together (a gateway that
+	// starts before its nodes finds them offline and waits out a back-off).
+	for _, n := range c.Nodes {
+		n.proc.launch()
+	}
+	for _, n := range c.Nodes {
+		n.proc.waitReady()
+	}
+	for _, g := range c.Gateways {
+		g.proc.launch()
+	}
+	for _, g := range c.Gateways {
+		g.proc.waitReady()
+	}
+	return c
+}
+
+// Gateway returns gateway i (0-based).
+func (c *Cluster) Gateway(i int) *ClusterGateway { return c.Gateways[i] }
+
+// KillNode ends node i (0-based) with SIGKILL and waits for it to exit.
+func (c *Cluster) KillNode(i int) {
+	c.t.Helper()
+	c.Nodes[i].proc.kill()
+}
+
+// StopNode ends node i with SIGTERM (SIGKILL after 10s).
+func (c *Cluster) StopNode(i int) { c.Nodes[i].proc.stop() }
+
+// RestartNode starts node i again on its address and folders (stopping it
+// first if it runs) and waits until it answers.
+func (c *Cluster) RestartNode(i int) {
+	c.t.Helper()
+	p := c.Nodes[i].proc
+	p.stop()
+	p.start()
+}
+
+// Logs returns the tail of every process's output, for failure messages.
+func (c *Cluster) Logs() string {
+	var b strings.Builder
+	for _, n := range c.Nodes {
+		fmt.Fprintf(&b, "--- %s (%s, %s) ---\n%s", n.ID, n.Zone, n.Addr, n.proc.tail(8<<10))
+	}
+	for _, g := range c.Gateways {
+		fmt.Fprintf(&b, "--- %s (%s) ---\n%s", g.Name, g.Addr, g.proc.tail(16<<10))
+	}
+	return b.String()
+}
+
+// stop ends every process, gateways first, in parallel.
+func (c *Cluster) stop() {
+	var wg sync.WaitGroup
+	for _, g := range c.Gateways {
+		wg.Go(g.proc.stop)
+	}
+	wg.Wait()
+	for _, n := range c.Nodes {
+		wg.Go(n.proc.stop)
+	}
+	wg.Wait()
+	if c.t.Failed() {
+		c.t.Logf("cluster logs (tails):\n%s", c.Logs())
+	}
+}
+
+// clusterProc is one process of a Cluster; it can be killed and started
+// again with the same arguments. Its output (of every run) goes to logFile.
+type clusterProc struct {
+	t       *testing.T
+	name    string
+	args    []string
+	ready   func() bool
+	logFile string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func newClusterProc(t *testing.T, logDir, name string, args []string, ready func() bool) *clusterProc {
+	return &clusterProc{t: t, name: name, args: args, ready: ready, logFile: filepath.Join(logDir, name+".log")}
+}
+
+// clusterLogDir is where the processes of a test's cluster log: under
+// $ECSTORE_TEST_LOGDIR (kept after the test) when set, else in dir.
+func clusterLogDir(t *testing.T, dir string) string {
+	t.Helper()
+	if root := os.Getenv("ECSTORE_TEST_LOGDIR"); root != "" {
+		dir = filepath.Join(root, strings.ReplaceAll(t.Name(), "/", "_"))
+	} else {
+		dir = filepath.Join(dir, "logs")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// clusterEnv is the environment of every cluster process.
+func clusterEnv() []string {
+	return append(os.Environ(),
+		"ECSTORE_CLUSTER_SECRET="+clusterSecret,
+		"ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
+}
+
+// launch starts the process without waiting for it to answer.
+func (p *clusterProc) launch() {
+	p.t.Helper()
+	f, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, p.args...)
+	cmd.Env = clusterEnv()
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		p.t.Fatalf("start %s: %v", p.name, err)
+	}
+	fmt.Fprintf(f, "=== %s started (pid %d): ecstore %s\n", p.name, cmd.Process.Pid, strings.Join(p.args, " "))
+	exited := make(chan struct{})
+	p.mu.Lock()
+	p.cmd, p.exited = cmd, exited
+	p.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		fmt.Fprintf(f, "=== %s exited: %v\n", p.name, err)
+		f.Close()
+		close(exited)
+	}()
+}
+
+// waitReady waits up to 30s for the process to answer.
+func (p *clusterProc) waitReady() {
+	p.t.Helper()
+	p.mu.Lock()
+	exited := p.exited
+	p.mu.Unlock()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			p.t.Fatalf("%s exited at start:\n%s", p.name, p.tail(16<<10))
+		default:
+		}
+		if p.ready() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.t.Fatalf("%s did not answer within 30s:\n%s", p.name, p.tail(16<<10))
+}
+
+// start launches the process and waits until it answers.
+func (p *clusterProc) start() {
+	p.t.Helper()
+	p.launch()
+	p.waitReady()
+}
+
+func (p *clusterProc) running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill sends SIGKILL and waits for the exit. A stopped process is left
+// alone.
+func (p *clusterProc) kill() {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-exited
+}
+
+// stop sends SIGTERM, then SIGKILL after 10s, and waits for the exit.
+func (p *clusterProc) stop() {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// tail returns the last n bytes of the process's output.
+func (p *clusterProc) tail(n int64) string {
+	f, err := os.Open(p.logFile)
+	if err != nil {
+		return err.Error() + "\n"
+	}
+	defer f.Close()
+	prefix := ""
+	if st, err := f.Stat(); err == nil && st.Size() > n {
+		_, _ = f.Seek(st.Size()-n, io.SeekStart)
+		prefix = "[...]\n"
+	}
+	b, _ := io.ReadAll(f)
+	return prefix + string(b)
+}
+
+// freeAddrs returns n distinct 127.0.0.1 addresses whose ports were free at
+// the time of the call (all held open together, so no two are the same).
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	var out []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	return out
+}
+
+var probeClient = &http.Client{Timeout: 2 * time.Second}
+
+// httpOK reports whether GET url answers 200.
+func httpOK(url string) bool {
+	resp, err := probeClient.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// httpAnswers reports whether GET url gets any HTTP answer.
+func httpAnswers(url string) bool {
+	resp, err := probeClient.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return true
+}
+
+// OfflineDrives returns the drives the gateway's log says are offline now
+// (its breaker open: "drive offline" without a later "drive back online"
+// since the gateway last started).
+func (g *ClusterGateway) OfflineDrives() []string {
+	off := map[string]bool{}
+	for _, line := range strings.Split(g.log(), "\n") {
+		switch {
+		case strings.HasPrefix(line, "=== "+g.Name+" started"):
+			clear(off)
+		case strings.Contains(line, `msg="drive offline"`):
+			off[logField(line, "drive")] = true
+		case strings.Contains(line, `msg="drive back online"`):
+			delete(off, logField(line, "drive"))
+		}
+	}
+	var out []string
+	for d := range off {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// logField returns the value of key=value in a text log line.
+func logField(line, key string) string {
+	_, v, ok := strings.Cut(line, " "+key+"=")
+	if !ok {
+		return ""
+	}
+	v, _, _ = strings.Cut(v, " ")
+	return strings.Trim(v, `"`)
+}
+
+// WaitAllOnline waits until every gateway has found every drive online
+// again (after nodes come back, a gateway's breaker lets a probe through
+// only when its back-off, up to 15s, has passed). It keeps the gateways
+// busy with ListBuckets, which asks every drive, so the probes happen.
+func (c *Cluster) WaitAllOnline(timeout time.Duration) {
+	c.t.Helper()
+	waitAllOnline(c.t, c.Gateways, timeout)
+}
+
+func waitAllOnline(t *testing.T, gws []*ClusterGateway, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for _, g := range gws {
+		mc := g.Minio(t)
+		for {
+			off := g.OfflineDrives()
+			if len(off) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still has drives offline after %v: %v", g.Name, timeout, off)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = mc.ListBuckets(ctx)
+			cancel()
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
