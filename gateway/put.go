@@ -200,12 +200,13 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 	if opts.IfNoneMatch == "" && opts.IfMatch == "" {
 		return nil, nil
 	}
-	expect, err := l.expectedVersion(ctx, bucket, key, opts)
+	cur, err := l.expectedVersion(ctx, bucket, key, opts)
 	if err != nil {
 		return nil, err
 	}
-	// The arbiter is the first drive, in shard order, that holds exactly
-	// the expected state: every conditional writer of this key asks it first.
+	// The arbiter is the first reachable drive in shard order: every
+	// conditional writer of this key asks it first, and its compare-and-set
+	// lets exactly one of them through.
 	drives, err := l.place(bucket, key)
 	if err != nil {
 		return nil, err
@@ -215,52 +216,65 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 		metas[i], err = d.GetMeta(ctx, bucket, key)
 		return err
 	})
-	answered := 0
 	for i, e := range errs {
-		if (expect == "" && errors.Is(e, storagenode.ErrObjectNotFound)) || (e == nil && metas[i].VersionID == expect) {
-			return &writeCond{expect: expect, arbiter: drives[i].ID()}, nil
+		if e != nil && !errors.Is(e, storagenode.ErrObjectNotFound) {
+			continue
 		}
-		if e == nil || errors.Is(e, storagenode.ErrObjectNotFound) {
-			answered++
+		arb := metas[i]
+		switch {
+		case arb == nil && cur == nil, arb != nil && cur != nil && arb.VersionID == cur.VersionID:
+			// The arbiter agrees with the quorum.
+		case arb != nil && (cur == nil || arb.Newer(cur)) && time.Since(arb.ModTime) < inFlightWindow:
+			// A newer version is being committed by another writer right
+			// now: S3 answers 409 and the client retries.
+			return nil, s3compat.ErrConditionalRequestConflict
+		default:
+			// The arbiter is stale (it missed the last write or delete):
+			// the compare-and-set guards its own current state.
 		}
-	}
-	if answered >= l.k {
-		// The object changed between the check and now: a racing writer won.
-		return nil, s3compat.ErrPreconditionFailed
+		expect := ""
+		if arb != nil {
+			expect = arb.VersionID
+		}
+		return &writeCond{expect: expect, arbiter: drives[i].ID()}, nil
 	}
 	return nil, s3compat.ErrInsufficientWriteQuorum
 }
 
-// expectedVersion checks the preconditions against the current version and
-// returns the version a conditional write replaces ("" for none).
-func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (string, error) {
+// inFlightWindow: a record newer than the quorum's version and younger than
+// this is taken for a write being committed; an older one for a leftover.
+const inFlightWindow = 10 * time.Minute
+
+// expectedVersion checks the preconditions against the current version (the
+// read quorum's) and returns it (nil for none).
+func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (*storagenode.ObjectMeta, error) {
 	cur, err := l.readMeta(ctx, bucket, key)
 	if errors.Is(err, s3compat.ErrInsufficientReadQuorum) {
 		// Most often another write of this key is committing: S3 answers
 		// 409 and the client retries.
-		return "", s3compat.ErrConditionalRequestConflict
+		return nil, s3compat.ErrConditionalRequestConflict
 	}
 	if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) {
-		return "", err
+		return nil, err
 	}
 	switch {
 	case opts.IfNoneMatch != "":
 		if opts.IfNoneMatch != "*" {
-			return "", s3compat.ErrNotImplemented.WithMessage("If-None-Match on writes supports only \"*\".")
+			return nil, s3compat.ErrNotImplemented.WithMessage("If-None-Match on writes supports only \"*\".")
 		}
 		if cur != nil {
-			return "", s3compat.ErrPreconditionFailed
+			return nil, s3compat.ErrPreconditionFailed
 		}
-		return "", nil
+		return nil, nil
 	default:
 		if cur == nil {
-			return "", s3compat.ErrNoSuchKey
+			return nil, s3compat.ErrNoSuchKey
 		}
 		want := strings.Trim(strings.TrimSpace(opts.IfMatch), `"`)
 		if want != "*" && want != cur.ETag {
-			return "", s3compat.ErrPreconditionFailed
+			return nil, s3compat.ErrPreconditionFailed
 		}
-		return cur.VersionID, nil
+		return cur, nil
 	}
 }
 

@@ -165,3 +165,20 @@ func (s *Server) getObjectAttributes(ctx context.Context, q *request) (*response
 	h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
 	return &response{header: h, xml: out}, nil
 }
+
+type tagging struct {
+	XMLName xml.Name `xml:"Tagging"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	TagSet  struct{} `xml:"TagSet"`
+}
+
+// getObjectTagging answers an empty tag set: ecstore stores no object tags
+// (a write carrying x-amz-tagging is refused, PutObjectTagging is not
+// implemented), so the answer is true. The aws CLI v2 asks for it on every
+// multipart copy (s3 cp/mv between buckets or keys).
+func (s *Server) getObjectTagging(ctx context.Context, q *request) (*response, error) {
+	if _, err := s.openObject(ctx, q); err != nil {
+		return nil, err
+	}
+	return &response{xml: tagging{Xmlns: s3NS}}, nil
+}

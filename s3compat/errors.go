@@ -97,6 +97,8 @@ var (
 	ErrMissingRequestBodyError        = apiErr("MissingRequestBodyError", http.StatusBadRequest, "Request Body is empty.")
 	ErrInsufficientReadQuorum         = apiErr("ServiceUnavailable", http.StatusServiceUnavailable, "Not enough drives answered to read this object safely; please retry.")
 	ErrInsufficientWriteQuorum        = apiErr("ServiceUnavailable", http.StatusServiceUnavailable, "Not enough drives are online to store this object safely; please retry.")
+	ErrMalformedPOSTRequest           = apiErr("MalformedPOSTRequest", http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data.")
+	ErrInvalidPolicyDocument          = apiErr("InvalidPolicyDocument", http.StatusBadRequest, "The content of the form does not meet the conditions specified in the policy document.")
 	ErrStorageFull                    = apiErr("XMinioStorageFull", http.StatusInsufficientStorage, "Storage backend has reached its minimum free drive threshold.")
 	ErrConditionalRequestConflict     = apiErr("ConditionalRequestConflict", http.StatusConflict, "A conflicting operation occurred.")
 	ErrIllegalVersioningConfiguration = apiErr("IllegalVersioningConfigurationException", http.StatusBadRequest, "The versioning configuration specified in the request is invalid.")

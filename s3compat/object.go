@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"errors"
 	"hash"
 	"io"
 	"maps"
@@ -268,6 +269,9 @@ func checkPreconditions(h http.Header, prefix string, info ObjectInfo) error {
 	return nil
 }
 
+// openObject opens the request's object and applies the GET/HEAD
+// preconditions. On ErrNotModified it returns the object too, for the 304's
+// headers.
 func (s *Server) openObject(ctx context.Context, q *request) (Object, error) {
 	if err := checkBucket(q.bucket); err != nil {
 		return nil, ErrNoSuchBucket
@@ -280,6 +284,9 @@ func (s *Server) openObject(ctx context.Context, q *request) (Object, error) {
 		return nil, err
 	}
 	if err := checkPreconditions(q.r.Header, "", obj.Info()); err != nil {
+		if errors.Is(err, ErrNotModified) {
+			return obj, err
+		}
 		return nil, err
 	}
 	return obj, nil
@@ -295,6 +302,14 @@ func (s *Server) headObject(ctx context.Context, q *request) (*response, error) 
 
 func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*response, error) {
 	obj, err := s.openObject(ctx, q)
+	if errors.Is(err, ErrNotModified) {
+		// A 304 carries the validators, as S3 (and RFC 7232) sends them.
+		info := obj.Info()
+		h := http.Header{}
+		h.Set("ETag", `"`+info.ETag+`"`)
+		h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
+		return &response{status: http.StatusNotModified, header: h}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package s3compat
 import (
 	"context"
 	"net/http"
+	"strings"
 )
 
 // unsupportedSubresources are S3 subresources ecstore does not implement;
@@ -23,6 +24,13 @@ func (s *Server) route(q *request) (handler, string) {
 	has := func(k string) bool { _, ok := q.query[k]; return ok }
 	if has("unsorted") && has("versions") {
 		return s.invalidArgument("Unsorted listings of versions are not supported."), "ListObjectVersions"
+	}
+	if q.key != "" && m == http.MethodGet && has("tagging") && !has("versionId") {
+		return s.getObjectTagging, "GetObjectTagging"
+	}
+	if q.key != "" && q.r.Header.Get("x-amz-tagging") != "" {
+		// Objects carry no tags (so GetObjectTagging's empty answer is true).
+		return nil, "Object tagging (x-amz-tagging)"
 	}
 	for _, sub := range unsupportedSubresources {
 		if has(sub) {
@@ -65,6 +73,9 @@ func (s *Server) route(q *request) (handler, string) {
 		case http.MethodPost:
 			if has("delete") {
 				return s.deleteObjects, "DeleteObjects"
+			}
+			if len(q.query) == 0 && strings.HasPrefix(strings.ToLower(q.r.Header.Get("Content-Type")), "multipart/form-data") {
+				return s.postObject, "PostObject"
 			}
 		}
 		return nil, m + " bucket"

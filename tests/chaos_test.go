@@ -126,7 +126,8 @@ func (c *Cluster) shardFilesOf(i int) []string {
 // several clients through two gateways of a 6-node cluster (EC 4+2) while a
 // fault injector kills and restarts nodes, freezes them (SIGSTOP), deletes
 // shard files and flips bytes in them, never impairing more than m=2 nodes
-// at once. Every GET during the run must return an allowed version; at the
+// at once, and kills gateways in the middle of requests (crash safety: a
+// write cut off midway must leave the old version or the new, never a mix). Every GET during the run must return an allowed version; at the
 // end, after a deep heal, every object must be exactly its last acknowledged
 // version (or absent if deleted), and still so with 2 nodes killed, which
 // proves full redundancy was restored.
@@ -259,7 +260,13 @@ func TestChaos(t *testing.T) {
 		n := 1 + rng.IntN(budget)
 		targets := healthy[:n]
 		pause := time.Duration(1500+rng.IntN(2500)) * time.Millisecond
-		switch kind := rng.IntN(4); kind {
+		switch kind := rng.IntN(5); kind {
+		case 4: // kill a gateway mid-request (SIGKILL), then restart it
+			g := c.Gateways[rng.IntN(len(c.Gateways))]
+			g.proc.kill()
+			st.faults["kill gateway"]++
+			time.Sleep(pause / 2)
+			g.proc.start()
 		case 0: // kill and restart
 			for _, i := range targets {
 				c.KillNode(i)

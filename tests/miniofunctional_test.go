@@ -14,11 +14,7 @@ import (
 // each with the reason (README's S3 compatibility table lists them). A
 // failure outside this list fails the test; so does a listed function
 // that starts passing, so the list is kept honest.
-var knownMinioFunctionalFailures = map[string]string{
-	"testPresignedPostPolicy":              "POST Object (browser upload with a policy) is not implemented",
-	"testPresignedPostPolicyWrongFile":     "POST Object (browser upload with a policy) is not implemented",
-	"testPresignedPostPolicyEmptyFileName": "POST Object (browser upload with a policy) is not implemented",
-}
+var knownMinioFunctionalFailures = map[string]string{}
 
 // TestMinioFunctional runs minio-go's own functional test suite against a
 // fresh ecstore server through tests/minio-functional.sh.
