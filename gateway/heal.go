@@ -220,16 +220,7 @@ func (l *Layer) rebuildPart(ctx context.Context, coder *ec.Coder, meta *storagen
 		return 0, failed, err
 	}
 	var n int64
-	commitErrs := fanout(targets, func(i int, _ storagenode.Drive) error {
-		if sws[i] == nil || failed[i] {
-			return storagenode.ErrDriveOffline
-		}
-		if shardErrs[i] != nil {
-			_ = sws[i].Abort()
-			return shardErrs[i]
-		}
-		return sws[i].Commit(ctx)
-	})
+	commitErrs := commitShards(ctx, sws, shardErrs, failed)
 	for i, e := range commitErrs {
 		if targets[i] == nil {
 			continue

@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -101,16 +102,7 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 			pw.checksums = map[string]string{algo: v}
 		}
 	}
-	commitErrs := fanout(drives, func(i int, _ storagenode.Drive) error {
-		if sws[i] == nil {
-			return storagenode.ErrDriveOffline
-		}
-		if shardErrs[i] != nil {
-			_ = sws[i].Abort()
-			return shardErrs[i]
-		}
-		return sws[i].Commit(ctx)
-	})
+	commitErrs := commitShards(ctx, sws, shardErrs, nil)
 	for i, e := range commitErrs {
 		pw.ok[i] = e == nil
 		if e != nil && sws[i] != nil {
@@ -397,4 +389,25 @@ func isMultipartETag(etag string) bool {
 		}
 	}
 	return false
+}
+
+// commitShards commits every shard writer in parallel, aborting those whose
+// stream failed (shardErrs) or that are skipped; it returns the errors by
+// index (ErrDriveOffline where there was no writer).
+func commitShards(ctx context.Context, sws []storagenode.ShardWriter, shardErrs []error, skip []bool) []error {
+	errs := make([]error, len(sws))
+	var wg sync.WaitGroup
+	for i, sw := range sws {
+		switch {
+		case sw == nil || skip != nil && skip[i]:
+			errs[i] = storagenode.ErrDriveOffline
+		case shardErrs[i] != nil:
+			_ = sw.Abort()
+			errs[i] = shardErrs[i]
+		default:
+			wg.Go(func() { errs[i] = sw.Commit(ctx) })
+		}
+	}
+	wg.Wait()
+	return errs
 }

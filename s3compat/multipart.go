@@ -225,24 +225,11 @@ func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, err
 	if err != nil || num < 1 || num > MaxPartNumber {
 		return nil, ErrTooManyParts
 	}
-	srcBucket, srcKey, err := parseCopySource(q.r.Header.Get("x-amz-copy-source"))
-	if err != nil {
-		return nil, err
-	}
-	if !ValidBucketName(srcBucket) {
-		return nil, ErrNoSuchBucket
-	}
-	if checkKey(srcKey) != nil {
-		return nil, ErrNoSuchKey
-	}
-	src, err := s.layer.OpenObject(ctx, srcBucket, srcKey)
+	src, _, _, err := s.openCopySource(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	info := src.Info()
-	if err := checkPreconditions(q.r.Header, "x-amz-copy-source-", info); err != nil {
-		return nil, err
-	}
 	off, n, err := parseCopyRange(q.r.Header.Get("x-amz-copy-source-range"), info.Size)
 	if err != nil {
 		return nil, err

@@ -400,24 +400,11 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	if err := checkKey(q.key); err != nil {
 		return nil, err
 	}
-	srcBucket, srcKey, err := parseCopySource(q.r.Header.Get("x-amz-copy-source"))
-	if err != nil {
-		return nil, err
-	}
-	if !ValidBucketName(srcBucket) {
-		return nil, ErrNoSuchBucket
-	}
-	if checkKey(srcKey) != nil {
-		return nil, ErrNoSuchKey
-	}
-	src, err := s.layer.OpenObject(ctx, srcBucket, srcKey)
+	src, srcBucket, srcKey, err := s.openCopySource(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	info := src.Info()
-	if err := checkPreconditions(q.r.Header, "x-amz-copy-source-", info); err != nil {
-		return nil, err
-	}
 	if info.Size > MaxPutSize {
 		return nil, ErrInvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(MaxPutSize))
 	}
@@ -525,4 +512,26 @@ func streamRange(ctx context.Context, src Object, off, n int64, h hash.Hash, put
 		err = rerr
 	}
 	return err
+}
+
+// openCopySource opens the object named by x-amz-copy-source and applies the
+// x-amz-copy-source-if-* conditions (CopyObject, UploadPartCopy).
+func (s *Server) openCopySource(ctx context.Context, q *request) (src Object, bucket, key string, err error) {
+	bucket, key, err = parseCopySource(q.r.Header.Get("x-amz-copy-source"))
+	if err != nil {
+		return nil, "", "", err
+	}
+	if !ValidBucketName(bucket) {
+		return nil, "", "", ErrNoSuchBucket
+	}
+	if checkKey(key) != nil {
+		return nil, "", "", ErrNoSuchKey
+	}
+	if src, err = s.layer.OpenObject(ctx, bucket, key); err != nil {
+		return nil, "", "", err
+	}
+	if err := checkPreconditions(q.r.Header, "x-amz-copy-source-", src.Info()); err != nil {
+		return nil, "", "", err
+	}
+	return src, bucket, key, nil
 }
