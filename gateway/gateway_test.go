@@ -775,3 +775,31 @@ func TestDegradedWriteUsesFallbackAndMovesHome(t *testing.T) {
 		}
 	}
 }
+
+func TestAbortStaleUploads(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 4096)
+	ctx := context.Background()
+	old, err := tc.NewMultipartUpload(ctx, "bkt", "old", s3compat.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.PutObjectPart(ctx, "bkt", "old", old, 1, bytes.NewReader([]byte("abc")), 3, s3compat.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	fresh, err := tc.NewMultipartUpload(ctx, "bkt", "fresh", s3compat.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := tc.AbortStaleUploads(ctx, cutoff)
+	if err != nil || n != 1 {
+		t.Fatalf("aborted %d (%v), want 1", n, err)
+	}
+	if _, err := tc.ListParts(ctx, "bkt", "old", old, 0, 100); !errors.Is(err, s3compat.ErrNoSuchUpload) {
+		t.Fatalf("the stale upload survived: %v", err)
+	}
+	if _, err := tc.ListParts(ctx, "bkt", "fresh", fresh, 0, 100); err != nil {
+		t.Fatalf("the fresh upload was aborted: %v", err)
+	}
+}

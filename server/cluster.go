@@ -127,6 +127,8 @@ type GatewayConfig struct {
 	// AccessKey, SecretKey, Region, CertFile, KeyFile: as for Config.
 	AccessKey, SecretKey, Region string
 	Domain                       string // virtual-hosted-style requests under this domain
+	// UploadExpiry: as for Config (default 7 days, negative disables).
+	UploadExpiry time.Duration
 	// StateDir keeps the gateway's own small state (heal progress, so an
 	// operator's heal resumes after a restart). Default "": not kept.
 	StateDir          string
@@ -214,7 +216,10 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 			log.Warn("could not resume the last heal", "err", err)
 		}
 	}
-	handler := startServices(ctx, layer, map[string]string{cfg.AccessKey: cfg.SecretKey}, cfg.Region, cfg.Domain, log)
+	if cfg.UploadExpiry == 0 {
+		cfg.UploadExpiry = DefaultUploadExpiry
+	}
+	handler := startServices(ctx, layer, map[string]string{cfg.AccessKey: cfg.SecretKey}, cfg.Region, cfg.Domain, cfg.UploadExpiry, log)
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 gateway", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,

@@ -49,6 +49,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// CertFile and KeyFile, when both set, make the S3 endpoint speak TLS.
 	CertFile, KeyFile string
+	// UploadExpiry: multipart uploads older than this are aborted (checked
+	// hourly). Default 7 days; negative disables.
+	UploadExpiry time.Duration
 }
 
 // DefaultConfig returns the working embedded default.
@@ -83,7 +86,13 @@ func (c *Config) EnsureDefaults() {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
+	if c.UploadExpiry == 0 {
+		c.UploadExpiry = DefaultUploadExpiry
+	}
 }
+
+// DefaultUploadExpiry is how long an unfinished multipart upload is kept.
+const DefaultUploadExpiry = 7 * 24 * time.Hour
 
 // Validate checks the configuration with messages a user can act on.
 func (c *Config) Validate() error {
@@ -188,7 +197,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		log.Warn("could not resume the last heal", "err", err)
 	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
-	handler := startServices(ctx, layer, creds, cfg.Region, cfg.Domain, log)
+	handler := startServices(ctx, layer, creds, cfg.Region, cfg.Domain, cfg.UploadExpiry, log)
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
@@ -204,8 +213,9 @@ const (
 
 // startServices starts a layer's background work (heal queue, scanner) and
 // returns the HTTP handler of S3 plus the admin API.
-func startServices(ctx context.Context, layer *gateway.Layer, creds map[string]string, region, domain string, log *slog.Logger) http.Handler {
+func startServices(ctx context.Context, layer *gateway.Layer, creds map[string]string, region, domain string, uploadExpiry time.Duration, log *slog.Logger) http.Handler {
 	go layer.RunHealer(ctx)
+	go layer.RunUploadExpiry(ctx, uploadExpiry, time.Hour)
 	go layer.RunScanner(ctx, scanInterval, scanRate, false)
 	m := newMetrics(layer)
 	s3 := s3compat.NewServer(layer, s3compat.Config{Region: region, Domain: domain, Credentials: creds, Logger: log, Observe: m.observe})

@@ -1,0 +1,60 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/ecstore/ecstore/s3compat"
+)
+
+// AbortStaleUploads aborts every multipart upload initiated before cutoff
+// (uploads a client abandoned) and returns how many it aborted.
+func (l *Layer) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, error) {
+	buckets, err := l.ListBuckets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	aborted := 0
+	for _, b := range buckets {
+		p := s3compat.ListUploadsParams{MaxUploads: 1000}
+		for {
+			res, err := l.ListMultipartUploads(ctx, b.Name, p)
+			if err != nil {
+				return aborted, err
+			}
+			for _, u := range res.Uploads {
+				if u.Initiated.Before(cutoff) {
+					if err := l.AbortMultipartUpload(ctx, b.Name, u.Key, u.UploadID); err == nil {
+						aborted++
+						l.log.Info("aborted an abandoned multipart upload", "bucket", b.Name, "key", u.Key, "upload", u.UploadID, "initiated", u.Initiated)
+					}
+				}
+			}
+			if !res.IsTruncated {
+				break
+			}
+			p.KeyMarker, p.UploadIDMarker = res.NextKeyMarker, res.NextUploadIDMarker
+		}
+	}
+	return aborted, nil
+}
+
+// RunUploadExpiry aborts uploads older than expiry every interval until ctx
+// ends. expiry <= 0 disables it.
+func (l *Layer) RunUploadExpiry(ctx context.Context, expiry, interval time.Duration) {
+	if expiry <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := l.AbortStaleUploads(ctx, time.Now().Add(-expiry)); err != nil && ctx.Err() == nil {
+			l.log.Warn("abandoned-upload cleanup failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
