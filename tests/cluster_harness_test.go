@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -141,6 +142,20 @@ func (c *Cluster) Gateway(i int) *ClusterGateway { return c.Gateways[i] }
 func (c *Cluster) KillNode(i int) {
 	c.t.Helper()
 	c.Nodes[i].proc.kill()
+}
+
+// PauseNode freezes node i with SIGSTOP: it keeps its sockets, accepts
+// connections and answers nothing, like a hung process or a node cut off
+// the network.
+func (c *Cluster) PauseNode(i int) {
+	c.t.Helper()
+	c.Nodes[i].proc.signal(syscall.SIGSTOP)
+}
+
+// ResumeNode lets a paused node i run again (SIGCONT).
+func (c *Cluster) ResumeNode(i int) {
+	c.t.Helper()
+	c.Nodes[i].proc.signal(syscall.SIGCONT)
 }
 
 // StopNode ends node i with SIGTERM (SIGKILL after 10s).
@@ -292,6 +307,20 @@ func (p *clusterProc) running() bool {
 	}
 }
 
+// signal sends sig to the running process.
+func (p *clusterProc) signal(sig os.Signal) {
+	p.t.Helper()
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil {
+		p.t.Fatalf("%s is not running", p.name)
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+}
+
 // kill sends SIGKILL and waits for the exit. A stopped process is left
 // alone.
 func (p *clusterProc) kill() {
@@ -316,6 +345,7 @@ func (p *clusterProc) stop() {
 		return
 	}
 	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Process.Signal(syscall.SIGCONT) // in case it was paused
 	select {
 	case <-exited:
 	case <-time.After(10 * time.Second):
