@@ -803,3 +803,41 @@ func TestAbortStaleUploads(t *testing.T) {
 		t.Fatalf("the fresh upload was aborted: %v", err)
 	}
 }
+
+func TestHealWaitsForReturningDrive(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 4096)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go tc.RunHealer(ctx)
+	tc.faulty[4].SetOffline(true)
+	tc.faulty[5].SetOffline(true)
+	data := randBytes(11, 20_000)
+	tc.put(t, "k", data) // partial: queued, healed at once, but the drives are down
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tc.healq.mu.Lock()
+		n := len(tc.healq.pending)
+		tc.healq.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the heal of a partial write did not wait for the drives")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tc.faulty[4].SetOffline(false)
+	tc.faulty[5].SetOffline(false)
+	tc.DriveOnline()
+	for tc.Stats().ShardsHealed.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("shards healed %d after the drives returned, want 2", tc.Stats().ShardsHealed.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tc.faulty[0].SetOffline(true)
+	tc.faulty[1].SetOffline(true)
+	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read after the returning drives were healed, 2 others down: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 )
 
@@ -12,13 +13,47 @@ const healQueueSize = 10000
 type healItem struct{ bucket, key string }
 
 // healQueue holds objects found below full redundancy by reads and writes.
+// Objects whose heal could not finish because a drive was unreachable wait
+// in pending until a drive comes back (DriveOnline).
 type healQueue struct {
 	ch      chan healItem
 	dropped atomic.Int64
 	healed  atomic.Int64
+
+	mu      sync.Mutex
+	pending map[healItem]struct{}
 }
 
-func newHealQueue() *healQueue { return &healQueue{ch: make(chan healItem, healQueueSize)} }
+// maxPending bounds the objects waiting for a drive to return; beyond it
+// the background scanner is relied on.
+const maxPending = 100000
+
+func newHealQueue() *healQueue {
+	return &healQueue{ch: make(chan healItem, healQueueSize), pending: map[healItem]struct{}{}}
+}
+
+// DriveOnline tells the layer a drive is reachable again: objects whose
+// heal waited for a drive are queued again.
+func (l *Layer) DriveOnline() {
+	l.healq.mu.Lock()
+	items := make([]healItem, 0, len(l.healq.pending))
+	for it := range l.healq.pending {
+		items = append(items, it)
+	}
+	clear(l.healq.pending)
+	l.healq.mu.Unlock()
+	for _, it := range items {
+		l.queueHeal(it.bucket, it.key)
+	}
+}
+
+func (q *healQueue) park(it healItem) {
+	q.mu.Lock()
+	if len(q.pending) < maxPending {
+		q.pending[it] = struct{}{}
+	}
+	q.mu.Unlock()
+}
 
 // queueHeal asks for bucket/key to be healed soon; it never blocks.
 func (l *Layer) queueHeal(bucket, key string) {
@@ -47,12 +82,16 @@ func (l *Layer) RunHealer(ctx context.Context) {
 			r, err := l.HealObject(ctx, it.bucket, it.key, true)
 			if err != nil {
 				if ctx.Err() == nil {
-					l.log.Warn("heal failed", "bucket", it.bucket, "key", it.key, "err", err)
+					l.log.Warn("heal failed; retried when a drive returns", "bucket", it.bucket, "key", it.key, "err", err)
+					l.healq.park(it)
 				}
 				continue
 			}
 			if r.Repaired > 0 {
 				l.healq.healed.Add(1)
+			}
+			if r.Unreachable > 0 {
+				l.healq.park(it) // finish when the drive returns
 			}
 		}
 	}

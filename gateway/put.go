@@ -166,6 +166,11 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
 	}
+	if !slices.Equal(driveIDs(drives), driveIDs(pw.drives)) {
+		// Shards went to fallback drives: move them home once the home
+		// drives are back.
+		l.healq.park(healItem{bucket, key})
+	}
 	drives = pw.drives
 	meta := &storagenode.ObjectMeta{
 		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ecstore/ecstore/cluster"
@@ -162,7 +163,10 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	if err != nil {
 		return err
 	}
-	opts := storagenode.RPCOptions{Secret: cfg.Secret, MapID: m.ID(), Logger: log}
+	// Metadata calls and block reads take milliseconds; a node that does not
+	// answer one in 5s is treated as down (the breaker then probes it in the
+	// background) rather than stalling requests for the default 30s.
+	opts := storagenode.RPCOptions{Secret: cfg.Secret, MapID: m.ID(), Logger: log, CallTimeout: 5 * time.Second}
 	if cfg.InternodeCA != "" {
 		pem, err := os.ReadFile(cfg.InternodeCA)
 		if err != nil {
@@ -179,6 +183,8 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	}
 	opts.Client = storagenode.NewRPCClient(opts)
 	var drives []gateway.Drive
+	var layer *gateway.Layer // set below; drives coming back re-queue waiting heals
+	var layerMu sync.Mutex
 	for _, n := range m.Nodes {
 		base := n.Address
 		if !strings.Contains(base, "://") {
@@ -189,6 +195,12 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 			br := storagenode.NewBreaker(rd, storagenode.BreakerOptions{OnStateChange: func(id string, online bool) {
 				if online {
 					log.Info("drive back online", "drive", id, "node", n.ID)
+					layerMu.Lock()
+					l := layer
+					layerMu.Unlock()
+					if l != nil {
+						l.DriveOnline()
+					}
 				} else {
 					log.Warn("drive offline", "drive", id, "node", n.ID)
 				}
@@ -202,11 +214,14 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 		}
 	}()
 	k, p := m.Code()
-	layer, err := gateway.New(gateway.Config{Drives: drives, DataShards: k, ParityShards: p, Logger: log,
+	l, err := gateway.New(gateway.Config{Drives: drives, DataShards: k, ParityShards: p, Logger: log,
 		SlowWriteTimeout: slowWriteTimeout})
 	if err != nil {
 		return err
 	}
+	layerMu.Lock()
+	layer = l
+	layerMu.Unlock()
 	if err := layer.HealBuckets(ctx); err != nil {
 		log.Warn("bucket heal at start failed (nodes down?)", "err", err)
 	}

@@ -10,10 +10,11 @@ import (
 
 // Breaker wraps a Drive (usually a RemoteDrive) with a circuit breaker: once
 // a call fails with ErrDriveOffline the drive is marked down, and calls fail
-// at once with ErrDriveOffline, without touching the network, until a back-off
-// delay has passed; then one call at a time probes the drive. The delay
-// doubles on each failed probe from MinBackoff up to MaxBackoff. So a dead
-// node costs one timeout, not one per request.
+// at once with ErrDriveOffline, without touching the network. A drive that
+// can be pinged (RemoteDrive) is then probed in the background with a short
+// timeout, never with a user's request, so a hung node costs one timeout in
+// all, not one per request; other drives let one call through as the probe.
+// The delay between probes doubles from MinBackoff up to MaxBackoff.
 type Breaker struct {
 	Drive
 	minBackoff, maxBackoff time.Duration
@@ -25,6 +26,11 @@ type Breaker struct {
 	backoff time.Duration // current delay
 	probing bool
 	onState func(id string, online bool)
+
+	pinger      interface{ Ping(context.Context) error }
+	pingTimeout time.Duration
+	closed      chan struct{}
+	closeOnce   sync.Once
 }
 
 var _ Drive = (*Breaker)(nil)
@@ -33,8 +39,10 @@ var _ Drive = (*Breaker)(nil)
 type BreakerOptions struct {
 	// MinBackoff is the first wait after a failure. Default 500ms.
 	MinBackoff time.Duration
-	// MaxBackoff caps the wait. Default 15s.
+	// MaxBackoff caps the wait. Default 5s.
 	MaxBackoff time.Duration
+	// PingTimeout bounds a background probe. Default 2s.
+	PingTimeout time.Duration
 	// OnStateChange, when set, is called when the drive goes down or comes
 	// back (for logs and metrics).
 	OnStateChange func(id string, online bool)
@@ -46,9 +54,50 @@ func NewBreaker(d Drive, o BreakerOptions) *Breaker {
 		o.MinBackoff = 500 * time.Millisecond
 	}
 	if o.MaxBackoff < o.MinBackoff {
-		o.MaxBackoff = max(15*time.Second, o.MinBackoff)
+		o.MaxBackoff = max(5*time.Second, o.MinBackoff)
 	}
-	return &Breaker{Drive: d, minBackoff: o.MinBackoff, maxBackoff: o.MaxBackoff, now: time.Now, onState: o.OnStateChange}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = 2 * time.Second
+	}
+	b := &Breaker{Drive: d, minBackoff: o.MinBackoff, maxBackoff: o.MaxBackoff, now: time.Now, onState: o.OnStateChange,
+		pingTimeout: o.PingTimeout, closed: make(chan struct{})}
+	b.pinger, _ = d.(interface{ Ping(context.Context) error })
+	return b
+}
+
+// Close stops background probing and closes the drive.
+func (b *Breaker) Close() error {
+	b.closeOnce.Do(func() { close(b.closed) })
+	return b.Drive.Close()
+}
+
+// probe pings a down drive in the background until it answers.
+func (b *Breaker) probe() {
+	for {
+		b.mu.Lock()
+		wait := b.backoff
+		b.mu.Unlock()
+		select {
+		case <-b.closed:
+			return
+		case <-time.After(wait):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), b.pingTimeout)
+		err := b.pinger.Ping(ctx)
+		cancel()
+		b.mu.Lock()
+		if err == nil {
+			b.down, b.probing = false, false
+			cb := b.onState
+			b.mu.Unlock()
+			if cb != nil {
+				cb(b.ID(), true)
+			}
+			return
+		}
+		b.backoff = min(b.backoff*2, b.maxBackoff)
+		b.mu.Unlock()
+	}
 }
 
 // Online reports whether the breaker currently lets calls through.
@@ -66,7 +115,7 @@ func (b *Breaker) enter() (probe bool, err error) {
 	if !b.down {
 		return false, nil
 	}
-	if b.probing || b.now().Before(b.until) {
+	if b.pinger != nil || b.probing || b.now().Before(b.until) {
 		return false, fmt.Errorf("storagenode: drive %s is down (retry in %v): %w", b.ID(), b.until.Sub(b.now()).Round(time.Millisecond), ErrDriveOffline)
 	}
 	b.probing = true
@@ -85,6 +134,10 @@ func (b *Breaker) leave(probe bool, err error) {
 	case offline && !b.down:
 		b.down, b.backoff, changed = true, b.minBackoff, true
 		b.until = b.now().Add(b.backoff)
+		if b.pinger != nil {
+			b.probing = true
+			go b.probe()
+		}
 	case offline && probe:
 		b.backoff = min(b.backoff*2, b.maxBackoff)
 		b.until = b.now().Add(b.backoff)

@@ -68,3 +68,54 @@ func TestBreaker(t *testing.T) {
 		t.Fatalf("a not-found tripped the breaker: %v", err)
 	}
 }
+
+// pingDrive is a drive whose Ping answers as told.
+type pingDrive struct {
+	*countingDrive
+	up atomic.Bool
+}
+
+func (p *pingDrive) Ping(ctx context.Context) error {
+	if p.up.Load() {
+		return nil
+	}
+	<-ctx.Done() // a hung node: the probe times out
+	return ErrDriveOffline
+}
+
+func TestBreakerProbesInBackground(t *testing.T) {
+	f := NewFaulty(NewMem("d1"))
+	p := &pingDrive{countingDrive: &countingDrive{Drive: f}}
+	online := make(chan bool, 4)
+	b := NewBreaker(p, BreakerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+		PingTimeout: 10 * time.Millisecond, OnStateChange: func(_ string, on bool) { online <- on }})
+	defer b.Close()
+	ctx := context.Background()
+	f.SetOffline(true)
+	b.StatBucket(ctx, "bkt")
+	if <-online {
+		t.Fatal("first state change was not 'down'")
+	}
+	// While down no user call reaches the drive, however long we wait.
+	for range 20 {
+		b.StatBucket(ctx, "bkt")
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := p.calls.Load(); n != 1 {
+		t.Fatalf("%d user calls reached a down drive, want 1 (probes must be pings)", n)
+	}
+	// The node answers pings again: the breaker closes without a user call.
+	f.SetOffline(false)
+	p.up.Store(true)
+	select {
+	case on := <-online:
+		if !on {
+			t.Fatal("state change was not 'online'")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the background probe never found the drive back")
+	}
+	if _, err := b.StatBucket(ctx, "bkt"); !errors.Is(err, ErrBucketNotFound) {
+		t.Fatalf("call after recovery: %v", err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,16 +13,6 @@ import (
 
 	"github.com/minio/minio-go/v7"
 )
-
-// knownServerBug skips a test that shows a server bug not fixed yet, unless
-// ECSTORE_TEST_KNOWN_BUGS=1 is set: then it runs, and fails until the fix
-// lands (and the call goes).
-func knownServerBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("ECSTORE_TEST_KNOWN_BUGS") == "" {
-		t.Skipf("known server bug, not fixed yet (ECSTORE_TEST_KNOWN_BUGS=1 runs it): %s", bug)
-	}
-}
 
 // gatewayMetric reads one unlabelled metric from a gateway's Prometheus
 // endpoint.
@@ -55,8 +44,6 @@ func TestClusterHealsAfterNodesReturn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster; skipped with -short")
 	}
-	knownServerBug(t, "a heal queued by a degraded write runs at once, while the drives are still down, "+
-		"and is not retried when they come back (only the hourly scan or a degraded read finds the object again)")
 	ctx := testCtx(t, 4*time.Minute)
 	c := StartCluster(t, 6, 2, 3, 1)
 	g := c.Gateway(0)
@@ -122,8 +109,6 @@ func TestClusterHungNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster; skipped with -short")
 	}
-	knownServerBug(t, "breaker probes are ordinary requests with the full 30s CallTimeout, and the back-off "+
-		"(at most 15s) is shorter than that, so against a hung node nearly every request touching it waits 30s")
 	ctx := testCtx(t, 4*time.Minute)
 	c := StartCluster(t, 6, 2, 3, 1)
 	g := c.Gateway(0)
