@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -63,6 +64,19 @@ func (m *chaosModel) ack(key, sum string) {
 	defer m.mu.Unlock()
 	m.allow[key] = map[string]bool{sum: true}
 	m.acked[key] = true
+}
+
+// shared records a write to a key every client writes (through both
+// gateways at once): any whole version written may be current, and once
+// one write was acknowledged the key can no longer be absent.
+func (m *chaosModel) shared(key, sum string, acked bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.states(key)
+	s[sum] = true
+	if acked {
+		delete(s, "")
+	}
 }
 
 func (m *chaosModel) allowed(key, sum string) bool {
@@ -126,7 +140,8 @@ func (c *Cluster) shardFilesOf(i int) []string {
 // several clients through two gateways of a 6-node cluster (EC 4+2) while a
 // fault injector kills and restarts nodes, freezes them (SIGSTOP), deletes
 // shard files and flips bytes in them, never impairing more than m=2 nodes
-// at once, and kills gateways in the middle of requests (crash safety: a
+// at once, fills a drive to the last byte (a tmpfs), and kills gateways in
+// the middle of requests (crash safety: a
 // write cut off midway must leave the old version or the new, never a mix). Every GET during the run must return an allowed version; at the
 // end, after a deep heal, every object must be exactly its last acknowledged
 // version (or absent if deleted), and still so with 2 nodes killed, which
@@ -145,7 +160,21 @@ func TestChaos(t *testing.T) {
 		duration, clients, keysPerClient = 5*time.Minute, 6, 150
 	}
 	ctx := testCtx(t, duration+6*time.Minute)
-	c := StartCluster(t, 6, 2, 3, 2)
+	// The last node's second drive lives on a small tmpfs of its own, so the
+	// injector can fill it (needs root; without it that fault is skipped).
+	var fullDir string
+	c := StartClusterWith(t, 6, 2, 3, 2, func(c *Cluster) {
+		dir := c.Nodes[5].Dirs[1]
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return
+		}
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", dir).CombinedOutput(); err != nil {
+			t.Logf("chaos: no tmpfs for the fill-a-drive fault (%v: %s); that fault is skipped", err, out)
+			return
+		}
+		fullDir = dir
+		t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	})
 	gws := []*minio.Client{c.Gateway(0).Minio(t), c.Gateway(1).Minio(t)}
 	const bucket = "chaos"
 	if err := gws[0].MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
@@ -153,7 +182,7 @@ func TestChaos(t *testing.T) {
 	}
 	model := newChaosModel()
 	st := &chaosStats{faults: map[string]int{}, errKinds: map[string]int{}}
-	var allKeys []string
+	allKeys := []string{"shared/hot0", "shared/hot1", "shared/hot2"}
 	for cl := range clients {
 		for k := range keysPerClient {
 			allKeys = append(allKeys, fmt.Sprintf("client%d/key%03d", cl, k))
@@ -218,6 +247,16 @@ func TestChaos(t *testing.T) {
 					} else {
 						st.opFailed("DELETE", err)
 					}
+				case op >= 96: // concurrent writers of shared keys, both gateways
+					key := fmt.Sprintf("shared/hot%d", rng.IntN(3))
+					data := randData(rng.Uint64(), rng.IntN(200<<10))
+					model.shared(key, sum(data), false)
+					st.puts.Add(1)
+					if _, err := gw.PutObject(octx, bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err == nil {
+						model.shared(key, sum(data), true)
+					} else {
+						st.opFailed("PUT shared", err)
+					}
 				default: // LIST: only keys somebody wrote
 					st.lists.Add(1)
 					for obj := range gw.ListObjects(octx, bucket, minio.ListObjectsOptions{Prefix: fmt.Sprintf("client%d/", cl), Recursive: true}) {
@@ -260,7 +299,20 @@ func TestChaos(t *testing.T) {
 		n := 1 + rng.IntN(budget)
 		targets := healthy[:n]
 		pause := time.Duration(1500+rng.IntN(2500)) * time.Millisecond
-		switch kind := rng.IntN(5); kind {
+		switch kind := rng.IntN(6); kind {
+		case 5: // fill a drive to the last byte for a while, then free it
+			if fullDir == "" || !slices.Contains(targets, 5) {
+				continue
+			}
+			filler := filepath.Join(fullDir, "filler")
+			_ = exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=1M", "count=512").Run() // stops at ENOSPC
+			st.faults["fill drive"]++
+			time.Sleep(pause)
+			_ = os.Remove(filler)
+			if !c.Nodes[5].Running() {
+				st.faults["node crashed on a full drive"]++
+				c.RestartNode(5)
+			}
 		case 4: // kill a gateway mid-request (SIGKILL), then restart it
 			g := c.Gateways[rng.IntN(len(c.Gateways))]
 			g.proc.kill()

@@ -83,6 +83,14 @@ func (g *ClusterGateway) mustOwn() {
 // HTTP.
 func StartCluster(t *testing.T, nodes, drivesPerNode, zones, gateways int) *Cluster {
 	t.Helper()
+	return StartClusterWith(t, nodes, drivesPerNode, zones, gateways, nil)
+}
+
+// StartClusterWith is StartCluster with a hook called once the drive folders
+// are known and before any process starts (to put a drive on its own small
+// file system, say).
+func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, before func(*Cluster)) *Cluster {
+	t.Helper()
 	if nodes < 1 || drivesPerNode < 1 || zones < 1 || gateways < 1 {
 		t.Fatalf("StartCluster(%d nodes, %d drives, %d zones, %d gateways): all must be >= 1", nodes, drivesPerNode, zones, gateways)
 	}
@@ -118,6 +126,9 @@ func StartCluster(t *testing.T, nodes, drivesPerNode, zones, gateways int) *Clus
 		c.Gateways = append(c.Gateways, g)
 	}
 	t.Cleanup(c.stop)
+	if before != nil {
+		before(c)
+	}
 	// Start the nodes together, then the gateways together (a gateway that
 	// starts before its nodes finds them offline and waits out a back-off).
 	for _, n := range c.Nodes {
