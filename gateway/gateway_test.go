@@ -841,3 +841,35 @@ func TestHealWaitsForReturningDrive(t *testing.T) {
 		t.Fatalf("read after the returning drives were healed, 2 others down: %v", err)
 	}
 }
+
+func TestHealRemovesDanglingRecords(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 4096)
+	ctx := context.Background()
+	tc.put(t, "gone", randBytes(1, 3000))
+	tc.put(t, "kept", randBytes(2, 3000))
+	tc.faulty[0].SetOffline(true)
+	if err := tc.DeleteObject(ctx, "bkt", "gone"); err != nil {
+		t.Fatal(err)
+	}
+	tc.faulty[0].SetOffline(false) // drive 0 still holds "gone"
+	h := tc.Healer()
+	if err := h.Start(ctx, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.Wait(ctx)
+	if st := h.Status(); st.DanglingRemoved != 1 || st.Error != "" {
+		t.Fatalf("heal status %+v, want 1 dangling record removed", st)
+	}
+	if _, err := tc.faulty[0].GetMeta(ctx, "bkt", "gone"); !errors.Is(err, storagenode.ErrObjectNotFound) {
+		t.Fatalf("the stray record is still on drive 0: %v", err)
+	}
+	// With two other drives down the deleted key is plainly absent.
+	tc.faulty[1].SetOffline(true)
+	tc.faulty[2].SetOffline(true)
+	if _, err := tc.get("gone", 0, -1); !errors.Is(err, s3compat.ErrNoSuchKey) {
+		t.Fatalf("deleted key with 2 drives down: %v, want NoSuchKey", err)
+	}
+	if _, err := tc.get("kept", 0, -1); err != nil {
+		t.Fatalf("the other object: %v", err)
+	}
+}

@@ -144,6 +144,10 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 			l.log.Warn("heal: shard not repaired", "bucket", bucket, "key", key, "drive", drives[i].ID(), "err", e)
 		}
 	}
+	if res.Unreachable == 0 {
+		// Repaired in place; shards still on fallback drives go home too.
+		l.moveHome(ctx, meta, coder, &res)
+	}
 	if res.Repaired > 0 {
 		l.log.Info("healed object", "bucket", bucket, "key", key, "version", meta.VersionID, "repaired", res.Repaired, "bytes", res.Bytes)
 	}

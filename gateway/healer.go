@@ -23,9 +23,10 @@ type HealStatus struct {
 	ObjectsTotal    int64     `json:"objects_total"` // counted before the walk
 	ObjectsScanned  int64     `json:"objects_scanned"`
 	ObjectsRepaired int64     `json:"objects_repaired"`
-	ObjectsFailed   int64     `json:"objects_failed"` // lost, or drives unreachable
-	BytesScanned    int64     `json:"bytes_scanned"`  // object bytes examined
-	BytesRepaired   int64     `json:"bytes_repaired"` // shard bytes written
+	ObjectsFailed   int64     `json:"objects_failed"`   // lost, or drives unreachable
+	BytesScanned    int64     `json:"bytes_scanned"`    // object bytes examined
+	BytesRepaired   int64     `json:"bytes_repaired"`   // shard bytes written
+	DanglingRemoved int64     `json:"dangling_removed"` // stray records of deleted objects removed
 	Error           string    `json:"error,omitempty"`
 	// Cursor is where the walk is: the last object healed. A heal resumed
 	// after a restart goes on after it.
@@ -296,6 +297,17 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 				lastSave = time.Now()
 			}
 			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Then the keys below read quorum: leftovers of deletes a drive missed.
+		err = l.walkDanglingKeys(ctx, b.Name, func(key string) error {
+			removed, err := l.cleanDangling(ctx, b.Name, key)
+			if err == nil && removed {
+				h.update(func(s *HealStatus) { s.DanglingRemoved++ })
+			}
+			return ctx.Err()
 		})
 		if err != nil {
 			return err

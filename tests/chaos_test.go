@@ -405,6 +405,13 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	check("after heal")
+	if os.Getenv("CHAOS_DEBUG") != "" {
+		for _, key := range allKeys {
+			if _, err := getAll(ctx, gws[0], bucket, key, minio.GetObjectOptions{}); err == nil {
+				t.Logf("%s:\n%s", key, dumpKey(c, bucket, key))
+			}
+		}
+	}
 	c.KillNode(0) // zone1
 	c.KillNode(1) // zone2
 	check("after heal, 2 nodes killed")

@@ -1,0 +1,71 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// walkDanglingKeys calls fn for every key of a bucket that some drive holds
+// a record of but that no version has on k drives: leftovers of a delete
+// or overwrite that a drive missed, or of a write that lost its quorum.
+func (l *Layer) walkDanglingKeys(ctx context.Context, bucket string, fn func(key string) error) error {
+	m, err := l.newMerger(ctx, bucket, "", "")
+	if err != nil {
+		return err
+	}
+	for {
+		recs := m.next()
+		if recs == nil {
+			return nil
+		}
+		if pick(recs) == nil {
+			if err := fn(recs[0].Key); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// cleanDangling removes the records (and shards) of bucket/key when at least
+// k of its drives say the key does not exist, so no acknowledged version can
+// be behind the stray records. It reports whether it removed anything.
+func (l *Layer) cleanDangling(ctx context.Context, bucket, key string) (bool, error) {
+	drives, err := l.place(bucket, key)
+	if err != nil {
+		return false, err
+	}
+	metas := make([]*storagenode.ObjectMeta, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		metas[i], err = d.GetMeta(ctx, bucket, key)
+		return err
+	})
+	notFound := 0
+	for _, e := range errs {
+		if errors.Is(e, storagenode.ErrObjectNotFound) {
+			notFound++
+		}
+	}
+	extra := l.extraDrives(drives, metas)
+	if notFound < l.k {
+		return false, nil // maybe a damaged object: leave it to the operator
+	}
+	all := append(append([]storagenode.Drive{}, drives...), extra...)
+	removed := false
+	fanout(all, func(_ int, d storagenode.Drive) error {
+		m, err := d.GetMeta(ctx, bucket, key)
+		if err != nil {
+			return nil
+		}
+		if _, err := d.DeleteMeta(ctx, bucket, key, m.VersionID); err != nil {
+			return err
+		}
+		removed = true // a benign race: any writer sets true
+		return d.DeleteVersion(context.WithoutCancel(ctx), bucket, m.DataDir)
+	})
+	if removed {
+		l.log.Info("removed a dangling object record", "bucket", bucket, "key", key)
+	}
+	return removed, nil
+}
