@@ -101,7 +101,7 @@ func TestAWSCLIS3APIBreadth(t *testing.T) {
 				t.Errorf("upload-part-copy result differs from the source (%d vs %d bytes)", len(got), len(bigData))
 			}
 			var attrs struct {
-				ObjectSize int64
+				ObjectSize  int64
 				ObjectParts struct{ TotalPartsCount int }
 			}
 			cli.json(&attrs, "s3api", "get-object-attributes", "--bucket", b, "--key", "copied", "--object-attributes", "ObjectSize", "ObjectParts")
