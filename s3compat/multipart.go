@@ -17,10 +17,7 @@ const (
 )
 
 func (s *Server) createMultipartUpload(ctx context.Context, q *request) (*response, error) {
-	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
-	}
-	if err := checkKey(q.key); err != nil {
+	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
 	opts, err := putOptions(q.r.Header)
@@ -42,6 +39,26 @@ func (s *Server) createMultipartUpload(ctx context.Context, q *request) (*respon
 	return &response{header: h, xml: initiateMultipartUploadResult{Xmlns: s3NS, Bucket: q.bucket, Key: q.key, UploadID: id}}, nil
 }
 
+// checkTarget validates the bucket and key of an object request.
+func (q *request) checkTarget() error {
+	if err := checkBucket(q.bucket); err != nil {
+		return ErrNoSuchBucket
+	}
+	return checkKey(q.key)
+}
+
+// partTarget reads uploadId and partNumber of a part request.
+func (q *request) partTarget() (id string, num int, err error) {
+	if id, err = q.uploadID(); err != nil {
+		return "", 0, err
+	}
+	num, err = strconv.Atoi(q.query.Get("partNumber"))
+	if err != nil || num < 1 || num > MaxPartNumber {
+		return "", 0, ErrTooManyParts
+	}
+	return id, num, nil
+}
+
 func (q *request) uploadID() (string, error) {
 	id := q.query.Get("uploadId")
 	if id == "" {
@@ -51,19 +68,12 @@ func (q *request) uploadID() (string, error) {
 }
 
 func (s *Server) uploadPart(ctx context.Context, q *request) (*response, error) {
-	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
-	}
-	if err := checkKey(q.key); err != nil {
+	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
-	id, err := q.uploadID()
+	id, num, err := q.partTarget()
 	if err != nil {
 		return nil, err
-	}
-	num, err := strconv.Atoi(q.query.Get("partNumber"))
-	if err != nil || num < 1 || num > MaxPartNumber {
-		return nil, ErrTooManyParts
 	}
 	var opts PutOptions
 	if v := q.r.Header.Get("Content-MD5"); v != "" {
@@ -88,10 +98,7 @@ func (s *Server) uploadPart(ctx context.Context, q *request) (*response, error) 
 }
 
 func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*response, error) {
-	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
-	}
-	if err := checkKey(q.key); err != nil {
+	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
 	id, err := q.uploadID()
@@ -211,19 +218,12 @@ func parseCopyRange(v string, size int64) (off, n int64, err error) {
 // uploadPartCopy stores a byte range of an existing object as a part,
 // streaming it from the source: nothing is buffered.
 func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, error) {
-	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
-	}
-	if err := checkKey(q.key); err != nil {
+	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
-	id, err := q.uploadID()
+	id, num, err := q.partTarget()
 	if err != nil {
 		return nil, err
-	}
-	num, err := strconv.Atoi(q.query.Get("partNumber"))
-	if err != nil || num < 1 || num > MaxPartNumber {
-		return nil, ErrTooManyParts
 	}
 	src, _, _, err := s.openCopySource(ctx, q)
 	if err != nil {

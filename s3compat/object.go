@@ -162,10 +162,7 @@ func (e *errMapReader) Read(p []byte) (int, error) {
 }
 
 func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
-	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
-	}
-	if err := checkKey(q.key); err != nil {
+	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
 	opts, err := putOptions(q.r.Header)
@@ -360,10 +357,7 @@ func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*r
 }
 
 func (s *Server) deleteObject(ctx context.Context, q *request) (*response, error) {
-	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
-	}
-	if err := checkKey(q.key); err != nil {
+	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
 	if err := s.layer.DeleteObject(ctx, q.bucket, q.key); err != nil {
@@ -394,10 +388,7 @@ func parseCopySource(v string) (bucket, key string, err error) {
 }
 
 func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) {
-	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
-	}
-	if err := checkKey(q.key); err != nil {
+	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
 	src, srcBucket, srcKey, err := s.openCopySource(ctx, q)
