@@ -181,14 +181,49 @@ func (s *Server) Restart() {
 func (s *Server) Minio(t *testing.T) *minio.Client {
 	t.Helper()
 	c, err := minio.New(s.Addr, &minio.Options{
-		Creds:  credentials.NewStaticV4(testAccessKey, testSecretKey, ""),
-		Secure: false,
-		Region: "us-east-1",
+		Creds:     credentials.NewStaticV4(testAccessKey, testSecretKey, ""),
+		Secure:    false,
+		Region:    "us-east-1",
+		Transport: settledBodyTransport{http.DefaultTransport},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// settledBodyTransport returns from RoundTrip only once the transport is
+// done with the request body. net/http may go on reading a body in its
+// write goroutine after RoundTrip failed (a killed server), while minio-go
+// seeks the same reader back to 0 to retry (after an error or a 5xx): a data race in the client, not
+// in the server under test. Waiting for the body's Close (bounded) ends it.
+type settledBodyTransport struct{ rt http.RoundTripper }
+
+func (s settledBodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return s.rt.RoundTrip(req)
+	}
+	body := &closeSignal{ReadCloser: req.Body, closed: make(chan struct{})}
+	r2 := req.Clone(req.Context())
+	r2.Body = body
+	resp, err := s.rt.RoundTrip(r2)
+	select { // on a 5xx minio-go retries too, so wait whatever the outcome
+	case <-body.closed:
+	case <-time.After(10 * time.Second):
+	}
+	return resp, err
+}
+
+type closeSignal struct {
+	io.ReadCloser
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *closeSignal) Close() error {
+	err := c.ReadCloser.Close()
+	c.once.Do(func() { close(c.closed) })
+	return err
 }
 
 // AWS runs the installed aws CLI (v1 unless bin names another) against the
