@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -31,7 +32,7 @@ type Config struct {
 	// Now is the clock used for signature checks. Default time.Now.
 	Now func() time.Time
 	// Observe, when set, is told of every request served (for metrics).
-	Observe func(api string, status int, seconds float64)
+	Observe func(RequestStats)
 	// Domain, when set (e.g. "s3.example.test"), enables virtual-hosted-
 	// style requests: a Host of "<bucket>.<Domain>" names the bucket and
 	// the whole path is the key. Requests to Domain itself (or any other
@@ -137,8 +138,33 @@ func newRequestID() string {
 	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
+// RequestStats describes one served request, for metrics.
+type RequestStats struct {
+	API      string // S3 operation name, e.g. "PutObject"
+	Status   int    // HTTP status sent
+	Duration time.Duration
+	BytesIn  int64 // request body bytes read
+	BytesOut int64 // response body bytes written
+}
+
+// countingBody counts the request body bytes a handler reads.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64 // a handler's goroutines may still read after it returns
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
 func (s *Server) serve(c *gin.Context) {
 	start := time.Now()
+	body := &countingBody{ReadCloser: c.Request.Body}
+	if c.Request.Body != nil && c.Request.Body != http.NoBody {
+		c.Request.Body = body
+	}
 	r := c.Request
 	q := &request{r: r, w: c.Writer, id: newRequestID(), query: r.URL.Query()}
 	if b := s.hostBucket(r); b != "" {
@@ -152,8 +178,10 @@ func (s *Server) serve(c *gin.Context) {
 
 	status, err := s.run(r.Context(), q)
 	level := slog.LevelInfo
+	took := time.Since(start)
+	out := int64(max(c.Writer.Size(), 0))
 	attrs := []any{"id", q.id, "api", q.api, "method", r.Method, "bucket", q.bucket, "key", q.key,
-		"status", status, "dur_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr}
+		"status", status, "dur_ms", took.Milliseconds(), "in", body.n.Load(), "out", out, "remote", r.RemoteAddr}
 	if err != nil {
 		attrs = append(attrs, "err", err.Error())
 		if status >= 500 {
@@ -162,7 +190,7 @@ func (s *Server) serve(c *gin.Context) {
 	}
 	s.log.Log(r.Context(), level, "s3", attrs...)
 	if s.cfg.Observe != nil {
-		s.cfg.Observe(q.api, status, time.Since(start).Seconds())
+		s.cfg.Observe(RequestStats{API: q.api, Status: status, Duration: took, BytesIn: body.n.Load(), BytesOut: out})
 	}
 }
 

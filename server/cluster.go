@@ -182,6 +182,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 		return fmt.Errorf("gateway: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
 	}
 	opts.Client = storagenode.NewRPCClient(opts)
+	met := newMetrics()
 	var drives []gateway.Drive
 	var layer *gateway.Layer // set below; drives coming back re-queue waiting heals
 	var layerMu sync.Mutex
@@ -205,7 +206,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 					log.Warn("drive offline", "drive", id, "node", n.ID)
 				}
 			}})
-			drives = append(drives, gateway.Drive{Drive: br, Node: n.ID, Zone: n.Zone, Weight: d.Weight})
+			drives = append(drives, gateway.Drive{Drive: met.instrument(br), Node: n.ID, Zone: n.Zone, Weight: d.Weight})
 		}
 	}
 	defer func() {
@@ -234,7 +235,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	if cfg.UploadExpiry == 0 {
 		cfg.UploadExpiry = DefaultUploadExpiry
 	}
-	handler := startServices(ctx, layer, map[string]string{cfg.AccessKey: cfg.SecretKey}, cfg.Region, cfg.Domain, cfg.UploadExpiry, log)
+	handler := startServices(ctx, layer, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, cfg.Region, cfg.Domain, cfg.UploadExpiry, log)
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 gateway", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,

@@ -163,6 +163,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			"access_key", DefaultAccessKey, "secret_key", DefaultSecretKey)
 	}
 
+	met := newMetrics()
 	var drives []gateway.Drive
 	defer func() {
 		for _, d := range drives {
@@ -178,7 +179,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			return fmt.Errorf("open drive %s at %s: %w", id, dir, err)
 		}
 		// In the embedded server every drive folder is its own node.
-		drives = append(drives, gateway.Drive{Drive: d, Node: id, Weight: 1})
+		drives = append(drives, gateway.Drive{Drive: met.instrument(d), Node: id, Weight: 1})
 		go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
 	}
 	layer, err := gateway.New(gateway.Config{
@@ -197,7 +198,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		log.Warn("could not resume the last heal", "err", err)
 	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
-	handler := startServices(ctx, layer, creds, cfg.Region, cfg.Domain, cfg.UploadExpiry, log)
+	handler := startServices(ctx, layer, met, creds, cfg.Region, cfg.Domain, cfg.UploadExpiry, log)
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
@@ -213,13 +214,13 @@ const (
 
 // startServices starts a layer's background work (heal queue, scanner) and
 // returns the HTTP handler of S3 plus the admin API.
-func startServices(ctx context.Context, layer *gateway.Layer, creds map[string]string, region, domain string, uploadExpiry time.Duration, log *slog.Logger) http.Handler {
+func startServices(ctx context.Context, layer *gateway.Layer, m *metrics, creds map[string]string, region, domain string, uploadExpiry time.Duration, log *slog.Logger) http.Handler {
 	go layer.RunHealer(ctx)
 	go layer.RunUploadExpiry(ctx, uploadExpiry, time.Hour)
 	go layer.RunScanner(ctx, scanInterval, scanRate, false)
-	m := newMetrics(layer)
+	m.attach(layer)
 	s3 := s3compat.NewServer(layer, s3compat.Config{Region: region, Domain: domain, Credentials: creds, Logger: log, Observe: m.observe})
-	return m.mount(admin.NewHandler(layer, creds, log).Mount(s3.Handler()))
+	return m.mount(layer, admin.NewHandler(layer, creds, log).Mount(s3.Handler()))
 }
 
 // serveConfig describes one HTTP endpoint of a process.
@@ -271,7 +272,12 @@ func serve(ctx context.Context, sc serveConfig, logAttrs ...any) error {
 	sctx, cancel := context.WithTimeout(context.Background(), sc.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Requests still running are cut: their writes are never committed
+		// (a PUT commits only after its whole body arrived).
+		sc.log.Warn("shutdown deadline passed; closing the connections still in flight", "err", err)
+		_ = srv.Close()
+		return nil
 	}
+	sc.log.Info("in-flight requests finished; stopped")
 	return nil
 }

@@ -163,7 +163,7 @@ func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch method {
 	case mShardWrite:
 		s.serveShardWrite(w, r, d, sig, content)
-	case mShardStat, mShardRead, mPing:
+	case mShardStat, mShardRead, mPing, mDiskInfo:
 		if r.Method != http.MethodGet {
 			s.fail(w, r, fmt.Errorf("%w: %s wants GET", errBadRequest, method))
 			return
@@ -177,6 +177,13 @@ func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.serveShardStat(w, r, d)
 		case mShardRead:
 			s.serveShardRead(w, r, d)
+		case mDiskInfo:
+			di, err := DiskInfoOf(r.Context(), d)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			s.reply(w, di)
 		default:
 			s.reply(w, pingResult{ID: d.ID()})
 		}

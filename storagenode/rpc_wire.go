@@ -44,6 +44,7 @@ const (
 	mShardStat     = "shard/stat"  // GET ?bucket&dir&name -> {"size"}
 	mShardRead     = "shard/read"  // GET ?bucket&dir&name&off&len&size -> bytes
 	mPing          = "ping"        // GET -> {"id"}
+	mDiskInfo      = "diskinfo"    // GET -> DiskInfo
 )
 
 // Arguments and results of the JSON calls. PutMeta and PutUpload send the

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/ecstore/ecstore/server"
 )
@@ -66,42 +67,41 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 func runServer(args []string, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: ecstore server [flags] [DRIVE_DIR...]
+	fs := newFlagSet("server", fmt.Sprintf(`Usage: ecstore server [flags] [DRIVE_DIR...]
 
 Runs the embedded ecstore: the S3 gateway and one local drive per DRIVE_DIR,
-in one process. With no DRIVE_DIR it uses 6 drives under ./ecstore-data.
+in one process. With no DRIVE_DIR it uses 6 drives under ./ecstore-data with
+erasure coding 4+2, listening on 127.0.0.1:9000.
 
-Credentials come from ECSTORE_ACCESS_KEY and ECSTORE_SECRET_KEY; without them
-the local-only default %s / %s is used (and a warning logged).
+Credentials come from ECSTORE_ACCESS_KEY and ECSTORE_SECRET_KEY (or the
+config file's access-key and secret-key); without them the local-only
+default %s / %s is used, and a warning logged.
 
-Flags:
-`, server.DefaultAccessKey, server.DefaultSecretKey)
-		fs.PrintDefaults()
-	}
-	ecFlag := fs.String("ec", envOr("ECSTORE_EC", "4+2"), "erasure coding K+M: K data and M parity shards per object (env ECSTORE_EC)")
-	fs.StringVar(&cfg.Address, "address", envOr("ECSTORE_ADDRESS", cfg.Address), "S3 listen address HOST:PORT (env ECSTORE_ADDRESS)")
-	fs.StringVar(&cfg.Domain, "domain", os.Getenv("ECSTORE_DOMAIN"), "serve virtual-hosted-style requests for BUCKET.DOMAIN as well as path style (env ECSTORE_DOMAIN)")
-	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", server.DefaultUploadExpiry, "abort multipart uploads left unfinished this long (negative: never)")
-	fs.StringVar(&cfg.CertFile, "tls-cert", os.Getenv("ECSTORE_TLS_CERT"), "TLS certificate file (PEM) for the S3 endpoint (env ECSTORE_TLS_CERT)")
-	fs.StringVar(&cfg.KeyFile, "tls-key", os.Getenv("ECSTORE_TLS_KEY"), "TLS key file (PEM) for the S3 endpoint (env ECSTORE_TLS_KEY)")
-	logFormat := fs.String("log-format", envOr("ECSTORE_LOG_FORMAT", "text"), "log format: text or json (env ECSTORE_LOG_FORMAT)")
-	if err := fs.Parse(args); err != nil {
+Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
+/health/live, /health/ready; the web console at /console.
+`, server.DefaultAccessKey, server.DefaultSecretKey), stderr)
+	ecFlag := fs.String("ec", "4+2", "erasure coding `K+M`: K data and M parity shards per object")
+	fs.StringVar(&cfg.Address, "address", cfg.Address, "S3 listen address `HOST:PORT`")
+	fs.StringVar(&cfg.Domain, "domain", "", "serve virtual-hosted-style requests for BUCKET.`DOMAIN` as well as path style")
+	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", server.DefaultUploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
+	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
+	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
+	logFormat := fs.String("log-format", "text", "log format: `text|json`")
+	st, err := parseSettings(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	var err error
 	if cfg.DataShards, cfg.ParityShards, err = server.ParseEC(*ecFlag); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		cfg.DriveDirs = fs.Args()
+	if len(st.Args) > 0 {
+		cfg.DriveDirs = st.Args
 	}
-	cfg.AccessKey, cfg.SecretKey = os.Getenv("ECSTORE_ACCESS_KEY"), os.Getenv("ECSTORE_SECRET_KEY")
+	cfg.AccessKey, cfg.SecretKey = st.Secret("access-key"), st.Secret("secret-key")
 	if cfg.AccessKey == "" && cfg.SecretKey == "" {
 		cfg.AccessKey, cfg.SecretKey = server.DefaultAccessKey, server.DefaultSecretKey
 	}
@@ -123,9 +123,10 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
-// clusterSecret reads ECSTORE_CLUSTER_SECRET.
-func clusterSecret() ([]byte, error) {
-	s := os.Getenv("ECSTORE_CLUSTER_SECRET")
+// clusterSecret reads the cluster secret (ECSTORE_CLUSTER_SECRET or the
+// config file's cluster-secret).
+func clusterSecret(st *settings) ([]byte, error) {
+	s := st.Secret("cluster-secret")
 	if s == "" {
 		return nil, errors.New("set ECSTORE_CLUSTER_SECRET (at least 16 bytes, the same on every node and gateway)")
 	}
@@ -134,35 +135,29 @@ func clusterSecret() ([]byte, error) {
 
 func runNode(args []string, stderr io.Writer) error {
 	var cfg server.NodeConfig
-	fs := flag.NewFlagSet("node", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: ecstore node --address HOST:PORT --id ID [--zone Z] [--cluster FILE] DRIVE_DIR...
+	fs := newFlagSet("node", `Usage: ecstore node --address HOST:PORT --id ID [--zone Z] [--cluster FILE] DRIVE_DIR...
 
 Runs one storage node: serves its drives (one per DRIVE_DIR) to the cluster's
 gateways over the signed internode API. The cluster secret comes from
-ECSTORE_CLUSTER_SECRET.
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&cfg.Address, "address", os.Getenv("ECSTORE_ADDRESS"), "internode listen address HOST:PORT (env ECSTORE_ADDRESS)")
-	fs.StringVar(&cfg.ID, "id", os.Getenv("ECSTORE_NODE_ID"), "node id, as in the cluster map (env ECSTORE_NODE_ID)")
-	fs.StringVar(&cfg.Zone, "zone", os.Getenv("ECSTORE_ZONE"), "failure zone (env ECSTORE_ZONE)")
-	fs.StringVar(&cfg.ClusterFile, "cluster", os.Getenv("ECSTORE_CLUSTER"), "cluster map file (YAML); recommended (env ECSTORE_CLUSTER)")
-	fs.StringVar(&cfg.CertFile, "tls-cert", os.Getenv("ECSTORE_TLS_CERT"), "TLS certificate file (PEM) for the internode API")
-	fs.StringVar(&cfg.KeyFile, "tls-key", os.Getenv("ECSTORE_TLS_KEY"), "TLS key file (PEM) for the internode API")
-	logFormat := fs.String("log-format", envOr("ECSTORE_LOG_FORMAT", "text"), "log format: text or json")
-	if err := fs.Parse(args); err != nil {
+ECSTORE_CLUSTER_SECRET (or the config file's cluster-secret).
+`, stderr)
+	fs.StringVar(&cfg.Address, "address", "", "internode listen address `HOST:PORT`")
+	fs.StringVar(&cfg.ID, "id", os.Getenv("ECSTORE_NODE_ID"), "node `ID`, as in the cluster map")
+	fs.StringVar(&cfg.Zone, "zone", "", "failure `ZONE`")
+	fs.StringVar(&cfg.ClusterFile, "cluster", "", "cluster map `FILE` (YAML); recommended")
+	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the internode API")
+	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the internode API")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, wait up to `DURATION` for requests in flight")
+	logFormat := fs.String("log-format", "text", "log format: `text|json`")
+	st, err := parseSettings(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	cfg.DriveDirs = fs.Args()
-	var err error
-	if cfg.Secret, err = clusterSecret(); err != nil {
+	cfg.DriveDirs = st.Args
+	if cfg.Secret, err = clusterSecret(st); err != nil {
 		return err
 	}
 	if cfg.Logger, err = newLogger(*logFormat, stderr); err != nil {
@@ -175,43 +170,41 @@ Flags:
 
 func runGateway(args []string, stderr io.Writer) error {
 	var cfg server.GatewayConfig
-	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: ecstore gateway --address HOST:PORT --cluster FILE
+	fs := newFlagSet("gateway", `Usage: ecstore gateway --address HOST:PORT --cluster FILE
 
 Runs an S3 gateway over the storage nodes of the cluster map. Any number of
 gateways can serve the same nodes. S3 credentials come from
 ECSTORE_ACCESS_KEY / ECSTORE_SECRET_KEY, the cluster secret from
-ECSTORE_CLUSTER_SECRET.
+ECSTORE_CLUSTER_SECRET (or the config file's access-key, secret-key,
+cluster-secret).
 
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&cfg.Address, "address", envOr("ECSTORE_ADDRESS", "127.0.0.1:9000"), "S3 listen address HOST:PORT (env ECSTORE_ADDRESS)")
-	fs.StringVar(&cfg.ClusterFile, "cluster", os.Getenv("ECSTORE_CLUSTER"), "cluster map file (YAML) (env ECSTORE_CLUSTER)")
-	fs.StringVar(&cfg.Domain, "domain", os.Getenv("ECSTORE_DOMAIN"), "serve virtual-hosted-style requests for BUCKET.DOMAIN as well as path style (env ECSTORE_DOMAIN)")
-	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", server.DefaultUploadExpiry, "abort multipart uploads left unfinished this long (negative: never)")
-	fs.StringVar(&cfg.StateDir, "state-dir", os.Getenv("ECSTORE_STATE_DIR"), "folder for the gateway's own state (heal progress, resumed after a restart)")
-	fs.StringVar(&cfg.InternodeCA, "internode-ca", os.Getenv("ECSTORE_INTERNODE_CA"), "CA certificate (PEM) of nodes served over TLS")
-	fs.StringVar(&cfg.CertFile, "tls-cert", os.Getenv("ECSTORE_TLS_CERT"), "TLS certificate file (PEM) for the S3 endpoint")
-	fs.StringVar(&cfg.KeyFile, "tls-key", os.Getenv("ECSTORE_TLS_KEY"), "TLS key file (PEM) for the S3 endpoint")
-	logFormat := fs.String("log-format", envOr("ECSTORE_LOG_FORMAT", "text"), "log format: text or json")
-	if err := fs.Parse(args); err != nil {
+Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
+/health/live, /health/ready; the web console at /console.
+`, stderr)
+	fs.StringVar(&cfg.Address, "address", "127.0.0.1:9000", "S3 listen address `HOST:PORT`")
+	fs.StringVar(&cfg.ClusterFile, "cluster", "", "cluster map `FILE` (YAML)")
+	fs.StringVar(&cfg.Domain, "domain", "", "serve virtual-hosted-style requests for BUCKET.`DOMAIN` as well as path style")
+	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", server.DefaultUploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
+	fs.StringVar(&cfg.StateDir, "state-dir", "", "`DIR` for the gateway's own state (heal progress, resumed after a restart)")
+	fs.StringVar(&cfg.InternodeCA, "internode-ca", "", "CA certificate `FILE` (PEM) of nodes served over TLS")
+	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
+	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, wait up to `DURATION` for requests in flight")
+	logFormat := fs.String("log-format", "text", "log format: `text|json`")
+	st, err := parseSettings(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("gateway takes no arguments (got %q); drives come from the cluster map", fs.Args())
+	if len(st.Args) > 0 {
+		return fmt.Errorf("gateway takes no arguments (got %q); drives come from the cluster map", st.Args)
 	}
-	var err error
-	if cfg.Secret, err = clusterSecret(); err != nil {
+	if cfg.Secret, err = clusterSecret(st); err != nil {
 		return err
 	}
-	cfg.AccessKey, cfg.SecretKey = os.Getenv("ECSTORE_ACCESS_KEY"), os.Getenv("ECSTORE_SECRET_KEY")
+	cfg.AccessKey, cfg.SecretKey = st.Secret("access-key"), st.Secret("secret-key")
 	if cfg.Logger, err = newLogger(*logFormat, stderr); err != nil {
 		return err
 	}
