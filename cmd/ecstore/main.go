@@ -32,6 +32,7 @@ Usage:
   ecstore node [flags] DRIVE_DIR...       run a storage node of a cluster
   ecstore gateway [flags]                 run an S3 gateway over a cluster's nodes
   ecstore admin heal [flags]              heal every object, with a progress bar
+  ecstore bench [flags]                   load-test any S3 endpoint (PUT/GET/mixed/list/delete)
 
 Run "ecstore COMMAND --help" for a command's flags.
 `
@@ -57,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runGateway(args[1:], stderr)
 	case "admin":
 		return runAdmin(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
