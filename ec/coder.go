@@ -3,7 +3,6 @@ package ec
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"sync"
 	"sync/atomic"
 
@@ -13,9 +12,6 @@ import (
 // DefaultBlockSize is the number of object bytes per stripe unless
 // WithBlockSize says otherwise.
 const DefaultBlockSize = 1 << 20
-
-// ChecksumSize is the number of checksum bytes in front of each shard block.
-const ChecksumSize = 4
 
 var (
 	// ErrTooFewShards is returned (wrapped) when fewer than k good shard
@@ -29,10 +25,6 @@ var (
 	// lists them in Report.Corrupt.
 	ErrCorrupt = errors.New("ec: shard block checksum mismatch")
 )
-
-// castagnoli is the CRC32C table; the stdlib uses the SSE4.2/ARMv8 CRC
-// instructions for it.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Option configures a Coder.
 type Option func(*options)
@@ -54,12 +46,13 @@ func WithBlockSize(n int) Option {
 // A Coder is safe for concurrent use by multiple goroutines.
 type Coder struct {
 	k, m      int
-	blockSize int // object bytes per full stripe
-	perShard  int // shard block bytes of a full stripe: ceil(blockSize/k)
-	stride    int // bytes between frames in a stripe buffer: ChecksumSize+perShard
-	enc       reedsolomon.Encoder
-	pool      sync.Pool    // *stripe
-	live      atomic.Int64 // stripe buffers taken from pool and not returned
+	blockSize int                 // object bytes per full stripe
+	perShard  int                 // shard block bytes of a full stripe: ceil(blockSize/k)
+	stride    int                 // bytes between frames in a stripe buffer: ChecksumSize+perShard
+	enc       reedsolomon.Encoder // for Decode: splits a stripe over goroutines
+	encOne    reedsolomon.Encoder // for Encode's workers: one goroutine each
+	pool      sync.Pool           // *stripe
+	live      atomic.Int64        // stripe buffers taken from pool and not returned
 }
 
 // New returns a Coder for k data shards and m parity shards.
@@ -84,6 +77,10 @@ func New(k, m int, opts ...Option) (*Coder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ec: %w", err)
 	}
+	encOne, err := reedsolomon.New(k, m, reedsolomon.WithMaxGoroutines(1))
+	if err != nil {
+		return nil, fmt.Errorf("ec: %w", err)
+	}
 	per := (o.blockSize + k - 1) / k
 	c := &Coder{
 		k:         k,
@@ -92,6 +89,7 @@ func New(k, m int, opts ...Option) (*Coder, error) {
 		perShard:  per,
 		stride:    ChecksumSize + per,
 		enc:       enc,
+		encOne:    encOne,
 	}
 	c.pool.New = func() any {
 		n := k + m
@@ -145,8 +143,10 @@ type stripe struct {
 	per   int   // block size of this stripe
 
 	// Set per use by Encode.
-	n    int          // object bytes in the stripe
-	refs atomic.Int32 // writers still to handle the stripe
+	n      int           // object bytes in the stripe
+	refs   atomic.Int32  // writers still to handle the stripe
+	coded  chan struct{} // closed when the frames are ready (or failed is set)
+	failed bool          // coding failed: the frames must not be written
 
 	// Set per use by Decode: bytes [lo, hi) of the stripe go to the writer,
 	// taken from out, the data blocks (read or reconstructed).

@@ -2,9 +2,7 @@ package ec
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"sync"
 )
@@ -219,7 +217,7 @@ func (d *decoder) readFrames(st *stripe, per int, off int64) {
 			err = io.ErrUnexpectedEOF
 		}
 		d.errs[i] = err
-		if err == nil && binary.BigEndian.Uint32(f) == crc32.Checksum(f[ChecksumSize:], castagnoli) {
+		if err == nil && frameOK(f) {
 			d.state[i] = good
 		} else {
 			d.state[i] = bad

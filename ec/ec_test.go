@@ -122,17 +122,17 @@ func TestNew(t *testing.T) {
 }
 
 func TestShardFileSize(t *testing.T) {
-	c := mustNew(t, config{4, 2, 1000}) // full stripe: 4+250 bytes per shard
+	c := mustNew(t, config{4, 2, 1000}) // full stripe: 8+250 bytes per shard
 	for _, tc := range []struct{ size, want int64 }{
-		{0, 0}, {-1, 0}, {1, 5}, {4, 5}, {5, 6}, {999, 254}, {1000, 254},
-		{1001, 259}, {2000, 508}, {3017, 762 + 4 + 5},
+		{0, 0}, {-1, 0}, {1, 9}, {4, 9}, {5, 10}, {999, 258}, {1000, 258},
+		{1001, 267}, {2000, 516}, {3017, 774 + 8 + 5},
 	} {
 		if got := c.ShardFileSize(tc.size); got != tc.want {
 			t.Errorf("ShardFileSize(%d) = %d, want %d", tc.size, got, tc.want)
 		}
 	}
 	c = mustNew(t, config{3, 1, 1000}) // ceil(1000/3) = 334
-	if got := c.ShardFileSize(2500); got != 2*338+4+167 {
+	if got := c.ShardFileSize(2500); got != 2*342+8+167 {
 		t.Errorf("3+1 ShardFileSize(2500) = %d", got)
 	}
 }

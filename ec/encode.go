@@ -2,17 +2,20 @@ package ec
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"sync"
 	"sync/atomic"
 )
 
-// encodeDepth is the number of stripes an Encode holds at once: one being
-// read, one being coded, the others being written.
-const encodeDepth = 4
+const (
+	// encodeWorkers is the number of stripes an Encode codes at once: each
+	// worker computes one stripe's parity and checksums on its own.
+	encodeWorkers = 2
+	// encodeDepth is the number of stripes an Encode holds at once: one
+	// being read, encodeWorkers being coded, the others being written.
+	encodeDepth = encodeWorkers + 2
+)
 
 // Encode reads r to EOF, cuts the stream into stripes of BlockSize bytes and
 // writes each stripe's k+m frames, one to each writer: w[i] receives shard i
@@ -49,12 +52,15 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, w []io.Writer, minWrite
 		c:    c,
 		ctx:  ctx,
 		errs: shardErrs,
+		dead: make([]atomic.Bool, len(w)),
 		min:  minWriters,
 		sem:  make(chan struct{}, encodeDepth),
 	}
-	for _, wi := range w {
+	for i, wi := range w {
 		if wi != nil {
 			e.workers++
+		} else {
+			e.dead[i].Store(true)
 		}
 	}
 	e.alive.Store(int32(e.workers))
@@ -65,9 +71,11 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, w []io.Writer, minWrite
 		return 0, shardErrs, fmt.Errorf("ec: encode: %w", err)
 	}
 
-	// Three stages: this goroutine reads stripes, the coding goroutine lays
-	// them out and computes parity, one goroutine per writer checksums and
-	// writes its frames. Stripes in flight are bounded by e.sem.
+	// Three stages: this goroutine reads stripes and hands each to a coding
+	// worker and, in order, to every writer goroutine; a coding worker lays
+	// the stripe out, computes its parity and checksums; each writer waits
+	// until its next stripe is coded and writes its frame. Stripes in
+	// flight are bounded by e.sem.
 	chans := make([]chan *stripe, 0, e.workers)
 	for i, wi := range w {
 		if wi == nil {
@@ -79,14 +87,12 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, w []io.Writer, minWrite
 		go e.writeShard(i, wi, ch)
 	}
 	codeCh := make(chan *stripe, encodeDepth)
-	coded := make(chan struct{})
-	go func() {
-		defer close(coded)
-		e.codeStripes(codeCh, chans)
-	}()
-	n, err = e.run(r, codeCh)
+	for range encodeWorkers {
+		e.wg.Add(1)
+		go e.codeStripes(codeCh)
+	}
+	n, err = e.run(r, codeCh, chans)
 	close(codeCh)
-	<-coded
 	for _, ch := range chans {
 		close(ch)
 	}
@@ -107,18 +113,18 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, w []io.Writer, minWrite
 type encoder struct {
 	c       *Coder
 	ctx     context.Context
-	errs    []error // errs[i] is owned by shard i's goroutine until wg.Wait
-	min     int     // writers needed
-	workers int     // writer goroutines
+	errs    []error       // errs[i] is owned by shard i's goroutine until wg.Wait
+	dead    []atomic.Bool // dead[i]: shard i is not written (nil or failed writer)
+	min     int           // writers needed
+	workers int           // writer goroutines
 	alive   atomic.Int32
 	skipped atomic.Bool   // a frame was not written because ctx was done
-	halt    atomic.Bool   // the coding goroutine failed: stop reading
+	halt    atomic.Bool   // coding failed: stop reading
 	sem     chan struct{} // one token per stripe held
 	wg      sync.WaitGroup
 
-	// Owned by the coding goroutine until it ends.
-	codeErr error
-	scratch []byte // for re-laying out the last stripe
+	mu      sync.Mutex
+	codeErr error // the first coding error
 }
 
 func (e *encoder) checkAlive() error {
@@ -135,11 +141,13 @@ func (e *encoder) release(st *stripe) {
 	<-e.sem
 }
 
-// run reads stripes from r and hands them to the coding goroutine.
-func (e *encoder) run(r io.Reader, codeCh chan<- *stripe) (int64, error) {
+// run reads stripes from r and hands each to the coding workers and to
+// every writer goroutine. It stops early, without error, when coding failed
+// or too few writers remain; Encode reports why.
+func (e *encoder) run(r io.Reader, codeCh chan<- *stripe, chans []chan *stripe) (int64, error) {
 	c := e.c
 	var n int64
-	for s := int64(0); !e.halt.Load(); s++ {
+	for s := int64(0); !e.halt.Load() && int(e.alive.Load()) >= e.min; s++ {
 		if err := e.ctx.Err(); err != nil {
 			return n, fmt.Errorf("ec: encode: %w", context.Cause(e.ctx))
 		}
@@ -155,8 +163,14 @@ func (e *encoder) run(r io.Reader, codeCh chan<- *stripe) (int64, error) {
 			e.release(st)
 			return n, err
 		}
-		st.index, st.n = s, got
-		codeCh <- st // never blocks: at most encodeDepth stripes exist
+		st.index, st.n, st.failed = s, got, false
+		st.coded = make(chan struct{})
+		st.refs.Store(int32(len(chans)))
+		// None of these sends blocks: at most encodeDepth stripes exist.
+		codeCh <- st
+		for _, ch := range chans {
+			ch <- st
+		}
 		if eof {
 			break
 		}
@@ -164,27 +178,23 @@ func (e *encoder) run(r io.Reader, codeCh chan<- *stripe) (int64, error) {
 	return n, nil
 }
 
-// codeStripes lays out and codes the stripes from codeCh and hands them to
-// the writer goroutines, until codeCh is closed.
-func (e *encoder) codeStripes(codeCh <-chan *stripe, chans []chan *stripe) {
+// codeStripes is a coding worker: it codes the stripes from codeCh until
+// codeCh is closed, and marks each one coded.
+func (e *encoder) codeStripes(codeCh <-chan *stripe) {
+	defer e.wg.Done()
 	for st := range codeCh {
-		if e.codeErr == nil {
-			e.codeErr = e.code(st)
+		if e.halt.Load() {
+			st.failed = true
+		} else if err := e.code(st); err != nil {
+			st.failed = true
+			e.mu.Lock()
 			if e.codeErr == nil {
-				e.codeErr = e.checkAlive()
+				e.codeErr = err
 			}
-			if e.codeErr != nil {
-				e.halt.Store(true)
-			}
+			e.mu.Unlock()
+			e.halt.Store(true)
 		}
-		if e.codeErr != nil {
-			e.release(st)
-			continue
-		}
-		st.refs.Store(int32(len(chans)))
-		for _, ch := range chans {
-			ch <- st // never blocks, as above
-		}
+		close(st.coded)
 	}
 }
 
@@ -227,7 +237,8 @@ func readFull(r io.Reader, p []byte) (int, error) {
 }
 
 // code lays out a stripe of st.n bytes (read by readStripe) as k blocks of
-// ceil(st.n/k) bytes, zero padded, and computes the parity blocks.
+// ceil(st.n/k) bytes, zero padded, computes the parity blocks and seals
+// the frames of the shards still written.
 func (e *encoder) code(st *stripe) error {
 	c := e.c
 	got := st.n
@@ -237,10 +248,7 @@ func (e *encoder) code(st *stripe) error {
 	}
 	if per != c.perShard {
 		// Short last stripe with smaller blocks: gather, then spread again.
-		if cap(e.scratch) < got {
-			e.scratch = make([]byte, got)
-		}
-		tmp := e.scratch[:got]
+		tmp := make([]byte, got)
 		for i, o := 0, 0; o < got; i++ {
 			o += copy(tmp[o:], c.block(st, i, c.perShard)[:min(c.perShard, got-o)])
 		}
@@ -260,31 +268,40 @@ func (e *encoder) code(st *stripe) error {
 		for i := range st.shards {
 			st.shards[i] = c.block(st, i, per)
 		}
-		if err := c.enc.Encode(st.shards); err != nil {
+		if err := c.encOne.Encode(st.shards); err != nil {
 			return fmt.Errorf("ec: encode: stripe %d: %w", st.index, err)
+		}
+	}
+	for i := range c.k + c.m {
+		if !e.dead[i].Load() {
+			sealFrame(c.frame(st, i, per))
 		}
 	}
 	return nil
 }
 
-// writeShard is the goroutine that checksums and writes shard i's frames.
+// writeShard is the goroutine that writes shard i's frames, in stripe
+// order, each once its stripe is coded.
 func (e *encoder) writeShard(i int, w io.Writer, ch <-chan *stripe) {
 	defer e.wg.Done()
+	stop := false // a stripe failed to code: write no more
 	for st := range ch {
+		<-st.coded
+		stop = stop || st.failed
 		switch {
-		case e.errs[i] != nil:
-			// Dropped: only release the stripe.
+		case stop || e.errs[i] != nil:
+			// Only release the stripe.
 		case e.ctx.Err() != nil:
 			e.skipped.Store(true)
 		default:
 			f := e.c.frame(st, i, st.per)
-			binary.BigEndian.PutUint32(f, crc32.Checksum(f[ChecksumSize:], castagnoli))
 			nw, err := w.Write(f)
 			if err == nil && nw != len(f) {
 				err = io.ErrShortWrite
 			}
 			if err != nil {
 				e.errs[i] = err
+				e.dead[i].Store(true)
 				e.alive.Add(-1)
 			}
 		}

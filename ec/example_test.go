@@ -38,7 +38,7 @@ func ExampleCoder() {
 		shards[i] = bytes.NewReader(f.Bytes())
 	}
 	shards[3] = nil
-	files[1].Bytes()[5] ^= 0xff // shard 1, stripe 0
+	files[1].Bytes()[9] ^= 0xff // shard 1, stripe 0, block byte 1
 	var out bytes.Buffer
 	report, err := c.Decode(context.Background(), &out, shards, n, 4, 15)
 	if err != nil {
@@ -52,7 +52,7 @@ func ExampleCoder() {
 	_, err = c.Decode(context.Background(), io.Discard, shards, n, 0, n)
 	fmt.Println(err != nil, errors.Is(err, ec.ErrTooFewShards))
 	// Output:
-	// encoded 44 bytes into shard files of 23 bytes
+	// encoded 44 bytes into shard files of 35 bytes
 	// "quick brown fox"
 	// missing [3] corrupt [1] heal: true
 	// true true

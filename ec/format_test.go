@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"testing"
 
 	"github.com/klauspost/reedsolomon"
+	"github.com/zeebo/xxh3"
 )
 
 // TestFormat parses shard files by the format documented in doc.go, without
-// the decoder: frames of [CRC32C big-endian][block], data blocks holding the
+// the decoder: frames of [XXH3-64 big-endian][block], data blocks holding the
 // stripe's bytes zero padded, parity blocks from reedsolomon.
 func TestFormat(t *testing.T) {
+	if FormatVersion != 2 || ChecksumSize != 8 {
+		t.Fatalf("format version %d with %d checksum bytes: update this test and doc.go", FormatVersion, ChecksumSize)
+	}
 	for _, cfg := range []config{{4, 2, 1000}, {3, 1, 1000}, {5, 3, 7}, {6, 0, 64}, {4, 2, 1 << 16}} {
 		enc, err := reedsolomon.New(cfg.k, cfg.m)
 		if err != nil {
@@ -35,8 +38,8 @@ func TestFormat(t *testing.T) {
 					for i := range blocks {
 						f := files[i][off : off+ChecksumSize+per]
 						blocks[i] = f[ChecksumSize:]
-						if got, want := binary.BigEndian.Uint32(f), crc32.Checksum(blocks[i], crc32.MakeTable(crc32.Castagnoli)); got != want {
-							t.Fatalf("stripe %d shard %d: checksum %08x, want %08x", s, i, got, want)
+						if got, want := binary.BigEndian.Uint64(f), xxh3.Hash(blocks[i]); got != want {
+							t.Fatalf("stripe %d shard %d: checksum %016x, want %016x", s, i, got, want)
 						}
 					}
 					want := make([]byte, cfg.k*per)

@@ -15,8 +15,8 @@ import (
 func TestImports(t *testing.T) {
 	allowed := map[string]bool{
 		"context": true, "encoding/binary": true, "errors": true, "fmt": true,
-		"hash/crc32": true, "io": true, "sync": true, "sync/atomic": true,
-		"github.com/klauspost/reedsolomon": true,
+		"io": true, "sync": true, "sync/atomic": true,
+		"github.com/klauspost/reedsolomon": true, "github.com/zeebo/xxh3": true,
 	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {

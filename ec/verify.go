@@ -1,9 +1,7 @@
 package ec
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
 )
 
@@ -31,7 +29,7 @@ func (c *Coder) VerifyShard(r io.ReaderAt, objectSize int64) error {
 		default:
 			return fmt.Errorf("ec: verify: stripe %d: %w", s, err)
 		}
-		if binary.BigEndian.Uint32(f) != crc32.Checksum(f[ChecksumSize:], castagnoli) {
+		if !frameOK(f) {
 			return fmt.Errorf("ec: verify: stripe %d: %w", s, ErrCorrupt)
 		}
 	}
