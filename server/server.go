@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/admin"
+	"github.com/ecstore/ecstore/console"
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
@@ -213,14 +214,17 @@ const (
 )
 
 // startServices starts a layer's background work (heal queue, scanner) and
-// returns the HTTP handler of S3 plus the admin API.
+// returns the HTTP handler of S3 plus the admin API and the web console.
 func startServices(ctx context.Context, layer *gateway.Layer, m *metrics, creds map[string]string, region, domain string, uploadExpiry time.Duration, log *slog.Logger) http.Handler {
 	go layer.RunHealer(ctx)
 	go layer.RunUploadExpiry(ctx, uploadExpiry, time.Hour)
 	go layer.RunScanner(ctx, scanInterval, scanRate, false)
 	m.attach(layer)
 	s3 := s3compat.NewServer(layer, s3compat.Config{Region: region, Domain: domain, Credentials: creds, Logger: log, Observe: m.observe})
-	return m.mount(layer, admin.NewHandler(layer, creds, log).Mount(s3.Handler()))
+	// The console takes only unauthenticated requests under /console (see
+	// package console); signed S3 requests to a bucket "console" pass on.
+	web := console.NewHandler(layer, creds, log).Mount(s3.Handler())
+	return m.mount(layer, admin.NewHandler(layer, creds, log).Mount(web))
 }
 
 // serveConfig describes one HTTP endpoint of a process.
