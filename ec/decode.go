@@ -163,6 +163,15 @@ func (d *decoder) stripe(st *stripe) error {
 			d.state[j] = bad
 		}
 	}
+	if len(d.toRead) <= j1-j0 {
+		// A block needed is known missing: read k blocks in this first round
+		// (data first, then parity) to reconstruct it without a second one.
+		for i := 0; i < c.k+c.m && len(d.toRead) < c.k; i++ {
+			if (i < j0 || i > j1) && d.usable[i] {
+				d.toRead = append(d.toRead, i)
+			}
+		}
+	}
 	nGood := 0
 	for {
 		d.readFrames(st, per, off)

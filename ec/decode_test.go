@@ -10,7 +10,9 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // combinations calls f with every subset of {0..n-1} of size r.
@@ -532,4 +534,70 @@ type liveWriter struct {
 func (w *liveWriter) Write(p []byte) (int, error) {
 	w.max = max(w.max, w.c.live.Load())
 	return len(p), nil
+}
+
+// barrier releases the callers of wait in groups of n; wait reports false
+// if its group was not complete within a second.
+type barrier struct {
+	mu    sync.Mutex
+	n     int
+	count int
+	gen   chan struct{}
+}
+
+func (b *barrier) wait() bool {
+	b.mu.Lock()
+	if b.gen == nil {
+		b.gen = make(chan struct{})
+	}
+	ch := b.gen
+	if b.count++; b.count == b.n {
+		b.count, b.gen = 0, nil
+		close(ch)
+	}
+	b.mu.Unlock()
+	select {
+	case <-ch:
+		return true
+	case <-time.After(time.Second):
+		return false
+	}
+}
+
+type barrierReaderAt struct {
+	r       io.ReaderAt
+	b       *barrier
+	timeout *atomic.Bool
+}
+
+func (r barrierReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if !r.b.wait() {
+		r.timeout.Store(true)
+	}
+	return r.r.ReadAt(p, off)
+}
+
+// TestDecodeMissingOneRound: with data shards known missing, Decode reads
+// the k blocks it reconstructs from at once, not the data blocks first and
+// the parity blocks in a second round.
+func TestDecodeMissingOneRound(t *testing.T) {
+	noLeak(t)
+	c := mustNew(t, config{4, 2, 1000})
+	data := randData(2500, 9)
+	files := encodeFiles(t, c, data)
+	b := &barrier{n: c.DataShards()}
+	var timeout atomic.Bool
+	rs := readersOf(files, 0, 2)
+	for i, r := range rs {
+		if r != nil {
+			rs[i] = barrierReaderAt{r: r, b: b, timeout: &timeout}
+		}
+	}
+	got, rep, err := decodeRange(c, rs, int64(len(data)), 0, int64(len(data)))
+	if err != nil || !bytes.Equal(got, data) || !slices.Equal(rep.Missing, []int{0, 2}) {
+		t.Fatalf("err %v, data ok %v, report %+v", err, bytes.Equal(got, data), rep)
+	}
+	if timeout.Load() {
+		t.Error("the k reads of a stripe were not made at once")
+	}
 }
