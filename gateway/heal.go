@@ -22,6 +22,10 @@ type HealResult struct {
 	// Lost is set when fewer than k good shards remain: the object cannot
 	// be rebuilt.
 	Lost bool
+	// Away counts shards still on fallback drives after the heal because
+	// their home drive was unreachable (the object is fully redundant; the
+	// move home waits for the drive).
+	Away int
 }
 
 // Degraded reports whether the object is below full redundancy after the
@@ -267,6 +271,7 @@ func (l *Layer) moveHome(ctx context.Context, meta *storagenode.ObjectMeta, code
 			continue
 		}
 		if _, err := h.StatBucket(ctx, meta.Bucket); err != nil {
+			res.Away++
 			continue // home still unreachable (or not yet healed): later
 		}
 		targets := make([]storagenode.Drive, len(current))
@@ -283,6 +288,7 @@ func (l *Layer) moveHome(ctx context.Context, meta *storagenode.ObjectMeta, code
 			n += w
 		}
 		if !ok {
+			res.Away++
 			l.deleteVersion(ctx, []storagenode.Drive{h}, meta.Bucket, meta.DataDir)
 			continue
 		}
@@ -296,6 +302,7 @@ func (l *Layer) moveHome(ctx context.Context, meta *storagenode.ObjectMeta, code
 		})
 		if countNil(errs) < len(newDrives) {
 			// Not everywhere yet: keep the fallback copy; a later heal retries.
+			res.Away++
 			continue
 		}
 		old := current[i]

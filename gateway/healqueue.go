@@ -90,8 +90,8 @@ func (l *Layer) RunHealer(ctx context.Context) {
 			if r.Repaired > 0 {
 				l.healq.healed.Add(1)
 			}
-			if r.Unreachable > 0 {
-				l.healq.park(it) // finish when the drive returns
+			if r.Unreachable > 0 || r.Away > 0 {
+				l.healq.park(it) // finish (or move home) when the drive returns
 			}
 		}
 	}
