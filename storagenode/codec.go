@@ -42,6 +42,12 @@ func objectKey(bucket, key string) []byte {
 	return append(kindPrefix('o', bucket), key...)
 }
 
+// inlineKey holds the inline shard of an InlineData record, by version
+// directory (DeleteVersion removes it like a shard file).
+func inlineKey(bucket, versionDir string) []byte {
+	return append(kindPrefix('i', bucket), versionDir...)
+}
+
 func uploadKey(bucket, uploadID string) []byte {
 	return append(kindPrefix('u', bucket), uploadID...)
 }
@@ -106,7 +112,18 @@ func (m *ObjectMeta) Clone() *ObjectMeta {
 	c.Checksums = maps.Clone(m.Checksums)
 	c.Drives = slices.Clone(m.Drives)
 	c.Parts = slices.Clone(m.Parts)
+	c.Inline = slices.Clone(m.Inline)
 	return &c
+}
+
+// header returns a deep copy of m without its inline shard.
+func (m *ObjectMeta) header() *ObjectMeta {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.Inline = nil
+	return c.Clone()
 }
 
 // Clone returns a deep copy of u (nil for nil).

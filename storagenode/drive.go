@@ -208,6 +208,17 @@ type ObjectMeta struct {
 	EC          ECInfo            `json:"ec"`
 	Drives      []string          `json:"drives"` // drive IDs by shard index
 	Parts       []PartInfo        `json:"parts"`
+	// InlineData says the object's single shard per drive is kept in the
+	// drive's index beside the record instead of in a shard file (small
+	// objects: one synced write per drive instead of a file, its fsyncs and
+	// a record). It belongs to the version directory DataDir as a shard
+	// file would: DeleteVersion removes it.
+	InlineData bool `json:"inl,omitempty"`
+	// Inline is this drive's shard of an InlineData object (the bytes a
+	// shard file would hold). PutMeta stores it when set (and keeps the
+	// stored one when not); GetMeta returns it when the drive holds it;
+	// ListMeta and the records PutMeta and DeleteMeta return leave it out.
+	Inline []byte `json:"inline,omitempty"`
 }
 
 // Newer reports whether m orders after o (ModTime, then VersionID).

@@ -145,7 +145,7 @@ func (d *LocalDrive) DeleteBucket(ctx context.Context, bucket string) error {
 		return err
 	}
 	b := d.db.NewBatch()
-	for _, kind := range []byte{'o', 'u', 'p'} {
+	for _, kind := range []byte{'o', 'i', 'u', 'p'} {
 		p := kindPrefix(kind, bucket)
 		if err := b.DeleteRange(p, prefixEnd(p), nil); err != nil {
 			b.Close()
@@ -229,7 +229,13 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 	if err := d.bucketMissing(d.db, m.Bucket, "put meta"); err != nil {
 		return nil, err
 	}
-	v, err := encodeRecord(m)
+	inline := m.Inline
+	if !m.InlineData {
+		inline = nil
+	}
+	stored := *m
+	stored.Inline = nil // kept under its own key, so listings never read it
+	v, err := encodeRecord(&stored)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +253,13 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
 			m.Bucket, m.Key, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)
 	}
-	if err := d.db.Set(k, v, pebble.Sync); err != nil {
+	b := d.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(k, v, nil)
+	if inline != nil {
+		_ = b.Set(inlineKey(m.Bucket, m.DataDir), inline, nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, errf(err, "put meta %s/%s", m.Bucket, m.Key)
 	}
 	return prev, nil
@@ -271,6 +283,18 @@ func (d *LocalDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMe
 			return nil, err
 		}
 		return nil, fmt.Errorf("storagenode: get meta %s/%s: %w", bucket, key, ErrObjectNotFound)
+	}
+	if m.InlineData {
+		v, closer, err := d.db.Get(inlineKey(bucket, m.DataDir))
+		switch {
+		case errors.Is(err, pebble.ErrNotFound):
+			// A record without its shard: the shard is missing here.
+		case err != nil:
+			return nil, errf(err, "get meta %s/%s: inline shard", bucket, key)
+		default:
+			m.Inline = bytes.Clone(v)
+			closer.Close()
+		}
 	}
 	return m, nil
 }

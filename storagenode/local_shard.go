@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/cockroachdb/pebble"
 )
 
 // CreateShard opens a temporary file in tmp/ behind a write buffer. The
@@ -238,6 +240,9 @@ func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir strin
 		return err
 	}
 	defer d.leave()
+	if err := d.db.Delete(inlineKey(bucket, versionDir), pebble.Sync); err != nil {
+		return errf(err, "delete version %s/%s: inline shard", bucket, versionDir)
+	}
 	bucketDir := filepath.Join(d.data, bucket)
 	dir := filepath.Join(bucketDir, versionDir)
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {

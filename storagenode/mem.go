@@ -23,6 +23,10 @@ type MemDrive struct {
 	buckets map[string]*memBucket
 }
 
+// memInlineName keeps a version's inline shard among its shard files (no
+// shard may have an empty name).
+const memInlineName = ""
+
 type memBucket struct {
 	info     BucketInfo
 	objects  map[string]*ObjectMeta
@@ -298,8 +302,16 @@ func (d *MemDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (
 		i, _ := slices.BinarySearch(b.keys, m.Key)
 		b.keys = slices.Insert(b.keys, i, m.Key)
 	}
-	b.objects[m.Key] = m.Clone()
-	return prev.Clone(), nil
+	stored := m.Clone()
+	if m.InlineData && m.Inline != nil {
+		if b.versions[m.DataDir] == nil {
+			b.versions[m.DataDir] = map[string][]byte{}
+		}
+		b.versions[m.DataDir][memInlineName] = stored.Inline
+	}
+	stored.Inline = nil
+	b.objects[m.Key] = stored
+	return prev.header(), nil
 }
 
 func (d *MemDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error) {
@@ -319,7 +331,11 @@ func (d *MemDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta
 	if m == nil {
 		return nil, fmt.Errorf("storagenode: get meta %s/%s: %w", bucket, key, ErrObjectNotFound)
 	}
-	return m.Clone(), nil
+	c := m.Clone()
+	if m.InlineData {
+		c.Inline = slices.Clone(b.versions[m.DataDir][memInlineName])
+	}
+	return c, nil
 }
 
 func (d *MemDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error) {
@@ -343,7 +359,7 @@ func (d *MemDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string
 	if i, ok := slices.BinarySearch(b.keys, key); ok {
 		b.keys = slices.Delete(b.keys, i, i+1)
 	}
-	return m, nil
+	return m.header(), nil
 }
 
 func (d *MemDrive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
@@ -369,7 +385,7 @@ func (d *MemDrive) ListMeta(ctx context.Context, bucket, prefix, after string, l
 		if !strings.HasPrefix(k, prefix) {
 			break
 		}
-		out = append(out, b.objects[k].Clone())
+		out = append(out, b.objects[k].header())
 	}
 	return out, nil
 }

@@ -52,6 +52,7 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"MetaRoundTrip", testMetaRoundTrip},
 		{"MetaCopies", testMetaCopies},
 		{"DeleteMeta", testDeleteMeta},
+		{"InlineMeta", testInlineMeta},
 		{"ListMeta", testListMeta},
 		{"ListMetaPaging", testListMetaPaging},
 		{"ListMetaBucketIsolation", testListMetaBucketIsolation},

@@ -145,3 +145,69 @@ func testDeleteMeta(t *testing.T, d storagenode.Drive) {
 		t.Fatalf("ListMeta after deletes = %d records, %v", len(ms), err)
 	}
 }
+
+// testInlineMeta checks records that carry an inline shard: GetMeta returns
+// it, listings and the prev records do not; it belongs to the version
+// directory (a newer version does not see it, DeleteVersion removes it, a
+// rewrite of the same version without inline bytes keeps it).
+func testInlineMeta(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "bkt")
+	m := meta("bkt", "small", 1)
+	m.InlineData, m.Inline = true, pattern(3000, 7)
+	putMeta(t, d, m)
+	got, err := d.GetMeta(ctx(), "bkt", "small")
+	noErr(t, err, "GetMeta of an inline record")
+	if !got.InlineData {
+		t.Fatal("GetMeta lost InlineData")
+	}
+	sameBytes(t, got.Inline, m.Inline, "inline shard")
+	ls, err := d.ListMeta(ctx(), "bkt", "", "", 0)
+	noErr(t, err, "ListMeta")
+	if len(ls) != 1 || !ls[0].InlineData || ls[0].Inline != nil {
+		t.Fatalf("ListMeta: %d records, want 1 with InlineData and no inline bytes", len(ls))
+	}
+	// The same version again without bytes (a metadata update) keeps them.
+	same := meta("bkt", "small", 1)
+	same.InlineData = true
+	same.Drives = []string{"x", "y", "z"}
+	putMeta(t, d, same)
+	got, err = d.GetMeta(ctx(), "bkt", "small")
+	noErr(t, err, "GetMeta")
+	sameBytes(t, got.Inline, m.Inline, "inline shard after a metadata-only rewrite")
+
+	m2 := meta("bkt", "small", 2)
+	m2.InlineData = true // a newer version whose shard this drive lacks
+	prev := putMeta(t, d, m2)
+	if prev == nil || prev.VersionID != m.VersionID || prev.Inline != nil {
+		t.Fatalf("PutMeta prev: %+v, want version %s without inline bytes", prev, m.VersionID)
+	}
+	got, err = d.GetMeta(ctx(), "bkt", "small")
+	noErr(t, err, "GetMeta")
+	if len(got.Inline) != 0 {
+		t.Fatalf("a newer version shows %d inline bytes of an older one", len(got.Inline))
+	}
+	// Restoring the older record (a rolled-back write) finds its shard.
+	_, err = d.DeleteMeta(ctx(), "bkt", "small", m2.VersionID)
+	noErr(t, err, "DeleteMeta")
+	putMeta(t, d, m)
+	got, err = d.GetMeta(ctx(), "bkt", "small")
+	noErr(t, err, "GetMeta")
+	sameBytes(t, got.Inline, m.Inline, "inline shard of a restored record")
+	del, err := d.DeleteMeta(ctx(), "bkt", "small", "")
+	noErr(t, err, "DeleteMeta")
+	if del.Inline != nil {
+		t.Error("DeleteMeta returned the inline bytes")
+	}
+	noErr(t, d.DeleteVersion(ctx(), "bkt", m.DataDir), "DeleteVersion")
+	putMeta(t, d, m2)
+	putMeta(t, d, func() *storagenode.ObjectMeta {
+		r := meta("bkt", "small", 3)
+		r.DataDir, r.InlineData = m.DataDir, true
+		return r
+	}())
+	got, err = d.GetMeta(ctx(), "bkt", "small")
+	noErr(t, err, "GetMeta")
+	if len(got.Inline) != 0 {
+		t.Errorf("DeleteVersion left the inline shard: %d bytes", len(got.Inline))
+	}
+}
