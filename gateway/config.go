@@ -32,9 +32,17 @@ type Config struct {
 	// the write quorum holds, and is healed later). Default 0: no bound
 	// (local drives); gateways over remote nodes set it.
 	SlowWriteTimeout time.Duration
+	// InlineMax: objects of at most this many bytes (of known size, single
+	// PUT) keep their shards inline in the drives' metadata index instead of
+	// in shard files: one synced write per drive. Default DefaultInlineMax;
+	// negative disables.
+	InlineMax int64
 	// Logger for errors and heal notices. Default slog.Default().
 	Logger *slog.Logger
 }
+
+// DefaultInlineMax is the default size limit of inline objects.
+const DefaultInlineMax = 128 << 10
 
 // DefaultConfig returns a Config with every default set and no drives.
 func DefaultConfig() Config {
@@ -50,6 +58,9 @@ func (c *Config) ensureDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.InlineMax == 0 {
+		c.InlineMax = DefaultInlineMax
 	}
 	for i := range c.Drives {
 		if c.Drives[i].Weight == 0 {

@@ -13,7 +13,22 @@ import (
 // of this object, on a node with no other shard of it when there is one.
 // It updates drives, sws and errs in place.
 func (l *Layer) useFallbacks(ctx context.Context, ref storagenode.ShardRef, drives []storagenode.Drive, sws []storagenode.ShardWriter, errs []error) {
-	order, err := placement.Place(ref.Bucket, ref.VersionDir, l.pdrv, len(l.pdrv))
+	l.fallbacks(ref.Bucket, ref.VersionDir, drives, errs, func(i int, c storagenode.Drive) bool {
+		w, err := c.CreateShard(ctx, ref)
+		if err != nil {
+			return false
+		}
+		sws[i] = w
+		return true
+	})
+}
+
+// fallbacks replaces each drive whose errs entry is ErrDriveOffline with the
+// first candidate down the placement order of (bucket, versionDir) that try
+// accepts, preferring nodes holding no other shard of the object. It
+// updates drives and errs in place.
+func (l *Layer) fallbacks(bucket, versionDir string, drives []storagenode.Drive, errs []error, try func(i int, c storagenode.Drive) bool) {
+	order, err := placement.Place(bucket, versionDir, l.pdrv, len(l.pdrv))
 	if err != nil {
 		return
 	}
@@ -37,16 +52,24 @@ func (l *Layer) useFallbacks(ctx context.Context, ref storagenode.ShardRef, driv
 					continue
 				}
 				used[c.ID()] = true
-				w, err := c.CreateShard(ctx, ref)
-				if err != nil {
+				if !try(i, c) {
 					continue
 				}
-				l.log.Info("degraded write: shard sent to a fallback drive", "bucket", ref.Bucket, "dir", ref.VersionDir,
+				l.log.Info("degraded write: shard sent to a fallback drive", "bucket", bucket, "dir", versionDir,
 					"home", drives[i].ID(), "fallback", c.ID())
-				drives[i], sws[i], errs[i] = c, w, nil
+				drives[i], errs[i] = c, nil
 				nodes[l.pdrv[j].Node] = true
 				break
 			}
 		}
 	}
+}
+
+// online reports whether a drive's circuit breaker lets calls through
+// (true for drives without one).
+func online(d storagenode.Drive) bool {
+	if on, ok := d.(interface{ Online() bool }); ok {
+		return on.Online()
+	}
+	return true
 }

@@ -27,7 +27,14 @@ type testCluster struct {
 	faulty []*storagenode.FaultyDrive
 }
 
+// newCluster builds a layer over n in-memory drives that stores every
+// object in shard files (inline objects are tested on their own).
 func newCluster(t *testing.T, n, k, m, blockSize int) *testCluster {
+	t.Helper()
+	return newClusterInline(t, n, k, m, blockSize, -1)
+}
+
+func newClusterInline(t *testing.T, n, k, m, blockSize int, inlineMax int64) *testCluster {
 	t.Helper()
 	tc := &testCluster{}
 	var drives []Drive
@@ -37,7 +44,7 @@ func newCluster(t *testing.T, n, k, m, blockSize int) *testCluster {
 		tc.faulty = append(tc.faulty, f)
 		drives = append(drives, Drive{Drive: f, Node: id})
 	}
-	l, err := New(Config{Drives: drives, DataShards: k, ParityShards: m, BlockSize: blockSize,
+	l, err := New(Config{Drives: drives, DataShards: k, ParityShards: m, BlockSize: blockSize, InlineMax: inlineMax,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +16,17 @@ import (
 // the newest version that at least k drives hold (shards are committed
 // before metadata, so k records mean k shards were written).
 func (l *Layer) readMeta(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, error) {
+	meta, _, err := l.readMetaInline(ctx, bucket, key)
+	return meta, err
+}
+
+// readMetaInline is readMeta that also returns, for an inline object, the
+// inline shards of the chosen version by drive ID. The record it returns
+// carries no inline bytes.
+func (l *Layer) readMetaInline(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, map[string][]byte, error) {
 	drives, err := l.place(bucket, key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	metas := make([]*storagenode.ObjectMeta, len(drives))
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
@@ -36,6 +45,7 @@ func (l *Layer) readMeta(ctx context.Context, bucket, key string) (*storagenode.
 			// Only records count from these: their "not found" says nothing.
 			if xe[i] == nil {
 				metas, errs = append(metas, xm[i]), append(errs, nil)
+				drives = append(drives, extra[i])
 			}
 		}
 	}
@@ -72,40 +82,53 @@ func (l *Layer) readMeta(ctx context.Context, bucket, key string) (*storagenode.
 			newest = v.meta
 		}
 	}
-	switch {
-	case best != nil:
-		return best, nil
-	case found >= l.k && newest != nil:
+	if best == nil && found >= l.k && newest != nil {
 		// An overwrite is committing: its drives hold old and new records,
 		// neither yet on k drives. Shards are committed before any record,
 		// so the newest version is whole on at least the write quorum.
-		return newest, nil
-	case notFound >= l.k:
+		best = newest
+	}
+	if best != nil {
+		var inline map[string][]byte
+		if best.InlineData {
+			inline = map[string][]byte{}
+			for i, m := range metas {
+				if errs[i] == nil && m.VersionID == best.VersionID && len(m.Inline) > 0 {
+					inline[drives[i].ID()] = m.Inline
+				}
+			}
+		}
+		header := *best
+		header.Inline = nil
+		return &header, inline, nil
+	}
+	if notFound >= l.k {
 		// So many drives lack the key that no acknowledged write can exist.
 		if bucketMissing > 0 {
 			if _, err := l.HeadBucket(ctx, bucket); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		return nil, s3compat.ErrNoSuchKey
+		return nil, nil, s3compat.ErrNoSuchKey
 	}
-	return nil, s3compat.ErrInsufficientReadQuorum
+	return nil, nil, s3compat.ErrInsufficientReadQuorum
 }
 
 // OpenObject returns a handle on the current version of bucket/key.
 func (l *Layer) OpenObject(ctx context.Context, bucket, key string) (s3compat.Object, error) {
-	meta, err := l.readMeta(ctx, bucket, key)
+	meta, inline, err := l.readMetaInline(ctx, bucket, key)
 	if err != nil {
 		return nil, err
 	}
-	return &object{l: l, meta: meta}, nil
+	return &object{l: l, meta: meta, inline: inline}, nil
 }
 
 // object is an opened version; it reads shards from the drives recorded in
 // its metadata, whatever the cluster map says now.
 type object struct {
-	l    *Layer
-	meta *storagenode.ObjectMeta
+	l      *Layer
+	meta   *storagenode.ObjectMeta
+	inline map[string][]byte // an inline object's shards by drive ID
 }
 
 func (o *object) Info() s3compat.ObjectInfo { return objectInfo(o.meta) }
@@ -130,7 +153,13 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) er
 			shards := make([]io.ReaderAt, len(drives))
 			lazy := make([]*lazyShard, len(drives))
 			for i, d := range drives {
-				if d != nil {
+				switch {
+				case d == nil:
+				case m.InlineData:
+					if b, ok := o.inline[d.ID()]; ok {
+						shards[i] = bytes.NewReader(b)
+					}
+				default:
 					lazy[i] = &lazyShard{ctx: ctx, d: d, ref: storagenode.ShardRef{Bucket: m.Bucket, VersionDir: m.DataDir, Name: p.Name}}
 					shards[i] = lazy[i]
 				}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,6 +53,7 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 	bad := make([]bool, len(drives))
 	metaBad := make([]bool, len(drives))
 	reachable := make([]bool, len(drives))
+	inline := make([][]byte, len(drives)) // an inline object's good shards
 	fanout(drives, func(i int, d storagenode.Drive) error {
 		m, err := d.GetMeta(ctx, bucket, key)
 		switch {
@@ -63,6 +65,14 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 		reachable[i] = true
 		if err != nil || m.VersionID != meta.VersionID {
 			metaBad[i], bad[i] = true, true
+			return nil
+		}
+		if meta.InlineData {
+			if !inlineOK(coder, m.Inline, meta.Size, deep) {
+				bad[i] = true
+				return nil
+			}
+			inline[i] = m.Inline
 			return nil
 		}
 		for _, p := range meta.Parts {
@@ -110,7 +120,24 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 	for i := range ok {
 		ok[i] = targets[i] != nil
 	}
+	var rebuilt [][]byte // an inline object's shards, written with the records
+	if meta.InlineData {
+		if rebuilt, err = rebuildInline(ctx, coder, meta.Size, inline); err != nil {
+			return res, fmt.Errorf("gateway: heal %s/%s: %w", bucket, key, err)
+		}
+		for i := range rebuilt {
+			if targets[i] == nil {
+				rebuilt[i] = nil
+			} else {
+				res.Bytes += int64(len(rebuilt[i]))
+				l.stats.BytesHealed.Add(int64(len(rebuilt[i])))
+			}
+		}
+	}
 	for _, p := range meta.Parts {
+		if meta.InlineData {
+			break
+		}
 		n, failed, err := l.rebuildPart(ctx, coder, meta, p, sources, targets)
 		if err != nil {
 			return res, fmt.Errorf("gateway: heal %s/%s part %d: %w", bucket, key, p.Number, err)
@@ -128,7 +155,7 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 		if !ok[i] {
 			return storagenode.ErrDriveOffline
 		}
-		prev, err := d.PutMeta(ctx, meta)
+		prev, err := d.PutMeta(ctx, withInline(meta, rebuilt, i))
 		if err != nil {
 			return err
 		}
@@ -170,6 +197,42 @@ func (l *Layer) shardOK(ctx context.Context, d storagenode.Drive, coder *ec.Code
 		return false
 	}
 	return !deep || coder.VerifyShard(r, p.Size) == nil
+}
+
+// inlineOK checks an inline shard's size (and, when deep, its checksums).
+func inlineOK(coder *ec.Coder, shard []byte, size int64, deep bool) bool {
+	if int64(len(shard)) != coder.ShardFileSize(size) {
+		return false
+	}
+	return !deep || coder.VerifyShard(bytes.NewReader(shard), size) == nil
+}
+
+// rebuildInline decodes a small object from the inline shards it has (nil
+// where missing) and re-encodes all k+m shards in memory.
+func rebuildInline(ctx context.Context, coder *ec.Coder, size int64, have [][]byte) ([][]byte, error) {
+	readers := make([]io.ReaderAt, len(have))
+	for i, b := range have {
+		if b != nil {
+			readers[i] = bytes.NewReader(b)
+		}
+	}
+	var data bytes.Buffer
+	if _, err := coder.Decode(ctx, &data, readers, size, 0, size); err != nil {
+		return nil, err
+	}
+	bufs := make([]bytes.Buffer, len(have))
+	writers := make([]io.Writer, len(have))
+	for i := range bufs {
+		writers[i] = &bufs[i]
+	}
+	if _, _, err := coder.Encode(ctx, &data, writers, len(writers)); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(have))
+	for i := range bufs {
+		out[i] = bufs[i].Bytes()
+	}
+	return out, nil
 }
 
 // rebuildPart decodes one part from the source shards and re-encodes it,
@@ -279,7 +342,28 @@ func (l *Layer) moveHome(ctx context.Context, meta *storagenode.ObjectMeta, code
 		targets[i], sources[i] = h, nil
 		var n int64
 		ok := true
+		var shards [][]byte // an inline object's shard i, written with h's record
+		if meta.InlineData {
+			have := make([][]byte, len(current))
+			fanout(sources, func(j int, d storagenode.Drive) error {
+				if m, err := d.GetMeta(ctx, meta.Bucket, meta.Key); err == nil && m.VersionID == meta.VersionID && inlineOK(coder, m.Inline, meta.Size, false) {
+					have[j] = m.Inline
+				}
+				return nil
+			})
+			rebuilt, err := rebuildInline(ctx, coder, meta.Size, have)
+			if err != nil {
+				res.Away++
+				continue
+			}
+			shards = make([][]byte, len(current))
+			shards[i] = rebuilt[i]
+			n = int64(len(rebuilt[i]))
+		}
 		for _, p := range meta.Parts {
+			if meta.InlineData {
+				break
+			}
 			w, failed, err := l.rebuildPart(ctx, coder, meta, p, sources, targets)
 			if err != nil || failed[i] {
 				ok = false
@@ -296,8 +380,8 @@ func (l *Layer) moveHome(ctx context.Context, meta *storagenode.ObjectMeta, code
 		moved.Drives = slices.Clone(meta.Drives)
 		moved.Drives[i] = h.ID()
 		newDrives := l.drivesByID(moved.Drives)
-		errs := fanout(newDrives, func(_ int, d storagenode.Drive) error {
-			_, err := d.PutMeta(ctx, &moved)
+		errs := fanout(newDrives, func(j int, d storagenode.Drive) error {
+			_, err := d.PutMeta(ctx, withInline(&moved, shards, j))
 			return err
 		})
 		if countNil(errs) < len(newDrives) {

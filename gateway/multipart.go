@@ -247,7 +247,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	for i, d := range drives {
 		ok[i] = d != nil
 	}
-	if err := l.commitMeta(ctx, drives, ok, meta, cond); err != nil {
+	if err := l.commitMeta(ctx, drives, ok, meta, cond, nil); err != nil {
 		// commitMeta removed the version directory, which holds the
 		// upload's parts: the upload record goes with them.
 		cleanup := context.WithoutCancel(ctx)

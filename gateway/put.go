@@ -162,6 +162,9 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	vid := uuid.NewString()
 	e := l.ecInfo()
+	if size >= 0 && size <= l.cfg.InlineMax {
+		return l.putInline(ctx, bucket, key, vid, drives, body, size, opts, cond)
+	}
 	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, true)
 	if err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
@@ -178,10 +181,88 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		Headers: opts.Headers, Checksums: pw.checksums, EC: e, Drives: driveIDs(drives),
 		Parts: []storagenode.PartInfo{{Number: 1, Size: pw.size, ETag: pw.etag, Name: "part.1"}},
 	}
-	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond); err != nil {
+	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond, nil); err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
 	}
 	return objectInfo(meta), nil
+}
+
+// putInline stores a small object with its shards inline in the metadata
+// records: the body (at most InlineMax bytes) is encoded in memory and each
+// drive gets its record and shard in one synced write. Drives known to be
+// down are replaced by fallback drives, as for shard files.
+func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives []storagenode.Drive, body io.Reader, size int64, opts s3compat.PutOptions, cond *writeCond) (s3compat.ObjectInfo, error) {
+	e := l.ecInfo()
+	coder, err := l.coder(e)
+	if err != nil {
+		return s3compat.ObjectInfo{}, err
+	}
+	n := e.Data + e.Parity
+	bufs := make([]bytes.Buffer, n)
+	writers := make([]io.Writer, n)
+	for i := range bufs {
+		bufs[i].Grow(int(coder.ShardFileSize(size)))
+		writers[i] = &bufs[i]
+	}
+	h := md5.New()
+	cr := &countingReader{r: io.TeeReader(body, h)}
+	if _, _, err := coder.Encode(ctx, cr, writers, n); err != nil {
+		return s3compat.ObjectInfo{}, toS3(fmt.Errorf("gateway: write %s/%s: %w", bucket, key, unwrapBodyError(err)))
+	}
+	sum := h.Sum(nil)
+	if cr.n != size {
+		return s3compat.ObjectInfo{}, s3compat.ErrIncompleteBody
+	}
+	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
+		return s3compat.ObjectInfo{}, s3compat.ErrBadDigest
+	}
+	home := driveIDs(drives)
+	drives = slices.Clone(drives)
+	errs := make([]error, n)
+	for i, d := range drives {
+		if !online(d) {
+			errs[i] = storagenode.ErrDriveOffline
+		}
+	}
+	if countNil(errs) < n {
+		l.fallbacks(bucket, vid, drives, errs, func(_ int, c storagenode.Drive) bool { return online(c) })
+	}
+	ok := make([]bool, n)
+	shards := make([][]byte, n)
+	for i := range ok {
+		ok[i] = errs[i] == nil
+		shards[i] = bufs[i].Bytes()
+	}
+	etag := hex.EncodeToString(sum)
+	meta := &storagenode.ObjectMeta{
+		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
+		Size: size, ETag: etag, ContentType: opts.ContentType, UserMeta: opts.UserMeta,
+		Headers: opts.Headers, EC: e, Drives: driveIDs(drives), InlineData: true,
+		Parts: []storagenode.PartInfo{{Number: 1, Size: size, ETag: etag, Name: "part.1"}},
+	}
+	if opts.Checksum != nil {
+		if algo, v, ok := opts.Checksum(); ok {
+			meta.Checksums = map[string]string{algo: v}
+		}
+	}
+	if err := l.commitMeta(ctx, drives, ok, meta, cond, shards); err != nil {
+		return s3compat.ObjectInfo{}, toS3(err)
+	}
+	if !slices.Equal(home, meta.Drives) {
+		l.healq.park(healItem{bucket, key}) // move home when the drives return
+	}
+	return objectInfo(meta), nil
+}
+
+// withInline returns meta carrying shard as its inline bytes (meta itself
+// when shards is nil: a record of shard files, or a metadata-only rewrite).
+func withInline(meta *storagenode.ObjectMeta, shards [][]byte, i int) *storagenode.ObjectMeta {
+	if shards == nil || shards[i] == nil {
+		return meta
+	}
+	c := *meta
+	c.Inline = shards[i]
+	return &c
 }
 
 // writeCond is a conditional write's compare-and-set: the arbiter drive
@@ -284,7 +365,10 @@ func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3
 // gets past it; the other drives follow in parallel, unconditionally. (If
 // the arbiter goes offline between two racing writers, both could pick
 // different arbiters: a window the design accepts for now.)
-func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok []bool, meta *storagenode.ObjectMeta, cond *writeCond) error {
+//
+// inline, when set, holds the shards of an inline object by index: each
+// drive's record carries its own.
+func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok []bool, meta *storagenode.ObjectMeta, cond *writeCond, inline [][]byte) error {
 	wq := writeQuorum(meta.EC.Data, meta.EC.Parity)
 	prevs := make([]*storagenode.ObjectMeta, len(drives))
 	stale := make([]bool, len(drives))
@@ -299,7 +383,7 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		if first < 0 {
 			err = storagenode.ErrDriveOffline
 		} else {
-			prevs[first], err = drives[first].PutMetaIf(ctx, meta, cond.expect)
+			prevs[first], err = drives[first].PutMetaIf(ctx, withInline(meta, inline, first), cond.expect)
 		}
 		if err != nil {
 			l.deleteVersion(ctx, drives, meta.Bucket, meta.DataDir)
@@ -316,7 +400,7 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		if !ok[i] {
 			return storagenode.ErrDriveOffline
 		}
-		prevs[i], err = d.PutMeta(ctx, meta)
+		prevs[i], err = d.PutMeta(ctx, withInline(meta, inline, i))
 		if errors.Is(err, storagenode.ErrStale) {
 			// A newer version is already stored here: ours was superseded
 			// at once, which is a success for this write.

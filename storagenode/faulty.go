@@ -54,6 +54,10 @@ func (f *FaultyDrive) check() error {
 	return nil
 }
 
+// Online reports whether the drive is not set offline (as a circuit
+// breaker would after its first failure).
+func (f *FaultyDrive) Online() bool { return !f.offline.Load() }
+
 // Close closes the wrapped drive, even when offline.
 func (f *FaultyDrive) Close() error { return f.Drive.Close() }
 
