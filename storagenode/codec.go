@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
 // Index keys. Each record kind is a contiguous, sorted range of the index:
@@ -79,11 +81,20 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// Record values. JSON for now; a faster encoding can replace these four
-// functions without touching anything else.
+// Record values are CBOR (RFC 8949, github.com/fxamacker/cbor, which
+// reads the json struct tags): listings decode thousands of records per
+// page, several times faster than JSON. Records written as JSON by earlier
+// versions (they start with '{', which no CBOR map does) still decode.
+
+// recordMode encodes records; recordDec decodes them with bounds on what a
+// damaged record could make the decoder allocate.
+var (
+	recordMode, _ = cbor.EncOptions{Time: cbor.TimeRFC3339Nano}.EncMode()
+	recordDec, _  = cbor.DecOptions{MaxArrayElements: 1 << 20, MaxMapPairs: 1 << 16, MaxNestedLevels: 16}.DecMode()
+)
 
 func encodeRecord(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	b, err := recordMode.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("storagenode: encode %T: %w", v, err)
 	}
@@ -92,7 +103,13 @@ func encodeRecord(v any) ([]byte, error) {
 
 func decodeRecord[T any](b []byte) (*T, error) {
 	v := new(T)
-	if err := json.Unmarshal(b, v); err != nil {
+	var err error
+	if len(b) > 0 && b[0] == '{' {
+		err = json.Unmarshal(b, v)
+	} else {
+		err = recordDec.Unmarshal(b, v)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: decode %T: %v", ErrCorrupt, v, err)
 	}
 	return v, nil
