@@ -65,6 +65,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch op := strings.TrimPrefix(r.URL.Path, Prefix); {
+	case op == "status" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, h.status(r.Context()))
 	case op == "heal" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, h.layer.Healer().Status())
 	case op == "heal" && r.Method == http.MethodPost:

@@ -3,9 +3,11 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -234,5 +236,60 @@ func TestMetricsAndHealth(t *testing.T) {
 	}
 	if code, body := getStatus(t, s.Endpoint+"/health/ready"); code != 200 {
 		t.Errorf("/health/ready with the drives back: %d %s", code, body)
+	}
+}
+
+// adminStatus runs `ecstore admin status` against s.
+func adminStatus(t *testing.T, s *Server, extra ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binPath, append([]string{"admin", "status", "--endpoint", s.Endpoint}, extra...)...)
+	cmd.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestAdminStatus: `ecstore admin status` shows every drive with its state
+// and capacity and says whether the cluster is ready; with 3 of 6 drives
+// taken away it shows them offline and fails.
+func TestAdminStatus(t *testing.T) {
+	dirs := NewDriveDirs(t, 6)
+	s := StartServer(t, dirs)
+	out, err := adminStatus(t, s)
+	if err != nil {
+		t.Fatalf("admin status: %v\n%s", err, out)
+	}
+	for _, want := range []string{"cluster: READY", "erasure code 4+2", "drives online 6/6", "drive6", "heal:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("admin status lacks %q:\n%s", want, out)
+		}
+	}
+	for _, d := range dirs[:3] {
+		if err := os.Rename(d, d+".gone"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, d := range dirs[:3] {
+			_ = os.Rename(d+".gone", d)
+		}
+	}()
+	out, err = adminStatus(t, s)
+	if err == nil || !strings.Contains(out, "NOT READY") || strings.Count(out, "OFFLINE") != 3 {
+		t.Errorf("admin status with 3 drives gone: err %v, want a failure, NOT READY and 3 OFFLINE drives:\n%s", err, out)
+	}
+	js, _ := adminStatus(t, s, "--json")
+	var st struct {
+		DrivesOnline int  `json:"drives_online"`
+		Ready        bool `json:"ready"`
+		Drives       []struct {
+			ID     string `json:"id"`
+			Online bool   `json:"online"`
+		} `json:"drives"`
+	}
+	if err := json.Unmarshal([]byte(js), &st); err != nil {
+		t.Fatalf("admin status --json: %v\n%s", err, js)
+	}
+	if st.DrivesOnline != 3 || st.Ready || len(st.Drives) != 6 || st.Drives[0].Online {
+		t.Errorf("admin status --json: %+v", st)
 	}
 }

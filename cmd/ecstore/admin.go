@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,9 +16,14 @@ import (
 	"github.com/ecstore/ecstore/server"
 )
 
-const adminUsage = `Usage: ecstore admin heal [--endpoint URL] [--deep] [--status]
+const adminUsage = `Usage: ecstore admin status [--endpoint URL] [--json]
+       ecstore admin heal [--endpoint URL] [--deep] [--status]
 
-Starts a heal of every object on a running ecstore (embedded server or
+status shows the cluster as a gateway sees it: readiness, the erasure code,
+every node and drive (online, used, free, size, weight), degraded reads, the
+heal queue and the heal in progress. --json prints it as JSON.
+
+heal starts a heal of every object on a running ecstore (embedded server or
 gateway) and follows it with a progress bar: objects and bytes scanned and
 repaired, rate and ETA. --deep verifies every block checksum (a scrub);
 --status only shows the current or last heal. Credentials come from
@@ -26,16 +32,17 @@ AWS_SECRET_ACCESS_KEY), the endpoint from --endpoint or ECSTORE_ENDPOINT.
 `
 
 func runAdmin(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "heal" {
+	if len(args) == 0 || (args[0] != "heal" && args[0] != "status") {
 		fmt.Fprint(stderr, adminUsage)
-		return errors.New("admin: want a subcommand: heal")
+		return errors.New("admin: want a subcommand: status or heal")
 	}
-	fs := flag.NewFlagSet("admin heal", flag.ContinueOnError)
+	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, adminUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	endpoint := fs.String("endpoint", envOr("ECSTORE_ENDPOINT", "http://127.0.0.1:9000"), "ecstore S3 endpoint URL")
-	deep := fs.Bool("deep", false, "verify every block checksum (scrub)")
-	statusOnly := fs.Bool("status", false, "only show the current or last heal")
+	deep := fs.Bool("deep", false, "heal: verify every block checksum (scrub)")
+	statusOnly := fs.Bool("status", false, "heal: only show the current or last heal")
+	asJSON := fs.Bool("json", false, "status: print JSON")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -47,6 +54,22 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 		SecretKey: firstEnv("ECSTORE_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", server.DefaultSecretKey)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if args[0] == "status" {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(st)
+		}
+		fmt.Fprint(stdout, admin.FormatStatus(st))
+		if !st.Ready {
+			return errors.New("the cluster is not ready: too few drives answer for quorum")
+		}
+		return nil
+	}
 	if !*statusOnly {
 		if _, err := c.StartHeal(ctx, *deep); err != nil {
 			return err

@@ -31,7 +31,7 @@ Usage:
   ecstore server [flags] [DRIVE_DIR...]   run the embedded store (S3 gateway + local drives)
   ecstore node [flags] DRIVE_DIR...       run a storage node of a cluster
   ecstore gateway [flags]                 run an S3 gateway over a cluster's nodes
-  ecstore admin heal [flags]              heal every object, with a progress bar
+  ecstore admin status|heal [flags]       cluster status; heal every object, with a progress bar
   ecstore bench [flags]                   load-test any S3 endpoint (PUT/GET/mixed/list/delete)
 
 Run "ecstore COMMAND --help" for a command's flags.

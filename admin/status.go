@@ -1,0 +1,106 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ecstore/ecstore/gateway"
+)
+
+// Status is a gateway's view of the cluster: the erasure code, every
+// drive's state and capacity, readiness, and the heal in progress.
+type Status struct {
+	DataShards   int                  `json:"data_shards"`
+	ParityShards int                  `json:"parity_shards"`
+	Drives       []gateway.DriveState `json:"drives"`
+	DrivesOnline int                  `json:"drives_online"`
+	// Ready: enough drives answer for read and write quorum.
+	Ready bool `json:"ready"`
+	// DegradedReads counts reads that needed parity since the gateway
+	// started; HealQueue and HealPending are objects waiting for a heal
+	// (now, or until a drive returns).
+	DegradedReads int64              `json:"degraded_reads"`
+	HealQueue     int                `json:"heal_queue"`
+	HealPending   int                `json:"heal_pending"`
+	Heal          gateway.HealStatus `json:"heal"`
+	// Rebalance is "none" until the cluster can change its map online.
+	Rebalance string `json:"rebalance"`
+}
+
+func (h *Handler) status(ctx context.Context) Status {
+	l := h.layer
+	k, m := l.ECScheme()
+	drives := l.DriveStates(ctx)
+	online, ready := l.Readiness(drives)
+	q, _, _ := l.HealQueueStats()
+	return Status{
+		DataShards: k, ParityShards: m, Drives: drives, DrivesOnline: online, Ready: ready,
+		DegradedReads: l.Stats().DegradedReads.Load(), HealQueue: q, HealPending: l.HealPending(),
+		Heal: l.HealStatus(), Rebalance: "none",
+	}
+}
+
+// Status asks the gateway for the cluster's state.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := c.do(ctx, http.MethodGet, "status", &st)
+	return st, err
+}
+
+// FormatStatus renders a status for a terminal: a summary, the nodes and
+// their drives, and the heal.
+func FormatStatus(st Status) string {
+	var b strings.Builder
+	health := "READY"
+	if !st.Ready {
+		health = "NOT READY (too few drives for quorum)"
+	}
+	fmt.Fprintf(&b, "cluster: %s  erasure code %d+%d  drives online %d/%d\n", health, st.DataShards, st.ParityShards, st.DrivesOnline, len(st.Drives))
+	var total, used uint64
+	byNode := map[string][]gateway.DriveState{}
+	var nodes []string
+	for _, d := range st.Drives {
+		if _, ok := byNode[d.Node]; !ok {
+			nodes = append(nodes, d.Node)
+		}
+		byNode[d.Node] = append(byNode[d.Node], d)
+		total += d.Disk.Total
+		used += d.Disk.Used
+	}
+	sort.Strings(nodes)
+	fmt.Fprintf(&b, "capacity: %s used of %s (drives sharing a file system count once each)\n\n", humanBytes(float64(used)), humanBytes(float64(total)))
+	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tZONE\tDRIVE\tSTATE\tUSED\tFREE\tSIZE\tWEIGHT")
+	for _, n := range nodes {
+		for _, d := range byNode[n] {
+			state := "online"
+			if !d.Online {
+				state = "OFFLINE"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%g\n", d.Node, orDash(d.Zone), d.ID, state,
+				humanBytes(float64(d.Disk.Used)), humanBytes(float64(d.Disk.Free)), humanBytes(float64(d.Disk.Total)), d.Weight)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(&b, "\ndegraded reads since start: %d  heal queue: %d  waiting for a drive: %d\n", st.DegradedReads, st.HealQueue, st.HealPending)
+	heal := "none yet"
+	if !st.Heal.Started.IsZero() {
+		heal = ProgressLine(st.Heal)
+		if !st.Heal.Running {
+			heal = "last: " + heal
+		}
+	}
+	fmt.Fprintf(&b, "heal: %s\nrebalance: %s\n", heal, st.Rebalance)
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
