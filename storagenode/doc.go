@@ -54,8 +54,9 @@
 // /ecstore/v1/drive/<path-escaped drive ID>/<method>:
 //
 //   - Metadata calls (bucket/make, meta/put, meta/list, upload/get,
-//     part/put, ...) are POSTs with a JSON body of arguments (PutMeta and
-//     PutUpload send the record itself); the answer is JSON, or 204.
+//     part/put, ...) are POSTs with a CBOR body of arguments (PutMeta and
+//     PutUpload send the record itself; a JSON body is accepted too); the
+//     answer is CBOR (application/cbor), or 204. Errors are JSON.
 //   - shard/write?bucket=&dir=&name= is a POST whose chunked body is the
 //     shard, streamed: CreateShard sends the headers with "Expect:
 //     100-continue", the node creates the shard and says go ahead (or answers

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -183,7 +182,7 @@ func (d *RemoteDrive) do(ctx context.Context, op, httpMethod, method string, q u
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		sum := sha256.Sum256(body)
 		content = hex.EncodeToString(sum[:])
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", wireContentType)
 	}
 	d.auth.sign(req, content)
 	resp, err := d.client.Do(req)
@@ -203,10 +202,10 @@ func (d *RemoteDrive) do(ctx context.Context, op, httpMethod, method string, q u
 	return resp, cancel, nil
 }
 
-// post runs a JSON call: args as the body, the answer decoded into result
-// (nil: no answer expected).
+// post runs a metadata call: args as the body (CBOR), the answer decoded
+// into result (nil: no answer expected).
 func (d *RemoteDrive) post(ctx context.Context, op, method string, args, result any) error {
-	body, err := json.Marshal(args)
+	body, err := recordMode.Marshal(args)
 	if err != nil {
 		return fmt.Errorf("%s: %s: encoding arguments: %w", d.where, op, err)
 	}
@@ -226,7 +225,7 @@ func (d *RemoteDrive) exchange(ctx context.Context, op, httpMethod, method strin
 	defer cancel()
 	defer resp.Body.Close()
 	if result != nil && resp.StatusCode != http.StatusNoContent {
-		if err := json.NewDecoder(resp.Body).Decode(result); err != nil {
+		if err := decodeWire(resp.Body, resp.Header.Get("Content-Type"), result); err != nil {
 			return d.netErr(ctx, op, fmt.Errorf("decoding the answer: %w", err))
 		}
 	}

@@ -70,7 +70,7 @@ type jsonCall func(ctx context.Context, d Drive, body []byte) (any, error)
 func call[A any](fn func(ctx context.Context, d Drive, a *A) (any, error)) jsonCall {
 	return func(ctx context.Context, d Drive, body []byte) (any, error) {
 		a := new(A)
-		if err := json.Unmarshal(body, a); err != nil {
+		if err := unmarshalWire(body, a); err != nil {
 			return nil, fmt.Errorf("%w: arguments: %v", errBadRequest, err)
 		}
 		return fn(ctx, d, a)
@@ -250,19 +250,19 @@ func (s *rpcServer) readBody(r *http.Request, content string) ([]byte, *authErro
 	return body, nil
 }
 
-// reply writes v as JSON, or 204 for nil.
+// reply writes v as CBOR, or 204 for nil.
 func (s *rpcServer) reply(w http.ResponseWriter, v any) {
 	if v == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	b, err := json.Marshal(v)
+	b, err := recordMode.Marshal(v)
 	if err != nil {
 		s.log.Error("internode: encoding a reply", "err", err)
 		http.Error(w, "", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", wireContentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)

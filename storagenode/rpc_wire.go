@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -19,7 +20,7 @@ import (
 // /ecstore/v1/drive/<path-escaped drive ID>/<method>.
 const rpcDrivePrefix = "/ecstore/v1/drive/"
 
-// Methods (the last path elements). Metadata calls are POSTs with a JSON
+// Methods (the last path elements). Metadata calls are POSTs with a CBOR
 // body; shard reads are GETs with query parameters; a shard write is a POST
 // whose body is the shard stream.
 const (
@@ -47,7 +48,7 @@ const (
 	mDiskInfo      = "diskinfo"    // GET -> DiskInfo
 )
 
-// Arguments and results of the JSON calls. PutMeta and PutUpload send the
+// Arguments and results of the metadata calls. PutMeta and PutUpload send the
 // record itself.
 type (
 	bucketArgs struct {
@@ -231,4 +232,27 @@ func newRemoteError(where, op string, status int, body []byte) error {
 	}
 	msg := strings.TrimPrefix(eb.Message, "storagenode: ")
 	return &remoteError{msg: where + ": " + msg + " (" + eb.Code + ")", errs: rpcClientErrs(eb.Code)}
+}
+
+// Metadata calls carry their arguments and answers as CBOR (the index's
+// record encoding: compact, binary-safe, fast to decode for listings of
+// thousands of records). JSON is still accepted, which keeps the calls
+// easy to try by hand.
+const wireContentType = "application/cbor"
+
+// unmarshalWire decodes a call's arguments: JSON when they start with '{',
+// CBOR otherwise.
+func unmarshalWire(b []byte, v any) error {
+	if len(b) > 0 && b[0] == '{' {
+		return json.Unmarshal(b, v)
+	}
+	return recordDec.Unmarshal(b, v)
+}
+
+// decodeWire decodes an answer by its content type.
+func decodeWire(r io.Reader, contentType string, v any) error {
+	if strings.HasPrefix(contentType, "application/json") {
+		return json.NewDecoder(r).Decode(v)
+	}
+	return recordDec.NewDecoder(r).Decode(v)
 }
