@@ -9,6 +9,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"hash/crc64"
+	"slices"
 	"strings"
 )
 
@@ -63,7 +64,14 @@ func (v *Verifier) algos() []checksumAlgo {
 	}
 	out := append([]checksumAlgo(nil), checksumAlgos...)
 	for _, c := range v.Checksums {
-		out = append(out, checksumAlgo{name: strings.ToUpper(c.Name), header: "x-amz-checksum-" + strings.ToLower(c.Name), size: c.Size, newFn: c.New})
+		a := checksumAlgo{name: strings.ToUpper(c.Name), header: "x-amz-checksum-" + strings.ToLower(c.Name), size: c.Size, newFn: c.New}
+		// An extra of a built-in's name replaces it (a faster
+		// implementation of the same algorithm).
+		if i := slices.IndexFunc(out, func(b checksumAlgo) bool { return b.name == a.name }); i >= 0 {
+			out[i] = a
+			continue
+		}
+		out = append(out, a)
 	}
 	return out
 }
