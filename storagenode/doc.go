@@ -25,8 +25,10 @@
 // The index holds one key range per record kind (see codec.go): buckets
 // "b\x00<bucket>", objects "o\x00<bucket>\x00<key>", uploads
 // "u\x00<bucket>\x00<uploadID>", parts "p\x00<bucket>\x00<uploadID>\x00<n>",
-// so that ListMeta is a single bounded range scan and never opens a file per
-// object. Object keys appear only in the index, never in file paths; bucket,
+// and the inline shards of small objects "i\x00<bucket>\x00<versionDir>"
+// (beside, not inside, their records, so listings never read them), so that
+// ListMeta is a single bounded range scan and never opens a file per
+// object. Records are CBOR (older JSON records still decode). Object keys appear only in the index, never in file paths; bucket,
 // version directory, upload id and shard names are validated (ValidBucketName,
 // ValidName) so that each is exactly one path element and nothing can escape
 // the drive folder.
@@ -36,7 +38,7 @@
 //   - A shard is written to a unique temporary file in tmp/; Commit flushes
 //     and fsyncs it, renames it into data/ (atomic: readers see the old file
 //     or the new one, never a part), then fsyncs the directory it entered and,
-//     when they were created, the parent directories.
+//     when they were created, the parent directories (at once).
 //   - Every index write is a synchronous (fsynced) pebble write; pebble groups
 //     concurrent syncs into one.
 //   - PutMeta's ordering check and its write are atomic per key (lock
