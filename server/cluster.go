@@ -93,7 +93,12 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		}
 	}()
 	for i, dir := range cfg.DriveDirs {
-		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: ids[i]})
+		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: ids[i], Logger: log, OnIndexFatal: func(err error) {
+			// Crash-only: a restart replays the index's log; the gateways
+			// treat the node as down meanwhile.
+			log.Error("drive index failed; exiting so that a restart recovers it", "drive", ids[i], "err", err)
+			os.Exit(3)
+		}})
 		if err != nil {
 			return fmt.Errorf("node: open drive %s at %s: %w", ids[i], dir, err)
 		}

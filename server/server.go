@@ -175,7 +175,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}()
 	for i, dir := range cfg.DriveDirs {
 		id := fmt.Sprintf("drive%d", i+1)
-		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id})
+		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, OnIndexFatal: func(err error) {
+			log.Error("drive index failed; the drive is offline until the server restarts", "drive", id, "err", err)
+		}})
 		if err != nil {
 			return fmt.Errorf("open drive %s at %s: %w", id, dir, err)
 		}

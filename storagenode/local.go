@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"unicode"
 
 	"github.com/cockroachdb/pebble"
@@ -51,6 +53,16 @@ type LocalOptions struct {
 	// (Error), slow disk and write stall warnings (Warn), and the index's
 	// informational messages (Debug). Default: slog.Default().
 	Logger *slog.Logger
+	// OnIndexFatal, when set, is called once when the index meets an error
+	// it cannot go on from (a failed write-ahead log write): processes set
+	// it to exit, so that a restart replays the log. Whatever it does, the
+	// drive answers ErrDriveOffline from then on.
+	OnIndexFatal func(err error)
+	// ReserveBytes: index writes and new shards are refused with
+	// ErrDiskFull while less than this is free, so the index never meets a
+	// full disk in the middle of a write. Default: 1% of the file system,
+	// at least 16 MiB and at most 1 GiB.
+	ReserveBytes int64
 }
 
 // EnsureDefaults fills the unset fields of o with their defaults.
@@ -116,6 +128,7 @@ type LocalDrive struct {
 	// so Close waits for calls in flight.
 	mu     sync.RWMutex
 	closed bool
+	failed atomic.Bool // the index met a fatal error
 
 	buckets bucketLocks // per-bucket: MakeBucket/DeleteBucket exclusive, writers shared
 	keys    keyLocks    // per-record: read-check-write of PutMeta, DeleteMeta, PutPart ...
@@ -149,17 +162,23 @@ func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
 		return nil, fmt.Errorf("storagenode: open drive %s: folder belongs to drive %q, not %q", abs, fi.ID, opts.ID)
 	}
 
-	db, err := openIndex(filepath.Join(abs, indexDir), &opts)
-	if err != nil {
-		return nil, errf(err, "open drive %s: index", abs)
-	}
 	d := &LocalDrive{
 		dir:  abs,
 		data: filepath.Join(abs, dataDir),
 		tmp:  filepath.Join(abs, tmpDir),
 		opts: opts,
-		db:   db,
 	}
+	if d.opts.ReserveBytes == 0 {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(abs, &st); err == nil {
+			d.opts.ReserveBytes = min(max(int64(st.Blocks)*int64(st.Bsize)/100, 16<<20), 1<<30)
+		}
+	}
+	db, err := openIndex(filepath.Join(abs, indexDir), &opts, d.indexFatal)
+	if err != nil {
+		return nil, errf(err, "open drive %s: index", abs)
+	}
+	d.db = db
 	fail := func(err error) (*LocalDrive, error) {
 		_ = db.Close()
 		return nil, err
@@ -191,14 +210,14 @@ func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
 	return d, nil
 }
 
-func openIndex(path string, o *LocalOptions) (*pebble.DB, error) {
+func openIndex(path string, o *LocalOptions, onFatal func(error)) (*pebble.DB, error) {
 	cache := pebble.NewCache(o.IndexCacheSize)
 	defer cache.Unref()
 	po := &pebble.Options{
 		Cache:              cache,
 		MemTableSize:       o.IndexMemTableSize,
 		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             indexLogger{o.Logger},
+		Logger:             indexLogger{o.Logger, onFatal},
 		EventListener:      indexEvents(o.Logger, path),
 		Levels:             make([]pebble.LevelOptions, 7),
 	}
@@ -209,7 +228,10 @@ func openIndex(path string, o *LocalOptions) (*pebble.DB, error) {
 }
 
 // indexLogger adapts slog to pebble's logger.
-type indexLogger struct{ l *slog.Logger }
+type indexLogger struct {
+	l       *slog.Logger
+	onFatal func(error)
+}
 
 func (l indexLogger) Infof(format string, args ...any) {
 	if l.l.Enabled(context.Background(), slog.LevelDebug) {
@@ -222,7 +244,41 @@ func (l indexLogger) Infof(format string, args ...any) {
 func (l indexLogger) Fatalf(format string, args ...any) {
 	msg := "storagenode: index: fatal: " + fmt.Sprintf(format, args...)
 	l.l.Error(msg)
+	if l.onFatal != nil {
+		l.onFatal(errors.New(msg))
+	}
 	panic(msg)
+}
+
+// indexFatal takes the drive offline for good after a fatal index error
+// and tells the process (OnIndexFatal), once.
+func (d *LocalDrive) indexFatal(err error) {
+	if d.failed.Swap(true) {
+		return
+	}
+	if d.opts.OnIndexFatal != nil {
+		d.opts.OnIndexFatal(err)
+	}
+}
+
+// checkSpace refuses a write that would eat into the reserve (deletes, which
+// free space, only need a little).
+func (d *LocalDrive) checkSpace(deleting bool) error {
+	need := d.opts.ReserveBytes
+	if deleting {
+		need = min(need, 1<<20)
+	}
+	if need <= 0 {
+		return nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(d.dir, &st); err != nil {
+		return nil // the write itself will tell
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < need {
+		return fmt.Errorf("storagenode: drive %s: %d bytes free, below the %d kept in reserve: %w", d.id, free, need, ErrDiskFull)
+	}
+	return nil
 }
 
 func indexEvents(l *slog.Logger, path string) *pebble.EventListener {
@@ -335,6 +391,10 @@ func (d *LocalDrive) enter(ctx context.Context) error {
 	if d.closed {
 		d.mu.RUnlock()
 		return fmt.Errorf("storagenode: drive %s: %w", d.id, ErrDriveOffline)
+	}
+	if d.failed.Load() {
+		d.mu.RUnlock()
+		return fmt.Errorf("storagenode: drive %s: index failed (restart the process to recover it): %w", d.id, ErrDriveOffline)
 	}
 	return nil
 }

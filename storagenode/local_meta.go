@@ -106,6 +106,9 @@ func (d *LocalDrive) MakeBucket(ctx context.Context, bucket string, created time
 		return err
 	}
 	defer d.leave()
+	if err := d.checkSpace(false); err != nil {
+		return err
+	}
 	bl := d.buckets.get(bucket)
 	bl.Lock()
 	defer bl.Unlock()
@@ -138,6 +141,9 @@ func (d *LocalDrive) DeleteBucket(ctx context.Context, bucket string) error {
 		return err
 	}
 	defer d.leave()
+	if err := d.checkSpace(true); err != nil {
+		return err
+	}
 	bl := d.buckets.get(bucket)
 	bl.Lock()
 	defer bl.Unlock()
@@ -223,6 +229,9 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 		return nil, err
 	}
 	defer d.leave()
+	if err := d.checkSpace(false); err != nil {
+		return nil, err
+	}
 	bl := d.buckets.get(m.Bucket)
 	bl.RLock()
 	defer bl.RUnlock()
@@ -309,6 +318,9 @@ func (d *LocalDrive) DeleteMeta(ctx context.Context, bucket, key, versionID stri
 		return nil, err
 	}
 	defer d.leave()
+	if err := d.checkSpace(true); err != nil {
+		return nil, err
+	}
 	bl := d.buckets.get(bucket)
 	bl.RLock()
 	defer bl.RUnlock()

@@ -24,6 +24,9 @@ func (d *LocalDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter
 		return nil, err
 	}
 	defer d.leave()
+	if err := d.checkSpace(false); err != nil {
+		return nil, err
+	}
 	if err := d.bucketMissing(d.db, ref.Bucket, "create shard"); err != nil {
 		return nil, err
 	}
@@ -251,6 +254,9 @@ func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir strin
 		return err
 	}
 	defer d.leave()
+	if err := d.checkSpace(true); err != nil {
+		return err
+	}
 	if err := d.db.Delete(inlineKey(bucket, versionDir), pebble.Sync); err != nil {
 		return errf(err, "delete version %s/%s: inline shard", bucket, versionDir)
 	}

@@ -339,3 +339,40 @@ func TestLocalDeleteVersionAndRecreate(t *testing.T) {
 		t.Fatalf("version directory after DeleteVersion: %v", err)
 	}
 }
+
+// TestLocalReserve: with less free space than the reserve, writes are
+// refused with ErrDiskFull before they reach the index or a file, reads
+// and deletes still work.
+func TestLocalReserve(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	m := &storagenode.ObjectMeta{Bucket: "bkt", Key: "k", VersionID: "v1", DataDir: "v1", ModTime: time.Now(),
+		EC: storagenode.ECInfo{Data: 1, Parity: 0, BlockSize: 1024}, Drives: []string{"d1"}}
+	if _, err := d.PutMeta(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	full, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1", ReserveBytes: 1 << 62})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	m2 := *m
+	m2.VersionID, m2.DataDir, m2.ModTime = "v2", "v2", m.ModTime.Add(time.Second)
+	if _, err := full.PutMeta(ctx, &m2); !errors.Is(err, storagenode.ErrDiskFull) {
+		t.Errorf("PutMeta below the reserve: %v, want ErrDiskFull", err)
+	}
+	if _, err := full.CreateShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v2", Name: "part.1"}); !errors.Is(err, storagenode.ErrDiskFull) {
+		t.Errorf("CreateShard below the reserve: %v, want ErrDiskFull", err)
+	}
+	if got, err := full.GetMeta(ctx, "bkt", "k"); err != nil || got.VersionID != "v1" {
+		t.Errorf("GetMeta below the reserve: %v, %v", got, err)
+	}
+}

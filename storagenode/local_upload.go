@@ -19,6 +19,9 @@ func (d *LocalDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 		return err
 	}
 	defer d.leave()
+	if err := d.checkSpace(false); err != nil {
+		return err
+	}
 	bl := d.buckets.get(u.Bucket)
 	bl.RLock()
 	defer bl.RUnlock()
@@ -71,6 +74,9 @@ func (d *LocalDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) 
 		return err
 	}
 	defer d.leave()
+	if err := d.checkSpace(true); err != nil {
+		return err
+	}
 	bl := d.buckets.get(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
@@ -144,6 +150,9 @@ func (d *LocalDrive) PutPart(ctx context.Context, bucket, uploadID string, p *Pa
 		return nil, err
 	}
 	defer d.leave()
+	if err := d.checkSpace(false); err != nil {
+		return nil, err
+	}
 	bl := d.buckets.get(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
