@@ -76,21 +76,47 @@ func (m *metrics) observe(s s3compat.RequestStats) {
 	}
 }
 
-// observeDrive is the storagenode.Observer of every drive.
-func (m *metrics) observeDrive(drive, op string, took time.Duration, n int64, failed bool) {
-	m.driveOps.WithLabelValues(drive, op).Inc()
-	m.driveLatency.WithLabelValues(drive, op).Observe(took.Seconds())
-	if n > 0 {
-		m.driveBytes.WithLabelValues(drive, op).Add(float64(n))
-	}
-	if failed {
-		m.driveErrors.WithLabelValues(drive, op).Inc()
+// driveOpClasses are the operation classes storagenode.Observe reports.
+var driveOpClasses = []string{
+	storagenode.OpShardWrite, storagenode.OpShardRead, storagenode.OpMetaWrite,
+	storagenode.OpMetaRead, storagenode.OpList, storagenode.OpOther,
+}
+
+// driveOpMetrics are one drive's series for one operation class, looked up
+// once (a label lookup per shard read would be on the GET path).
+type driveOpMetrics struct {
+	ops, errs, bytes prometheus.Counter
+	latency          prometheus.Observer
+}
+
+// opSeries looks up one drive's series for one operation class.
+func (m *metrics) opSeries(drive, op string) *driveOpMetrics {
+	return &driveOpMetrics{
+		ops: m.driveOps.WithLabelValues(drive, op), errs: m.driveErrors.WithLabelValues(drive, op),
+		bytes: m.driveBytes.WithLabelValues(drive, op), latency: m.driveLatency.WithLabelValues(drive, op),
 	}
 }
 
 // instrument wraps a drive so its calls show in the metrics.
 func (m *metrics) instrument(d storagenode.Drive) storagenode.Drive {
-	return storagenode.Observe(d, m.observeDrive)
+	series := make(map[string]*driveOpMetrics, len(driveOpClasses))
+	for _, op := range driveOpClasses {
+		series[op] = m.opSeries(d.ID(), op)
+	}
+	return storagenode.Observe(d, func(drive, op string, took time.Duration, n int64, failed bool) {
+		s := series[op]
+		if s == nil { // a class this list does not know yet
+			s = m.opSeries(drive, op)
+		}
+		s.ops.Inc()
+		s.latency.Observe(took.Seconds())
+		if n > 0 {
+			s.bytes.Add(float64(n))
+		}
+		if failed {
+			s.errs.Inc()
+		}
+	})
 }
 
 // attach registers the layer's counters and the drive health gauges.
