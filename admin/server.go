@@ -18,6 +18,7 @@ const Prefix = "/_ecstore/admin/v1/"
 // Handler serves the admin API for one gateway layer.
 type Handler struct {
 	layer    *gateway.Layer
+	members  Membership // nil for the embedded server
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 }
@@ -31,6 +32,9 @@ func NewHandler(layer *gateway.Layer, credentials map[string]string, log *slog.L
 		Lookup: func(ak string) (string, bool) { sk, ok := credentials[ak]; return sk, ok },
 	}}
 }
+
+// SetMembership enables the node and rebalance operations.
+func (h *Handler) SetMembership(m Membership) { h.members = m }
 
 // Mount returns a handler that serves the admin API under Prefix and
 // passes every other request to next (the S3 front end).
@@ -77,6 +81,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.log.Info("heal started by an operator", "deep", deep, "remote", r.RemoteAddr)
 		writeJSON(w, http.StatusAccepted, h.layer.Healer().Status())
+	case strings.HasPrefix(op, "node/") || op == "rebalance":
+		h.serveMembership(w, r, op)
 	default:
 		writeJSON(w, http.StatusNotFound, apiError{"no such admin operation: " + r.Method + " " + op})
 	}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // Status is a gateway's view of the cluster: the erasure code, every
@@ -27,21 +29,29 @@ type Status struct {
 	HealQueue     int                `json:"heal_queue"`
 	HealPending   int                `json:"heal_pending"`
 	Heal          gateway.HealStatus `json:"heal"`
-	// Rebalance is "none" until the cluster can change its map online.
-	Rebalance string `json:"rebalance"`
+	// MapEpoch is the cluster map in use (0 for the embedded server), Nodes
+	// its nodes.
+	MapEpoch int          `json:"map_epoch"`
+	Nodes    []NodeStatus `json:"nodes,omitempty"`
+	// Rebalance is the rebalance after the last map change.
+	Rebalance RebalanceStatus `json:"rebalance"`
 }
 
 func (h *Handler) status(ctx context.Context) Status {
 	l := h.layer
 	k, m := l.ECScheme()
-	drives := l.DriveStates(ctx)
+	drives := l.DriveStates(storagenode.WithRecordCount(ctx))
 	online, ready := l.Readiness(drives)
 	q, _, _ := l.HealQueueStats()
-	return Status{
+	st := Status{
 		DataShards: k, ParityShards: m, Drives: drives, DrivesOnline: online, Ready: ready,
 		DegradedReads: l.Stats().DegradedReads.Load(), HealQueue: q, HealPending: l.HealPending(),
-		Heal: l.HealStatus(), Rebalance: "none",
+		Heal: l.HealStatus(), MapEpoch: l.Epoch(), Rebalance: rebalanceStatus(l),
 	}
+	if h.members != nil {
+		st.MapEpoch, st.Nodes = h.members.Nodes(ctx, drives)
+	}
+	return st
 }
 
 // Status asks the gateway for the cluster's state.
@@ -74,15 +84,22 @@ func FormatStatus(st Status) string {
 	sort.Strings(nodes)
 	fmt.Fprintf(&b, "capacity: %s used of %s (drives sharing a file system count once each)\n\n", humanBytes(float64(used)), humanBytes(float64(total)))
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tZONE\tDRIVE\tSTATE\tUSED\tFREE\tSIZE\tWEIGHT")
+	fmt.Fprintln(tw, "NODE\tZONE\tDRIVE\tSTATE\tUSED\tFREE\tSIZE\tWEIGHT\tSHARDS")
 	for _, n := range nodes {
 		for _, d := range byNode[n] {
 			state := "online"
 			if !d.Online {
 				state = "OFFLINE"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%g\n", d.Node, orDash(d.Zone), d.ID, state,
-				humanBytes(float64(d.Disk.Used)), humanBytes(float64(d.Disk.Free)), humanBytes(float64(d.Disk.Total)), d.Weight)
+			if d.Draining {
+				state += ",draining"
+			}
+			shards := "-"
+			if d.Records >= 0 && d.Online {
+				shards = strconv.FormatInt(d.Records, 10)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%g\t%s\n", d.Node, orDash(d.Zone), d.ID, state,
+				humanBytes(float64(d.Disk.Used)), humanBytes(float64(d.Disk.Free)), humanBytes(float64(d.Disk.Total)), d.Weight, shards)
 		}
 	}
 	tw.Flush()
@@ -94,7 +111,18 @@ func FormatStatus(st Status) string {
 			heal = "last: " + heal
 		}
 	}
-	fmt.Fprintf(&b, "heal: %s\nrebalance: %s\n", heal, st.Rebalance)
+	fmt.Fprintf(&b, "heal: %s\nrebalance: %s\n", heal, RebalanceLine(st.Rebalance))
+	if st.MapEpoch > 0 {
+		fmt.Fprintf(&b, "cluster map epoch: %d\n", st.MapEpoch)
+	}
+	for _, n := range st.Nodes {
+		switch {
+		case n.SafeToRemove:
+			fmt.Fprintf(&b, "node %s: drained, safe to remove (ecstore admin node remove %s)\n", n.ID, n.ID)
+		case n.Draining:
+			fmt.Fprintf(&b, "node %s: draining\n", n.ID)
+		}
+	}
 	return b.String()
 }
 

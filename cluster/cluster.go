@@ -20,6 +20,19 @@ type Map struct {
 	// EC is the erasure code of new objects, "K+M".
 	EC    string `yaml:"ec" json:"ec"`
 	Nodes []Node `yaml:"nodes" json:"nodes"`
+	// Prior lists the layouts of earlier epochs whose objects may not have
+	// moved yet: readers look there too, and a rebalance moves them. It is
+	// emptied (in a new epoch) when a rebalance finishes.
+	Prior []Layout `yaml:"prior,omitempty" json:"prior,omitempty"`
+	// RebalanceBy names the gateway (its address) that runs the rebalance
+	// of Prior; "" when there is none to run.
+	RebalanceBy string `yaml:"rebalance_by,omitempty" json:"rebalance_by,omitempty"`
+}
+
+// Layout is the node list of an earlier epoch.
+type Layout struct {
+	Epoch int    `yaml:"epoch" json:"epoch"`
+	Nodes []Node `yaml:"nodes" json:"nodes"`
 }
 
 // Node is one storage node process.
@@ -28,6 +41,9 @@ type Node struct {
 	Address string  `yaml:"address" json:"address"` // host:port of its internode API
 	Zone    string  `yaml:"zone" json:"zone"`
 	Drives  []Drive `yaml:"drives" json:"drives"`
+	// Draining nodes take no new shards: a rebalance moves theirs away,
+	// after which the node can be removed.
+	Draining bool `yaml:"draining,omitempty" json:"draining,omitempty"`
 }
 
 // Drive is one drive of a node. Its ID is unique in the cluster.
@@ -132,7 +148,34 @@ func (m *Map) Validate() error {
 	if k+p > total {
 		return fmt.Errorf("cluster: erasure coding %s needs at least %d drives, but the map has %d", m.EC, k+p, total)
 	}
+	if active := m.activeDrives(); k+p > active {
+		return fmt.Errorf("cluster: erasure coding %s needs at least %d drives that are not draining, but the map has %d", m.EC, k+p, active)
+	}
 	return nil
+}
+
+func (m *Map) activeDrives() int {
+	n := 0
+	for _, nd := range m.Nodes {
+		if !nd.Draining {
+			n += len(nd.Drives)
+		}
+	}
+	return n
+}
+
+// Encode returns the map as canonical JSON, the form passed between
+// processes and stored by nodes (Parse reads it back).
+func (m *Map) Encode() []byte {
+	b, _ := json.Marshal(m) // plain structs: cannot fail
+	return b
+}
+
+// Clone returns a deep copy of the map.
+func (m *Map) Clone() *Map {
+	var c Map
+	_ = json.Unmarshal(m.Encode(), &c)
+	return &c
 }
 
 // ID names this exact map: "e<epoch>-<first 12 hex digits of the SHA-256

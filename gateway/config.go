@@ -16,6 +16,8 @@ type Drive struct {
 	Node   string  // node (host) the drive belongs to
 	Zone   string  // zone (rack, room) of the node; "" is one default zone
 	Weight float64 // relative capacity; 0 means 1
+	// Draining drives take no new shards; a rebalance moves theirs away.
+	Draining bool
 }
 
 // Config configures a Layer.
@@ -23,6 +25,11 @@ type Config struct {
 	// Drives is the cluster's drive list, in cluster-map order (new drives
 	// are appended). Required.
 	Drives []Drive
+	// Epoch is the cluster map's epoch (0 for the embedded server).
+	Epoch int
+	// Prior are the drive lists of earlier maps a rebalance has not
+	// finished moving objects away from (see Topology).
+	Prior [][]Drive
 	// DataShards (k) and ParityShards (m) of new objects. Default 4+2.
 	DataShards, ParityShards int
 	// BlockSize is the object bytes per stripe. Default ec.DefaultBlockSize.

@@ -19,6 +19,11 @@ type DriveState struct {
 	// Disk is the drive's capacity; zero when the drive cannot tell or is
 	// offline.
 	Disk storagenode.DiskInfo `json:"disk"`
+	// Draining: the drive takes no new shards (its node is being drained).
+	Draining bool `json:"draining,omitempty"`
+	// Records is how many object records (one per shard held) the drive
+	// keeps; -1 when not counted (DriveStates does not count them).
+	Records int64 `json:"records"`
 	// Error says why the drive is offline.
 	Error string `json:"error,omitempty"`
 }
@@ -30,10 +35,11 @@ const driveProbeTimeout = 2 * time.Second
 // returns their states in cluster-map order. A drive whose circuit breaker
 // holds it down is reported offline without a probe.
 func (l *Layer) DriveStates(ctx context.Context) []DriveState {
-	out := make([]DriveState, len(l.cfg.Drives))
+	info := l.topo().info
+	out := make([]DriveState, len(info))
 	var wg sync.WaitGroup
-	for i, d := range l.cfg.Drives {
-		out[i] = DriveState{ID: d.ID(), Node: d.Node, Zone: d.Zone, Weight: d.Weight}
+	for i, d := range info {
+		out[i] = DriveState{ID: d.ID(), Node: d.Node, Zone: d.Zone, Weight: d.Weight, Draining: d.Draining, Records: -1}
 		if on, ok := d.Drive.(interface{ Online() bool }); ok && !on.Online() {
 			out[i].Error = "down (circuit breaker open)"
 			continue
@@ -44,7 +50,7 @@ func (l *Layer) DriveStates(ctx context.Context) []DriveState {
 			di, err := storagenode.DiskInfoOf(pctx, d.Drive)
 			switch {
 			case err == nil:
-				out[i].Online, out[i].Disk = true, di
+				out[i].Online, out[i].Disk, out[i].Records = true, di, di.Records
 			case errors.Is(err, errors.ErrUnsupported):
 				out[i].Online = true
 			default:

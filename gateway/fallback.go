@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/ecstore/ecstore/placement"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -28,16 +27,21 @@ func (l *Layer) useFallbacks(ctx context.Context, ref storagenode.ShardRef, driv
 // accepts, preferring nodes holding no other shard of the object. It
 // updates drives and errs in place.
 func (l *Layer) fallbacks(bucket, versionDir string, drives []storagenode.Drive, errs []error, try func(i int, c storagenode.Drive) bool) {
-	order, err := placement.Place(bucket, versionDir, l.pdrv, len(l.pdrv))
+	t := l.topo()
+	order, err := t.placer.Place(bucket, versionDir, len(t.pdrv))
 	if err != nil {
 		return
+	}
+	nodeOf := make(map[string]string, len(t.info))
+	for _, d := range t.info {
+		nodeOf[d.ID()] = d.Zone + "/" + d.Node
 	}
 	used := map[string]bool{}
 	nodes := map[string]bool{}
 	for i, d := range drives {
 		used[d.ID()] = true
 		if errs[i] == nil {
-			nodes[l.pdrv[l.index[d.ID()]].Node] = true
+			nodes[nodeOf[d.ID()]] = true
 		}
 	}
 	for i := range drives {
@@ -47,8 +51,8 @@ func (l *Layer) fallbacks(bucket, versionDir string, drives []storagenode.Drive,
 		// Two rounds: first drives on untouched nodes, then any drive.
 		for round := 0; round < 2 && errs[i] != nil; round++ {
 			for _, j := range order {
-				c := l.drives[j]
-				if used[c.ID()] || (round == 0 && nodes[l.pdrv[j].Node]) {
+				c := t.drives[t.pidx[j]]
+				if used[c.ID()] || (round == 0 && nodes[nodeOf[c.ID()]]) {
 					continue
 				}
 				used[c.ID()] = true
@@ -58,7 +62,7 @@ func (l *Layer) fallbacks(bucket, versionDir string, drives []storagenode.Drive,
 				l.log.Info("degraded write: shard sent to a fallback drive", "bucket", bucket, "dir", versionDir,
 					"home", drives[i].ID(), "fallback", c.ID())
 				drives[i], errs[i] = c, nil
-				nodes[l.pdrv[j].Node] = true
+				nodes[nodeOf[c.ID()]] = true
 				break
 			}
 		}

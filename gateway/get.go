@@ -24,7 +24,7 @@ func (l *Layer) readMeta(ctx context.Context, bucket, key string) (*storagenode.
 // inline shards of the chosen version by drive ID. The record it returns
 // carries no inline bytes.
 func (l *Layer) readMetaInline(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, map[string][]byte, error) {
-	drives, err := l.place(bucket, key)
+	drives, err := l.lookupDrives(l.topo(), bucket, key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -214,7 +214,9 @@ func (s *lazyShard) close() {
 
 // DeleteObject removes bucket/key from its drives.
 func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) error {
-	drives, err := l.place(bucket, key)
+	t := l.beginWrite()
+	defer t.writes.Done()
+	drives, err := l.lookupDrives(t, bucket, key)
 	if err != nil {
 		return err
 	}
@@ -266,13 +268,14 @@ func (l *Layer) extraDrives(drives []storagenode.Drive, metas []*storagenode.Obj
 	for _, d := range drives {
 		in[d.ID()] = true
 	}
+	byID := l.topo().byID
 	var out []storagenode.Drive
 	for _, m := range metas {
 		if m == nil {
 			continue
 		}
 		for _, id := range m.Drives {
-			if d := l.byID[id]; d != nil && !in[id] {
+			if d := byID[id]; d != nil && !in[id] {
 				in[id] = true
 				out = append(out, d)
 			}

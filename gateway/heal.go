@@ -27,6 +27,9 @@ type HealResult struct {
 	// their home drive was unreachable (the object is fully redundant; the
 	// move home waits for the drive).
 	Away int
+	// Moved counts shards moved to their placement drive (from a fallback
+	// drive, or after a cluster map change).
+	Moved int
 }
 
 // Degraded reports whether the object is below full redundancy after the
@@ -97,6 +100,7 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 	}
 	if good == len(drives)-res.Unreachable {
 		if res.Unreachable == 0 {
+			l.settleRecords(ctx, meta)
 			l.moveHome(ctx, meta, coder, &res)
 		}
 		return res, nil // nothing to repair
@@ -177,6 +181,7 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 	}
 	if res.Unreachable == 0 {
 		// Repaired in place; shards still on fallback drives go home too.
+		l.settleRecords(ctx, meta)
 		l.moveHome(ctx, meta, coder, &res)
 	}
 	if res.Repaired > 0 {
@@ -319,6 +324,49 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// settleRecords makes every record of meta's version agree on its drive
+// list, and removes the records (and shards) of this or an older version
+// from the other drives a lookup asks: what a move cut short by a crash, or
+// an overwrite during a rebalance, leaves behind. Records of newer
+// versions (a write in progress) are left alone.
+func (l *Layer) settleRecords(ctx context.Context, meta *storagenode.ObjectMeta) {
+	fanout(l.drivesByID(meta.Drives), func(_ int, d storagenode.Drive) error {
+		if d == nil {
+			return nil
+		}
+		m, err := d.GetMeta(ctx, meta.Bucket, meta.Key)
+		if err != nil || m.VersionID != meta.VersionID || slices.Equal(m.Drives, meta.Drives) {
+			return nil
+		}
+		fixed := *meta
+		fixed.Inline = m.Inline
+		_, err = d.PutMeta(ctx, &fixed)
+		return err
+	})
+	lookup, err := l.lookupDrives(l.topo(), meta.Bucket, meta.Key)
+	if err != nil {
+		return
+	}
+	var strays []storagenode.Drive
+	for _, d := range lookup {
+		if !slices.Contains(meta.Drives, d.ID()) {
+			strays = append(strays, d)
+		}
+	}
+	cleanup := context.WithoutCancel(ctx)
+	fanout(strays, func(_ int, d storagenode.Drive) error {
+		m, err := d.GetMeta(ctx, meta.Bucket, meta.Key)
+		if err != nil || (m.VersionID != meta.VersionID && !meta.Newer(m)) {
+			return nil
+		}
+		if _, err := d.DeleteMeta(ctx, meta.Bucket, meta.Key, m.VersionID); err != nil {
+			return err
+		}
+		l.log.Info("removed a stray object record", "bucket", meta.Bucket, "key", meta.Key, "drive", d.ID(), "version", m.VersionID)
+		return d.DeleteVersion(cleanup, meta.Bucket, m.DataDir)
+	})
+}
+
 // moveHome brings shards that a degraded write put on fallback drives back
 // to their placement drives once those are reachable: copy (rebuild), then
 // commit the new drive list in the metadata, then delete the fallback copy.
@@ -396,6 +444,7 @@ func (l *Layer) moveHome(ctx context.Context, meta *storagenode.ObjectMeta, code
 		}
 		l.log.Info("moved a shard home", "bucket", meta.Bucket, "key", meta.Key, "shard", i, "from", old.ID(), "to", h.ID())
 		res.Repaired++
+		res.Moved++
 		res.Bytes += n
 		l.stats.ShardsHealed.Add(1)
 		l.stats.BytesHealed.Add(n)

@@ -28,6 +28,13 @@ type HealStatus struct {
 	BytesRepaired   int64     `json:"bytes_repaired"`   // shard bytes written
 	DanglingRemoved int64     `json:"dangling_removed"` // stray records of deleted objects removed
 	Error           string    `json:"error,omitempty"`
+	// Epoch is the cluster map a rebalance moves objects to (rebalance
+	// only).
+	Epoch int `json:"epoch,omitempty"`
+	// ShardsScanned and ShardsMoved count the shards examined and the ones
+	// moved to their placement drive (a rebalance's movement).
+	ShardsScanned int64 `json:"shards_scanned"`
+	ShardsMoved   int64 `json:"shards_moved"`
 	// Cursor is where the walk is: the last object healed. A heal resumed
 	// after a restart goes on after it.
 	Cursor HealCursor `json:"cursor"`
@@ -67,8 +74,12 @@ func (s HealStatus) ETA() time.Duration {
 
 // Healer runs heal walks over all objects, one at a time.
 type Healer struct {
-	l          *Layer
-	statePath  string
+	l         *Layer
+	kind      string // "heal" or "rebalance", for logs
+	statePath string
+	// onDone, set by StartRebalance, is called when a walk ends without
+	// error and with every object in place.
+	onDone     func(st HealStatus)
 	mu         sync.Mutex
 	status     HealStatus
 	background bool // the running walk is the rate-bounded scanner
@@ -118,7 +129,7 @@ func (h *Healer) launch(ctx context.Context, rate float64) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h.cancel = cancel
 	h.done = make(chan struct{})
-	go h.run(ctx, h.status.Deep, rate)
+	go h.run(ctx, h.status.Deep, rate, h.done, h.onDone)
 }
 
 // SetStateFile makes the healer save an operator's heal progress to path
@@ -164,7 +175,7 @@ func (h *Healer) save(st HealStatus) {
 	h.mu.Lock()
 	path := h.statePath
 	h.mu.Unlock()
-	if path == "" || !st.Operator {
+	if path == "" || (!st.Operator && h.kind != "rebalance") {
 		return
 	}
 	data, _ := json.Marshal(st)
@@ -212,10 +223,24 @@ func (h *Healer) update(fn func(s *HealStatus)) {
 	h.mu.Unlock()
 }
 
-func (h *Healer) run(ctx context.Context, deep bool, rate float64) {
-	defer close(h.done)
+func (h *Healer) run(ctx context.Context, deep bool, rate float64, done chan struct{}, onDone func(HealStatus)) {
+	defer close(done)
 	h.save(h.Status())
-	err := h.walk(ctx, deep, rate)
+	var err error
+	if h.kind == "rebalance" {
+		// Writes still running on the old map may put objects where this
+		// walk has already been: let them end first.
+		wctx, cancel := context.WithTimeout(ctx, rebalanceSettle)
+		if werr := h.l.WaitWrites(wctx); werr != nil && ctx.Err() == nil {
+			h.l.log.Warn("rebalance: writes on the old map still running; starting anyway", "err", werr)
+		}
+		cancel()
+	}
+	if ctx.Err() == nil {
+		err = h.walk(ctx, deep, rate)
+	} else {
+		err = ctx.Err()
+	}
 	h.update(func(s *HealStatus) {
 		s.Running = false
 		s.Finished = time.Now().UTC()
@@ -227,7 +252,10 @@ func (h *Healer) run(ctx context.Context, deep bool, rate float64) {
 	if ctx.Err() == nil || !st.Operator {
 		h.save(st) // a cancelled operator heal stays "running" on disk, to resume
 	}
-	h.l.log.Info("heal finished", "deep", deep, "scanned", st.ObjectsScanned, "repaired", st.ObjectsRepaired,
+	if err == nil && ctx.Err() == nil && st.ObjectsFailed == 0 && onDone != nil {
+		onDone(st)
+	}
+	h.l.log.Info(h.kind+" finished", "deep", deep, "scanned", st.ObjectsScanned, "repaired", st.ObjectsRepaired,
 		"failed", st.ObjectsFailed, "bytes_repaired", st.BytesRepaired, "err", st.Error)
 }
 
@@ -284,10 +312,12 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 				s.ObjectsScanned++
 				s.BytesScanned += o.Size
 				s.BytesRepaired += r.Bytes
+				s.ShardsScanned += int64(r.Checked + r.Unreachable)
+				s.ShardsMoved += int64(r.Moved)
 				if r.Repaired > 0 {
 					s.ObjectsRepaired++
 				}
-				if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() {
+				if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() || (h.kind == "rebalance" && r.Away > 0) {
 					s.ObjectsFailed++
 				}
 				s.Cursor = HealCursor{Bucket: b.Name, Key: o.Key}

@@ -7,28 +7,30 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ecstore/ecstore/ec"
-	"github.com/ecstore/ecstore/placement"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
 // Layer is the erasure-coded ObjectLayer.
 type Layer struct {
-	cfg    Config
-	log    *slog.Logger
-	drives []storagenode.Drive // cluster-map order
-	byID   map[string]storagenode.Drive
-	index  map[string]int // drive ID -> index in drives
-	pdrv   []placement.Drive
-	placer *placement.Placer
-	k, m   int
+	cfg  Config
+	log  *slog.Logger
+	top  atomic.Pointer[topology] // the cluster map in use
+	k, m int
+
+	mu      sync.Mutex
+	retired []*topology // replaced maps whose writes WaitWrites has not seen end
 
 	stats  Stats
 	healq  *healQueue
 	healer *Healer
+	// rebalancer walks the objects after a map change, moving shards to
+	// their new placement (HealObject's move home).
+	rebalancer *Healer
 
 	coderMu sync.Mutex
 	coders  map[storagenode.ECInfo]*ec.Coder
@@ -44,27 +46,19 @@ func New(cfg Config) (*Layer, error) {
 	}
 	l := &Layer{
 		cfg: cfg, log: cfg.Logger, k: cfg.DataShards, m: cfg.ParityShards,
-		byID: map[string]storagenode.Drive{}, index: map[string]int{}, coders: map[storagenode.ECInfo]*ec.Coder{},
-		healq: newHealQueue(),
+		coders: map[storagenode.ECInfo]*ec.Coder{},
+		healq:  newHealQueue(),
 	}
-	for _, d := range cfg.Drives {
-		l.drives = append(l.drives, d.Drive)
-		l.byID[d.ID()] = d.Drive
-		l.index[d.ID()] = len(l.drives) - 1
-		l.pdrv = append(l.pdrv, placement.Drive{ID: d.ID(), Node: d.Node, Zone: d.Zone, Weight: d.Weight})
-	}
-	if err := placement.Validate(l.pdrv); err != nil {
-		return nil, err
-	}
-	p, err := placement.NewPlacer(l.pdrv)
+	tp, err := newTopology(Topology{Epoch: cfg.Epoch, Drives: cfg.Drives, Prior: cfg.Prior}, l.k, l.m)
 	if err != nil {
 		return nil, err
 	}
-	l.placer = p
+	l.top.Store(tp)
 	if _, err := l.coder(l.ecInfo()); err != nil {
 		return nil, err
 	}
-	l.healer = &Healer{l: l}
+	l.healer = &Healer{l: l, kind: "heal"}
+	l.rebalancer = &Healer{l: l, kind: "rebalance"}
 	return l, nil
 }
 
@@ -98,23 +92,16 @@ func writeQuorum(k, m int) int {
 
 // place returns the drives for a new object's shards, by shard index.
 func (l *Layer) place(bucket, key string) ([]storagenode.Drive, error) {
-	idx, err := l.placer.PlaceEC(bucket, key, l.k, l.m)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: place %s/%s: %w", bucket, key, err)
-	}
-	out := make([]storagenode.Drive, len(idx))
-	for i, j := range idx {
-		out[i] = l.drives[j]
-	}
-	return out, nil
+	return l.topo().place(bucket, key, l.k, l.m)
 }
 
 // drivesByID resolves an object's recorded drive list; drives no longer in
 // the map are nil (missing shards).
 func (l *Layer) drivesByID(ids []string) []storagenode.Drive {
+	byID := l.topo().byID
 	out := make([]storagenode.Drive, len(ids))
 	for i, id := range ids {
-		out[i] = l.byID[id]
+		out[i] = byID[id]
 	}
 	return out
 }
@@ -129,7 +116,11 @@ func driveIDs(ds []storagenode.Drive) []string {
 
 // bucketQuorum is how many drives must agree on a bucket record: a majority
 // of all drives (bucket records live on every drive).
-func (l *Layer) bucketQuorum() int { return len(l.drives)/2 + 1 }
+func (l *Layer) bucketQuorum() int { return len(l.topo().drives)/2 + 1 }
+
+// allDrives returns every drive of the map in use (bucket records live on
+// all of them).
+func (l *Layer) allDrives() []storagenode.Drive { return l.topo().drives }
 
 // MakeBucket creates the bucket record on every drive.
 func (l *Layer) MakeBucket(ctx context.Context, bucket string) error {
@@ -139,16 +130,17 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) error {
 		return err
 	}
 	now := time.Now().UTC()
-	errs := fanout(l.drives, func(_ int, d storagenode.Drive) error {
+	drives := l.allDrives()
+	errs := fanout(drives, func(_ int, d storagenode.Drive) error {
 		err := d.MakeBucket(ctx, bucket, now)
 		if errors.Is(err, storagenode.ErrBucketExists) {
 			return nil
 		}
 		return err
 	})
-	if countNil(errs) < l.bucketQuorum() {
+	if countNil(errs) < len(drives)/2+1 {
 		// Undo so that a failed create leaves no half-made bucket.
-		fanout(l.drives, func(i int, d storagenode.Drive) error {
+		fanout(drives, func(i int, d storagenode.Drive) error {
 			if errs[i] == nil {
 				return d.DeleteBucket(ctx, bucket)
 			}
@@ -161,8 +153,9 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) error {
 
 // HeadBucket reports the bucket if a majority of drives hold its record.
 func (l *Layer) HeadBucket(ctx context.Context, bucket string) (s3compat.BucketInfo, error) {
-	infos := make([]storagenode.BucketInfo, len(l.drives))
-	errs := fanout(l.drives, func(i int, d storagenode.Drive) (err error) {
+	drives := l.allDrives()
+	infos := make([]storagenode.BucketInfo, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
 		infos[i], err = d.StatBucket(ctx, bucket)
 		return err
 	})
@@ -179,11 +172,11 @@ func (l *Layer) HeadBucket(ctx context.Context, bucket string) (s3compat.BucketI
 			missing++
 		}
 	}
-	q := l.bucketQuorum()
+	q := len(drives)/2 + 1
 	switch {
 	case found >= q:
 		return s3compat.BucketInfo{Name: bucket, Created: info.Created}, nil
-	case missing > len(l.drives)-q:
+	case missing > len(drives)-q:
 		return s3compat.BucketInfo{}, s3compat.ErrNoSuchBucket
 	}
 	return s3compat.BucketInfo{}, s3compat.ErrServiceUnavailable.WithMessage("Not enough drives answered to confirm the bucket %q.", bucket)
@@ -191,12 +184,14 @@ func (l *Layer) HeadBucket(ctx context.Context, bucket string) (s3compat.BucketI
 
 // ListBuckets lists the buckets held by a majority of drives.
 func (l *Layer) ListBuckets(ctx context.Context) ([]s3compat.BucketInfo, error) {
-	lists := make([][]storagenode.BucketInfo, len(l.drives))
-	errs := fanout(l.drives, func(i int, d storagenode.Drive) (err error) {
+	drives := l.allDrives()
+	lists := make([][]storagenode.BucketInfo, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
 		lists[i], err = d.ListBuckets(ctx)
 		return err
 	})
-	if countNil(errs) < l.bucketQuorum() {
+	q := len(drives)/2 + 1
+	if countNil(errs) < q {
 		return nil, s3compat.ErrServiceUnavailable.WithMessage("Not enough drives answered to list buckets.")
 	}
 	count := map[string]int{}
@@ -211,7 +206,7 @@ func (l *Layer) ListBuckets(ctx context.Context) ([]s3compat.BucketInfo, error) 
 	}
 	var out []s3compat.BucketInfo
 	for name, n := range count {
-		if n >= l.bucketQuorum() {
+		if n >= q {
 			out = append(out, s3compat.BucketInfo{Name: name, Created: created[name]})
 		}
 	}
@@ -231,14 +226,15 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) error {
 	if len(res.Objects) > 0 {
 		return s3compat.ErrBucketNotEmpty
 	}
-	errs := fanout(l.drives, func(_ int, d storagenode.Drive) error {
+	drives := l.allDrives()
+	errs := fanout(drives, func(_ int, d storagenode.Drive) error {
 		err := d.DeleteBucket(ctx, bucket)
 		if errors.Is(err, storagenode.ErrBucketNotFound) {
 			return nil
 		}
 		return err
 	})
-	if countNil(errs) < l.bucketQuorum() {
+	if countNil(errs) < len(drives)/2+1 {
 		return worstWriteError(errs)
 	}
 	return nil
@@ -252,8 +248,9 @@ func (l *Layer) HealBuckets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	drives := l.allDrives()
 	for _, b := range buckets {
-		errs := fanout(l.drives, func(_ int, d storagenode.Drive) error {
+		errs := fanout(drives, func(_ int, d storagenode.Drive) error {
 			err := d.MakeBucket(ctx, b.Name, b.Created)
 			if errors.Is(err, storagenode.ErrBucketExists) {
 				return nil
@@ -262,7 +259,7 @@ func (l *Layer) HealBuckets(ctx context.Context) error {
 		})
 		for i, e := range errs {
 			if e != nil {
-				l.log.Warn("bucket heal failed", "bucket", b.Name, "drive", l.drives[i].ID(), "err", e)
+				l.log.Warn("bucket heal failed", "bucket", b.Name, "drive", drives[i].ID(), "err", e)
 			}
 		}
 	}

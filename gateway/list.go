@@ -88,7 +88,8 @@ type merger struct {
 
 func (l *Layer) newMerger(ctx context.Context, bucket, prefix, after string) (*merger, error) {
 	m := &merger{}
-	for _, d := range l.drives {
+	all := l.allDrives()
+	for _, d := range all {
 		m.all = append(m.all, &cursor{ctx: ctx, d: d, bucket: bucket, prefix: prefix, after: after})
 	}
 	// Prime every cursor in parallel: the first batch is the slow part.
@@ -106,7 +107,7 @@ func (l *Layer) newMerger(ctx context.Context, bucket, prefix, after string) (*m
 			bucketMissing++
 		}
 	}
-	if ok < l.bucketQuorum() {
+	if ok < len(all)/2+1 {
 		if bucketMissing > 0 {
 			if _, err := l.HeadBucket(ctx, bucket); err != nil {
 				return nil, err

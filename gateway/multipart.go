@@ -49,7 +49,7 @@ func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*
 	if _, err := uuid.Parse(uploadID); err != nil {
 		return nil, nil, s3compat.ErrNoSuchUpload
 	}
-	drives, err := l.place(bucket, key)
+	drives, err := l.lookupDrives(l.topo(), bucket, key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -177,6 +177,8 @@ func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives
 // racing conditional completes exactly one wins, and the loser's upload is
 // gone (S3 asks the client to start a new one).
 func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3compat.CompletePart, opts s3compat.PutOptions) (s3compat.ObjectInfo, error) {
+	t := l.beginWrite()
+	defer t.writes.Done()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return s3compat.ObjectInfo{}, err
@@ -326,12 +328,13 @@ func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, mar
 
 // ListMultipartUploads lists the uploads in progress, merged over drives.
 func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3compat.ListUploadsParams) (s3compat.ListUploadsResult, error) {
-	lists := make([][]*storagenode.UploadMeta, len(l.drives))
-	errs := fanout(l.drives, func(i int, d storagenode.Drive) (err error) {
+	all := l.allDrives()
+	lists := make([][]*storagenode.UploadMeta, len(all))
+	errs := fanout(all, func(i int, d storagenode.Drive) (err error) {
 		lists[i], err = d.ListUploads(ctx, bucket)
 		return err
 	})
-	if countNil(errs) < l.bucketQuorum() {
+	if countNil(errs) < len(all)/2+1 {
 		if _, err := l.HeadBucket(ctx, bucket); err != nil {
 			return s3compat.ListUploadsResult{}, err
 		}

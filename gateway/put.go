@@ -152,11 +152,13 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return s3compat.ObjectInfo{}, err
 	}
+	t := l.beginWrite()
+	defer t.writes.Done()
 	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
 	if err != nil {
 		return s3compat.ObjectInfo{}, err
 	}
-	drives, err := l.place(bucket, key)
+	drives, err := t.place(bucket, key, l.k, l.m)
 	if err != nil {
 		return s3compat.ObjectInfo{}, err
 	}

@@ -10,8 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/ecstore/ecstore/cluster"
@@ -62,27 +61,64 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	for i := range ids {
 		ids[i] = fmt.Sprintf("%s-d%d", cfg.ID, i+1)
 	}
-	mapID := ""
+	var initial *cluster.Map
 	if cfg.ClusterFile != "" {
 		m, err := cluster.Load(cfg.ClusterFile)
 		if err != nil {
 			return err
 		}
+		initial = m
+	}
+	// Every drive keeps the newest map the node adopted: a restart comes
+	// back on it, even with an older --cluster file or none.
+	var mapFiles []string
+	for _, dir := range cfg.DriveDirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("node: drive folder %s: %w", dir, err)
+		}
+		mapFiles = append(mapFiles, filepath.Join(dir, nodeMapFile))
+	}
+	keeper, err := cluster.NewKeeper(initial, mapFiles)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	nodeDrives := func(m *cluster.Map) ([]string, error) {
 		n := m.Node(cfg.ID)
 		switch {
 		case n == nil:
-			return fmt.Errorf("node: id %q is not in the cluster map %s", cfg.ID, cfg.ClusterFile)
+			return nil, fmt.Errorf("node: id %q is not in the cluster map (epoch %d)", cfg.ID, m.Epoch)
 		case len(n.Drives) != len(cfg.DriveDirs):
-			return fmt.Errorf("node: the cluster map gives node %q %d drives, but %d folders were given", cfg.ID, len(n.Drives), len(cfg.DriveDirs))
+			return nil, fmt.Errorf("node: the cluster map gives node %q %d drives, but %d folders were given", cfg.ID, len(n.Drives), len(cfg.DriveDirs))
 		case cfg.Zone != "" && cfg.Zone != n.Zone:
-			return fmt.Errorf("node: --zone %q, but the cluster map puts node %q in zone %q", cfg.Zone, cfg.ID, n.Zone)
+			return nil, fmt.Errorf("node: --zone %q, but the cluster map puts node %q in zone %q", cfg.Zone, cfg.ID, n.Zone)
 		}
+		out := make([]string, len(n.Drives))
 		for i, d := range n.Drives {
-			ids[i] = d.ID
+			out[i] = d.ID
 		}
-		mapID = m.ID()
+		return out, nil
 	}
-	opts := storagenode.RPCOptions{Secret: cfg.Secret, MapID: mapID, Logger: log}
+	if m := keeper.Map(); m != nil {
+		if ids, err = nodeDrives(m); err != nil {
+			return err
+		}
+	}
+	// A later map must list this node with the same drives; a map without
+	// it (the node was removed) is stored too, and ends its service.
+	keeper.Check = func(m *cluster.Map) error {
+		if m.Node(cfg.ID) == nil {
+			return nil
+		}
+		got, err := nodeDrives(m)
+		if err == nil && !slices.Equal(got, ids) {
+			err = fmt.Errorf("node: the cluster map names node %q's drives %v, but they are %v", cfg.ID, got, ids)
+		}
+		return err
+	}
+	keeper.OnAdopt = func(m *cluster.Map) {
+		log.Info("cluster map adopted", "map", m.ID(), "in_map", m.Node(cfg.ID) != nil)
+	}
+	opts := storagenode.RPCOptions{Secret: cfg.Secret, Maps: keeper, Logger: log, Node: storagenode.NodeIdentity{ID: cfg.ID, Zone: cfg.Zone}}
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
 	}
@@ -111,8 +147,12 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	return serve(ctx, serveConfig{
 		name: "ecstore node " + cfg.ID, address: cfg.Address, handler: mux, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
-	}, "drives", ids, "map", mapID)
+	}, "drives", ids, "map", keeper.MapID())
 }
+
+// nodeMapFile is the file in each drive folder of a node that keeps the
+// newest cluster map the node adopted.
+const nodeMapFile = "cluster-map.json"
 
 // slowWriteTimeout is how long a gateway waits on one node's shard write
 // before it goes on without that node (the write quorum permitting).
@@ -137,7 +177,10 @@ type GatewayConfig struct {
 	UploadExpiry time.Duration
 	// StateDir keeps the gateway's own small state (heal progress, so an
 	// operator's heal resumes after a restart). Default "": not kept.
-	StateDir          string
+	StateDir string
+	// RebalanceRate bounds the rebalance after a map change, in objects a
+	// second; 0 runs it at full speed.
+	RebalanceRate     float64
 	CertFile, KeyFile string
 	Logger            *slog.Logger
 	ShutdownTimeout   time.Duration
@@ -186,63 +229,57 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("gateway: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
 	}
+	var mapFiles []string
+	if cfg.StateDir != "" {
+		if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+			return fmt.Errorf("gateway: state folder: %w", err)
+		}
+		mapFiles = append(mapFiles, filepath.Join(cfg.StateDir, nodeMapFile))
+	}
+	keeper, err := cluster.NewKeeper(m, mapFiles)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	opts.MapID = ""
+	opts.Maps = keeper
 	opts.Client = storagenode.NewRPCClient(opts)
 	met := newMetrics()
-	var drives []gateway.Drive
-	var layer *gateway.Layer // set below; drives coming back re-queue waiting heals
-	var layerMu sync.Mutex
-	for _, n := range m.Nodes {
-		base := n.Address
-		if !strings.Contains(base, "://") {
-			base = "http://" + base
-		}
-		for _, d := range n.Drives {
-			rd := storagenode.NewRemoteDrive(base, d.ID, opts)
-			br := storagenode.NewBreaker(rd, storagenode.BreakerOptions{OnStateChange: func(id string, online bool) {
-				if online {
-					log.Info("drive back online", "drive", id, "node", n.ID)
-					layerMu.Lock()
-					l := layer
-					layerMu.Unlock()
-					if l != nil {
-						l.DriveOnline()
-					}
-				} else {
-					log.Warn("drive offline", "drive", id, "node", n.ID)
-				}
-			}})
-			drives = append(drives, gateway.Drive{Drive: met.instrument(br), Node: n.ID, Zone: n.Zone, Weight: d.Weight})
-		}
-	}
-	defer func() {
-		for _, d := range drives {
-			_ = d.Close()
-		}
-	}()
+	ms := &membership{self: cfg.Address, keeper: keeper, opts: opts, met: met, log: log, rate: cfg.RebalanceRate, ctx: ctx,
+		drives: map[string]gateway.Drive{}, nodes: map[string]*storagenode.NodeClient{}}
+	defer ms.closeDrives()
+	// Start on the newest map the nodes hold: the file may be older.
+	ms.catchUp(ctx)
+	m = keeper.Map()
+	keeper.OnAdopt = ms.adopted
+	top := ms.topology(m)
 	k, p := m.Code()
-	l, err := gateway.New(gateway.Config{Drives: drives, DataShards: k, ParityShards: p, Logger: log,
+	layer, err := gateway.New(gateway.Config{Drives: top.Drives, Prior: top.Prior, Epoch: m.Epoch, DataShards: k, ParityShards: p, Logger: log,
 		SlowWriteTimeout: slowWriteTimeout})
 	if err != nil {
 		return err
 	}
-	layerMu.Lock()
-	layer = l
-	layerMu.Unlock()
+	ms.mu.Lock()
+	ms.layer = layer
+	ms.onLine = layer.DriveOnline
+	ms.mu.Unlock()
 	if err := layer.HealBuckets(ctx); err != nil {
 		log.Warn("bucket heal at start failed (nodes down?)", "err", err)
 	}
 	if cfg.StateDir != "" {
 		layer.Healer().SetStateFile(filepath.Join(cfg.StateDir, "heal.json"))
+		layer.Rebalancer().SetStateFile(filepath.Join(cfg.StateDir, "rebalance.json"))
 		if _, err := layer.Healer().Resume(ctx); err != nil {
 			log.Warn("could not resume the last heal", "err", err)
 		}
 	}
+	go ms.watch(ctx)
+	ms.startRebalance(m)
 	if cfg.UploadExpiry == 0 {
 		cfg.UploadExpiry = DefaultUploadExpiry
 	}
-	handler := startServices(ctx, layer, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, cfg.Region, cfg.Domain, cfg.UploadExpiry, log)
+	handler := startServices(ctx, layer, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, cfg.Region, cfg.Domain, cfg.UploadExpiry, log, ms)
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 gateway", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
-	}, "map", m.ID(), "nodes", len(m.Nodes), "drives", len(drives), "ec", m.EC)
+	}, "map", m.ID(), "nodes", len(m.Nodes), "drives", len(top.Drives), "ec", m.EC)
 }

@@ -201,7 +201,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		log.Warn("could not resume the last heal", "err", err)
 	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
-	handler := startServices(ctx, layer, met, creds, cfg.Region, cfg.Domain, cfg.UploadExpiry, log)
+	handler := startServices(ctx, layer, met, creds, cfg.Region, cfg.Domain, cfg.UploadExpiry, log, nil)
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
@@ -217,7 +217,7 @@ const (
 
 // startServices starts a layer's background work (heal queue, scanner) and
 // returns the HTTP handler of S3 plus the admin API and the web console.
-func startServices(ctx context.Context, layer *gateway.Layer, m *metrics, creds map[string]string, region, domain string, uploadExpiry time.Duration, log *slog.Logger) http.Handler {
+func startServices(ctx context.Context, layer *gateway.Layer, m *metrics, creds map[string]string, region, domain string, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership) http.Handler {
 	go layer.RunHealer(ctx)
 	go layer.RunUploadExpiry(ctx, uploadExpiry, time.Hour)
 	go layer.RunScanner(ctx, scanInterval, scanRate, false)
@@ -226,7 +226,11 @@ func startServices(ctx context.Context, layer *gateway.Layer, m *metrics, creds 
 	// The console takes only unauthenticated requests under /console (see
 	// package console); signed S3 requests to a bucket "console" pass on.
 	web := console.NewHandler(layer, creds, log).Mount(s3.Handler())
-	return m.mount(layer, admin.NewHandler(layer, creds, log).Mount(web))
+	ah := admin.NewHandler(layer, creds, log)
+	if members != nil {
+		ah.SetMembership(members)
+	}
+	return m.mount(layer, ah.Mount(web))
 }
 
 // serveConfig describes one HTTP endpoint of a process.

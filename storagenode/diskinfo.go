@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/cockroachdb/pebble"
 )
 
 // DiskInfo is a drive's capacity as its file system reports it.
@@ -17,6 +20,23 @@ type DiskInfo struct {
 	Free uint64 `json:"free"`
 	// Used is Total minus the file system's free blocks.
 	Used uint64 `json:"used"`
+	// Records is the number of object records the drive holds (one per
+	// shard of an object), when asked for with WithRecordCount; else -1.
+	Records int64 `json:"records"`
+}
+
+type recordCountKey struct{}
+
+// WithRecordCount makes DiskInfo calls under ctx count the drive's object
+// records too: a scan of its index keys, fine for a status page, too much
+// for every metrics scrape.
+func WithRecordCount(ctx context.Context) context.Context {
+	return context.WithValue(ctx, recordCountKey{}, true)
+}
+
+func wantsRecordCount(ctx context.Context) bool {
+	v, _ := ctx.Value(recordCountKey{}).(bool)
+	return v
 }
 
 // DiskInfoer is implemented by drives that can report their capacity. A
@@ -50,7 +70,37 @@ func (d *LocalDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 		return DiskInfo{}, fmt.Errorf("drive %s: statfs: %v: %w", d.id, err, ErrDriveOffline)
 	}
 	bs := uint64(st.Bsize)
-	return DiskInfo{Total: st.Blocks * bs, Free: st.Bavail * bs, Used: (st.Blocks - st.Bfree) * bs}, nil
+	di := DiskInfo{Total: st.Blocks * bs, Free: st.Bavail * bs, Used: (st.Blocks - st.Bfree) * bs, Records: -1}
+	if wantsRecordCount(ctx) {
+		n, err := d.countRecords(ctx)
+		if err != nil {
+			return DiskInfo{}, err
+		}
+		di.Records = n
+	}
+	return di, nil
+}
+
+// countRecords counts the object records of every bucket: a scan of keys,
+// values unread.
+func (d *LocalDrive) countRecords(ctx context.Context) (int64, error) {
+	lower := []byte{'o', sep}
+	it, err := d.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return 0, errf(err, "count records")
+	}
+	var n int64
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+		if n%4096 == 0 && ctx.Err() != nil {
+			_ = it.Close()
+			return 0, ctx.Err()
+		}
+	}
+	if err := it.Close(); err != nil {
+		return 0, errf(err, "count records")
+	}
+	return n, nil
 }
 
 // DiskInfo reports the inner drive's capacity (a MemDrive has none: zeros).
@@ -59,8 +109,15 @@ func (d *MemDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 	if err != nil {
 		return DiskInfo{}, err
 	}
-	unlock()
-	return DiskInfo{}, nil
+	defer unlock()
+	di := DiskInfo{Records: -1}
+	if wantsRecordCount(ctx) {
+		di.Records = 0
+		for _, b := range d.buckets {
+			di.Records += int64(len(b.objects))
+		}
+	}
+	return di, nil
 }
 
 // DiskInfo fails while the drive is set offline, else asks the inner drive.
@@ -82,7 +139,11 @@ func (d *RemoteDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 		return DiskInfo{}, err
 	}
 	var res DiskInfo
-	if err := d.get(ctx, "disk info", mDiskInfo, nil, &res); err != nil {
+	var q url.Values
+	if wantsRecordCount(ctx) {
+		q = url.Values{"records": {"1"}}
+	}
+	if err := d.get(ctx, "disk info", mDiskInfo, q, &res); err != nil {
 		return DiskInfo{}, err
 	}
 	return res, nil

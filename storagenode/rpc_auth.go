@@ -50,8 +50,8 @@ type rpcAuth struct {
 	streamKey []byte
 	maxSkew   time.Duration
 	now       func() time.Time // time.Now; tests skew it
-	mapID     string
-	replay    *replayCache // server only
+	mapID     func() string    // the map ID to send or expect; "" for none
+	replay    *replayCache     // server only
 }
 
 func newRPCAuth(o *RPCOptions, server bool) *rpcAuth {
@@ -60,7 +60,7 @@ func newRPCAuth(o *RPCOptions, server bool) *rpcAuth {
 		streamKey: deriveKey(o.Secret, streamLabel),
 		maxSkew:   o.MaxSkew,
 		now:       time.Now,
-		mapID:     o.MapID,
+		mapID:     o.currentMapID,
 	}
 	if server {
 		a.replay = newReplayCache(o.ReplayCacheSize)
@@ -96,8 +96,8 @@ func (a *rpcAuth) sign(req *http.Request, content string) string {
 	req.Header.Set(hdrTime, ts)
 	req.Header.Set(hdrNonce, n)
 	req.Header.Set(hdrContent, content)
-	if a.mapID != "" {
-		req.Header.Set(hdrMap, a.mapID)
+	if id := a.mapID(); id != "" {
+		req.Header.Set(hdrMap, id)
 	}
 	req.Header.Set("Authorization", authScheme+" "+sig)
 	return sig

@@ -164,6 +164,11 @@ func (d *RemoteDrive) url(method string, q url.Values) *url.URL {
 // that releases its context (call it once the body is read), or the call's
 // error.
 func (d *RemoteDrive) do(ctx context.Context, op, httpMethod, method string, q url.Values, body []byte) (*http.Response, context.CancelFunc, error) {
+	return d.send(ctx, op, httpMethod, d.url(method, q), body)
+}
+
+// send is do for any URL of the node.
+func (d *RemoteDrive) send(ctx context.Context, op, httpMethod string, u *url.URL, body []byte) (*http.Response, context.CancelFunc, error) {
 	if err := d.check(ctx, op); err != nil {
 		return nil, nil, err
 	}
@@ -173,7 +178,7 @@ func (d *RemoteDrive) do(ctx context.Context, op, httpMethod, method string, q u
 		cancel()
 		return nil, nil, fmt.Errorf("%s: %s: %w", d.where, op, err)
 	}
-	req.URL = d.url(method, q)
+	req.URL = u
 	req.Host = d.base.Host
 	content := emptySHA256
 	if body != nil {

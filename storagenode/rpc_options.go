@@ -92,12 +92,26 @@ type RPCOptions struct {
 	// refuses requests that carry another (or none) with ErrMapMismatch, so
 	// no two processes act on different maps. Default "": no check.
 	MapID string
+	// Maps, when set, replaces MapID: the map ID is read from it at every
+	// request (the map can change while the process runs), and a server
+	// serves the map exchange under /ecstore/v1/node/ (see MapKeeper).
+	Maps MapKeeper
+	// Node names the node a server runs as, for callers that ask
+	// (NodeIdentity). Optional.
+	Node NodeIdentity
 	// Logger receives the server's refusals (Warn: missing or wrong
 	// signature, stale timestamp, replay, tampered stream), unexpected drive
 	// errors (Error) and cut streams (Debug). Log records carry the peer
 	// address, method, path and reason, never the secret or a signature.
 	// Default slog.Default().
 	Logger *slog.Logger
+}
+
+func (o *RPCOptions) currentMapID() string {
+	if o.Maps != nil {
+		return o.Maps.MapID()
+	}
+	return o.MapID
 }
 
 // EnsureDefaults fills the unset fields of o with their defaults.

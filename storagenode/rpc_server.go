@@ -48,6 +48,7 @@ func NewRPCHandler(drives []Drive, opts RPCOptions) http.Handler {
 			panic(fmt.Sprintf("storagenode: NewRPCHandler: two drives with ID %q", d.ID()))
 		}
 		s.drives[d.ID()] = d
+		s.order = append(s.order, d.ID())
 	}
 	s.calls = jsonCalls()
 	return s
@@ -55,6 +56,7 @@ func NewRPCHandler(drives []Drive, opts RPCOptions) http.Handler {
 
 type rpcServer struct {
 	drives map[string]Drive
+	order  []string // drive IDs as given
 	calls  map[string]jsonCall
 	auth   *rpcAuth
 	opts   RPCOptions
@@ -150,9 +152,15 @@ func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, aerr)
 		return
 	}
-	if want := s.auth.mapID; want != "" && r.Header.Get(hdrMap) != want {
+	if strings.HasPrefix(r.URL.Path, rpcNodePrefix) {
+		// Map exchange and identity: how a caller on another map (or a
+		// joining node without one) catches up, so exempt from the check.
+		s.serveNode(w, r, content)
+		return
+	}
+	if got := r.Header.Get(hdrMap); !s.mapAccepted(got) {
 		s.refuse(w, r, refused(http.StatusConflict, codeMapMismatch,
-			fmt.Sprintf("caller's cluster map %q is not this node's %q", r.Header.Get(hdrMap), want)))
+			fmt.Sprintf("caller's cluster map %q is not this node's %q", got, s.auth.mapID())))
 		return
 	}
 	d, method, err := s.route(r)
@@ -178,7 +186,11 @@ func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case mShardRead:
 			s.serveShardRead(w, r, d)
 		case mDiskInfo:
-			di, err := DiskInfoOf(r.Context(), d)
+			ctx := r.Context()
+			if r.URL.Query().Get("records") == "1" {
+				ctx = WithRecordCount(ctx)
+			}
+			di, err := DiskInfoOf(ctx, d)
 			if err != nil {
 				s.fail(w, r, err)
 				return

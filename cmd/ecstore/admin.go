@@ -7,8 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,10 +22,26 @@ import (
 
 const adminUsage = `Usage: ecstore admin status [--endpoint URL] [--json]
        ecstore admin heal [--endpoint URL] [--deep] [--status]
+       ecstore admin node add [--endpoint URL] --address HOST:PORT [--zone Z] [--weight W]
+       ecstore admin node drain [--endpoint URL] NODE
+       ecstore admin node remove [--endpoint URL] [--force] NODE
+       ecstore admin node weight [--endpoint URL] NODE WEIGHT
+       ecstore admin rebalance [--endpoint URL] [--wait] [--start]
 
 status shows the cluster as a gateway sees it: readiness, the erasure code,
-every node and drive (online, used, free, size, weight), degraded reads, the
-heal queue and the heal in progress. --json prints it as JSON.
+every node and drive (online, used, free, size, weight, shards held),
+degraded reads, the heal queue, the heal in progress, the cluster map epoch
+and the rebalance. --json prints it as JSON.
+
+node changes the cluster map of a gateway over remote nodes (each change is
+a new map epoch, stored on the nodes): add appends a running node (started
+without --cluster) with its drives; drain stops new shards going to a node
+and moves its shards away; remove takes a drained node out of the map
+(refused until status says it is safe, unless --force); weight sets the
+weight of a node's drives. After each change the gateway rebalances: it
+moves exactly the shards whose placement changed (copy, verify, commit, then
+delete the old copy). rebalance shows its progress; --wait follows it until
+it is done; --start takes a pending rebalance over on this gateway.
 
 heal starts a heal of every object on a running ecstore (embedded server or
 gateway) and follows it with a progress bar: objects and bytes scanned and
@@ -32,9 +52,16 @@ AWS_SECRET_ACCESS_KEY), the endpoint from --endpoint or ECSTORE_ENDPOINT.
 `
 
 func runAdmin(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "heal" && args[0] != "status") {
+	if len(args) == 0 || (args[0] != "heal" && args[0] != "status" && args[0] != "node" && args[0] != "rebalance") {
 		fmt.Fprint(stderr, adminUsage)
-		return errors.New("admin: want a subcommand: status or heal")
+		return errors.New("admin: want a subcommand: status, heal, node or rebalance")
+	}
+	if args[0] == "node" {
+		if len(args) < 2 || !slices.Contains([]string{"add", "drain", "remove", "weight"}, args[1]) {
+			fmt.Fprint(stderr, adminUsage)
+			return errors.New("admin node: want add, drain, remove or weight")
+		}
+		args = append([]string{"node " + args[1]}, args[2:]...)
 	}
 	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -43,6 +70,12 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	deep := fs.Bool("deep", false, "heal: verify every block checksum (scrub)")
 	statusOnly := fs.Bool("status", false, "heal: only show the current or last heal")
 	asJSON := fs.Bool("json", false, "status: print JSON")
+	address := fs.String("address", "", "node add: the new node's internode `HOST:PORT`")
+	zone := fs.String("zone", "", "node add: the new node's zone (default: the one it was started with)")
+	weight := fs.Float64("weight", 0, "node add: weight of the new node's drives (default 1)")
+	force := fs.Bool("force", false, "node remove: remove even if not drained (its shards lose redundancy until healed)")
+	wait := fs.Bool("wait", false, "rebalance: follow it until it is done")
+	start := fs.Bool("start", false, "rebalance: take a pending rebalance over on this gateway")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -54,6 +87,14 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 		SecretKey: firstEnv("ECSTORE_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", server.DefaultSecretKey)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	switch args[0] {
+	case "node add", "node drain", "node remove", "node weight":
+		return runNodeOp(ctx, c, strings.TrimPrefix(args[0], "node "), fs.Args(), url.Values{
+			"address": {*address}, "zone": {*zone}, "weight": {strconv.FormatFloat(*weight, 'g', -1, 64)},
+			"force": {strconv.FormatBool(*force)}}, stdout)
+	case "rebalance":
+		return runRebalance(ctx, c, *start, *wait, stdout)
+	}
 	if args[0] == "status" {
 		st, err := c.Status(ctx)
 		if err != nil {
@@ -108,4 +149,77 @@ func firstEnv(a, b, def string) string {
 		return v
 	}
 	return def
+}
+
+// runNodeOp runs one `admin node` operation.
+func runNodeOp(ctx context.Context, c *admin.Client, op string, rest []string, flags url.Values, stdout io.Writer) error {
+	q := url.Values{}
+	switch op {
+	case "add":
+		if flags.Get("address") == "" || len(rest) > 0 {
+			return errors.New("admin node add: want --address HOST:PORT (and optionally --zone, --weight), no other arguments")
+		}
+		q.Set("address", flags.Get("address"))
+		if z := flags.Get("zone"); z != "" {
+			q.Set("zone", z)
+		}
+		if w := flags.Get("weight"); w != "0" {
+			q.Set("weight", w)
+		}
+	case "weight":
+		if len(rest) != 2 {
+			return errors.New("admin node weight: want NODE WEIGHT")
+		}
+		q.Set("id", rest[0])
+		q.Set("weight", rest[1])
+	default:
+		if len(rest) != 1 {
+			return fmt.Errorf("admin node %s: want one NODE id", op)
+		}
+		q.Set("id", rest[0])
+		if op == "remove" {
+			q.Set("force", flags.Get("force"))
+		}
+	}
+	ch, err := c.NodeOp(ctx, op, q)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "cluster map epoch %d: %s\n", ch.Epoch, ch.Message)
+	return nil
+}
+
+// runRebalance shows (and with wait, follows) the rebalance.
+func runRebalance(ctx context.Context, c *admin.Client, start, wait bool, stdout io.Writer) error {
+	if start {
+		ch, err := c.StartRebalance(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "cluster map epoch %d: %s\n", ch.Epoch, ch.Message)
+	}
+	for {
+		st, err := c.Rebalance(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\r%s", admin.RebalanceLine(st))
+		if !wait || !st.Pending {
+			fmt.Fprintln(stdout)
+			if st.Error != "" && st.Pending {
+				return fmt.Errorf("rebalance ended with an error: %s", st.Error)
+			}
+			return nil
+		}
+		if !st.Running && st.ObjectsFailed > 0 {
+			fmt.Fprintln(stdout)
+			return fmt.Errorf("the rebalance walk ended with %d objects not moved (drives offline?); it runs again after the next map change or `ecstore admin rebalance --start`", st.ObjectsFailed)
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(stdout)
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }

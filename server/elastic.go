@@ -1,0 +1,494 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ecstore/ecstore/admin"
+	"github.com/ecstore/ecstore/cluster"
+	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// mapPollInterval is how often a gateway asks the nodes for a newer map
+// (and offers its own to nodes behind).
+const mapPollInterval = 2 * time.Second
+
+// maxPriorLayouts bounds how many map changes can wait for one rebalance.
+const maxPriorLayouts = 4
+
+// membership is a gateway's side of the cluster map: it builds the Layer's
+// drives from the map, keeps the map in step with the nodes, runs the
+// rebalance after a change, and makes the admin node operations.
+type membership struct {
+	self   string // this gateway's address: who runs a rebalance
+	keeper *cluster.Keeper
+	opts   storagenode.RPCOptions // client options; Maps is keeper
+	met    *metrics
+	log    *slog.Logger
+	rate   float64 // rebalance objects/s, 0: unbounded
+	ctx    context.Context
+
+	changeMu sync.Mutex // one map change at a time
+
+	mu     sync.Mutex
+	drives map[string]gateway.Drive // by drive ID: one breaker per drive for the process's life
+	nodes  map[string]*storagenode.NodeClient
+	layer  *gateway.Layer
+	onLine func() // a drive came back online
+}
+
+var _ admin.Membership = (*membership)(nil)
+
+func baseURL(addr string) string {
+	if strings.Contains(addr, "://") {
+		return addr
+	}
+	return "http://" + addr
+}
+
+// drive returns the gateway drive for a map drive, built once.
+func (ms *membership) drive(n cluster.Node, d cluster.Drive) gateway.Drive {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	g, ok := ms.drives[d.ID]
+	if !ok {
+		rd := storagenode.NewRemoteDrive(baseURL(n.Address), d.ID, ms.opts)
+		nodeID := n.ID
+		br := storagenode.NewBreaker(rd, storagenode.BreakerOptions{OnStateChange: func(id string, online bool) {
+			if online {
+				ms.log.Info("drive back online", "drive", id, "node", nodeID)
+				if ms.onLine != nil {
+					ms.onLine()
+				}
+			} else {
+				ms.log.Warn("drive offline", "drive", id, "node", nodeID)
+			}
+		}})
+		g = gateway.Drive{Drive: ms.met.instrument(br)}
+		ms.drives[d.ID] = g
+	}
+	g.Node, g.Zone, g.Weight, g.Draining = n.ID, n.Zone, d.Weight, n.Draining
+	return g
+}
+
+// topology turns a map into the Layer's drive lists.
+func (ms *membership) topology(m *cluster.Map) gateway.Topology {
+	t := gateway.Topology{Epoch: m.Epoch}
+	for _, n := range m.Nodes {
+		for _, d := range n.Drives {
+			t.Drives = append(t.Drives, ms.drive(n, d))
+		}
+	}
+	for _, p := range m.Prior {
+		var ds []gateway.Drive
+		for _, n := range p.Nodes {
+			for _, d := range n.Drives {
+				ds = append(ds, ms.drive(n, d))
+			}
+		}
+		t.Prior = append(t.Prior, ds)
+	}
+	return t
+}
+
+// closeDrives closes every drive built.
+func (ms *membership) closeDrives() {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	for _, d := range ms.drives {
+		_ = d.Close()
+	}
+	for _, c := range ms.nodes {
+		_ = c.Close()
+	}
+}
+
+func (ms *membership) node(addr string) *storagenode.NodeClient {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	c := ms.nodes[addr]
+	if c == nil {
+		c = storagenode.NewNodeClient(baseURL(addr), ms.opts)
+		ms.nodes[addr] = c
+	}
+	return c
+}
+
+// adopted is the keeper's OnAdopt: switch the Layer to the new map and
+// start its rebalance when this gateway is to run it.
+func (ms *membership) adopted(m *cluster.Map) {
+	ms.mu.Lock()
+	l := ms.layer
+	ms.mu.Unlock()
+	if l == nil {
+		return // at start: the Layer is built from the map afterwards
+	}
+	if err := l.SetTopology(ms.topology(m)); err != nil {
+		ms.log.Error("cannot use the new cluster map", "map", m.ID(), "err", err)
+		return
+	}
+	ms.startRebalance(m)
+}
+
+// startRebalance runs the rebalance of m's prior layouts if this gateway
+// is the one to run it.
+func (ms *membership) startRebalance(m *cluster.Map) {
+	if len(m.Prior) == 0 || m.RebalanceBy != ms.self {
+		return
+	}
+	epoch := m.Epoch
+	ms.layer.StartRebalance(ms.ctx, ms.rate, func(st gateway.HealStatus) {
+		// Not on the walk's goroutine: a map change holding changeMu may be
+		// waiting for this walk to stop.
+		go ms.finishRebalance(epoch, st)
+	})
+}
+
+// finishRebalance drops the prior layouts once the walk of epoch is done.
+func (ms *membership) finishRebalance(epoch int, st gateway.HealStatus) {
+	{
+		_, err := ms.change(ms.ctx, func(cur *cluster.Map) (string, error) {
+			if cur.Epoch != epoch {
+				return "", fmt.Errorf("the map changed during the rebalance (epoch %d, now %d)", epoch, cur.Epoch)
+			}
+			cur.Prior, cur.RebalanceBy = nil, ""
+			return "rebalance done", nil
+		})
+		if err != nil {
+			ms.log.Warn("rebalance done, but the map was not updated", "epoch", epoch, "err", err)
+			return
+		}
+		ms.log.Info("rebalance done: every object is where the map places it", "epoch", epoch,
+			"objects", st.ObjectsScanned, "shards_moved", st.ShardsMoved, "bytes_moved", st.BytesRepaired)
+	}
+}
+
+// catchUp asks every node of the current map for its map, adopts the
+// newest, and offers it to the nodes that are behind.
+func (ms *membership) catchUp(ctx context.Context) {
+	cur := ms.keeper.Map()
+	if cur == nil {
+		return
+	}
+	type answer struct {
+		addr string
+		m    *cluster.Map
+		err  error
+	}
+	answers := make([]answer, len(cur.Nodes))
+	var wg sync.WaitGroup
+	for i, n := range cur.Nodes {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			answers[i].addr = n.Address
+			data, _, err := ms.node(n.Address).FetchMap(cctx)
+			if err != nil {
+				answers[i].err = err
+				return
+			}
+			answers[i].m, answers[i].err = cluster.Parse(data)
+		})
+	}
+	wg.Wait()
+	// The newest map any node holds wins; of two of one epoch (concurrent
+	// changes), the one more nodes hold.
+	var best *cluster.Map
+	votes := map[string]int{}
+	for _, a := range answers {
+		if a.m != nil {
+			votes[a.m.ID()]++
+		}
+	}
+	for _, a := range answers {
+		if a.m == nil {
+			continue
+		}
+		if best == nil || a.m.Epoch > best.Epoch || (a.m.Epoch == best.Epoch && votes[a.m.ID()] > votes[best.ID()]) {
+			best = a.m
+		}
+	}
+	if best != nil && (best.Epoch > cur.Epoch || (best.Epoch == cur.Epoch && best.ID() != cur.ID() && votes[best.ID()] > votes[cur.ID()])) {
+		if _, err := ms.keeper.Adopt(best, true); err != nil {
+			ms.log.Warn("a node holds a newer cluster map that this gateway cannot use", "map", best.ID(), "err", err)
+		} else {
+			ms.log.Info("adopted a newer cluster map from the nodes", "map", best.ID())
+		}
+	}
+	mine := ms.keeper.Map()
+	for _, a := range answers {
+		if errors.Is(a.err, storagenode.ErrNoMap) || (a.m != nil && a.m.ID() != mine.ID() && a.m.Epoch <= mine.Epoch) {
+			if err := ms.node(a.addr).PushMap(ctx, mine.Encode(), true); err != nil {
+				ms.log.Warn("offering the cluster map to a node behind", "node", a.addr, "err", err)
+			}
+		}
+	}
+}
+
+// watch keeps the map in step with the nodes until ctx ends.
+func (ms *membership) watch(ctx context.Context) {
+	t := time.NewTicker(mapPollInterval)
+	defer t.Stop()
+	for tick := 1; ; tick++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ms.catchUp(ctx)
+			if tick%5 == 0 {
+				ms.superviseRebalance()
+			}
+		}
+	}
+}
+
+// superviseRebalance restarts a rebalance whose walk ended with objects not
+// moved (a drive was offline), and retries dropping the prior layouts after
+// a clean walk if that failed.
+func (ms *membership) superviseRebalance() {
+	m := ms.keeper.Map()
+	if len(m.Prior) == 0 || m.RebalanceBy != ms.self {
+		return
+	}
+	st := ms.layer.Rebalancer().Status()
+	switch {
+	case st.Running:
+	case st.Epoch == m.Epoch && !st.Finished.IsZero() && st.Error == "" && st.ObjectsFailed == 0:
+		go ms.finishRebalance(m.Epoch, st)
+	default:
+		ms.log.Info("rebalance pending and not running: starting it", "epoch", m.Epoch, "last_failed", st.ObjectsFailed, "last_error", st.Error)
+		ms.startRebalance(m)
+	}
+}
+
+// change makes a new map from the current one with edit, gives it the next
+// epoch, stores it on the nodes (a majority of the new map's nodes must
+// take it) and adopts it. edit returns a message for the operator.
+func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (string, error)) (admin.MapChange, error) {
+	ms.changeMu.Lock()
+	defer ms.changeMu.Unlock()
+	ms.catchUp(ctx) // never build on a stale map
+	cur := ms.keeper.Map()
+	next := cur.Clone()
+	msg, err := edit(next)
+	if err != nil {
+		return admin.MapChange{}, err
+	}
+	next.Epoch = cur.Epoch + 1
+	if err := next.Validate(); err != nil {
+		return admin.MapChange{}, err
+	}
+	// Push to the new map's nodes and to those it drops (so they stop
+	// taking calls on the old map).
+	targets := map[string]bool{}
+	for _, n := range cur.Nodes {
+		targets[n.Address] = true
+	}
+	for _, n := range next.Nodes {
+		targets[n.Address] = true
+	}
+	inNext := map[string]bool{}
+	for _, n := range next.Nodes {
+		inNext[n.Address] = true
+	}
+	data := next.Encode()
+	var mu sync.Mutex
+	var errs []error
+	took := 0
+	var wg sync.WaitGroup
+	for addr := range targets {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			err := ms.node(addr).PushMap(cctx, data, false)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && inNext[addr]:
+				took++
+			case err != nil && inNext[addr]:
+				errs = append(errs, fmt.Errorf("node %s: %w", addr, err))
+			}
+		})
+	}
+	wg.Wait()
+	if need := len(next.Nodes)/2 + 1; took < need {
+		return admin.MapChange{}, fmt.Errorf("map epoch %d: only %d of %d nodes stored it, need %d (the nodes that did keep it; retry when the others answer): %w",
+			next.Epoch, took, len(next.Nodes), need, errors.Join(errs...))
+	}
+	if _, err := ms.keeper.Adopt(next, false); err != nil {
+		return admin.MapChange{}, err
+	}
+	ms.log.Info("cluster map changed", "epoch", next.Epoch, "map", next.ID(), "change", msg, "nodes_stored", took)
+	return admin.MapChange{Epoch: next.Epoch, Message: msg}, nil
+}
+
+// moveFrom records the current layout as prior (objects placed by it have
+// to move) and names this gateway to run the rebalance.
+func (ms *membership) moveFrom(m *cluster.Map) error {
+	if len(m.Prior) >= maxPriorLayouts {
+		return fmt.Errorf("%d map changes are already waiting for the rebalance; let it finish first", len(m.Prior))
+	}
+	cur := m.Clone() // before the edit: the layout objects are placed by now
+	m.Prior = append(m.Prior, cluster.Layout{Epoch: cur.Epoch, Nodes: cur.Nodes})
+	m.RebalanceBy = ms.self
+	return nil
+}
+
+func (ms *membership) AddNode(ctx context.Context, address, zone string, weight float64) (admin.MapChange, error) {
+	if address == "" {
+		return admin.MapChange{}, errors.New("give the new node's internode address (host:port)")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	id, err := ms.node(address).Identity(cctx)
+	cancel()
+	if err != nil {
+		return admin.MapChange{}, fmt.Errorf("asking the node at %s who it is: %w", address, err)
+	}
+	if zone == "" {
+		zone = id.Zone
+	}
+	if weight == 0 {
+		weight = 1
+	}
+	// Give its drives the buckets first, so that writes placed there
+	// succeed from the first moment of the new map.
+	if err := ms.makeBuckets(ctx, address, id.Drives); err != nil {
+		return admin.MapChange{}, err
+	}
+	return ms.change(ctx, func(m *cluster.Map) (string, error) {
+		if m.Node(id.ID) != nil {
+			return "", fmt.Errorf("node %q is already in the cluster map", id.ID)
+		}
+		for _, n := range m.Nodes {
+			if n.Address == address {
+				return "", fmt.Errorf("address %s already belongs to node %q", address, n.ID)
+			}
+		}
+		if err := ms.moveFrom(m); err != nil {
+			return "", err
+		}
+		n := cluster.Node{ID: id.ID, Address: address, Zone: zone}
+		for _, d := range id.Drives {
+			n.Drives = append(n.Drives, cluster.Drive{ID: d, Weight: weight})
+		}
+		m.Nodes = append(m.Nodes, n)
+		return fmt.Sprintf("added node %s (%s) with drives %s", id.ID, address, strings.Join(id.Drives, ", ")), nil
+	})
+}
+
+// makeBuckets creates every bucket on a new node's drives.
+func (ms *membership) makeBuckets(ctx context.Context, address string, ids []string) error {
+	buckets, err := ms.layer.ListBuckets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		d := storagenode.NewRemoteDrive(baseURL(address), id, ms.opts)
+		for _, b := range buckets {
+			if err := d.MakeBucket(ctx, b.Name, b.Created); err != nil && !errors.Is(err, storagenode.ErrBucketExists) {
+				_ = d.Close()
+				return fmt.Errorf("creating bucket %s on the new drive %s: %w", b.Name, id, err)
+			}
+		}
+		_ = d.Close()
+	}
+	return nil
+}
+
+func (ms *membership) DrainNode(ctx context.Context, id string) (admin.MapChange, error) {
+	return ms.change(ctx, func(m *cluster.Map) (string, error) {
+		n := m.Node(id)
+		switch {
+		case n == nil:
+			return "", fmt.Errorf("no node %q in the cluster map", id)
+		case n.Draining:
+			return "", fmt.Errorf("node %q is already draining", id)
+		}
+		if err := ms.moveFrom(m); err != nil {
+			return "", err
+		}
+		m.Node(id).Draining = true
+		return "draining node " + id, nil
+	})
+}
+
+func (ms *membership) SetWeight(ctx context.Context, id string, weight float64) (admin.MapChange, error) {
+	return ms.change(ctx, func(m *cluster.Map) (string, error) {
+		n := m.Node(id)
+		if n == nil {
+			return "", fmt.Errorf("no node %q in the cluster map", id)
+		}
+		if err := ms.moveFrom(m); err != nil {
+			return "", err
+		}
+		n = m.Node(id)
+		for i := range n.Drives {
+			n.Drives[i].Weight = weight
+		}
+		return fmt.Sprintf("node %s drives weigh %g", id, weight), nil
+	})
+}
+
+func (ms *membership) RemoveNode(ctx context.Context, id string, force bool) (admin.MapChange, error) {
+	if !force {
+		_, nodes := ms.Nodes(ctx, ms.layer.DriveStates(storagenode.WithRecordCount(ctx)))
+		i := slices.IndexFunc(nodes, func(n admin.NodeStatus) bool { return n.ID == id })
+		switch {
+		case i < 0:
+			return admin.MapChange{}, fmt.Errorf("no node %q in the cluster map", id)
+		case !nodes[i].Draining:
+			return admin.MapChange{}, fmt.Errorf("node %q is not drained: run `ecstore admin node drain %s` and wait until status says it is safe to remove (or use --force and lose its shards' redundancy)", id, id)
+		case !nodes[i].SafeToRemove:
+			return admin.MapChange{}, fmt.Errorf("node %q is still draining: its drives hold records or the rebalance is pending (see `ecstore admin status`)", id)
+		}
+	}
+	return ms.change(ctx, func(m *cluster.Map) (string, error) {
+		i := slices.IndexFunc(m.Nodes, func(n cluster.Node) bool { return n.ID == id })
+		if i < 0 {
+			return "", fmt.Errorf("no node %q in the cluster map", id)
+		}
+		m.Nodes = slices.Delete(m.Nodes, i, i+1)
+		return "removed node " + id, nil
+	})
+}
+
+func (ms *membership) Rebalance(ctx context.Context) (admin.MapChange, error) {
+	return ms.change(ctx, func(m *cluster.Map) (string, error) {
+		if len(m.Prior) == 0 {
+			return "", errors.New("no rebalance pending")
+		}
+		m.RebalanceBy = ms.self
+		return "rebalance taken over by " + ms.self, nil
+	})
+}
+
+func (ms *membership) Nodes(_ context.Context, drives []gateway.DriveState) (int, []admin.NodeStatus) {
+	m := ms.keeper.Map()
+	byID := map[string]gateway.DriveState{}
+	for _, d := range drives {
+		byID[d.ID] = d
+	}
+	out := make([]admin.NodeStatus, 0, len(m.Nodes))
+	for _, n := range m.Nodes {
+		st := admin.NodeStatus{ID: n.ID, Address: n.Address, Zone: n.Zone, Draining: n.Draining}
+		if n.Draining && len(m.Prior) == 0 {
+			st.SafeToRemove = true
+			for _, d := range n.Drives {
+				ds, ok := byID[d.ID]
+				if !ok || !ds.Online || ds.Records != 0 {
+					st.SafeToRemove = false
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	return m.Epoch, out
+}
