@@ -44,7 +44,14 @@ type Node struct {
 	// Draining nodes take no new shards: a rebalance moves theirs away,
 	// after which the node can be removed.
 	Draining bool `yaml:"draining,omitempty" json:"draining,omitempty"`
+	// Removed nodes are tombstones: they stay in the list, so that the
+	// placement of every other object stays as it was, but serve nothing.
+	// Their ids (and drive ids) are never used again.
+	Removed bool `yaml:"removed,omitempty" json:"removed,omitempty"`
 }
+
+// Live reports whether the node serves drives (is not a tombstone).
+func (n *Node) Live() bool { return !n.Removed }
 
 // Drive is one drive of a node. Its ID is unique in the cluster.
 type Drive struct {
@@ -124,14 +131,17 @@ func (m *Map) Validate() error {
 			return errors.New("cluster: a node has no id")
 		case nodes[n.ID]:
 			return fmt.Errorf("cluster: node id %q appears twice", n.ID)
-		case n.Address == "":
+		case n.Address == "" && !n.Removed:
 			return fmt.Errorf("cluster: node %q has no address (host:port)", n.ID)
-		case addrs[n.Address]:
+		case addrs[n.Address] && !n.Removed:
 			return fmt.Errorf("cluster: address %s is given to two nodes", n.Address)
 		case len(n.Drives) == 0:
 			return fmt.Errorf("cluster: node %q lists no drives", n.ID)
 		}
-		nodes[n.ID], addrs[n.Address] = true, true
+		nodes[n.ID] = true
+		if !n.Removed {
+			addrs[n.Address] = true
+		}
 		for _, d := range n.Drives {
 			switch {
 			case d.ID == "":
@@ -157,7 +167,7 @@ func (m *Map) Validate() error {
 func (m *Map) activeDrives() int {
 	n := 0
 	for _, nd := range m.Nodes {
-		if !nd.Draining {
+		if !nd.Draining && !nd.Removed {
 			n += len(nd.Drives)
 		}
 	}

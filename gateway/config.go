@@ -18,6 +18,11 @@ type Drive struct {
 	Weight float64 // relative capacity; 0 means 1
 	// Draining drives take no new shards; a rebalance moves theirs away.
 	Draining bool
+	// Removed marks a tombstone: a drive taken out of the cluster that
+	// keeps its place in the placement list (so that removing it moves
+	// nothing). It has no Drive, only RemovedID.
+	Removed   bool
+	RemovedID string
 }
 
 // Config configures a Layer.
@@ -90,13 +95,13 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, d := range c.Drives {
-		if d.Drive == nil {
+		if d.Drive == nil && !d.Removed {
 			return errors.New("gateway: nil drive in configuration")
 		}
-		if seen[d.ID()] {
-			return fmt.Errorf("gateway: drive id %q appears twice; every drive needs its own folder", d.ID())
+		if seen[d.id()] {
+			return fmt.Errorf("gateway: drive id %q appears twice; every drive needs its own folder", d.id())
 		}
-		seen[d.ID()] = true
+		seen[d.id()] = true
 	}
 	return nil
 }

@@ -52,27 +52,35 @@ type Topology struct {
 }
 
 func newTopology(t Topology, k, m int) (*topology, error) {
-	if len(t.Drives) == 0 {
-		return nil, fmt.Errorf("gateway: no drives configured")
-	}
 	tp := &topology{epoch: t.Epoch, byID: map[string]storagenode.Drive{}}
-	for i, d := range t.Drives {
-		if d.Weight == 0 {
-			d.Weight = 1
+	seen := map[string]bool{}
+	active := 0
+	for _, d := range t.Drives {
+		id := d.id()
+		if seen[id] {
+			return nil, fmt.Errorf("gateway: drive id %q appears twice; every drive needs its own folder", id)
 		}
-		if tp.byID[d.ID()] != nil {
-			return nil, fmt.Errorf("gateway: drive id %q appears twice; every drive needs its own folder", d.ID())
+		seen[id] = true
+		// Retired drives (draining, removed) keep their place in the
+		// placement list, so that only their own shards move.
+		tp.pdrv = append(tp.pdrv, d.placement())
+		tp.pidx = append(tp.pidx, len(tp.drives))
+		if d.Removed {
+			tp.pidx[len(tp.pidx)-1] = -1
+			continue
+		}
+		if !d.Draining {
+			active++
 		}
 		tp.info = append(tp.info, d)
 		tp.drives = append(tp.drives, d.Drive)
-		tp.byID[d.ID()] = d.Drive
-		if !d.Draining {
-			tp.pdrv = append(tp.pdrv, placement.Drive{ID: d.ID(), Node: d.Node, Zone: d.Zone, Weight: d.Weight})
-			tp.pidx = append(tp.pidx, i)
-		}
+		tp.byID[id] = d.Drive
 	}
-	if k+m > len(tp.pdrv) {
-		return nil, fmt.Errorf("gateway: erasure coding %d+%d needs at least %d drives that are not draining, but there are %d", k, m, k+m, len(tp.pdrv))
+	if len(tp.drives) == 0 {
+		return nil, fmt.Errorf("gateway: no drives configured")
+	}
+	if k+m > active {
+		return nil, fmt.Errorf("gateway: erasure coding %d+%d needs at least %d drives that are not draining, but there are %d", k, m, k+m, active)
 	}
 	if err := placement.Validate(tp.pdrv); err != nil {
 		return nil, err
@@ -86,21 +94,11 @@ func newTopology(t Topology, k, m int) (*topology, error) {
 		var pd []placement.Drive
 		pl := &priorLayout{}
 		for _, d := range layout {
-			if d.Draining {
-				continue
+			pd = append(pd, d.placement())
+			pl.drives = append(pl.drives, d.Drive) // nil for a tombstone: never placed on
+			if !d.Removed && tp.byID[d.id()] == nil {
+				tp.byID[d.id()] = d.Drive
 			}
-			w := d.Weight
-			if w == 0 {
-				w = 1
-			}
-			pd = append(pd, placement.Drive{ID: d.ID(), Node: d.Node, Zone: d.Zone, Weight: w})
-			pl.drives = append(pl.drives, d.Drive)
-			if tp.byID[d.ID()] == nil {
-				tp.byID[d.ID()] = d.Drive
-			}
-		}
-		if len(pd) < k+m {
-			continue // could never have placed an object of this code
 		}
 		if pl.placer, err = placement.NewPlacer(pd); err != nil {
 			return nil, fmt.Errorf("gateway: prior layout: %w", err)
@@ -185,10 +183,10 @@ func (l *Layer) lookupDrives(t *topology, bucket, key string) ([]storagenode.Dri
 	for _, p := range t.prior {
 		idx, err := p.placer.PlaceEC(bucket, key, l.k, l.m)
 		if err != nil {
-			continue
+			continue // too few drives in that layout for this code
 		}
 		for _, j := range idx {
-			if d := p.drives[j]; !in[d.ID()] {
+			if d := p.drives[j]; d != nil && !in[d.ID()] {
 				in[d.ID()] = true
 				drives = append(drives, d)
 			}
@@ -206,9 +204,25 @@ func (t *topology) place(bucket, key string, k, m int) ([]storagenode.Drive, err
 	}
 	out := make([]storagenode.Drive, len(idx))
 	for i, j := range idx {
-		out[i] = t.drives[t.pidx[j]]
+		out[i] = t.drives[t.pidx[j]] // never a retired drive: never -1
 	}
 	return out, nil
+}
+
+// id returns the drive's ID (a tombstone has no Drive, only its ID).
+func (d Drive) id() string {
+	if d.Drive == nil {
+		return d.RemovedID
+	}
+	return d.ID()
+}
+
+func (d Drive) placement() placement.Drive {
+	w := d.Weight
+	if w == 0 {
+		w = 1
+	}
+	return placement.Drive{ID: d.id(), Node: d.Node, Zone: d.Zone, Weight: w, Retired: d.Draining || d.Removed}
 }
 
 // rebalanceSettle bounds how long a rebalance waits for writes on the old

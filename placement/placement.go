@@ -22,6 +22,12 @@ type Drive struct {
 	// Weight is the drive's relative share of shards, for example its
 	// capacity in TiB. It must be a positive finite number.
 	Weight float64
+	// Retired drives (draining, or removed and kept as tombstones) keep
+	// their place in the list, so that every other drive's placement stays
+	// as it was, but never hold a shard: where the simulation picks one,
+	// the best drive that fits takes its index instead. Only the retired
+	// drive's shards move.
+	Retired bool
 }
 
 var (

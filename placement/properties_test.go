@@ -343,3 +343,78 @@ func TestShardIndexesSpread(t *testing.T) {
 		})
 	}
 }
+
+// TestRetiredDriveMovesOnlyItsShards: retiring a drive (drain, or a
+// tombstone after removal) moves exactly the shards it held, each to a
+// drive not already holding a shard of that object, within the caps over
+// the remaining drives; no shard moves between two other drives.
+func TestRetiredDriveMovesOnlyItsShards(t *testing.T) {
+	cases := []struct {
+		name   string
+		drives []Drive
+		retire []int
+	}{
+		{"7 nodes in 3 zones, the 3rd retired", cluster(3, 3, 1, nil)[:7], []int{2}},
+		{"9 nodes in 3 zones, the 1st retired", cluster(3, 3, 1, nil), []int{0}},
+		{"8 nodes in 1 zone, 2 retired", cluster(1, 8, 1, nil), []int{1, 4}},
+		{"6 nodes of 2 drives, one node retired", cluster(3, 2, 2, nil), []int{4, 5}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			after := append([]Drive(nil), c.drives...)
+			retired := map[int]bool{}
+			for _, i := range c.retire {
+				after[i].Retired = true
+				retired[i] = true
+			}
+			moved, total := 0, 0
+			for i := range 20000 {
+				key := testKey(i)
+				before, err := PlaceEC("b", key, c.drives, 4, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				now, err := PlaceEC("b", key, after, 4, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen := map[int]bool{}
+				nodes := map[string]int{}
+				for j := range now {
+					if retired[now[j]] {
+						t.Fatalf("%s: shard %d on retired drive %d", key, j, now[j])
+					}
+					if seen[now[j]] {
+						t.Fatalf("%s: drive %d twice: %v", key, now[j], now)
+					}
+					seen[now[j]] = true
+					nodes[after[now[j]].Zone+"/"+after[now[j]].Node]++
+					total++
+					if now[j] != before[j] {
+						moved++
+						if !retired[before[j]] {
+							t.Fatalf("%s shard %d moved from %d to %d, and %d is not retired", key, j, before[j], now[j], before[j])
+						}
+					}
+				}
+				active := map[string]bool{}
+				for i, d := range after {
+					if !retired[i] {
+						active[d.Zone+"/"+d.Node] = true
+					}
+				}
+				if len(active) >= 6 {
+					for n, cnt := range nodes {
+						if cnt > 1 {
+							t.Fatalf("%s: node %s holds %d shards with %d nodes active", key, n, cnt, len(active))
+						}
+					}
+				}
+			}
+			if moved == 0 {
+				t.Fatal("nothing moved")
+			}
+			t.Logf("%.4f of shards moved", float64(moved)/float64(total))
+		})
+	}
+}

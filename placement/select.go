@@ -32,8 +32,8 @@ func (a *member) better(b *member) bool {
 // caps, built by adding the drives one at a time in list order so that a
 // drive that enters the set takes the shard index of the one it displaces.
 func (t *topology) place(bucket, key string, n, minZoneCap int) ([]int, error) {
-	if len(t.idHash) < n {
-		return nil, notEnough(n, len(t.idHash))
+	if t.active < n {
+		return nil, notEnough(n, t.active)
 	}
 	nodeCap, zoneCap := t.caps(n, minZoneCap)
 	nodeCount := make([]int32, len(t.nodeSize)+t.zones)
@@ -111,6 +111,9 @@ func (t *topology) place(bucket, key string, n, minZoneCap int) ([]int, error) {
 		panic(fmt.Sprintf("placement: bug: placed %d of %d shards (node cap %d, zone cap %d)",
 			len(set), n, nodeCap, zoneCap))
 	}
+	if t.anyRetired {
+		t.replaceRetired(obj, set, nodeCount, zoneCount, n, minZoneCap)
+	}
 	// The construction gives the first drives admitted the first indexes:
 	// on a list of exactly n drives, drive i would hold shard i of every
 	// object, and the data shards (0..k-1, the only ones read while all are
@@ -132,4 +135,49 @@ func worstScore(set []member) float64 {
 		w = max(w, set[i+1].score)
 	}
 	return w
+}
+
+// replaceRetired gives the index of each retired drive in set to the best
+// drive, not retired and not in the set, that fits the caps over the drives
+// that are not retired. The members that stay respect those caps (they are
+// at least the caps the set was built under), and the sets under them form
+// a matroid, so by augmentation a fitting drive always exists.
+func (t *topology) replaceRetired(obj uint64, set []member, nodeCount, zoneCount []int32, n, minZoneCap int) {
+	nodeCap, zoneCap := t.activeCaps(n, minZoneCap)
+	for j := range set {
+		if !t.retired[set[j].drive] {
+			continue
+		}
+		nodeCount[set[j].node]--
+		zoneCount[set[j].zone]--
+		var best member
+		found := false
+		for i, h := range t.idHash {
+			node := t.nodeOf[i]
+			zone := t.zoneOfNode[node]
+			if t.retired[i] || int(nodeCount[node]) >= nodeCap || int(zoneCount[zone]) >= zoneCap || inSet(set, int32(i)) {
+				continue
+			}
+			x := draw(obj, h)
+			e := member{expDraw(x) / t.weight[i], x, int32(i), node, zone}
+			if !found || e.better(&best) {
+				best, found = e, true
+			}
+		}
+		if !found {
+			panic(fmt.Sprintf("placement: bug: no drive fits in place of a retired one (node cap %d, zone cap %d)", nodeCap, zoneCap))
+		}
+		set[j] = best
+		nodeCount[best.node]++
+		zoneCount[best.zone]++
+	}
+}
+
+func inSet(set []member, drive int32) bool {
+	for _, m := range set {
+		if m.drive == drive {
+			return true
+		}
+	}
+	return false
 }

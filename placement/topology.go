@@ -15,6 +15,13 @@ type topology struct {
 	nodeSize   []int32   // per node: its number of drives
 	zoneOfNode []int32   // per node: its zone's number
 	zones      int       // number of zones
+	// retired[i] marks a retired drive; active counts the others, and
+	// activeNodeSize/activeZones are nodeSize/zones over them alone.
+	retired        []bool
+	anyRetired     bool
+	active         int
+	activeNodeSize []int32
+	activeZones    int
 }
 
 // newTopology hashes the drives' IDs, numbers their nodes and zones in order
@@ -106,6 +113,23 @@ func newTopology(drives []Drive) (*topology, error) {
 		t.nodeSize[g]++
 	}
 	t.zones = len(zoneRep)
+	t.retired = make([]bool, len(drives))
+	t.activeNodeSize = make([]int32, len(t.nodeSize))
+	zoneActive := make([]bool, t.zones)
+	for i := range drives {
+		if drives[i].Retired {
+			t.retired[i], t.anyRetired = true, true
+			continue
+		}
+		t.active++
+		t.activeNodeSize[t.nodeOf[i]]++
+		zoneActive[t.zoneOfNode[t.nodeOf[i]]] = true
+	}
+	for _, a := range zoneActive {
+		if a {
+			t.activeZones++
+		}
+	}
 	return t, nil
 }
 
@@ -148,9 +172,19 @@ func driveProblem(i int, d *Drive) string {
 // nodes" holds unconditionally, and the zone rule holds whenever it can
 // together with it. The caller must ensure len(drives) >= n.
 func (t *topology) caps(n, minZoneCap int) (nodeCap, zoneCap int) {
+	return t.capsOver(t.nodeSize, t.zones, n, minZoneCap)
+}
+
+// activeCaps are the caps over the drives that are not retired: at least
+// caps, as fewer drives never need smaller caps.
+func (t *topology) activeCaps(n, minZoneCap int) (nodeCap, zoneCap int) {
+	return t.capsOver(t.activeNodeSize, t.activeZones, n, minZoneCap)
+}
+
+func (t *topology) capsOver(nodeSize []int32, zones, n, minZoneCap int) (nodeCap, zoneCap int) {
 	for nodeCap = 1; ; nodeCap++ {
 		sum := 0
-		for _, s := range t.nodeSize {
+		for _, s := range nodeSize {
 			sum += min(nodeCap, int(s))
 		}
 		if sum >= n {
@@ -158,10 +192,10 @@ func (t *topology) caps(n, minZoneCap int) (nodeCap, zoneCap int) {
 		}
 	}
 	zoneSize := make([]int, t.zones)
-	for g, s := range t.nodeSize {
+	for g, s := range nodeSize {
 		zoneSize[t.zoneOfNode[g]] += min(nodeCap, int(s))
 	}
-	for zoneCap = max(minZoneCap, (n+t.zones-1)/t.zones, 1); ; zoneCap++ {
+	for zoneCap = max(minZoneCap, (n+zones-1)/zones, 1); ; zoneCap++ {
 		sum := 0
 		for _, s := range zoneSize {
 			sum += min(zoneCap, s)

@@ -106,7 +106,7 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	// A later map must list this node with the same drives; a map without
 	// it (the node was removed) is stored too, and ends its service.
 	keeper.Check = func(m *cluster.Map) error {
-		if m.Node(cfg.ID) == nil {
+		if n := m.Node(cfg.ID); n == nil || n.Removed {
 			return nil
 		}
 		got, err := nodeDrives(m)
@@ -116,7 +116,8 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		return err
 	}
 	keeper.OnAdopt = func(m *cluster.Map) {
-		log.Info("cluster map adopted", "map", m.ID(), "in_map", m.Node(cfg.ID) != nil)
+		n := m.Node(cfg.ID)
+		log.Info("cluster map adopted", "map", m.ID(), "in_map", n != nil && !n.Removed)
 	}
 	opts := storagenode.RPCOptions{Secret: cfg.Secret, Maps: keeper, Logger: log, Node: storagenode.NodeIdentity{ID: cfg.ID, Zone: cfg.Zone}}
 	if err := opts.Validate(); err != nil {

@@ -80,22 +80,26 @@ func (ms *membership) drive(n cluster.Node, d cluster.Drive) gateway.Drive {
 
 // topology turns a map into the Layer's drive lists.
 func (ms *membership) topology(m *cluster.Map) gateway.Topology {
-	t := gateway.Topology{Epoch: m.Epoch}
-	for _, n := range m.Nodes {
-		for _, d := range n.Drives {
-			t.Drives = append(t.Drives, ms.drive(n, d))
-		}
-	}
+	t := gateway.Topology{Epoch: m.Epoch, Drives: ms.layout(m.Nodes)}
 	for _, p := range m.Prior {
-		var ds []gateway.Drive
-		for _, n := range p.Nodes {
-			for _, d := range n.Drives {
-				ds = append(ds, ms.drive(n, d))
-			}
-		}
-		t.Prior = append(t.Prior, ds)
+		t.Prior = append(t.Prior, ms.layout(p.Nodes))
 	}
 	return t
+}
+
+// layout returns the drives of a node list, tombstones for removed nodes.
+func (ms *membership) layout(nodes []cluster.Node) []gateway.Drive {
+	var ds []gateway.Drive
+	for _, n := range nodes {
+		for _, d := range n.Drives {
+			if n.Removed {
+				ds = append(ds, gateway.Drive{Removed: true, RemovedID: d.ID, Node: n.ID, Zone: n.Zone, Weight: d.Weight})
+				continue
+			}
+			ds = append(ds, ms.drive(n, d))
+		}
+	}
+	return ds
 }
 
 // closeDrives closes every drive built.
@@ -185,6 +189,9 @@ func (ms *membership) catchUp(ctx context.Context) {
 	answers := make([]answer, len(cur.Nodes))
 	var wg sync.WaitGroup
 	for i, n := range cur.Nodes {
+		if n.Removed {
+			continue
+		}
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
@@ -224,6 +231,9 @@ func (ms *membership) catchUp(ctx context.Context) {
 	}
 	mine := ms.keeper.Map()
 	for _, a := range answers {
+		if a.addr == "" {
+			continue // a removed node
+		}
 		if errors.Is(a.err, storagenode.ErrNoMap) || (a.m != nil && a.m.ID() != mine.ID() && a.m.Epoch <= mine.Epoch) {
 			if err := ms.node(a.addr).PushMap(ctx, mine.Encode(), true); err != nil {
 				ms.log.Warn("offering the cluster map to a node behind", "node", a.addr, "err", err)
@@ -288,15 +298,18 @@ func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (str
 	// Push to the new map's nodes and to those it drops (so they stop
 	// taking calls on the old map).
 	targets := map[string]bool{}
-	for _, n := range cur.Nodes {
-		targets[n.Address] = true
-	}
-	for _, n := range next.Nodes {
-		targets[n.Address] = true
-	}
 	inNext := map[string]bool{}
+	live := 0
+	for _, n := range cur.Nodes {
+		if !n.Removed {
+			targets[n.Address] = true
+		}
+	}
 	for _, n := range next.Nodes {
-		inNext[n.Address] = true
+		if !n.Removed {
+			targets[n.Address], inNext[n.Address] = true, true
+			live++
+		}
 	}
 	data := next.Encode()
 	var mu sync.Mutex
@@ -319,9 +332,9 @@ func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (str
 		})
 	}
 	wg.Wait()
-	if need := len(next.Nodes)/2 + 1; took < need {
+	if need := live/2 + 1; took < need {
 		return admin.MapChange{}, fmt.Errorf("map epoch %d: only %d of %d nodes stored it, need %d (the nodes that did keep it; retry when the others answer): %w",
-			next.Epoch, took, len(next.Nodes), need, errors.Join(errs...))
+			next.Epoch, took, live, need, errors.Join(errs...))
 	}
 	if _, err := ms.keeper.Adopt(next, false); err != nil {
 		return admin.MapChange{}, err
@@ -364,11 +377,14 @@ func (ms *membership) AddNode(ctx context.Context, address, zone string, weight 
 		return admin.MapChange{}, err
 	}
 	return ms.change(ctx, func(m *cluster.Map) (string, error) {
-		if m.Node(id.ID) != nil {
+		if n := m.Node(id.ID); n != nil {
+			if n.Removed {
+				return "", fmt.Errorf("node id %q belonged to a node removed earlier; ids are never reused: start the node with another --id", id.ID)
+			}
 			return "", fmt.Errorf("node %q is already in the cluster map", id.ID)
 		}
 		for _, n := range m.Nodes {
-			if n.Address == address {
+			if n.Address == address && !n.Removed {
 				return "", fmt.Errorf("address %s already belongs to node %q", address, n.ID)
 			}
 		}
@@ -407,7 +423,7 @@ func (ms *membership) DrainNode(ctx context.Context, id string) (admin.MapChange
 	return ms.change(ctx, func(m *cluster.Map) (string, error) {
 		n := m.Node(id)
 		switch {
-		case n == nil:
+		case n == nil || n.Removed:
 			return "", fmt.Errorf("no node %q in the cluster map", id)
 		case n.Draining:
 			return "", fmt.Errorf("node %q is already draining", id)
@@ -423,7 +439,7 @@ func (ms *membership) DrainNode(ctx context.Context, id string) (admin.MapChange
 func (ms *membership) SetWeight(ctx context.Context, id string, weight float64) (admin.MapChange, error) {
 	return ms.change(ctx, func(m *cluster.Map) (string, error) {
 		n := m.Node(id)
-		if n == nil {
+		if n == nil || n.Removed {
 			return "", fmt.Errorf("no node %q in the cluster map", id)
 		}
 		if err := ms.moveFrom(m); err != nil {
@@ -451,12 +467,14 @@ func (ms *membership) RemoveNode(ctx context.Context, id string, force bool) (ad
 		}
 	}
 	return ms.change(ctx, func(m *cluster.Map) (string, error) {
-		i := slices.IndexFunc(m.Nodes, func(n cluster.Node) bool { return n.ID == id })
-		if i < 0 {
+		n := m.Node(id)
+		if n == nil || n.Removed {
 			return "", fmt.Errorf("no node %q in the cluster map", id)
 		}
-		m.Nodes = slices.Delete(m.Nodes, i, i+1)
-		return "removed node " + id, nil
+		// A tombstone: it keeps its place in the placement list, so that
+		// removing a drained node moves nothing.
+		n.Removed, n.Draining = true, true
+		return "removed node " + id + " (its process can be stopped now)", nil
 	})
 }
 
@@ -478,6 +496,9 @@ func (ms *membership) Nodes(_ context.Context, drives []gateway.DriveState) (int
 	}
 	out := make([]admin.NodeStatus, 0, len(m.Nodes))
 	for _, n := range m.Nodes {
+		if n.Removed {
+			continue
+		}
 		st := admin.NodeStatus{ID: n.ID, Address: n.Address, Zone: n.Zone, Draining: n.Draining}
 		if n.Draining && len(m.Prior) == 0 {
 			st.SafeToRemove = true
