@@ -82,7 +82,10 @@ func (s *rpcServer) serveNode(w http.ResponseWriter, r *http.Request, content st
 			return
 		}
 		if err := s.opts.Maps.AdoptMap(body, r.URL.Query().Get("replace") == "1"); err != nil {
-			s.fail(w, r, err)
+			// Refused (older, or not valid for this node): the caller gets
+			// the reason, and ErrMapMismatch.
+			s.log.Warn("internode: cluster map refused", "remote", r.RemoteAddr, "err", err)
+			writeRPCError(w, http.StatusConflict, codeMapMismatch, err.Error())
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -680,3 +680,92 @@ func TestRPCMapMismatchRefused(t *testing.T) {
 		t.Fatalf("same map: %v", err)
 	}
 }
+
+// fakeKeeper is a MapKeeper over opaque maps "epoch:name": a higher epoch
+// is newer.
+type fakeKeeper struct {
+	mu   sync.Mutex
+	data []byte
+}
+
+func (k *fakeKeeper) MapID() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return string(k.data)
+}
+func (k *fakeKeeper) MapAccepted(id string) bool { return id == k.MapID() || k.MapID() == "" }
+func (k *fakeKeeper) MapData() []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.data
+}
+func (k *fakeKeeper) AdoptMap(data []byte, replace bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.data) > 0 && (data[0] < k.data[0] || (data[0] == k.data[0] && !replace)) {
+		return fmt.Errorf("offered %s, have %s: %w", data, k.data, storagenode.ErrMapMismatch)
+	}
+	k.data = append([]byte(nil), data...)
+	return nil
+}
+
+// TestRPCMapExchange: a node without a map answers its identity and takes
+// any caller; a pushed map is adopted and from then on callers on other
+// maps are refused, while the map exchange itself stays open to them (so a
+// caller behind can catch up). An older map is refused.
+func TestRPCMapExchange(t *testing.T) {
+	d := newMem()
+	keeper := &fakeKeeper{}
+	srvOpts := rpcOpts(nil)
+	srvOpts.Maps = keeper
+	srvOpts.Node = storagenode.NodeIdentity{ID: "node7", Zone: "z2"}
+	srv := serve(t, srvOpts, d)
+	nc := storagenode.NewNodeClient(srv.URL, rpcOpts(nil))
+	defer nc.Close()
+
+	id, err := nc.Identity(bg)
+	if err != nil || id.ID != "node7" || id.Zone != "z2" || len(id.Drives) != 1 || id.Drives[0] != d.ID() || id.MapID != "" {
+		t.Fatalf("identity: %+v, %v", id, err)
+	}
+	if _, _, err := nc.FetchMap(bg); !errors.Is(err, storagenode.ErrNoMap) {
+		t.Fatalf("fetch from a node without a map: %v, want ErrNoMap", err)
+	}
+	o := rpcOpts(nil)
+	o.MapID = "5:a"
+	if err := remote(t, srv.URL, d.ID(), o).MakeBucket(bg, "bk1", time.Now()); err != nil {
+		t.Fatalf("a node without a map refused a caller: %v", err)
+	}
+	if err := nc.PushMap(bg, []byte("5:a"), false); err != nil {
+		t.Fatal(err)
+	}
+	data, mapID, err := nc.FetchMap(bg)
+	if err != nil || string(data) != "5:a" || mapID != "5:a" {
+		t.Fatalf("fetch: %q %q %v", data, mapID, err)
+	}
+	if err := nc.PushMap(bg, []byte("4:z"), true); !errors.Is(err, storagenode.ErrMapMismatch) {
+		t.Fatalf("older map pushed: %v, want a refusal", err)
+	}
+	other := rpcOpts(nil)
+	other.MapID = "3:old"
+	if err := remote(t, srv.URL, d.ID(), other).MakeBucket(bg, "bk2", time.Now()); !errors.Is(err, storagenode.ErrMapMismatch) {
+		t.Fatalf("caller on another map: %v, want ErrMapMismatch", err)
+	}
+	// The caller behind can still read the node's map and catch up.
+	behind := storagenode.NewNodeClient(srv.URL, other)
+	defer behind.Close()
+	if data, _, err := behind.FetchMap(bg); err != nil || string(data) != "5:a" {
+		t.Fatalf("map exchange refused a caller on another map: %q %v", data, err)
+	}
+	if err := remote(t, srv.URL, d.ID(), o).MakeBucket(bg, "bk2", time.Now()); err != nil {
+		t.Fatalf("caller on the node's map: %v", err)
+	}
+	// Unsigned requests learn nothing, the map included.
+	resp, err := http.Get(srv.URL + "/ecstore/v1/node/map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unsigned map fetch: %s", resp.Status)
+	}
+}
