@@ -87,6 +87,10 @@ type Healer struct {
 	done       chan struct{}
 }
 
+// walkParallel is how many objects a full-speed heal or rebalance walk
+// works on at once: each is mostly waiting on drives.
+const walkParallel = 8
+
 // healSaveInterval is how often a running operator heal saves its progress.
 var healSaveInterval = time.Second
 
@@ -293,6 +297,45 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 		if b.Name == from.Bucket {
 			start = from.Key
 		}
+		// Objects are healed walkParallel at a time, in batches: the
+		// cursor moves past a batch once all of it is done, so a resumed
+		// walk never skips an object.
+		var batch []s3compat.ObjectInfo
+		flush := func() error {
+			results := make([]HealResult, len(batch))
+			errs := make([]error, len(batch))
+			var wg sync.WaitGroup
+			for i, o := range batch {
+				wg.Go(func() { results[i], errs[i] = l.HealObject(ctx, b.Name, o.Key, deep) })
+			}
+			wg.Wait()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			h.update(func(s *HealStatus) {
+				for i, o := range batch {
+					r, err := results[i], errs[i]
+					s.ObjectsScanned++
+					s.BytesScanned += o.Size
+					s.BytesRepaired += r.Bytes
+					s.ShardsScanned += int64(r.Checked + r.Unreachable)
+					s.ShardsMoved += int64(r.Moved)
+					if r.Repaired > 0 {
+						s.ObjectsRepaired++
+					}
+					if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() || (h.kind == "rebalance" && r.Away > 0) {
+						s.ObjectsFailed++
+					}
+					s.Cursor = HealCursor{Bucket: b.Name, Key: o.Key}
+				}
+			})
+			batch = batch[:0]
+			if time.Since(lastSave) >= healSaveInterval {
+				h.save(h.Status())
+				lastSave = time.Now()
+			}
+			return nil
+		}
 		err := l.walkKeysFrom(ctx, b.Name, start, func(o s3compat.ObjectInfo) error {
 			if interval > 0 {
 				if d := time.Until(next); d > 0 {
@@ -304,30 +347,15 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 				}
 				next = time.Now().Add(interval)
 			}
-			r, err := l.HealObject(ctx, b.Name, o.Key, deep)
-			if ctx.Err() != nil {
-				return ctx.Err()
+			batch = append(batch, o)
+			if interval == 0 && len(batch) < walkParallel {
+				return nil // a rate-bounded walk goes one at a time
 			}
-			h.update(func(s *HealStatus) {
-				s.ObjectsScanned++
-				s.BytesScanned += o.Size
-				s.BytesRepaired += r.Bytes
-				s.ShardsScanned += int64(r.Checked + r.Unreachable)
-				s.ShardsMoved += int64(r.Moved)
-				if r.Repaired > 0 {
-					s.ObjectsRepaired++
-				}
-				if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() || (h.kind == "rebalance" && r.Away > 0) {
-					s.ObjectsFailed++
-				}
-				s.Cursor = HealCursor{Bucket: b.Name, Key: o.Key}
-			})
-			if time.Since(lastSave) >= healSaveInterval {
-				h.save(h.Status())
-				lastSave = time.Now()
-			}
-			return nil
+			return flush()
 		})
+		if err == nil && len(batch) > 0 {
+			err = flush()
+		}
 		if err != nil {
 			return err
 		}
