@@ -94,6 +94,16 @@
 // [REDACTED]). Answers are not signed: on a network that others can write
 // to, use TLS (RPCOptions.TLSConfig, and the http.Server's TLSConfig).
 //
+// Cluster map. Every request carries the caller's map ID (X-Ecstore-Map);
+// a node with a map refuses (409 MapMismatch) callers on another one, so no
+// process writes on a map the node has left. With RPCOptions.Maps (a
+// MapKeeper: the cluster package's Keeper) the ID is read at every request
+// and the node also serves, exempt from the map check but signed like the
+// rest, /ecstore/v1/node/identity (its id, zone and drive IDs, for an
+// operator adding it) and /ecstore/v1/node/map (GET: the map as opaque
+// bytes; POST: adopt it if newer). NodeClient makes those calls. What a map
+// means is not this package's business.
+//
 // # Errors
 //
 // Errors wrap the sentinel errors of drive.go (and ErrCorrupt) with the
