@@ -24,6 +24,12 @@ type Health interface {
 	HealQueueStats() (queued int, healed, dropped int64)
 	// HealPending: objects waiting for an unreachable drive to return.
 	HealPending() int
+	// Rebalancer runs the walk after a cluster map change; Rebalancing
+	// reports whether the map still has layouts to move objects from; Epoch
+	// is the map's epoch.
+	Rebalancer() *gateway.Healer
+	Rebalancing() bool
+	Epoch() int
 	// HealStatus is the progress of the current or last heal walk.
 	HealStatus() gateway.HealStatus
 }
@@ -88,9 +94,27 @@ type healJSON struct {
 	Walk         gateway.HealStatus `json:"walk"`
 }
 
-// rebalanceJSON: ecstore has no rebalancer yet; State is always "none".
+// rebalanceJSON is the rebalance after the last cluster map change: State
+// is "none" (never), "running", "pending" (not running, not finished) or
+// "done".
 type rebalanceJSON struct {
-	State string `json:"state"`
+	State string             `json:"state"`
+	Epoch int                `json:"epoch"`
+	Walk  gateway.HealStatus `json:"walk"`
+}
+
+func rebalanceOf(l Health) rebalanceJSON {
+	st := l.Rebalancer().Status()
+	r := rebalanceJSON{State: "done", Epoch: l.Epoch(), Walk: st}
+	switch {
+	case st.Running:
+		r.State = "running"
+	case l.Rebalancing():
+		r.State = "pending"
+	case st.Started.IsZero():
+		r.State = "none"
+	}
+	return r
 }
 
 // healthCache holds the last drive probe.
@@ -125,7 +149,7 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, healthJSON{Drives: []driveJSON{}, Rebalance: rebalanceJSON{State: "none"}, Checked: h.now().UTC()})
 		return
 	}
-	out := healthJSON{Available: true, Drives: h.drives(r.Context()), Rebalance: rebalanceJSON{State: "none"}, Checked: h.now().UTC()}
+	out := healthJSON{Available: true, Drives: h.drives(r.Context()), Rebalance: rebalanceOf(h.health), Checked: h.now().UTC()}
 	out.EC.Data, out.EC.Parity = h.health.ECScheme()
 	nodes := map[string]bool{} // node -> every drive online
 	for _, d := range out.Drives {
