@@ -157,21 +157,19 @@ func (ms *membership) startRebalance(m *cluster.Map) {
 
 // finishRebalance drops the prior layouts once the walk of epoch is done.
 func (ms *membership) finishRebalance(epoch int, st gateway.HealStatus) {
-	{
-		_, err := ms.change(ms.ctx, func(cur *cluster.Map) (string, error) {
-			if cur.Epoch != epoch {
-				return "", fmt.Errorf("the map changed during the rebalance (epoch %d, now %d)", epoch, cur.Epoch)
-			}
-			cur.Prior, cur.RebalanceBy = nil, ""
-			return "rebalance done", nil
-		})
-		if err != nil {
-			ms.log.Warn("rebalance done, but the map was not updated", "epoch", epoch, "err", err)
-			return
+	_, err := ms.change(ms.ctx, func(cur *cluster.Map) (string, error) {
+		if cur.Epoch != epoch {
+			return "", fmt.Errorf("the map changed during the rebalance (epoch %d, now %d)", epoch, cur.Epoch)
 		}
-		ms.log.Info("rebalance done: every object is where the map places it", "epoch", epoch,
-			"objects", st.ObjectsScanned, "shards_moved", st.ShardsMoved, "bytes_moved", st.BytesRepaired)
+		cur.Prior, cur.RebalanceBy = nil, ""
+		return "rebalance done", nil
+	})
+	if err != nil {
+		ms.log.Warn("rebalance done, but the map was not updated", "epoch", epoch, "err", err)
+		return
 	}
+	ms.log.Info("rebalance done: every object is where the map places it", "epoch", epoch,
+		"objects", st.ObjectsScanned, "shards_moved", st.ShardsMoved, "bytes_moved", st.BytesRepaired)
 }
 
 // catchUp asks every node of the current map for its map, adopts the
