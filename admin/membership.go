@@ -155,6 +155,7 @@ func RebalanceLine(st RebalanceStatus) string {
 		state = "PENDING"
 	}
 	line := ProgressLine(st.HealStatus)
+	line = strings.Replace(line, "repaired", "objects with moves", 1)
 	line = strings.Replace(line, "rebuilt", "moved", 1)
 	secs := time.Since(st.Started).Seconds()
 	if !st.Running && !st.Finished.IsZero() {

@@ -216,6 +216,7 @@ func (s *lazyShard) close() {
 func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) error {
 	t := l.beginWrite()
 	defer t.writes.Done()
+	defer l.locks.write(bucket, key)()
 	drives, err := l.lookupDrives(t, bucket, key)
 	if err != nil {
 		return err

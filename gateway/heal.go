@@ -42,6 +42,7 @@ func (r HealResult) Degraded() bool { return r.Unreachable > 0 || r.Lost }
 // checksum of every shard is verified (bitrot scrub); otherwise presence
 // and size are checked.
 func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (HealResult, error) {
+	defer l.locks.heal(bucket, key)()
 	var res HealResult
 	meta, err := l.readMeta(ctx, bucket, key)
 	if err != nil {

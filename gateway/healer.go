@@ -325,6 +325,8 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 					}
 					if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() || (h.kind == "rebalance" && r.Away > 0) {
 						s.ObjectsFailed++
+						l.log.Warn(h.kind+": object not brought to full redundancy and placement", "bucket", b.Name, "key", o.Key,
+							"err", err, "unreachable", r.Unreachable, "lost", r.Lost, "away", r.Away)
 					}
 					s.Cursor = HealCursor{Bucket: b.Name, Key: o.Key}
 				}

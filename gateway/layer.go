@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sort"
 	"sync"
@@ -27,6 +28,7 @@ type Layer struct {
 
 	stats  Stats
 	healq  *healQueue
+	locks  *keyLocks
 	healer *Healer
 	// rebalancer walks the objects after a map change, moving shards to
 	// their new placement (HealObject's move home).
@@ -48,6 +50,7 @@ func New(cfg Config) (*Layer, error) {
 		cfg: cfg, log: cfg.Logger, k: cfg.DataShards, m: cfg.ParityShards,
 		coders: map[storagenode.ECInfo]*ec.Coder{},
 		healq:  newHealQueue(),
+		locks:  &keyLocks{seed: maphash.MakeSeed()},
 	}
 	tp, err := newTopology(Topology{Epoch: cfg.Epoch, Drives: cfg.Drives, Prior: cfg.Prior}, l.k, l.m)
 	if err != nil {

@@ -179,6 +179,7 @@ func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives
 func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3compat.CompletePart, opts s3compat.PutOptions) (s3compat.ObjectInfo, error) {
 	t := l.beginWrite()
 	defer t.writes.Done()
+	defer l.locks.write(bucket, key)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return s3compat.ObjectInfo{}, err

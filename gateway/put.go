@@ -154,6 +154,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	t := l.beginWrite()
 	defer t.writes.Done()
+	defer l.locks.write(bucket, key)()
 	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
 	if err != nil {
 		return s3compat.ObjectInfo{}, err

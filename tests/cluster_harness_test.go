@@ -70,6 +70,20 @@ func (g *ClusterGateway) Restart() {
 	g.proc.start()
 }
 
+// Kill ends the gateway with SIGKILL and waits for it to exit.
+func (g *ClusterGateway) Kill() {
+	g.mustOwn()
+	g.proc.kill()
+}
+
+// Start starts a stopped or killed gateway again on the same address and
+// state folder and waits until it answers.
+func (g *ClusterGateway) Start() {
+	g.t.Helper()
+	g.mustOwn()
+	g.proc.start()
+}
+
 func (g *ClusterGateway) mustOwn() {
 	if g.proc == nil {
 		g.t.Fatalf("%s is not a process of StartCluster", g.Name)
@@ -119,8 +133,8 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 	for i := range gateways {
 		addr := addrs[nodes+i]
 		s := &Server{t: t, Addr: addr, Endpoint: "http://" + addr}
-		args := []string{"gateway", "--address", addr, "--cluster", c.MapFile}
 		name := fmt.Sprintf("gateway%d", i+1)
+		args := []string{"gateway", "--address", addr, "--cluster", c.MapFile, "--state-dir", filepath.Join(c.Dir, name+"-state")}
 		p := newClusterProc(t, c.LogDir, name, args, func() bool { return httpAnswers(s.Endpoint + "/") })
 		g := &ClusterGateway{Server: s, Name: name, proc: p, log: func() string { return p.tail(1 << 40) }}
 		c.Gateways = append(c.Gateways, g)
@@ -144,6 +158,25 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 		g.proc.waitReady()
 	}
 	return c
+}
+
+// StartNewNode starts a storage node that is not in the cluster map yet
+// (no --cluster), as one about to join the running cluster with `ecstore
+// admin node add`: node id in zone, with `drives` drive folders under c.Dir
+// (its drives are then named id-d1, id-d2, ...), on a free port. It returns
+// once the node answers /health/live; the node is stopped at test cleanup
+// like the others and appears in Logs.
+func (c *Cluster) StartNewNode(id, zone string, drives int) *ClusterNode {
+	c.t.Helper()
+	n := &ClusterNode{ID: id, Zone: zone, Addr: freeAddrs(c.t, 1)[0]}
+	for d := range drives {
+		n.Dirs = append(n.Dirs, filepath.Join(c.Dir, id, fmt.Sprintf("drive%d", d+1)))
+	}
+	args := append([]string{"node", "--address", n.Addr, "--id", id, "--zone", zone}, n.Dirs...)
+	n.proc = newClusterProc(c.t, c.LogDir, id, args, func() bool { return httpOK("http://" + n.Addr + "/health/live") })
+	c.Nodes = append(c.Nodes, n)
+	n.proc.start()
+	return n
 }
 
 // Gateway returns gateway i (0-based).

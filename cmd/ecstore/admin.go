@@ -211,10 +211,10 @@ func runRebalance(ctx context.Context, c *admin.Client, start, wait bool, stdout
 			}
 			return nil
 		}
-		if !st.Running && st.ObjectsFailed > 0 {
-			fmt.Fprintln(stdout)
-			return fmt.Errorf("the rebalance walk ended with %d objects not moved (drives offline?); it runs again after the next map change or `ecstore admin rebalance --start`", st.ObjectsFailed)
-		}
+		// A walk that ended with objects not moved (a drive offline, an
+		// object written meanwhile) is started again by the gateway within
+		// seconds: keep following.
+
 		select {
 		case <-ctx.Done():
 			fmt.Fprintln(stdout)
