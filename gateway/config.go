@@ -49,6 +49,11 @@ type Config struct {
 	// in shard files: one synced write per drive. Default DefaultInlineMax;
 	// negative disables.
 	InlineMax int64
+	// RebalanceDelay is how long a rebalance waits after the map change
+	// before its walk starts, so that other gateways adopt the new map
+	// first (their writes on the old map could otherwise land behind the
+	// walk). Default 0; gateways over remote nodes set a few map polls.
+	RebalanceDelay time.Duration
 	// Logger for errors and heal notices. Default slog.Default().
 	Logger *slog.Logger
 }

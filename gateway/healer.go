@@ -231,6 +231,12 @@ func (h *Healer) run(ctx context.Context, deep bool, rate float64, done chan str
 	defer close(done)
 	h.save(h.Status())
 	var err error
+	if h.kind == "rebalance" && h.l.cfg.RebalanceDelay > 0 {
+		select {
+		case <-time.After(h.l.cfg.RebalanceDelay):
+		case <-ctx.Done():
+		}
+	}
 	if h.kind == "rebalance" {
 		// Writes still running on the old map may put objects where this
 		// walk has already been: let them end first.

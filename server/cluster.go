@@ -255,7 +255,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	top := ms.topology(m)
 	k, p := m.Code()
 	layer, err := gateway.New(gateway.Config{Drives: top.Drives, Prior: top.Prior, Epoch: m.Epoch, DataShards: k, ParityShards: p, Logger: log,
-		SlowWriteTimeout: slowWriteTimeout})
+		SlowWriteTimeout: slowWriteTimeout, RebalanceDelay: 3 * mapPollInterval})
 	if err != nil {
 		return err
 	}
