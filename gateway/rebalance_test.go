@@ -13,6 +13,36 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 )
 
+// growCluster is a Layer over the first `initial` of `total` in-memory
+// drives (faulty-wrapped), with bucket "bkt" on all of them, so that the
+// others can be added to the map later.
+func growCluster(t *testing.T, total, initial int, inlineMax int64) (*testCluster, []Drive, []*storagenode.FaultyDrive) {
+	t.Helper()
+	var drives []Drive
+	var faulty []*storagenode.FaultyDrive
+	for i := range total {
+		id := fmt.Sprintf("d%d", i)
+		f := storagenode.NewFaulty(storagenode.NewMem(id))
+		faulty = append(faulty, f)
+		drives = append(drives, Drive{Drive: f, Node: id})
+	}
+	l, err := New(Config{Drives: drives[:initial], DataShards: 4, ParityShards: 2, BlockSize: 4096, InlineMax: inlineMax,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := l.MakeBucket(ctx, "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range drives[initial:] {
+		if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &testCluster{Layer: l}, drives, faulty
+}
+
 // records counts the object records of bucket "bkt" on a drive.
 func records(t *testing.T, d storagenode.Drive) int {
 	t.Helper()
@@ -44,21 +74,9 @@ func rebalanceAndWait(t *testing.T, l *Layer) HealStatus {
 // names the placement drives. A drain then empties a drive the same way.
 func TestRebalanceMovesOnlyChangedShards(t *testing.T) {
 	const n, k, m, objects = 8, 4, 2, 300
-	var drives []Drive
-	for i := range n + 1 {
-		id := fmt.Sprintf("d%d", i)
-		drives = append(drives, Drive{Drive: storagenode.NewMem(id), Node: id})
-	}
-	l, err := New(Config{Drives: drives[:n], DataShards: k, ParityShards: m, BlockSize: 4096, InlineMax: 2048,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := &testCluster{Layer: l}
+	tc, drives, _ := growCluster(t, n+1, n, 2048)
+	l := tc.Layer
 	ctx := context.Background()
-	if err := l.MakeBucket(ctx, "bkt"); err != nil {
-		t.Fatal(err)
-	}
 	data := map[string][]byte{}
 	for i := range objects {
 		key := fmt.Sprintf("obj/%04d", i)
@@ -74,9 +92,6 @@ func TestRebalanceMovesOnlyChangedShards(t *testing.T) {
 		before[key] = meta.Drives
 	}
 	// Add drive d8; the old layout stays as prior until the rebalance ends.
-	if err := drives[n].MakeBucket(ctx, "bkt", time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	if err := l.SetTopology(Topology{Epoch: 2, Drives: drives, Prior: [][]Drive{drives[:n]}}); err != nil {
 		t.Fatal(err)
 	}
@@ -189,26 +204,9 @@ func TestRebalanceMovesOnlyChangedShards(t *testing.T) {
 // old version back once it is deleted: the rebalance removes the old
 // version's records from drives the new placement does not use.
 func TestOverwriteDuringRebalanceLeavesNoStaleRecord(t *testing.T) {
-	var drives []Drive
-	for i := range 9 {
-		id := fmt.Sprintf("d%d", i)
-		drives = append(drives, Drive{Drive: storagenode.NewMem(id), Node: id})
-	}
-	l, err := New(Config{Drives: drives[:6], DataShards: 4, ParityShards: 2, BlockSize: 4096, InlineMax: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := &testCluster{Layer: l}
+	tc, drives, _ := growCluster(t, 9, 6, -1)
+	l := tc.Layer
 	ctx := context.Background()
-	if err := l.MakeBucket(ctx, "bkt"); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range drives[6:] {
-		if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	var keys []string
 	for i := range 60 {
 		key := fmt.Sprintf("k%02d", i)
@@ -253,27 +251,9 @@ func driveIDsOf(l *Layer, key string) ([]string, error) {
 // move rebuilds the shard from the others instead, so the new drive gets
 // good data and the object reads back intact.
 func TestMoveRebuildsBitrottedShard(t *testing.T) {
-	var drives []Drive
-	var faulty []*storagenode.FaultyDrive
-	for i := range 7 {
-		id := fmt.Sprintf("d%d", i)
-		f := storagenode.NewFaulty(storagenode.NewMem(id))
-		faulty = append(faulty, f)
-		drives = append(drives, Drive{Drive: f, Node: id})
-	}
-	l, err := New(Config{Drives: drives[:6], DataShards: 4, ParityShards: 2, BlockSize: 4096, InlineMax: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := &testCluster{Layer: l}
+	tc, drives, faulty := growCluster(t, 7, 6, -1)
+	l := tc.Layer
 	ctx := context.Background()
-	if err := l.MakeBucket(ctx, "bkt"); err != nil {
-		t.Fatal(err)
-	}
-	if err := drives[6].MakeBucket(ctx, "bkt", time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	data := map[string][]byte{}
 	for i := range 80 {
 		key := fmt.Sprintf("k%02d", i)

@@ -132,11 +132,8 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 			}
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			fmt.Fprintln(stdout)
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		if err := pause(ctx, stdout); err != nil {
+			return err
 		}
 	}
 }
@@ -214,12 +211,19 @@ func runRebalance(ctx context.Context, c *admin.Client, start, wait bool, stdout
 		// A walk that ended with objects not moved (a drive offline, an
 		// object written meanwhile) is started again by the gateway within
 		// seconds: keep following.
-
-		select {
-		case <-ctx.Done():
-			fmt.Fprintln(stdout)
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		if err := pause(ctx, stdout); err != nil {
+			return err
 		}
+	}
+}
+
+// pause waits between two progress lines, or ends the line when ctx does.
+func pause(ctx context.Context, stdout io.Writer) error {
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdout)
+		return ctx.Err()
+	case <-time.After(500 * time.Millisecond):
+		return nil
 	}
 }
