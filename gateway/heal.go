@@ -415,95 +415,157 @@ func (l *Layer) settleRecords(ctx context.Context, meta *storagenode.ObjectMeta)
 	})
 }
 
-// moveHome brings shards that a degraded write put on fallback drives back
-// to their placement drives once those are reachable: copy (rebuild), then
-// commit the new drive list in the metadata, then delete the fallback copy.
-// The object keeps k+m shards at every step.
+// moveHome brings every shard of meta that is not on its placement drive
+// there (shards a degraded write put on fallback drives, or whose placement
+// a cluster map change moved), one at a time with moveShard, so the object
+// keeps k+m shards at every step.
 func (l *Layer) moveHome(ctx context.Context, meta *storagenode.ObjectMeta, coder *ec.Coder, res *HealResult) {
 	home, err := l.place(meta.Bucket, meta.Key)
 	if err != nil || len(home) != len(meta.Drives) {
 		return
 	}
-	current := l.drivesByID(meta.Drives)
-	for i, h := range home {
-		if h.ID() == meta.Drives[i] || slices.Contains(meta.Drives, h.ID()) || current[i] == nil {
-			continue
-		}
-		if _, err := h.StatBucket(ctx, meta.Bucket); err != nil {
-			res.Away++
-			continue // home still unreachable (or not yet healed): later
-		}
-		targets := make([]storagenode.Drive, len(current))
-		sources := slices.Clone(current)
-		targets[i], sources[i] = h, nil
-		var n int64
-		ok := true
-		var shards [][]byte // an inline object's shard i, written with h's record
-		if meta.InlineData {
-			have := make([][]byte, len(current))
-			fanout(sources, func(j int, d storagenode.Drive) error {
-				if m, err := d.GetMeta(ctx, meta.Bucket, meta.Key); err == nil && m.VersionID == meta.VersionID && inlineOK(coder, m.Inline, meta.Size, false) {
-					have[j] = m.Inline
+	away0 := res.Away
+	for round := 0; round < len(home); round++ {
+		// Passes until nothing moves: a shard can wait for a later one to
+		// free its home (a chain of moves).
+		for pass := 0; pass < len(home); pass++ {
+			res.Away = away0
+			movedAny := false
+			for i, h := range home {
+				if h.ID() == meta.Drives[i] || slices.Contains(meta.Drives, h.ID()) || l.drivesByID(meta.Drives)[i] == nil {
+					continue
 				}
-				return nil
-			})
-			rebuilt, err := rebuildInline(ctx, coder, meta.Size, have)
-			if err != nil {
-				res.Away++
-				continue
+				if l.moveShard(ctx, meta, coder, res, i, h) {
+					movedAny = true
+				}
 			}
-			shards = make([][]byte, len(current))
-			shards[i] = rebuilt[i]
-			n = int64(len(rebuilt[i]))
-		}
-		for _, p := range meta.Parts {
-			if meta.InlineData {
+			if !movedAny {
 				break
 			}
-			ref := storagenode.ShardRef{Bucket: meta.Bucket, VersionDir: meta.DataDir, Name: p.Name}
-			if w, err := l.copyShard(ctx, coder, current[i], h, ref, p.Size); err == nil {
-				n += w
-				continue
-			} else {
-				l.log.Info("move: shard not copied as it is; rebuilding it from the others", "bucket", meta.Bucket, "key", meta.Key, "shard", i, "err", err)
-			}
-			w, failed, err := l.rebuildPart(ctx, coder, meta, p, sources, targets)
-			if err != nil || failed[i] {
-				ok = false
+		}
+		// What is left is a cycle (each home holds another shard whose
+		// home is taken too, as after a weight change), or homes not
+		// reachable. A cycle is broken by moving one of its shards to a
+		// spare drive first: the next round then sees a chain.
+		cycle := -1
+		for i, h := range home {
+			if h.ID() != meta.Drives[i] && slices.Contains(meta.Drives, h.ID()) {
+				cycle = i
 				break
 			}
-			n += w
 		}
-		if !ok {
-			res.Away++
-			l.deleteVersion(ctx, []storagenode.Drive{h}, meta.Bucket, meta.DataDir)
-			continue
+		if cycle < 0 {
+			return
 		}
-		moved := *meta
-		moved.Drives = slices.Clone(meta.Drives)
-		moved.Drives[i] = h.ID()
-		newDrives := l.drivesByID(moved.Drives)
-		errs := fanout(newDrives, func(j int, d storagenode.Drive) error {
-			_, err := d.PutMeta(ctx, withInline(&moved, shards, j))
-			return err
-		})
-		if countNil(errs) < len(newDrives) {
-			// Not everywhere yet: keep the fallback copy; a later heal retries.
-			res.Away++
-			continue
+		spare := l.spareDrive(ctx, meta)
+		if spare == nil || !l.moveShard(ctx, meta, coder, res, cycle, spare) {
+			return
 		}
-		old := current[i]
-		cleanup := context.WithoutCancel(ctx)
-		if _, err := old.DeleteMeta(cleanup, meta.Bucket, meta.Key, meta.VersionID); err == nil {
-			_ = old.DeleteVersion(cleanup, meta.Bucket, meta.DataDir)
-		}
-		l.log.Info("moved a shard home", "bucket", meta.Bucket, "key", meta.Key, "shard", i, "from", old.ID(), "to", h.ID())
-		res.Repaired++
-		res.Moved++
-		res.Bytes += n
-		l.stats.ShardsHealed.Add(1)
-		l.stats.BytesHealed.Add(n)
-		*meta = moved
-		current = newDrives
 	}
+}
+
+// spareDrive returns a reachable drive of the map that holds no shard of
+// meta and takes shards (not draining), in the key's fallback order, or nil.
+func (l *Layer) spareDrive(ctx context.Context, meta *storagenode.ObjectMeta) storagenode.Drive {
+	t := l.topo()
+	order, err := t.placer.Place(meta.Bucket, meta.DataDir, len(t.pdrv))
+	if err != nil {
+		return nil
+	}
+	for _, j := range order {
+		if t.pidx[j] < 0 {
+			continue
+		}
+		d := t.drives[t.pidx[j]]
+		if slices.Contains(meta.Drives, d.ID()) || !online(d) {
+			continue
+		}
+		if _, err := d.StatBucket(ctx, meta.Bucket); err == nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// moveShard moves shard i of meta to drive h: copy (or rebuild), verify,
+// commit the new drive list in every record, then delete the old copy. It
+// updates meta and res, and reports whether the shard moved.
+func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, coder *ec.Coder, res *HealResult, i int, h storagenode.Drive) bool {
+	current := l.drivesByID(meta.Drives)
+	if _, err := h.StatBucket(ctx, meta.Bucket); err != nil {
+		res.Away++
+		return false // home still unreachable (or not yet healed): later
+	}
+	targets := make([]storagenode.Drive, len(current))
+	sources := slices.Clone(current)
+	targets[i], sources[i] = h, nil
+	var n int64
+	ok := true
+	var shards [][]byte // an inline object's shard i, written with h's record
+	if meta.InlineData {
+		have := make([][]byte, len(current))
+		fanout(sources, func(j int, d storagenode.Drive) error {
+			if m, err := d.GetMeta(ctx, meta.Bucket, meta.Key); err == nil && m.VersionID == meta.VersionID && inlineOK(coder, m.Inline, meta.Size, false) {
+				have[j] = m.Inline
+			}
+			return nil
+		})
+		rebuilt, err := rebuildInline(ctx, coder, meta.Size, have)
+		if err != nil {
+			res.Away++
+			return false
+		}
+		shards = make([][]byte, len(current))
+		shards[i] = rebuilt[i]
+		n = int64(len(rebuilt[i]))
+	}
+	for _, p := range meta.Parts {
+		if meta.InlineData {
+			break
+		}
+		ref := storagenode.ShardRef{Bucket: meta.Bucket, VersionDir: meta.DataDir, Name: p.Name}
+		if w, err := l.copyShard(ctx, coder, current[i], h, ref, p.Size); err == nil {
+			n += w
+			continue
+		} else {
+			l.log.Info("move: shard not copied as it is; rebuilding it from the others", "bucket", meta.Bucket, "key", meta.Key, "shard", i, "err", err)
+		}
+		w, failed, err := l.rebuildPart(ctx, coder, meta, p, sources, targets)
+		if err != nil || failed[i] {
+			ok = false
+			break
+		}
+		n += w
+	}
+	if !ok {
+		res.Away++
+		l.deleteVersion(ctx, []storagenode.Drive{h}, meta.Bucket, meta.DataDir)
+		return false
+	}
+	moved := *meta
+	moved.Drives = slices.Clone(meta.Drives)
+	moved.Drives[i] = h.ID()
+	newDrives := l.drivesByID(moved.Drives)
+	errs := fanout(newDrives, func(j int, d storagenode.Drive) error {
+		_, err := d.PutMeta(ctx, withInline(&moved, shards, j))
+		return err
+	})
+	if countNil(errs) < len(newDrives) {
+		// Not everywhere yet: keep the old copy; a later heal retries.
+		res.Away++
+		return false
+	}
+	old := current[i]
+	cleanup := context.WithoutCancel(ctx)
+	if _, err := old.DeleteMeta(cleanup, meta.Bucket, meta.Key, meta.VersionID); err == nil {
+		_ = old.DeleteVersion(cleanup, meta.Bucket, meta.DataDir)
+	}
+	l.log.Info("moved a shard home", "bucket", meta.Bucket, "key", meta.Key, "shard", i, "from", old.ID(), "to", h.ID())
+	res.Repaired++
+	res.Moved++
+	res.Bytes += n
+	l.stats.ShardsHealed.Add(1)
+	l.stats.BytesHealed.Add(n)
+	*meta = moved
+	return true
 }
