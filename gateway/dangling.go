@@ -11,16 +11,16 @@ import (
 // a record of but that no version has on k drives: leftovers of a delete
 // or overwrite that a drive missed, or of a write that lost its quorum.
 func (l *Layer) walkDanglingKeys(ctx context.Context, bucket string, fn func(key string) error) error {
-	m, err := l.newMerger(ctx, bucket, "", "")
+	m, err := l.newMerger(ctx, bucket, "", "", listBatch, false)
 	if err != nil {
 		return err
 	}
 	for {
-		recs := m.next()
-		if recs == nil {
+		recs, current, ok := m.next()
+		if !ok {
 			return nil
 		}
-		if pick(recs) == nil {
+		if current == nil {
 			if err := fn(recs[0].Key); err != nil {
 				return err
 			}

@@ -6,7 +6,8 @@
 // drives, takes the newest version that a read quorum agrees on and decodes
 // the requested range, reconstructing from parity when drives are missing or
 // blocks fail their checksums. Listings merge the sorted metadata indexes of
-// all drives.
+// the drives: all of them, or, when every object lives on every drive, the
+// max(k, m+1) that suffice to find each current version (list.go).
 //
 // Errors from the layers below are translated to S3 errors in one place
 // (errors.go). The gateway never imports net/http.

@@ -28,6 +28,8 @@ type ObjectLayer interface {
 	// DeleteObject removes the object; deleting a missing key is not an error.
 	DeleteObject(ctx context.Context, bucket, key string) error
 	// ListObjects lists keys in byte order, with S3's delimiter semantics.
+	// Its ObjectInfos need only what a listing shows: Key, Size, ETag,
+	// ModTime, and ContentType and UserMeta (MinIO's metadata=true).
 	ListObjects(ctx context.Context, bucket string, p ListParams) (ListResult, error)
 
 	NewMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (uploadID string, err error)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,8 @@ type Server struct {
 	verifier *sigv4.Verifier
 	engine   *gin.Engine
 	log      *slog.Logger
+	// xmlBufs recycles the buffers of large XML bodies (listings).
+	xmlBufs sync.Pool
 }
 
 // NewServer builds the S3 front end. Its Handler serves every S3 request.
@@ -299,7 +302,7 @@ func (s *Server) writeResponse(q *request, resp *response) (int, error) {
 	}
 	switch {
 	case resp.xml != nil:
-		out, err := xml.Marshal(resp.xml)
+		out, err := s.marshalXML(resp.xml)
 		if err != nil {
 			return s.writeError(q, err), err
 		}
@@ -307,6 +310,7 @@ func (s *Server) writeResponse(q *request, resp *response) (int, error) {
 		q.w.WriteHeader(status)
 		_, _ = io.WriteString(q.w, xml.Header)
 		_, _ = q.w.Write(out)
+		s.recycleXML(out)
 	case resp.stream != nil:
 		lw := &lazyWriter{w: q.w, status: status}
 		if err := resp.stream(lw); err != nil {

@@ -206,6 +206,10 @@ func (b *Breaker) DeleteMeta(ctx context.Context, bucket, key, vid string) (*Obj
 func (b *Breaker) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
 	return guard(b, func() ([]*ObjectMeta, error) { return b.Drive.ListMeta(ctx, bucket, prefix, after, limit) })
 }
+
+func (b *Breaker) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
+	return guard(b, func() ([]ObjectEntry, error) { return b.Drive.ListEntries(ctx, bucket, prefix, after, limit) })
+}
 func (b *Breaker) PutUpload(ctx context.Context, u *UploadMeta) error {
 	return guard0(b, func() error { return b.Drive.PutUpload(ctx, u) })
 }

@@ -27,8 +27,9 @@
 // "u\x00<bucket>\x00<uploadID>", parts "p\x00<bucket>\x00<uploadID>\x00<n>",
 // and the inline shards of small objects "i\x00<bucket>\x00<versionDir>"
 // (beside, not inside, their records, so listings never read them), so that
-// ListMeta is a single bounded range scan and never opens a file per
-// object. Records are CBOR (older JSON records still decode). Object keys appear only in the index, never in file paths; bucket,
+// ListMeta and ListEntries are a single bounded range scan and never open a
+// file per object. Records are CBOR (older JSON records still decode);
+// ListEntries decodes only the listing fields of each (entry.go). Object keys appear only in the index, never in file paths; bucket,
 // version directory, upload id and shard names are validated (ValidBucketName,
 // ValidName) so that each is exactly one path element and nothing can escape
 // the drive folder.
@@ -55,8 +56,8 @@
 // RemoteDrive is its client. Every call is one request to
 // /ecstore/v1/drive/<path-escaped drive ID>/<method>:
 //
-//   - Metadata calls (bucket/make, meta/put, meta/list, upload/get,
-//     part/put, ...) are POSTs with a CBOR body of arguments (PutMeta and
+//   - Metadata calls (bucket/make, meta/put, meta/list, meta/entries,
+//     upload/get, part/put, ...) are POSTs with a CBOR body of arguments (PutMeta and
 //     PutUpload send the record itself; a JSON body is accepted too); the
 //     answer is CBOR (application/cbor), or 204. Errors are JSON.
 //   - shard/write?bucket=&dir=&name= is a POST whose chunked body is the

@@ -115,6 +115,10 @@ type MetaStore interface {
 	// prefix and sort strictly after `after`, in key order (byte order).
 	// limit <= 0 means no limit.
 	ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error)
+	// ListEntries is ListMeta for object listings: the same records in the
+	// same order, each cut to the fields a listing shows (ObjectEntry), which
+	// is several times cheaper to decode than the whole record.
+	ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error)
 }
 
 // UploadStore keeps multipart upload state.
@@ -219,6 +223,39 @@ type ObjectMeta struct {
 	// stored one when not); GetMeta returns it when the drive holds it;
 	// ListMeta and the records PutMeta and DeleteMeta return leave it out.
 	Inline []byte `json:"inline,omitempty"`
+}
+
+// ObjectEntry is the part of an ObjectMeta record that object listings use:
+// enough to choose a key's current version (VersionID, ModTime, DataShards)
+// and to show it (ETag, Size, ContentType, UserMeta).
+type ObjectEntry struct {
+	Key         string            `json:"key"`
+	VersionID   string            `json:"vid"`
+	ModTime     time.Time         `json:"mtime"`
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag"`
+	ContentType string            `json:"ctype,omitempty"`
+	UserMeta    map[string]string `json:"umeta,omitempty"`
+	// DataShards is the record's EC.Data: how many drives must hold the
+	// version for it to be whole.
+	DataShards int `json:"k"`
+}
+
+// Entry returns m's listing entry (sharing m's UserMeta map).
+func (m *ObjectMeta) Entry() ObjectEntry {
+	return ObjectEntry{
+		Key: m.Key, VersionID: m.VersionID, ModTime: m.ModTime, Size: m.Size, ETag: m.ETag,
+		ContentType: m.ContentType, UserMeta: m.UserMeta, DataShards: m.EC.Data,
+	}
+}
+
+// Newer reports whether e orders after o (ModTime, then VersionID), as
+// ObjectMeta.Newer.
+func (e *ObjectEntry) Newer(o *ObjectEntry) bool {
+	if !e.ModTime.Equal(o.ModTime) {
+		return e.ModTime.After(o.ModTime)
+	}
+	return e.VersionID > o.VersionID
 }
 
 // Newer reports whether m orders after o (ModTime, then VersionID).

@@ -202,6 +202,13 @@ func (f *FaultyDrive) ListMeta(ctx context.Context, bucket, prefix, after string
 	return f.Drive.ListMeta(ctx, bucket, prefix, after, limit)
 }
 
+func (f *FaultyDrive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return f.Drive.ListEntries(ctx, bucket, prefix, after, limit)
+}
+
 func (f *FaultyDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 	if err := f.check(); err != nil {
 		return err

@@ -49,6 +49,20 @@ func has(r reader, k []byte) (bool, error) {
 // scan decodes every record in [lower, upper), calling fn for each, and stops
 // after limit records (limit <= 0: no limit).
 func scan[T any](ctx context.Context, r reader, lower, upper []byte, limit int, fn func(*T)) error {
+	return scanRaw(ctx, r, lower, upper, limit, func(k, v []byte) error {
+		rec, err := decodeRecord[T](v)
+		if err != nil {
+			return fmt.Errorf("%w (index key %q)", err, k)
+		}
+		fn(rec)
+		return nil
+	})
+}
+
+// scanRaw calls fn with every key and value in [lower, upper), in order, up
+// to limit of them (limit <= 0: no limit); the slices are valid only during
+// the call. An error from fn ends the scan.
+func scanRaw(ctx context.Context, r reader, lower, upper []byte, limit int, fn func(k, v []byte) error) error {
 	if upper != nil && bytes.Compare(lower, upper) >= 0 {
 		return nil
 	}
@@ -69,12 +83,10 @@ func scan[T any](ctx context.Context, r reader, lower, upper []byte, limit int, 
 			it.Close()
 			return err
 		}
-		rec, err := decodeRecord[T](v)
-		if err != nil {
+		if err := fn(it.Key(), v); err != nil {
 			it.Close()
-			return fmt.Errorf("%w (index key %q)", err, it.Key())
+			return err
 		}
-		fn(rec)
 		n++
 	}
 	if err := it.Error(); err != nil {
@@ -347,17 +359,53 @@ func (d *LocalDrive) DeleteMeta(ctx context.Context, bucket, key, versionID stri
 // keys start with prefix and sort strictly after `after`, in byte order of
 // the keys. It is one range scan of the index.
 func (d *LocalDrive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
-	if err := checkBucket(bucket); err != nil {
+	out := make([]*ObjectMeta, 0, min(max(limit, 0), 1024))
+	err := d.listObjects(ctx, "list meta", bucket, prefix, after, limit, func(k, v []byte) error {
+		m, err := decodeRecord[ObjectMeta](v)
+		if err != nil {
+			return fmt.Errorf("%w (index key %q)", err, k)
+		}
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := d.enter(ctx); err != nil {
+	return out, nil
+}
+
+// ListEntries is ListMeta reading only the listing fields of each record.
+func (d *LocalDrive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
+	out := make([]ObjectEntry, 0, min(max(limit, 0), 1024))
+	err := d.listObjects(ctx, "list entries", bucket, prefix, after, limit, func(k, v []byte) error {
+		e, err := decodeEntry(v)
+		if err != nil {
+			return fmt.Errorf("%w (index key %q)", err, k)
+		}
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// listObjects calls fn with the index key and value of up to limit object
+// records of the bucket (limit <= 0: all) whose keys start with prefix and
+// sort strictly after `after`, in key order: one range scan of a snapshot.
+func (d *LocalDrive) listObjects(ctx context.Context, op, bucket, prefix, after string, limit int, fn func(k, v []byte) error) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+	if err := d.enter(ctx); err != nil {
+		return err
 	}
 	defer d.leave()
 	snap := d.db.NewSnapshot()
 	defer snap.Close()
-	if err := d.bucketMissing(snap, bucket, "list meta"); err != nil {
-		return nil, err
+	if err := d.bucketMissing(snap, bucket, op); err != nil {
+		return err
 	}
 	lower := append(kindPrefix('o', bucket), prefix...)
 	upper := prefixEnd(lower)
@@ -367,11 +415,10 @@ func (d *LocalDrive) ListMeta(ctx context.Context, bucket, prefix, after string,
 			lower = a
 		}
 	}
-	out := make([]*ObjectMeta, 0, min(max(limit, 0), 1024))
-	if err := scan(ctx, snap, lower, upper, limit, func(m *ObjectMeta) { out = append(out, m) }); err != nil {
-		return nil, errf(err, "list meta %s prefix %q after %q", bucket, prefix, after)
+	if err := scanRaw(ctx, snap, lower, upper, limit, fn); err != nil {
+		return errf(err, "%s %s prefix %q after %q", op, bucket, prefix, after)
 	}
-	return out, nil
+	return nil
 }
 
 // checkExpect applies PutMetaIf's condition (nil: unconditional).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -386,6 +387,36 @@ func (d *MemDrive) ListMeta(ctx context.Context, bucket, prefix, after string, l
 			break
 		}
 		out = append(out, b.objects[k].header())
+	}
+	return out, nil
+}
+
+func (d *MemDrive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
+	if err := checkBucket(bucket); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	b, err := d.bucket(bucket, "list entries")
+	if err != nil {
+		return nil, err
+	}
+	start := prefix
+	if after+"\x00" > start {
+		start = after + "\x00"
+	}
+	out := make([]ObjectEntry, 0, min(max(limit, 0), 1024))
+	for i := sort.SearchStrings(b.keys, start); i < len(b.keys) && (limit <= 0 || len(out) < limit); i++ {
+		k := b.keys[i]
+		if !strings.HasPrefix(k, prefix) {
+			break
+		}
+		e := b.objects[k].Entry()
+		e.UserMeta = maps.Clone(e.UserMeta)
+		out = append(out, e)
 	}
 	return out, nil
 }

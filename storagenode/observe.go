@@ -13,7 +13,7 @@ const (
 	OpShardRead  = "shard_read"  // one ReadAt of a shard file
 	OpMetaWrite  = "meta_write"  // PutMeta, PutMetaIf, DeleteMeta, upload and part records
 	OpMetaRead   = "meta_read"   // GetMeta, GetUpload, ListParts
-	OpList       = "list"        // ListMeta, ListUploads, ListBuckets
+	OpList       = "list"        // ListMeta, ListEntries, ListUploads, ListBuckets
 	OpOther      = "other"       // buckets, deletes of shard files
 )
 
@@ -117,6 +117,9 @@ func (o *observed) DeleteMeta(ctx context.Context, bucket, key, versionID string
 }
 func (o *observed) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
 	return observe1(o, OpList, func() ([]*ObjectMeta, error) { return o.Drive.ListMeta(ctx, bucket, prefix, after, limit) })
+}
+func (o *observed) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
+	return observe1(o, OpList, func() ([]ObjectEntry, error) { return o.Drive.ListEntries(ctx, bucket, prefix, after, limit) })
 }
 func (o *observed) PutUpload(ctx context.Context, u *UploadMeta) error {
 	return observe0(o, OpMetaWrite, func() error { return o.Drive.PutUpload(ctx, u) })

@@ -336,6 +336,26 @@ func (d *RemoteDrive) ListMeta(ctx context.Context, bucket, prefix, after string
 	return out, err
 }
 
+// ListEntries asks the node for listing entries; a node that does not know
+// the call yet (an older version, during an upgrade) is asked for whole
+// records instead.
+func (d *RemoteDrive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
+	if err := checkBucket(bucket); err != nil {
+		return nil, err
+	}
+	var out []ObjectEntry
+	args := listMetaArgs{Bucket: bucket, Prefix: []byte(prefix), After: []byte(after), Limit: max(limit, 0)}
+	err := d.post(ctx, "list entries "+bucket, mListEntries, args, &out)
+	if errors.Is(err, errBadRequest) && strings.Contains(err.Error(), "unknown method") {
+		ms, err := d.ListMeta(ctx, bucket, prefix, after, limit)
+		if err != nil {
+			return nil, err
+		}
+		return entries(ms), nil
+	}
+	return out, err
+}
+
 func (d *RemoteDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 	if err := checkUploadMeta(u); err != nil {
 		return err

@@ -122,6 +122,9 @@ func jsonCalls() map[string]jsonCall {
 		mListMeta: call(func(ctx context.Context, d Drive, a *listMetaArgs) (any, error) {
 			return d.ListMeta(ctx, a.Bucket, string(a.Prefix), string(a.After), a.Limit)
 		}),
+		mListEntries: call(func(ctx context.Context, d Drive, a *listMetaArgs) (any, error) {
+			return d.ListEntries(ctx, a.Bucket, string(a.Prefix), string(a.After), a.Limit)
+		}),
 		mPutUpload: call(func(ctx context.Context, d Drive, u *UploadMeta) (any, error) {
 			return none(d.PutUpload(ctx, u))
 		}),

@@ -35,6 +35,7 @@ const (
 	mGetMeta       = "meta/get"
 	mDeleteMeta    = "meta/delete"
 	mListMeta      = "meta/list"
+	mListEntries   = "meta/entries"
 	mPutUpload     = "upload/put"
 	mGetUpload     = "upload/get"
 	mDeleteUpload  = "upload/delete"

@@ -56,6 +56,7 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"ListMeta", testListMeta},
 		{"ListMetaPaging", testListMetaPaging},
 		{"ListMetaBucketIsolation", testListMetaBucketIsolation},
+		{"ListEntries", testListEntries},
 		{"Uploads", testUploads},
 		{"Parts", testParts},
 		{"ConcurrentPutMetaSameKey", testConcurrentPutMetaSameKey},

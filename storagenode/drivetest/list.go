@@ -2,9 +2,11 @@ package drivetest
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
 )
@@ -126,4 +128,58 @@ func testListMetaBucketIsolation(t *testing.T, d storagenode.Drive) {
 			t.Fatalf("ListMeta(abc) returned a record of bucket %s", m.Bucket)
 		}
 	}
+}
+
+// testListEntries checks that ListEntries answers what ListMeta does, cut
+// to the listing fields, for every prefix, after and limit, and that a
+// record's every listing field survives (user metadata, content type, a
+// non-UTC time, a nanosecond time, an EC layout).
+func testListEntries(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "bkt")
+	if es, err := d.ListEntries(ctx(), "bkt", "", "", 0); err != nil || len(es) != 0 {
+		t.Fatalf("ListEntries on an empty bucket = %d entries, %v", len(es), err)
+	}
+	_, err := d.ListEntries(ctx(), "nobucket", "", "", 0)
+	wantErr(t, err, storagenode.ErrBucketNotFound, "ListEntries of a missing bucket")
+	for i := len(listKeys) - 1; i >= 0; i-- {
+		m := meta("bkt", listKeys[i], i)
+		switch i % 4 {
+		case 1:
+			m.UserMeta = map[string]string{"color": "blue", "empty": "", "ünï": "日本"}
+			m.ContentType = "text/plain; charset=utf-8"
+		case 2:
+			m.ModTime = time.Date(2025, 6, 7, 8, 9, 10, 123456789, time.FixedZone("x", 5400))
+		case 3:
+			m.ModTime = time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC)
+			m.EC = storagenode.ECInfo{Data: 12, Parity: 4, BlockSize: 1}
+			m.Headers = map[string]string{"Cache-Control": "no-cache"}
+			m.Checksums = map[string]string{"CRC32C": "yZRlqg=="}
+			m.InlineData, m.Inline = true, []byte("inline")
+		}
+		putMeta(t, d, m)
+	}
+	for _, p := range []string{"", "a", "a/b/", "photos/", "日本", "\x00", "zzz"} {
+		for _, a := range []string{"", "a", "a/b/c", "b", "\U0010ffff"} {
+			for _, l := range []int{0, 1, 3, 1000} {
+				ms, err := d.ListMeta(ctx(), "bkt", p, a, l)
+				noErr(t, err, "ListMeta")
+				es, err := d.ListEntries(ctx(), "bkt", p, a, l)
+				noErr(t, err, "ListEntries")
+				if len(es) != len(ms) {
+					t.Fatalf("ListEntries(prefix %q, after %q, limit %d) = %d entries, ListMeta %d records", p, a, l, len(es), len(ms))
+				}
+				for i, m := range ms {
+					if got, want := normEntry(es[i]), normEntry(m.Entry()); !reflect.DeepEqual(got, want) {
+						t.Fatalf("ListEntries entry %d:\n got %s\nwant %s", i, dump(got), dump(want))
+					}
+				}
+			}
+		}
+	}
+}
+
+func normEntry(e storagenode.ObjectEntry) storagenode.ObjectEntry {
+	e.ModTime = e.ModTime.UTC()
+	e.UserMeta = nilIfEmpty(e.UserMeta)
+	return e
 }
