@@ -294,7 +294,7 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 	}
 	next := time.Now()
 	from := h.Status().Cursor
-	lastSave := time.Now()
+	var lastSave time.Time // zero: the first batch saves at once, so a walk killed early resumes
 	for _, b := range buckets {
 		if b.Name < from.Bucket {
 			continue // done before a restart
