@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7/pkg/signer"
@@ -176,12 +177,8 @@ func (c *client) del(ctx context.Context, key string) error {
 	return resp.Body.Close()
 }
 
-// listPage is the part of a ListObjectsV2 answer bench reads.
-type listPage struct {
-	IsTruncated           bool
-	NextContinuationToken string
-	Contents              []struct{ Key string }
-}
+// pageBufs recycles the buffers LIST answers are read into.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // list fetches one ListObjectsV2 page of up to 1000 keys under prefix.
 func (c *client) list(ctx context.Context, prefix, token string) (listPage, error) {
@@ -195,7 +192,13 @@ func (c *client) list(ctx context.Context, prefix, token string) (listPage, erro
 		return page, err
 	}
 	defer resp.Body.Close()
-	if err := xml.NewDecoder(resp.Body).Decode(&page); err != nil {
+	buf := pageBufs.Get().(*bytes.Buffer)
+	defer pageBufs.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return page, err
+	}
+	if page, err = parseListPage(buf.Bytes()); err != nil {
 		return page, fmt.Errorf("%w: LIST %s: %w", errBadResponse, prefix, err)
 	}
 	if page.IsTruncated && page.NextContinuationToken == "" {
