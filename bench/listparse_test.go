@@ -156,4 +156,3 @@ func BenchmarkParseListPage(b *testing.B) {
 		}
 	})
 }
-
