@@ -48,9 +48,7 @@ func (s *Server) recycleXML(b []byte) {
 }
 
 func (v listBucketResultV2) appendXML(b []byte) ([]byte, bool) {
-	b = append(b, `<ListBucketResult xmlns="`...)
-	b = appendEscaped(b, v.Xmlns)
-	b = append(b, `">`...)
+	b = appendListOpen(b, v.Xmlns)
 	b = appendElem(b, "Name", v.Name)
 	b = appendElem(b, "Prefix", v.Prefix)
 	b = appendElemOmit(b, "StartAfter", v.StartAfter)
@@ -61,18 +59,11 @@ func (v listBucketResultV2) appendXML(b []byte) ([]byte, bool) {
 	b = appendElemOmit(b, "Delimiter", v.Delimiter)
 	b = appendElem(b, "IsTruncated", strconv.FormatBool(v.IsTruncated))
 	b = appendElemOmit(b, "EncodingType", v.EncodingType)
-	b, ok := appendContents(b, v.Contents)
-	if !ok {
-		return b, false
-	}
-	b = appendPrefixes(b, v.CommonPrefixes)
-	return append(b, `</ListBucketResult>`...), true
+	return appendListTail(b, v.Contents, v.CommonPrefixes)
 }
 
 func (v listBucketResultV1) appendXML(b []byte) ([]byte, bool) {
-	b = append(b, `<ListBucketResult xmlns="`...)
-	b = appendEscaped(b, v.Xmlns)
-	b = append(b, `">`...)
+	b = appendListOpen(b, v.Xmlns)
 	b = appendElem(b, "Name", v.Name)
 	b = appendElem(b, "Prefix", v.Prefix)
 	b = appendElem(b, "Marker", v.Marker)
@@ -81,11 +72,24 @@ func (v listBucketResultV1) appendXML(b []byte) ([]byte, bool) {
 	b = appendElemOmit(b, "Delimiter", v.Delimiter)
 	b = appendElem(b, "IsTruncated", strconv.FormatBool(v.IsTruncated))
 	b = appendElemOmit(b, "EncodingType", v.EncodingType)
-	b, ok := appendContents(b, v.Contents)
+	return appendListTail(b, v.Contents, v.CommonPrefixes)
+}
+
+// appendListOpen and appendListTail write what both versions of
+// ListBucketResult share: the opening tag, and the objects, the common
+// prefixes and the closing tag.
+func appendListOpen(b []byte, xmlns string) []byte {
+	b = append(b, `<ListBucketResult xmlns="`...)
+	b = appendEscaped(b, xmlns)
+	return append(b, `">`...)
+}
+
+func appendListTail(b []byte, objs []objectXML, ps []commonPrefix) ([]byte, bool) {
+	b, ok := appendContents(b, objs)
 	if !ok {
 		return b, false
 	}
-	b = appendPrefixes(b, v.CommonPrefixes)
+	b = appendPrefixes(b, ps)
 	return append(b, `</ListBucketResult>`...), true
 }
 

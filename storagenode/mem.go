@@ -364,34 +364,21 @@ func (d *MemDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string
 }
 
 func (d *MemDrive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
-	if err := checkBucket(bucket); err != nil {
-		return nil, err
-	}
-	unlock, err := d.lock(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	b, err := d.bucket(bucket, "list meta")
-	if err != nil {
-		return nil, err
-	}
-	start := prefix
-	if after+"\x00" > start {
-		start = after + "\x00"
-	}
-	out := make([]*ObjectMeta, 0, min(max(limit, 0), 1024))
-	for i := sort.SearchStrings(b.keys, start); i < len(b.keys) && (limit <= 0 || len(out) < limit); i++ {
-		k := b.keys[i]
-		if !strings.HasPrefix(k, prefix) {
-			break
-		}
-		out = append(out, b.objects[k].header())
-	}
-	return out, nil
+	return memList(ctx, d, bucket, prefix, after, limit, "list meta", (*ObjectMeta).header)
 }
 
 func (d *MemDrive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
+	return memList(ctx, d, bucket, prefix, after, limit, "list entries", func(m *ObjectMeta) ObjectEntry {
+		e := m.Entry()
+		e.UserMeta = maps.Clone(e.UserMeta)
+		return e
+	})
+}
+
+// memList is ListMeta and ListEntries: up to limit records of bucket whose
+// keys start with prefix and come after after, in key order, each made into
+// a T by conv under the drive's read lock.
+func memList[T any](ctx context.Context, d *MemDrive, bucket, prefix, after string, limit int, op string, conv func(*ObjectMeta) T) ([]T, error) {
 	if err := checkBucket(bucket); err != nil {
 		return nil, err
 	}
@@ -400,7 +387,7 @@ func (d *MemDrive) ListEntries(ctx context.Context, bucket, prefix, after string
 		return nil, err
 	}
 	defer unlock()
-	b, err := d.bucket(bucket, "list entries")
+	b, err := d.bucket(bucket, op)
 	if err != nil {
 		return nil, err
 	}
@@ -408,15 +395,13 @@ func (d *MemDrive) ListEntries(ctx context.Context, bucket, prefix, after string
 	if after+"\x00" > start {
 		start = after + "\x00"
 	}
-	out := make([]ObjectEntry, 0, min(max(limit, 0), 1024))
+	out := make([]T, 0, min(max(limit, 0), 1024))
 	for i := sort.SearchStrings(b.keys, start); i < len(b.keys) && (limit <= 0 || len(out) < limit); i++ {
 		k := b.keys[i]
 		if !strings.HasPrefix(k, prefix) {
 			break
 		}
-		e := b.objects[k].Entry()
-		e.UserMeta = maps.Clone(e.UserMeta)
-		out = append(out, e)
+		out = append(out, conv(b.objects[k]))
 	}
 	return out, nil
 }
