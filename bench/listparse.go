@@ -36,100 +36,124 @@ const xmlProlog = `<?xml version="1.0" encoding="UTF-8"?>`
 
 // scanListPage reads the fields of listPage from a well-formed document
 // made only of elements without attributes (but xmlns) and of text without
-// control characters, where the fields bench reads hold no entity. It reports false, meaning "ask
-// encoding/xml", for anything else.
-func scanListPage(data []byte) (page listPage, ok bool) {
-	p := data
-	skipSpace := func() {
-		for len(p) > 0 && isSpace(p[0]) {
-			p = p[1:]
-		}
+// control characters, where the fields bench reads hold no entity and no
+// child element. It reports false, meaning "ask encoding/xml", for
+// anything else.
+func scanListPage(data []byte) (listPage, bool) {
+	p := bytes.TrimLeft(data, " \t\r\n")
+	if rest, ok := bytes.CutPrefix(p, []byte(xmlProlog)); ok {
+		p = bytes.TrimLeft(rest, " \t\r\n")
 	}
-	skipSpace()
-	if bytes.HasPrefix(p, []byte(xmlProlog)) {
-		p = p[len(xmlProlog):]
-		skipSpace()
-	}
-	var (
-		stack    [][]byte // names of the open elements
-		text     []byte   // the text of the element just opened
-		haveTok  bool
-		haveTrun bool
-		haveKey  bool // the open Contents already has a Key
-	)
+	var s pageScan
+	var stack [][]byte // names of the open elements
 	for {
-		// Text up to the next tag: only plain characters are accepted.
+		// Text up to the next tag.
 		i := bytes.IndexByte(p, '<')
-		if i < 0 {
+		if i < 0 || len(stack) == 0 && i > 0 || !plainText(p[:i]) || i+1 == len(p) {
 			return listPage{}, false
 		}
-		if len(stack) == 0 && i > 0 {
-			return listPage{}, false // text before the root
-		}
-		if !plainText(p[:i]) {
-			return listPage{}, false
-		}
-		chunk := p[:i]
+		text := p[:i]
 		p = p[i+1:]
-		if len(p) == 0 {
-			return listPage{}, false
-		}
 		if p[0] == '/' { // end tag
 			name, rest, good := tagName(p[1:])
 			if !good || len(rest) == 0 || rest[0] != '>' || len(stack) == 0 || !bytes.Equal(name, stack[len(stack)-1]) {
 				return listPage{}, false
 			}
 			p = rest[1:]
-			// text != nil: the element closing had no children, so chunk
-			// is its whole text.
-			if !endElement(&page, stack, chunk, text != nil, &haveTok, &haveTrun, &haveKey) {
+		} else { // start tag
+			if isField(stack) {
+				return listPage{}, false // a field with a child element
+			}
+			name, rest, good := tagName(p)
+			if !good {
 				return listPage{}, false
 			}
-			text = nil
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
-				return page, true // encoding/xml reads no further either
-			}
-			continue
-		}
-		// Start tag.
-		name, rest, good := tagName(p)
-		if !good {
-			return listPage{}, false
-		}
-		rest, selfClosing, good := tagEnd(rest)
-		if !good {
-			return listPage{}, false
-		}
-		p = rest
-		if text != nil && isTarget(stack) {
-			return listPage{}, false // a field element with children
-		}
-		stack = append(stack, name)
-		if len(stack) == 3 && string(stack[1]) == "Contents" && string(name) == "Key" && haveKey {
-			return listPage{}, false // two keys in one Contents
-		}
-		if len(stack) == 2 && string(name) == "Contents" {
-			page.Contents = append(page.Contents, struct{ Key string }{})
-			haveKey = false
-		}
-		text = []byte{}
-		if selfClosing {
-			if !endElement(&page, stack, nil, true, &haveTok, &haveTrun, &haveKey) {
+			var selfClosing bool
+			if p, selfClosing, good = tagEnd(rest); !good {
 				return listPage{}, false
 			}
-			text = nil
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
-				return page, true
+			stack = append(stack, name)
+			if !s.start(stack) {
+				return listPage{}, false
 			}
+			if !selfClosing {
+				continue
+			}
+			text = nil
+		}
+		// The innermost element ends; a field has no children, so text is
+		// its whole text.
+		if isField(stack) && !s.field(stack[len(stack)-1], text) {
+			return listPage{}, false
+		}
+		stack = stack[:len(stack)-1]
+		if len(stack) == 0 {
+			return s.page, true // encoding/xml reads no further either
 		}
 	}
 }
 
-// isTarget reports whether the innermost open element is one whose text
-// bench reads.
-func isTarget(stack [][]byte) bool {
+// pageScan is scanListPage's result so far.
+type pageScan struct {
+	page                        listPage
+	haveTrunc, haveTok, haveKey bool // haveKey: in the open Contents
+}
+
+// start notes the element that stack's last name opens. It reports false
+// for a second Key in one Contents.
+func (s *pageScan) start(stack [][]byte) bool {
+	switch {
+	case len(stack) == 2 && string(stack[1]) == "Contents":
+		s.page.Contents = append(s.page.Contents, struct{ Key string }{})
+		s.haveKey = false
+	case len(stack) == 3 && isField(stack): // a Key
+		if s.haveKey {
+			return false
+		}
+		s.haveKey = true
+	}
+	return true
+}
+
+// field stores the text of a field as it ends. It reports false for what
+// encoding/xml should decide: text to unescape, a field given twice, an
+// IsTruncated that is not a boolean.
+func (s *pageScan) field(name, text []byte) bool {
+	if bytes.IndexByte(text, '&') >= 0 {
+		return false
+	}
+	switch string(name) {
+	case "IsTruncated":
+		if s.haveTrunc {
+			return false
+		}
+		s.haveTrunc = true
+		t := bytes.TrimSpace(text)
+		if len(t) == 0 {
+			s.page.IsTruncated = false
+			return true
+		}
+		v, err := strconv.ParseBool(string(t))
+		if err != nil {
+			return false
+		}
+		s.page.IsTruncated = v
+	case "NextContinuationToken":
+		if s.haveTok {
+			return false
+		}
+		s.haveTok = true
+		s.page.NextContinuationToken = string(text)
+	case "Key":
+		s.page.Contents[len(s.page.Contents)-1].Key = string(text)
+	}
+	return true
+}
+
+// isField reports whether the innermost open element is one whose text
+// bench reads: IsTruncated or NextContinuationToken under the root, Key
+// under a Contents under the root.
+func isField(stack [][]byte) bool {
 	switch len(stack) {
 	case 2:
 		n := string(stack[1])
@@ -138,45 +162,6 @@ func isTarget(stack [][]byte) bool {
 		return string(stack[1]) == "Contents" && string(stack[2]) == "Key"
 	}
 	return false
-}
-
-// endElement stores the text of the innermost element, if it is a field,
-// as it closes. leaf says the element had no children, so chunk is its
-// whole text.
-func endElement(page *listPage, stack [][]byte, chunk []byte, leaf bool, haveTok, haveTrun, haveKey *bool) bool {
-	if !isTarget(stack) {
-		return true
-	}
-	if !leaf || bytes.IndexByte(chunk, '&') >= 0 {
-		return false // children, or text to unescape: encoding/xml's job
-	}
-	switch string(stack[len(stack)-1]) {
-	case "IsTruncated":
-		if *haveTrun {
-			return false
-		}
-		*haveTrun = true
-		t := bytes.TrimSpace(chunk)
-		if len(t) == 0 {
-			page.IsTruncated = false
-			return true
-		}
-		v, err := strconv.ParseBool(string(t))
-		if err != nil {
-			return false
-		}
-		page.IsTruncated = v
-	case "NextContinuationToken":
-		if *haveTok {
-			return false
-		}
-		*haveTok = true
-		page.NextContinuationToken = string(chunk)
-	case "Key":
-		*haveKey = true
-		page.Contents[len(page.Contents)-1].Key = string(chunk)
-	}
-	return true
 }
 
 // tagName splits a plain element name (letters, digits, '_', '-', '.'; no
@@ -283,5 +268,3 @@ func entityLen(t []byte) int {
 func xmlChar(r rune) bool {
 	return r >= 0x80 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
