@@ -259,62 +259,70 @@ func TestRunEndToEnd(t *testing.T) {
 	endpoint := startServer(t)
 	for _, size := range []int64{4 << 10, 1 << 20} {
 		t.Run(FormatSize(size), func(t *testing.T) {
-			var log, progress bytes.Buffer
-			cfg := testConfig(endpoint)
-			cfg.Size, cfg.Phases, cfg.Log, cfg.Progress = size, Phases, &log, &progress
-			cfg.Prefix = "e2e-" + FormatSize(size)
-			results, err := Run(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("Run: %v\nlog:\n%s", err, log.String())
-			}
-			if len(results) != len(Phases) {
-				t.Fatalf("%d results, want %d", len(results), len(Phases))
-			}
-			for i, r := range results {
-				if r.Phase != Phases[i] || r.Errors != 0 || len(r.ErrorCodes) != 0 || r.Interrupted {
-					t.Errorf("%s: %+v", Phases[i], r)
-				}
-				// Every phase runs its 50: even delete, as mixed deletes
-				// only objects it wrote itself.
-				if r.Ops != 50 || r.Latency.P50 <= 0 || r.Latency.Max < r.Latency.P99 || r.DurationSeconds <= 0 {
-					t.Errorf("%s: ops %d (want 50), latency %+v, duration %v", r.Phase, r.Ops, r.Latency, r.DurationSeconds)
-				}
-			}
-			put, get, list := results[0], results[1], results[3]
-			if put.Bytes != 50*size || put.MiBPerSecond <= 0 || put.ObjectsPerSecond <= 0 {
-				t.Errorf("put: %+v", put)
-			}
-			if get.Bytes != 50*size || get.Verified == 0 || get.VerifyFailures != 0 {
-				t.Errorf("get: bytes %d, verified %d, failures %d", get.Bytes, get.Verified, get.VerifyFailures)
-			}
-			if list.Objects < 50 {
-				t.Errorf("list found %d keys in 50 pages, want at least 50", list.Objects)
-			}
-			if keys := listAll(t, cfg, cfg.Prefix+"/"); len(keys) != 0 {
-				t.Errorf("clean-up left %d objects: %v", len(keys), keys[:min(len(keys), 5)])
-			}
-
-			var out bytes.Buffer
-			if err := WriteJSON(&out, results); err != nil {
-				t.Fatal(err)
-			}
-			var decoded []map[string]any
-			if err := json.Unmarshal(out.Bytes(), &decoded); err != nil || len(decoded) != len(results) {
-				t.Fatalf("JSON %s: %v", out.String(), err)
-			}
-			for _, field := range []string{"phase", "size_bytes", "concurrency", "ops", "errors", "error_codes",
-				"duration_seconds", "mib_per_second", "objects_per_second", "latency_ms", "verified", "verify_failures"} {
-				if _, ok := decoded[0][field]; !ok {
-					t.Errorf("JSON lacks %q: %s", field, out.String())
-				}
-			}
-			out.Reset()
-			if err := WriteTable(&out, results); err != nil || !strings.Contains(out.String(), "MiB/s") {
-				t.Errorf("table: %v\n%s", err, out.String())
-			}
-			t.Logf("\n%s", out.String())
+			runAllPhases(t, testConfig(endpoint), size)
 		})
 	}
+}
+
+// runAllPhases runs every phase with cfg and objects of size bytes against
+// a live endpoint, and checks the results: no errors, every phase its 50
+// operations, the GET sample verified, the LIST walks complete, nothing
+// left behind, and the results written as JSON and as a table.
+func runAllPhases(t *testing.T, cfg Config, size int64) {
+	t.Helper()
+	var log, progress bytes.Buffer
+	cfg.Size, cfg.Phases, cfg.Log, cfg.Progress = size, Phases, &log, &progress
+	cfg.Prefix = "e2e-" + FormatSize(size)
+	results, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v\nlog:\n%s", err, log.String())
+	}
+	if len(results) != len(Phases) {
+		t.Fatalf("%d results, want %d", len(results), len(Phases))
+	}
+	for i, r := range results {
+		if r.Phase != Phases[i] || r.Errors != 0 || len(r.ErrorCodes) != 0 || r.Interrupted {
+			t.Errorf("%s: %+v", Phases[i], r)
+		}
+		// Every phase runs its 50: even delete, as mixed deletes
+		// only objects it wrote itself.
+		if r.Ops != 50 || r.Latency.P50 <= 0 || r.Latency.Max < r.Latency.P99 || r.DurationSeconds <= 0 {
+			t.Errorf("%s: ops %d (want 50), latency %+v, duration %v", r.Phase, r.Ops, r.Latency, r.DurationSeconds)
+		}
+	}
+	put, get, list := results[0], results[1], results[3]
+	if put.Bytes != 50*size || put.MiBPerSecond <= 0 || put.ObjectsPerSecond <= 0 {
+		t.Errorf("put: %+v", put)
+	}
+	if get.Bytes != 50*size || get.Verified == 0 || get.VerifyFailures != 0 {
+		t.Errorf("get: bytes %d, verified %d, failures %d", get.Bytes, get.Verified, get.VerifyFailures)
+	}
+	if list.Objects < 50 {
+		t.Errorf("list found %d keys in 50 pages, want at least 50", list.Objects)
+	}
+	if keys := listAll(t, cfg, cfg.Prefix+"/"); len(keys) != 0 {
+		t.Errorf("clean-up left %d objects: %v", len(keys), keys[:min(len(keys), 5)])
+	}
+
+	var out bytes.Buffer
+	if err := WriteJSON(&out, results); err != nil {
+		t.Fatal(err)
+	}
+	var decoded []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &decoded); err != nil || len(decoded) != len(results) {
+		t.Fatalf("JSON %s: %v", out.String(), err)
+	}
+	for _, field := range []string{"phase", "size_bytes", "concurrency", "ops", "errors", "error_codes",
+		"duration_seconds", "mib_per_second", "objects_per_second", "latency_ms", "verified", "verify_failures"} {
+		if _, ok := decoded[0][field]; !ok {
+			t.Errorf("JSON lacks %q: %s", field, out.String())
+		}
+	}
+	out.Reset()
+	if err := WriteTable(&out, results); err != nil || !strings.Contains(out.String(), "MiB/s") {
+		t.Errorf("table: %v\n%s", err, out.String())
+	}
+	t.Logf("\n%s", out.String())
 }
 
 // TestWrongSecret proves failures are counted by their S3 code: a wrong

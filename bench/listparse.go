@@ -31,8 +31,13 @@ func parseListPage(data []byte) (listPage, error) {
 	return page, err
 }
 
-// xmlProlog is the one XML declaration scanListPage accepts.
-const xmlProlog = `<?xml version="1.0" encoding="UTF-8"?>`
+// xmlProlog is the XML declaration scanListPage accepts, in either
+// spelling of the encoding: "UTF-8" (AWS, MinIO, ecstore) and "utf-8"
+// (moto), which encoding/xml takes alike.
+var xmlProlog = [][]byte{
+	[]byte(`<?xml version="1.0" encoding="UTF-8"?>`),
+	[]byte(`<?xml version="1.0" encoding="utf-8"?>`),
+}
 
 // scanListPage reads the fields of listPage from a well-formed document
 // made only of elements without attributes (but xmlns) and of text without
@@ -41,8 +46,11 @@ const xmlProlog = `<?xml version="1.0" encoding="UTF-8"?>`
 // anything else.
 func scanListPage(data []byte) (listPage, bool) {
 	p := bytes.TrimLeft(data, " \t\r\n")
-	if rest, ok := bytes.CutPrefix(p, []byte(xmlProlog)); ok {
-		p = bytes.TrimLeft(rest, " \t\r\n")
+	for _, prolog := range xmlProlog {
+		if rest, ok := bytes.CutPrefix(p, prolog); ok {
+			p = bytes.TrimLeft(rest, " \t\r\n")
+			break
+		}
 	}
 	var s pageScan
 	var stack [][]byte // names of the open elements

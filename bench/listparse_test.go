@@ -68,6 +68,9 @@ func TestParseListPage(t *testing.T) {
 		{"key with a newline", testPage(2, false, "", func(i int) string { return fmt.Sprintf("x\ny%d", i) }), false},
 		{"comment", []byte(`<ListBucketResult><!-- x --><IsTruncated>true</IsTruncated><NextContinuationToken>t</NextContinuationToken><Contents><Key>k</Key></Contents></ListBucketResult>`), false},
 		{"cdata key", []byte(`<ListBucketResult><Contents><Key><![CDATA[a<b]]></Key></Contents></ListBucketResult>`), false},
+		{"moto's page", []byte(`<?xml version="1.0" encoding="utf-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IsTruncated>true</IsTruncated><Contents><Key>a/b1.txt</Key><LastModified>2026-11-25T22:04:22.000Z</LastModified><ETag>"6520213d3695a344f306efffa2523807"</ETag><ChecksumAlgorithm>CRC32</ChecksumAlgorithm><Size>3</Size><StorageClass>STANDARD</StorageClass></Contents><Contents><Key>a/b2.txt</Key><LastModified>2026-11-25T22:04:22.000Z</LastModified><ETag>"6520213d3695a344f306efffa2523807"</ETag><ChecksumAlgorithm>CRC32</ChecksumAlgorithm><Size>3</Size><StorageClass>STANDARD</StorageClass></Contents><Name>lbtest</Name><Prefix>a/</Prefix><MaxKeys>2</MaxKeys><KeyCount>2</KeyCount><NextContinuationToken>2ab67c8dbb06d122273eb6989903e47f</NextContinuationToken></ListBucketResult>`), true},
+		{"other prolog", []byte(`<?xml version='1.0'?><R><Contents><Key>k</Key></Contents></R>`), false},
 		{"no prolog, spaces", []byte("\n <ListBucketResult>\n  <IsTruncated> false </IsTruncated>\n  <Contents>\n   <Key> k </Key>\n  </Contents>\n</ListBucketResult>\n"), true},
 		{"self-closing", []byte(`<ListBucketResult><IsTruncated/><Contents><Key/></Contents><Contents/></ListBucketResult>`), true},
 		{"nested names ignored", []byte(`<ListBucketResult><Owner><Key>no</Key><IsTruncated>true</IsTruncated></Owner><Contents><Owner><Key>no</Key></Owner><Key>yes</Key></Contents></ListBucketResult>`), true},
