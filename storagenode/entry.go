@@ -14,16 +14,12 @@ import (
 // (maps, slices, strings) was most of a listing's cost.
 
 // entryRecord is the listing projection of an ObjectMeta record, for the
-// general decoders (JSON records, and CBOR the fast path leaves to them).
+// general decoders (JSON records, and CBOR the fast path leaves to them):
+// ObjectEntry's fields carry the record's names, but for DataShards, which
+// a record holds as ec.k (a record has no top-level "k").
 type entryRecord struct {
-	Key         string            `json:"key"`
-	VersionID   string            `json:"vid"`
-	ModTime     time.Time         `json:"mtime"`
-	Size        int64             `json:"size"`
-	ETag        string            `json:"etag"`
-	ContentType string            `json:"ctype,omitempty"`
-	UserMeta    map[string]string `json:"umeta,omitempty"`
-	EC          struct {
+	ObjectEntry
+	EC struct {
 		Data int `json:"k"`
 	} `json:"ec"`
 }
@@ -43,10 +39,9 @@ func decodeEntry(b []byte) (ObjectEntry, error) {
 	if err != nil {
 		return ObjectEntry{}, err
 	}
-	return ObjectEntry{
-		Key: r.Key, VersionID: r.VersionID, ModTime: r.ModTime, Size: r.Size, ETag: r.ETag,
-		ContentType: r.ContentType, UserMeta: r.UserMeta, DataShards: r.EC.Data,
-	}, nil
+	e := r.ObjectEntry
+	e.DataShards = r.EC.Data
+	return e, nil
 }
 
 // cborMaxDepth bounds the nesting the fast path steps over (recordDec

@@ -92,19 +92,8 @@ func TestDecodeEntryFallback(t *testing.T) {
 // TestLocalListEntriesCorrupt: a record that does not decode fails the
 // listing with ErrCorrupt, as ListMeta does.
 func TestLocalListEntriesCorrupt(t *testing.T) {
-	d, err := OpenLocal(t.TempDir(), LocalOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	ctx := context.Background()
-	if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.db.Set(objectKey("bkt", "bad"), []byte{0xa2, 0x63, 'k', 'e', 'y'}, pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.ListEntries(ctx, "bkt", "", "", 0); !errors.Is(err, ErrCorrupt) {
+	d := driveWithRecord(t, []byte{0xa2, 0x63, 'k', 'e', 'y'})
+	if _, err := d.ListEntries(context.Background(), "bkt", "", "", 0); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("ListEntries over a corrupt record: %v, want ErrCorrupt", err)
 	}
 }

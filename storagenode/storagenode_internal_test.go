@@ -53,19 +53,27 @@ func TestKeyEncodingOrder(t *testing.T) {
 	}
 }
 
-func TestLocalCorruptRecord(t *testing.T) {
+// driveWithRecord opens a local drive in a temporary folder, makes bucket
+// "bkt" and stores raw as the index record of key "bad" there.
+func driveWithRecord(t *testing.T, raw []byte) *LocalDrive {
+	t.Helper()
 	d, err := OpenLocal(t.TempDir(), LocalOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { _ = d.Close() })
+	if err := d.MakeBucket(context.Background(), "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.db.Set(objectKey("bkt", "bad"), raw, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestLocalCorruptRecord(t *testing.T) {
+	d := driveWithRecord(t, []byte("{not json"))
 	ctx := context.Background()
-	if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.db.Set(objectKey("bkt", "bad"), []byte("{not json"), pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := d.GetMeta(ctx, "bkt", "bad"); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("GetMeta of a corrupt record: %v, want ErrCorrupt", err)
 	}
