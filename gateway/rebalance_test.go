@@ -43,6 +43,19 @@ func growCluster(t *testing.T, total, initial int, inlineMax int64) (*testCluste
 	return &testCluster{Layer: l}, drives, faulty
 }
 
+// putMany writes n objects, key i named by format and of size(i) random
+// bytes, and returns their contents by key.
+func (tc *testCluster) putMany(t *testing.T, n int, format string, size func(i int) int) map[string][]byte {
+	t.Helper()
+	data := make(map[string][]byte, n)
+	for i := range n {
+		key := fmt.Sprintf(format, i)
+		data[key] = randBytes(uint64(i), size(i))
+		tc.put(t, key, data[key])
+	}
+	return data
+}
+
 // records counts the object records of bucket "bkt" on a drive.
 func records(t *testing.T, d storagenode.Drive) int {
 	t.Helper()
@@ -77,12 +90,7 @@ func TestRebalanceMovesOnlyChangedShards(t *testing.T) {
 	tc, drives, _ := growCluster(t, n+1, n, 2048)
 	l := tc.Layer
 	ctx := context.Background()
-	data := map[string][]byte{}
-	for i := range objects {
-		key := fmt.Sprintf("obj/%04d", i)
-		data[key] = randBytes(uint64(i), 500+i*37) // inline and shard files both
-		tc.put(t, key, data[key])
-	}
+	data := tc.putMany(t, objects, "obj/%04d", func(i int) int { return 500 + i*37 }) // inline and shard files both
 	before := map[string][]string{}
 	for key := range data {
 		meta, err := l.readMeta(ctx, "bkt", key)
@@ -254,12 +262,7 @@ func TestMoveRebuildsBitrottedShard(t *testing.T) {
 	tc, drives, faulty := growCluster(t, 7, 6, -1)
 	l := tc.Layer
 	ctx := context.Background()
-	data := map[string][]byte{}
-	for i := range 80 {
-		key := fmt.Sprintf("k%02d", i)
-		data[key] = randBytes(uint64(i), 20000)
-		tc.put(t, key, data[key])
-	}
+	data := tc.putMany(t, 80, "k%02d", func(int) int { return 20000 })
 	// Every shard read from every old drive comes back with a flipped byte.
 	rot := func(_ storagenode.ShardRef, p []byte, _ int64, n int, err error) (int, error) {
 		if n > 10 {
@@ -320,12 +323,7 @@ func TestWeightChangeRebalance(t *testing.T) {
 	tc, drives, _ := growCluster(t, 9, 9, -1)
 	l := tc.Layer
 	ctx := context.Background()
-	data := map[string][]byte{}
-	for i := range 300 {
-		key := fmt.Sprintf("w%03d", i)
-		data[key] = randBytes(uint64(i), 3000)
-		tc.put(t, key, data[key])
-	}
+	data := tc.putMany(t, 300, "w%03d", func(int) int { return 3000 })
 	before := records(t, drives[4])
 	heavier := slices.Clone(drives)
 	heavier[4].Weight = 3
