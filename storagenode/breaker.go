@@ -219,6 +219,12 @@ func (b *Breaker) GetUpload(ctx context.Context, bucket, id string) (*UploadMeta
 func (b *Breaker) DeleteUpload(ctx context.Context, bucket, id string) error {
 	return guard0(b, func() error { return b.Drive.DeleteUpload(ctx, bucket, id) })
 }
+func (b *Breaker) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
+	return guard(b, func() (*ObjectMeta, error) { return b.Drive.CompleteUpload(ctx, m, expect) })
+}
+func (b *Breaker) AbortUpload(ctx context.Context, bucket, key, id string) error {
+	return guard0(b, func() error { return b.Drive.AbortUpload(ctx, bucket, key, id) })
+}
 func (b *Breaker) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
 	return guard(b, func() ([]*UploadMeta, error) { return b.Drive.ListUploads(ctx, bucket) })
 }

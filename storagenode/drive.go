@@ -33,6 +33,10 @@ var (
 	ErrConflict = errors.New("storagenode: conditional write conflict")
 	// ErrDiskFull: no space left on the drive.
 	ErrDiskFull = errors.New("storagenode: disk full")
+	// ErrUploadCompleted: CompleteUpload found the upload already completed
+	// on this drive (its record is gone and the key's stored record names
+	// the upload's folder): a duplicate Complete.
+	ErrUploadCompleted = errors.New("storagenode: upload already completed")
 )
 
 // Drive is one storage drive, local or remote. The gateway sees drives only
@@ -131,6 +135,29 @@ type UploadStore interface {
 	// the part shard files: the caller deletes those with DeleteVersion).
 	// ErrUploadNotFound if there is no such upload.
 	DeleteUpload(ctx context.Context, bucket, uploadID string) error
+	// CompleteUpload commits the record of a completed multipart upload.
+	// m.DataDir is the upload id: the upload's shard files become the
+	// object's. In one synced batch it stores m (ordered as PutMeta; with
+	// expect set, a compare-and-set as PutMetaIf) and removes the upload
+	// record and its part records, so that no crash leaves an object record
+	// and an upload record over one folder; then it removes the upload's
+	// shard files that m.Parts does not name. Errors:
+	//   - ErrUploadCompleted: the upload record is gone and the stored
+	//     record names the upload's folder (a duplicate Complete; nothing
+	//     changes).
+	//   - ErrUploadNotFound: the upload record is gone otherwise.
+	//   - ErrConflict: expect is set and does not match.
+	//   - ErrStale: a newer record is stored. The upload's records are
+	//     removed all the same (the object was replaced as it was
+	//     completed); its shard files are the caller's to remove.
+	CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (prev *ObjectMeta, err error)
+	// AbortUpload removes the upload record and its part records, then the
+	// upload's shard files, unless the stored record of key names the
+	// upload's folder (a Complete committed it here): data a committed
+	// record references is never removed. ErrUploadNotFound if there was
+	// no upload record (unreferenced shard files of that id go all the
+	// same).
+	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
 	// ListUploads returns the bucket's uploads sorted by (Key, Initiated).
 	ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error)
 	// PutPart stores a part record, replacing one with the same number, and

@@ -15,11 +15,12 @@ import (
 type ReadFault func(ref ShardRef, p []byte, off int64, n int, err error) (int, error)
 
 // FaultyDrive wraps a Drive and injects faults: the whole drive going
-// offline, and failing or corrupted shard reads. With no fault set it behaves
-// exactly like the drive it wraps.
+// offline, a full disk, and failing or corrupted shard reads. With no fault
+// set it behaves exactly like the drive it wraps.
 type FaultyDrive struct {
 	Drive
 	offline atomic.Bool
+	full    atomic.Bool
 	mu      sync.Mutex
 	read    ReadFault
 }
@@ -47,9 +48,25 @@ func (f *FaultyDrive) readFault() ReadFault {
 	return f.read
 }
 
+// SetDiskFull makes every call that writes to the disk (deletes included,
+// as on a disk with 0 bytes free) fail with ErrDiskFull while on is true;
+// reads go on.
+func (f *FaultyDrive) SetDiskFull(on bool) { f.full.Store(on) }
+
 func (f *FaultyDrive) check() error {
 	if f.offline.Load() {
 		return fmt.Errorf("storagenode: drive %s (fault injected): %w", f.Drive.ID(), ErrDriveOffline)
+	}
+	return nil
+}
+
+// checkWrite is check for calls that write to the disk.
+func (f *FaultyDrive) checkWrite() error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if f.full.Load() {
+		return fmt.Errorf("storagenode: drive %s (fault injected): no space left on device: %w", f.Drive.ID(), ErrDiskFull)
 	}
 	return nil
 }
@@ -62,14 +79,14 @@ func (f *FaultyDrive) Online() bool { return !f.offline.Load() }
 func (f *FaultyDrive) Close() error { return f.Drive.Close() }
 
 func (f *FaultyDrive) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return err
 	}
 	return f.Drive.MakeBucket(ctx, bucket, created)
 }
 
 func (f *FaultyDrive) DeleteBucket(ctx context.Context, bucket string) error {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return err
 	}
 	return f.Drive.DeleteBucket(ctx, bucket)
@@ -90,7 +107,7 @@ func (f *FaultyDrive) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
 }
 
 func (f *FaultyDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error) {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return nil, err
 	}
 	w, err := f.Drive.CreateShard(ctx, ref)
@@ -106,14 +123,14 @@ type faultyWriter struct {
 }
 
 func (w *faultyWriter) Write(p []byte) (int, error) {
-	if err := w.f.check(); err != nil {
+	if err := w.f.checkWrite(); err != nil {
 		return 0, err
 	}
 	return w.w.Write(p)
 }
 
 func (w *faultyWriter) Commit(ctx context.Context) error {
-	if err := w.f.check(); err != nil {
+	if err := w.f.checkWrite(); err != nil {
 		_ = w.w.Abort()
 		return err
 	}
@@ -154,28 +171,28 @@ func (r *faultyReader) Close() error { return r.r.Close() }
 func (r *faultyReader) Size() int64  { return r.r.Size() }
 
 func (f *FaultyDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return err
 	}
 	return f.Drive.DeleteVersion(ctx, bucket, versionDir)
 }
 
 func (f *FaultyDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return err
 	}
 	return f.Drive.DeleteShard(ctx, ref)
 }
 
 func (f *FaultyDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (*ObjectMeta, error) {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return nil, err
 	}
 	return f.Drive.PutMetaIf(ctx, m, expect)
 }
 
 func (f *FaultyDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return nil, err
 	}
 	return f.Drive.PutMeta(ctx, m)
@@ -189,7 +206,7 @@ func (f *FaultyDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectM
 }
 
 func (f *FaultyDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error) {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return nil, err
 	}
 	return f.Drive.DeleteMeta(ctx, bucket, key, versionID)
@@ -210,7 +227,7 @@ func (f *FaultyDrive) ListEntries(ctx context.Context, bucket, prefix, after str
 }
 
 func (f *FaultyDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return err
 	}
 	return f.Drive.PutUpload(ctx, u)
@@ -224,10 +241,24 @@ func (f *FaultyDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*
 }
 
 func (f *FaultyDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return err
 	}
 	return f.Drive.DeleteUpload(ctx, bucket, uploadID)
+}
+
+func (f *FaultyDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
+	if err := f.checkWrite(); err != nil {
+		return nil, err
+	}
+	return f.Drive.CompleteUpload(ctx, m, expect)
+}
+
+func (f *FaultyDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := f.checkWrite(); err != nil {
+		return err
+	}
+	return f.Drive.AbortUpload(ctx, bucket, key, uploadID)
 }
 
 func (f *FaultyDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
@@ -238,7 +269,7 @@ func (f *FaultyDrive) ListUploads(ctx context.Context, bucket string) ([]*Upload
 }
 
 func (f *FaultyDrive) PutPart(ctx context.Context, bucket, uploadID string, p *PartMeta) (*PartMeta, error) {
-	if err := f.check(); err != nil {
+	if err := f.checkWrite(); err != nil {
 		return nil, err
 	}
 	return f.Drive.PutPart(ctx, bucket, uploadID, p)

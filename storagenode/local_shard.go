@@ -257,8 +257,17 @@ func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir strin
 	if err := d.checkSpace(true); err != nil {
 		return err
 	}
+	if err := d.removeVersionDir(bucket, versionDir); err != nil {
+		return errf(err, "delete version %s/%s", bucket, versionDir)
+	}
+	return nil
+}
+
+// removeVersionDir removes a version directory's inline shard and shard
+// files, durably.
+func (d *LocalDrive) removeVersionDir(bucket, versionDir string) error {
 	if err := d.db.Delete(inlineKey(bucket, versionDir), pebble.Sync); err != nil {
-		return errf(err, "delete version %s/%s: inline shard", bucket, versionDir)
+		return fmt.Errorf("inline shard: %w", err)
 	}
 	bucketDir := filepath.Join(d.data, bucket)
 	dir := filepath.Join(bucketDir, versionDir)
@@ -266,10 +275,10 @@ func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir strin
 		return nil
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		return errf(err, "delete version %s/%s", bucket, versionDir)
+		return err
 	}
 	if err := syncDir(bucketDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return errf(err, "delete version %s/%s", bucket, versionDir)
+		return err
 	}
 	return nil
 }

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -199,4 +202,154 @@ func (d *LocalDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]
 		return nil, errf(err, "list parts %s/%s", bucket, uploadID)
 	}
 	return out, nil
+}
+
+// CompleteUpload stores m and retires the upload m.DataDir in one synced
+// batch, then removes the upload's shard files m.Parts leaves out.
+func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
+	if err := checkMeta(m); err != nil {
+		return nil, err
+	}
+	if err := checkUpload(m.Bucket, m.DataDir); err != nil {
+		return nil, err
+	}
+	if err := d.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	if err := d.checkSpace(false); err != nil {
+		return nil, err
+	}
+	bl := d.buckets.get(m.Bucket)
+	bl.RLock()
+	defer bl.RUnlock()
+	if err := d.bucketMissing(d.db, m.Bucket, "complete upload"); err != nil {
+		return nil, err
+	}
+	stored := *m
+	stored.Inline, stored.InlineData = nil, false
+	v, err := encodeRecord(&stored)
+	if err != nil {
+		return nil, err
+	}
+	ok, uk := objectKey(m.Bucket, m.Key), uploadKey(m.Bucket, m.DataDir)
+	defer d.keys.lockPair(ok, uk)()
+	op := fmt.Sprintf("complete upload %s/%s (%s)", m.Bucket, m.DataDir, m.Key)
+	prev, err := getRecord[ObjectMeta](d.db, ok)
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		return nil, errf(err, "%s", op)
+	}
+	found, err := has(d.db, uk)
+	if err != nil {
+		return nil, errf(err, "%s", op)
+	}
+	if !found {
+		if prev != nil && prev.DataDir == m.DataDir {
+			return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)
+		}
+		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadNotFound)
+	}
+	if err := checkExpect(m, prev, expect); err != nil {
+		return nil, err
+	}
+	b := d.db.NewBatch()
+	defer b.Close()
+	pp := partPrefix(m.Bucket, m.DataDir)
+	_ = b.Delete(uk, nil)
+	_ = b.DeleteRange(pp, prefixEnd(pp), nil)
+	stale := prev != nil && prev.Newer(m)
+	if !stale {
+		_ = b.Set(ok, v, nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return nil, errf(err, "%s", op)
+	}
+	if stale {
+		return nil, fmt.Errorf("storagenode: %s: version %s of %s: %w", op, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)
+	}
+	d.removeUnnamed(m.Bucket, m.DataDir, m.Parts)
+	return prev, nil
+}
+
+// removeUnnamed removes the shard files of a version directory that parts
+// does not name (parts uploaded but left out of a completed object), best
+// effort: a leftover is only wasted space.
+func (d *LocalDrive) removeUnnamed(bucket, versionDir string, parts []PartInfo) {
+	dir := filepath.Join(d.data, bucket, versionDir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	keep := make(map[string]bool, len(parts))
+	for _, p := range parts {
+		keep[p.Name] = true
+	}
+	removed := false
+	for _, e := range ents {
+		if !keep[e.Name()] {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
+				removed = true
+			}
+		}
+	}
+	if removed {
+		_ = syncDir(dir)
+	}
+}
+
+// AbortUpload retires the upload's records, then removes its shard files
+// unless key's stored record names the upload's folder.
+func (d *LocalDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := checkKey(bucket, key); err != nil {
+		return err
+	}
+	if err := checkUpload(bucket, uploadID); err != nil {
+		return err
+	}
+	if err := d.enter(ctx); err != nil {
+		return err
+	}
+	defer d.leave()
+	if err := d.checkSpace(true); err != nil {
+		return err
+	}
+	bl := d.buckets.get(bucket)
+	bl.RLock()
+	defer bl.RUnlock()
+	if err := d.bucketMissing(d.db, bucket, "abort upload"); err != nil {
+		return err
+	}
+	ok, uk := objectKey(bucket, key), uploadKey(bucket, uploadID)
+	defer d.keys.lockPair(ok, uk)()
+	op := fmt.Sprintf("abort upload %s/%s (%s)", bucket, uploadID, key)
+	found, err := has(d.db, uk)
+	if err != nil {
+		return errf(err, "%s", op)
+	}
+	if found {
+		b := d.db.NewBatch()
+		defer b.Close()
+		pp := partPrefix(bucket, uploadID)
+		_ = b.Delete(uk, nil)
+		_ = b.DeleteRange(pp, prefixEnd(pp), nil)
+		if err := b.Commit(pebble.Sync); err != nil {
+			return errf(err, "%s", op)
+		}
+	}
+	cur, err := getRecord[ObjectMeta](d.db, ok)
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		return errf(err, "%s", op)
+	}
+	// The key's lock is held: no Complete can commit a record naming the
+	// folder between this check and the removal (and none can commit after
+	// it, the upload record being gone).
+	if cur == nil || cur.DataDir != uploadID {
+		if err := d.removeVersionDir(bucket, uploadID); err != nil {
+			return errf(err, "%s", op)
+		}
+	}
+	if !found {
+		return fmt.Errorf("storagenode: %s: %w", op, ErrUploadNotFound)
+	}
+	return nil
 }

@@ -28,3 +28,21 @@ type bucketLocks struct{ m [64]sync.RWMutex }
 func (l *bucketLocks) get(bucket string) *sync.RWMutex {
 	return &l.m[maphash.String(lockSeed, bucket)%uint64(len(l.m))]
 }
+
+// lockPair locks the stripes of index keys a and b (once if they share one,
+// in stripe order otherwise, so two pairs never deadlock) and returns the
+// unlock.
+func (l *keyLocks) lockPair(a, b []byte) (unlock func()) {
+	i := maphash.Bytes(lockSeed, a) % uint64(len(l.m))
+	j := maphash.Bytes(lockSeed, b) % uint64(len(l.m))
+	if i == j {
+		l.m[i].Lock()
+		return l.m[i].Unlock
+	}
+	if i > j {
+		i, j = j, i
+	}
+	l.m[i].Lock()
+	l.m[j].Lock()
+	return func() { l.m[j].Unlock(); l.m[i].Unlock() }
+}

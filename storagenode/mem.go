@@ -535,3 +535,86 @@ func (d *MemDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*P
 	slices.SortFunc(out, func(a, b *PartMeta) int { return a.Number - b.Number })
 	return out, nil
 }
+
+// CompleteUpload stores m and retires the upload m.DataDir at once, then
+// drops the upload's shards m.Parts leaves out.
+func (d *MemDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
+	if err := checkMeta(m); err != nil {
+		return nil, err
+	}
+	if err := checkUpload(m.Bucket, m.DataDir); err != nil {
+		return nil, err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	b, err := d.bucket(m.Bucket, "complete upload")
+	if err != nil {
+		return nil, err
+	}
+	op := fmt.Sprintf("complete upload %s/%s (%s)", m.Bucket, m.DataDir, m.Key)
+	prev := b.objects[m.Key]
+	if b.uploads[m.DataDir] == nil {
+		if prev != nil && prev.DataDir == m.DataDir {
+			return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)
+		}
+		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadNotFound)
+	}
+	if err := checkExpect(m, prev, expect); err != nil {
+		return nil, err
+	}
+	delete(b.uploads, m.DataDir)
+	if prev != nil && prev.Newer(m) {
+		return nil, fmt.Errorf("storagenode: %s: version %s of %s: %w", op, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)
+	}
+	if prev == nil {
+		i, _ := slices.BinarySearch(b.keys, m.Key)
+		b.keys = slices.Insert(b.keys, i, m.Key)
+	}
+	stored := m.Clone()
+	stored.Inline, stored.InlineData = nil, false
+	b.objects[m.Key] = stored
+	if files := b.versions[m.DataDir]; files != nil {
+		keep := map[string]bool{}
+		for _, p := range m.Parts {
+			keep[p.Name] = true
+		}
+		for name := range files {
+			if !keep[name] {
+				delete(files, name)
+			}
+		}
+	}
+	return prev.header(), nil
+}
+
+// AbortUpload retires the upload's records, then drops its shards unless
+// key's stored record names the upload's folder.
+func (d *MemDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := checkKey(bucket, key); err != nil {
+		return err
+	}
+	if err := checkUpload(bucket, uploadID); err != nil {
+		return err
+	}
+	unlock, err := d.lock(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	b, err := d.bucket(bucket, "abort upload")
+	if err != nil {
+		return err
+	}
+	found := b.uploads[uploadID] != nil
+	delete(b.uploads, uploadID)
+	if cur := b.objects[key]; cur == nil || cur.DataDir != uploadID {
+		delete(b.versions, uploadID)
+	}
+	if !found {
+		return fmt.Errorf("storagenode: abort upload %s/%s (%s): %w", bucket, uploadID, key, ErrUploadNotFound)
+	}
+	return nil
+}

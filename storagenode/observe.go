@@ -130,6 +130,12 @@ func (o *observed) GetUpload(ctx context.Context, bucket, uploadID string) (*Upl
 func (o *observed) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
 	return observe0(o, OpMetaWrite, func() error { return o.Drive.DeleteUpload(ctx, bucket, uploadID) })
 }
+func (o *observed) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
+	return observe1(o, OpMetaWrite, func() (*ObjectMeta, error) { return o.Drive.CompleteUpload(ctx, m, expect) })
+}
+func (o *observed) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	return observe0(o, OpMetaWrite, func() error { return o.Drive.AbortUpload(ctx, bucket, key, uploadID) })
+}
 func (o *observed) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
 	return observe1(o, OpList, func() ([]*UploadMeta, error) { return o.Drive.ListUploads(ctx, bucket) })
 }

@@ -292,6 +292,30 @@ func (d *RemoteDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect strin
 	return res.Prev, nil
 }
 
+func (d *RemoteDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
+	if err := checkMeta(m); err != nil {
+		return nil, err
+	}
+	if err := checkUpload(m.Bucket, m.DataDir); err != nil {
+		return nil, err
+	}
+	var res prevMetaResult
+	if err := d.post(ctx, "complete upload "+m.Bucket+"/"+m.DataDir, mCompleteUpload, completeArgs{Meta: m, Expect: expect}, &res); err != nil {
+		return nil, err
+	}
+	return res.Prev, nil
+}
+
+func (d *RemoteDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := checkKey(bucket, key); err != nil {
+		return err
+	}
+	if err := checkUpload(bucket, uploadID); err != nil {
+		return err
+	}
+	return d.post(ctx, "abort upload "+bucket+"/"+uploadID, mAbortUpload, uploadArgs{Bucket: bucket, UploadID: uploadID, Key: key}, nil)
+}
+
 func (d *RemoteDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
 	if err := checkMeta(m); err != nil {
 		return nil, err

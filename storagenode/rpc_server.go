@@ -134,6 +134,16 @@ func jsonCalls() map[string]jsonCall {
 		mDeleteUpload: call(func(ctx context.Context, d Drive, a *uploadArgs) (any, error) {
 			return none(d.DeleteUpload(ctx, a.Bucket, a.UploadID))
 		}),
+		mCompleteUpload: call(func(ctx context.Context, d Drive, a *completeArgs) (any, error) {
+			if a.Meta == nil {
+				return nil, fmt.Errorf("storagenode: complete upload: no record: %w", ErrInvalidName)
+			}
+			prev, err := d.CompleteUpload(ctx, a.Meta, a.Expect)
+			return prevMetaResult{prev}, err
+		}),
+		mAbortUpload: call(func(ctx context.Context, d Drive, a *uploadArgs) (any, error) {
+			return none(d.AbortUpload(ctx, a.Bucket, a.Key, a.UploadID))
+		}),
 		mListUploads: call(func(ctx context.Context, d Drive, a *bucketArgs) (any, error) {
 			return d.ListUploads(ctx, a.Bucket)
 		}),

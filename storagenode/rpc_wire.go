@@ -24,29 +24,31 @@ const rpcDrivePrefix = "/ecstore/v1/drive/"
 // body; shard reads are GETs with query parameters; a shard write is a POST
 // whose body is the shard stream.
 const (
-	mMakeBucket    = "bucket/make"
-	mDeleteBucket  = "bucket/delete"
-	mStatBucket    = "bucket/stat"
-	mListBuckets   = "bucket/list"
-	mDeleteVersion = "version/delete"
-	mPutMeta       = "meta/put"
-	mPutMetaIf     = "meta/putif"
-	mDeleteShard   = "shard/delete"
-	mGetMeta       = "meta/get"
-	mDeleteMeta    = "meta/delete"
-	mListMeta      = "meta/list"
-	mListEntries   = "meta/entries"
-	mPutUpload     = "upload/put"
-	mGetUpload     = "upload/get"
-	mDeleteUpload  = "upload/delete"
-	mListUploads   = "upload/list"
-	mPutPart       = "part/put"
-	mListParts     = "part/list"
-	mShardWrite    = "shard/write" // POST ?bucket&dir&name, body = shard bytes
-	mShardStat     = "shard/stat"  // GET ?bucket&dir&name -> {"size"}
-	mShardRead     = "shard/read"  // GET ?bucket&dir&name&off&len&size -> bytes
-	mPing          = "ping"        // GET -> {"id"}
-	mDiskInfo      = "diskinfo"    // GET -> DiskInfo
+	mMakeBucket     = "bucket/make"
+	mDeleteBucket   = "bucket/delete"
+	mStatBucket     = "bucket/stat"
+	mListBuckets    = "bucket/list"
+	mDeleteVersion  = "version/delete"
+	mPutMeta        = "meta/put"
+	mPutMetaIf      = "meta/putif"
+	mDeleteShard    = "shard/delete"
+	mGetMeta        = "meta/get"
+	mDeleteMeta     = "meta/delete"
+	mListMeta       = "meta/list"
+	mListEntries    = "meta/entries"
+	mPutUpload      = "upload/put"
+	mGetUpload      = "upload/get"
+	mDeleteUpload   = "upload/delete"
+	mCompleteUpload = "upload/complete"
+	mAbortUpload    = "upload/abort"
+	mListUploads    = "upload/list"
+	mPutPart        = "part/put"
+	mListParts      = "part/list"
+	mShardWrite     = "shard/write" // POST ?bucket&dir&name, body = shard bytes
+	mShardStat      = "shard/stat"  // GET ?bucket&dir&name -> {"size"}
+	mShardRead      = "shard/read"  // GET ?bucket&dir&name&off&len&size -> bytes
+	mPing           = "ping"        // GET -> {"id"}
+	mDiskInfo       = "diskinfo"    // GET -> DiskInfo
 )
 
 // Arguments and results of the metadata calls. PutMeta and PutUpload send the
@@ -81,6 +83,11 @@ type (
 	uploadArgs struct {
 		Bucket   string `json:"bucket"`
 		UploadID string `json:"id"`
+		Key      string `json:"key,omitempty"` // AbortUpload
+	}
+	completeArgs struct {
+		Meta   *ObjectMeta `json:"meta"`
+		Expect *string     `json:"expect,omitempty"`
 	}
 	partArgs struct {
 		Bucket   string    `json:"bucket"`
@@ -160,6 +167,7 @@ var rpcCodes = []struct {
 	{"ShardNotFound", ErrShardNotFound, http.StatusNotFound},
 	{"Stale", ErrStale, http.StatusConflict},
 	{"Conflict", ErrConflict, http.StatusPreconditionFailed},
+	{"UploadCompleted", ErrUploadCompleted, http.StatusConflict},
 	{"Corrupt", ErrCorrupt, http.StatusInternalServerError},
 	{"DriveNotFound", errDriveNotFound, http.StatusNotFound},
 	{"BadRequest", errBadRequest, http.StatusBadRequest},

@@ -59,6 +59,8 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"ListEntries", testListEntries},
 		{"Uploads", testUploads},
 		{"Parts", testParts},
+		{"CompleteUpload", testCompleteUpload},
+		{"AbortUpload", testAbortUpload},
 		{"ConcurrentPutMetaSameKey", testConcurrentPutMetaSameKey},
 		{"ConcurrentMixed", testConcurrentMixed},
 		{"CanceledContext", testCanceledContext},
