@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/ecstore/ecstore/internal/crashpoint"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 )
@@ -212,7 +213,10 @@ func (s *lazyShard) close() {
 	}
 }
 
-// DeleteObject removes bucket/key from its drives.
+// DeleteObject removes bucket/key from its drives in two phases: first the
+// records, with quorum; then, only once the quorum holds, the shard files.
+// Without the quorum (full or failing drives) the records removed are put
+// back and the shard files were never touched: nothing visible changes.
 func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) error {
 	t := l.beginWrite()
 	defer t.writes.Done()
@@ -237,10 +241,17 @@ func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) error {
 	}
 	if bucketMissing > 0 {
 		if _, err := l.HeadBucket(ctx, bucket); err != nil {
+			l.restoreRecords(ctx, drives, removed)
 			return err
 		}
 	}
 	cleanup := context.WithoutCancel(ctx)
+	if countNil(errs) < writeQuorum(l.k, l.m) {
+		crashpoint.Hit(crashpoint.DeleteRecordsPartial)
+		l.restoreRecords(cleanup, drives, removed)
+		return worstWriteError(errs)
+	}
+	crashpoint.Hit(crashpoint.DeleteRecords)
 	fanout(drives, func(i int, d storagenode.Drive) error {
 		if removed[i] != nil {
 			return d.DeleteVersion(cleanup, bucket, removed[i].DataDir)
@@ -256,10 +267,26 @@ func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) error {
 		}
 		return nil
 	})
-	if countNil(errs) < writeQuorum(l.k, l.m) {
-		return worstWriteError(errs)
-	}
 	return nil
+}
+
+// restoreRecords puts back the records a delete that missed its quorum
+// removed (their shard files and inline shards were left in place).
+func (l *Layer) restoreRecords(ctx context.Context, drives []storagenode.Drive, removed []*storagenode.ObjectMeta) {
+	ctx = context.WithoutCancel(ctx)
+	errs := fanout(drives, func(i int, d storagenode.Drive) error {
+		if removed[i] == nil {
+			return nil
+		}
+		_, err := d.PutMeta(ctx, removed[i])
+		return err
+	})
+	for i, e := range errs {
+		if e != nil && removed[i] != nil {
+			l.log.Warn("could not put back a record after a failed delete; heal will settle it",
+				"bucket", removed[i].Bucket, "key", removed[i].Key, "drive", drives[i].ID(), "err", e)
+		}
+	}
 }
 
 // extraDrives returns the drives named by the records in metas that are not

@@ -29,6 +29,7 @@ type Layer struct {
 	stats  Stats
 	healq  *healQueue
 	locks  *keyLocks
+	ulocks *uploadLocks
 	healer *Healer
 	// rebalancer walks the objects after a map change, moving shards to
 	// their new placement (HealObject's move home).
@@ -51,6 +52,7 @@ func New(cfg Config) (*Layer, error) {
 		coders: map[storagenode.ECInfo]*ec.Coder{},
 		healq:  newHealQueue(),
 		locks:  &keyLocks{seed: maphash.MakeSeed()},
+		ulocks: &uploadLocks{seed: maphash.MakeSeed()},
 	}
 	tp, err := newTopology(Topology{Epoch: cfg.Epoch, Drives: cfg.Drives, Prior: cfg.Prior}, l.k, l.m)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ecstore/ecstore/internal/crashpoint"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 )
@@ -180,7 +181,11 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
+	defer l.ulocks.lock(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
+	if errors.Is(err, s3compat.ErrNoSuchUpload) {
+		return l.completedBefore(ctx, bucket, key, uploadID, err)
+	}
 	if err != nil {
 		return s3compat.ObjectInfo{}, err
 	}
@@ -246,56 +251,191 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 			meta.Checksums[s3compat.ChecksumTypeKey] = ckType
 		}
 	}
-	ok := make([]bool, len(drives))
-	for i, d := range drives {
-		ok[i] = d != nil
-	}
-	if err := l.commitMeta(ctx, drives, ok, meta, cond, nil); err != nil {
-		// commitMeta removed the version directory, which holds the
-		// upload's parts: the upload record goes with them.
-		cleanup := context.WithoutCancel(ctx)
-		fanout(drives, func(_ int, d storagenode.Drive) error { return d.DeleteUpload(cleanup, bucket, uploadID) })
+	if err := l.commitUpload(ctx, drives, meta, cond); err != nil {
+		if errors.Is(err, errCompletedElsewhere) {
+			return l.completedBefore(ctx, bucket, key, uploadID, s3compat.ErrNoSuchUpload)
+		}
 		return s3compat.ObjectInfo{}, toS3(err)
 	}
-	// Parts uploaded but left out of the object go, then the upload record
-	// (last: a crash before this leaves a completed object and a stale
-	// upload record, never a lost object).
-	keep := map[string]bool{}
-	for _, p := range infos {
-		keep[p.Name] = true
-	}
-	cleanup := context.WithoutCancel(ctx)
-	fanout(drives, func(_ int, d storagenode.Drive) error {
-		parts, err := d.ListParts(cleanup, bucket, uploadID)
-		if err != nil {
-			return err
-		}
-		for _, p := range parts {
-			if !keep[p.Name] {
-				if err := d.DeleteShard(cleanup, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: p.Name}); err != nil {
-					return err
-				}
-			}
-		}
-		return d.DeleteUpload(cleanup, bucket, uploadID)
-	})
 	return objectInfo(meta), nil
 }
 
-// AbortMultipartUpload removes an upload and its parts.
-func (l *Layer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
-	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
-	if err != nil {
+// completedBefore answers a Complete of an upload that is gone. When the
+// key's current version is that upload's object, the upload was completed
+// by an earlier Complete (SDKs resend one after a timeout): the duplicate
+// gets the same answer. Otherwise it gets notFound.
+func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID string, notFound error) (s3compat.ObjectInfo, error) {
+	cur, err := l.readMeta(ctx, bucket, key)
+	if err == nil && cur.DataDir == uploadID {
+		return objectInfo(cur), nil
+	}
+	return s3compat.ObjectInfo{}, notFound
+}
+
+// errCompletedElsewhere: another Complete of the upload committed first.
+var errCompletedElsewhere = errors.New("gateway: upload completed by another request")
+
+// commitUpload commits a Complete's record with Drive.CompleteUpload, which
+// on each drive stores the record and retires the upload in one synced
+// batch: no crash leaves an object record and a live upload over one
+// folder, so no abort or expiry can remove a committed object's data.
+//
+// One drive is asked first, alone: cond's arbiter for a conditional
+// Complete, else the first in shard order that answers. Of two Completes of
+// one upload racing through different gateways, only the one that gets past
+// it goes on; the other finds the upload completed there and answers as a
+// duplicate (errCompletedElsewhere). The other drives follow in parallel.
+//
+// With the write quorum, the replaced versions' files go. Without it, the
+// records written are undone and the upload is aborted with its parts (S3
+// asks the client to start again) — unless some drive says another Complete
+// of the upload committed there: then nothing is removed.
+func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, meta *storagenode.ObjectMeta, cond *writeCond) error {
+	n := len(drives)
+	wq := writeQuorum(meta.EC.Data, meta.EC.Parity)
+	prevs := make([]*storagenode.ObjectMeta, n)
+	errs := make([]error, n)
+	asked := make([]bool, n)
+	complete := func(i int, expect *string) error {
+		asked[i] = true
+		var err error
+		prevs[i], err = drives[i].CompleteUpload(ctx, meta, expect)
+		errs[i] = err
 		return err
 	}
-	errs := fanout(drives, func(_ int, d storagenode.Drive) error {
-		err := d.DeleteUpload(ctx, bucket, u.UploadID)
+	decided := false
+	for i, d := range drives {
+		if d == nil || cond != nil && d.ID() != cond.arbiter {
+			continue
+		}
+		var expect *string
+		if cond != nil {
+			expect = &cond.expect
+		}
+		err := complete(i, expect)
+		switch {
+		case errors.Is(err, storagenode.ErrUploadCompleted):
+			return errCompletedElsewhere
+		case errors.Is(err, storagenode.ErrConflict):
+			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
+			return s3compat.ErrPreconditionFailed
+		case err == nil, errors.Is(err, storagenode.ErrStale):
+			decided = true
+		}
+		if decided || cond != nil {
+			break
+		}
+		// The drive is down or lacks the upload: the next one decides.
+	}
+	if !decided {
+		return worstWriteError(errs)
+	}
+	crashpoint.Hit(crashpoint.CompleteArbiter)
+	rest := make([]storagenode.Drive, n)
+	for i, d := range drives {
+		if !asked[i] {
+			rest[i] = d
+		}
+	}
+	restErrs := fanout(rest, func(i int, _ storagenode.Drive) error { return complete(i, nil) })
+	for i := range drives {
+		if !asked[i] {
+			errs[i] = restErrs[i]
+		}
+	}
+	stale := make([]bool, n)
+	good, elsewhere := 0, false
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			good++
+		case errors.Is(err, storagenode.ErrStale):
+			// A newer version is stored here: ours was replaced at once,
+			// which is a success for this Complete.
+			stale[i] = true
+			good++
+		case errors.Is(err, storagenode.ErrUploadCompleted):
+			// A duplicate across gateways committed the same object here.
+			elsewhere = true
+			good++
+		}
+	}
+	cleanup := context.WithoutCancel(ctx)
+	if good < wq {
+		fanout(drives, func(i int, d storagenode.Drive) error {
+			if errs[i] != nil {
+				return nil
+			}
+			if _, err := d.DeleteMeta(cleanup, meta.Bucket, meta.Key, meta.VersionID); err != nil {
+				return err
+			}
+			if prevs[i] != nil {
+				_, err := d.PutMeta(cleanup, prevs[i])
+				return err
+			}
+			return nil
+		})
+		if !elsewhere {
+			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
+		}
+		return worstWriteError(errs)
+	}
+	crashpoint.Hit(crashpoint.CompleteCommitted)
+	fanout(drives, func(i int, d storagenode.Drive) error {
+		switch {
+		case stale[i]:
+			// The drive retired the upload; the newer record there is not
+			// this upload's (CompleteUpload says ErrUploadCompleted then).
+			return d.DeleteVersion(cleanup, meta.Bucket, meta.DataDir)
+		case prevs[i] != nil && prevs[i].DataDir != meta.DataDir:
+			return d.DeleteVersion(cleanup, meta.Bucket, prevs[i].DataDir)
+		}
+		return nil
+	})
+	l.removeReplacedElsewhere(cleanup, drives, prevs, meta)
+	for i, e := range errs {
+		if e != nil && !stale[i] && !errors.Is(e, storagenode.ErrUploadCompleted) {
+			l.log.Warn("object completed without one drive's record; heal queued", "bucket", meta.Bucket, "key", meta.Key, "drive", driveID(drives[i]), "err", e)
+		}
+	}
+	if good < n {
+		l.stats.PartialWrites.Add(1)
+		l.queueHeal(meta.Bucket, meta.Key)
+	}
+	return nil
+}
+
+// abortUpload aborts an upload on its drives, best effort (the request's
+// end does not stop it): each drive retires the records and removes the
+// files unless a committed record references them.
+func (l *Layer) abortUpload(ctx context.Context, drives []storagenode.Drive, bucket, key, uploadID string) []error {
+	cleanup := context.WithoutCancel(ctx)
+	return fanout(drives, func(_ int, d storagenode.Drive) error {
+		err := d.AbortUpload(cleanup, bucket, key, uploadID)
 		if errors.Is(err, storagenode.ErrUploadNotFound) {
 			return nil
 		}
 		return err
 	})
-	l.deleteVersion(ctx, drives, bucket, u.UploadID)
+}
+
+func driveID(d storagenode.Drive) string {
+	if d == nil {
+		return "(not in the map)"
+	}
+	return d.ID()
+}
+
+// AbortMultipartUpload removes an upload and its parts. Data that a
+// committed record references stays (the drives check, not the timing): an
+// abort, or the expiry of old uploads, never removes a completed object.
+func (l *Layer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	defer l.ulocks.lock(bucket, uploadID)()
+	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return err
+	}
+	errs := l.abortUpload(ctx, drives, bucket, key, u.UploadID)
 	if countNil(errs) < writeQuorum(u.EC.Data, u.EC.Parity) {
 		return worstWriteError(errs)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ecstore/ecstore/ec"
+	"github.com/ecstore/ecstore/internal/crashpoint"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 )
@@ -430,6 +431,7 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		l.deleteVersion(ctx, drives, meta.Bucket, meta.DataDir)
 		return worstWriteError(errs)
 	}
+	crashpoint.Hit(crashpoint.PutCommitted)
 	fanout(drives, func(i int, d storagenode.Drive) error {
 		switch {
 		case stale[i]:
@@ -439,18 +441,7 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		}
 		return nil
 	})
-	// A replaced version may have had shards on drives outside this write's
-	// set (a degraded write's fallbacks): remove its records and shards there.
-	fanout(l.extraDrives(drives, prevs), func(_ int, d storagenode.Drive) error {
-		for _, p := range prevs {
-			if p != nil && p.DataDir != meta.DataDir {
-				if _, err := d.DeleteMeta(cleanup, meta.Bucket, meta.Key, p.VersionID); err == nil {
-					return d.DeleteVersion(cleanup, meta.Bucket, p.DataDir)
-				}
-			}
-		}
-		return nil
-	})
+	l.removeReplacedElsewhere(cleanup, drives, prevs, meta)
 	for i, e := range errs {
 		if e != nil {
 			l.log.Warn("object written without one shard; heal queued", "bucket", meta.Bucket, "key", meta.Key, "drive", drives[i].ID(), "err", e)
@@ -461,6 +452,22 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		l.queueHeal(meta.Bucket, meta.Key)
 	}
 	return nil
+}
+
+// removeReplacedElsewhere removes the records and shards of the versions
+// meta replaced (prevs) from drives outside the write's set: a degraded
+// write's fallbacks.
+func (l *Layer) removeReplacedElsewhere(ctx context.Context, drives []storagenode.Drive, prevs []*storagenode.ObjectMeta, meta *storagenode.ObjectMeta) {
+	fanout(l.extraDrives(drives, prevs), func(_ int, d storagenode.Drive) error {
+		for _, p := range prevs {
+			if p != nil && p.DataDir != meta.DataDir {
+				if _, err := d.DeleteMeta(ctx, meta.Bucket, meta.Key, p.VersionID); err == nil {
+					return d.DeleteVersion(ctx, meta.Bucket, p.DataDir)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 func objectInfo(m *storagenode.ObjectMeta) s3compat.ObjectInfo {

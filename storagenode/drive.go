@@ -142,9 +142,9 @@ type UploadStore interface {
 	// record and its part records, so that no crash leaves an object record
 	// and an upload record over one folder; then it removes the upload's
 	// shard files that m.Parts does not name. Errors:
-	//   - ErrUploadCompleted: the upload record is gone and the stored
-	//     record names the upload's folder (a duplicate Complete; nothing
-	//     changes).
+	//   - ErrUploadCompleted: the stored record already names the
+	//     upload's folder (a duplicate Complete). The stored record stays;
+	//     an upload record still beside it is removed.
 	//   - ErrUploadNotFound: the upload record is gone otherwise.
 	//   - ErrConflict: expect is set and does not match.
 	//   - ErrStale: a newer record is stored. The upload's records are

@@ -257,12 +257,19 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 	pp := partPrefix(m.Bucket, m.DataDir)
 	_ = b.Delete(uk, nil)
 	_ = b.DeleteRange(pp, prefixEnd(pp), nil)
-	stale := prev != nil && prev.Newer(m)
-	if !stale {
+	// done: a record of this upload is stored already, beside its upload
+	// record (a store written before Complete retired the upload in the
+	// same batch): keep that record, retire the upload.
+	done := prev != nil && prev.DataDir == m.DataDir
+	stale := !done && prev != nil && prev.Newer(m)
+	if !done && !stale {
 		_ = b.Set(ok, v, nil)
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, errf(err, "%s", op)
+	}
+	if done {
+		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)
 	}
 	if stale {
 		return nil, fmt.Errorf("storagenode: %s: version %s of %s: %w", op, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)

@@ -566,6 +566,9 @@ func (d *MemDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *st
 		return nil, err
 	}
 	delete(b.uploads, m.DataDir)
+	if prev != nil && prev.DataDir == m.DataDir {
+		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)
+	}
 	if prev != nil && prev.Newer(m) {
 		return nil, fmt.Errorf("storagenode: %s: version %s of %s: %w", op, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)
 	}

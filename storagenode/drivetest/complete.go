@@ -135,3 +135,21 @@ func testAbortUpload(t *testing.T, d storagenode.Drive) {
 	_, err = d.CompleteUpload(ctx(), &storagenode.ObjectMeta{Bucket: "nobkt", Key: "k", VersionID: "u9", DataDir: "u9"}, nil)
 	wantErr(t, err, storagenode.ErrBucketNotFound, "CompleteUpload in a missing bucket")
 }
+
+// testCompleteUploadOverLeftover: a store written before CompleteUpload
+// existed may hold a completed object's record beside its upload record.
+func testCompleteUploadOverLeftover(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "bkt")
+	startUpload(t, d, "k", "u1", "part.1")
+	m := completed("k", "u1", 5, "part.1")
+	putMeta(t, d, m)
+	_, err := d.CompleteUpload(ctx(), completed("k", "u1", 9, "part.1"), nil)
+	wantErr(t, err, storagenode.ErrUploadCompleted, "CompleteUpload over its own committed record")
+	stored, _ := d.GetMeta(ctx(), "bkt", "k")
+	sameMeta(t, stored, m, "record after CompleteUpload over its own record")
+	_, err = d.GetUpload(ctx(), "bkt", "u1")
+	wantErr(t, err, storagenode.ErrUploadNotFound, "the leftover upload record")
+	if !shardExists(d, "u1", "part.1") {
+		t.Fatal("the object's part file is gone")
+	}
+}

@@ -61,6 +61,7 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"Parts", testParts},
 		{"CompleteUpload", testCompleteUpload},
 		{"AbortUpload", testAbortUpload},
+		{"CompleteUploadOverLeftover", testCompleteUploadOverLeftover},
 		{"ConcurrentPutMetaSameKey", testConcurrentPutMetaSameKey},
 		{"ConcurrentMixed", testConcurrentMixed},
 		{"CanceledContext", testCanceledContext},

@@ -1,0 +1,250 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// startUpload creates an upload of key with parts of the given sizes and
+// returns its id, the Complete list and the object's bytes.
+func (tc *testCluster) startUpload(t *testing.T, key string, seed uint64, sizes ...int) (string, []s3compat.CompletePart, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := tc.NewMultipartUpload(ctx, "bkt", key, s3compat.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []s3compat.CompletePart
+	var all []byte
+	for i, n := range sizes {
+		p := randBytes(seed+uint64(i), n)
+		pi, err := tc.PutObjectPart(ctx, "bkt", key, id, i+1, bytes.NewReader(p), int64(n), s3compat.PutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, s3compat.CompletePart{Number: i + 1, ETag: pi.ETag})
+		all = append(all, p...)
+	}
+	return id, parts, all
+}
+
+// jitterDrive delays record writes by a random 0-3 ms, so that racing
+// writers reach the drives in different orders.
+type jitterDrive struct {
+	storagenode.Drive
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+func (j *jitterDrive) pause() {
+	j.mu.Lock()
+	d := time.Duration(j.rng.IntN(3000)) * time.Microsecond
+	j.mu.Unlock()
+	time.Sleep(d)
+}
+
+func (j *jitterDrive) PutMeta(ctx context.Context, m *storagenode.ObjectMeta) (*storagenode.ObjectMeta, error) {
+	j.pause()
+	return j.Drive.PutMeta(ctx, m)
+}
+
+func (j *jitterDrive) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, expect *string) (*storagenode.ObjectMeta, error) {
+	j.pause()
+	return j.Drive.CompleteUpload(ctx, m, expect)
+}
+
+// jitterMeta rebuilds tc's layer over its drives wrapped in jitterDrives.
+func (tc *testCluster) jitterMeta(seed uint64) {
+	top := tc.topo()
+	var drives []Drive
+	for i, d := range top.drives {
+		drives = append(drives, Drive{Drive: &jitterDrive{Drive: d, rng: rand.New(rand.NewPCG(seed, uint64(i)))}, Node: d.ID()})
+	}
+	cfg := tc.cfg
+	cfg.Drives = drives
+	l, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	tc.Layer = l
+}
+
+// checkWhole reads key back and checks every byte, then checks that a deep
+// heal finds nothing lost.
+func (tc *testCluster) checkWhole(t *testing.T, key string, want []byte) {
+	t.Helper()
+	got, err := tc.get(key, 0, -1)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %s: %d bytes, err %v; want %d bytes", key, len(got), err, len(want))
+	}
+	res, err := tc.HealObject(context.Background(), "bkt", key, true)
+	if err != nil || res.Lost {
+		t.Fatalf("heal %s: %+v, %v", key, res, err)
+	}
+}
+
+// TestRacingCompletesOneUpload: SDKs resend a Complete after a timeout, so
+// duplicates run at once. Exactly one commits; the others answer with the
+// same object (or NoSuchUpload), and the object stays whole: no duplicate
+// removes the folder the winner's record names.
+func TestRacingCompletesOneUpload(t *testing.T) {
+	for try := range 12 {
+		tc := newCluster(t, 6, 4, 2, 64<<10)
+		tc.jitterMeta(uint64(try))
+		id, parts, all := tc.startUpload(t, "k", uint64(try)*10, 5<<20, 5<<20, 1000)
+		var wg sync.WaitGroup
+		etags := make([]string, 5)
+		errs := make([]error, 5)
+		for i := range 5 {
+			wg.Go(func() {
+				info, err := tc.CompleteMultipartUpload(context.Background(), "bkt", "k", id, parts, s3compat.PutOptions{})
+				etags[i], errs[i] = info.ETag, err
+			})
+		}
+		wg.Wait()
+		won := ""
+		for i := range 5 {
+			switch {
+			case errs[i] == nil && (won == "" || etags[i] == won):
+				won = etags[i]
+			case errs[i] == nil:
+				t.Fatalf("try %d: two Completes answered different objects: %s, %s", try, won, etags[i])
+			case !errors.Is(errs[i], s3compat.ErrNoSuchUpload):
+				t.Fatalf("try %d: a duplicate Complete failed: %v", try, errs[i])
+			}
+		}
+		if won == "" {
+			t.Fatalf("try %d: no Complete succeeded: %v", try, errs)
+		}
+		tc.checkWhole(t, "k", all)
+	}
+}
+
+// TestAbortNeverRemovesCommittedData: a store where a crash left a
+// completed object's records beside its upload records (as Complete wrote
+// them before it retired the upload in the same batch). Abort and the
+// expiry of old uploads must keep the object's data: the drives check the
+// reference, not the timing.
+func TestAbortNeverRemovesCommittedData(t *testing.T) {
+	for _, expiry := range []bool{false, true} {
+		tc := newCluster(t, 6, 4, 2, 64<<10)
+		ctx := context.Background()
+		id, parts, all := tc.startUpload(t, "k", 7, 5<<20, 1000)
+		drives := tc.allDrives()
+		ups := make([]*storagenode.UploadMeta, len(drives))
+		for i, d := range drives {
+			u, err := d.GetUpload(ctx, "bkt", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ups[i] = u
+		}
+		if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for i, d := range drives { // the crash's leftover
+			if err := d.PutUpload(ctx, ups[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if expiry {
+			if _, err := tc.AbortStaleUploads(ctx, time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := tc.AbortMultipartUpload(ctx, "bkt", "k", id); err != nil {
+			t.Fatalf("abort of the leftover upload: %v", err)
+		}
+		tc.checkWhole(t, "k", all)
+		res, err := tc.ListMultipartUploads(ctx, "bkt", s3compat.ListUploadsParams{MaxUploads: 100})
+		if err != nil || len(res.Uploads) != 0 {
+			t.Fatalf("uploads listed after the abort: %+v, %v", res.Uploads, err)
+		}
+	}
+}
+
+// TestDuplicateCompleteAnswersTheSame: a Complete resent after the first
+// committed gets the first one's answer.
+func TestDuplicateCompleteAnswersTheSame(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	id, parts, all := tc.startUpload(t, "k", 3, 5<<20, 10)
+	first, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
+	if err != nil || again.ETag != first.ETag || again.Size != first.Size {
+		t.Fatalf("duplicate Complete: %+v, %v; want %+v", again, err, first)
+	}
+	tc.put(t, "k", []byte("replaced"))
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrNoSuchUpload) {
+		t.Fatalf("Complete of an upload whose object was replaced since: %v, want NoSuchUpload", err)
+	}
+	_ = all
+}
+
+// TestDeleteWithoutQuorumChangesNothing: with 3 of 6 drives full (0 bytes
+// free, deletes refused too), a DELETE answers 507 and nothing visible
+// changes: the object reads back whole and is listed, before and after the
+// space comes back. Below the reserve (not at 0 bytes) deletes succeed:
+// that is LocalDrive's checkSpace, tested in storagenode.
+func TestDeleteWithoutQuorumChangesNothing(t *testing.T) {
+	for _, size := range []int{100 << 10, 3 << 20} {
+		tc := newCluster(t, 6, 4, 2, 64<<10)
+		ctx := context.Background()
+		data := randBytes(uint64(size), size)
+		tc.put(t, "k", data)
+		for _, f := range tc.faulty[:3] {
+			f.SetDiskFull(true)
+		}
+		err := tc.DeleteObject(ctx, "bkt", "k")
+		if !errors.Is(err, s3compat.ErrStorageFull) {
+			t.Fatalf("delete with 3 of 6 drives full: %v, want StorageFull (507)", err)
+		}
+		listed := func() bool {
+			res, err := tc.ListObjects(ctx, "bkt", s3compat.ListParams{MaxKeys: 10})
+			return err == nil && len(res.Objects) == 1 && res.Objects[0].Key == "k"
+		}
+		if !listed() {
+			t.Fatal("the object is not listed after the failed delete")
+		}
+		tc.checkWhole(t, "k", data)
+		for _, f := range tc.faulty[:3] {
+			f.SetDiskFull(false)
+		}
+		if !listed() {
+			t.Fatal("the object is not listed once space is back")
+		}
+		tc.checkWhole(t, "k", data)
+		if err := tc.DeleteObject(ctx, "bkt", "k"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tc.get("k", 0, -1); !errors.Is(err, s3compat.ErrNoSuchKey) {
+			t.Fatalf("read after delete: %v", err)
+		}
+	}
+}
+
+// TestOverwriteWithoutQuorumChangesNothing: the same for an overwrite.
+func TestOverwriteWithoutQuorumChangesNothing(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	data := randBytes(1, 300<<10)
+	tc.put(t, "k", data)
+	for _, f := range tc.faulty[:3] {
+		f.SetDiskFull(true)
+	}
+	repl := randBytes(2, 200<<10)
+	if _, err := tc.PutObject(ctx, "bkt", "k", bytes.NewReader(repl), int64(len(repl)), s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrStorageFull) {
+		t.Fatalf("overwrite with 3 of 6 drives full: %v, want StorageFull", err)
+	}
+	tc.checkWhole(t, "k", data)
+}

@@ -1,0 +1,48 @@
+// Package crashpoint stops the process at named points of its write paths,
+// for crash tests: with the environment variable ECSTORE_CRASH_AT set to a
+// point's name, the process kills itself with SIGKILL the first time it
+// reaches that point, as a power cut or an OOM kill would, with no deferred
+// call, flush or shutdown hook running. Unset (always, outside tests), Hit
+// costs one comparison.
+//
+// It must never import anything of ecstore's own: every layer may use it.
+package crashpoint
+
+import (
+	"os"
+	"sync"
+	"syscall"
+)
+
+// Env is the environment variable naming the point to crash at.
+const Env = "ECSTORE_CRASH_AT"
+
+// The named points. Each sits between two steps of a write path whose order
+// the crash tests check.
+const (
+	// CompleteArbiter: a Complete committed on its first drive only.
+	CompleteArbiter = "complete.arbiter"
+	// CompleteCommitted: a Complete committed with quorum, before replaced
+	// versions' files are removed.
+	CompleteCommitted = "complete.committed"
+	// DeleteRecords: a DELETE removed the records with quorum, before the
+	// shard files.
+	DeleteRecords = "delete.records"
+	// DeleteRecordsPartial: a DELETE removed some records but has not
+	// yet counted its quorum.
+	DeleteRecordsPartial = "delete.partial"
+	// PutCommitted: an overwrite committed its record with quorum, before
+	// the replaced version's files are removed.
+	PutCommitted = "put.committed"
+)
+
+var at = sync.OnceValue(func() string { return os.Getenv(Env) })
+
+// Hit kills the process if name is the point ECSTORE_CRASH_AT names.
+func Hit(name string) {
+	if at() != name {
+		return
+	}
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // the signal is on its way
+}
