@@ -252,9 +252,6 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		}
 	}
 	if err := l.commitUpload(ctx, drives, meta, cond); err != nil {
-		if errors.Is(err, errCompletedElsewhere) {
-			return l.completedBefore(ctx, bucket, key, uploadID, s3compat.ErrNoSuchUpload)
-		}
 		return s3compat.ObjectInfo{}, toS3(err)
 	}
 	return objectInfo(meta), nil
@@ -272,19 +269,18 @@ func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID strin
 	return s3compat.ObjectInfo{}, notFound
 }
 
-// errCompletedElsewhere: another Complete of the upload committed first.
-var errCompletedElsewhere = errors.New("gateway: upload completed by another request")
-
 // commitUpload commits a Complete's record with Drive.CompleteUpload, which
 // on each drive stores the record and retires the upload in one synced
 // batch: no crash leaves an object record and a live upload over one
 // folder, so no abort or expiry can remove a committed object's data.
 //
 // One drive is asked first, alone: cond's arbiter for a conditional
-// Complete, else the first in shard order that answers. Of two Completes of
-// one upload racing through different gateways, only the one that gets past
-// it goes on; the other finds the upload completed there and answers as a
-// duplicate (errCompletedElsewhere). The other drives follow in parallel.
+// Complete, else the first in shard order that answers; the others follow
+// in parallel. A drive where another Complete of the upload committed first
+// (a duplicate through another gateway, or a Complete cut short by a crash)
+// counts as holding this one: the records differ only in their time, and
+// carrying the commit on to the drives the other did not reach is what
+// makes a retried Complete finish a crashed one.
 //
 // With the write quorum, the replaced versions' files go. Without it, the
 // records written are undone and the upload is aborted with its parts (S3
@@ -314,12 +310,14 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		}
 		err := complete(i, expect)
 		switch {
-		case errors.Is(err, storagenode.ErrUploadCompleted):
-			return errCompletedElsewhere
 		case errors.Is(err, storagenode.ErrConflict):
 			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
 			return s3compat.ErrPreconditionFailed
-		case err == nil, errors.Is(err, storagenode.ErrStale):
+		case err == nil, errors.Is(err, storagenode.ErrStale), errors.Is(err, storagenode.ErrUploadCompleted):
+			// ErrUploadCompleted: another Complete of the upload committed
+			// here first (a duplicate through another gateway, or one cut
+			// short by a crash): this one carries the commit to the drives
+			// it may not have reached.
 			decided = true
 		}
 		if decided || cond != nil {

@@ -57,6 +57,7 @@ type Server struct {
 	Endpoint string // http://host:port
 	Dirs     []string
 	Args     []string
+	Env      []string // extra environment (NAME=value) for the next start
 	cmd      *exec.Cmd
 	logMu    sync.Mutex
 	log      strings.Builder
@@ -106,6 +107,7 @@ func (s *Server) start() {
 	args = append(args, s.Dirs...)
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
+	cmd.Env = append(cmd.Env, s.Env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {

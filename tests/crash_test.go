@@ -1,0 +1,168 @@
+package tests
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/ecstore/ecstore/internal/crashpoint"
+)
+
+// crashAt restarts s so that it SIGKILLs itself at the named crash point,
+// runs op (which the crash must cut short) and waits for the process to
+// die. It fails the test if op completes: the point was not reached.
+func crashAt(t *testing.T, s *Server, point string, op func(c minio.Core) error) {
+	t.Helper()
+	s.Stop()
+	s.Env = []string{crashpoint.Env + "=" + point}
+	s.start()
+	s.Env = nil
+	c := minio.Core{Client: minioWith(t, s, testAccessKey, testSecretKey, 1)}
+	if err := op(c); err == nil {
+		t.Fatalf("crash point %s: the request succeeded; the process did not stop there", point)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("crash point %s: the process is still running", point)
+	}
+}
+
+// TestCrashPoints stops the embedded server with SIGKILL between the steps
+// of Complete, overwrite and DELETE (named crash points, so that every run
+// crashes at the same place), then restarts it, aborts every upload it
+// lists, restarts it with a 1 s upload expiry, and checks every object:
+// acknowledged data is whole; an operation the crash cut short either took
+// effect whole or not at all; a Complete committed with quorum (though
+// never acknowledged) is never taken back by an abort or the expiry; a
+// Complete retried after a crash finishes it.
+func TestCrashPoints(t *testing.T) {
+	ctx := testCtx(t, 4*time.Minute)
+	s := StartServer(t, NewDriveDirs(t, 6))
+	c := minio.Core{Client: s.Minio(t)}
+	const bucket = "crash"
+	if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(c minio.Core, key string, data []byte) error {
+		_, err := c.PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), "", "", minio.PutObjectOptions{})
+		return err
+	}
+	acked := map[string][]byte{
+		"small": randData(1, 10<<10), "plain": randData(2, 1<<20), "over": randData(3, 2<<20), "del": randData(4, 1<<20),
+	}
+	for k, v := range acked {
+		if err := put(c, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type upload struct {
+		id    string
+		parts []minio.CompletePart
+		data  []byte
+	}
+	newUpload := func(key string, seed uint64) upload {
+		t.Helper()
+		id, err := c.NewMultipartUpload(ctx, bucket, key, minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := upload{id: id}
+		for i, n := range []int{5 << 20, 100_000} {
+			p := randData(seed+uint64(i), n)
+			pi, err := c.PutObjectPart(ctx, bucket, key, id, i+1, bytes.NewReader(p), int64(n), minio.PutObjectPartOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.parts = append(u.parts, minio.CompletePart{PartNumber: i + 1, ETag: pi.ETag})
+			u.data = append(u.data, p...)
+		}
+		return u
+	}
+	committed := newUpload("mp-committed", 10)
+	arbiter := newUpload("mp-arbiter", 20)
+	complete := func(key string, u upload) func(c minio.Core) error {
+		return func(c minio.Core) error {
+			_, err := c.CompleteMultipartUpload(ctx, bucket, key, u.id, u.parts, minio.PutObjectOptions{})
+			return err
+		}
+	}
+
+	crashAt(t, s, crashpoint.CompleteCommitted, complete("mp-committed", committed))
+	crashAt(t, s, crashpoint.CompleteArbiter, complete("mp-arbiter", arbiter))
+	over2 := randData(5, 3<<20)
+	crashAt(t, s, crashpoint.PutCommitted, func(c minio.Core) error { return put(c, "over", over2) })
+	crashAt(t, s, crashpoint.DeleteRecords, func(c minio.Core) error {
+		return c.RemoveObject(ctx, bucket, "del", minio.RemoveObjectOptions{})
+	})
+
+	// Past each crash point the operation had its quorum: it took effect.
+	acked["mp-committed"] = committed.data
+	acked["over"] = over2
+	delete(acked, "del")
+
+	s.Stop()
+	s.start()
+	c = minio.Core{Client: s.Minio(t)}
+	check := func(when string) {
+		t.Helper()
+		for k, want := range acked {
+			got, err := getAll(ctx, c.Client, bucket, k, minio.GetObjectOptions{})
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s: GET %s: %d bytes (want %d), equal %v, err %v", when, k, len(got), len(want), bytes.Equal(got, want), err)
+			}
+		}
+		if _, err := c.StatObject(ctx, bucket, "del", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
+			t.Errorf("%s: HEAD of the deleted key: %v, want NoSuchKey", when, err)
+		}
+		// The Complete cut short after its first drive: not acknowledged,
+		// so absent or whole.
+		if got, err := getAll(ctx, c.Client, bucket, "mp-arbiter", minio.GetObjectOptions{}); err == nil && !bytes.Equal(got, arbiter.data) {
+			t.Errorf("%s: mp-arbiter reads %d wrong bytes", when, len(got))
+		} else if err != nil && minio.ToErrorResponse(err).Code != "NoSuchKey" {
+			t.Errorf("%s: GET mp-arbiter: %v, want whole or NoSuchKey", when, err)
+		}
+	}
+	check("after the crashes")
+
+	// An SDK retries the Complete that got no answer: it finishes it.
+	if err := complete("mp-arbiter", arbiter)(c); err != nil {
+		t.Fatalf("retried Complete after a crash: %v", err)
+	}
+	acked["mp-arbiter"] = arbiter.data
+
+	// Abort everything listed, and the committed uploads by id.
+	res, err := c.ListMultipartUploads(ctx, bucket, "", "", "", "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range res.Uploads {
+		t.Logf("aborting listed upload %s of %s", u.UploadID, u.Key)
+		if err := c.AbortMultipartUpload(ctx, bucket, u.Key, u.UploadID); err != nil {
+			t.Errorf("abort %s: %v", u.Key, err)
+		}
+	}
+	for key, u := range map[string]upload{"mp-committed": committed, "mp-arbiter": arbiter} {
+		err := c.AbortMultipartUpload(ctx, bucket, key, u.id)
+		if code := minio.ToErrorResponse(err).Code; err != nil && code != "NoSuchUpload" {
+			t.Errorf("abort of the completed upload of %s: %v", key, err)
+		}
+	}
+	check("after the aborts")
+	// A Complete resent after one that committed answers as the first
+	// would have.
+	if err := complete("mp-committed", committed)(c); err != nil {
+		t.Errorf("Complete resent after a committed one: %v", err)
+	}
+
+	// The expiry of old uploads at start (every upload is older than 1 s).
+	time.Sleep(1100 * time.Millisecond)
+	s.Stop()
+	s.Args = append(s.Args, "--upload-expiry", "1s")
+	s.start()
+	c = minio.Core{Client: s.Minio(t)}
+	time.Sleep(500 * time.Millisecond)
+	check("after the upload expiry")
+}
