@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unicode"
 
 	"github.com/cockroachdb/pebble"
@@ -63,6 +64,10 @@ type LocalOptions struct {
 	// full disk in the middle of a write. Default: 1% of the file system,
 	// at least 16 MiB and at most 1 GiB.
 	ReserveBytes int64
+	// DeleteGrace is how long the shard files of a deleted or replaced
+	// version stay readable for the reads that started on it (they wait in
+	// the folder's trash/). Default 15 minutes; negative: removed at once.
+	DeleteGrace time.Duration
 }
 
 // EnsureDefaults fills the unset fields of o with their defaults.
@@ -78,6 +83,9 @@ func (o *LocalOptions) EnsureDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.DeleteGrace == 0 {
+		o.DeleteGrace = 15 * time.Minute
 	}
 }
 
@@ -121,6 +129,7 @@ type LocalDrive struct {
 	dir  string // absolute
 	data string // dir/data
 	tmp  string // dir/tmp
+	bin  *trash // dir/trash
 	opts LocalOptions
 	db   *pebble.DB
 
@@ -207,6 +216,9 @@ func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
 	if err := syncDir(abs); err != nil {
 		return fail(errf(err, "open drive %s", abs))
 	}
+	if d.bin, err = openTrash(filepath.Join(abs, trashDir), d.opts.DeleteGrace); err != nil {
+		return fail(errf(err, "open drive %s: trash", abs))
+	}
 	return d, nil
 }
 
@@ -275,7 +287,15 @@ func (d *LocalDrive) checkSpace(deleting bool) error {
 	if err := syscall.Statfs(d.dir, &st); err != nil {
 		return nil // the write itself will tell
 	}
-	if free := int64(st.Bavail) * int64(st.Bsize); free < need {
+	free := int64(st.Bavail) * int64(st.Bsize)
+	if free < need && d.bin.grace > 0 {
+		// Space before slow readers: the trash goes now.
+		d.bin.empty()
+		if err := syscall.Statfs(d.dir, &st); err == nil {
+			free = int64(st.Bavail) * int64(st.Bsize)
+		}
+	}
+	if free < need {
 		return fmt.Errorf("storagenode: drive %s: %d bytes free, below the %d kept in reserve: %w", d.id, free, need, ErrDiskFull)
 	}
 	return nil
@@ -375,6 +395,7 @@ func (d *LocalDrive) Close() error {
 		return nil
 	}
 	d.closed = true
+	d.bin.close()
 	if err := d.db.Close(); err != nil {
 		return errf(err, "close drive %s", d.id)
 	}

@@ -178,6 +178,9 @@ func (d *LocalDrive) DeleteBucket(ctx context.Context, bucket string) error {
 	if err := os.RemoveAll(filepath.Join(d.data, bucket)); err != nil {
 		return errf(err, "delete bucket %s: shard files", bucket)
 	}
+	if err := d.bin.removeBucket(bucket); err != nil {
+		return errf(err, "delete bucket %s: trash", bucket)
+	}
 	if err := syncDir(d.data); err != nil {
 		return errf(err, "delete bucket %s: shard files", bucket)
 	}

@@ -196,6 +196,10 @@ func (d *LocalDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, 
 	defer d.leave()
 	f, err := os.Open(filepath.Join(d.data, ref.Bucket, ref.VersionDir, ref.Name))
 	if errors.Is(err, fs.ErrNotExist) {
+		// Deleted or replaced while a read was on it: still in the trash?
+		f, err = os.Open(d.bin.path(ref))
+	}
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, ErrShardNotFound)
 	}
 	if err != nil {
@@ -264,8 +268,15 @@ func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir strin
 }
 
 // removeVersionDir removes a version directory's inline shard and shard
-// files, durably.
+// files, durably: the files go to the trash, where reads that started on
+// them still find them for a while (trash.go).
 func (d *LocalDrive) removeVersionDir(bucket, versionDir string) error {
+	return d.removeVersion(bucket, versionDir, func(dir string) error { return d.bin.moveIn(dir, bucket, versionDir) })
+}
+
+// removeVersion removes a version directory's inline shard, then its
+// folder with remove, and syncs the bucket folder.
+func (d *LocalDrive) removeVersion(bucket, versionDir string, remove func(dir string) error) error {
 	if err := d.db.Delete(inlineKey(bucket, versionDir), pebble.Sync); err != nil {
 		return fmt.Errorf("inline shard: %w", err)
 	}
@@ -274,7 +285,7 @@ func (d *LocalDrive) removeVersionDir(bucket, versionDir string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := remove(dir); err != nil {
 		return err
 	}
 	if err := syncDir(bucketDir); err != nil && !errors.Is(err, fs.ErrNotExist) {

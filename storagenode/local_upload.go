@@ -351,7 +351,8 @@ func (d *LocalDrive) AbortUpload(ctx context.Context, bucket, key, uploadID stri
 	// folder between this check and the removal (and none can commit after
 	// it, the upload record being gone).
 	if cur == nil || cur.DataDir != uploadID {
-		if err := d.removeVersionDir(bucket, uploadID); err != nil {
+		// No read can be on an upload's parts: they go at once.
+		if err := d.removeVersion(bucket, uploadID, os.RemoveAll); err != nil {
 			return errf(err, "%s", op)
 		}
 	}

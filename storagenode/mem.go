@@ -34,7 +34,18 @@ type memBucket struct {
 	keys     []string // keys of objects, sorted
 	uploads  map[string]*memUpload
 	versions map[string]map[string][]byte // versionDir -> name -> committed bytes (immutable)
+	// trash keeps deleted versions readable for memDeleteGrace, as
+	// LocalDrive's trash does (OpenShard looks there last).
+	trash map[string]memTrashed
 }
+
+type memTrashed struct {
+	files map[string][]byte
+	at    time.Time
+}
+
+// memDeleteGrace is how long a deleted version stays readable.
+const memDeleteGrace = 15 * time.Minute
 
 type memUpload struct {
 	meta  *UploadMeta
@@ -227,6 +238,9 @@ func (d *MemDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, er
 	ok := false
 	if b := d.buckets[ref.Bucket]; b != nil {
 		data, ok = b.versions[ref.VersionDir][ref.Name]
+		if !ok {
+			data, ok = b.trash[ref.VersionDir].files[ref.Name]
+		}
 	}
 	if !ok {
 		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, ErrShardNotFound)
@@ -264,6 +278,18 @@ func (d *MemDrive) DeleteVersion(ctx context.Context, bucket, versionDir string)
 	}
 	defer unlock()
 	if b := d.buckets[bucket]; b != nil {
+		now := time.Now()
+		for dir, tr := range b.trash {
+			if now.Sub(tr.at) > memDeleteGrace {
+				delete(b.trash, dir)
+			}
+		}
+		if files := b.versions[versionDir]; files != nil {
+			if b.trash == nil {
+				b.trash = map[string]memTrashed{}
+			}
+			b.trash[versionDir] = memTrashed{files: files, at: now}
+		}
 		delete(b.versions, versionDir)
 	}
 	return nil

@@ -221,7 +221,7 @@ func TestRPCShardStreamAuthenticated(t *testing.T) {
 	if status, code := send(t, good); status != http.StatusNoContent {
 		t.Fatalf("good stream: HTTP %d %s", status, code)
 	}
-	if err := mem.DeleteVersion(ctx, "bkt", "v1"); err != nil {
+	if err := mem.DeleteShard(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
 	if status, code := send(t, replay); status != http.StatusForbidden || code != codeReplayed {

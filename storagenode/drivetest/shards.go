@@ -177,10 +177,25 @@ func testDeleteVersion(t *testing.T, d storagenode.Drive) {
 			writeShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: v, Name: n}, []byte(v+n), 5)
 		}
 	}
+	// A read that started on the version goes on after its deletion.
+	early, err := d.OpenShard(ctx(), storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.2"})
+	noErr(t, err, "OpenShard")
+	defer early.Close()
 	noErr(t, d.DeleteVersion(ctx(), "bkt", "v1"), "DeleteVersion")
+	buf := make([]byte, len("v1part.2"))
+	if n, err := early.ReadAt(buf, 0); n != len(buf) || (err != nil && err != io.EOF) || string(buf) != "v1part.2" {
+		t.Fatalf("a reader opened before DeleteVersion: %q, %v", buf[:n], err)
+	}
 	for _, n := range []string{"part.1", "part.2", "part.3"} {
-		_, err := d.OpenShard(ctx(), storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: n})
-		wantErr(t, err, storagenode.ErrShardNotFound, "OpenShard after DeleteVersion")
+		// Deleted files may stay readable for a grace period (reads that
+		// started on the version open its later parts), never changed.
+		ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: n}
+		if r, err := d.OpenShard(ctx(), ref); err == nil {
+			r.Close()
+			sameBytes(t, readShard(t, d, ref), []byte("v1"+n), "a deleted shard in its grace period")
+		} else {
+			wantErr(t, err, storagenode.ErrShardNotFound, "OpenShard after DeleteVersion")
+		}
 		sameBytes(t, readShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v2", Name: n}), []byte("v2"+n), "other version")
 	}
 	noErr(t, d.DeleteVersion(ctx(), "bkt", "v1"), "DeleteVersion twice")

@@ -1,0 +1,129 @@
+package storagenode
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// The trash keeps a deleted or replaced version's shard files readable by
+// the reads that started on it: a GET that opened a version goes on reading
+// its parts one after the other, and must not find them gone when an
+// overwrite or a DELETE commits meanwhile. DeleteVersion moves the version
+// directory from data/ to trash/<bucket>/<version> (one rename); OpenShard
+// looks there when a file is gone from data/; a sweeper removes what has
+// been there longer than LocalOptions.DeleteGrace. The trash is emptied when
+// the drive opens (no read survives a restart of its process) and at once
+// when the disk runs below its reserve (space before slow readers).
+type trash struct {
+	dir   string // drive/trash
+	grace time.Duration
+
+	mu      sync.Mutex
+	entries []trashEntry // in the order they were moved in
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type trashEntry struct {
+	path string
+	at   time.Time
+}
+
+const trashDir = "trash"
+
+// openTrash empties dir and starts the sweeper (none when grace <= 0).
+func openTrash(dir string, grace time.Duration) (*trash, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	t := &trash{dir: dir, grace: grace, stop: make(chan struct{})}
+	if grace > 0 {
+		t.wg.Add(1)
+		go t.sweeper()
+	}
+	return t, nil
+}
+
+// close stops the sweeper and waits for it.
+func (t *trash) close() {
+	close(t.stop)
+	t.wg.Wait()
+}
+
+func (t *trash) sweeper() {
+	defer t.wg.Done()
+	tick := time.NewTicker(min(max(t.grace/4, 10*time.Millisecond), 30*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case now := <-tick.C:
+			t.sweep(now.Add(-t.grace))
+		}
+	}
+}
+
+// sweep removes the entries moved in before cutoff.
+func (t *trash) sweep(cutoff time.Time) {
+	t.mu.Lock()
+	n := 0
+	for n < len(t.entries) && !t.entries[n].at.After(cutoff) {
+		n++
+	}
+	old := t.entries[:n:n]
+	t.entries = t.entries[n:]
+	t.mu.Unlock()
+	for _, e := range old {
+		_ = os.RemoveAll(e.path)
+	}
+}
+
+// empty removes everything in the trash now.
+func (t *trash) empty() { t.sweep(time.Now().Add(time.Hour)) }
+
+// moveIn moves the version directory dir (data/<bucket>/<version>) to the
+// trash, or removes it at once without a grace period. A missing dir is not
+// an error.
+func (t *trash) moveIn(dir, bucket, version string) error {
+	if t.grace <= 0 {
+		return os.RemoveAll(dir)
+	}
+	dst := filepath.Join(t.dir, bucket, version)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	// A directory of that name deleted before (a version healed back and
+	// deleted again) gives way.
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	err := os.Rename(dir, dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.entries = append(t.entries, trashEntry{path: dst, at: time.Now()})
+	t.mu.Unlock()
+	return nil
+}
+
+// path is where ref's file is while in the trash.
+func (t *trash) path(ref ShardRef) string {
+	return filepath.Join(t.dir, ref.Bucket, ref.VersionDir, ref.Name)
+}
+
+// removeBucket removes a deleted bucket's trash.
+func (t *trash) removeBucket(bucket string) error {
+	return os.RemoveAll(filepath.Join(t.dir, bucket))
+}
