@@ -40,10 +40,15 @@ func (r HealResult) Degraded() bool { return r.Unreachable > 0 || r.Lost }
 // current version gets its metadata record and an intact shard file for
 // every part, rebuilt from k healthy shards. With deep set, every block
 // checksum of every shard is verified (bitrot scrub); otherwise presence
-// and size are checked.
+// and size are checked. While a write holds the object, HealObject waits
+// at most healLockWait and then returns ErrKeyBusy, having done nothing.
 func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (HealResult, error) {
-	defer l.locks.heal(bucket, key)()
 	var res HealResult
+	unlock, err := l.locks.tryHeal(ctx, bucket, key, healLockWait)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	meta, err := l.readMeta(ctx, bucket, key)
 	if err != nil {
 		return res, err

@@ -91,6 +91,12 @@ type Healer struct {
 // works on at once: each is mostly waiting on drives.
 const walkParallel = 8
 
+// walkBusyRounds is how many times a walk tries again, at the end of a
+// bucket, the objects it skipped because a write held them (waits of
+// busyBackoff: 1s, 2s, 4s, 8s, 16s by default, past the default body idle
+// timeout of a stalled client).
+const walkBusyRounds = 5
+
 // healSaveInterval is how often a running operator heal saves its progress.
 var healSaveInterval = time.Second
 
@@ -305,13 +311,18 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 		}
 		// Objects are healed walkParallel at a time, in batches: the
 		// cursor moves past a batch once all of it is done, so a resumed
-		// walk never skips an object.
-		var batch []s3compat.ObjectInfo
-		flush := func() error {
-			results := make([]HealResult, len(batch))
-			errs := make([]error, len(batch))
+		// walk never skips an object. An object a write holds is skipped
+		// (ErrKeyBusy) and tried again at the end of the bucket; until
+		// then the cursor stays before it.
+		var batch, busy []s3compat.ObjectInfo
+		var last string // the last key walked in this bucket
+		// heal heals objs; round is -1 on the walk, then the retry round.
+		heal := func(objs []s3compat.ObjectInfo, round int) error {
+			final := round == walkBusyRounds-1
+			results := make([]HealResult, len(objs))
+			errs := make([]error, len(objs))
 			var wg sync.WaitGroup
-			for i, o := range batch {
+			for i, o := range objs {
 				wg.Go(func() { results[i], errs[i] = l.HealObject(ctx, b.Name, o.Key, deep) })
 			}
 			wg.Wait()
@@ -319,8 +330,12 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 				return ctx.Err()
 			}
 			h.update(func(s *HealStatus) {
-				for i, o := range batch {
+				for i, o := range objs {
 					r, err := results[i], errs[i]
+					if errors.Is(err, ErrKeyBusy) && !final {
+						busy = append(busy, o)
+						continue
+					}
 					s.ObjectsScanned++
 					s.BytesScanned += o.Size
 					s.BytesRepaired += r.Bytes
@@ -329,20 +344,32 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 					if r.Repaired > 0 {
 						s.ObjectsRepaired++
 					}
+					if errors.Is(err, ErrKeyBusy) {
+						// Still written to after every retry: the heal
+						// queue keeps trying; this walk counts it failed
+						// (a rebalance is then run again).
+						l.healq.later(healItem{b.Name, o.Key})
+					}
 					if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() || (h.kind == "rebalance" && r.Away > 0) {
 						s.ObjectsFailed++
 						l.log.Warn(h.kind+": object not brought to full redundancy and placement", "bucket", b.Name, "key", o.Key,
 							"err", err, "unreachable", r.Unreachable, "lost", r.Lost, "away", r.Away)
 					}
-					s.Cursor = HealCursor{Bucket: b.Name, Key: o.Key}
+					if round < 0 && len(busy) == 0 {
+						s.Cursor = HealCursor{Bucket: b.Name, Key: o.Key}
+					}
 				}
 			})
-			batch = batch[:0]
 			if time.Since(lastSave) >= healSaveInterval {
 				h.save(h.Status())
 				lastSave = time.Now()
 			}
 			return nil
+		}
+		flush := func() error {
+			err := heal(batch, -1)
+			batch = batch[:0]
+			return err
 		}
 		err := l.walkKeysFrom(ctx, b.Name, start, func(o s3compat.ObjectInfo) error {
 			if interval > 0 {
@@ -356,6 +383,7 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 				next = time.Now().Add(interval)
 			}
 			batch = append(batch, o)
+			last = o.Key
 			if interval == 0 && len(batch) < walkParallel {
 				return nil // a rate-bounded walk goes one at a time
 			}
@@ -364,8 +392,25 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 		if err == nil && len(batch) > 0 {
 			err = flush()
 		}
+		// The busy objects, again after a growing wait, walkBusyRounds
+		// times at most; the last round counts what is still busy.
+		for round := 0; err == nil && len(busy) > 0; round++ {
+			select {
+			case <-time.After(busyBackoff(round + 1)):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			objs := busy
+			busy = nil
+			for i := 0; err == nil && i < len(objs); i += walkParallel {
+				err = heal(objs[i:min(i+walkParallel, len(objs))], round)
+			}
+		}
 		if err != nil {
 			return err
+		}
+		if last != "" {
+			h.update(func(s *HealStatus) { s.Cursor = HealCursor{Bucket: b.Name, Key: last} })
 		}
 		// Then the keys below read quorum: leftovers of deletes a drive missed.
 		err = l.walkDanglingKeys(ctx, b.Name, func(key string) error {

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // healQueueSize bounds the in-memory heal queue. Objects that do not fit
@@ -22,14 +24,30 @@ type healQueue struct {
 
 	mu      sync.Mutex
 	pending map[healItem]struct{}
+	// busy holds objects whose heal found a write holding them: each is
+	// queued again when its retry is due.
+	busy map[healItem]busyRetry
 }
+
+// busyRetry is when an object skipped as busy is tried again.
+type busyRetry struct {
+	tries  int
+	next   time.Time
+	queued bool // back in ch, not yet healed
+}
+
+// Retries of a busy object: the first after busyRetryFirst, each wait
+// twice the last, at most busyRetryMax. A var so that tests go faster.
+var busyRetryFirst = time.Second
+
+const busyRetryMax = time.Minute
 
 // maxPending bounds the objects waiting for a drive to return; beyond it
 // the background scanner is relied on.
 const maxPending = 100000
 
 func newHealQueue() *healQueue {
-	return &healQueue{ch: make(chan healItem, healQueueSize), pending: map[healItem]struct{}{}}
+	return &healQueue{ch: make(chan healItem, healQueueSize), pending: map[healItem]struct{}{}, busy: map[healItem]busyRetry{}}
 }
 
 // DriveOnline tells the layer a drive is reachable again: objects whose
@@ -55,6 +73,57 @@ func (q *healQueue) park(it healItem) {
 	q.mu.Unlock()
 }
 
+// later records that it found its object busy: it is queued again after a
+// wait that grows with each try. Beyond maxPending busy objects, the
+// background scanner is relied on.
+func (q *healQueue) later(it healItem) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	b, ok := q.busy[it]
+	if !ok && len(q.busy) >= maxPending {
+		return
+	}
+	b.tries++
+	b.queued = false
+	b.next = time.Now().Add(busyBackoff(b.tries))
+	q.busy[it] = b
+}
+
+// busyBackoff is the wait before the tries-th retry of a busy object.
+func busyBackoff(tries int) time.Duration {
+	d := busyRetryFirst
+	for i := 1; i < tries && d < busyRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, busyRetryMax)
+}
+
+// notBusy forgets a busy object once a heal of it ran.
+func (q *healQueue) notBusy(it healItem) {
+	q.mu.Lock()
+	delete(q.busy, it)
+	q.mu.Unlock()
+}
+
+// requeueDue puts the busy objects whose retry is due back into ch (as far
+// as it has room).
+func (q *healQueue) requeueDue(now time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for it, b := range q.busy {
+		if b.queued || now.Before(b.next) {
+			continue
+		}
+		select {
+		case q.ch <- it:
+			b.queued = true
+			q.busy[it] = b
+		default:
+			return // full: the next tick tries again
+		}
+	}
+}
+
 // queueHeal asks for bucket/key to be healed soon; it never blocks.
 func (l *Layer) queueHeal(bucket, key string) {
 	select {
@@ -72,14 +141,25 @@ func (l *Layer) HealQueueStats() (queued int, healed, dropped int64) {
 	return len(l.healq.ch), l.healq.healed.Load(), l.healq.dropped.Load()
 }
 
-// RunHealer heals queued objects until ctx ends. The server runs one.
+// RunHealer heals queued objects until ctx ends. The server runs one. An
+// object that a write holds is skipped and queued again later, so the
+// worker never waits behind a client.
 func (l *Layer) RunHealer(ctx context.Context) {
+	tick := time.NewTicker(max(busyRetryFirst/2, time.Millisecond))
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case now := <-tick.C:
+			l.healq.requeueDue(now)
 		case it := <-l.healq.ch:
 			r, err := l.HealObject(ctx, it.bucket, it.key, true)
+			if errors.Is(err, ErrKeyBusy) {
+				l.healq.later(it)
+				continue
+			}
+			l.healq.notBusy(it)
 			if err != nil {
 				if ctx.Err() == nil {
 					l.log.Warn("heal failed; retried when a drive returns", "bucket", it.bucket, "key", it.key, "err", err)

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"hash/maphash"
 	"sync"
+	"time"
 )
 
 // keyLocks keeps a heal (or a rebalance move) of an object apart from
@@ -38,10 +41,43 @@ func (k *keyLocks) write(bucket, key string) func() {
 	return mu.RUnlock
 }
 
-// heal locks bucket/key against writes and other heals, and returns the
-// unlock.
-func (k *keyLocks) heal(bucket, key string) func() {
+// tryHeal locks bucket/key against writes and other heals and returns the
+// unlock. A write holds its key for as long as its client sends, so
+// background work never waits for the lock unboundedly: tryHeal gives up
+// after wait (or when ctx ends) and returns ErrKeyBusy; the caller skips
+// the key and comes back to it later.
+func (k *keyLocks) tryHeal(ctx context.Context, bucket, key string, wait time.Duration) (func(), error) {
 	mu := k.stripe(bucket, key)
-	mu.Lock()
-	return mu.Unlock
+	if mu.TryLock() {
+		return mu.Unlock, nil
+	}
+	deadline := time.Now().Add(wait)
+	pause := time.Millisecond
+	t := time.NewTimer(pause)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		if mu.TryLock() {
+			return mu.Unlock, nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, ErrKeyBusy
+		}
+		pause = min(2*pause, 50*time.Millisecond, left)
+		t.Reset(pause)
+	}
 }
+
+// ErrKeyBusy is returned by HealObject when a write held the object's key
+// for longer than a heal waits (healLockWait): the heal was skipped and is
+// to be tried again later.
+var ErrKeyBusy = errors.New("gateway: object busy with a write; heal it later")
+
+// healLockWait is how long a heal (or a rebalance move) waits for a key
+// that a write holds before it skips the key.
+var healLockWait = 250 * time.Millisecond

@@ -77,6 +77,7 @@ var (
 	ErrNoSuchUpload                   = apiErr("NoSuchUpload", http.StatusNotFound, "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.")
 	ErrNotImplemented                 = apiErr("NotImplemented", http.StatusNotImplemented, "A header or query you provided requested a function that is not implemented.")
 	ErrPreconditionFailed             = apiErr("PreconditionFailed", http.StatusPreconditionFailed, "At least one of the preconditions you specified did not hold.")
+	ErrRequestTimeout                 = apiErr("RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period.")
 	ErrRequestTimeTooSkewed           = apiErr("RequestTimeTooSkewed", http.StatusForbidden, "The difference between the request time and the server's time is too large.")
 	ErrServiceUnavailable             = apiErr("ServiceUnavailable", http.StatusServiceUnavailable, "Please reduce your request rate.")
 	ErrSignatureDoesNotMatch          = apiErr("SignatureDoesNotMatch", http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")

@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,14 +115,15 @@ func (s *Server) Handler() http.Handler {
 
 // request is one S3 request being served.
 type request struct {
-	r      *http.Request
-	w      http.ResponseWriter
-	id     string
-	bucket string
-	key    string
-	query  url.Values
-	auth   *sigv4.Result
-	api    string // operation name, for logs
+	r       *http.Request
+	w       http.ResponseWriter
+	id      string
+	bucket  string
+	key     string
+	query   url.Values
+	auth    *sigv4.Result
+	api     string        // operation name, for logs
+	counted *countingBody // the request body, nil when it has none
 }
 
 // response is what a handler returns; the adapter writes it.
@@ -150,26 +153,35 @@ type RequestStats struct {
 	BytesOut int64 // response body bytes written
 }
 
-// countingBody counts the request body bytes a handler reads.
+// countingBody counts the request body bytes a handler reads, and notes a
+// body that timed out: the server under this handler gives each read a
+// deadline (server.Timeouts.BodyIdle), and a read that passes it fails with
+// an error matching os.ErrDeadlineExceeded.
 type countingBody struct {
 	io.ReadCloser
-	n atomic.Int64 // a handler's goroutines may still read after it returns
+	n        atomic.Int64 // a handler's goroutines may still read after it returns
+	timedOut atomic.Bool
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		b.timedOut.Store(true)
+		err = fmt.Errorf("%w (%w)", ErrRequestTimeout, err)
+	}
 	return n, err
 }
 
 func (s *Server) serve(c *gin.Context) {
 	start := time.Now()
 	body := &countingBody{ReadCloser: c.Request.Body}
-	if c.Request.Body != nil && c.Request.Body != http.NoBody {
-		c.Request.Body = body
-	}
 	r := c.Request
 	q := &request{r: r, w: c.Writer, id: newRequestID(), query: r.URL.Query()}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = body
+		q.counted = body
+	}
 	if b := s.hostBucket(r); b != "" {
 		q.bucket, q.key = b, strings.TrimPrefix(r.URL.Path, "/")
 	} else {
@@ -213,6 +225,11 @@ func (s *Server) run(ctx context.Context, q *request) (int, error) {
 		}
 	}
 	resp, err := h(ctx, q)
+	if err != nil && q.counted != nil && q.counted.timedOut.Load() && !errors.Is(err, ErrRequestTimeout) {
+		// The client went silent mid-body; whatever the layer then made of
+		// it (a cancelled context, a short read), that is the answer.
+		err = fmt.Errorf("%w (%w)", ErrRequestTimeout, err)
+	}
 	if err != nil {
 		return s.writeError(q, err), err
 	}
@@ -258,6 +275,9 @@ func bodyError(err error) error {
 	var se *sigv4.Error
 	if errors.As(err, &se) {
 		return authError(err)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", ErrRequestTimeout, err)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return ErrIncompleteBody
@@ -319,7 +339,12 @@ func (s *Server) writeResponse(q *request, resp *response) (int, error) {
 			}
 			// Headers and part of the body are out: the only honest answer
 			// left is to cut the connection so the client sees a short read.
-			s.log.Error("response aborted mid-body", "id", q.id, "api", q.api, "err", err)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// The client stopped reading (server.Timeouts.WriteIdle).
+				s.log.Warn("response cut: the client read nothing within the write timeout", "id", q.id, "api", q.api, "err", err)
+			} else {
+				s.log.Error("response aborted mid-body", "id", q.id, "api", q.api, "err", err)
+			}
 			panic(http.ErrAbortHandler)
 		}
 		if !lw.started {

@@ -181,7 +181,10 @@ type GatewayConfig struct {
 	StateDir string
 	// RebalanceRate bounds the rebalance after a map change, in objects a
 	// second; 0 runs it at full speed.
-	RebalanceRate     float64
+	RebalanceRate float64
+	// Timeouts: as for Config (defaults 30s body, 60s write, 120s
+	// keep-alive idle).
+	Timeouts          Timeouts
 	CertFile, KeyFile string
 	Logger            *slog.Logger
 	ShutdownTimeout   time.Duration
@@ -201,9 +204,13 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
+	cfg.Timeouts.EnsureDefaults()
 	log := cfg.Logger
 	if cfg.ClusterFile == "" {
 		return errors.New("gateway: --cluster FILE is required")
+	}
+	if err := cfg.Timeouts.Validate(); err != nil {
+		return fmt.Errorf("gateway: %w", err)
 	}
 	if cfg.AccessKey == DefaultAccessKey && cfg.SecretKey == DefaultSecretKey {
 		log.Warn("USING THE DEFAULT CREDENTIALS: fine on your own machine, never anywhere else; set ECSTORE_ACCESS_KEY and ECSTORE_SECRET_KEY")
@@ -282,5 +289,6 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 gateway", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
+		timeouts: cfg.Timeouts,
 	}, "map", m.ID(), "nodes", len(m.Nodes), "drives", len(top.Drives), "ec", m.EC)
 }

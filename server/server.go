@@ -53,6 +53,10 @@ type Config struct {
 	// UploadExpiry: multipart uploads older than this are aborted (checked
 	// hourly). Default 7 days; negative disables.
 	UploadExpiry time.Duration
+	// Timeouts bound the wait on a silent client: a request body that
+	// stops (default 30s), a response nobody reads (60s), an idle
+	// keep-alive connection (120s). See Timeouts.
+	Timeouts Timeouts
 }
 
 // DefaultConfig returns the working embedded default.
@@ -90,6 +94,7 @@ func (c *Config) EnsureDefaults() {
 	if c.UploadExpiry == 0 {
 		c.UploadExpiry = DefaultUploadExpiry
 	}
+	c.Timeouts.EnsureDefaults()
 }
 
 // DefaultUploadExpiry is how long an unfinished multipart upload is kept.
@@ -122,7 +127,7 @@ func (c *Config) Validate() error {
 	if len(c.SecretKey) < 8 {
 		return errors.New("ECSTORE_SECRET_KEY must be at least 8 characters")
 	}
-	return nil
+	return c.Timeouts.Validate()
 }
 
 func suggestEC(drives int) string {
@@ -205,6 +210,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
+		timeouts: cfg.Timeouts,
 	}, "drives", len(drives), "ec", fmt.Sprintf("%d+%d", cfg.DataShards, cfg.ParityShards))
 }
 
@@ -242,6 +248,9 @@ type serveConfig struct {
 	certFile, keyFile string // TLS when both are set
 	shutdownTimeout   time.Duration
 	ready             func(addr string)
+	// timeouts: zero or negative fields are no bound (the internode API
+	// keeps its own per-call deadlines).
+	timeouts Timeouts
 }
 
 // serve runs an HTTP(S) endpoint until ctx ends, then shuts it down
@@ -252,8 +261,9 @@ func serve(ctx context.Context, sc serveConfig, logAttrs ...any) error {
 		return fmt.Errorf("listen on %s: %w", sc.address, err)
 	}
 	srv := &http.Server{
-		Handler:           sc.handler,
+		Handler:           withIdleTimeouts(sc.handler, sc.timeouts.BodyIdle, sc.timeouts.WriteIdle),
 		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       max(sc.timeouts.KeepAliveIdle, 0),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(sc.log.Handler(), slog.LevelWarn),
 	}

@@ -93,6 +93,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
+	timeoutFlags(fs, &cfg.Timeouts)
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
 	pprofAddr := fs.String("pprof-address", "", "serve Go profiles (net/http/pprof) on `HOST:PORT`, for performance work; keep it on localhost")
 	st, err := parseSettings(fs, args)
@@ -123,6 +124,15 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return server.Run(ctx, cfg, nil)
+}
+
+// timeoutFlags binds the S3 endpoint's client timeouts (server and
+// gateway).
+func timeoutFlags(fs *flag.FlagSet, t *server.Timeouts) {
+	t.EnsureDefaults()
+	fs.DurationVar(&t.BodyIdle, "body-idle-timeout", t.BodyIdle, "answer 400 RequestTimeout to a request whose body sends nothing for `DURATION` (negative: never)")
+	fs.DurationVar(&t.WriteIdle, "write-idle-timeout", t.WriteIdle, "cut a client that reads nothing of its response for `DURATION` (negative: never)")
+	fs.DurationVar(&t.KeepAliveIdle, "idle-timeout", t.KeepAliveIdle, "close a keep-alive connection idle for `DURATION` (negative: never)")
 }
 
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {
@@ -203,6 +213,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, wait up to `DURATION` for requests in flight")
+	timeoutFlags(fs, &cfg.Timeouts)
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
 	st, err := parseSettings(fs, args)
 	if err != nil {
