@@ -248,3 +248,40 @@ func TestOverwriteWithoutQuorumChangesNothing(t *testing.T) {
 	}
 	tc.checkWhole(t, "k", data)
 }
+
+// TestHealRestoresUploads: lose 2 drives (replaced by empty ones), heal,
+// lose 2 others: an upload in progress survives, as finished objects do.
+func TestHealRestoresUploads(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	id, parts, all := tc.startUpload(t, "k", 5, 5<<20, 1000)
+	done := randBytes(9, 300<<10)
+	tc.put(t, "done", done)
+	for _, f := range tc.faulty[:2] {
+		f.Drive = storagenode.NewMem(f.ID()) // wiped and replaced
+	}
+	if err := tc.Healer().Start(ctx, true, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.Healer().Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := tc.Healer().Status(); st.UploadsRepaired != 1 || st.UploadsFailed != 0 {
+		t.Fatalf("heal status: %d uploads repaired, %d failed; want 1, 0", st.UploadsRepaired, st.UploadsFailed)
+	}
+	for _, f := range tc.faulty[2:4] {
+		f.SetOffline(true)
+	}
+	lp, err := tc.ListParts(ctx, "bkt", "k", id, 0, 100)
+	if err != nil || len(lp.Parts) != 2 {
+		t.Fatalf("ListParts after losing 2 more drives: %+v, %v", lp, err)
+	}
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+		t.Fatalf("Complete after losing 2 more drives: %v", err)
+	}
+	for key, want := range map[string][]byte{"k": all, "done": done} {
+		if got, err := tc.get(key, 0, -1); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("read %s: %d bytes, %v", key, len(got), err)
+		}
+	}
+}

@@ -27,6 +27,8 @@ type HealStatus struct {
 	BytesScanned    int64     `json:"bytes_scanned"`    // object bytes examined
 	BytesRepaired   int64     `json:"bytes_repaired"`   // shard bytes written
 	DanglingRemoved int64     `json:"dangling_removed"` // stray records of deleted objects removed
+	UploadsRepaired int64     `json:"uploads_repaired"` // multipart uploads in progress repaired
+	UploadsFailed   int64     `json:"uploads_failed"`   // ... not brought to full redundancy
 	Error           string    `json:"error,omitempty"`
 	// Epoch is the cluster map a rebalance moves objects to (rebalance
 	// only).
@@ -422,6 +424,14 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 		})
 		if err != nil {
 			return err
+		}
+		// And the multipart uploads in progress, like objects.
+		if h.kind == "heal" {
+			repaired, failed, err := l.healUploads(ctx, b.Name, deep)
+			h.update(func(s *HealStatus) { s.UploadsRepaired += int64(repaired); s.UploadsFailed += int64(failed) })
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil

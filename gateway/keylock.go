@@ -47,7 +47,12 @@ func (k *keyLocks) write(bucket, key string) func() {
 // after wait (or when ctx ends) and returns ErrKeyBusy; the caller skips
 // the key and comes back to it later.
 func (k *keyLocks) tryHeal(ctx context.Context, bucket, key string, wait time.Duration) (func(), error) {
-	mu := k.stripe(bucket, key)
+	return tryLock(ctx, k.stripe(bucket, key), wait)
+}
+
+// tryLock locks mu exclusively, waiting at most wait (or until ctx ends),
+// and returns the unlock or ErrKeyBusy.
+func tryLock(ctx context.Context, mu *sync.RWMutex, wait time.Duration) (func(), error) {
 	if mu.TryLock() {
 		return mu.Unlock, nil
 	}

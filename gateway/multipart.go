@@ -99,6 +99,7 @@ func (l *Layer) UploadChecksum(ctx context.Context, bucket, key, uploadID string
 // Each upload of a part gets its own shard file name, so re-uploading a
 // part never tears the one already recorded.
 func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string, num int, body io.Reader, size int64, opts s3compat.PutOptions) (s3compat.PartInfo, error) {
+	defer l.ulocks.part(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return s3compat.PartInfo{}, err
