@@ -118,9 +118,9 @@ type errorResponse struct {
 	XMLName    xml.Name `xml:"Error"`
 	Code       string   `xml:"Code"`
 	Message    string   `xml:"Message"`
-	Resource   string   `xml:"Resource,omitempty"`
-	BucketName string   `xml:"BucketName,omitempty"`
-	Key        string   `xml:"Key,omitempty"`
+	Resource   xmlText  `xml:"Resource,omitempty"`
+	BucketName xmlText  `xml:"BucketName,omitempty"`
+	Key        xmlText  `xml:"Key,omitempty"`
 	RequestID  string   `xml:"RequestId"`
 	HostID     string   `xml:"HostId"`
 }

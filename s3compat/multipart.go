@@ -36,7 +36,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, q *request) (*respon
 		h.Set("x-amz-checksum-algorithm", a)
 		h.Set("x-amz-checksum-type", opts.Headers[UploadChecksumTypeHeader])
 	}
-	return &response{header: h, xml: initiateMultipartUploadResult{Xmlns: s3NS, Bucket: q.bucket, Key: q.key, UploadID: id}}, nil
+	return &response{header: h, xml: initiateMultipartUploadResult{Xmlns: s3NS, Bucket: q.bucket, Key: xmlText(q.key), UploadID: id}}, nil
 }
 
 // checkTarget validates the bucket and key of an object request.
@@ -131,7 +131,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 		return nil, err
 	}
 	loc := "/" + q.bucket + "/" + q.key
-	out := completeMultipartUploadResult{Xmlns: s3NS, Location: loc, Bucket: q.bucket, Key: q.key, ETag: `"` + info.ETag + `"`}
+	out := completeMultipartUploadResult{Xmlns: s3NS, Location: loc, Bucket: q.bucket, Key: xmlText(q.key), ETag: `"` + info.ETag + `"`}
 	h := http.Header{}
 	if len(info.Checksums) > 0 {
 		out.set(info.Checksums)
@@ -180,7 +180,7 @@ func (s *Server) listParts(ctx context.Context, q *request) (*response, error) {
 		return nil, err
 	}
 	out := listPartsResult{
-		Xmlns: s3NS, Bucket: q.bucket, Key: q.key, UploadID: id, Initiator: rootOwner, Owner: rootOwner,
+		Xmlns: s3NS, Bucket: q.bucket, Key: xmlText(q.key), UploadID: id, Initiator: rootOwner, Owner: rootOwner,
 		StorageClass: "STANDARD", PartNumberMarker: marker, NextPartNumberMarker: res.NextPartNumberMarker,
 		MaxParts: maxParts, IsTruncated: res.IsTruncated,
 	}

@@ -316,7 +316,7 @@ type postResponseXML struct {
 	XMLName  xml.Name `xml:"PostResponse"`
 	Location string   `xml:"Location"`
 	Bucket   string   `xml:"Bucket"`
-	Key      string   `xml:"Key"`
+	Key      xmlText  `xml:"Key"`
 	ETag     string   `xml:"ETag"`
 }
 
@@ -351,7 +351,7 @@ func postResponse(q *request, virtualHost bool, key string, info ObjectInfo, fie
 	case "200":
 		return &response{status: http.StatusOK, header: h}, nil
 	case "201":
-		return &response{status: http.StatusCreated, header: h, xml: postResponseXML{Location: loc, Bucket: q.bucket, Key: key, ETag: etag}}, nil
+		return &response{status: http.StatusCreated, header: h, xml: postResponseXML{Location: loc, Bucket: q.bucket, Key: xmlText(key), ETag: etag}}, nil
 	}
 	return &response{status: http.StatusNoContent, header: h}, nil
 }

@@ -282,8 +282,8 @@ func (s *Server) writeError(q *request, err error) int {
 	q.w.WriteHeader(ae.HTTPStatus)
 	if q.r.Method != http.MethodHead && ae.HTTPStatus != http.StatusNotModified {
 		body := errorResponse{
-			Code: ae.Code, Message: ae.Message, Resource: q.r.URL.Path,
-			BucketName: q.bucket, Key: q.key, RequestID: q.id, HostID: q.id,
+			Code: ae.Code, Message: ae.Message, Resource: xmlText(q.r.URL.Path),
+			BucketName: xmlText(q.bucket), Key: xmlText(q.key), RequestID: q.id, HostID: q.id,
 		}
 		_, _ = io.WriteString(q.w, xml.Header)
 		_ = xml.NewEncoder(q.w).Encode(body)
