@@ -131,8 +131,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 	if err != nil {
 		return nil, s.uploadError(ctx, q, err)
 	}
-	loc := "/" + q.bucket + "/" + q.key
-	out := completeMultipartUploadResult{Xmlns: s3NS, Location: loc, Bucket: q.bucket, Key: xmlText(q.key), ETag: `"` + info.ETag + `"`}
+	out := completeMultipartUploadResult{Xmlns: s3NS, Location: objectURL(q, s.hostBucket(q.r) != "", q.key), Bucket: q.bucket, Key: xmlText(q.key), ETag: `"` + info.ETag + `"`}
 	h := http.Header{}
 	if len(info.Checksums) > 0 {
 		out.set(info.Checksums)

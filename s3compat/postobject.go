@@ -312,6 +312,21 @@ func (f *postFile) checksum() (algo, value string, ok bool) {
 	return f.algo, f.want, true
 }
 
+// objectURL is the absolute URL of key in the request's bucket, as the
+// client addressed it: scheme://host/bucket/key for a path-style request,
+// scheme://bucket.domain/key for a virtual-hosted one.
+func objectURL(q *request, virtualHost bool, key string) string {
+	scheme := "http"
+	if q.r.TLS != nil {
+		scheme = "https"
+	}
+	path := "/" + q.bucket + "/" + key
+	if virtualHost {
+		path = "/" + key
+	}
+	return scheme + "://" + q.r.Host + (&url.URL{Path: path}).EscapedPath()
+}
+
 type postResponseXML struct {
 	XMLName  xml.Name `xml:"PostResponse"`
 	Location string   `xml:"Location"`
@@ -324,15 +339,7 @@ type postResponseXML struct {
 // success_action_status ask: a 303 to the redirect, 200 or 201 (with a
 // PostResponse document), by default 204.
 func postResponse(q *request, virtualHost bool, key string, info ObjectInfo, fields map[string]string) (*response, error) {
-	scheme := "http"
-	if q.r.TLS != nil {
-		scheme = "https"
-	}
-	path := "/" + q.bucket + "/" + key
-	if virtualHost {
-		path = "/" + key
-	}
-	loc := scheme + "://" + q.r.Host + (&url.URL{Path: path}).EscapedPath()
+	loc := objectURL(q, virtualHost, key)
 	etag := `"` + info.ETag + `"`
 	h := http.Header{"ETag": {etag}, "Location": {loc}}
 	addChecksumHeaders(h, info.Checksums)
