@@ -213,8 +213,12 @@ var postUnsignedFields = map[string]bool{
 
 // check applies the conditions to the fields and refuses a field no
 // condition names, as S3 does.
+//
+// The bucket is an input field too (taken from the request, not the form):
+// a policy without a condition on it would be good for any bucket, so it
+// is refused.
 func (p *postPolicy) check(bucket string, fields, names map[string]string) error {
-	covered := map[string]bool{"bucket": true}
+	covered := map[string]bool{}
 	for _, c := range p.conds {
 		covered[c.field] = true
 		v, ok := fields[c.field]
@@ -231,6 +235,9 @@ func (p *postPolicy) check(bucket string, fields, names map[string]string) error
 		if !pass {
 			return ErrAccessDenied.WithMessage("Invalid according to Policy: Policy Condition failed: %s", c)
 		}
+	}
+	if !covered["bucket"] {
+		return ErrAccessDenied.WithMessage("Invalid according to Policy: Extra input fields: bucket (the policy has no condition on $bucket, so it would be good for any bucket).")
 	}
 	for f := range fields {
 		if !covered[f] && !postUnsignedFields[f] && !strings.HasPrefix(f, "x-ignore-") {
