@@ -66,6 +66,12 @@ func (s *Server) postObject(ctx context.Context, q *request) (*response, error) 
 	for name, v := range fields {
 		h.Set(name, v)
 	}
+	if acl, ok := fields["acl"]; ok { // the form's name for x-amz-acl
+		h.Set("X-Amz-Acl", acl)
+	}
+	if err := refuseUnsupported(h, q.r.TLS != nil, refusedByAPI["PostObject"]); err != nil {
+		return nil, err
+	}
 	opts, err := putOptions(h)
 	if err != nil {
 		return nil, err

@@ -187,7 +187,9 @@ func (s *Server) serve(c *gin.Context) {
 		"status", status, "dur_ms", took.Milliseconds(), "in", body.n.Load(), "out", out, "remote", r.RemoteAddr}
 	if err != nil {
 		attrs = append(attrs, "err", err.Error())
-		if status >= 500 {
+		// 501 answers a request for a feature ecstore lacks: the
+		// client's doing, not a fault of the server.
+		if status >= 500 && status != http.StatusNotImplemented {
 			level = slog.LevelError
 		}
 	}
@@ -209,6 +211,9 @@ func (s *Server) run(ctx context.Context, q *request) (int, error) {
 	// request: postObject authenticates it.
 	if api != "PostObject" {
 		if err := s.authenticate(q); err != nil {
+			return s.writeError(q, err), err
+		}
+		if err := refuseUnsupported(q.r.Header, q.r.TLS != nil, refusedByAPI[api]); err != nil {
 			return s.writeError(q, err), err
 		}
 	}
