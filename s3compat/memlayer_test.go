@@ -213,16 +213,21 @@ type testRequest struct {
 	method, target string
 	header         map[string]string
 	body           string
+	secret         string // default testSecret
 }
 
 func (tr testRequest) build(host string) *http.Request {
 	r := httptest.NewRequest(tr.method, "http://"+host+tr.target, strings.NewReader(tr.body))
+	r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
 	for k, v := range tr.header {
 		r.Header.Set(k, v)
 	}
-	r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
 	r.ContentLength = int64(len(tr.body))
-	return signer.SignV4(*r, testAccess, testSecret, "", "us-east-1")
+	secret := tr.secret
+	if secret == "" {
+		secret = testSecret
+	}
+	return signer.SignV4(*r, testAccess, secret, "", "us-east-1")
 }
 
 // do serves tr and returns the recorded response.

@@ -166,6 +166,13 @@ func (s *Server) serve(c *gin.Context) {
 	start := time.Now()
 	body := &countingBody{ReadCloser: c.Request.Body}
 	if c.Request.Body != nil && c.Request.Body != http.NoBody {
+		// The body is replaced on a copy of the request: net/http looks at
+		// its own request's Body after the handler to tell whether an
+		// "Expect: 100-continue" body was never asked for. Replaced in
+		// place, the body looks like any other, and net/http reads it (so
+		// sends 100 Continue and waits for it) before an answer decided
+		// without it (403, 404, 412) goes out.
+		c.Request = c.Request.WithContext(c.Request.Context())
 		c.Request.Body = body
 	}
 	r := c.Request
