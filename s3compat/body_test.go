@@ -106,3 +106,43 @@ func TestExpectContinueAnswersEarly(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedBody: a request body whose framing is broken (HTTP chunked
+// encoding, or aws-chunked inside it) is the client's error: 400
+// IncompleteBody (InvalidRequest for a broken aws-chunked framing, as
+// sigv4 says), logged below ERROR, never 500 InternalError.
+func TestMalformedBody(t *testing.T) {
+	tests := []struct {
+		name   string
+		header map[string]string
+		body   string
+		code   string // default IncompleteBody
+	}{
+		{"broken HTTP chunk size", map[string]string{"Transfer-Encoding": "chunked"}, "zz\r\nhello\r\n0\r\n\r\n", ""},
+		{"HTTP chunk longer than announced", map[string]string{"Transfer-Encoding": "chunked"}, "2\r\nhello\r\n0\r\n\r\n", ""},
+		{"aws-chunked in broken HTTP chunks", map[string]string{"Transfer-Encoding": "chunked", "Content-Encoding": "aws-chunked",
+			"X-Amz-Decoded-Content-Length": "5", "X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}, "3\r\n5\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", ""},
+		{"broken aws-chunked size", map[string]string{"Content-Length": "18", "Content-Encoding": "aws-chunked",
+			"X-Amz-Decoded-Content-Length": "5", "X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}, "zz\r\nhello\r\n0\r\n\r\n\r\n", "InvalidRequest"},
+	}
+	for _, tc := range tests {
+		layer := newMemLayer("bkt")
+		s, logs := newTestServer(layer, Config{})
+		srv := httptest.NewServer(s.Handler())
+		resp, _ := rawExchange(t, srv, "PUT", "/bkt/k", tc.header, tc.body, testSecret)
+		srv.Close()
+		body := resp.Header.Get("X-Test-Body")
+		if tc.code == "" {
+			tc.code = "IncompleteBody"
+		}
+		if resp.StatusCode != 400 || errCode([]byte(body)) != tc.code {
+			t.Errorf("%s: got %d %q, want 400 %s (%s)", tc.name, resp.StatusCode, errCode([]byte(body)), tc.code, body)
+		}
+		if strings.Contains(logs.String(), "level=ERROR") {
+			t.Errorf("%s: logged at ERROR:\n%s", tc.name, logs)
+		}
+		if _, ok := layer.objects["bkt/k"]; ok {
+			t.Errorf("%s: stored", tc.name)
+		}
+	}
+}

@@ -159,7 +159,28 @@ type countingBody struct {
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		err = connBodyError(err)
+	}
 	return n, err
+}
+
+// connBodyError classifies a failure to read the request body off the
+// connection. Short of a timeout, it is the client's doing: a broken
+// chunked encoding (net/http's "invalid byte in chunk length", "malformed
+// chunked encoding"), a body cut short, a connection closed mid-body. It
+// is answered 400 IncompleteBody (S3's code for a body that does not
+// deliver what its framing promised) and logged as a client error.
+func connBodyError(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, http.ErrBodyReadAfterClose) {
+		return err
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return err
+	}
+	return ErrIncompleteBody.WithMessage("The request body ended early or its chunked encoding is malformed.")
 }
 
 func (s *Server) serve(c *gin.Context) {
