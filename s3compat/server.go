@@ -171,16 +171,21 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // chunked encoding"), a body cut short, a connection closed mid-body. It
 // is answered 400 IncompleteBody (S3's code for a body that does not
 // deliver what its framing promised) and logged as a client error.
+//
+// Errors already classified pass through: timeouts, a body cut short of its
+// Content-Length (io.ErrUnexpectedEOF, answered IncompleteBody by
+// bodyError), a size limit, a read after the handler closed the body (a
+// server bug), and S3 errors.
 func connBodyError(err error) error {
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, http.ErrBodyReadAfterClose) {
-		return err
-	}
+	var mbe *http.MaxBytesError
 	var ae *APIError
-	if errors.As(err, &ae) {
+	switch {
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &mbe),
+		errors.Is(err, http.ErrBodyReadAfterClose), errors.As(err, &ae):
 		return err
 	}
-	return ErrIncompleteBody.WithMessage("The request body ended early or its chunked encoding is malformed.")
+	return ErrIncompleteBody.WithMessage("The request body ended early or its chunked encoding is malformed.").WithCause(err)
 }
 
 func (s *Server) serve(c *gin.Context) {
