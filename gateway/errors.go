@@ -30,7 +30,7 @@ func toS3(err error) error {
 	case errors.Is(err, ec.ErrTooFewShards):
 		return s3compat.ErrInsufficientReadQuorum
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return s3compat.ErrSlowDown.WithMessage("The request was cancelled or timed out: %v", err)
+		return s3compat.ErrSlowDown.WithMessage("The request was cancelled or timed out.").WithCause(err)
 	}
 	return err
 }
@@ -45,7 +45,7 @@ func worstWriteError(errs []error) error {
 	}
 	for _, e := range errs {
 		if e != nil {
-			return s3compat.ErrInsufficientWriteQuorum.WithMessage("Not enough drives stored the data (%v); please retry.", e)
+			return s3compat.ErrInsufficientWriteQuorum.WithMessage("Not enough drives stored the data; please retry.").WithCause(e)
 		}
 	}
 	return s3compat.ErrInsufficientWriteQuorum

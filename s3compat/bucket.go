@@ -121,11 +121,11 @@ func parseListQuery(q *request) (listQuery, error) {
 }
 
 // enc applies encoding-type=url to a key or prefix.
-func (lq listQuery) enc(s string) string {
+func (lq listQuery) enc(s string) xmlText {
 	if lq.encoding == "url" {
-		return url.QueryEscape(s)
+		return xmlText(url.QueryEscape(s))
 	}
-	return s
+	return xmlText(s)
 }
 
 func (lq listQuery) contents(objs []ObjectInfo, withOwner bool) []objectXML {
@@ -267,11 +267,11 @@ func (s *Server) deleteObjects(ctx context.Context, q *request) (*response, erro
 			if !known {
 				s.log.Error("multi-delete", "id", q.id, "key", o.Key, "err", err)
 			}
-			out.Errors = append(out.Errors, deleteErrorXML{Key: o.Key, Code: ae.Code, Message: ae.Message})
+			out.Errors = append(out.Errors, deleteErrorXML{Key: xmlText(o.Key), Code: ae.Code, Message: ae.Message})
 			continue
 		}
 		if !req.Quiet {
-			out.Deleted = append(out.Deleted, deletedXML{Key: o.Key})
+			out.Deleted = append(out.Deleted, deletedXML{Key: xmlText(o.Key)})
 		}
 	}
 	return &response{xml: out}, nil
@@ -304,7 +304,7 @@ func (s *Server) listMultipartUploads(ctx context.Context, q *request) (*respons
 	// and markers); the Next markers are only sent when there is a next page.
 	out := listMultipartUploadsResult{
 		Xmlns: s3NS, Bucket: q.bucket, KeyMarker: lq.enc(p.KeyMarker), UploadIDMarker: p.UploadIDMarker,
-		Delimiter: p.Delimiter, Prefix: p.Prefix, MaxUploads: p.MaxUploads,
+		Delimiter: xmlText(p.Delimiter), Prefix: xmlText(p.Prefix), MaxUploads: p.MaxUploads,
 		IsTruncated: res.IsTruncated, EncodingType: lq.encoding, CommonPrefixes: lq.prefixes(res.Prefixes),
 	}
 	if res.IsTruncated {

@@ -15,9 +15,19 @@ type APIError struct {
 	Code       string
 	Message    string
 	HTTPStatus int
+	// cause is what went wrong inside (see WithCause): logged, never sent.
+	cause error
 }
 
-func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+func (e *APIError) Error() string {
+	if e.cause != nil {
+		return e.Code + ": " + e.Message + " (" + e.cause.Error() + ")"
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Unwrap returns the cause given to WithCause, if any.
+func (e *APIError) Unwrap() error { return e.cause }
 
 // Is lets errors.Is match an APIError by code, whatever its message.
 func (e *APIError) Is(target error) bool {
@@ -25,10 +35,21 @@ func (e *APIError) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// WithMessage returns a copy of e with a more specific message.
+// WithMessage returns a copy of e with a more specific message. The
+// message goes to the client: never format an internal error into it (its
+// text may name files, drives and hosts); give it to WithCause.
 func (e *APIError) WithMessage(format string, args ...any) *APIError {
 	c := *e
 	c.Message = fmt.Sprintf(format, args...)
+	return &c
+}
+
+// WithCause returns a copy of e that carries cause, the internal error
+// behind it: the client gets e's message alone, the log (which prints
+// Error()) gets the cause too, and errors.Is/As see through to it.
+func (e *APIError) WithCause(cause error) *APIError {
+	c := *e
+	c.cause = cause
 	return &c
 }
 
@@ -119,9 +140,9 @@ type errorResponse struct {
 	XMLName    xml.Name `xml:"Error"`
 	Code       string   `xml:"Code"`
 	Message    string   `xml:"Message"`
-	Resource   string   `xml:"Resource,omitempty"`
-	BucketName string   `xml:"BucketName,omitempty"`
-	Key        string   `xml:"Key,omitempty"`
+	Resource   xmlText  `xml:"Resource,omitempty"`
+	BucketName xmlText  `xml:"BucketName,omitempty"`
+	Key        xmlText  `xml:"Key,omitempty"`
 	RequestID  string   `xml:"RequestId"`
 	HostID     string   `xml:"HostId"`
 }

@@ -50,13 +50,13 @@ func (s *Server) recycleXML(b []byte) {
 func (v listBucketResultV2) appendXML(b []byte) ([]byte, bool) {
 	b = appendListOpen(b, v.Xmlns)
 	b = appendElem(b, "Name", v.Name)
-	b = appendElem(b, "Prefix", v.Prefix)
-	b = appendElemOmit(b, "StartAfter", v.StartAfter)
+	b = appendTextElem(b, "Prefix", v.Prefix)
+	b = appendTextElemOmit(b, "StartAfter", v.StartAfter)
 	b = appendElemOmit(b, "ContinuationToken", v.ContinuationToken)
 	b = appendElemOmit(b, "NextContinuationToken", v.NextContinuationToken)
 	b = appendInt(b, "KeyCount", int64(v.KeyCount))
 	b = appendInt(b, "MaxKeys", int64(v.MaxKeys))
-	b = appendElemOmit(b, "Delimiter", v.Delimiter)
+	b = appendTextElemOmit(b, "Delimiter", v.Delimiter)
 	b = appendElem(b, "IsTruncated", strconv.FormatBool(v.IsTruncated))
 	b = appendElemOmit(b, "EncodingType", v.EncodingType)
 	return appendListTail(b, v.Contents, v.CommonPrefixes)
@@ -65,11 +65,11 @@ func (v listBucketResultV2) appendXML(b []byte) ([]byte, bool) {
 func (v listBucketResultV1) appendXML(b []byte) ([]byte, bool) {
 	b = appendListOpen(b, v.Xmlns)
 	b = appendElem(b, "Name", v.Name)
-	b = appendElem(b, "Prefix", v.Prefix)
-	b = appendElem(b, "Marker", v.Marker)
-	b = appendElemOmit(b, "NextMarker", v.NextMarker)
+	b = appendTextElem(b, "Prefix", v.Prefix)
+	b = appendTextElem(b, "Marker", v.Marker)
+	b = appendTextElemOmit(b, "NextMarker", v.NextMarker)
 	b = appendInt(b, "MaxKeys", int64(v.MaxKeys))
-	b = appendElemOmit(b, "Delimiter", v.Delimiter)
+	b = appendTextElemOmit(b, "Delimiter", v.Delimiter)
 	b = appendElem(b, "IsTruncated", strconv.FormatBool(v.IsTruncated))
 	b = appendElemOmit(b, "EncodingType", v.EncodingType)
 	return appendListTail(b, v.Contents, v.CommonPrefixes)
@@ -106,7 +106,7 @@ func appendContents(b []byte, objs []objectXML) ([]byte, bool) {
 			return b, false
 		}
 		b = append(b, `<Contents>`...)
-		b = appendElem(b, "Key", o.Key)
+		b = appendTextElem(b, "Key", o.Key)
 		b = appendElem(b, "LastModified", o.LastModified)
 		b = appendElem(b, "ETag", o.ETag)
 		b = appendInt(b, "Size", o.Size)
@@ -125,7 +125,7 @@ func appendContents(b []byte, objs []objectXML) ([]byte, bool) {
 func appendPrefixes(b []byte, ps []commonPrefix) []byte {
 	for _, p := range ps {
 		b = append(b, `<CommonPrefixes>`...)
-		b = appendElem(b, "Prefix", p.Prefix)
+		b = appendTextElem(b, "Prefix", p.Prefix)
 		b = append(b, `</CommonPrefixes>`...)
 	}
 	return b
@@ -140,6 +140,37 @@ func appendElem(b []byte, name, s string) []byte {
 	b = append(b, '<', '/')
 	b = append(b, name...)
 	return append(b, '>')
+}
+
+// appendTextElem appends <name>s</name> with s written by appendText.
+func appendTextElem(b []byte, name string, s xmlText) []byte {
+	b = append(b, '<')
+	b = append(b, name...)
+	b = append(b, '>')
+	b = appendText(b, string(s))
+	b = append(b, '<', '/')
+	b = append(b, name...)
+	return append(b, '>')
+}
+
+// appendTextElemOmit is appendTextElem that writes nothing for "".
+func appendTextElemOmit(b []byte, name string, s xmlText) []byte {
+	if s == "" {
+		return b
+	}
+	return appendTextElem(b, name, s)
+}
+
+// xmlText is user data in an XML response (keys, prefixes, markers): it
+// is written by appendText, by hand or through encoding/xml.
+type xmlText string
+
+// MarshalXML writes the element with appendText's escaping (encoding/xml
+// would turn control characters into U+FFFD).
+func (s xmlText) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	return e.EncodeElement(struct {
+		Text []byte `xml:",innerxml"`
+	}{appendText(nil, string(s))}, start)
 }
 
 // appendElemOmit is appendElem that writes nothing for "" (omitempty).
@@ -176,7 +207,17 @@ var xmlPlain = func() (t [utf8.RuneSelf]bool) {
 // the five markup characters and tab, newline and carriage return as
 // character references, and what XML cannot carry (other control
 // characters, invalid UTF-8, U+FFFE and U+FFFF) as U+FFFD.
-func appendEscaped(b []byte, s string) []byte {
+func appendEscaped(b []byte, s string) []byte { return appendXMLChars(b, s, false) }
+
+// appendText appends user data (a key, prefix or marker) as S3 writes it:
+// as appendEscaped does, except that control characters are character
+// references (&#x1;), so a key holding one comes back as it was stored.
+func appendText(b []byte, s string) []byte { return appendXMLChars(b, s, true) }
+
+const upperHex = "0123456789ABCDEF"
+
+// appendXMLChars is appendEscaped, or appendText when refs is set.
+func appendXMLChars(b []byte, s string, refs bool) []byte {
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -204,6 +245,16 @@ func appendEscaped(b []byte, s string) []byte {
 			case '\r':
 				esc = "&#xD;"
 			default:
+				if refs && c != 0 { // no XML version can carry NUL
+					b = append(b, s[last:i-1]...)
+					b = append(b, "&#x"...)
+					if c >= 0x10 {
+						b = append(b, upperHex[c>>4])
+					}
+					b = append(b, upperHex[c&0xF], ';')
+					last = i
+					continue
+				}
 				esc = "\uFFFD"
 			}
 			b = append(b, s[last:i-1]...)

@@ -33,7 +33,7 @@ func randXMLString(r *rand.Rand) string {
 func randObjects(r *rand.Rand) []objectXML {
 	var out []objectXML
 	for range r.IntN(5) {
-		o := objectXML{Key: randXMLString(r), LastModified: timeISO(time.Unix(r.Int64N(1<<34), 0)),
+		o := objectXML{Key: xmlText(randXMLString(r)), LastModified: timeISO(time.Unix(r.Int64N(1<<34), 0)),
 			ETag: `"` + randXMLString(r) + `"`, Size: r.Int64N(1<<40) - 5, StorageClass: "STANDARD"}
 		if r.IntN(2) == 0 {
 			ow := owner{ID: randXMLString(r), DisplayName: randXMLString(r)}
@@ -47,7 +47,7 @@ func randObjects(r *rand.Rand) []objectXML {
 func randPrefixes(r *rand.Rand) []commonPrefix {
 	var out []commonPrefix
 	for range r.IntN(3) {
-		out = append(out, commonPrefix{Prefix: randXMLString(r)})
+		out = append(out, commonPrefix{Prefix: xmlText(randXMLString(r))})
 	}
 	return out
 }
@@ -60,16 +60,16 @@ func TestListXMLMatchesEncodingXML(t *testing.T) {
 		var v any
 		if i%2 == 0 {
 			v = listBucketResultV2{
-				Xmlns: s3NS, Name: randXMLString(r), Prefix: randXMLString(r), StartAfter: randXMLString(r),
+				Xmlns: s3NS, Name: randXMLString(r), Prefix: xmlText(randXMLString(r)), StartAfter: xmlText(randXMLString(r)),
 				ContinuationToken: randXMLString(r), NextContinuationToken: randXMLString(r),
-				KeyCount: r.IntN(2000) - 1, MaxKeys: r.IntN(2000), Delimiter: randXMLString(r),
+				KeyCount: r.IntN(2000) - 1, MaxKeys: r.IntN(2000), Delimiter: xmlText(randXMLString(r)),
 				IsTruncated: r.IntN(2) == 0, EncodingType: randXMLString(r),
 				Contents: randObjects(r), CommonPrefixes: randPrefixes(r),
 			}
 		} else {
 			v = listBucketResultV1{
-				Xmlns: s3NS, Name: randXMLString(r), Prefix: randXMLString(r), Marker: randXMLString(r),
-				NextMarker: randXMLString(r), MaxKeys: r.IntN(2000), Delimiter: randXMLString(r),
+				Xmlns: s3NS, Name: randXMLString(r), Prefix: xmlText(randXMLString(r)), Marker: xmlText(randXMLString(r)),
+				NextMarker: xmlText(randXMLString(r)), MaxKeys: r.IntN(2000), Delimiter: xmlText(randXMLString(r)),
 				IsTruncated: r.IntN(2) == 0, EncodingType: randXMLString(r),
 				Contents: randObjects(r), CommonPrefixes: randPrefixes(r),
 			}
@@ -109,7 +109,7 @@ func BenchmarkListXML(b *testing.B) {
 	v := listBucketResultV2{Xmlns: s3NS, Name: "bucket", Prefix: "photos/", MaxKeys: 1000, KeyCount: 1000, IsTruncated: true,
 		NextContinuationToken: "cGhvdG9zLzAwMDAwOTk5"}
 	for i := range 1000 {
-		v.Contents = append(v.Contents, objectXML{Key: fmt.Sprintf("photos/%08d.jpg", i), LastModified: "2026-11-25T18:45:48.261Z",
+		v.Contents = append(v.Contents, objectXML{Key: xmlText(fmt.Sprintf("photos/%08d.jpg", i)), LastModified: "2026-11-25T18:45:48.261Z",
 			ETag: `"9dd4e461268c8034f5c8564e155c67a6"`, Size: 3 << 20, StorageClass: "STANDARD"})
 	}
 	b.Run("Hand", func(b *testing.B) {

@@ -3,6 +3,7 @@ package s3compat
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"hash"
 	"io"
 	"net/http"
@@ -36,7 +37,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, q *request) (*respon
 		h.Set("x-amz-checksum-algorithm", a)
 		h.Set("x-amz-checksum-type", opts.Headers[UploadChecksumTypeHeader])
 	}
-	return &response{header: h, xml: initiateMultipartUploadResult{Xmlns: s3NS, Bucket: q.bucket, Key: q.key, UploadID: id}}, nil
+	return &response{header: h, xml: initiateMultipartUploadResult{Xmlns: s3NS, Bucket: q.bucket, Key: xmlText(q.key), UploadID: id}}, nil
 }
 
 // checkTarget validates the bucket and key of an object request.
@@ -73,7 +74,7 @@ func (s *Server) uploadPart(ctx context.Context, q *request) (*response, error) 
 	}
 	id, num, err := q.partTarget()
 	if err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
 	var opts PutOptions
 	if v := q.r.Header.Get("Content-MD5"); v != "" {
@@ -90,7 +91,7 @@ func (s *Server) uploadPart(ctx context.Context, q *request) (*response, error) 
 	opts.Checksum = q.auth.Checksum
 	part, err := s.layer.PutObjectPart(ctx, q.bucket, q.key, id, num, body, size, opts)
 	if err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
 	h := http.Header{"ETag": {`"` + part.ETag + `"`}}
 	addChecksumHeaders(h, part.Checksums)
@@ -103,7 +104,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 	}
 	id, err := q.uploadID()
 	if err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
 	var req completeMultipartUpload
 	if err := readXML(q, &req); err != nil {
@@ -128,10 +129,9 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 	}
 	info, err := s.layer.CompleteMultipartUpload(ctx, q.bucket, q.key, id, parts, opts)
 	if err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
-	loc := "/" + q.bucket + "/" + q.key
-	out := completeMultipartUploadResult{Xmlns: s3NS, Location: loc, Bucket: q.bucket, Key: q.key, ETag: `"` + info.ETag + `"`}
+	out := completeMultipartUploadResult{Xmlns: s3NS, Location: objectURL(q, s.hostBucket(q.r) != "", q.key), Bucket: q.bucket, Key: xmlText(q.key), ETag: `"` + info.ETag + `"`}
 	h := http.Header{}
 	if len(info.Checksums) > 0 {
 		out.set(info.Checksums)
@@ -147,10 +147,10 @@ func (s *Server) abortMultipartUpload(ctx context.Context, q *request) (*respons
 	}
 	id, err := q.uploadID()
 	if err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
 	if err := s.layer.AbortMultipartUpload(ctx, q.bucket, q.key, id); err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
 	return &response{status: http.StatusNoContent}, nil
 }
@@ -161,7 +161,7 @@ func (s *Server) listParts(ctx context.Context, q *request) (*response, error) {
 	}
 	id, err := q.uploadID()
 	if err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
 	marker, maxParts := 0, maxListParts
 	if v := q.query.Get("part-number-marker"); v != "" {
@@ -177,10 +177,10 @@ func (s *Server) listParts(ctx context.Context, q *request) (*response, error) {
 	}
 	res, err := s.layer.ListParts(ctx, q.bucket, q.key, id, marker, maxParts)
 	if err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
 	out := listPartsResult{
-		Xmlns: s3NS, Bucket: q.bucket, Key: q.key, UploadID: id, Initiator: rootOwner, Owner: rootOwner,
+		Xmlns: s3NS, Bucket: q.bucket, Key: xmlText(q.key), UploadID: id, Initiator: rootOwner, Owner: rootOwner,
 		StorageClass: "STANDARD", PartNumberMarker: marker, NextPartNumberMarker: res.NextPartNumberMarker,
 		MaxParts: maxParts, IsTruncated: res.IsTruncated,
 	}
@@ -223,7 +223,7 @@ func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, err
 	}
 	id, num, err := q.partTarget()
 	if err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
 	src, _, _, err := s.openCopySource(ctx, q)
 	if err != nil {
@@ -260,11 +260,23 @@ func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, err
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.uploadError(ctx, q, err)
 	}
 	out := copyPartResult{Xmlns: s3NS, LastModified: timeISO(part.ModTime), ETag: `"` + part.ETag + `"`}
 	out.set(part.Checksums)
 	return &response{xml: out}, nil
+}
+
+// uploadError answers NoSuchBucket for a NoSuchUpload in a bucket that does
+// not exist, as S3 does: an ObjectLayer need not look at the bucket for an
+// upload id it cannot have issued. Only the error path pays the look-up.
+func (s *Server) uploadError(ctx context.Context, q *request, err error) error {
+	if errors.Is(err, ErrNoSuchUpload) {
+		if _, berr := s.bucketExists(ctx, q.bucket); errors.Is(berr, ErrNoSuchBucket) {
+			return berr
+		}
+	}
+	return err
 }
 
 // uploadChecksumAlgorithm returns the checksum algorithm an upload was

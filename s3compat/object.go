@@ -321,6 +321,12 @@ func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*r
 		if rng, part, partsCount, err = partRange(obj, v); err != nil {
 			return nil, err
 		}
+		if rng.Length == 0 {
+			// An empty part (that of an empty object) has no byte range
+			// to name: "bytes 0--1/0" is not one. It is answered as the
+			// whole object is, 200 without Content-Range.
+			rng = nil
+		}
 	} else if rng, err = parseRange(q.r.Header.Get("Range"), info.Size); err != nil {
 		return nil, err
 	}

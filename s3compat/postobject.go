@@ -66,6 +66,12 @@ func (s *Server) postObject(ctx context.Context, q *request) (*response, error) 
 	for name, v := range fields {
 		h.Set(name, v)
 	}
+	if acl, ok := fields["acl"]; ok { // the form's name for x-amz-acl
+		h.Set("X-Amz-Acl", acl)
+	}
+	if err := refuseUnsupported(h, q.r.TLS != nil, refusedByAPI["PostObject"]); err != nil {
+		return nil, err
+	}
 	opts, err := putOptions(h)
 	if err != nil {
 		return nil, err
@@ -213,8 +219,12 @@ var postUnsignedFields = map[string]bool{
 
 // check applies the conditions to the fields and refuses a field no
 // condition names, as S3 does.
+//
+// The bucket is an input field too (taken from the request, not the form):
+// a policy without a condition on it would be good for any bucket, so it
+// is refused.
 func (p *postPolicy) check(bucket string, fields, names map[string]string) error {
-	covered := map[string]bool{"bucket": true}
+	covered := map[string]bool{}
 	for _, c := range p.conds {
 		covered[c.field] = true
 		v, ok := fields[c.field]
@@ -231,6 +241,9 @@ func (p *postPolicy) check(bucket string, fields, names map[string]string) error
 		if !pass {
 			return ErrAccessDenied.WithMessage("Invalid according to Policy: Policy Condition failed: %s", c)
 		}
+	}
+	if !covered["bucket"] {
+		return ErrAccessDenied.WithMessage("Invalid according to Policy: Extra input fields: bucket (the policy has no condition on $bucket, so it would be good for any bucket).")
 	}
 	for f := range fields {
 		if !covered[f] && !postUnsignedFields[f] && !strings.HasPrefix(f, "x-ignore-") {
@@ -312,18 +325,10 @@ func (f *postFile) checksum() (algo, value string, ok bool) {
 	return f.algo, f.want, true
 }
 
-type postResponseXML struct {
-	XMLName  xml.Name `xml:"PostResponse"`
-	Location string   `xml:"Location"`
-	Bucket   string   `xml:"Bucket"`
-	Key      string   `xml:"Key"`
-	ETag     string   `xml:"ETag"`
-}
-
-// postResponse answers as success_action_redirect or
-// success_action_status ask: a 303 to the redirect, 200 or 201 (with a
-// PostResponse document), by default 204.
-func postResponse(q *request, virtualHost bool, key string, info ObjectInfo, fields map[string]string) (*response, error) {
+// objectURL is the absolute URL of key in the request's bucket, as the
+// client addressed it: scheme://host/bucket/key for a path-style request,
+// scheme://bucket.domain/key for a virtual-hosted one.
+func objectURL(q *request, virtualHost bool, key string) string {
 	scheme := "http"
 	if q.r.TLS != nil {
 		scheme = "https"
@@ -332,7 +337,22 @@ func postResponse(q *request, virtualHost bool, key string, info ObjectInfo, fie
 	if virtualHost {
 		path = "/" + key
 	}
-	loc := scheme + "://" + q.r.Host + (&url.URL{Path: path}).EscapedPath()
+	return scheme + "://" + q.r.Host + (&url.URL{Path: path}).EscapedPath()
+}
+
+type postResponseXML struct {
+	XMLName  xml.Name `xml:"PostResponse"`
+	Location string   `xml:"Location"`
+	Bucket   string   `xml:"Bucket"`
+	Key      xmlText  `xml:"Key"`
+	ETag     string   `xml:"ETag"`
+}
+
+// postResponse answers as success_action_redirect or
+// success_action_status ask: a 303 to the redirect, 200 or 201 (with a
+// PostResponse document), by default 204.
+func postResponse(q *request, virtualHost bool, key string, info ObjectInfo, fields map[string]string) (*response, error) {
+	loc := objectURL(q, virtualHost, key)
 	etag := `"` + info.ETag + `"`
 	h := http.Header{"ETag": {etag}, "Location": {loc}}
 	addChecksumHeaders(h, info.Checksums)
@@ -351,7 +371,7 @@ func postResponse(q *request, virtualHost bool, key string, info ObjectInfo, fie
 	case "200":
 		return &response{status: http.StatusOK, header: h}, nil
 	case "201":
-		return &response{status: http.StatusCreated, header: h, xml: postResponseXML{Location: loc, Bucket: q.bucket, Key: key, ETag: etag}}, nil
+		return &response{status: http.StatusCreated, header: h, xml: postResponseXML{Location: loc, Bucket: q.bucket, Key: xmlText(key), ETag: etag}}, nil
 	}
 	return &response{status: http.StatusNoContent, header: h}, nil
 }

@@ -97,3 +97,17 @@ func TestPostFileLimitsAndChecksum(t *testing.T) {
 		t.Errorf("algorithm without a value: %v, want InvalidRequest", err)
 	}
 }
+
+// TestPostPolicyNeedsBucket: a policy with no condition on the bucket
+// would be good for every bucket; it is refused.
+func TestPostPolicyNeedsBucket(t *testing.T) {
+	doc := `{"expiration":"2030-01-01T00:00:00Z","conditions":[["starts-with","$key",""]]}`
+	p, err := parsePostPolicy(base64.StdEncoding.EncodeToString([]byte(doc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.check("any", map[string]string{"key": "k"}, map[string]string{"key": "key"})
+	if !errors.Is(err, ErrAccessDenied) || !strings.Contains(err.Error(), "Invalid according to Policy") || !strings.Contains(err.Error(), "bucket") {
+		t.Fatalf("policy without a bucket condition: %v, want AccessDenied naming the bucket", err)
+	}
+}

@@ -166,20 +166,57 @@ type countingBody struct {
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	switch {
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.timedOut.Store(true)
 		err = fmt.Errorf("%w (%w)", ErrRequestTimeout, err)
+	case err != nil && err != io.EOF:
+		err = connBodyError(err)
 	}
 	return n, err
+}
+
+// connBodyError classifies a failure to read the request body off the
+// connection. Short of a timeout, it is the client's doing: a broken
+// chunked encoding (net/http's "invalid byte in chunk length", "malformed
+// chunked encoding"), a body cut short, a connection closed mid-body. It
+// is answered 400 IncompleteBody (S3's code for a body that does not
+// deliver what its framing promised) and logged as a client error.
+//
+// Errors already classified pass through: timeouts, a body cut short of its
+// Content-Length (io.ErrUnexpectedEOF, answered IncompleteBody by
+// bodyError), a size limit, a read after the handler closed the body (a
+// server bug), and S3 errors.
+func connBodyError(err error) error {
+	var ne net.Error
+	var mbe *http.MaxBytesError
+	var ae *APIError
+	switch {
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &mbe),
+		errors.Is(err, http.ErrBodyReadAfterClose), errors.As(err, &ae):
+		return err
+	}
+	return ErrIncompleteBody.WithMessage("The request body ended early or its chunked encoding is malformed.").WithCause(err)
 }
 
 func (s *Server) serve(c *gin.Context) {
 	start := time.Now()
 	body := &countingBody{ReadCloser: c.Request.Body}
+	counted := false
+	if c.Request.Body != nil && c.Request.Body != http.NoBody {
+		// The body is replaced on a copy of the request: net/http looks at
+		// its own request's Body after the handler to tell whether an
+		// "Expect: 100-continue" body was never asked for. Replaced in
+		// place, the body looks like any other, and net/http reads it (so
+		// sends 100 Continue and waits for it) before an answer decided
+		// without it (403, 404, 412) goes out.
+		c.Request = c.Request.WithContext(c.Request.Context())
+		c.Request.Body = body
+		counted = true
+	}
 	r := c.Request
 	q := &request{r: r, w: c.Writer, id: newRequestID(), query: r.URL.Query()}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = body
+	if counted {
 		q.counted = body
 	}
 	if b := s.hostBucket(r); b != "" {
@@ -199,7 +236,9 @@ func (s *Server) serve(c *gin.Context) {
 		"status", status, "dur_ms", took.Milliseconds(), "in", body.n.Load(), "out", out, "remote", r.RemoteAddr}
 	if err != nil {
 		attrs = append(attrs, "err", err.Error())
-		if status >= 500 {
+		// 501 answers a request for a feature ecstore lacks: the
+		// client's doing, not a fault of the server.
+		if status >= 500 && status != http.StatusNotImplemented {
 			level = slog.LevelError
 		}
 	}
@@ -221,6 +260,9 @@ func (s *Server) run(ctx context.Context, q *request) (int, error) {
 	// request: postObject authenticates it.
 	if api != "PostObject" {
 		if err := s.authenticate(q); err != nil {
+			return s.writeError(q, err), err
+		}
+		if err := refuseUnsupported(q.r.Header, q.r.TLS != nil, refusedByAPI[api]); err != nil {
 			return s.writeError(q, err), err
 		}
 	}
@@ -302,8 +344,8 @@ func (s *Server) writeError(q *request, err error) int {
 	q.w.WriteHeader(ae.HTTPStatus)
 	if q.r.Method != http.MethodHead && ae.HTTPStatus != http.StatusNotModified {
 		body := errorResponse{
-			Code: ae.Code, Message: ae.Message, Resource: q.r.URL.Path,
-			BucketName: q.bucket, Key: q.key, RequestID: q.id, HostID: q.id,
+			Code: ae.Code, Message: ae.Message, Resource: xmlText(q.r.URL.Path),
+			BucketName: xmlText(q.bucket), Key: xmlText(q.key), RequestID: q.id, HostID: q.id,
 		}
 		_, _ = io.WriteString(q.w, xml.Header)
 		_ = xml.NewEncoder(q.w).Encode(body)

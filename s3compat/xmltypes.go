@@ -39,12 +39,12 @@ type versioningConfiguration struct {
 }
 
 type objectXML struct {
-	Key          string `xml:"Key"`
-	LastModified string `xml:"LastModified"`
-	ETag         string `xml:"ETag"`
-	Size         int64  `xml:"Size"`
-	StorageClass string `xml:"StorageClass"`
-	Owner        *owner `xml:"Owner,omitempty"`
+	Key          xmlText `xml:"Key"`
+	LastModified string  `xml:"LastModified"`
+	ETag         string  `xml:"ETag"`
+	Size         int64   `xml:"Size"`
+	StorageClass string  `xml:"StorageClass"`
+	Owner        *owner  `xml:"Owner,omitempty"`
 	// UserMetadata is MinIO's listing extension (metadata=true).
 	UserMetadata *metadataXML `xml:"UserMetadata,omitempty"`
 }
@@ -59,18 +59,18 @@ type metadataItem struct {
 }
 
 type commonPrefix struct {
-	Prefix string `xml:"Prefix"`
+	Prefix xmlText `xml:"Prefix"`
 }
 
 type listBucketResultV1 struct {
 	XMLName        xml.Name       `xml:"ListBucketResult"`
 	Xmlns          string         `xml:"xmlns,attr"`
 	Name           string         `xml:"Name"`
-	Prefix         string         `xml:"Prefix"`
-	Marker         string         `xml:"Marker"`
-	NextMarker     string         `xml:"NextMarker,omitempty"`
+	Prefix         xmlText        `xml:"Prefix"`
+	Marker         xmlText        `xml:"Marker"`
+	NextMarker     xmlText        `xml:"NextMarker,omitempty"`
 	MaxKeys        int            `xml:"MaxKeys"`
-	Delimiter      string         `xml:"Delimiter,omitempty"`
+	Delimiter      xmlText        `xml:"Delimiter,omitempty"`
 	IsTruncated    bool           `xml:"IsTruncated"`
 	EncodingType   string         `xml:"EncodingType,omitempty"`
 	Contents       []objectXML    `xml:"Contents"`
@@ -81,13 +81,13 @@ type listBucketResultV2 struct {
 	XMLName               xml.Name       `xml:"ListBucketResult"`
 	Xmlns                 string         `xml:"xmlns,attr"`
 	Name                  string         `xml:"Name"`
-	Prefix                string         `xml:"Prefix"`
-	StartAfter            string         `xml:"StartAfter,omitempty"`
+	Prefix                xmlText        `xml:"Prefix"`
+	StartAfter            xmlText        `xml:"StartAfter,omitempty"`
 	ContinuationToken     string         `xml:"ContinuationToken,omitempty"`
 	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
 	KeyCount              int            `xml:"KeyCount"`
 	MaxKeys               int            `xml:"MaxKeys"`
-	Delimiter             string         `xml:"Delimiter,omitempty"`
+	Delimiter             xmlText        `xml:"Delimiter,omitempty"`
 	IsTruncated           bool           `xml:"IsTruncated"`
 	EncodingType          string         `xml:"EncodingType,omitempty"`
 	Contents              []objectXML    `xml:"Contents"`
@@ -104,13 +104,13 @@ type deleteRequest struct {
 }
 
 type deletedXML struct {
-	Key string `xml:"Key"`
+	Key xmlText `xml:"Key"`
 }
 
 type deleteErrorXML struct {
-	Key     string `xml:"Key"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
+	Key     xmlText `xml:"Key"`
+	Code    string  `xml:"Code"`
+	Message string  `xml:"Message"`
 }
 
 type deleteResult struct {
@@ -141,7 +141,7 @@ type initiateMultipartUploadResult struct {
 	XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
 	Xmlns    string   `xml:"xmlns,attr"`
 	Bucket   string   `xml:"Bucket"`
-	Key      string   `xml:"Key"`
+	Key      xmlText  `xml:"Key"`
 	UploadID string   `xml:"UploadId"`
 }
 
@@ -159,7 +159,7 @@ type completeMultipartUploadResult struct {
 	Xmlns    string   `xml:"xmlns,attr"`
 	Location string   `xml:"Location"`
 	Bucket   string   `xml:"Bucket"`
-	Key      string   `xml:"Key"`
+	Key      xmlText  `xml:"Key"`
 	ETag     string   `xml:"ETag"`
 	checksumXML
 	ChecksumType string `xml:"ChecksumType,omitempty"`
@@ -177,7 +177,7 @@ type listPartsResult struct {
 	XMLName              xml.Name  `xml:"ListPartsResult"`
 	Xmlns                string    `xml:"xmlns,attr"`
 	Bucket               string    `xml:"Bucket"`
-	Key                  string    `xml:"Key"`
+	Key                  xmlText   `xml:"Key"`
 	UploadID             string    `xml:"UploadId"`
 	Initiator            owner     `xml:"Initiator"`
 	Owner                owner     `xml:"Owner"`
@@ -190,21 +190,21 @@ type listPartsResult struct {
 }
 
 type uploadXML struct {
-	Key       string `xml:"Key"`
-	UploadID  string `xml:"UploadId"`
-	Initiated string `xml:"Initiated"`
+	Key       xmlText `xml:"Key"`
+	UploadID  string  `xml:"UploadId"`
+	Initiated string  `xml:"Initiated"`
 }
 
 type listMultipartUploadsResult struct {
 	XMLName            xml.Name       `xml:"ListMultipartUploadsResult"`
 	Xmlns              string         `xml:"xmlns,attr"`
 	Bucket             string         `xml:"Bucket"`
-	KeyMarker          string         `xml:"KeyMarker"`
+	KeyMarker          xmlText        `xml:"KeyMarker"`
 	UploadIDMarker     string         `xml:"UploadIdMarker"`
-	NextKeyMarker      string         `xml:"NextKeyMarker"`
+	NextKeyMarker      xmlText        `xml:"NextKeyMarker"`
 	NextUploadIDMarker string         `xml:"NextUploadIdMarker"`
-	Delimiter          string         `xml:"Delimiter,omitempty"`
-	Prefix             string         `xml:"Prefix"`
+	Delimiter          xmlText        `xml:"Delimiter,omitempty"`
+	Prefix             xmlText        `xml:"Prefix"`
 	MaxUploads         int            `xml:"MaxUploads"`
 	IsTruncated        bool           `xml:"IsTruncated"`
 	EncodingType       string         `xml:"EncodingType,omitempty"`

@@ -85,6 +85,10 @@ func withIdleTimeouts(h http.Handler, bodyIdle, writeIdle time.Duration) http.Ha
 		}
 		if bodyIdle > 0 && r.Body != nil && r.Body != http.NoBody {
 			b := &idleBody{ReadCloser: r.Body, rc: rc, d: bodyIdle}
+			// On a copy of the request: net/http looks at its own request's
+			// Body to tell an "Expect: 100-continue" body never asked for
+			// (the answer then goes out without waiting for it).
+			r = r.WithContext(r.Context())
 			r.Body = b
 			defer b.handlerDone()
 		}

@@ -1,0 +1,277 @@
+package s3compat
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7/pkg/signer"
+)
+
+// memLayer is a small in-memory ObjectLayer for handler tests. Like the
+// gateway, it decides the bucket and the write conditions before it reads
+// a body.
+type memLayer struct {
+	mu      sync.Mutex
+	buckets map[string]bool
+	objects map[string]memObject // bucket + "/" + key
+	uploads map[string]string    // upload id -> bucket + "/" + key
+	// failPut, when set, is returned by PutObject after reading the body.
+	failPut error
+}
+
+type memObject struct {
+	info ObjectInfo
+	data []byte
+}
+
+func newMemLayer(buckets ...string) *memLayer {
+	l := &memLayer{buckets: map[string]bool{}, objects: map[string]memObject{}, uploads: map[string]string{}}
+	for _, b := range buckets {
+		l.buckets[b] = true
+	}
+	return l
+}
+
+func (l *memLayer) MakeBucket(_ context.Context, bucket string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buckets[bucket] {
+		return ErrBucketAlreadyOwnedByYou
+	}
+	l.buckets[bucket] = true
+	return nil
+}
+
+func (l *memLayer) HeadBucket(_ context.Context, bucket string) (BucketInfo, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.buckets[bucket] {
+		return BucketInfo{}, ErrNoSuchBucket
+	}
+	return BucketInfo{Name: bucket}, nil
+}
+
+func (l *memLayer) DeleteBucket(context.Context, string) error { return ErrNotImplemented }
+func (l *memLayer) ListBuckets(context.Context) ([]BucketInfo, error) {
+	return nil, ErrNotImplemented
+}
+
+func (l *memLayer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
+	if _, err := l.HeadBucket(ctx, bucket); err != nil {
+		return ObjectInfo{}, err
+	}
+	l.mu.Lock()
+	_, exists := l.objects[bucket+"/"+key]
+	l.mu.Unlock()
+	if opts.IfNoneMatch == "*" && exists {
+		return ObjectInfo{}, ErrPreconditionFailed
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if l.failPut != nil {
+		return ObjectInfo{}, l.failPut
+	}
+	sum := md5.Sum(data)
+	info := ObjectInfo{Bucket: bucket, Key: key, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:]), ModTime: time.Now(),
+		ContentType: opts.ContentType, UserMeta: opts.UserMeta, Headers: opts.Headers}
+	l.mu.Lock()
+	l.objects[bucket+"/"+key] = memObject{info: info, data: data}
+	l.mu.Unlock()
+	return info, nil
+}
+
+type memOpened struct{ memObject }
+
+func (o memOpened) Info() ObjectInfo { return o.info }
+func (o memOpened) Read(_ context.Context, w io.Writer, off, n int64) error {
+	_, err := w.Write(o.data[off : off+n])
+	return err
+}
+
+func (l *memLayer) OpenObject(ctx context.Context, bucket, key string) (Object, error) {
+	if _, err := l.HeadBucket(ctx, bucket); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o, ok := l.objects[bucket+"/"+key]
+	if !ok {
+		return nil, ErrNoSuchKey
+	}
+	return memOpened{o}, nil
+}
+
+func (l *memLayer) DeleteObject(context.Context, string, string) error { return nil }
+
+func (l *memLayer) ListObjects(ctx context.Context, bucket string, p ListParams) (ListResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var res ListResult
+	for name, o := range l.objects {
+		if b, k, _ := strings.Cut(name, "/"); b == bucket && strings.HasPrefix(k, p.Prefix) && k > p.After {
+			res.Objects = append(res.Objects, o.info)
+		}
+	}
+	slices.SortFunc(res.Objects, func(a, b ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return res, nil
+}
+
+func (l *memLayer) NewMultipartUpload(ctx context.Context, bucket, key string, _ PutOptions) (string, error) {
+	if _, err := l.HeadBucket(ctx, bucket); err != nil {
+		return "", err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id := "upload-" + strconv.Itoa(len(l.uploads)+1)
+	l.uploads[id] = bucket + "/" + key
+	return id, nil
+}
+
+// upload answers NoSuchUpload for an unknown id, whatever the bucket, as
+// the gateway does for an id that is not a UUID.
+func (l *memLayer) upload(bucket, key, id string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.uploads[id] != bucket+"/"+key {
+		return ErrNoSuchUpload
+	}
+	return nil
+}
+
+func (l *memLayer) PutObjectPart(_ context.Context, bucket, key, id string, n int, body io.Reader, _ int64, _ PutOptions) (PartInfo, error) {
+	if err := l.upload(bucket, key, id); err != nil {
+		return PartInfo{}, err
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return PartInfo{}, err
+	}
+	sum := md5.Sum(data)
+	return PartInfo{Number: n, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:])}, nil
+}
+
+func (l *memLayer) CompleteMultipartUpload(_ context.Context, bucket, key, id string, _ []CompletePart, _ PutOptions) (ObjectInfo, error) {
+	if err := l.upload(bucket, key, id); err != nil {
+		return ObjectInfo{}, err
+	}
+	return ObjectInfo{Bucket: bucket, Key: key, ETag: "0123456789abcdef0123456789abcdef-1", ModTime: time.Now()}, nil
+}
+
+func (l *memLayer) AbortMultipartUpload(_ context.Context, bucket, key, id string) error {
+	return l.upload(bucket, key, id)
+}
+
+func (l *memLayer) ListParts(_ context.Context, bucket, key, id string, _, _ int) (ListPartsResult, error) {
+	return ListPartsResult{}, l.upload(bucket, key, id)
+}
+
+func (l *memLayer) ListMultipartUploads(_ context.Context, bucket string, _ ListUploadsParams) (ListUploadsResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var res ListUploadsResult
+	for id, name := range l.uploads {
+		if b, k, _ := strings.Cut(name, "/"); b == bucket {
+			res.Uploads = append(res.Uploads, UploadInfo{Key: k, UploadID: id})
+		}
+	}
+	return res, nil
+}
+
+const (
+	testAccess = "test-access-key"
+	testSecret = "test-secret-key-0123456789"
+)
+
+// newTestServer is an s3compat Server over layer, with the test
+// credentials and its log in logBuf.
+func newTestServer(layer ObjectLayer, cfg Config) (*Server, *syncBuffer) {
+	logBuf := &syncBuffer{}
+	cfg.Credentials = map[string]string{testAccess: testSecret}
+	if cfg.Logger == nil {
+		cfg.Logger = slogTo(logBuf)
+	}
+	return NewServer(layer, cfg), logBuf
+}
+
+// testRequest is a signed request of the handler tables: target is
+// "/bucket/key?query" (escaped), header the extra headers.
+type testRequest struct {
+	method, target string
+	header         map[string]string
+	body           string
+	secret         string // default testSecret
+}
+
+func (tr testRequest) build(host string) *http.Request {
+	r := httptest.NewRequest(tr.method, "http://"+host+tr.target, strings.NewReader(tr.body))
+	r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	for k, v := range tr.header {
+		r.Header.Set(k, v)
+	}
+	r.ContentLength = int64(len(tr.body))
+	secret := tr.secret
+	if secret == "" {
+		secret = testSecret
+	}
+	return signer.SignV4(*r, testAccess, secret, "", "us-east-1")
+}
+
+// do serves tr and returns the recorded response.
+func do(s *Server, tr testRequest) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, tr.build("127.0.0.1:9000"))
+	return rec
+}
+
+// errCode is the Code of an S3 XML error body, or "".
+func errCode(body []byte) string {
+	_, rest, ok := bytes.Cut(body, []byte("<Code>"))
+	if !ok {
+		return ""
+	}
+	code, _, _ := bytes.Cut(rest, []byte("</Code>"))
+	return string(code)
+}
+
+func checkStatus(t *testing.T, name string, rec *httptest.ResponseRecorder, status int, code string) {
+	t.Helper()
+	if rec.Code != status || errCode(rec.Body.Bytes()) != code {
+		t.Errorf("%s: got %d %q, want %d %q; body %s", name, rec.Code, errCode(rec.Body.Bytes()), status, code, rec.Body.Bytes())
+	}
+}
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func slogTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
