@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/ecstore/ecstore/internal/crashpoint"
 )
 
 var (
@@ -90,6 +94,7 @@ func sum(b []byte) string { s := sha256.Sum256(b); return fmt.Sprintf("%x", s[:]
 // chaosStats are the counts the test prints.
 type chaosStats struct {
 	puts, multiparts, gets, deletes, lists, opErrors atomic.Int64
+	dupCompletes, aborts, slowReads, hung            atomic.Int64
 	wrongBytes                                       atomic.Int64
 	faults                                           map[string]int
 	errMu                                            sync.Mutex
@@ -164,6 +169,13 @@ func TestChaos(t *testing.T) {
 	// injector can fill it (needs root; without it that fault is skipped).
 	var fullDir string
 	c := StartClusterWith(t, 6, 2, 3, 2, func(c *Cluster) {
+		// Stalled clients are cut after 3 s; a gateway (re)started aborts
+		// the uploads older than 10 s (leftovers of Completes cut short
+		// by a crash among them: the abort must never touch a committed
+		// object).
+		for _, g := range c.Gateways {
+			g.proc.args = append(g.proc.args, "--body-idle-timeout", chaosBodyIdle.String(), "--upload-expiry", "10s")
+		}
 		dir := c.Nodes[5].Dirs[1]
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return
@@ -182,7 +194,7 @@ func TestChaos(t *testing.T) {
 	}
 	model := newChaosModel()
 	st := &chaosStats{faults: map[string]int{}, errKinds: map[string]int{}}
-	allKeys := []string{"shared/hot0", "shared/hot1", "shared/hot2"}
+	allKeys := []string{"shared/hot0", "shared/hot1", "shared/hot2", "shared/big"}
 	for cl := range clients {
 		for k := range keysPerClient {
 			allKeys = append(allKeys, fmt.Sprintf("client%d/key%03d", cl, k))
@@ -227,6 +239,8 @@ func TestChaos(t *testing.T) {
 					} else {
 						st.opFailed("multipart", err)
 					}
+				case op < 45: // a multipart upload whose Complete is sent 3 times at once, through both gateways
+					chaosDuplicateCompletes(octx, t, rng, gws, bucket, key, model, st)
 				case op < 80: // GET
 					st.gets.Add(1)
 					got, err := getAll(octx, gw, bucket, key, minio.GetObjectOptions{})
@@ -247,6 +261,8 @@ func TestChaos(t *testing.T) {
 					} else {
 						st.opFailed("DELETE", err)
 					}
+				case op < 92: // abort this client's uploads left by failed multipart writes
+					chaosAbortLeftovers(octx, gws[rng.IntN(2)], bucket, fmt.Sprintf("client%d/", cl), st)
 				case op >= 96: // concurrent writers of shared keys, both gateways
 					key := fmt.Sprintf("shared/hot%d", rng.IntN(3))
 					data := randData(rng.Uint64(), rng.IntN(200<<10))
@@ -273,6 +289,56 @@ func TestChaos(t *testing.T) {
 			}
 		})
 	}
+
+	// A writer overwrites shared/big (multipart) while a slow reader reads
+	// it: every GET that starts must end with one whole version.
+	wg.Go(func() {
+		rng := rand.New(rand.NewPCG(seed, 0xb16))
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(200+rng.IntN(800)) * time.Millisecond):
+			}
+			data := randData(rng.Uint64(), 5<<20+rng.IntN(6<<20))
+			model.shared("shared/big", sum(data), false)
+			octx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			_, err := gws[rng.IntN(2)].PutObject(octx, bucket, "shared/big", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{PartSize: 5 << 20})
+			cancel()
+			model.shared("shared/big", sum(data), err == nil)
+			st.multiparts.Add(1)
+			if err != nil {
+				st.opFailed("PUT shared/big", err)
+			}
+		}
+	})
+	wg.Go(func() {
+		rng := rand.New(rand.NewPCG(seed, 0x510))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			octx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			got, err := slowGet(octx, gws[rng.IntN(2)], bucket, "shared/big")
+			cancel()
+			switch {
+			case err == nil && !model.allowed("shared/big", sum(got)):
+				st.wrongBytes.Add(1)
+				t.Errorf("slow GET of shared/big returned %d bytes that are no whole version", len(got))
+			case err == nil:
+				st.slowReads.Add(1)
+			case minio.ToErrorResponse(err).Code == "NoSuchKey":
+				time.Sleep(100 * time.Millisecond)
+			default:
+				if errors.Is(err, context.DeadlineExceeded) {
+					st.hung.Add(1)
+				}
+				st.opFailed("slow GET", err)
+			}
+		}
+	})
 
 	// The fault injector, in this goroutine: at most 2 impaired nodes.
 	rng := rand.New(rand.NewPCG(seed, 0xfa17))
@@ -304,7 +370,45 @@ func TestChaos(t *testing.T) {
 		n := 1 + rng.IntN(budget)
 		targets := healthy[:n]
 		pause := time.Duration(1500+rng.IntN(2500)) * time.Millisecond
-		switch kind := rng.IntN(6); kind {
+		switch kind := rng.IntN(8); kind {
+		case 6: // a gateway SIGKILLs itself at a named step of Complete, PUT or DELETE
+			point := chaosCrashPoints[rng.IntN(len(chaosCrashPoints))]
+			g := c.Gateways[rng.IntN(len(c.Gateways))]
+			g.proc.kill()
+			g.proc.env = []string{crashpoint.Env + "=" + point}
+			g.proc.start()
+			g.proc.env = nil
+			deadline := time.Now().Add(pause)
+			for g.proc.running() && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if g.proc.running() {
+				g.proc.kill()
+				st.faults["crash point not reached: "+point]++
+			} else {
+				st.faults["gateway crashed at "+point]++
+			}
+			g.proc.start()
+		case 7: // clients that stall mid-body: the gateways must cut them
+			var conns []net.Conn
+			for range 3 {
+				if conn, err := chaosStalledPut(c.Gateways[rng.IntN(len(c.Gateways))].Server, bucket); err == nil {
+					conns = append(conns, conn)
+				}
+			}
+			st.faults["stalled client"] += len(conns)
+			for _, conn := range conns {
+				switch chaosStallAnswer(conn, chaosBodyIdle+10*time.Second) {
+				case "cut":
+					st.faults["stalled client cut (400 RequestTimeout)"]++
+				case "closed":
+					st.faults["stalled client's gateway gone"]++
+				default:
+					st.hung.Add(1)
+					t.Errorf("a client stalled mid-body got no answer within %v", chaosBodyIdle+10*time.Second)
+				}
+				conn.Close()
+			}
 		case 5: // fill a drive to the last byte for a while, then free it
 			if fullDir == "" || !slices.Contains(targets, 5) {
 				continue
@@ -423,15 +527,16 @@ func TestChaos(t *testing.T) {
 
 	t.Logf("chaos summary (seed %d, %v):\n"+
 		"  operations: %d PUT, %d multipart PUT, %d GET, %d DELETE, %d LIST (%d failed during faults)\n"+
+		"  also: %d uploads completed by 3 racing Completes, %d leftover uploads aborted, %d slow GETs racing overwrites, %d operations hung past their bound\n"+
 		"  failed operations by kind: %v\n"+
 		"  faults: %v\n"+
 		"  objects checked: %d reads of %d keys; lost: %d; wrong bytes returned: %d (during run) + %d (final)\n"+
 		"  time to full redundancy after the last fault: %v (final deep heal %v)",
-		seed, duration, st.puts.Load(), st.multiparts.Load(), st.gets.Load(), st.deletes.Load(), st.lists.Load(),
-		st.opErrors.Load(), st.errKinds, st.faults, checked, len(allKeys), lost, st.wrongBytes.Load(), wrong,
+		seed, duration, st.puts.Load(), st.multiparts.Load(), st.gets.Load(), st.deletes.Load(), st.lists.Load(), st.opErrors.Load(),
+		st.dupCompletes.Load(), st.aborts.Load(), st.slowReads.Load(), st.hung.Load(), st.errKinds, st.faults, checked, len(allKeys), lost, st.wrongBytes.Load(), wrong,
 		redundant.Round(time.Millisecond), healTime.Round(time.Millisecond))
-	if lost != 0 || wrong != 0 || st.wrongBytes.Load() != 0 {
-		t.Fatalf("chaos: %d lost, %d wrong at the end, %d wrong during the run", lost, wrong, st.wrongBytes.Load())
+	if lost != 0 || wrong != 0 || st.wrongBytes.Load() != 0 || st.hung.Load() != 0 {
+		t.Fatalf("chaos: %d lost, %d wrong at the end, %d wrong during the run, %d hung", lost, wrong, st.wrongBytes.Load(), st.hung.Load())
 	}
 }
 

@@ -250,6 +250,7 @@ type clusterProc struct {
 	args    []string
 	ready   func() bool
 	logFile string
+	env     []string // extra environment for the next launch (crash points)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -290,7 +291,7 @@ func (p *clusterProc) launch() {
 		p.t.Fatal(err)
 	}
 	cmd := exec.Command(binPath, p.args...)
-	cmd.Env = clusterEnv()
+	cmd.Env = append(clusterEnv(), p.env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
