@@ -70,6 +70,11 @@ type Result struct {
 	// that, or if the request carried none. It is safe to call from any
 	// goroutine.
 	Checksum func() (algo, value string, ok bool)
+	// ChecksumAlgorithm names the algorithm of the x-amz-checksum-* header
+	// or trailer the request carries ("CRC32", ...), known before the body
+	// is read; "" when it carries none. On CompleteMultipartUpload it names
+	// only a trailer: the headers there describe the object, not the body.
+	ChecksumAlgorithm string
 }
 
 // signingCtx is what chunk and trailer signatures are chained from.
