@@ -20,6 +20,7 @@ type ReadFault func(ref ShardRef, p []byte, off int64, n int, err error) (int, e
 type FaultyDrive struct {
 	Drive
 	offline atomic.Bool
+	rdonly  atomic.Bool // SetReadOnly
 	mu      sync.Mutex
 	read    ReadFault
 }
