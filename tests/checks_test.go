@@ -138,6 +138,9 @@ func TestMultipartChecksumsChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	p1, p2 := randData(1, 5<<20), randData(2, 1000)
+	if _, err := c.PutObject(ctx, bucket, "src", bytes.NewReader(p2), int64(len(p2)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	etag := func(t *testing.T, r *rawResp) string {
 		t.Helper()
 		if r.Status != http.StatusOK {
@@ -157,6 +160,8 @@ func TestMultipartChecksumsChecked(t *testing.T) {
 		// Parts of another algorithm, or without one, are refused.
 		u.part(1, p1, hdr("x-amz-checksum-sha1", b64sum(sha1.New(), p1))).wantErr(t, "SHA1 part of a CRC32 upload", 400, "InvalidRequest")
 		u.part(1, p1, nil).wantErr(t, "part without checksum of a COMPOSITE upload", 400, "InvalidRequest")
+		copyHdr := hdr("x-amz-copy-source", "/"+bucket+"/src", "x-amz-checksum-algorithm", "SHA1")
+		u.part(3, nil, copyHdr).wantErr(t, "UploadPartCopy asking SHA1 for a CRC32 upload", 400, "InvalidRequest")
 		c1, c2 := crc32Of(p1), crc32Of(p2)
 		e1 := etag(t, u.part(1, p1, hdr("x-amz-checksum-crc32", c1)))
 		e2 := etag(t, u.part(2, p2, hdr("x-amz-checksum-crc32", c2)))
