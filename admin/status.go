@@ -91,6 +91,9 @@ func FormatStatus(st Status) string {
 			if !d.Online {
 				state = "OFFLINE"
 			}
+			if d.Online && d.Disk.ReadOnly {
+				state += ",READ-ONLY"
+			}
 			if d.Draining {
 				state += ",draining"
 			}

@@ -15,7 +15,11 @@
 // kept in memory for 12 hours; a restart logs everyone out. Every API call
 // needs the cookie, and every state-changing call (POST, PUT, DELETE) also
 // needs the header X-Ecstore-Console: 1, which a cross-site form cannot
-// send. Secrets are never logged.
+// send. Secrets are never logged. Logins are throttled per client address
+// (an IPv4 address or an IPv6 /64): after 5 attempts without a success each
+// further one waits twice as long as the last (1 s, 2 s, ... up to 5
+// minutes), and one made too early answers 429 with Retry-After without its
+// credentials being checked; the table of clients is bounded.
 //
 // Sharing the S3 port: "console" is a valid bucket name, so Mount hands a
 // request under /console to the console only when it carries no S3

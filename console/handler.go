@@ -37,6 +37,7 @@ type Handler struct {
 	creds    map[string]string
 	log      *slog.Logger
 	sessions *sessions
+	throttle *loginThrottle
 	static   fs.FS
 	now      func() time.Time
 
@@ -59,6 +60,7 @@ func NewHandler(layer s3compat.ObjectLayer, creds map[string]string, log *slog.L
 	h := &Handler{layer: layer, creds: creds, log: log, static: sub, now: time.Now}
 	h.health, _ = layer.(Health)
 	h.sessions = newSessions(sessionTTL, func() time.Time { return h.now() })
+	h.throttle = newLoginThrottle(func() time.Time { return h.now() })
 	return h
 }
 

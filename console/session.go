@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -111,6 +113,18 @@ type sessionInfo struct {
 
 // login: POST /console/api/login {accessKey, secretKey}.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	client := clientOf(r)
+	wait, first := h.throttle.begin(client)
+	if wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeError(w, http.StatusTooManyRequests, "TooManyLoginAttempts",
+			fmt.Sprintf("too many failed logins from your address; try again in %d seconds", secs))
+		return
+	}
+	if first {
+		h.log.Warn("console logins from this address are being throttled: too many failed attempts", "remote", r.RemoteAddr)
+	}
 	var req loginRequest
 	if !readJSON(w, r, &req) {
 		return
@@ -120,6 +134,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "InvalidCredentials", "the access key or secret key is wrong")
 		return
 	}
+	h.throttle.succeeded(client)
 	token, err := h.sessions.create(req.AccessKey)
 	if err != nil {
 		h.log.Error("console: no session token", "err", err)

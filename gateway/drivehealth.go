@@ -63,14 +63,18 @@ func (l *Layer) DriveStates(ctx context.Context) []DriveState {
 }
 
 // Readiness says whether the drives online are enough to serve: reads need
-// k drives, writes the write quorum, bucket changes a majority of drives.
-// ready is true when all three hold.
+// k drives, writes the write quorum, bucket changes a majority of drives;
+// a read-only drive (DiskInfo.ReadOnly) counts for reads only. ready is true
+// when all three hold.
 func (l *Layer) Readiness(states []DriveState) (online int, ready bool) {
+	writable := 0
 	for _, s := range states {
 		if s.Online {
 			online++
+			if !s.Disk.ReadOnly {
+				writable++
+			}
 		}
 	}
-	need := max(l.k, writeQuorum(l.k, l.m), l.bucketQuorum())
-	return online, online >= need
+	return online, online >= l.k && writable >= max(writeQuorum(l.k, l.m), l.bucketQuorum())
 }

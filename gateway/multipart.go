@@ -217,10 +217,8 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		if p == nil || p.ETag != cp.ETag {
 			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("Part %d was not uploaded, or its ETag does not match.", cp.Number)
 		}
-		for algo, v := range cp.Checksums {
-			if p.Checksums[algo] != v {
-				return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("Part %d: the %s checksum does not match the uploaded part's.", cp.Number, algo)
-			}
+		if err := s3compat.CheckCompletePart(ckAlgo, ckType, cp.Number, cp.Checksums, p.Checksums); err != nil {
+			return s3compat.ObjectInfo{}, err
 		}
 		if ckAlgo != "" {
 			v := p.Checksums[ckAlgo]
@@ -251,6 +249,9 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		if ckType != s3compat.ChecksumFullObject {
 			meta.Checksums[s3compat.ChecksumTypeKey] = ckType
 		}
+	}
+	if err := opts.FinalChecksum.Check(ckAlgo, ckType, meta.Checksums[ckAlgo]); err != nil {
+		return s3compat.ObjectInfo{}, err
 	}
 	if err := l.commitUpload(ctx, drives, meta, cond); err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)

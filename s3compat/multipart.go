@@ -89,6 +89,25 @@ func (s *Server) uploadPart(ctx context.Context, q *request) (*response, error) 
 		return nil, ErrEntityTooLarge
 	}
 	opts.Checksum = q.auth.Checksum
+	// The part's checksum must be of the upload's algorithm (checked
+	// before the body is read).
+	if uc, ok := s.layer.(UploadChecksumer); ok {
+		algo, typ, err := uc.UploadChecksum(ctx, q.bucket, q.key, id)
+		if err != nil {
+			return nil, s.uploadError(ctx, q, err)
+		}
+		compute, err := partChecksumRule(algo, typ, q.auth.ChecksumAlgorithm)
+		if err != nil {
+			return nil, err
+		}
+		if compute {
+			h, name, _ := checksums.NewChecksum(algo)
+			body = io.TeeReader(body, h)
+			opts.Checksum = func() (string, string, bool) {
+				return name, base64.StdEncoding.EncodeToString(h.Sum(nil)), true
+			}
+		}
+	}
 	part, err := s.layer.PutObjectPart(ctx, q.bucket, q.key, id, num, body, size, opts)
 	if err != nil {
 		return nil, s.uploadError(ctx, q, err)
@@ -125,6 +144,9 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 	}
 	var opts PutOptions
 	if err := writeConditions(q.r.Header, &opts); err != nil {
+		return nil, err
+	}
+	if opts.FinalChecksum, err = finalChecksum(q.r.Header); err != nil {
 		return nil, err
 	}
 	info, err := s.layer.CompleteMultipartUpload(ctx, q.bucket, q.key, id, parts, opts)
@@ -242,8 +264,10 @@ func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, err
 	var opts PutOptions
 	var h hash.Hash
 	algo := q.r.Header.Get("x-amz-checksum-algorithm")
-	if algo == "" {
-		algo = s.uploadChecksumAlgorithm(ctx, q.bucket, q.key, id)
+	if upAlgo := s.uploadChecksumAlgorithm(ctx, q.bucket, q.key, id); algo == "" {
+		algo = upAlgo
+	} else if _, name, ok := checksums.NewChecksum(algo); ok && upAlgo != "" && name != upAlgo {
+		return nil, errChecksumMismatch(upAlgo, name)
 	}
 	if algo != "" {
 		var ok bool

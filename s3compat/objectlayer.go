@@ -36,7 +36,9 @@ type ObjectLayer interface {
 	PutObjectPart(ctx context.Context, bucket, key, uploadID string, partNumber int, body io.Reader, size int64, opts PutOptions) (PartInfo, error)
 	// CompleteMultipartUpload assembles the listed parts into the object's
 	// new version. Of opts only the write conditions (IfNoneMatch, IfMatch)
-	// apply, as for PutObject; the rest was fixed at NewMultipartUpload.
+	// apply, as for PutObject, and FinalChecksum; the rest was fixed at
+	// NewMultipartUpload. Each part's listed checksums are checked with
+	// CheckCompletePart.
 	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, opts PutOptions) (ObjectInfo, error)
 	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
 	// ListParts returns the upload's parts with numbers above marker, at most max.
@@ -82,6 +84,10 @@ type PutOptions struct {
 	// IfMatch, when set, makes the write succeed only if the current
 	// version's ETag equals it (ErrPreconditionFailed otherwise).
 	IfMatch string
+	// FinalChecksum is the checksum a CompleteMultipartUpload states for
+	// the object (x-amz-checksum-*, x-amz-checksum-type); the ObjectLayer
+	// checks it with FinalChecksum.Check before it commits.
+	FinalChecksum FinalChecksum
 }
 
 // ObjectInfo describes one object version.

@@ -41,6 +41,10 @@ type Config struct {
 	// the whole path is the key. Requests to Domain itself (or any other
 	// host) stay path-style. Default "" (path-style only).
 	Domain string
+	// MaxPresignV2 is the longest a Signature Version 2 presigned URL may
+	// stay valid (its Expires, from now). Default 7 days
+	// (sigv4.DefaultMaxPresignV2), SigV4's limit.
+	MaxPresignV2 time.Duration
 }
 
 // maxXMLBody bounds every XML request body (CompleteMultipartUpload with
@@ -76,9 +80,10 @@ func NewServer(layer ObjectLayer, cfg Config) *Server {
 		cfg:   cfg,
 		log:   cfg.Logger,
 		verifier: &sigv4.Verifier{
-			Lookup:    func(ak string) (string, bool) { sk, ok := creds[ak]; return sk, ok },
-			Now:       cfg.Now,
-			Checksums: extraChecksums,
+			Lookup:       func(ak string) (string, bool) { sk, ok := creds[ak]; return sk, ok },
+			Now:          cfg.Now,
+			Checksums:    extraChecksums,
+			MaxPresignV2: cfg.MaxPresignV2,
 		},
 	}
 	if cfg.Domain != "" {

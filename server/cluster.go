@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -176,6 +177,8 @@ type GatewayConfig struct {
 	Domain                       string // virtual-hosted-style requests under this domain
 	// UploadExpiry: as for Config (default 7 days, negative disables).
 	UploadExpiry time.Duration
+	// PresignV2MaxAge: as for Config (default 7 days).
+	PresignV2MaxAge time.Duration
 	// StateDir keeps the gateway's own small state (heal progress, so an
 	// operator's heal resumes after a restart). Default "": not kept.
 	StateDir string
@@ -285,7 +288,8 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	if cfg.UploadExpiry == 0 {
 		cfg.UploadExpiry = DefaultUploadExpiry
 	}
-	handler := startServices(ctx, layer, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, cfg.Region, cfg.Domain, cfg.UploadExpiry, log, ms)
+	s3cfg := s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}
+	handler := startServices(ctx, layer, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, s3cfg, cfg.UploadExpiry, log, ms)
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 gateway", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,

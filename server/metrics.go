@@ -208,11 +208,23 @@ const (
 	// LivePath answers 200 while the process serves HTTP.
 	LivePath = "/health/live"
 	// ReadyPath answers 200 when enough drives answer for read and write
-	// quorum, 503 otherwise (with the counts in the body).
+	// quorum (a read-only drive counts for reads only), 503 otherwise (with
+	// the counts in the body).
 	ReadyPath = "/health/ready"
 	// legacyMetricsPath is the path earlier versions used; kept.
 	legacyMetricsPath = "/_ecstore/metrics"
 )
+
+// readOnlyDrives counts the drives online that take no writes.
+func readOnlyDrives(states []gateway.DriveState) int {
+	n := 0
+	for _, s := range states {
+		if s.Online && s.Disk.ReadOnly {
+			n++
+		}
+	}
+	return n
+}
 
 // unsigned reports whether r carries no S3 authentication.
 func unsigned(r *http.Request) bool {
@@ -238,14 +250,19 @@ func (m *metrics) mount(layer *gateway.Layer, next http.Handler) http.Handler {
 				_, _ = w.Write([]byte("live\n"))
 				return
 			case r.URL.Path == ReadyPath && unsigned(r):
-				online, ready := layer.Readiness(layer.DriveStates(r.Context()))
+				states := layer.DriveStates(r.Context())
+				online, ready := layer.Readiness(states)
+				counts := strconv.Itoa(online) + " drives online"
+				if n := readOnlyDrives(states); n > 0 {
+					counts += " (" + strconv.Itoa(n) + " read-only)"
+				}
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 				if !ready {
 					w.WriteHeader(http.StatusServiceUnavailable)
-					_, _ = w.Write([]byte("not ready: " + strconv.Itoa(online) + " drives online, too few for quorum\n"))
+					_, _ = w.Write([]byte("not ready: " + counts + ", too few for quorum\n"))
 					return
 				}
-				_, _ = w.Write([]byte("ready: " + strconv.Itoa(online) + " drives online\n"))
+				_, _ = w.Write([]byte("ready: " + counts + "\n"))
 				return
 			}
 		}

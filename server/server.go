@@ -16,6 +16,7 @@ import (
 	"github.com/ecstore/ecstore/console"
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3compat/sigv4"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -57,6 +58,10 @@ type Config struct {
 	// stops (default 30s), a response nobody reads (60s), an idle
 	// keep-alive connection (120s). See Timeouts.
 	Timeouts Timeouts
+	// PresignV2MaxAge is the longest a Signature Version 2 presigned URL
+	// may stay valid: one whose Expires lies further ahead is refused
+	// (AccessDenied). Default 7 days, SigV4's limit.
+	PresignV2MaxAge time.Duration
 }
 
 // DefaultConfig returns the working embedded default.
@@ -95,7 +100,14 @@ func (c *Config) EnsureDefaults() {
 		c.UploadExpiry = DefaultUploadExpiry
 	}
 	c.Timeouts.EnsureDefaults()
+	if c.PresignV2MaxAge == 0 {
+		c.PresignV2MaxAge = DefaultPresignV2MaxAge
+	}
 }
+
+// DefaultPresignV2MaxAge is the default longest validity of a Signature
+// Version 2 presigned URL: 7 days, as SigV4 allows.
+const DefaultPresignV2MaxAge = sigv4.DefaultMaxPresignV2
 
 // DefaultUploadExpiry is how long an unfinished multipart upload is kept.
 const DefaultUploadExpiry = 7 * 24 * time.Hour
@@ -126,6 +138,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.SecretKey) < 8 {
 		return errors.New("ECSTORE_SECRET_KEY must be at least 8 characters")
+	}
+	if c.PresignV2MaxAge < time.Second {
+		return fmt.Errorf("--presign-v2-max-age %v is too short; give at least 1s (default %v)", c.PresignV2MaxAge, DefaultPresignV2MaxAge)
 	}
 	return c.Timeouts.Validate()
 }
@@ -206,7 +221,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		log.Warn("could not resume the last heal", "err", err)
 	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
-	handler := startServices(ctx, layer, met, creds, cfg.Region, cfg.Domain, cfg.UploadExpiry, log, nil)
+	handler := startServices(ctx, layer, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil)
 	return serve(ctx, serveConfig{
 		name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
 		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
@@ -223,12 +238,15 @@ const (
 
 // startServices starts a layer's background work (heal queue, scanner) and
 // returns the HTTP handler of S3 plus the admin API and the web console.
-func startServices(ctx context.Context, layer *gateway.Layer, m *metrics, creds map[string]string, region, domain string, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership) http.Handler {
+// s3cfg gives the S3 front end's region, domain and presign limit; the
+// rest of it is filled here.
+func startServices(ctx context.Context, layer *gateway.Layer, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership) http.Handler {
 	go layer.RunHealer(ctx)
 	go layer.RunUploadExpiry(ctx, uploadExpiry, time.Hour)
 	go layer.RunScanner(ctx, scanInterval, scanRate, false)
 	m.attach(layer)
-	s3 := s3compat.NewServer(layer, s3compat.Config{Region: region, Domain: domain, Credentials: creds, Logger: log, Observe: m.observe})
+	s3cfg.Credentials, s3cfg.Logger, s3cfg.Observe = creds, log, m.observe
+	s3 := s3compat.NewServer(layer, s3cfg)
 	// The console takes only unauthenticated requests under /console (see
 	// package console); signed S3 requests to a bucket "console" pass on.
 	web := console.NewHandler(layer, creds, log).Mount(s3.Handler())

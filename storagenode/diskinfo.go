@@ -23,6 +23,10 @@ type DiskInfo struct {
 	// Records is the number of object records the drive holds (one per
 	// shard of an object), when asked for with WithRecordCount; else -1.
 	Records int64 `json:"records"`
+	// ReadOnly is set when the drive takes no writes: its file system is
+	// mounted read-only (as after errors), a file cannot be created in its
+	// folder, or a fault marks it so. It still serves reads.
+	ReadOnly bool `json:"readOnly,omitempty"`
 }
 
 type recordCountKey struct{}
@@ -71,6 +75,7 @@ func (d *LocalDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 	}
 	bs := uint64(st.Bsize)
 	di := DiskInfo{Total: st.Blocks * bs, Free: st.Bavail * bs, Used: (st.Blocks - st.Bfree) * bs, Records: -1}
+	di.ReadOnly = st.Flags&stReadOnly != 0 || !d.takesWrites()
 	if wantsRecordCount(ctx) {
 		n, err := d.countRecords(ctx)
 		if err != nil {
@@ -79,6 +84,23 @@ func (d *LocalDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 		di.Records = n
 	}
 	return di, nil
+}
+
+// stReadOnly is the read-only bit of Statfs_t.Flags (ST_RDONLY on Linux,
+// MNT_RDONLY on the BSDs and macOS).
+const stReadOnly = 0x1
+
+// takesWrites reports whether a file can be created (and removed) in the
+// drive's tmp folder: false on a read-only file system (EROFS), or a folder
+// the process may not write (EACCES), whatever the mount flags say.
+func (d *LocalDrive) takesWrites() bool {
+	f, err := os.CreateTemp(d.tmp, "probe-*")
+	if err != nil {
+		return false
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name) == nil
 }
 
 // countRecords counts the object records of every bucket: a scan of keys,
@@ -120,12 +142,17 @@ func (d *MemDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 	return di, nil
 }
 
-// DiskInfo fails while the drive is set offline, else asks the inner drive.
+// DiskInfo fails while the drive is set offline, else asks the inner drive;
+// it reports the drive read-only while SetReadOnly is on.
 func (f *FaultyDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 	if err := f.check(); err != nil {
 		return DiskInfo{}, err
 	}
-	return DiskInfoOf(ctx, f.Drive)
+	di, err := DiskInfoOf(ctx, f.Drive)
+	if err == nil && f.rdonly.Load() {
+		di.ReadOnly = true
+	}
+	return di, err
 }
 
 // DiskInfo asks the inner drive, through the breaker.

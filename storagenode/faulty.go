@@ -21,6 +21,7 @@ type FaultyDrive struct {
 	Drive
 	offline atomic.Bool
 	full    atomic.Bool
+	rdonly  atomic.Bool // SetReadOnly
 	mu      sync.Mutex
 	read    ReadFault
 }

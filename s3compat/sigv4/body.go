@@ -185,17 +185,19 @@ func (v *Verifier) prepare(r *http.Request, pairs []queryPair, accessKey, hash s
 		pr.sha = sha256.New()
 		pr.wantSHA, _ = hex.DecodeString(hash)
 	}
-	if plan.algo != nil {
-		pr.plan = plan
-		pr.ck = plan.algo.newFn()
-	}
-	return &Result{
+	res := &Result{
 		AccessKey:     accessKey,
 		Anonymous:     accessKey == "",
 		Body:          pr,
 		ContentLength: length,
 		Checksum:      pr.checksum,
-	}, nil
+	}
+	if plan.algo != nil {
+		pr.plan = plan
+		pr.ck = plan.algo.newFn()
+		res.ChecksumAlgorithm = plan.algo.name
+	}
+	return res, nil
 }
 
 func (p checksumPlan) trailerAlgo() *checksumAlgo {

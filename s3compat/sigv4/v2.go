@@ -162,8 +162,13 @@ func (v *Verifier) verifyPresignedV2(r *http.Request, pairs []queryPair) (*Resul
 	if e != nil {
 		return nil, e
 	}
-	if v.now().Unix() > exp {
+	now := v.now().Unix()
+	if now > exp {
 		return nil, newErr(CodeAccessDenied, "Request has expired")
+	}
+	if limit := int64(v.maxPresignV2() / time.Second); exp-now > limit {
+		return nil, newErr(CodeAccessDenied, "Expires must be at most "+strconv.FormatInt(limit, 10)+
+			" seconds from now for a Signature Version 2 presigned URL; sign it again with a shorter validity.")
 	}
 	if !v2SigEqual(v2Sign(secret, v.v2StringToSign(r, pairs, expires)), sig) {
 		return nil, errSignature()

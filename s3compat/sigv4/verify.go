@@ -30,7 +30,17 @@ type Verifier struct {
 	// Checksums are x-amz-checksum-* algorithms accepted besides the
 	// built-in ones.
 	Checksums []ChecksumAlgorithm
+	// MaxPresignV2 is how far after Now a Signature Version 2 presigned
+	// URL's Expires may lie; a URL valid for longer is refused
+	// (AccessDenied), as SigV4 refuses an X-Amz-Expires over 7 days. S3
+	// itself sets no limit for V2, which lets a leaked URL live for years.
+	// Default 7 days.
+	MaxPresignV2 time.Duration
 }
+
+// DefaultMaxPresignV2 is the default Verifier.MaxPresignV2: the longest
+// validity SigV4 allows a presigned URL.
+const DefaultMaxPresignV2 = maxPresignExpires * time.Second
 
 // Result is an authenticated request, ready for its body to be read.
 type Result struct {
@@ -60,6 +70,11 @@ type Result struct {
 	// that, or if the request carried none. It is safe to call from any
 	// goroutine.
 	Checksum func() (algo, value string, ok bool)
+	// ChecksumAlgorithm names the algorithm of the x-amz-checksum-* header
+	// or trailer the request carries ("CRC32", ...), known before the body
+	// is read; "" when it carries none. On CompleteMultipartUpload it names
+	// only a trailer: the headers there describe the object, not the body.
+	ChecksumAlgorithm string
 }
 
 // signingCtx is what chunk and trailer signatures are chained from.
@@ -77,6 +92,13 @@ func (v *Verifier) now() time.Time {
 	return time.Now()
 }
 
+func (v *Verifier) maxPresignV2() time.Duration {
+	if v.MaxPresignV2 > 0 {
+		return v.MaxPresignV2
+	}
+	return DefaultMaxPresignV2
+}
+
 func (v *Verifier) maxSkew() time.Duration {
 	if v.MaxSkew > 0 {
 		return v.MaxSkew
@@ -87,7 +109,8 @@ func (v *Verifier) maxSkew() time.Duration {
 // Verify authenticates r — by its Authorization header (AWS4-HMAC-SHA256,
 // or the legacy Signature Version 2 "AWS key:signature"), by a presigned
 // query (X-Amz-Algorithm=AWS4-HMAC-SHA256 with X-Amz-Expires up to 7 days,
-// or V2's AWSAccessKeyId/Expires/Signature), or not at all (Result.Anonymous) — and prepares the verifying
+// or V2's AWSAccessKeyId/Expires/Signature with Expires at most
+// MaxPresignV2 ahead), or not at all (Result.Anonymous) — and prepares the verifying
 // body reader. Every failure is a *Error carrying its S3 error code.
 //
 // Verify reads nothing from r.Body; the caller reads Result.Body instead.

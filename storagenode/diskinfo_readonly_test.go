@@ -1,0 +1,62 @@
+package storagenode_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// A local drive whose folder takes no new file reports itself read-only
+// (a read-only mount is found the same way, and by its statfs flags, but
+// making one needs privileges a test should not ask for). The tmp folder is
+// replaced by a file here: creating a file under it fails as EROFS would.
+func TestLocalDiskInfoReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	if di, err := d.DiskInfo(ctx); err != nil || di.ReadOnly || di.Total == 0 {
+		t.Fatalf("writable drive: %+v %v", di, err)
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if di, err := d.DiskInfo(ctx); err != nil || !di.ReadOnly {
+		t.Fatalf("drive taking no new file: %+v %v; want read-only", di, err)
+	}
+	// It comes back when writes work again.
+	if err := os.Remove(tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if di, err := d.DiskInfo(ctx); err != nil || di.ReadOnly {
+		t.Fatalf("writable again: %+v %v", di, err)
+	}
+}
+
+// A gateway learns that a remote drive is read-only from the node's
+// DiskInfo answer.
+func TestRemoteDiskInfoReadOnly(t *testing.T) {
+	f := storagenode.NewFaulty(storagenode.NewMem("m1"))
+	d := remote(t, serve(t, rpcOpts(nil), f).URL, f.ID(), rpcOpts(nil))
+	ctx := context.Background()
+	if di, err := d.DiskInfo(ctx); err != nil || di.ReadOnly {
+		t.Fatalf("writable drive: %+v %v", di, err)
+	}
+	f.SetReadOnly(true)
+	if di, err := d.DiskInfo(ctx); err != nil || !di.ReadOnly {
+		t.Fatalf("read-only drive: %+v %v; want read-only", di, err)
+	}
+}
