@@ -59,9 +59,11 @@ type LocalOptions struct {
 	// it to exit, so that a restart replays the log. Whatever it does, the
 	// drive answers ErrDriveOffline from then on.
 	OnIndexFatal func(err error)
-	// ReserveBytes: index writes and new shards are refused with
-	// ErrDiskFull while less than this is free, so the index never meets a
-	// full disk in the middle of a write. Default: 1% of the file system,
+	// ReserveBytes: new shards, inline objects, upload and part records
+	// and buckets are refused with ErrDiskFull while less than this is
+	// free, so the index never meets a full disk in the middle of a write.
+	// Deletes, and records of data already on the disk (a Complete, a
+	// heal's record, a failed delete's undo), need only 1 MiB. Default: 1% of the file system,
 	// at least 16 MiB and at most 1 GiB.
 	ReserveBytes int64
 	// DeleteGrace is how long the shard files of a deleted or replaced

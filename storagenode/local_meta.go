@@ -244,7 +244,11 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 		return nil, err
 	}
 	defer d.leave()
-	if err := d.checkSpace(false); err != nil {
+	// A record without inline bytes describes data already on the disk (or
+	// puts back one a failed delete removed): like a delete, it needs only
+	// the small margin, so that below the reserve a Complete, a heal's
+	// record or a delete's undo still go through.
+	if err := d.checkSpace(m.Inline == nil || !m.InlineData); err != nil {
 		return nil, err
 	}
 	bl := d.buckets.get(m.Bucket)

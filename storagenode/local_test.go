@@ -366,8 +366,17 @@ func TestLocalReserve(t *testing.T) {
 	defer full.Close()
 	m2 := *m
 	m2.VersionID, m2.DataDir, m2.ModTime = "v2", "v2", m.ModTime.Add(time.Second)
+	m2.InlineData, m2.Inline = true, []byte("an inline shard")
 	if _, err := full.PutMeta(ctx, &m2); !errors.Is(err, storagenode.ErrDiskFull) {
-		t.Errorf("PutMeta below the reserve: %v, want ErrDiskFull", err)
+		t.Errorf("PutMeta of an inline object below the reserve: %v, want ErrDiskFull", err)
+	}
+	// A record of data already on the disk (or a delete's undo) needs only
+	// the small margin deletes need.
+	if _, err := full.DeleteMeta(ctx, "bkt", "k", ""); err != nil {
+		t.Errorf("DeleteMeta below the reserve: %v", err)
+	}
+	if _, err := full.PutMeta(ctx, m); err != nil {
+		t.Errorf("putting a record back below the reserve: %v", err)
 	}
 	if _, err := full.CreateShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v2", Name: "part.1"}); !errors.Is(err, storagenode.ErrDiskFull) {
 		t.Errorf("CreateShard below the reserve: %v, want ErrDiskFull", err)

@@ -217,7 +217,7 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 		return nil, err
 	}
 	defer d.leave()
-	if err := d.checkSpace(false); err != nil {
+	if err := d.checkSpace(true); err != nil { // the parts are on disk already: as PutMeta
 		return nil, err
 	}
 	bl := d.buckets.get(m.Bucket)
