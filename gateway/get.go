@@ -247,7 +247,6 @@ func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) error {
 	}
 	cleanup := context.WithoutCancel(ctx)
 	if countNil(errs) < writeQuorum(l.k, l.m) {
-		crashpoint.Hit(crashpoint.DeleteRecordsPartial)
 		l.restoreRecords(cleanup, drives, removed)
 		return worstWriteError(errs)
 	}

@@ -28,9 +28,6 @@ const (
 	// DeleteRecords: a DELETE removed the records with quorum, before the
 	// shard files.
 	DeleteRecords = "delete.records"
-	// DeleteRecordsPartial: a DELETE removed some records but has not
-	// yet counted its quorum.
-	DeleteRecordsPartial = "delete.partial"
 	// PutCommitted: an overwrite committed its record with quorum, before
 	// the replaced version's files are removed.
 	PutCommitted = "put.committed"
