@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -283,5 +284,23 @@ func TestHealRestoresUploads(t *testing.T) {
 		if got, err := tc.get(key, 0, -1); err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("read %s: %d bytes, %v", key, len(got), err)
 		}
+	}
+}
+
+// TestCompleteWithADriveDown: whichever drive is down (the first of the
+// upload's among them), a Complete commits through the next one.
+func TestCompleteWithADriveDown(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	for i, f := range tc.faulty {
+		key := fmt.Sprintf("k%d", i)
+		id, parts, all := tc.startUpload(t, key, uint64(i), 5<<20, 100)
+		f.SetOffline(true)
+		_, err := tc.CompleteMultipartUpload(ctx, "bkt", key, id, parts, s3compat.PutOptions{})
+		f.SetOffline(false)
+		if err != nil {
+			t.Fatalf("Complete with drive %d down: %v", i, err)
+		}
+		tc.checkWhole(t, key, all)
 	}
 }

@@ -293,15 +293,13 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 	wq := writeQuorum(meta.EC.Data, meta.EC.Parity)
 	prevs := make([]*storagenode.ObjectMeta, n)
 	errs := make([]error, n)
-	asked := make([]bool, n)
-	complete := func(i int, expect *string) error {
-		asked[i] = true
-		var err error
-		prevs[i], err = drives[i].CompleteUpload(ctx, meta, expect)
-		errs[i] = err
-		return err
+	for i, d := range drives {
+		if d == nil {
+			errs[i] = storagenode.ErrDriveOffline
+		}
 	}
-	decided := false
+	// The first drive, alone.
+	first := -1
 	for i, d := range drives {
 		if d == nil || cond != nil && d.ID() != cond.arbiter {
 			continue
@@ -310,36 +308,42 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		if cond != nil {
 			expect = &cond.expect
 		}
-		err := complete(i, expect)
-		switch {
+		prevs[i], errs[i] = d.CompleteUpload(ctx, meta, expect)
+		switch err := errs[i]; {
 		case errors.Is(err, storagenode.ErrConflict):
 			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
 			return s3compat.ErrPreconditionFailed
 		case err == nil, errors.Is(err, storagenode.ErrStale), errors.Is(err, storagenode.ErrUploadCompleted):
 			// ErrUploadCompleted: another Complete of the upload committed
 			// here first (a duplicate through another gateway, or one cut
-			// short by a crash): this one carries the commit to the drives
-			// it may not have reached.
-			decided = true
+			// short by a crash): this one carries the commit on to the
+			// drives it may not have reached.
+			first = i
 		}
-		if decided || cond != nil {
+		if first >= 0 || cond != nil {
 			break
 		}
 		// The drive is down or lacks the upload: the next one decides.
 	}
-	if !decided {
+	if first < 0 {
 		return worstWriteError(errs)
 	}
 	crashpoint.Hit(crashpoint.CompleteArbiter)
+	// Then the drives not asked yet, in parallel (without cond, those
+	// before the first answered already: they are down or lack the
+	// upload).
 	rest := make([]storagenode.Drive, n)
 	for i, d := range drives {
-		if !asked[i] {
+		if i != first && (cond != nil || i > first) {
 			rest[i] = d
 		}
 	}
-	restErrs := fanout(rest, func(i int, _ storagenode.Drive) error { return complete(i, nil) })
-	for i := range drives {
-		if !asked[i] {
+	restErrs := fanout(rest, func(i int, d storagenode.Drive) (err error) {
+		prevs[i], err = d.CompleteUpload(ctx, meta, nil)
+		return err
+	})
+	for i, d := range rest {
+		if d != nil {
 			errs[i] = restErrs[i]
 		}
 	}
