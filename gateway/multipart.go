@@ -364,39 +364,21 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 			good++
 		}
 	}
-	cleanup := context.WithoutCancel(ctx)
 	if good < wq {
-		fanout(drives, func(i int, d storagenode.Drive) error {
-			if errs[i] != nil {
-				return nil
-			}
-			if _, err := d.DeleteMeta(cleanup, meta.Bucket, meta.Key, meta.VersionID); err != nil {
-				return err
-			}
-			if prevs[i] != nil {
-				_, err := d.PutMeta(cleanup, prevs[i])
-				return err
-			}
-			return nil
-		})
+		wrote := make([]bool, n)
+		for i, e := range errs {
+			wrote[i] = e == nil
+		}
+		undoRecords(ctx, drives, wrote, meta, prevs)
 		if !elsewhere {
 			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
 		}
 		return worstWriteError(errs)
 	}
 	crashpoint.Hit(crashpoint.CompleteCommitted)
-	fanout(drives, func(i int, d storagenode.Drive) error {
-		switch {
-		case stale[i]:
-			// The drive retired the upload; the newer record there is not
-			// this upload's (CompleteUpload says ErrUploadCompleted then).
-			return d.DeleteVersion(cleanup, meta.Bucket, meta.DataDir)
-		case prevs[i] != nil && prevs[i].DataDir != meta.DataDir:
-			return d.DeleteVersion(cleanup, meta.Bucket, prevs[i].DataDir)
-		}
-		return nil
-	})
-	l.removeReplacedElsewhere(cleanup, drives, prevs, meta)
+	// (A stale drive retired the upload; the newer record there is not
+	// this upload's: CompleteUpload says ErrUploadCompleted then.)
+	l.removeReplaced(ctx, drives, stale, meta, prevs)
 	for i, e := range errs {
 		if e != nil && !stale[i] && !errors.Is(e, storagenode.ErrUploadCompleted) {
 			l.log.Warn("object completed without one drive's record; heal queued", "bucket", meta.Bucket, "key", meta.Key, "drive", driveID(drives[i]), "err", e)

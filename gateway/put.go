@@ -413,35 +413,17 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		}
 		return err
 	})
-	cleanup := context.WithoutCancel(ctx)
 	if countNil(errs) < wq {
-		fanout(drives, func(i int, d storagenode.Drive) error {
-			if errs[i] != nil || stale[i] {
-				return nil
-			}
-			if _, err := d.DeleteMeta(cleanup, meta.Bucket, meta.Key, meta.VersionID); err != nil {
-				return err
-			}
-			if prevs[i] != nil {
-				_, err := d.PutMeta(cleanup, prevs[i])
-				return err
-			}
-			return nil
-		})
+		wrote := make([]bool, len(drives))
+		for i, e := range errs {
+			wrote[i] = e == nil && !stale[i]
+		}
+		undoRecords(ctx, drives, wrote, meta, prevs)
 		l.deleteVersion(ctx, drives, meta.Bucket, meta.DataDir)
 		return worstWriteError(errs)
 	}
 	crashpoint.Hit(crashpoint.PutCommitted)
-	fanout(drives, func(i int, d storagenode.Drive) error {
-		switch {
-		case stale[i]:
-			return d.DeleteVersion(cleanup, meta.Bucket, meta.DataDir)
-		case prevs[i] != nil && prevs[i].DataDir != meta.DataDir:
-			return d.DeleteVersion(cleanup, meta.Bucket, prevs[i].DataDir)
-		}
-		return nil
-	})
-	l.removeReplacedElsewhere(cleanup, drives, prevs, meta)
+	l.removeReplaced(ctx, drives, stale, meta, prevs)
 	for i, e := range errs {
 		if e != nil {
 			l.log.Warn("object written without one shard; heal queued", "bucket", meta.Bucket, "key", meta.Key, "drive", drives[i].ID(), "err", e)
@@ -454,10 +436,43 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 	return nil
 }
 
-// removeReplacedElsewhere removes the records and shards of the versions
-// meta replaced (prevs) from drives outside the write's set: a degraded
-// write's fallbacks.
-func (l *Layer) removeReplacedElsewhere(ctx context.Context, drives []storagenode.Drive, prevs []*storagenode.ObjectMeta, meta *storagenode.ObjectMeta) {
+// undoRecords takes meta's record back from the drives that stored it
+// (wrote), putting back the record it replaced there (prevs), after a
+// write that missed its quorum. It runs to the end even when the request
+// is cancelled.
+func undoRecords(ctx context.Context, drives []storagenode.Drive, wrote []bool, meta *storagenode.ObjectMeta, prevs []*storagenode.ObjectMeta) {
+	ctx = context.WithoutCancel(ctx)
+	fanout(drives, func(i int, d storagenode.Drive) error {
+		if !wrote[i] {
+			return nil
+		}
+		if _, err := d.DeleteMeta(ctx, meta.Bucket, meta.Key, meta.VersionID); err != nil {
+			return err
+		}
+		if prevs[i] != nil {
+			_, err := d.PutMeta(ctx, prevs[i])
+			return err
+		}
+		return nil
+	})
+}
+
+// removeReplaced removes, once meta is committed, the shard files of the
+// versions it replaced (prevs), and meta's own where a newer record
+// superseded it at once (stale), to the drives' trash; then the records and
+// shards of replaced versions on drives outside the write's set (a degraded
+// write's fallbacks).
+func (l *Layer) removeReplaced(ctx context.Context, drives []storagenode.Drive, stale []bool, meta *storagenode.ObjectMeta, prevs []*storagenode.ObjectMeta) {
+	ctx = context.WithoutCancel(ctx)
+	fanout(drives, func(i int, d storagenode.Drive) error {
+		switch {
+		case stale[i]:
+			return d.DeleteVersion(ctx, meta.Bucket, meta.DataDir)
+		case prevs[i] != nil && prevs[i].DataDir != meta.DataDir:
+			return d.DeleteVersion(ctx, meta.Bucket, prevs[i].DataDir)
+		}
+		return nil
+	})
 	fanout(l.extraDrives(drives, prevs), func(_ int, d storagenode.Drive) error {
 		for _, p := range prevs {
 			if p != nil && p.DataDir != meta.DataDir {
