@@ -25,12 +25,17 @@ type keyLocks struct {
 const keyLockStripes = 1024
 
 func (k *keyLocks) stripe(bucket, key string) *sync.RWMutex {
+	return &k.stripes[hashPair(k.seed, bucket, key)%keyLockStripes]
+}
+
+// hashPair hashes (bucket, name) to pick a lock stripe.
+func hashPair(seed maphash.Seed, bucket, name string) uint64 {
 	var h maphash.Hash
-	h.SetSeed(k.seed)
+	h.SetSeed(seed)
 	_, _ = h.WriteString(bucket)
 	_ = h.WriteByte(0)
-	_, _ = h.WriteString(key)
-	return &k.stripes[h.Sum64()%keyLockStripes]
+	_, _ = h.WriteString(name)
+	return h.Sum64()
 }
 
 // write locks bucket/key for a write (shared with other writes) and

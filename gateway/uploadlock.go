@@ -21,12 +21,7 @@ type uploadLocks struct {
 }
 
 func (u *uploadLocks) stripe(bucket, uploadID string) *sync.RWMutex {
-	var h maphash.Hash
-	h.SetSeed(u.seed)
-	_, _ = h.WriteString(bucket)
-	_ = h.WriteByte(0)
-	_, _ = h.WriteString(uploadID)
-	return &u.stripes[h.Sum64()%uint64(len(u.stripes))]
+	return &u.stripes[hashPair(u.seed, bucket, uploadID)%uint64(len(u.stripes))]
 }
 
 // part locks the upload for a part upload (shared) and returns the unlock.
