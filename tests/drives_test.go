@@ -488,3 +488,40 @@ func TestDrivesUpgradeFromPreviousRelease(t *testing.T) {
 	all[key], all["fresh"] = part, fresh
 	checkObjects(ctx, t, s.Minio(t), upgradeBucket, all)
 }
+
+// TestDrivesNodeUnusableFolder: a storage node with one unusable drive
+// folder (a file where the folder should be) starts with that drive
+// offline and says so; the cluster serves every object.
+func TestDrivesNodeUnusableFolder(t *testing.T) {
+	ctx := testCtx(t, 3*time.Minute)
+	c := StartCluster(t, 3, 2, 1, 1)
+	gw := c.Gateway(0)
+	mc := gw.Minio(t)
+	const bucket = "node-unusable"
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	objs := map[string][]byte{"small": randData(31, 2<<10), "large": randData(32, 1<<20+9)}
+	for k, v := range objs {
+		if _, err := mc.PutObject(ctx, bucket, k, bytes.NewReader(v), int64(len(v)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.StopNode(0)
+	dir := c.Nodes[0].Dirs[1]
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a drive\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.RestartNode(0) // fails the test if the node does not come up
+	if logs := c.Logs(); !strings.Contains(logs, "drive folder unusable") || !strings.Contains(logs, dir) {
+		t.Errorf("the node did not log its unusable folder %s:\n%s", dir, logs)
+	}
+	checkObjects(ctx, t, mc, bucket, objs)
+	more := randData(33, 200<<10)
+	if _, err := mc.PutObject(ctx, bucket, "more", bytes.NewReader(more), int64(len(more)), minio.PutObjectOptions{}); err != nil {
+		t.Errorf("PUT with one drive of the cluster offline: %v", err)
+	}
+}
