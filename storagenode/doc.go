@@ -49,11 +49,13 @@
 //     ErrBucketNotFound and leaves nothing behind.
 //   - Leftovers of a crash are temporary files only, removed by the next
 //     OpenLocal.
-//   - A drive writes only into the folder it opened: every call first checks
-//     (at most once a millisecond) that drive.json is still the file it
-//     opened; when the folder was emptied, removed, replaced or unmounted
-//     under it, the drive answers ErrDriveOffline from then on, until it is
-//     opened again. drive.json format 2 also names the drive set
+//   - A drive writes only into the folder it opened: it holds drive.json
+//     open, and every call first checks (at most once a millisecond) that
+//     the folder's drive.json is that file. When the file was removed (the
+//     folder emptied or removed under the process) the drive answers
+//     ErrDriveOffline until it is opened again; while the folder holds
+//     another drive.json or none (renamed away, replaced, unmounted), until
+//     it holds its own again. drive.json format 2 also names the drive set
 //     (SetInfo); format 1, without it, is still read. A drive that cannot be
 //     opened at all is stood in for by an OfflineDrive with its ID.
 //

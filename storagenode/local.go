@@ -185,6 +185,7 @@ func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
 	}
 	d.db = db
 	fail := func(err error) (*LocalDrive, error) {
+		d.home.release()
 		_ = db.Close()
 		return nil, err
 	}
@@ -387,6 +388,7 @@ func (d *LocalDrive) Close() error {
 		return nil
 	}
 	d.closed = true
+	d.home.release()
 	if err := d.db.Close(); err != nil {
 		return errf(err, "close drive %s", d.id)
 	}

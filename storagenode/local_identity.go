@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -90,39 +91,47 @@ func (d *LocalDrive) JoinSet(s SetInfo) error {
 }
 
 // homeCheckAge is how old the last check that the drive's folder is still
-// its own may be before a call checks again: a stat of drive.json at most
-// once a millisecond per drive, whatever the rate of calls.
+// its own may be before a call checks again: an fstat and a stat of
+// drive.json at most once a millisecond per drive, whatever the rate of
+// calls. A failed check is not cached.
 const homeCheckAge = time.Millisecond
 
-// driveHome watches that a drive's folder is still its own: drive.json is
-// the file the drive wrote or read at open (same device, inode, size and
-// modification time). When it is not (the folder was emptied, removed,
-// replaced or unmounted under the running process), the drive is lost: every later call fails with
-// ErrDriveOffline until the drive is opened again. Without it a drive whose
-// files were unlinked would go on taking writes into its open index.
+// driveHome watches that a drive's folder is still its own. The drive holds
+// its drive.json open (so that the file's inode cannot be reused while the
+// drive lives), and a check compares it with what the folder's path holds:
+//   - the held file was unlinked (the folder was emptied or removed under
+//     the running process): the drive is lost, every later call fails with
+//     ErrDriveOffline until the drive is opened again, whatever comes back
+//     at the path (the index the drive holds open is gone with it);
+//   - the path holds no drive.json, or another file (the folder was renamed
+//     away, replaced or unmounted): the drive is offline while that lasts,
+//     and back when the path holds its own drive.json again.
+//
+// Without it a drive whose files were unlinked would go on taking writes
+// into its open index, and lose them at the next start.
 type driveHome struct {
-	path   string      // dir/drive.json
-	info   os.FileInfo // of drive.json when opened
-	start  time.Time   // monotonic base of checked
-	log    *slog.Logger
-	lost   atomic.Pointer[error]
+	path string   // dir/drive.json
+	f    *os.File // drive.json, held open
+	log  *slog.Logger
+	// start is the monotonic base of lastOK.
+	start  time.Time
 	lastOK atomic.Int64 // time of the last good check, since start
+	lost   atomic.Pointer[error]
+	away   atomic.Bool // the last check failed (for logging the changes)
 }
 
-// sameFile: the same file (device and inode), not rewritten since (a
-// file system may give a new file the inode number of one just removed).
-func sameFile(a, b os.FileInfo) bool {
-	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
-}
-
-// remember records the drive.json of dir as the drive's own.
+// remember holds the drive.json of dir as the drive's own (replacing the
+// one held before).
 func (h *driveHome) remember(dir string) error {
-	h.path = filepath.Join(dir, formatFile)
-	fi, err := os.Stat(h.path)
+	path := filepath.Join(dir, formatFile)
+	f, err := os.Open(path)
 	if err != nil {
 		return errf(err, "open drive %s", dir)
 	}
-	h.info = fi
+	if h.f != nil {
+		_ = h.f.Close()
+	}
+	h.path, h.f = path, f
 	if h.start.IsZero() {
 		h.start = time.Now()
 	}
@@ -130,33 +139,62 @@ func (h *driveHome) remember(dir string) error {
 	return nil
 }
 
-// check fails with ErrDriveOffline when the drive is lost, checking again
-// when the last good check is older than maxAge.
+// release closes the held drive.json.
+func (h *driveHome) release() {
+	if h.f != nil {
+		_ = h.f.Close()
+	}
+}
+
+// check fails with ErrDriveOffline while the drive's folder is not its own,
+// checking again when the last good check is older than maxAge.
 func (h *driveHome) check(id string, maxAge time.Duration) error {
 	if p := h.lost.Load(); p != nil {
 		return *p
 	}
-	if h.info == nil { // a drive made without OpenLocal
+	if h.f == nil { // a drive made without OpenLocal
 		return nil
 	}
 	now := time.Since(h.start)
 	if now-time.Duration(h.lastOK.Load()) < maxAge {
 		return nil
 	}
-	fi, err := os.Stat(h.path)
+	held, err := h.f.Stat()
+	if err == nil && linkCount(held) == 0 {
+		err := fmt.Errorf("storagenode: drive %s: its drive.json was removed (the folder was emptied or removed under the running process); the drive stays offline until it is opened again: %w", id, ErrDriveOffline)
+		if h.lost.CompareAndSwap(nil, &err) && h.log != nil {
+			h.log.Error("drive lost: its folder was emptied or removed; the drive is offline until the process restarts", "drive", id, "path", h.path)
+		}
+		return *h.lost.Load()
+	}
+	cur, perr := os.Stat(h.path)
 	switch {
 	case err != nil:
-		err = fmt.Errorf("storagenode: drive %s: its identity file is gone (%v): the folder was removed, emptied or unmounted; the drive stays offline until it is opened again: %w", id, err, ErrDriveOffline)
-	case !sameFile(fi, h.info):
-		err = fmt.Errorf("storagenode: drive %s: %s is no longer the file the drive opened: the folder was replaced; the drive stays offline until it is opened again: %w", id, h.path, ErrDriveOffline)
+		err = fmt.Errorf("storagenode: drive %s: %s: %v: %w", id, h.path, err, ErrDriveOffline)
+	case perr != nil:
+		err = fmt.Errorf("storagenode: drive %s: its folder holds no drive.json (renamed away, replaced or unmounted?): %v: %w", id, perr, ErrDriveOffline)
+	case !os.SameFile(cur, held):
+		err = fmt.Errorf("storagenode: drive %s: %s is not the drive's own (the folder was replaced): %w", id, h.path, ErrDriveOffline)
 	default:
+		if h.away.Swap(false) && h.log != nil {
+			h.log.Warn("drive folder back: the drive is online again", "drive", id, "path", h.path)
+		}
 		if now > time.Duration(h.lastOK.Load()) {
 			h.lastOK.Store(int64(now))
 		}
 		return nil
 	}
-	if h.lost.CompareAndSwap(nil, &err) && h.log != nil {
-		h.log.Error("drive lost: its folder is no longer the one opened; the drive is offline until the process restarts", "drive", id, "err", err)
+	if !h.away.Swap(true) && h.log != nil {
+		h.log.Error("drive offline: its folder is not the one it opened", "drive", id, "err", err)
 	}
-	return *h.lost.Load()
+	return err
+}
+
+// linkCount is the number of names a file has; 0 once it was removed (-1
+// when the system does not say).
+func linkCount(fi os.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int64(st.Nlink)
+	}
+	return -1
 }

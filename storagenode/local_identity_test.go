@@ -95,6 +95,53 @@ func TestLocalDriveLostFolder(t *testing.T) {
 	}
 }
 
+// TestLocalDriveFolderAway: a folder renamed away takes the drive offline
+// while it is away; renamed back (the same files), the drive is online
+// again. A folder emptied and then restored from a copy is not the drive's
+// own: it stays offline.
+func TestLocalDriveFolderAway(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := os.Rename(dir, dir+".away"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if err := d.MakeBucket(bg, "bkt", time.Now()); !errors.Is(err, storagenode.ErrDriveOffline) {
+		t.Fatalf("MakeBucket with the folder away: %v, want ErrDriveOffline", err)
+	}
+	if err := os.Rename(dir+".away", dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.MakeBucket(bg, "bkt", time.Now()); err != nil {
+		t.Fatalf("MakeBucket with the folder back: %v", err)
+	}
+
+	// Emptied, then restored from a copy taken before: lost for good.
+	backup := filepath.Join(t.TempDir(), "copy")
+	if err := os.CopyFS(backup, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	emptyFolder(t, dir)
+	time.Sleep(2 * time.Millisecond)
+	if _, err := d.ListBuckets(bg); !errors.Is(err, storagenode.ErrDriveOffline) {
+		t.Fatalf("ListBuckets with the folder emptied: %v, want ErrDriveOffline", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(dir, os.DirFS(backup)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if _, err := d.ListBuckets(bg); !errors.Is(err, storagenode.ErrDriveOffline) {
+		t.Fatalf("ListBuckets with the folder restored from a copy: %v, want ErrDriveOffline", err)
+	}
+}
+
 // TestLocalDriveFolderKept: calls go on working while the folder is intact,
 // including after the cached check's age.
 func TestLocalDriveFolderKept(t *testing.T) {
