@@ -418,3 +418,7 @@ func (d *LocalDrive) enter(ctx context.Context) error {
 }
 
 func (d *LocalDrive) leave() { d.mu.RUnlock() }
+
+// confirm is called after a synced index write, before it is acknowledged:
+// see driveHome.confirm.
+func (d *LocalDrive) confirm() error { return d.home.confirm(d.id) }

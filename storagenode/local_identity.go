@@ -93,7 +93,8 @@ func (d *LocalDrive) JoinSet(s SetInfo) error {
 // homeCheckAge is how old the last check that the drive's folder is still
 // its own may be before a call checks again: an fstat and a stat of
 // drive.json at most once a millisecond per drive, whatever the rate of
-// calls. A failed check is not cached.
+// calls. A failed check is not cached. (Index writes are also confirmed
+// after they are synced: see confirm.)
 const homeCheckAge = time.Millisecond
 
 // driveHome watches that a drive's folder is still its own. The drive holds
@@ -112,10 +113,11 @@ const homeCheckAge = time.Millisecond
 type driveHome struct {
 	path string   // dir/drive.json
 	f    *os.File // drive.json, held open
+	fd   int      // f's descriptor
 	log  *slog.Logger
 	// start is the monotonic base of lastOK.
 	start  time.Time
-	lastOK atomic.Int64 // time of the last good check, since start
+	lastOK atomic.Int64 // when the last good check began, since start
 	lost   atomic.Pointer[error]
 	away   atomic.Bool // the last check failed (for logging the changes)
 }
@@ -131,7 +133,7 @@ func (h *driveHome) remember(dir string) error {
 	if h.f != nil {
 		_ = h.f.Close()
 	}
-	h.path, h.f = path, f
+	h.path, h.f, h.fd = path, f, int(f.Fd())
 	if h.start.IsZero() {
 		h.start = time.Now()
 	}
@@ -156,24 +158,22 @@ func (h *driveHome) check(id string, maxAge time.Duration) error {
 		return nil
 	}
 	now := time.Since(h.start)
-	if now-time.Duration(h.lastOK.Load()) < maxAge {
+	if now-time.Duration(h.lastOK.Load()) < maxAge && !h.away.Load() {
 		return nil
 	}
-	held, err := h.f.Stat()
-	if err == nil && linkCount(held) == 0 {
-		err := fmt.Errorf("storagenode: drive %s: its drive.json was removed (the folder was emptied or removed under the running process); the drive stays offline until it is opened again: %w", id, ErrDriveOffline)
-		if h.lost.CompareAndSwap(nil, &err) && h.log != nil {
-			h.log.Error("drive lost: its folder was emptied or removed; the drive is offline until the process restarts", "drive", id, "path", h.path)
-		}
-		return *h.lost.Load()
+	var held, cur syscall.Stat_t
+	ferr := syscall.Fstat(h.fd, &held)
+	if ferr == nil && held.Nlink == 0 {
+		return h.removed(id)
 	}
-	cur, perr := os.Stat(h.path)
+	perr := syscall.Stat(h.path, &cur)
+	var err error
 	switch {
-	case err != nil:
-		err = fmt.Errorf("storagenode: drive %s: %s: %v: %w", id, h.path, err, ErrDriveOffline)
+	case ferr != nil:
+		err = fmt.Errorf("storagenode: drive %s: %s: %v: %w", id, h.path, ferr, ErrDriveOffline)
 	case perr != nil:
 		err = fmt.Errorf("storagenode: drive %s: its folder holds no drive.json (renamed away, replaced or unmounted?): %v: %w", id, perr, ErrDriveOffline)
-	case !os.SameFile(cur, held):
+	case cur.Dev != held.Dev || cur.Ino != held.Ino:
 		err = fmt.Errorf("storagenode: drive %s: %s is not the drive's own (the folder was replaced): %w", id, h.path, ErrDriveOffline)
 	default:
 		if h.away.Swap(false) && h.log != nil {
@@ -190,11 +190,31 @@ func (h *driveHome) check(id string, maxAge time.Duration) error {
 	return err
 }
 
-// linkCount is the number of names a file has; 0 once it was removed (-1
-// when the system does not say).
-func linkCount(fi os.FileInfo) int64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int64(st.Nlink)
+// confirm is called after a synced index write, before the write is
+// acknowledged: it fails with ErrDriveOffline when the drive's drive.json
+// was removed by then (one fstat, no cache). A write that went into files
+// removed just before it (after the cached check that let it in) is then
+// reported failed, instead of acknowledged and lost at the next start.
+// (A folder renamed away keeps its files: writes into it are not lost.)
+func (h *driveHome) confirm(id string) error {
+	if p := h.lost.Load(); p != nil {
+		return *p
 	}
-	return -1
+	if h.f == nil {
+		return nil
+	}
+	var held syscall.Stat_t
+	if err := syscall.Fstat(h.fd, &held); err == nil && held.Nlink == 0 {
+		return h.removed(id)
+	}
+	return nil
+}
+
+// removed marks the drive lost: its drive.json was unlinked.
+func (h *driveHome) removed(id string) error {
+	err := fmt.Errorf("storagenode: drive %s: its drive.json was removed (the folder was emptied or removed under the running process); the drive stays offline until it is opened again: %w", id, ErrDriveOffline)
+	if h.lost.CompareAndSwap(nil, &err) && h.log != nil {
+		h.log.Error("drive lost: its folder was emptied or removed; the drive is offline until the process restarts", "drive", id, "path", h.path)
+	}
+	return *h.lost.Load()
 }

@@ -95,6 +95,31 @@ func TestLocalDriveLostFolder(t *testing.T) {
 	}
 }
 
+// TestLocalDriveLostAtOnce: a write right after the folder is emptied,
+// within the age of the cached check, still fails: index writes are
+// confirmed by a check begun after they were synced.
+func TestLocalDriveLostAtOnce(t *testing.T) {
+	for i := range 20 {
+		dir := filepath.Join(t.TempDir(), "d")
+		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1", IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.MakeBucket(bg, "bkt", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(dir, "drive.json")); err != nil {
+			t.Fatal(err)
+		}
+		m := testMeta("bkt", "k", 1)
+		m.Inline = []byte("small")
+		if _, err := d.PutMeta(bg, m); !errors.Is(err, storagenode.ErrDriveOffline) {
+			t.Fatalf("try %d: PutMeta at once after drive.json was removed: %v, want ErrDriveOffline", i, err)
+		}
+		d.Close()
+	}
+}
+
 // TestLocalDriveFolderAway: a folder renamed away takes the drive offline
 // while it is away; renamed back (the same files), the drive is online
 // again. A folder emptied and then restored from a copy is not the drive's
