@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 
@@ -67,13 +68,15 @@ func openSet(s driveSet) (drives []storagenode.Drive, err error) {
 	for i, dir := range s.Dirs {
 		d := &setDrive{dir: dir, id: s.IDs[i]}
 		sd[i] = d
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			d.state, d.err = driveUnusable, fmt.Errorf("%s is not a folder", dir)
+			continue
+		}
 		f, found, err := storagenode.ReadDriveFormat(dir)
 		switch {
 		case err != nil:
 			d.state, d.err = driveUnusable, err
-			if !strings.Contains(err.Error(), "not a folder") {
-				formatted++ // something is there
-			}
+			formatted++ // something is there
 		case !found:
 			d.state = driveEmpty
 		case f.ID != d.id:
