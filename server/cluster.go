@@ -75,9 +75,12 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	var mapFiles []string
 	for _, dir := range cfg.DriveDirs {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("node: drive folder %s: %w", dir, err)
+			continue // an unusable folder: its drive starts offline (below)
 		}
 		mapFiles = append(mapFiles, filepath.Join(dir, nodeMapFile))
+	}
+	if len(mapFiles) == 0 {
+		return fmt.Errorf("node: %w: %v", errNoDrives, cfg.DriveDirs)
 	}
 	keeper, err := cluster.NewKeeper(initial, mapFiles)
 	if err != nil {
@@ -124,24 +127,26 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
 	}
-	var drives []storagenode.Drive
+	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*storagenode.LocalDrive, error) {
+		return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, OnIndexFatal: func(err error) {
+			// Crash-only: a restart replays the index's log; the gateways
+			// treat the node as down meanwhile.
+			log.Error("drive index failed; exiting so that a restart recovers it", "drive", id, "err", err)
+			os.Exit(3)
+		}})
+	})
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
 	defer func() {
 		for _, d := range drives {
 			_ = d.Close()
 		}
 	}()
-	for i, dir := range cfg.DriveDirs {
-		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: ids[i], Logger: log, OnIndexFatal: func(err error) {
-			// Crash-only: a restart replays the index's log; the gateways
-			// treat the node as down meanwhile.
-			log.Error("drive index failed; exiting so that a restart recovers it", "drive", ids[i], "err", err)
-			os.Exit(3)
-		}})
-		if err != nil {
-			return fmt.Errorf("node: open drive %s at %s: %w", ids[i], dir, err)
+	for _, d := range drives {
+		if _, ok := d.(*storagenode.LocalDrive); ok {
+			go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
 		}
-		drives = append(drives, d)
-		go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ecstore/", storagenode.NewRPCHandler(drives, opts))

@@ -62,6 +62,11 @@ type Config struct {
 	// may stay valid: one whose Expires lies further ahead is refused
 	// (AccessDenied). Default 7 days, SigV4's limit.
 	PresignV2MaxAge time.Duration
+	// AdoptEmptyDrives adopts empty drive folders as replacements even when
+	// fewer than a quorum of the set's drives are present (the operator
+	// accepts that what the replaced drives held is lost). Default false:
+	// the server refuses to start and names the empty folders.
+	AdoptEmptyDrives bool
 }
 
 // DefaultConfig returns the working embedded default.
@@ -193,17 +198,28 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			}
 		}
 	}()
-	for i, dir := range cfg.DriveDirs {
-		id := fmt.Sprintf("drive%d", i+1)
-		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, OnIndexFatal: func(err error) {
-			log.Error("drive index failed; the drive is offline until the server restarts", "drive", id, "err", err)
-		}})
-		if err != nil {
-			return fmt.Errorf("open drive %s at %s: %w", id, dir, err)
-		}
+	ids := make([]string, len(cfg.DriveDirs))
+	for i := range ids {
+		ids[i] = fmt.Sprintf("drive%d", i+1)
+	}
+	set, err := openSet(driveSet{
+		Dirs: cfg.DriveDirs, IDs: ids, Quorum: startQuorum(len(ids), cfg.DataShards, cfg.ParityShards),
+		AdoptEmpty: cfg.AdoptEmptyDrives, Log: log,
+		Open: func(dir, id string) (*storagenode.LocalDrive, error) {
+			return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, OnIndexFatal: func(err error) {
+				log.Error("drive index failed; the drive is offline until the server restarts", "drive", id, "err", err)
+			}})
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range set {
 		// In the embedded server every drive folder is its own node.
-		drives = append(drives, gateway.Drive{Drive: met.instrument(d), Node: id, Weight: 1})
-		go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
+		drives = append(drives, gateway.Drive{Drive: met.instrument(d), Node: d.ID(), Weight: 1})
+		if _, ok := d.(*storagenode.LocalDrive); ok {
+			go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
+		}
 	}
 	layer, err := gateway.New(gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,

@@ -17,7 +17,7 @@
 //
 // # On-disk layout of a LocalDrive
 //
-//	<dir>/drive.json                         format and drive ID, written once
+//	<dir>/drive.json                         format, drive ID and drive set (local_identity.go)
 //	<dir>/index/                             pebble database: the sorted index
 //	<dir>/data/<bucket>/<versionDir>/<name>  committed shard files
 //	<dir>/tmp/                               shard files being written; emptied on open
@@ -49,6 +49,15 @@
 //     ErrBucketNotFound and leaves nothing behind.
 //   - Leftovers of a crash are temporary files only, removed by the next
 //     OpenLocal.
+//   - A drive writes only into the folder it opened: it holds drive.json
+//     open, and every call first checks (at most once a millisecond) that
+//     the folder's drive.json is that file. When the file was removed (the
+//     folder emptied or removed under the process) the drive answers
+//     ErrDriveOffline until it is opened again; while the folder holds
+//     another drive.json or none (renamed away, replaced, unmounted), until
+//     it holds its own again. drive.json format 2 also names the drive set
+//     (SetInfo); format 1, without it, is still read. A drive that cannot be
+//     opened at all is stood in for by an OfflineDrive with its ID.
 //
 // # Internode API
 //

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,7 @@ const (
 	tmpDir     = "tmp"
 
 	formatName    = "ecstore-drive"
-	formatVersion = 1
+	formatVersion = 2 // 2: with the set identity (SetInfo); 1 is read as 2 without a set
 )
 
 // LocalOptions configures OpenLocal. The zero value is ready to use; each
@@ -118,9 +119,10 @@ func validDriveID(id string) error {
 
 // formatInfo is the content of drive.json.
 type formatInfo struct {
-	Format  string `json:"format"`
-	Version int    `json:"version"`
-	ID      string `json:"id"`
+	Format  string   `json:"format"`
+	Version int      `json:"version"`
+	ID      string   `json:"id"`
+	Set     *SetInfo `json:"set,omitempty"` // since version 2
 }
 
 // LocalDrive is a Drive in a folder of the local file system: shard files
@@ -134,6 +136,9 @@ type LocalDrive struct {
 	bin  *trash // dir/trash
 	opts LocalOptions
 	db   *pebble.DB
+
+	format formatInfo // drive.json; guarded by mu (JoinSet writes it)
+	home   driveHome  // the folder is still ours (see local_identity.go)
 
 	// mu guards closed; every method holds it for reading while it works,
 	// so Close waits for calls in flight.
@@ -191,6 +196,7 @@ func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
 	}
 	d.db = db
 	fail := func(err error) (*LocalDrive, error) {
+		d.home.release()
 		_ = db.Close()
 		return nil, err
 	}
@@ -203,9 +209,15 @@ func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
 		if d.id == "" {
 			d.id = uuid.NewString()
 		}
-		if err := writeFormat(abs, formatInfo{Format: formatName, Version: formatVersion, ID: d.id}); err != nil {
+		fi = formatInfo{Format: formatName, Version: formatVersion, ID: d.id}
+		if err := writeFormat(abs, fi); err != nil {
 			return fail(err)
 		}
+	}
+	d.format = fi
+	d.home.log = opts.Logger
+	if err := d.home.remember(abs); err != nil {
+		return fail(err)
 	}
 	if err := os.RemoveAll(d.tmp); err != nil {
 		return fail(errf(err, "open drive %s: clear tmp", abs))
@@ -329,7 +341,8 @@ func readFormat(dir string) (formatInfo, bool, error) {
 	if err := json.Unmarshal(b, &fi); err != nil {
 		return fi, false, fmt.Errorf("storagenode: open drive %s: %s: %w: %v", dir, formatFile, ErrCorrupt, err)
 	}
-	if fi.Format != formatName || fi.Version != formatVersion || validDriveID(fi.ID) != nil {
+	if fi.Format != formatName || fi.Version < 1 || fi.Version > formatVersion || validDriveID(fi.ID) != nil ||
+		(fi.Set != nil && (fi.Version < 2 || fi.Set.ID == "" || !slices.Contains(fi.Set.Drives, fi.ID))) {
 		return fi, false, fmt.Errorf("storagenode: open drive %s: %s: unknown format %q version %d id %q",
 			dir, formatFile, fi.Format, fi.Version, fi.ID)
 	}
@@ -398,6 +411,7 @@ func (d *LocalDrive) Close() error {
 	}
 	d.closed = true
 	d.bin.close()
+	d.home.release()
 	if err := d.db.Close(); err != nil {
 		return errf(err, "close drive %s", d.id)
 	}
@@ -419,7 +433,15 @@ func (d *LocalDrive) enter(ctx context.Context) error {
 		d.mu.RUnlock()
 		return fmt.Errorf("storagenode: drive %s: index failed (restart the process to recover it): %w", d.id, ErrDriveOffline)
 	}
+	if err := d.home.check(d.id, homeCheckAge); err != nil {
+		d.mu.RUnlock()
+		return err
+	}
 	return nil
 }
 
 func (d *LocalDrive) leave() { d.mu.RUnlock() }
+
+// confirm is called after a synced index write, before it is acknowledged:
+// see driveHome.confirm.
+func (d *LocalDrive) confirm() error { return d.home.confirm(d.id) }

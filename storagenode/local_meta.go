@@ -139,7 +139,7 @@ func (d *LocalDrive) MakeBucket(ctx context.Context, bucket string, created time
 	if err := d.db.Set(k, v, pebble.Sync); err != nil {
 		return errf(err, "make bucket %s", bucket)
 	}
-	return nil
+	return d.confirm()
 }
 
 // DeleteBucket removes the bucket's object, upload and part records, then its
@@ -187,7 +187,7 @@ func (d *LocalDrive) DeleteBucket(ctx context.Context, bucket string) error {
 	if err := d.db.Delete(bucketKey(bucket), pebble.Sync); err != nil {
 		return errf(err, "delete bucket %s", bucket)
 	}
-	return nil
+	return d.confirm()
 }
 
 // StatBucket returns the bucket record or ErrBucketNotFound.
@@ -290,6 +290,9 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, errf(err, "put meta %s/%s", m.Bucket, m.Key)
 	}
+	if err := d.confirm(); err != nil {
+		return nil, err
+	}
 	return prev, nil
 }
 
@@ -358,6 +361,9 @@ func (d *LocalDrive) DeleteMeta(ctx context.Context, bucket, key, versionID stri
 	}
 	if err := d.db.Delete(k, pebble.Sync); err != nil {
 		return nil, errf(err, "delete meta %s/%s", bucket, key)
+	}
+	if err := d.confirm(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

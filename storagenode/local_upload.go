@@ -38,7 +38,7 @@ func (d *LocalDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 	if err := d.db.Set(uploadKey(u.Bucket, u.UploadID), v, pebble.Sync); err != nil {
 		return errf(err, "put upload %s/%s", u.Bucket, u.UploadID)
 	}
-	return nil
+	return d.confirm()
 }
 
 // GetUpload returns the upload record, ErrUploadNotFound or ErrBucketNotFound.
@@ -101,7 +101,7 @@ func (d *LocalDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) 
 	if err := b.Commit(pebble.Sync); err != nil {
 		return errf(err, "delete upload %s/%s", bucket, uploadID)
 	}
-	return nil
+	return d.confirm()
 }
 
 // ListUploads returns the bucket's uploads sorted by (Key, Initiated,
@@ -178,6 +178,9 @@ func (d *LocalDrive) PutPart(ctx context.Context, bucket, uploadID string, p *Pa
 	}
 	if err := d.db.Set(k, v, pebble.Sync); err != nil {
 		return nil, errf(err, "put part %s/%s/%d", bucket, uploadID, p.Number)
+	}
+	if err := d.confirm(); err != nil {
+		return nil, err
 	}
 	return prev, nil
 }
@@ -268,6 +271,9 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, errf(err, "%s", op)
 	}
+	if err := d.confirm(); err != nil {
+		return nil, err
+	}
 	if done {
 		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)
 	}
@@ -341,6 +347,9 @@ func (d *LocalDrive) AbortUpload(ctx context.Context, bucket, key, uploadID stri
 		_ = b.DeleteRange(pp, prefixEnd(pp), nil)
 		if err := b.Commit(pebble.Sync); err != nil {
 			return errf(err, "%s", op)
+		}
+		if err := d.confirm(); err != nil {
+			return err
 		}
 	}
 	cur, err := getRecord[ObjectMeta](d.db, ok)

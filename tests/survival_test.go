@@ -148,6 +148,13 @@ func TestSurvivalTwoDrivesLost(t *testing.T) {
 	// the 4 needed. Every read must fail with an S3 error, never return bytes.
 	s.Stop()
 	wipe(t, dirs[1], dirs[3], dirs[5])
+	// Below the set's quorum the server refuses empty folders (they may be
+	// the wrong folders, or disks not mounted) ...
+	if out := startRefused(ctx, t, dirs); !strings.Contains(out, "--adopt-empty-drives") {
+		t.Errorf("start with 3 of 6 drive folders empty: refusal does not say how to go on:\n%s", out)
+	}
+	// ... until the operator says the drives were really replaced.
+	s.Args = append(s.Args, "--adopt-empty-drives")
 	s.Restart()
 	c = minioWith(t, s, testAccessKey, testSecretKey, 1)
 	for _, o := range old {

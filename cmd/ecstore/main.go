@@ -95,6 +95,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
 	timeoutFlags(fs, &cfg.Timeouts)
+	fs.BoolVar(&cfg.AdoptEmptyDrives, "adopt-empty-drives", false, "for one start: adopt empty drive folders as replacements even when fewer than a quorum of the set's drives are present (what the replaced drives held is lost)")
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
 	pprofAddr := fs.String("pprof-address", "", "serve Go profiles (net/http/pprof) on `HOST:PORT`, for performance work; keep it on localhost")
 	st, err := parseSettings(fs, args)
