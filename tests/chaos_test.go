@@ -144,10 +144,14 @@ func (c *Cluster) shardFilesOf(i int) []string {
 // TestChaos runs a seeded workload of PUT/GET/DELETE/multipart/list from
 // several clients through two gateways of a 6-node cluster (EC 4+2) while a
 // fault injector kills and restarts nodes, freezes them (SIGSTOP), deletes
-// shard files and flips bytes in them, never impairing more than m=2 nodes
-// at once, fills a drive to the last byte (a tmpfs), and kills gateways in
-// the middle of requests (crash safety: a
-// write cut off midway must leave the old version or the new, never a mix). Every GET during the run must return an allowed version; at the
+// shard files and flips bytes in them, empties a drive folder under a live
+// node, never impairing more than m=2 nodes at once, fills a drive to the
+// last byte (a tmpfs), kills gateways in the middle of requests and makes
+// them SIGKILL themselves at named steps of Complete, PUT and DELETE (crash
+// safety: a write cut off midway must leave the old version or the new,
+// never a mix), and stalls clients mid-body. Alongside the workload, Completes
+// of one upload race through both gateways, leftover uploads are aborted,
+// and a slow reader reads a key that is being overwritten. Every GET during the run must return an allowed version; at the
 // end, after a deep heal, every object must be exactly its last acknowledged
 // version (or absent if deleted), and still so with 2 nodes killed, which
 // proves full redundancy was restored.
@@ -370,7 +374,20 @@ func TestChaos(t *testing.T) {
 		n := 1 + rng.IntN(budget)
 		targets := healthy[:n]
 		pause := time.Duration(1500+rng.IntN(2500)) * time.Millisecond
-		switch kind := rng.IntN(8); kind {
+		switch kind := rng.IntN(9); kind {
+		case 8: // a drive folder emptied under a live node: the node must stop
+			// using it at once; restarted, it adopts the empty folder and
+			// the heal rebuilds its shards
+			i := targets[0]
+			dir := c.Nodes[i].Dirs[rng.IntN(len(c.Nodes[i].Dirs))]
+			ents, _ := os.ReadDir(dir)
+			for _, e := range ents {
+				_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
+			st.faults["drive folder emptied under a live node"]++
+			damaged[i] = true
+			time.Sleep(pause / 2)
+			c.RestartNode(i)
 		case 6: // a gateway SIGKILLs itself at a named step of Complete, PUT or DELETE
 			point := chaosCrashPoints[rng.IntN(len(chaosCrashPoints))]
 			g := c.Gateways[rng.IntN(len(c.Gateways))]
