@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,5 +61,70 @@ func TestSlowGetRacingOverwrite(t *testing.T) {
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("GET racing a%s %s: %d of %d bytes, equal %v, err %v", map[bool]string{true: "n", false: ""}[then == "overwrite"], then, len(got), len(data), bytes.Equal(got, data), err)
 		}
+	}
+}
+
+// TestGetsDuringOverwrites: GETs of a key that several writers overwrite
+// at once each return one whole version written, never a 503 because the
+// version they started on was replaced meanwhile.
+func TestGetsDuringOverwrites(t *testing.T) {
+	ctx := testCtx(t, 2*time.Minute)
+	s := StartServer(t, NewDriveDirs(t, 6))
+	mc := s.Minio(t)
+	const bucket = "hot"
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	versions := map[string]bool{}
+	var mu sync.Mutex
+	write := func(seed uint64) error {
+		// Multipart (5 MiB parts): a GET opens each part's shards when it
+		// gets there.
+		data := randData(seed, 6<<20+int(seed%4)<<20)
+		mu.Lock()
+		versions[sha256Hex(data)] = true
+		mu.Unlock()
+		_, err := mc.PutObject(ctx, bucket, "k", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{PartSize: 5 << 20})
+		return err
+	}
+	if err := write(1); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().Add(6 * time.Second)
+	var wg sync.WaitGroup
+	var gets, failed, wrong atomic.Int64
+	for w := range 3 {
+		wg.Go(func() {
+			for n := uint64(0); time.Now().Before(end); n++ {
+				if err := write(uint64(w+2)*1000 + n); err != nil {
+					t.Errorf("overwrite: %v", err)
+					return
+				}
+			}
+		})
+	}
+	reader := minioWith(t, s, testAccessKey, testSecretKey, 1) // no retries: every 503 counts
+	for range 3 {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				got, err := getAll(ctx, reader, bucket, "k", minio.GetObjectOptions{})
+				gets.Add(1)
+				mu.Lock()
+				ok := versions[sha256Hex(got)]
+				mu.Unlock()
+				switch {
+				case err != nil:
+					failed.Add(1)
+					t.Logf("GET during overwrites: %v", err)
+				case !ok:
+					wrong.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d GETs during overwrites: %d failed, %d wrong", gets.Load(), failed.Load(), wrong.Load())
+	if failed.Load() != 0 || wrong.Load() != 0 {
+		t.Fatalf("%d of %d GETs failed and %d returned no whole version while the key was overwritten", failed.Load(), gets.Load(), wrong.Load())
 	}
 }
