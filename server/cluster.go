@@ -39,6 +39,10 @@ type NodeConfig struct {
 	CertFile, KeyFile string
 	Logger            *slog.Logger
 	ShutdownTimeout   time.Duration // default 30s
+	// DeleteGrace is how long a deleted or replaced version's shard files
+	// stay readable for the GETs that started on it (in each drive's
+	// trash/). Default 15 minutes; negative: removed at once.
+	DeleteGrace time.Duration
 }
 
 // RunNode serves the node's drives over the internode API until ctx ends.
@@ -128,7 +132,7 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
 	}
 	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*storagenode.LocalDrive, error) {
-		return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, OnIndexFatal: func(err error) {
+		return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
 			// Crash-only: a restart replays the index's log; the gateways
 			// treat the node as down meanwhile.
 			log.Error("drive index failed; exiting so that a restart recovers it", "drive", id, "err", err)

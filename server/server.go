@@ -62,6 +62,10 @@ type Config struct {
 	// may stay valid: one whose Expires lies further ahead is refused
 	// (AccessDenied). Default 7 days, SigV4's limit.
 	PresignV2MaxAge time.Duration
+	// DeleteGrace is how long a deleted or replaced version's shard files
+	// stay readable for the GETs that started on it (in each drive's
+	// trash/). Default 15 minutes; negative: removed at once.
+	DeleteGrace time.Duration
 	// AdoptEmptyDrives adopts empty drive folders as replacements even when
 	// fewer than a quorum of the set's drives are present (the operator
 	// accepts that what the replaced drives held is lost). Default false:
@@ -206,7 +210,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Dirs: cfg.DriveDirs, IDs: ids, Quorum: startQuorum(len(ids), cfg.DataShards, cfg.ParityShards),
 		AdoptEmpty: cfg.AdoptEmptyDrives, Log: log,
 		Open: func(dir, id string) (*storagenode.LocalDrive, error) {
-			return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, OnIndexFatal: func(err error) {
+			return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
 				log.Error("drive index failed; the drive is offline until the server restarts", "drive", id, "err", err)
 			}})
 		},
@@ -335,3 +339,7 @@ func serve(ctx context.Context, sc serveConfig, logAttrs ...any) error {
 	sc.log.Info("in-flight requests finished; stopped")
 	return nil
 }
+
+// DefaultDeleteGrace is how long a deleted or replaced version's shard
+// files stay in a drive's trash (storagenode.LocalOptions.DeleteGrace).
+const DefaultDeleteGrace = 15 * time.Minute

@@ -95,6 +95,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
 	timeoutFlags(fs, &cfg.Timeouts)
+	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", server.DefaultDeleteGrace, deleteGraceUsage)
 	fs.BoolVar(&cfg.AdoptEmptyDrives, "adopt-empty-drives", false, "for one start: adopt empty drive folders as replacements even when fewer than a quorum of the set's drives are present (what the replaced drives held is lost)")
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
 	pprofAddr := fs.String("pprof-address", "", "serve Go profiles (net/http/pprof) on `HOST:PORT`, for performance work; keep it on localhost")
@@ -172,6 +173,7 @@ ECSTORE_CLUSTER_SECRET (or the config file's cluster-secret).
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the internode API")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the internode API")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, wait up to `DURATION` for requests in flight")
+	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", server.DefaultDeleteGrace, deleteGraceUsage)
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
 	st, err := parseSettings(fs, args)
 	if err != nil {
@@ -263,3 +265,5 @@ func servePprof(addr string) error {
 	go func() { _ = srv.Serve(ln) }()
 	return nil
 }
+
+const deleteGraceUsage = "keep a deleted or replaced version's shard files readable for `DURATION` for the GETs that started on it (negative: remove at once)"
