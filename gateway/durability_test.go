@@ -3,10 +3,12 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -303,4 +305,131 @@ func TestCompleteWithADriveDown(t *testing.T) {
 		}
 		tc.checkWhole(t, key, all)
 	}
+}
+
+// completeHook wraps a drive's CompleteUpload.
+type completeHook struct {
+	storagenode.Drive
+	hook func(ctx context.Context, m *storagenode.ObjectMeta, expect *string, next func() (*storagenode.ObjectMeta, error)) (*storagenode.ObjectMeta, error)
+}
+
+func (c *completeHook) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, expect *string) (*storagenode.ObjectMeta, error) {
+	return c.hook(ctx, m, expect, func() (*storagenode.ObjectMeta, error) { return c.Drive.CompleteUpload(ctx, m, expect) })
+}
+
+// hookCompletes rebuilds tc's layer with hook around every drive's
+// CompleteUpload (i is the drive's index).
+func (tc *testCluster) hookCompletes(t *testing.T, hook func(i int, ctx context.Context, next func() (*storagenode.ObjectMeta, error)) (*storagenode.ObjectMeta, error)) {
+	t.Helper()
+	var drives []Drive
+	for i, d := range tc.topo().drives {
+		h := &completeHook{Drive: d, hook: func(ctx context.Context, _ *storagenode.ObjectMeta, _ *string, next func() (*storagenode.ObjectMeta, error)) (*storagenode.ObjectMeta, error) {
+			return hook(i, ctx, next)
+		}}
+		drives = append(drives, Drive{Drive: h, Node: d.ID()})
+	}
+	cfg := tc.cfg
+	cfg.Drives = drives
+	l, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Layer = l
+}
+
+// TestCompleteIsCarriedForwardNeverUndone: a Complete that committed on
+// some drives and then missed its quorum answers 503 and takes nothing
+// back (a duplicate may count those records as its own); a resent
+// Complete finishes it.
+func TestCompleteIsCarriedForwardNeverUndone(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	id, parts, all := tc.startUpload(t, "k", 11, 5<<20, 777)
+	var failing atomic.Bool
+	failing.Store(true)
+	var calls atomic.Int32
+	tc.hookCompletes(t, func(i int, _ context.Context, next func() (*storagenode.ObjectMeta, error)) (*storagenode.ObjectMeta, error) {
+		if failing.Load() && calls.Add(1) > 3 {
+			return nil, storagenode.ErrDriveOffline // only 3 drives take it
+		}
+		return next()
+	})
+	_, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
+	if !errors.Is(err, s3compat.ErrInsufficientWriteQuorum) {
+		t.Fatalf("Complete on 3 of 6 drives: %v, want 503", err)
+	}
+	failing.Store(false)
+	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
+	if err != nil {
+		t.Fatalf("the resent Complete: %v", err)
+	}
+	if want := fmt.Sprintf("%s-2", md5hex(append(md5raw(all[:5<<20]), md5raw(all[5<<20:])...))); info.ETag != want {
+		t.Fatalf("the resent Complete answered ETag %s, want %s", info.ETag, want)
+	}
+	tc.checkWhole(t, "k", all)
+	if res, err := tc.ListMultipartUploads(ctx, "bkt", s3compat.ListUploadsParams{MaxUploads: 10}); err != nil || len(res.Uploads) != 0 {
+		t.Fatalf("uploads listed after the Complete: %+v, %v", res.Uploads, err)
+	}
+}
+
+// TestCompleteOutlivesItsClient: once the first drive committed, the
+// Complete runs to the end even when its client goes away.
+func TestCompleteOutlivesItsClient(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	id, parts, all := tc.startUpload(t, "k", 12, 5<<20, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	var first atomic.Bool
+	tc.hookCompletes(t, func(_ int, _ context.Context, next func() (*storagenode.ObjectMeta, error)) (*storagenode.ObjectMeta, error) {
+		m, err := next()
+		if first.CompareAndSwap(false, true) {
+			cancel() // the client hangs up after the first drive committed
+		}
+		return m, err
+	})
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+		t.Fatalf("Complete whose client went away after the first drive: %v", err)
+	}
+	for _, d := range tc.allDrives() {
+		if m, err := d.GetMeta(context.Background(), "bkt", "k"); err != nil || m.DataDir != id {
+			t.Fatalf("drive %s: record %v, %v; want the completed object on every drive", d.ID(), m, err)
+		}
+	}
+	tc.checkWhole(t, "k", all)
+}
+
+func md5raw(b []byte) []byte { s := md5.Sum(b); return s[:] }
+
+// TestHealRetiresLeftoverUploadRecords: a Complete that missed 2 drives
+// leaves the upload's records there; the heal that writes the object's
+// record on them retires those too.
+func TestHealRetiresLeftoverUploadRecords(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	id, parts, all := tc.startUpload(t, "k", 13, 5<<20, 10)
+	var calls atomic.Int32
+	tc.hookCompletes(t, func(_ int, _ context.Context, next func() (*storagenode.ObjectMeta, error)) (*storagenode.ObjectMeta, error) {
+		if calls.Add(1) > 4 {
+			return nil, storagenode.ErrDriveOffline
+		}
+		return next()
+	})
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	left := 0
+	for _, d := range tc.allDrives() {
+		if _, err := d.GetUpload(ctx, "bkt", id); err == nil {
+			left++
+		}
+	}
+	if left != 2 {
+		t.Fatalf("%d drives hold the upload's record after a Complete that missed 2", left)
+	}
+	tc.checkWhole(t, "k", all) // heals
+	for _, d := range tc.allDrives() {
+		if _, err := d.GetUpload(ctx, "bkt", id); !errors.Is(err, storagenode.ErrUploadNotFound) {
+			t.Fatalf("drive %s still holds the upload's record after the heal: %v", d.ID(), err)
+		}
+	}
+	tc.checkWhole(t, "k", all)
 }

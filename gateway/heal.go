@@ -185,6 +185,17 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 			l.log.Warn("heal: shard not repaired", "bucket", bucket, "key", key, "drive", drives[i].ID(), "err", e)
 		}
 	}
+	if isMultipartETag(meta.ETag) && meta.DataDir == meta.VersionID {
+		// A Complete that missed these drives left the upload's records
+		// there: retire them (the drive keeps the folder its record now
+		// names).
+		fanout(targets, func(i int, d storagenode.Drive) error {
+			if errs[i] != nil {
+				return nil
+			}
+			return d.AbortUpload(context.WithoutCancel(ctx), bucket, key, meta.DataDir)
+		})
+	}
 	if res.Unreachable == 0 {
 		// Repaired in place; shards still on fallback drives go home too.
 		l.settleRecords(ctx, meta)

@@ -184,7 +184,8 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	defer l.locks.write(bucket, key)()
 	defer l.ulocks.lock(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
-	if errors.Is(err, s3compat.ErrNoSuchUpload) {
+	if errors.Is(err, s3compat.ErrNoSuchUpload) || errors.Is(err, s3compat.ErrInsufficientReadQuorum) {
+		// Gone, or retired on some drives by an earlier Complete.
 		return l.completedBefore(ctx, bucket, key, uploadID, err)
 	}
 	if err != nil {
@@ -259,16 +260,53 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	return objectInfo(meta), nil
 }
 
-// completedBefore answers a Complete of an upload that is gone. When the
-// key's current version is that upload's object, the upload was completed
-// by an earlier Complete (SDKs resend one after a timeout): the duplicate
-// gets the same answer. Otherwise it gets notFound.
+// completedBefore answers a Complete of an upload that is gone (or that
+// too few drives still hold). When an earlier Complete of the upload
+// committed its object (SDKs resend a Complete after a timeout; a crash can
+// cut one short after its first drive), this one carries that commit to
+// the drives it did not reach and answers as the first would have. When the
+// key holds another version, or no record names the upload, it answers
+// notFound (the upload was aborted, or completed and replaced since).
 func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID string, notFound error) (s3compat.ObjectInfo, error) {
-	cur, err := l.readMeta(ctx, bucket, key)
-	if err == nil && cur.DataDir == uploadID {
-		return objectInfo(cur), nil
+	rec, err := l.readMeta(ctx, bucket, key)
+	switch {
+	case err == nil && rec.DataDir != uploadID:
+		return s3compat.ObjectInfo{}, notFound
+	case err != nil:
+		// No version a read quorum holds: the earlier Complete may have
+		// reached fewer drives than that.
+		if rec = l.findCompleted(ctx, bucket, key, uploadID); rec == nil {
+			return s3compat.ObjectInfo{}, notFound
+		}
 	}
-	return s3compat.ObjectInfo{}, notFound
+	if err := l.commitUpload(ctx, l.drivesByID(rec.Drives), rec, nil); err != nil {
+		return s3compat.ObjectInfo{}, toS3(err)
+	}
+	return objectInfo(rec), nil
+}
+
+// findCompleted returns the newest record of key on its drives that names
+// uploadID's folder, or nil.
+func (l *Layer) findCompleted(ctx context.Context, bucket, key, uploadID string) *storagenode.ObjectMeta {
+	drives, err := l.lookupDrives(l.topo(), bucket, key)
+	if err != nil {
+		return nil
+	}
+	metas := make([]*storagenode.ObjectMeta, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		metas[i], err = d.GetMeta(ctx, bucket, key)
+		return err
+	})
+	var rec *storagenode.ObjectMeta
+	for i, m := range metas {
+		if errs[i] == nil && m.DataDir == uploadID && (rec == nil || m.Newer(rec)) {
+			rec = m
+		}
+	}
+	if rec != nil {
+		rec.Inline = nil
+	}
+	return rec
 }
 
 // commitUpload commits a Complete's record with Drive.CompleteUpload, which
@@ -285,9 +323,11 @@ func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID strin
 // makes a retried Complete finish a crashed one.
 //
 // With the write quorum, the replaced versions' files go. Without it, the
-// records written are undone and the upload is aborted with its parts (S3
-// asks the client to start again) — unless some drive says another Complete
-// of the upload committed there: then nothing is removed.
+// Complete answers 503 and leaves what it committed: once a drive has
+// retired the upload, its commit is only ever carried forward (by a resent
+// Complete, see completedBefore, or by the heal), never undone, so it also
+// runs to the end when the client goes away. Undoing could take back the
+// records a duplicate through another gateway counted as its own.
 func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, meta *storagenode.ObjectMeta, cond *writeCond) error {
 	n := len(drives)
 	wq := writeQuorum(meta.EC.Data, meta.EC.Parity)
@@ -329,6 +369,7 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		return worstWriteError(errs)
 	}
 	crashpoint.Hit(crashpoint.CompleteArbiter)
+	ctx = context.WithoutCancel(ctx) // carried to the end, see above
 	// Then the drives not asked yet, in parallel (without cond, those
 	// before the first answered already: they are down or lack the
 	// upload).
@@ -348,7 +389,7 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		}
 	}
 	stale := make([]bool, n)
-	good, elsewhere := 0, false
+	good := 0
 	for i, err := range errs {
 		switch {
 		case err == nil:
@@ -359,21 +400,16 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 			stale[i] = true
 			good++
 		case errors.Is(err, storagenode.ErrUploadCompleted):
-			// A duplicate across gateways committed the same object here.
-			elsewhere = true
+			// A duplicate (or this Complete's earlier try) committed the
+			// same object here.
 			good++
 		}
 	}
 	if good < wq {
-		wrote := make([]bool, n)
-		for i, e := range errs {
-			wrote[i] = e == nil
-		}
-		undoRecords(ctx, drives, wrote, meta, prevs)
-		if !elsewhere {
-			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
-		}
-		return worstWriteError(errs)
+		l.queueHeal(meta.Bucket, meta.Key)
+		l.log.Warn("multipart upload completed on too few drives; a resent Complete or the heal finishes it",
+			"bucket", meta.Bucket, "key", meta.Key, "upload", meta.DataDir, "drives", good, "quorum", wq)
+		return s3compat.ErrInsufficientWriteQuorum.WithMessage("The object was stored on %d drives of the %d it needs; send the Complete again to finish it.", good, wq)
 	}
 	crashpoint.Hit(crashpoint.CompleteCommitted)
 	// (A stale drive retired the upload; the newer record there is not
