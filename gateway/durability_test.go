@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -432,4 +433,65 @@ func TestHealRetiresLeftoverUploadRecords(t *testing.T) {
 		}
 	}
 	tc.checkWhole(t, "k", all)
+}
+
+// blockingReader yields n bytes, then blocks until release is closed.
+type blockingReader struct {
+	n       int
+	release chan struct{}
+}
+
+func (b *blockingReader) Read(p []byte) (int, error) {
+	if b.n > 0 {
+		k := min(len(p), b.n)
+		b.n -= k
+		return k, nil
+	}
+	<-b.release
+	return 0, io.ErrUnexpectedEOF
+}
+
+// TestUploadLocksNeverWaitBehindAPart: a part upload whose client is slow
+// holds only its own upload: another upload's Complete goes on, and the
+// expiry of old uploads skips it instead of waiting.
+func TestUploadLocksNeverWaitBehindAPart(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	slow, _, _ := tc.startUpload(t, "slow", 21, 10)
+	other, parts, all := tc.startUpload(t, "other", 22, 5<<20, 10)
+	release := make(chan struct{})
+	partDone := make(chan error, 1)
+	go func() {
+		_, err := tc.PutObjectPart(ctx, "bkt", "slow", slow, 2, &blockingReader{n: 1000, release: release}, 1<<20, s3compat.PutOptions{})
+		partDone <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the part upload holds its upload now
+	done := make(chan error, 1)
+	go func() {
+		_, err := tc.CompleteMultipartUpload(ctx, "bkt", "other", other, parts, s3compat.PutOptions{})
+		if err == nil {
+			_, err = tc.AbortStaleUploads(ctx, time.Now().Add(time.Hour))
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("a Complete of another upload or the expiry waited behind a slow part upload")
+	}
+	close(release)
+	if err := <-partDone; err == nil {
+		t.Fatal("the cut part upload succeeded")
+	}
+	tc.checkWhole(t, "other", all)
+	if _, err := tc.ListParts(ctx, "bkt", "slow", slow, 0, 10); err != nil {
+		t.Fatalf("the expiry aborted the upload whose part was being sent: %v", err)
+	}
+	if n, err := tc.AbortStaleUploads(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("expiry once the part upload ended: %d, %v; want 1", n, err)
+	}
 }

@@ -63,7 +63,7 @@ func (l *Layer) healUploads(ctx context.Context, bucket string, deep bool) (repa
 // waits at most healLockWait and returns ErrKeyBusy.
 func (l *Layer) HealUpload(ctx context.Context, bucket, key, uploadID string, deep bool) (HealResult, error) {
 	var res HealResult
-	unlock, err := l.ulocks.tryHeal(ctx, bucket, uploadID, healLockWait)
+	unlock, err := l.ulocks.try(ctx, bucket, uploadID, healLockWait)
 	if err != nil {
 		return res, err
 	}

@@ -52,7 +52,7 @@ func New(cfg Config) (*Layer, error) {
 		coders: map[storagenode.ECInfo]*ec.Coder{},
 		healq:  newHealQueue(),
 		locks:  &keyLocks{seed: maphash.MakeSeed()},
-		ulocks: &uploadLocks{seed: maphash.MakeSeed()},
+		ulocks: &uploadLocks{},
 	}
 	tp, err := newTopology(Topology{Epoch: cfg.Epoch, Drives: cfg.Drives, Prior: cfg.Prior}, l.k, l.m)
 	if err != nil {

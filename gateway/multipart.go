@@ -453,6 +453,11 @@ func driveID(d storagenode.Drive) string {
 // abort, or the expiry of old uploads, never removes a completed object.
 func (l *Layer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
 	defer l.ulocks.lock(bucket, uploadID)()
+	return l.abortLocked(ctx, bucket, key, uploadID)
+}
+
+// abortLocked is AbortMultipartUpload with the upload's lock held.
+func (l *Layer) abortLocked(ctx context.Context, bucket, key, uploadID string) error {
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return err

@@ -24,7 +24,15 @@ func (l *Layer) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, e
 			}
 			for _, u := range res.Uploads {
 				if u.Initiated.Before(cutoff) {
-					if err := l.AbortMultipartUpload(ctx, b.Name, u.Key, u.UploadID); err == nil {
+					// Never behind a client: an upload still receiving a part
+					// is skipped (and comes up again at the next pass).
+					unlock, err := l.ulocks.try(ctx, b.Name, u.UploadID, healLockWait)
+					if err != nil {
+						continue
+					}
+					err = l.abortLocked(ctx, b.Name, u.Key, u.UploadID)
+					unlock()
+					if err == nil {
 						aborted++
 						l.log.Info("aborted an abandoned multipart upload", "bucket", b.Name, "key", u.Key, "upload", u.UploadID, "initiated", u.Initiated)
 					}
