@@ -290,6 +290,9 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, errf(err, "put meta %s/%s", m.Bucket, m.Key)
 	}
+	if !m.InlineData {
+		d.bin.restore(m.Bucket, m.DataDir, filepath.Join(d.data, m.Bucket, m.DataDir))
+	}
 	if err := d.confirm(); err != nil {
 		return nil, err
 	}

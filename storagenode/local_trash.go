@@ -23,7 +23,8 @@ type trash struct {
 	grace time.Duration
 
 	mu      sync.Mutex
-	entries []trashEntry // in the order they were moved in
+	entries []trashEntry         // in the order they were moved in
+	latest  map[string]time.Time // path -> when it last moved in (absent: gone or restored)
 	stop    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -43,7 +44,7 @@ func openTrash(dir string, grace time.Duration) (*trash, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	t := &trash{dir: dir, grace: grace, stop: make(chan struct{})}
+	t := &trash{dir: dir, grace: grace, latest: map[string]time.Time{}, stop: make(chan struct{})}
 	if grace > 0 {
 		t.wg.Add(1)
 		go t.sweeper()
@@ -71,18 +72,25 @@ func (t *trash) sweeper() {
 	}
 }
 
-// sweep removes the entries moved in before cutoff.
+// sweep removes the entries moved in before cutoff (not those moved in
+// again since, or taken back out).
 func (t *trash) sweep(cutoff time.Time) {
 	t.mu.Lock()
 	n := 0
 	for n < len(t.entries) && !t.entries[n].at.After(cutoff) {
 		n++
 	}
-	old := t.entries[:n:n]
+	var gone []string
+	for _, e := range t.entries[:n] {
+		if at, ok := t.latest[e.path]; ok && at.Equal(e.at) {
+			delete(t.latest, e.path)
+			gone = append(gone, e.path)
+		}
+	}
 	t.entries = t.entries[n:]
 	t.mu.Unlock()
-	for _, e := range old {
-		_ = os.RemoveAll(e.path)
+	for _, p := range gone {
+		_ = os.RemoveAll(p)
 	}
 }
 
@@ -112,10 +120,37 @@ func (t *trash) moveIn(dir, bucket, version string) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	t.mu.Lock()
-	t.entries = append(t.entries, trashEntry{path: dst, at: time.Now()})
+	t.entries = append(t.entries, trashEntry{path: dst, at: now})
+	t.latest[dst] = now
 	t.mu.Unlock()
 	return nil
+}
+
+// restore moves version back from the trash to dir (data/<bucket>/<version>)
+// if it is there: a record naming it was written again (a failed write's
+// undo put back the record of a version this drive had already replaced,
+// say, or a heal found the files in the trash good). Without it the files
+// would be swept away under a record that names them. Best effort: what
+// cannot be moved back stays in the trash, and the heal rebuilds it later.
+func (t *trash) restore(bucket, version, dir string) {
+	src := filepath.Join(t.dir, bucket, version)
+	t.mu.Lock()
+	at, ok := t.latest[src]
+	delete(t.latest, src)
+	t.mu.Unlock()
+	if !ok {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err == nil {
+		if err := os.Rename(src, dir); err == nil {
+			return
+		}
+	}
+	t.mu.Lock()
+	t.latest[src] = at // swept in its turn
+	t.mu.Unlock()
 }
 
 // path is where ref's file is while in the trash.

@@ -97,3 +97,53 @@ func TestLocalDeleteGrace(t *testing.T) {
 		t.Fatalf("DeleteGrace < 0 kept the files: %v", err)
 	}
 }
+
+// TestLocalTrashRestoreAndRetrash: a record naming a version in the trash
+// brings its files back (they are not swept under it); a version trashed a
+// second time keeps its full grace period.
+func TestLocalTrashRestoreAndRetrash(t *testing.T) {
+	dir := t.TempDir()
+	const grace = 600 * time.Millisecond
+	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{DeleteGrace: grace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.MakeBucket(bg, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}
+	writeLocalShard(t, d, ref, "one")
+	if err := d.DeleteVersion(bg, "bkt", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	m := &storagenode.ObjectMeta{Bucket: "bkt", Key: "k", VersionID: "v1", DataDir: "v1", ModTime: time.Now(),
+		EC: storagenode.ECInfo{Data: 1, Parity: 0, BlockSize: 1024}, Drives: []string{d.ID()},
+		Parts: []storagenode.PartInfo{{Number: 1, Size: 3, Name: "part.1"}}}
+	if _, err := d.PutMeta(bg, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "bkt", "v1", "part.1")); err != nil {
+		t.Fatalf("a record naming a trashed version did not bring it back: %v", err)
+	}
+	time.Sleep(2 * grace)
+	if _, err := d.OpenShard(bg, ref); err != nil {
+		t.Fatalf("the restored version was swept: %v", err)
+	}
+
+	// Trashed, then written and trashed again before its first grace ends.
+	ref2 := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v2", Name: "part.1"}
+	writeLocalShard(t, d, ref2, "two")
+	if err := d.DeleteVersion(bg, "bkt", "v2"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(grace / 2)
+	writeLocalShard(t, d, ref2, "two again")
+	if err := d.DeleteVersion(bg, "bkt", "v2"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(grace * 3 / 4) // past the first grace, within the second
+	if _, err := d.OpenShard(bg, ref2); err != nil {
+		t.Fatalf("the second trashing was swept with the first one's time: %v", err)
+	}
+}

@@ -329,6 +329,12 @@ func (d *MemDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (
 		i, _ := slices.BinarySearch(b.keys, m.Key)
 		b.keys = slices.Insert(b.keys, i, m.Key)
 	}
+	if tr, ok := b.trash[m.DataDir]; ok && !m.InlineData && b.versions[m.DataDir] == nil {
+		// A record names a deleted version again: its files come back
+		// (as LocalDrive's trash.restore).
+		b.versions[m.DataDir] = tr.files
+		delete(b.trash, m.DataDir)
+	}
 	stored := m.Clone()
 	if m.InlineData && m.Inline != nil {
 		if b.versions[m.DataDir] == nil {
