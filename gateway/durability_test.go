@@ -495,3 +495,49 @@ func TestUploadLocksNeverWaitBehindAPart(t *testing.T) {
 		t.Fatalf("expiry once the part upload ended: %d, %v; want 1", n, err)
 	}
 }
+
+// TestCompleteRacingAPartUpload: a part uploaded again (through another
+// gateway) between a Complete's reading of the parts and its commit: the
+// Complete is refused, nothing is committed, and no part file either
+// upload of the part left is removed under a record.
+func TestCompleteRacingAPartUpload(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	id, parts, _ := tc.startUpload(t, "k", 14, 5<<20, 1000)
+	other := newCluster(t, 6, 4, 2, 64<<10) // a second gateway over the same drives
+	var raced atomic.Bool
+	p2 := randBytes(99, 2000)
+	tc.hookCompletes(t, func(_ int, _ context.Context, next func() (*storagenode.ObjectMeta, error)) (*storagenode.ObjectMeta, error) {
+		if raced.CompareAndSwap(false, true) {
+			// Through the other gateway, part 2 again, before any drive commits.
+			cfg := other.cfg
+			var drives []Drive
+			for _, d := range tc.topo().drives {
+				drives = append(drives, Drive{Drive: d.(*completeHook).Drive, Node: d.ID()})
+			}
+			cfg.Drives = drives
+			gw2, err := New(cfg)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := gw2.PutObjectPart(ctx, "bkt", "k", id, 2, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{}); err != nil {
+				return nil, err
+			}
+		}
+		return next()
+	})
+	_, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
+	if !errors.Is(err, s3compat.ErrInvalidPart) {
+		t.Fatalf("Complete naming a part replaced meanwhile: %v, want InvalidPart", err)
+	}
+	lp, err := tc.ListParts(ctx, "bkt", "k", id, 0, 10)
+	if err != nil || len(lp.Parts) != 2 || lp.Parts[1].ETag != md5hex(p2) {
+		t.Fatalf("the upload after the refused Complete: %+v, %v", lp, err)
+	}
+	parts[1].ETag = md5hex(p2)
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first := randBytes(14, 5<<20)
+	tc.checkWhole(t, "k", append(first, p2...))
+}

@@ -353,6 +353,10 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		case errors.Is(err, storagenode.ErrConflict):
 			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
 			return s3compat.ErrPreconditionFailed
+		case errors.Is(err, storagenode.ErrPartReplaced):
+			// A part was uploaded again (through another gateway) while
+			// this Complete was on its way: nothing is committed.
+			return s3compat.ErrInvalidPart.WithMessage("A part was uploaded again while the upload was being completed; list the parts and send the Complete again.")
 		case err == nil, errors.Is(err, storagenode.ErrStale), errors.Is(err, storagenode.ErrUploadCompleted):
 			// ErrUploadCompleted: another Complete of the upload committed
 			// here first (a duplicate through another gateway, or one cut

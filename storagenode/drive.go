@@ -37,6 +37,10 @@ var (
 	// on this drive (its record is gone and the key's stored record names
 	// the upload's folder): a duplicate Complete.
 	ErrUploadCompleted = errors.New("storagenode: upload already completed")
+	// ErrPartReplaced: CompleteUpload found a part the record names
+	// replaced on this drive by a newer upload of that part (one racing the
+	// Complete through another gateway).
+	ErrPartReplaced = errors.New("storagenode: part replaced")
 )
 
 // Drive is one storage drive, local or remote. The gateway sees drives only
@@ -149,6 +153,10 @@ type UploadStore interface {
 	//     upload's folder (a duplicate Complete). The stored record stays;
 	//     an upload record still beside it is removed.
 	//   - ErrUploadNotFound: the upload record is gone otherwise.
+	//   - ErrPartReplaced: the drive's record of a part m.Parts names is
+	//     of another file (the part was uploaded again meanwhile); nothing
+	//     changes. A part the drive has no record of is not checked (the
+	//     heal rebuilds it).
 	//   - ErrConflict: expect is set and does not match.
 	//   - ErrStale: a newer record is stored. The upload's records are
 	//     removed all the same (the object was replaced as it was

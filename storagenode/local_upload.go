@@ -255,9 +255,12 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 	if err := checkExpect(m, prev, expect); err != nil {
 		return nil, err
 	}
+	pp := partPrefix(m.Bucket, m.DataDir)
+	if err := d.checkParts(ctx, pp, m); err != nil {
+		return nil, err
+	}
 	b := d.db.NewBatch()
 	defer b.Close()
-	pp := partPrefix(m.Bucket, m.DataDir)
 	_ = b.Delete(uk, nil)
 	_ = b.DeleteRange(pp, prefixEnd(pp), nil)
 	// done: a record of this upload is stored already, beside its upload
@@ -282,6 +285,24 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 	}
 	d.removeUnnamed(m.Bucket, m.DataDir, m.Parts)
 	return prev, nil
+}
+
+// checkParts fails with ErrPartReplaced when the drive's record of a part
+// m names is of another file (the part was uploaded again while the
+// Complete was on its way). The caller holds the upload's key lock, which
+// PutPart takes too.
+func (d *LocalDrive) checkParts(ctx context.Context, pp []byte, m *ObjectMeta) error {
+	names := map[int]string{}
+	err := scan(ctx, d.db, pp, prefixEnd(pp), 0, func(p *PartMeta) { names[p.Number] = p.Name })
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		return errf(err, "complete upload %s/%s: parts", m.Bucket, m.DataDir)
+	}
+	for _, p := range m.Parts {
+		if n, ok := names[p.Number]; ok && n != p.Name {
+			return fmt.Errorf("storagenode: complete upload %s/%s: part %d is now %s, not %s: %w", m.Bucket, m.DataDir, p.Number, n, p.Name, ErrPartReplaced)
+		}
+	}
+	return nil
 }
 
 // removeUnnamed removes the shard files of a version directory that parts

@@ -597,6 +597,11 @@ func (d *MemDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *st
 	if err := checkExpect(m, prev, expect); err != nil {
 		return nil, err
 	}
+	for _, p := range m.Parts {
+		if have := b.uploads[m.DataDir].parts[p.Number]; have != nil && have.Name != p.Name {
+			return nil, fmt.Errorf("storagenode: %s: part %d is now %s, not %s: %w", op, p.Number, have.Name, p.Name, ErrPartReplaced)
+		}
+	}
 	delete(b.uploads, m.DataDir)
 	if prev != nil && prev.DataDir == m.DataDir {
 		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)

@@ -168,6 +168,7 @@ var rpcCodes = []struct {
 	{"Stale", ErrStale, http.StatusConflict},
 	{"Conflict", ErrConflict, http.StatusPreconditionFailed},
 	{"UploadCompleted", ErrUploadCompleted, http.StatusConflict},
+	{"PartReplaced", ErrPartReplaced, http.StatusConflict},
 	{"Corrupt", ErrCorrupt, http.StatusInternalServerError},
 	{"DriveNotFound", errDriveNotFound, http.StatusNotFound},
 	{"BadRequest", errBadRequest, http.StatusBadRequest},

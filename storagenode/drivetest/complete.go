@@ -40,7 +40,9 @@ func shardExists(d storagenode.Drive, id, name string) bool {
 
 func testCompleteUpload(t *testing.T, d storagenode.Drive) {
 	makeBucket(t, d, "bkt")
-	startUpload(t, d, "k", "u1", "part.1.a", "part.2.a", "part.2.b")
+	startUpload(t, d, "k", "u1", "part.1.a", "part.2.b")
+	// A part file no record names (an earlier upload of part 2).
+	writeShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: "u1", Name: "part.2.a"}, pattern(100, 9), 64)
 	prev := putMeta(t, d, meta("bkt", "k", 1))
 	_ = prev
 
@@ -89,6 +91,19 @@ func testCompleteUpload(t *testing.T, d storagenode.Drive) {
 	cur := "u1"
 	_, err = d.CompleteUpload(ctx(), completed("k", "u3", 11, "part.1"), &cur)
 	noErr(t, err, "CompleteUpload expecting the stored version")
+
+	// A part uploaded again while the Complete was on its way: refused,
+	// nothing changes.
+	startUpload(t, d, "k", "u5", "part.1.a", "part.2.a")
+	_, err = d.PutPart(ctx(), "bkt", "u5", &storagenode.PartMeta{Number: 2, Size: 100, ETag: "q", Name: "part.2.b", ModTime: at(2)})
+	noErr(t, err, "PutPart again")
+	_, err = d.CompleteUpload(ctx(), completed("k", "u5", 40, "part.1.a", "part.2.a"), nil)
+	wantErr(t, err, storagenode.ErrPartReplaced, "CompleteUpload naming a replaced part")
+	if _, err := d.GetUpload(ctx(), "bkt", "u5"); err != nil {
+		t.Fatalf("a refused CompleteUpload retired the upload: %v", err)
+	}
+	_, err = d.CompleteUpload(ctx(), completed("k", "u5", 40, "part.1.a", "part.2.b"), nil)
+	noErr(t, err, "CompleteUpload naming the current parts")
 
 	// A newer record wins: the upload is retired all the same.
 	startUpload(t, d, "k", "u4", "part.1")
