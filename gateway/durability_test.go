@@ -154,8 +154,15 @@ func TestAbortNeverRemovesCommittedData(t *testing.T) {
 		if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		for i, d := range drives { // the crash's leftover
+		for i, d := range drives { // the crash's leftover, written as the old Complete did
+			m, err := d.DeleteMeta(ctx, "bkt", "k", id)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := d.PutUpload(ctx, ups[i]); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.PutMeta(ctx, m); err != nil {
 				t.Fatal(err)
 			}
 		}

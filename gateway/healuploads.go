@@ -119,6 +119,9 @@ func (l *Layer) HealUpload(ctx context.Context, bucket, key, uploadID string, de
 		if reachable[i] && noUpload[i] {
 			if err := d.PutUpload(ctx, u); err != nil {
 				reachable[i] = false
+				if errors.Is(err, storagenode.ErrUploadCompleted) {
+					continue // completed meanwhile (through another gateway)
+				}
 				l.log.Warn("heal: upload record not repaired", "bucket", bucket, "upload", uploadID, "drive", d.ID(), "err", err)
 				continue
 			}

@@ -135,6 +135,9 @@ type MetaStore interface {
 // UploadStore keeps multipart upload state.
 type UploadStore interface {
 	// PutUpload stores the upload record, replacing one with the same id.
+	// It fails with ErrUploadCompleted when the stored record of u.Key
+	// names the upload's folder: an upload never comes back beside its
+	// completed object.
 	PutUpload(ctx context.Context, u *UploadMeta) error
 	// GetUpload returns the upload record or ErrUploadNotFound.
 	GetUpload(ctx context.Context, bucket, uploadID string) (*UploadMeta, error)

@@ -35,7 +35,18 @@ func (d *LocalDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 	if err != nil {
 		return err
 	}
-	if err := d.db.Set(uploadKey(u.Bucket, u.UploadID), v, pebble.Sync); err != nil {
+	ok, uk := objectKey(u.Bucket, u.Key), uploadKey(u.Bucket, u.UploadID)
+	defer d.keys.lockPair(ok, uk)()
+	// An upload record never comes back beside its completed object (a
+	// heal racing a Complete through another gateway would leave one).
+	cur, err := getRecord[ObjectMeta](d.db, ok)
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		return errf(err, "put upload %s/%s", u.Bucket, u.UploadID)
+	}
+	if cur != nil && cur.DataDir == u.UploadID {
+		return fmt.Errorf("storagenode: put upload %s/%s: %w", u.Bucket, u.UploadID, ErrUploadCompleted)
+	}
+	if err := d.db.Set(uk, v, pebble.Sync); err != nil {
 		return errf(err, "put upload %s/%s", u.Bucket, u.UploadID)
 	}
 	return d.confirm()

@@ -451,6 +451,9 @@ func (d *MemDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 	if err != nil {
 		return err
 	}
+	if cur := b.objects[u.Key]; cur != nil && cur.DataDir == u.UploadID {
+		return fmt.Errorf("storagenode: put upload %s/%s: %w", u.Bucket, u.UploadID, ErrUploadCompleted)
+	}
 	if mu := b.uploads[u.UploadID]; mu != nil {
 		mu.meta = u.Clone()
 	} else {

@@ -64,6 +64,9 @@ func testCompleteUpload(t *testing.T, d storagenode.Drive) {
 		t.Fatal("CompleteUpload left a part file the record does not name")
 	}
 
+	// The upload's record cannot come back beside its object.
+	wantErr(t, d.PutUpload(ctx(), upload("k", "u1", 1)), storagenode.ErrUploadCompleted, "PutUpload of a completed upload")
+
 	// A duplicate Complete changes nothing and says the upload is done.
 	_, err = d.CompleteUpload(ctx(), completed("k", "u1", 9, "part.1.a", "part.2.b"), nil)
 	wantErr(t, err, storagenode.ErrUploadCompleted, "duplicate CompleteUpload")
