@@ -442,6 +442,28 @@ func (d *LocalDrive) enter(ctx context.Context) error {
 
 func (d *LocalDrive) leave() { d.mu.RUnlock() }
 
+// enterBucket starts a call that writes records into an existing bucket:
+// enter, the space check (deleting: the small margin deletes need), the
+// bucket's lock shared, and ErrBucketNotFound when the bucket is absent. On
+// success the caller must call the returned end.
+func (d *LocalDrive) enterBucket(ctx context.Context, bucket, op string, deleting bool) (end func(), err error) {
+	if err := d.enter(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.checkSpace(deleting); err != nil {
+		d.leave()
+		return nil, err
+	}
+	bl := d.buckets.get(bucket)
+	bl.RLock()
+	if err := d.bucketMissing(d.db, bucket, op); err != nil {
+		bl.RUnlock()
+		d.leave()
+		return nil, err
+	}
+	return func() { bl.RUnlock(); d.leave() }, nil
+}
+
 // confirm is called after a synced index write, before it is acknowledged:
 // see driveHome.confirm.
 func (d *LocalDrive) confirm() error { return d.home.confirm(d.id) }

@@ -240,23 +240,15 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 	if err := checkMeta(m); err != nil {
 		return nil, err
 	}
-	if err := d.enter(ctx); err != nil {
-		return nil, err
-	}
-	defer d.leave()
 	// A record without inline bytes describes data already on the disk (or
 	// puts back one a failed delete removed): like a delete, it needs only
 	// the small margin, so that below the reserve a Complete, a heal's
 	// record or a delete's undo still go through.
-	if err := d.checkSpace(m.Inline == nil || !m.InlineData); err != nil {
+	end, err := d.enterBucket(ctx, m.Bucket, "put meta", m.Inline == nil || !m.InlineData)
+	if err != nil {
 		return nil, err
 	}
-	bl := d.buckets.get(m.Bucket)
-	bl.RLock()
-	defer bl.RUnlock()
-	if err := d.bucketMissing(d.db, m.Bucket, "put meta"); err != nil {
-		return nil, err
-	}
+	defer end()
 	inline := m.Inline
 	if !m.InlineData {
 		inline = nil
@@ -339,19 +331,11 @@ func (d *LocalDrive) DeleteMeta(ctx context.Context, bucket, key, versionID stri
 	if err := checkKey(bucket, key); err != nil {
 		return nil, err
 	}
-	if err := d.enter(ctx); err != nil {
+	end, err := d.enterBucket(ctx, bucket, "delete meta", true)
+	if err != nil {
 		return nil, err
 	}
-	defer d.leave()
-	if err := d.checkSpace(true); err != nil {
-		return nil, err
-	}
-	bl := d.buckets.get(bucket)
-	bl.RLock()
-	defer bl.RUnlock()
-	if err := d.bucketMissing(d.db, bucket, "delete meta"); err != nil {
-		return nil, err
-	}
+	defer end()
 	k := objectKey(bucket, key)
 	mu := d.keys.lock(k)
 	defer mu.Unlock()

@@ -18,19 +18,11 @@ func (d *LocalDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 	if err := checkUploadMeta(u); err != nil {
 		return err
 	}
-	if err := d.enter(ctx); err != nil {
+	end, err := d.enterBucket(ctx, u.Bucket, "put upload", false)
+	if err != nil {
 		return err
 	}
-	defer d.leave()
-	if err := d.checkSpace(false); err != nil {
-		return err
-	}
-	bl := d.buckets.get(u.Bucket)
-	bl.RLock()
-	defer bl.RUnlock()
-	if err := d.bucketMissing(d.db, u.Bucket, "put upload"); err != nil {
-		return err
-	}
+	defer end()
 	v, err := encodeRecord(u)
 	if err != nil {
 		return err
@@ -102,17 +94,22 @@ func (d *LocalDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) 
 	}
 	b := d.db.NewBatch()
 	defer b.Close()
-	pp := partPrefix(bucket, uploadID)
-	if err := b.Delete(k, nil); err != nil {
-		return errf(err, "delete upload %s/%s", bucket, uploadID)
-	}
-	if err := b.DeleteRange(pp, prefixEnd(pp), nil); err != nil {
+	if err := retireUpload(b, bucket, uploadID); err != nil {
 		return errf(err, "delete upload %s/%s", bucket, uploadID)
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return errf(err, "delete upload %s/%s", bucket, uploadID)
 	}
 	return d.confirm()
+}
+
+// retireUpload adds the removal of an upload's record and part records to b.
+func retireUpload(b *pebble.Batch, bucket, uploadID string) error {
+	if err := b.Delete(uploadKey(bucket, uploadID), nil); err != nil {
+		return err
+	}
+	pp := partPrefix(bucket, uploadID)
+	return b.DeleteRange(pp, prefixEnd(pp), nil)
 }
 
 // ListUploads returns the bucket's uploads sorted by (Key, Initiated,
@@ -227,19 +224,12 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 	if err := checkUpload(m.Bucket, m.DataDir); err != nil {
 		return nil, err
 	}
-	if err := d.enter(ctx); err != nil {
+	// The parts are on disk already: the small margin, as PutMeta.
+	end, err := d.enterBucket(ctx, m.Bucket, "complete upload", true)
+	if err != nil {
 		return nil, err
 	}
-	defer d.leave()
-	if err := d.checkSpace(true); err != nil { // the parts are on disk already: as PutMeta
-		return nil, err
-	}
-	bl := d.buckets.get(m.Bucket)
-	bl.RLock()
-	defer bl.RUnlock()
-	if err := d.bucketMissing(d.db, m.Bucket, "complete upload"); err != nil {
-		return nil, err
-	}
+	defer end()
 	stored := *m
 	stored.Inline, stored.InlineData = nil, false
 	v, err := encodeRecord(&stored)
@@ -272,8 +262,9 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 	}
 	b := d.db.NewBatch()
 	defer b.Close()
-	_ = b.Delete(uk, nil)
-	_ = b.DeleteRange(pp, prefixEnd(pp), nil)
+	if err := retireUpload(b, m.Bucket, m.DataDir); err != nil {
+		return nil, errf(err, "%s", op)
+	}
 	// done: a record of this upload is stored already, beside its upload
 	// record (a store written before Complete retired the upload in the
 	// same batch): keep that record, retire the upload.
@@ -351,19 +342,11 @@ func (d *LocalDrive) AbortUpload(ctx context.Context, bucket, key, uploadID stri
 	if err := checkUpload(bucket, uploadID); err != nil {
 		return err
 	}
-	if err := d.enter(ctx); err != nil {
+	end, err := d.enterBucket(ctx, bucket, "abort upload", true)
+	if err != nil {
 		return err
 	}
-	defer d.leave()
-	if err := d.checkSpace(true); err != nil {
-		return err
-	}
-	bl := d.buckets.get(bucket)
-	bl.RLock()
-	defer bl.RUnlock()
-	if err := d.bucketMissing(d.db, bucket, "abort upload"); err != nil {
-		return err
-	}
+	defer end()
 	ok, uk := objectKey(bucket, key), uploadKey(bucket, uploadID)
 	defer d.keys.lockPair(ok, uk)()
 	op := fmt.Sprintf("abort upload %s/%s (%s)", bucket, uploadID, key)
@@ -374,9 +357,9 @@ func (d *LocalDrive) AbortUpload(ctx context.Context, bucket, key, uploadID stri
 	if found {
 		b := d.db.NewBatch()
 		defer b.Close()
-		pp := partPrefix(bucket, uploadID)
-		_ = b.Delete(uk, nil)
-		_ = b.DeleteRange(pp, prefixEnd(pp), nil)
+		if err := retireUpload(b, bucket, uploadID); err != nil {
+			return errf(err, "%s", op)
+		}
 		if err := b.Commit(pebble.Sync); err != nil {
 			return errf(err, "%s", op)
 		}
