@@ -393,8 +393,11 @@ func TestChaos(t *testing.T) {
 			g := c.Gateways[rng.IntN(len(c.Gateways))]
 			g.proc.kill()
 			g.proc.env = []string{crashpoint.Env + "=" + point}
-			g.proc.start()
+			g.proc.launch()
 			g.proc.env = nil
+			// Clients may reach the crash point before the readiness
+			// probe does: an exit here is the crash the fault asks for.
+			g.proc.waitReadyOrExit()
 			deadline := time.Now().Add(pause)
 			for g.proc.running() && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)

@@ -313,6 +313,16 @@ func (p *clusterProc) launch() {
 // waitReady waits up to 30s for the process to answer.
 func (p *clusterProc) waitReady() {
 	p.t.Helper()
+	if !p.waitReadyOrExit() {
+		p.t.Fatalf("%s exited at start:\n%s", p.name, p.tail(16<<10))
+	}
+}
+
+// waitReadyOrExit waits up to 30s for the process to answer or exit and
+// reports whether it answered. A process started to crash at a crash point
+// may exit before the first readiness probe; that is not a failure.
+func (p *clusterProc) waitReadyOrExit() bool {
+	p.t.Helper()
 	p.mu.Lock()
 	exited := p.exited
 	p.mu.Unlock()
@@ -320,15 +330,16 @@ func (p *clusterProc) waitReady() {
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			p.t.Fatalf("%s exited at start:\n%s", p.name, p.tail(16<<10))
+			return false
 		default:
 		}
 		if p.ready() {
-			return
+			return true
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	p.t.Fatalf("%s did not answer within 30s:\n%s", p.name, p.tail(16<<10))
+	return false
 }
 
 // start launches the process and waits until it answers.
