@@ -16,6 +16,7 @@ require (
 	github.com/prometheus/client_golang v1.15.0
 	github.com/zeebo/xxh3 v1.1.0
 	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/sync v0.25.0
 )
 
 require (

@@ -17,6 +17,7 @@ import (
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
+	"golang.org/x/sync/errgroup"
 )
 
 // NodeConfig configures a storage node process (`ecstore node`).
@@ -43,25 +44,65 @@ type NodeConfig struct {
 	// stay readable for the GETs that started on it (in each drive's
 	// trash/). Default 15 minutes; negative: removed at once.
 	DeleteGrace time.Duration
+
+	// openLocal opens a drive folder; tests replace it. Default
+	// storagenode.OpenLocal.
+	openLocal func(dir string, opts storagenode.LocalOptions) (*storagenode.LocalDrive, error)
+}
+
+// DefaultNodeConfig returns a node's defaults; Address, ID, DriveDirs and
+// Secret have none and must be set.
+func DefaultNodeConfig() NodeConfig {
+	c := NodeConfig{}
+	c.EnsureDefaults()
+	return c
+}
+
+// EnsureDefaults fills unset fields with their defaults.
+func (c *NodeConfig) EnsureDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.DeleteGrace == 0 {
+		c.DeleteGrace = DefaultDeleteGrace
+	}
+	if c.openLocal == nil {
+		c.openLocal = storagenode.OpenLocal
+	}
+}
+
+// Validate checks the configuration with messages a user can act on.
+func (c *NodeConfig) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("node: --id is required")
+	case c.Address == "":
+		return errors.New("node: --address is required")
+	case len(c.DriveDirs) == 0:
+		return errors.New("node: give at least one drive folder")
+	case len(c.Secret) < storagenode.MinSecretLen:
+		return fmt.Errorf("node: set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes", storagenode.MinSecretLen)
+	case (c.CertFile == "") != (c.KeyFile == ""):
+		return errors.New("node: give both --tls-cert and --tls-key, or neither")
+	}
+	return nil
 }
 
 // RunNode serves the node's drives over the internode API until ctx ends.
+// It returns an error wrapping ErrDriveIndexFailed when a drive's index
+// fails (the process should exit and be restarted: a restart replays the
+// index's log).
 func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 30 * time.Second
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
 	log := cfg.Logger
-	switch {
-	case cfg.ID == "":
-		return errors.New("node: --id is required")
-	case cfg.Address == "":
-		return errors.New("node: --address is required")
-	case len(cfg.DriveDirs) == 0:
-		return errors.New("node: give at least one drive folder")
-	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	ids := make([]string, len(cfg.DriveDirs))
 	for i := range ids {
 		ids[i] = fmt.Sprintf("%s-d%d", cfg.ID, i+1)
@@ -132,33 +173,31 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
 	}
 	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*storagenode.LocalDrive, error) {
-		return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
+		return cfg.openLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
 			// Crash-only: a restart replays the index's log; the gateways
 			// treat the node as down meanwhile.
-			log.Error("drive index failed; exiting so that a restart recovers it", "drive", id, "err", err)
-			os.Exit(3)
+			log.Error("drive index failed; stopping so that a restart recovers it", "drive", id, "err", err)
+			cancel(fmt.Errorf("drive %s: %w: %w", id, ErrDriveIndexFailed, err))
 		}})
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
-	defer func() {
-		for _, d := range drives {
-			_ = d.Close()
-		}
-	}()
-	for _, d := range drives {
-		if _, ok := d.(*storagenode.LocalDrive); ok {
-			go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
-		}
-	}
+	// Every job below ends with ctx; the drives close only after all of
+	// them have returned.
+	defer closeDrives(drives, log)
+	g, gctx := errgroup.WithContext(ctx)
+	startScrubbers(gctx, g, drives, log)
 	mux := http.NewServeMux()
 	mux.Handle("/ecstore/", storagenode.NewRPCHandler(drives, opts))
 	mux.HandleFunc("/health/live", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	return serve(ctx, serveConfig{
-		name: "ecstore node " + cfg.ID, address: cfg.Address, handler: mux, log: log,
-		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
-	}, "drives", ids, "map", keeper.MapID())
+	g.Go(func() error {
+		return serve(gctx, serveConfig{
+			name: "ecstore node " + cfg.ID, address: cfg.Address, handler: mux, log: log,
+			certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
+		}, "drives", ids, "map", keeper.MapID())
+	})
+	return runResult(ctx, g.Wait())
 }
 
 // nodeMapFile is the file in each drive folder of a node that keeps the
@@ -202,28 +241,71 @@ type GatewayConfig struct {
 	ShutdownTimeout   time.Duration
 }
 
-// RunGateway serves S3 over the cluster's remote drives until ctx ends.
-func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string)) error {
-	if cfg.Address == "" {
-		cfg.Address = "127.0.0.1:9000"
+// DefaultGatewayConfig returns a gateway's defaults; ClusterFile and Secret
+// have none and must be set.
+func DefaultGatewayConfig() GatewayConfig {
+	c := GatewayConfig{}
+	c.EnsureDefaults()
+	return c
+}
+
+// EnsureDefaults fills unset fields with their defaults.
+func (c *GatewayConfig) EnsureDefaults() {
+	if c.Address == "" {
+		c.Address = DefaultAddress
 	}
-	if cfg.AccessKey == "" && cfg.SecretKey == "" {
-		cfg.AccessKey, cfg.SecretKey = DefaultAccessKey, DefaultSecretKey
+	if c.AccessKey == "" && c.SecretKey == "" {
+		c.AccessKey, c.SecretKey = DefaultAccessKey, DefaultSecretKey
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	if c.Region == "" {
+		c.Region = DefaultRegion
 	}
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 30 * time.Second
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
-	cfg.Timeouts.EnsureDefaults()
-	log := cfg.Logger
-	if cfg.ClusterFile == "" {
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.UploadExpiry == 0 {
+		c.UploadExpiry = DefaultUploadExpiry
+	}
+	if c.PresignV2MaxAge == 0 {
+		c.PresignV2MaxAge = DefaultPresignV2MaxAge
+	}
+	c.Timeouts.EnsureDefaults()
+}
+
+// Validate checks the configuration with messages a user can act on.
+func (c *GatewayConfig) Validate() error {
+	switch {
+	case c.ClusterFile == "":
 		return errors.New("gateway: --cluster FILE is required")
+	case len(c.Secret) < storagenode.MinSecretLen:
+		return fmt.Errorf("gateway: set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes", storagenode.MinSecretLen)
+	case (c.CertFile == "") != (c.KeyFile == ""):
+		return errors.New("gateway: give both --tls-cert and --tls-key, or neither")
+	case c.RebalanceRate < 0:
+		return fmt.Errorf("gateway: --rebalance-rate %v: give 0 (full speed) or more", c.RebalanceRate)
 	}
-	if err := cfg.Timeouts.Validate(); err != nil {
+	if err := validateCredentials(c.AccessKey, c.SecretKey); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	if c.PresignV2MaxAge < time.Second {
+		return fmt.Errorf("gateway: --presign-v2-max-age %v is too short; give at least 1s (default %v)", c.PresignV2MaxAge, DefaultPresignV2MaxAge)
+	}
+	if err := c.Timeouts.Validate(); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	return nil
+}
+
+// RunGateway serves S3 over the cluster's remote drives until ctx ends.
+func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string)) error {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger
 	if cfg.AccessKey == DefaultAccessKey && cfg.SecretKey == DefaultSecretKey {
 		log.Warn("USING THE DEFAULT CREDENTIALS: fine on your own machine, never anywhere else; set ECSTORE_ACCESS_KEY and ECSTORE_SECRET_KEY")
 	}
@@ -292,16 +374,20 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 			log.Warn("could not resume the last heal", "err", err)
 		}
 	}
-	go ms.watch(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	// The walks (heal, rebalance) stop before the drives close.
+	defer layer.Healer().Stop()
+	defer layer.Rebalancer().Stop()
+	g.Go(func() error { ms.watch(gctx); return nil })
 	ms.startRebalance(m)
-	if cfg.UploadExpiry == 0 {
-		cfg.UploadExpiry = DefaultUploadExpiry
-	}
 	s3cfg := s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}
-	handler := startServices(ctx, layer, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, s3cfg, cfg.UploadExpiry, log, ms)
-	return serve(ctx, serveConfig{
-		name: "ecstore S3 gateway", address: cfg.Address, handler: handler, log: log,
-		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
-		timeouts: cfg.Timeouts,
-	}, "map", m.ID(), "nodes", len(m.Nodes), "drives", len(top.Drives), "ec", m.EC)
+	handler := startServices(gctx, g, layer, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, s3cfg, cfg.UploadExpiry, log, ms)
+	g.Go(func() error {
+		return serve(gctx, serveConfig{
+			name: "ecstore S3 gateway", address: cfg.Address, handler: handler, log: log,
+			certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
+			timeouts: cfg.Timeouts,
+		}, "map", m.ID(), "nodes", len(m.Nodes), "drives", len(top.Drives), "ec", m.EC)
+	})
+	return runResult(ctx, g.Wait())
 }

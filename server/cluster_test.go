@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,3 +87,96 @@ func TestNodeOverTLS(t *testing.T) {
 		t.Fatal("plain HTTP to a TLS node worked")
 	}
 }
+
+// TestRunNodeEndsOnIndexFailure: a drive's fatal index error ends RunNode
+// with ErrDriveIndexFailed (main exits 3 on it) instead of exiting the
+// process from inside the drive's callback, and the node stops serving.
+func TestRunNodeEndsOnIndexFailure(t *testing.T) {
+	fatal := make(chan func(error), 1)
+	cfg := NodeConfig{
+		Address: "127.0.0.1:0", ID: "n1", DriveDirs: []string{t.TempDir()}, Secret: []byte("node-fatal-test-secret-0123456789"),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		openLocal: func(dir string, opts storagenode.LocalOptions) (*storagenode.LocalDrive, error) {
+			fatal <- opts.OnIndexFatal
+			return storagenode.OpenLocal(dir, opts)
+		},
+	}
+	addrc := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- RunNode(context.Background(), cfg, func(a string) { addrc <- a }) }()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	(<-fatal)(errors.New("pebble: corruption"))
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrDriveIndexFailed) {
+			t.Fatalf("RunNode returned %v, want ErrDriveIndexFailed", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("RunNode did not end after a fatal index error")
+	}
+	if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		conn.Close()
+		t.Fatal("the node still listens after RunNode returned")
+	}
+}
+
+// TestRoleConfigs: the node and gateway configurations have defaults and
+// refuse what cannot run, with a message naming the setting.
+func TestRoleConfigs(t *testing.T) {
+	secret := []byte("role-config-secret-0123456789")
+	node := DefaultNodeConfig()
+	if node.ShutdownTimeout != DefaultShutdownTimeout || node.DeleteGrace != DefaultDeleteGrace {
+		t.Errorf("node defaults: %+v", node)
+	}
+	gw := DefaultGatewayConfig()
+	if gw.Address != DefaultAddress || gw.UploadExpiry != DefaultUploadExpiry || gw.PresignV2MaxAge != DefaultPresignV2MaxAge ||
+		gw.Timeouts.BodyIdle <= 0 || gw.Region != DefaultRegion || gw.AccessKey != DefaultAccessKey {
+		t.Errorf("gateway defaults: %+v", gw)
+	}
+	nodeOK := func(edit func(*NodeConfig)) NodeConfig {
+		c := DefaultNodeConfig()
+		c.Address, c.ID, c.DriveDirs, c.Secret = "127.0.0.1:0", "n1", []string{"/d1"}, secret
+		edit(&c)
+		return c
+	}
+	gwOK := func(edit func(*GatewayConfig)) GatewayConfig {
+		c := DefaultGatewayConfig()
+		c.ClusterFile, c.Secret = "cluster.yaml", secret
+		edit(&c)
+		return c
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"node ok", ptr(nodeOK(func(*NodeConfig) {})).Validate(), ""},
+		{"node without id", ptr(nodeOK(func(c *NodeConfig) { c.ID = "" })).Validate(), "--id"},
+		{"node without address", ptr(nodeOK(func(c *NodeConfig) { c.Address = "" })).Validate(), "--address"},
+		{"node without drives", ptr(nodeOK(func(c *NodeConfig) { c.DriveDirs = nil })).Validate(), "drive folder"},
+		{"node short secret", ptr(nodeOK(func(c *NodeConfig) { c.Secret = []byte("short") })).Validate(), "ECSTORE_CLUSTER_SECRET"},
+		{"node cert without key", ptr(nodeOK(func(c *NodeConfig) { c.CertFile = "c.pem" })).Validate(), "--tls-key"},
+		{"gateway ok", ptr(gwOK(func(*GatewayConfig) {})).Validate(), ""},
+		{"gateway without map", ptr(gwOK(func(c *GatewayConfig) { c.ClusterFile = "" })).Validate(), "--cluster"},
+		{"gateway short secret", ptr(gwOK(func(c *GatewayConfig) { c.Secret = nil })).Validate(), "ECSTORE_CLUSTER_SECRET"},
+		{"gateway half credentials", ptr(gwOK(func(c *GatewayConfig) { c.SecretKey = "" })).Validate(), "ECSTORE_SECRET_KEY"},
+		{"gateway short secret key", ptr(gwOK(func(c *GatewayConfig) { c.SecretKey = "short" })).Validate(), "at least 8"},
+		{"gateway negative rate", ptr(gwOK(func(c *GatewayConfig) { c.RebalanceRate = -1 })).Validate(), "--rebalance-rate"},
+		{"gateway presign", ptr(gwOK(func(c *GatewayConfig) { c.PresignV2MaxAge = time.Millisecond })).Validate(), "--presign-v2-max-age"},
+	}
+	for _, tc := range tests {
+		switch {
+		case tc.want == "" && tc.err != nil:
+			t.Errorf("%s: %v", tc.name, tc.err)
+		case tc.want != "" && (tc.err == nil || !strings.Contains(tc.err.Error(), tc.want)):
+			t.Errorf("%s: %v, want an error naming %q", tc.name, tc.err, tc.want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -18,6 +18,7 @@ import (
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/s3compat/sigv4"
 	"github.com/ecstore/ecstore/storagenode"
+	"golang.org/x/sync/errgroup"
 )
 
 // Default credentials for local use only. Run logs a warning when they are
@@ -73,6 +74,17 @@ type Config struct {
 	AdoptEmptyDrives bool
 }
 
+// Defaults shared by the roles.
+const (
+	DefaultAddress         = "127.0.0.1:9000"
+	DefaultRegion          = "us-east-1"
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// ErrDriveIndexFailed ends RunNode when a drive's index fails: the process
+// exits (status 3) and its restart replays the index's log.
+var ErrDriveIndexFailed = errors.New("drive index failed")
+
 // DefaultConfig returns the working embedded default.
 func DefaultConfig() Config {
 	c := Config{}
@@ -83,7 +95,7 @@ func DefaultConfig() Config {
 // EnsureDefaults fills unset fields with their defaults.
 func (c *Config) EnsureDefaults() {
 	if c.Address == "" {
-		c.Address = "127.0.0.1:9000"
+		c.Address = DefaultAddress
 	}
 	if len(c.DriveDirs) == 0 {
 		for i := 1; i <= 6; i++ {
@@ -97,13 +109,13 @@ func (c *Config) EnsureDefaults() {
 		c.AccessKey, c.SecretKey = DefaultAccessKey, DefaultSecretKey
 	}
 	if c.Region == "" {
-		c.Region = "us-east-1"
+		c.Region = DefaultRegion
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 30 * time.Second
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.UploadExpiry == 0 {
 		c.UploadExpiry = DefaultUploadExpiry
@@ -111,6 +123,9 @@ func (c *Config) EnsureDefaults() {
 	c.Timeouts.EnsureDefaults()
 	if c.PresignV2MaxAge == 0 {
 		c.PresignV2MaxAge = DefaultPresignV2MaxAge
+	}
+	if c.DeleteGrace == 0 {
+		c.DeleteGrace = DefaultDeleteGrace
 	}
 }
 
@@ -142,16 +157,27 @@ func (c *Config) Validate() error {
 		}
 		seen[abs] = true
 	}
-	if c.AccessKey == "" || c.SecretKey == "" {
-		return errors.New("set both ECSTORE_ACCESS_KEY and ECSTORE_SECRET_KEY, or neither for the local default")
+	if err := validateCredentials(c.AccessKey, c.SecretKey); err != nil {
+		return err
 	}
-	if len(c.SecretKey) < 8 {
-		return errors.New("ECSTORE_SECRET_KEY must be at least 8 characters")
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
 	}
 	if c.PresignV2MaxAge < time.Second {
 		return fmt.Errorf("--presign-v2-max-age %v is too short; give at least 1s (default %v)", c.PresignV2MaxAge, DefaultPresignV2MaxAge)
 	}
 	return c.Timeouts.Validate()
+}
+
+// validateCredentials checks the root credentials of an S3 endpoint.
+func validateCredentials(accessKey, secretKey string) error {
+	if accessKey == "" || secretKey == "" {
+		return errors.New("set both ECSTORE_ACCESS_KEY and ECSTORE_SECRET_KEY, or neither for the local default")
+	}
+	if len(secretKey) < 8 {
+		return errors.New("ECSTORE_SECRET_KEY must be at least 8 characters")
+	}
+	return nil
 }
 
 func suggestEC(drives int) string {
@@ -194,14 +220,6 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 
 	met := newMetrics()
-	var drives []gateway.Drive
-	defer func() {
-		for _, d := range drives {
-			if err := d.Close(); err != nil {
-				log.Error("close drive", "drive", d.ID(), "err", err)
-			}
-		}
-	}()
 	ids := make([]string, len(cfg.DriveDirs))
 	for i := range ids {
 		ids[i] = fmt.Sprintf("drive%d", i+1)
@@ -218,35 +236,74 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
+	// Every job below ends with ctx; the drives close only after all of
+	// them have returned (deferred calls run last to first).
+	defer closeDrives(set, log)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	startScrubbers(gctx, g, set, log)
+	var drives []gateway.Drive
 	for _, d := range set {
 		// In the embedded server every drive folder is its own node.
 		drives = append(drives, gateway.Drive{Drive: met.instrument(d), Node: d.ID(), Weight: 1})
-		if _, ok := d.(*storagenode.LocalDrive); ok {
-			go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
-		}
 	}
 	layer, err := gateway.New(gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
 	})
 	if err != nil {
-		return err
+		cancel()
+		return errors.Join(err, g.Wait())
 	}
-	if err := layer.HealBuckets(ctx); err != nil {
+	// The walks (heal) stop before the drives close.
+	defer layer.Healer().Stop()
+	if err := layer.HealBuckets(gctx); err != nil {
 		log.Warn("bucket heal at start failed", "err", err)
 	}
 	// The embedded server keeps its heal progress in the first drive's
 	// folder, so an operator's heal resumes after a restart.
 	layer.Healer().SetStateFile(filepath.Join(cfg.DriveDirs[0], "gateway", "heal.json"))
-	if _, err := layer.Healer().Resume(ctx); err != nil {
+	if _, err := layer.Healer().Resume(gctx); err != nil {
 		log.Warn("could not resume the last heal", "err", err)
 	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
-	handler := startServices(ctx, layer, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil)
-	return serve(ctx, serveConfig{
-		name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
-		certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
-		timeouts: cfg.Timeouts,
-	}, "drives", len(drives), "ec", fmt.Sprintf("%d+%d", cfg.DataShards, cfg.ParityShards))
+	handler := startServices(gctx, g, layer, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil)
+	g.Go(func() error {
+		return serve(gctx, serveConfig{
+			name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
+			certFile: cfg.CertFile, keyFile: cfg.KeyFile, shutdownTimeout: cfg.ShutdownTimeout, ready: ready,
+			timeouts: cfg.Timeouts,
+		}, "drives", len(drives), "ec", fmt.Sprintf("%d+%d", cfg.DataShards, cfg.ParityShards))
+	})
+	return g.Wait()
+}
+
+// closeDrives closes a process's drives, logging what fails.
+func closeDrives(drives []storagenode.Drive, log *slog.Logger) {
+	for _, d := range drives {
+		if err := d.Close(); err != nil {
+			log.Error("close drive", "drive", d.ID(), "err", err)
+		}
+	}
+}
+
+// startScrubbers starts, in g, a scrubber for each local drive.
+func startScrubbers(ctx context.Context, g *errgroup.Group, drives []storagenode.Drive, log *slog.Logger) {
+	for _, d := range drives {
+		if _, ok := d.(*storagenode.LocalDrive); ok {
+			g.Go(func() error { (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx); return nil })
+		}
+	}
+}
+
+// runResult is what a Run returns once its jobs have ended: the cause that
+// stopped it when that was a fatal fault (ErrDriveIndexFailed), else the
+// jobs' error.
+func runResult(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrDriveIndexFailed) {
+		return cause
+	}
+	return err
 }
 
 // Background heal scanner defaults: a shallow walk (presence and size of
@@ -260,10 +317,15 @@ const (
 // returns the HTTP handler of S3 plus the admin API and the web console.
 // s3cfg gives the S3 front end's region, domain and presign limit; the
 // rest of it is filled here.
-func startServices(ctx context.Context, layer *gateway.Layer, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership) http.Handler {
-	go layer.RunHealer(ctx)
-	go layer.RunUploadExpiry(ctx, uploadExpiry, time.Hour)
-	go layer.RunScanner(ctx, scanInterval, scanRate, false)
+// The jobs run in g until ctx ends; an operator's heal started through the
+// admin API is stopped when g's jobs are done.
+func startServices(ctx context.Context, g *errgroup.Group, layer *gateway.Layer, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership) http.Handler {
+	g.Go(func() error { layer.RunHealer(ctx); return nil })
+	g.Go(func() error { layer.RunUploadExpiry(ctx, uploadExpiry, time.Hour); return nil })
+	g.Go(func() error {
+		layer.RunScanner(ctx, scanInterval, scanRate, false) // stops the healer's walk as it returns
+		return nil
+	})
 	m.attach(layer)
 	s3cfg.Credentials, s3cfg.Logger, s3cfg.Observe = creds, log, m.observe
 	s3 := s3compat.NewServer(layer, s3cfg)

@@ -47,8 +47,9 @@ heal starts a heal of every object on a running ecstore (embedded server or
 gateway) and follows it with a progress bar: objects and bytes scanned and
 repaired, rate and ETA. --deep verifies every block checksum (a scrub);
 --status only shows the current or last heal. Credentials come from
-ECSTORE_ACCESS_KEY / ECSTORE_SECRET_KEY (or AWS_ACCESS_KEY_ID /
-AWS_SECRET_ACCESS_KEY), the endpoint from --endpoint or ECSTORE_ENDPOINT.
+ECSTORE_ACCESS_KEY / ECSTORE_SECRET_KEY, else the --config file's
+access-key / secret-key, else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; the
+endpoint from --endpoint, else ECSTORE_ENDPOINT, else the file's endpoint.
 `
 
 func runAdmin(args []string, stdout, stderr io.Writer) error {
@@ -66,7 +67,8 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, adminUsage+"\nFlags:\n"); fs.PrintDefaults() }
-	endpoint := fs.String("endpoint", envOr("ECSTORE_ENDPOINT", "http://127.0.0.1:9000"), "ecstore S3 endpoint URL")
+	fs.String("config", "", "YAML config `FILE`: endpoint, access-key, secret-key (other settings are ignored)")
+	endpoint := fs.String("endpoint", "http://127.0.0.1:9000", "ecstore S3 endpoint URL (env ECSTORE_ENDPOINT)")
 	deep := fs.Bool("deep", false, "heal: verify every block checksum (scrub)")
 	statusOnly := fs.Bool("status", false, "heal: only show the current or last heal")
 	asJSON := fs.Bool("json", false, "status: print JSON")
@@ -76,20 +78,21 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	force := fs.Bool("force", false, "node remove: remove even if not drained (its shards lose redundancy until healed)")
 	wait := fs.Bool("wait", false, "rebalance: follow it until it is done")
 	start := fs.Bool("start", false, "rebalance: take a pending rebalance over on this gateway")
-	if err := fs.Parse(args[1:]); err != nil {
+	st, err := parseClientSettings(fs, args[1:], "endpoint")
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
 	c := &admin.Client{Endpoint: *endpoint,
-		AccessKey: firstEnv("ECSTORE_ACCESS_KEY", "AWS_ACCESS_KEY_ID", server.DefaultAccessKey),
-		SecretKey: firstEnv("ECSTORE_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", server.DefaultSecretKey)}
+		AccessKey: st.clientCredential("access-key", "AWS_ACCESS_KEY_ID", server.DefaultAccessKey),
+		SecretKey: st.clientCredential("secret-key", "AWS_SECRET_ACCESS_KEY", server.DefaultSecretKey)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch args[0] {
 	case "node add", "node drain", "node remove", "node weight":
-		return runNodeOp(ctx, c, strings.TrimPrefix(args[0], "node "), fs.Args(), url.Values{
+		return runNodeOp(ctx, c, strings.TrimPrefix(args[0], "node "), st.Args, url.Values{
 			"address": {*address}, "zone": {*zone}, "weight": {strconv.FormatFloat(*weight, 'g', -1, 64)},
 			"force": {strconv.FormatBool(*force)}}, stdout)
 	case "rebalance":
@@ -136,16 +139,6 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-}
-
-func firstEnv(a, b, def string) string {
-	if v := os.Getenv(a); v != "" {
-		return v
-	}
-	if v := os.Getenv(b); v != "" {
-		return v
-	}
-	return def
 }
 
 // runNodeOp runs one `admin node` operation.

@@ -35,8 +35,8 @@ the result table (or --json) to stdout. The exit status is 1 when any
 operation failed.
 
 Credentials: --access-key / --secret-key, else ECSTORE_ACCESS_KEY /
-ECSTORE_SECRET_KEY, else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else
-ecstore's local default.
+ECSTORE_SECRET_KEY, else the --config file's access-key / secret-key, else
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else ecstore's local default.
 `
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -44,7 +44,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage+"\nFlags:\n"); fs.PrintDefaults() }
-	fs.StringVar(&cfg.Endpoint, "endpoint", envOr("ECSTORE_ENDPOINT", cfg.Endpoint), "S3 endpoint URL (env ECSTORE_ENDPOINT)")
+	fs.String("config", "", "YAML config `FILE`: endpoint, access-key, secret-key (other settings are ignored)")
+	fs.StringVar(&cfg.Endpoint, "endpoint", cfg.Endpoint, "S3 endpoint URL (env ECSTORE_ENDPOINT)")
 	// Credentials have no flag default, so --help never prints a secret.
 	accessKey := fs.String("access-key", "", "access key (default from the environment, see above)")
 	secretKey := fs.String("secret-key", "", "secret key (default from the environment, see above)")
@@ -64,16 +65,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of each request, body included")
 	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress line")
-	if err := fs.Parse(args); err != nil {
+	st, err := parseClientSettings(fs, args, "endpoint")
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench takes no arguments (got %q)", fs.Args())
+	if len(st.Args) > 0 {
+		return fmt.Errorf("bench takes no arguments (got %q)", st.Args)
 	}
-	var err error
 	if cfg.Phases, err = bench.ParsePhases(*phases); err != nil {
 		return err
 	}
@@ -90,11 +91,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.AccessKey = *accessKey
 	if cfg.AccessKey == "" {
-		cfg.AccessKey = firstEnv("ECSTORE_ACCESS_KEY", "AWS_ACCESS_KEY_ID", server.DefaultAccessKey)
+		cfg.AccessKey = st.clientCredential("access-key", "AWS_ACCESS_KEY_ID", server.DefaultAccessKey)
 	}
 	cfg.SecretKey = *secretKey
 	if cfg.SecretKey == "" {
-		cfg.SecretKey = firstEnv("ECSTORE_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", server.DefaultSecretKey)
+		cfg.SecretKey = st.clientCredential("secret-key", "AWS_SECRET_ACCESS_KEY", server.DefaultSecretKey)
 	}
 	cfg.Log = stderr
 	if !*quiet {

@@ -43,8 +43,17 @@ Run "ecstore COMMAND --help" for a command's flags.
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "ecstore:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode is the process's exit status for an error: 3 when a drive's
+// index failed (a restart recovers it; restart policies key on it), else 1.
+func exitCode(err error) int {
+	if errors.Is(err, server.ErrDriveIndexFailed) {
+		return 3
+	}
+	return 1
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -89,13 +98,13 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	ecFlag := fs.String("ec", "4+2", "erasure coding `K+M`: K data and M parity shards per object")
 	fs.StringVar(&cfg.Address, "address", cfg.Address, "S3 listen address `HOST:PORT`")
 	fs.StringVar(&cfg.Domain, "domain", "", "serve virtual-hosted-style requests for BUCKET.`DOMAIN` as well as path style")
-	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", server.DefaultUploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
-	fs.DurationVar(&cfg.PresignV2MaxAge, "presign-v2-max-age", server.DefaultPresignV2MaxAge, "refuse Signature Version 2 presigned URLs valid for longer than `DURATION` (SigV4's own limit is 7 days)")
+	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", cfg.UploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
+	fs.DurationVar(&cfg.PresignV2MaxAge, "presign-v2-max-age", cfg.PresignV2MaxAge, "refuse Signature Version 2 presigned URLs valid for longer than `DURATION` (SigV4's own limit is 7 days)")
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
 	timeoutFlags(fs, &cfg.Timeouts)
-	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", server.DefaultDeleteGrace, deleteGraceUsage)
+	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", cfg.DeleteGrace, deleteGraceUsage)
 	fs.BoolVar(&cfg.AdoptEmptyDrives, "adopt-empty-drives", false, "for one start: adopt empty drive folders as replacements even when fewer than a quorum of the set's drives are present (what the replaced drives held is lost)")
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
 	pprofAddr := fs.String("pprof-address", "", "serve Go profiles (net/http/pprof) on `HOST:PORT`, for performance work; keep it on localhost")
@@ -159,7 +168,7 @@ func clusterSecret(st *settings) ([]byte, error) {
 }
 
 func runNode(args []string, stderr io.Writer) error {
-	var cfg server.NodeConfig
+	cfg := server.DefaultNodeConfig()
 	fs := newFlagSet("node", `Usage: ecstore node --address HOST:PORT --id ID [--zone Z] [--cluster FILE] DRIVE_DIR...
 
 Runs one storage node: serves its drives (one per DRIVE_DIR) to the cluster's
@@ -167,13 +176,13 @@ gateways over the signed internode API. The cluster secret comes from
 ECSTORE_CLUSTER_SECRET (or the config file's cluster-secret).
 `, stderr)
 	fs.StringVar(&cfg.Address, "address", "", "internode listen address `HOST:PORT`")
-	fs.StringVar(&cfg.ID, "id", os.Getenv("ECSTORE_NODE_ID"), "node `ID`, as in the cluster map")
+	fs.StringVar(&cfg.ID, "id", "", "node `ID`, as in the cluster map")
 	fs.StringVar(&cfg.Zone, "zone", "", "failure `ZONE`")
 	fs.StringVar(&cfg.ClusterFile, "cluster", "", "cluster map `FILE` (YAML); recommended")
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the internode API")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the internode API")
-	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, wait up to `DURATION` for requests in flight")
-	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", server.DefaultDeleteGrace, deleteGraceUsage)
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
+	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", cfg.DeleteGrace, deleteGraceUsage)
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
 	st, err := parseSettings(fs, args)
 	if err != nil {
@@ -183,6 +192,9 @@ ECSTORE_CLUSTER_SECRET (or the config file's cluster-secret).
 		return err
 	}
 	cfg.DriveDirs = st.Args
+	if cfg.ID == "" {
+		cfg.ID = os.Getenv("ECSTORE_NODE_ID") // the name before ECSTORE_ID
+	}
 	if cfg.Secret, err = clusterSecret(st); err != nil {
 		return err
 	}
@@ -195,7 +207,7 @@ ECSTORE_CLUSTER_SECRET (or the config file's cluster-secret).
 }
 
 func runGateway(args []string, stderr io.Writer) error {
-	var cfg server.GatewayConfig
+	cfg := server.DefaultGatewayConfig()
 	fs := newFlagSet("gateway", `Usage: ecstore gateway --address HOST:PORT --cluster FILE
 
 Runs an S3 gateway over the storage nodes of the cluster map. Any number of
@@ -207,17 +219,17 @@ cluster-secret).
 Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 /health/live, /health/ready; the web console at /console.
 `, stderr)
-	fs.StringVar(&cfg.Address, "address", "127.0.0.1:9000", "S3 listen address `HOST:PORT`")
+	fs.StringVar(&cfg.Address, "address", cfg.Address, "S3 listen address `HOST:PORT`")
 	fs.StringVar(&cfg.ClusterFile, "cluster", "", "cluster map `FILE` (YAML)")
 	fs.StringVar(&cfg.Domain, "domain", "", "serve virtual-hosted-style requests for BUCKET.`DOMAIN` as well as path style")
-	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", server.DefaultUploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
-	fs.DurationVar(&cfg.PresignV2MaxAge, "presign-v2-max-age", server.DefaultPresignV2MaxAge, "refuse Signature Version 2 presigned URLs valid for longer than `DURATION` (SigV4's own limit is 7 days)")
+	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", cfg.UploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
+	fs.DurationVar(&cfg.PresignV2MaxAge, "presign-v2-max-age", cfg.PresignV2MaxAge, "refuse Signature Version 2 presigned URLs valid for longer than `DURATION` (SigV4's own limit is 7 days)")
 	fs.StringVar(&cfg.StateDir, "state-dir", "", "`DIR` for the gateway's own state (heal and rebalance progress, resumed after a restart; the newest cluster map)")
 	fs.Float64Var(&cfg.RebalanceRate, "rebalance-rate", 0, "bound the rebalance after a cluster map change to `N` objects a second (0: full speed)")
 	fs.StringVar(&cfg.InternodeCA, "internode-ca", "", "CA certificate `FILE` (PEM) of nodes served over TLS")
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
-	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, wait up to `DURATION` for requests in flight")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
 	timeoutFlags(fs, &cfg.Timeouts)
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
 	st, err := parseSettings(fs, args)
@@ -240,13 +252,6 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return server.RunGateway(ctx, cfg, nil)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 // servePprof serves net/http/pprof on its own listener (never on the S3

@@ -186,3 +186,54 @@ func (s *settings) Secret(name string) string {
 	v, _, _ := s.lookup(name)
 	return v
 }
+
+// parseClientSettings is parseSettings for the client commands (admin,
+// bench): only the named flags come from the environment or the config
+// file (a client's --address or --zone must never be taken from a
+// server's ECSTORE_ADDRESS), and the file may hold a server's settings,
+// which a client ignores.
+func parseClientSettings(fs *flag.FlagSet, args []string, names ...string) (*settings, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	s := &settings{fs: fs, file: map[string]any{}, Args: fs.Args()}
+	path := fs.Lookup("config").Value.String()
+	if path == "" {
+		path = os.Getenv("ECSTORE_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		if err := yaml.Unmarshal(b, &s.file); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	for _, name := range names {
+		if given[name] {
+			continue
+		}
+		if v, where, ok := s.lookup(name); ok {
+			if err := fs.Set(name, v); err != nil {
+				return nil, fmt.Errorf("%s: %s %q: %w", where, name, v, err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// clientCredential is a client's access or secret key: the environment
+// (ECSTORE_ACCESS_KEY), then the config file, then the AWS variable
+// (AWS_ACCESS_KEY_ID), then the local default.
+func (s *settings) clientCredential(name, awsEnv, def string) string {
+	if v := s.Secret(name); v != "" {
+		return v
+	}
+	if v := os.Getenv(awsEnv); v != "" {
+		return v
+	}
+	return def
+}

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecstore/ecstore/server"
 )
 
 func testFlags() (*flag.FlagSet, *string, *string, *time.Duration) {
@@ -106,5 +110,67 @@ func TestServerHelp(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("server --help lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestClientSettings: admin and bench read only the endpoint from the
+// environment or the config file (never a server's ECSTORE_ADDRESS into
+// `admin node add --address`), accept a server's config file, and take
+// credentials environment first, then the file, then the AWS variables.
+func TestClientSettings(t *testing.T) {
+	cfg := writeConfig(t, "address: 10.0.0.1:9000\ndrives: [/f1]\nec: 4+2\nendpoint: http://file:9000\naccess-key: fileak\nsecret-key: filesk\n")
+	for _, k := range []string{"ECSTORE_CONFIG", "ECSTORE_ENDPOINT", "ECSTORE_ADDRESS", "ECSTORE_ACCESS_KEY", "ECSTORE_SECRET_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("ECSTORE_ADDRESS", "10.0.0.9:9000")
+	t.Setenv("AWS_ACCESS_KEY_ID", "awsak")
+	newFS := func() (*flag.FlagSet, *string, *string) {
+		fs := flag.NewFlagSet("admin", flag.ContinueOnError)
+		fs.SetOutput(&bytes.Buffer{})
+		fs.String("config", "", "")
+		return fs, fs.String("endpoint", "http://127.0.0.1:9000", ""), fs.String("address", "", "")
+	}
+
+	fs, endpoint, address := newFS()
+	st, err := parseClientSettings(fs, []string{"--config", cfg, "node"}, "endpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *endpoint != "http://file:9000" || *address != "" || !slices.Equal(st.Args, []string{"node"}) {
+		t.Errorf("from the file: endpoint %q address %q args %q", *endpoint, *address, st.Args)
+	}
+	if ak := st.clientCredential("access-key", "AWS_ACCESS_KEY_ID", "def"); ak != "fileak" {
+		t.Errorf("access key %q, want the file's", ak)
+	}
+
+	t.Setenv("ECSTORE_ENDPOINT", "http://env:9000")
+	t.Setenv("ECSTORE_ACCESS_KEY", "envak")
+	fs, endpoint, _ = newFS()
+	if st, err = parseClientSettings(fs, []string{"--config", cfg}, "endpoint"); err != nil {
+		t.Fatal(err)
+	}
+	if *endpoint != "http://env:9000" || st.clientCredential("access-key", "AWS_ACCESS_KEY_ID", "def") != "envak" {
+		t.Errorf("environment over file: endpoint %q", *endpoint)
+	}
+
+	fs, endpoint, _ = newFS()
+	if st, err = parseClientSettings(fs, []string{"--endpoint", "http://flag:9000"}, "endpoint"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ECSTORE_ACCESS_KEY", "")
+	if *endpoint != "http://flag:9000" || st.clientCredential("access-key", "AWS_ACCESS_KEY_ID", "def") != "awsak" ||
+		st.clientCredential("secret-key", "AWS_SECRET_ACCESS_KEY", "def") != "def" {
+		t.Errorf("flag over environment, AWS variable, default: endpoint %q", *endpoint)
+	}
+}
+
+// TestExitCode: a failed drive index exits 3 (the restart policy's cue),
+// anything else 1.
+func TestExitCode(t *testing.T) {
+	if c := exitCode(fmt.Errorf("drive n1-d1: %w: boom", server.ErrDriveIndexFailed)); c != 3 {
+		t.Errorf("index failure: exit %d, want 3", c)
+	}
+	if c := exitCode(errors.New("listen: address in use")); c != 1 {
+		t.Errorf("other error: exit %d, want 1", c)
 	}
 }
