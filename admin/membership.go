@@ -60,8 +60,8 @@ type RebalanceStatus struct {
 	BytesMoved int64 `json:"bytes_moved"`
 }
 
-func rebalanceStatus(l *gateway.Layer) RebalanceStatus {
-	st := l.Rebalancer().Status()
+func rebalanceStatus(l Cluster) RebalanceStatus {
+	st := l.RebalanceStatus()
 	return RebalanceStatus{Pending: l.Rebalancing(), HealStatus: st, BytesMoved: st.BytesRepaired}
 }
 

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -15,16 +16,44 @@ import (
 // Prefix is the path prefix of every admin request.
 const Prefix = "/_ecstore/admin/v1/"
 
-// Handler serves the admin API for one gateway layer.
+// Cluster is what the admin API reads and drives on its gateway: the data
+// path's drives and the repair work (server builds it from a gateway.Layer
+// and its gateway.Repair).
+type Cluster interface {
+	// ECScheme is the erasure code of new objects.
+	ECScheme() (data, parity int)
+	// DriveStates probes every drive; Readiness counts the online ones and
+	// says whether a write quorum answers.
+	DriveStates(ctx context.Context) []gateway.DriveState
+	Readiness(states []gateway.DriveState) (online int, ready bool)
+	// Stats are the data path's running counters.
+	Stats() *gateway.Stats
+	// Epoch is the cluster map in use; Rebalancing says whether it still
+	// has earlier layouts to move objects from.
+	Epoch() int
+	Rebalancing() bool
+	// HealQueueStats, HealPending: objects queued for heal, healed and
+	// dropped; objects waiting for an unreachable drive.
+	HealQueueStats() (queued int, healed, dropped int64)
+	HealPending() int
+	// HealStatus and RebalanceStatus are the progress of the current (or
+	// last) heal and rebalance walks; StartHeal starts an operator's heal.
+	HealStatus() gateway.HealStatus
+	RebalanceStatus() gateway.HealStatus
+	StartHeal(ctx context.Context, deep bool) error
+}
+
+// Handler serves the admin API for one gateway.
 type Handler struct {
-	layer    *gateway.Layer
+	layer    Cluster
 	members  Membership // nil for the embedded server
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 }
 
-// NewHandler returns the admin API; credentials map access keys to secrets.
-func NewHandler(layer *gateway.Layer, credentials map[string]string, log *slog.Logger) *Handler {
+// NewHandler returns the admin API over a gateway's cluster; credentials
+// map access keys to secrets.
+func NewHandler(layer Cluster, credentials map[string]string, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -72,15 +101,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case op == "status" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, h.status(r.Context()))
 	case op == "heal" && r.Method == http.MethodGet:
-		writeJSON(w, http.StatusOK, h.layer.Healer().Status())
+		writeJSON(w, http.StatusOK, h.layer.HealStatus())
 	case op == "heal" && r.Method == http.MethodPost:
 		deep, _ := strconv.ParseBool(r.URL.Query().Get("deep"))
-		if err := h.layer.Healer().Start(r.Context(), deep, 0); err != nil {
+		if err := h.layer.StartHeal(r.Context(), deep); err != nil {
 			writeJSON(w, http.StatusConflict, apiError{err.Error()})
 			return
 		}
 		h.log.Info("heal started by an operator", "deep", deep, "remote", r.RemoteAddr)
-		writeJSON(w, http.StatusAccepted, h.layer.Healer().Status())
+		writeJSON(w, http.StatusAccepted, h.layer.HealStatus())
 	case strings.HasPrefix(op, "node/") || op == "rebalance":
 		h.serveMembership(w, r, op)
 	default:

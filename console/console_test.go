@@ -39,6 +39,7 @@ type fixture struct {
 // was given (the console must pass Content-Length through, not buffer).
 type sizeRecorder struct {
 	*gateway.Layer
+	*gateway.Repair
 	putSizes []int64
 }
 
@@ -62,7 +63,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.layer = &sizeRecorder{Layer: l}
+	f.layer = &sizeRecorder{Layer: l, Repair: gateway.NewRepair(l)}
 	f.h = NewHandler(f.layer, map[string]string{testAK: testSK}, quiet)
 	f.h.now = func() time.Time { return f.now }
 	return f

@@ -9,9 +9,9 @@ import (
 	"github.com/ecstore/ecstore/gateway"
 )
 
-// Health is what the console's health panel needs from the layer, an
-// optional capability of the ObjectLayer given to NewHandler.
-// *gateway.Layer implements it.
+// Health is what the console's health panel needs from the gateway, an
+// optional capability of the ObjectLayer given to NewHandler (the server
+// gives one that joins a gateway.Layer and its gateway.Repair).
 type Health interface {
 	// DriveStates probes every drive (reachability, capacity), each
 	// within a short timeout of its own.
@@ -24,17 +24,15 @@ type Health interface {
 	HealQueueStats() (queued int, healed, dropped int64)
 	// HealPending: objects waiting for an unreachable drive to return.
 	HealPending() int
-	// Rebalancer runs the walk after a cluster map change; Rebalancing
-	// reports whether the map still has layouts to move objects from; Epoch
-	// is the map's epoch.
-	Rebalancer() *gateway.Healer
+	// RebalanceStatus is the progress of the walk after a cluster map
+	// change; Rebalancing reports whether the map still has layouts to move
+	// objects from; Epoch is the map's epoch.
+	RebalanceStatus() gateway.HealStatus
 	Rebalancing() bool
 	Epoch() int
 	// HealStatus is the progress of the current or last heal walk.
 	HealStatus() gateway.HealStatus
 }
-
-var _ Health = (*gateway.Layer)(nil)
 
 // Drive probes are answered from a cache this young, so any number of open
 // consoles cost one probe of each drive per interval.
@@ -104,7 +102,7 @@ type rebalanceJSON struct {
 }
 
 func rebalanceOf(l Health) rebalanceJSON {
-	st := l.Rebalancer().Status()
+	st := l.RebalanceStatus()
 	r := rebalanceJSON{State: "done", Epoch: l.Epoch(), Walk: st}
 	switch {
 	case st.Running:

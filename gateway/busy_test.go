@@ -9,10 +9,8 @@ import (
 )
 
 // fastBusyRetries shortens the waits around busy keys for a test.
-func fastBusyRetries(t *testing.T) {
-	lw, first := healLockWait, busyRetryFirst
-	healLockWait, busyRetryFirst = 20*time.Millisecond, 20*time.Millisecond
-	t.Cleanup(func() { healLockWait, busyRetryFirst = lw, first })
+func fastBusyRetries(tc *testCluster) {
+	tc.healLockWait, tc.healq.retryFirst = 20*time.Millisecond, 20*time.Millisecond
 }
 
 // degradedObjects writes n objects while drive 5 is offline, so that each
@@ -43,8 +41,8 @@ func hold(tc *testCluster, key string) (release func()) {
 }
 
 func TestHealObjectSkipsBusyKey(t *testing.T) {
-	fastBusyRetries(t)
 	tc := newCluster(t, 6, 4, 2, 4096)
+	fastBusyRetries(tc)
 	keys := degradedObjects(t, tc, 1)
 	release := hold(tc, keys[0])
 	start := time.Now()
@@ -74,8 +72,8 @@ func TestHealObjectSkipsBusyKey(t *testing.T) {
 // holds, heals what is queued behind it, and heals the key once the write
 // ends.
 func TestHealQueueComesBackToBusyKey(t *testing.T) {
-	fastBusyRetries(t)
 	tc := newCluster(t, 6, 4, 2, 4096)
+	fastBusyRetries(tc)
 	keys := degradedObjects(t, tc, 4)
 	busy := keys[0]
 	var others []string
@@ -122,8 +120,8 @@ func TestHealQueueComesBackToBusyKey(t *testing.T) {
 // TestHealWalkComesBackToBusyKey: a heal walk skips a key a write holds,
 // goes on, and heals the key at the end of the bucket once the write ended.
 func TestHealWalkComesBackToBusyKey(t *testing.T) {
-	fastBusyRetries(t)
 	tc := newCluster(t, 6, 4, 2, 4096)
+	fastBusyRetries(tc)
 	keys := degradedObjects(t, tc, 10)
 	release := hold(tc, keys[3])
 	h := tc.Healer()
@@ -160,8 +158,8 @@ func TestHealWalkComesBackToBusyKey(t *testing.T) {
 // hold the walk: it ends, bounded, counting the key failed, and the heal
 // queue keeps it for later.
 func TestHealWalkEndsWhenKeyStaysBusy(t *testing.T) {
-	fastBusyRetries(t)
 	tc := newCluster(t, 6, 4, 2, 4096)
+	fastBusyRetries(tc)
 	keys := degradedObjects(t, tc, 5)
 	release := hold(tc, keys[2])
 	defer release()
@@ -190,9 +188,9 @@ func TestHealWalkEndsWhenKeyStaysBusy(t *testing.T) {
 // write: it moves the other objects, then the busy one once the write
 // ended, and finishes with every object in place.
 func TestRebalanceComesBackToBusyKey(t *testing.T) {
-	fastBusyRetries(t)
 	const n = 8
 	tc, drives, _ := growCluster(t, n+1, n, -1)
+	fastBusyRetries(tc)
 	data := tc.putMany(t, 40, "obj/%04d", func(i int) int { return 3000 })
 	if err := tc.SetTopology(Topology{Epoch: 2, Drives: drives, Prior: [][]Drive{drives[:n]}}); err != nil {
 		t.Fatal(err)
@@ -225,7 +223,7 @@ func TestRebalanceComesBackToBusyKey(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		release()
 	}()
-	st := rebalanceAndWait(t, tc.Layer)
+	st := rebalanceAndWait(t, tc.Repair)
 	if st.ObjectsFailed != 0 || st.ObjectsScanned != 40 {
 		t.Fatalf("rebalance: %+v; want 40 scanned, none failed", st)
 	}

@@ -9,6 +9,14 @@
 // the drives: all of them, or, when every object lives on every drive, the
 // max(k, m+1) that suffice to find each current version (list.go).
 //
+// The Layer is the data path only. Repair, built beside it with NewRepair,
+// does the work that brings objects back to full redundancy and placement:
+// the heal queue's worker (fed by the Layer's degraded reads and partial
+// writes), the background scanner and operator heals, the rebalance walk
+// after a cluster map change (one Walker type, its kind an enum), and the
+// expiry of abandoned multipart uploads. HealObject runs in three steps:
+// classify the shards, rebuild the bad ones, commit their records.
+//
 // Errors from the layers below are translated to S3 errors in one place
 // (errors.go). The gateway never imports net/http.
 package gateway

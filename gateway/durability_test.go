@@ -78,7 +78,7 @@ func (tc *testCluster) jitterMeta(seed uint64) {
 	if err != nil {
 		panic(err)
 	}
-	tc.Layer = l
+	tc.Layer, tc.Repair = l, NewRepair(l)
 }
 
 // checkWhole reads key back and checks every byte, then checks that a deep
@@ -342,7 +342,7 @@ func (tc *testCluster) hookCompletes(t *testing.T, hook func(i int, ctx context.
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc.Layer = l
+	tc.Layer, tc.Repair = l, NewRepair(l)
 }
 
 // TestCompleteIsCarriedForwardNeverUndone: a Complete that committed on

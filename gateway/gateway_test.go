@@ -24,6 +24,7 @@ import (
 // testCluster is a Layer over n in-memory drives that can be taken offline.
 type testCluster struct {
 	*Layer
+	*Repair
 	faulty []*storagenode.FaultyDrive
 }
 
@@ -49,7 +50,7 @@ func newClusterInline(t *testing.T, n, k, m, blockSize int, inlineMax int64) *te
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc.Layer = l
+	tc.Layer, tc.Repair = l, NewRepair(l)
 	if err := l.MakeBucket(context.Background(), "bkt"); err != nil {
 		t.Fatal(err)
 	}
@@ -630,12 +631,10 @@ func TestSlowDriveDoesNotStallPut(t *testing.T) {
 }
 
 func TestHealResumesAfterRestart(t *testing.T) {
-	healSaveInterval = 0 // save after every object
-	t.Cleanup(func() { healSaveInterval = time.Second })
 	state := filepath.Join(t.TempDir(), "heal.json")
 	mems := make([]*storagenode.MemDrive, 6)
 	faulty := make([]*storagenode.FaultyDrive, 6)
-	newLayer := func() *Layer {
+	newLayer := func() (*Layer, *Repair) {
 		var drives []Drive
 		for i := range 6 {
 			var d storagenode.Drive = faulty[i]
@@ -649,15 +648,17 @@ func TestHealResumesAfterRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l.Healer().SetStateFile(state)
-		return l
+		r := NewRepair(l)
+		r.Healer().SetStateFile(state)
+		r.Healer().saveEvery = 0 // save after every object
+		return l, r
 	}
 	for i := range mems {
 		mems[i] = storagenode.NewMem(fmt.Sprintf("d%d", i))
 		faulty[i] = storagenode.NewFaulty(mems[i])
 	}
 	ctx := context.Background()
-	l := newLayer()
+	l, r := newLayer()
 	if err := l.MakeBucket(ctx, "bkt"); err != nil {
 		t.Fatal(err)
 	}
@@ -670,26 +671,26 @@ func TestHealResumesAfterRestart(t *testing.T) {
 		}
 	}
 	faulty[5].SetOffline(false)
-	if err := l.Healer().Start(ctx, false, 0); err != nil {
+	if err := r.Healer().Start(ctx, false, 0); err != nil {
 		t.Fatal(err)
 	}
-	for l.Healer().Status().ObjectsScanned < 10 {
+	for r.Healer().Status().ObjectsScanned < 10 {
 		time.Sleep(time.Millisecond)
 	}
-	l.Healer().Stop() // the process stops mid-heal
-	if st := l.Healer().Status(); st.ObjectsScanned >= n {
+	r.Healer().Stop() // the process stops mid-heal
+	if st := r.Healer().Status(); st.ObjectsScanned >= n {
 		t.Fatalf("heal finished before the stop (%d objects); slow it down", st.ObjectsScanned)
 	}
 	// A new process over the same drives resumes from the saved cursor.
-	l2 := newLayer()
-	resumed, err := l2.Healer().Resume(ctx)
+	l2, r2 := newLayer()
+	resumed, err := r2.Healer().Resume(ctx)
 	if err != nil || !resumed {
 		t.Fatalf("resume: %v %v", resumed, err)
 	}
-	if err := l2.Healer().Wait(ctx); err != nil {
+	if err := r2.Healer().Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st := l2.Healer().Status()
+	st := r2.Healer().Status()
 	// The counters go on from the last save: the objects healed after it
 	// (the batch in flight at the stop, up to walkParallel of them) are
 	// walked again but need nothing the second time.
@@ -711,7 +712,7 @@ func TestHealResumesAfterRestart(t *testing.T) {
 	faulty[0].SetOffline(false)
 	faulty[1].SetOffline(false)
 	// Nothing left to resume.
-	if resumed, _ := newLayer().Healer().Resume(ctx); resumed {
+	if _, r3 := newLayer(); func() bool { resumed, _ := r3.Healer().Resume(ctx); return resumed }() {
 		t.Fatal("a finished heal was resumed again")
 	}
 }

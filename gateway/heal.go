@@ -42,9 +42,14 @@ func (r HealResult) Degraded() bool { return r.Unreachable > 0 || r.Lost }
 // checksum of every shard is verified (bitrot scrub); otherwise presence
 // and size are checked. While a write holds the object, HealObject waits
 // at most healLockWait and then returns ErrKeyBusy, having done nothing.
-func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (HealResult, error) {
+//
+// It runs in three steps: classify each shard against the quorum record,
+// rebuild the bad ones from the good, then commit the records that make
+// the rebuilt shards count.
+func (r *Repair) HealObject(ctx context.Context, bucket, key string, deep bool) (HealResult, error) {
+	l := r.l
 	var res HealResult
-	unlock, err := l.locks.tryHeal(ctx, bucket, key, healLockWait)
+	unlock, err := l.locks.tryHeal(ctx, bucket, key, l.healLockWait)
 	if err != nil {
 		return res, err
 	}
@@ -58,52 +63,9 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 		return res, err
 	}
 	drives := l.drivesByID(meta.Drives)
-	// Classify each shard index.
-	bad := make([]bool, len(drives))
-	metaBad := make([]bool, len(drives))
-	reachable := make([]bool, len(drives))
-	inline := make([][]byte, len(drives)) // an inline object's good shards
-	fanout(drives, func(i int, d storagenode.Drive) error {
-		m, err := d.GetMeta(ctx, bucket, key)
-		switch {
-		case errors.Is(err, storagenode.ErrDriveOffline):
-			return err
-		case err != nil && !errors.Is(err, storagenode.ErrObjectNotFound) && !errors.Is(err, storagenode.ErrBucketNotFound) && !errors.Is(err, storagenode.ErrCorrupt):
-			return err
-		}
-		reachable[i] = true
-		if err != nil || m.VersionID != meta.VersionID {
-			metaBad[i], bad[i] = true, true
-			return nil
-		}
-		if meta.InlineData {
-			if !inlineOK(coder, m.Inline, meta.Size, deep) {
-				bad[i] = true
-				return nil
-			}
-			inline[i] = m.Inline
-			return nil
-		}
-		for _, p := range meta.Parts {
-			if !l.shardOK(ctx, d, coder, meta, p, deep) {
-				bad[i] = true
-				return nil
-			}
-		}
-		return nil
-	})
-	good := 0
-	for i := range drives {
-		switch {
-		case !reachable[i]:
-			res.Unreachable++
-		case !bad[i]:
-			good++
-			res.Checked++
-		default:
-			res.Checked++
-		}
-	}
+	sh := l.classify(ctx, coder, meta, drives, deep)
+	res.Checked, res.Unreachable = sh.checked(), sh.unreachable()
+	good := sh.good()
 	if good == len(drives)-res.Unreachable {
 		if res.Unreachable == 0 {
 			l.settleRecords(ctx, meta)
@@ -115,87 +77,11 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 		res.Lost = true
 		return res, fmt.Errorf("gateway: heal %s/%s: only %d good shards, need %d", bucket, key, good, meta.EC.Data)
 	}
-	// Rebuild every part of the bad shards from the good ones.
-	targets := make([]storagenode.Drive, len(drives))
-	sources := make([]storagenode.Drive, len(drives))
-	for i, d := range drives {
-		switch {
-		case reachable[i] && bad[i]:
-			targets[i] = d
-		case reachable[i]:
-			sources[i] = d
-		}
+	rb, err := l.rebuild(ctx, coder, meta, drives, sh, &res)
+	if err != nil {
+		return res, fmt.Errorf("gateway: heal %s/%s: %w", bucket, key, err)
 	}
-	ok := make([]bool, len(drives))
-	for i := range ok {
-		ok[i] = targets[i] != nil
-	}
-	var rebuilt [][]byte // an inline object's shards, written with the records
-	if meta.InlineData {
-		if rebuilt, err = rebuildInline(ctx, coder, meta.Size, inline); err != nil {
-			return res, fmt.Errorf("gateway: heal %s/%s: %w", bucket, key, err)
-		}
-		for i := range rebuilt {
-			if targets[i] == nil {
-				rebuilt[i] = nil
-			} else {
-				res.Bytes += int64(len(rebuilt[i]))
-				l.stats.BytesHealed.Add(int64(len(rebuilt[i])))
-			}
-		}
-	}
-	for _, p := range meta.Parts {
-		if meta.InlineData {
-			break
-		}
-		n, failed, err := l.rebuildPart(ctx, coder, meta, p, sources, targets)
-		if err != nil {
-			return res, fmt.Errorf("gateway: heal %s/%s part %d: %w", bucket, key, p.Number, err)
-		}
-		for i := range failed {
-			if failed[i] {
-				ok[i] = false
-			}
-		}
-		res.Bytes += n
-		l.stats.BytesHealed.Add(n)
-	}
-	// Then the metadata, which makes the rebuilt shards count.
-	errs := fanout(targets, func(i int, d storagenode.Drive) error {
-		if !ok[i] {
-			return storagenode.ErrDriveOffline
-		}
-		prev, err := d.PutMeta(ctx, withInline(meta, rebuilt, i))
-		if err != nil {
-			return err
-		}
-		if prev != nil && prev.DataDir != meta.DataDir {
-			return d.DeleteVersion(context.WithoutCancel(ctx), bucket, prev.DataDir)
-		}
-		return nil
-	})
-	for i, e := range errs {
-		if targets[i] == nil {
-			continue
-		}
-		if e == nil {
-			res.Repaired++
-			l.stats.ShardsHealed.Add(1)
-		} else {
-			l.log.Warn("heal: shard not repaired", "bucket", bucket, "key", key, "drive", drives[i].ID(), "err", e)
-		}
-	}
-	if isMultipartETag(meta.ETag) && meta.DataDir == meta.VersionID {
-		// A Complete that missed these drives left the upload's records
-		// there: retire them (the drive keeps the folder its record now
-		// names).
-		fanout(targets, func(i int, d storagenode.Drive) error {
-			if errs[i] != nil {
-				return nil
-			}
-			return d.AbortUpload(context.WithoutCancel(ctx), bucket, key, meta.DataDir)
-		})
-	}
+	l.commitHeal(ctx, meta, drives, rb, &res)
 	if res.Unreachable == 0 {
 		// Repaired in place; shards still on fallback drives go home too.
 		l.settleRecords(ctx, meta)
@@ -205,6 +91,166 @@ func (l *Layer) HealObject(ctx context.Context, bucket, key string, deep bool) (
 		l.log.Info("healed object", "bucket", bucket, "key", key, "version", meta.VersionID, "repaired", res.Repaired, "bytes", res.Bytes)
 	}
 	return res, nil
+}
+
+// shardStates is what classify found on each drive of an object, by shard
+// index.
+type shardStates struct {
+	reachable []bool   // the drive answered
+	bad       []bool   // its record or a shard is missing, stale, short or corrupt
+	inline    [][]byte // an inline object's good shards
+}
+
+func (s shardStates) unreachable() (n int) {
+	for _, ok := range s.reachable {
+		if !ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (s shardStates) checked() int { return len(s.reachable) - s.unreachable() }
+
+func (s shardStates) good() (n int) {
+	for i := range s.reachable {
+		if s.reachable[i] && !s.bad[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// classify examines every drive of meta's version: its record, and the
+// size (deep: every block checksum) of each shard file or inline shard.
+func (l *Layer) classify(ctx context.Context, coder *ec.Coder, meta *storagenode.ObjectMeta, drives []storagenode.Drive, deep bool) shardStates {
+	s := shardStates{reachable: make([]bool, len(drives)), bad: make([]bool, len(drives)), inline: make([][]byte, len(drives))}
+	fanout(drives, func(i int, d storagenode.Drive) error {
+		m, err := d.GetMeta(ctx, meta.Bucket, meta.Key)
+		switch {
+		case errors.Is(err, storagenode.ErrDriveOffline):
+			return err
+		case err != nil && !errors.Is(err, storagenode.ErrObjectNotFound) && !errors.Is(err, storagenode.ErrBucketNotFound) && !errors.Is(err, storagenode.ErrCorrupt):
+			return err
+		}
+		s.reachable[i] = true
+		if err != nil || m.VersionID != meta.VersionID {
+			s.bad[i] = true
+			return nil
+		}
+		if meta.InlineData {
+			if !inlineOK(coder, m.Inline, meta.Size, deep) {
+				s.bad[i] = true
+				return nil
+			}
+			s.inline[i] = m.Inline
+			return nil
+		}
+		for _, p := range meta.Parts {
+			if !l.shardOK(ctx, d, coder, meta, p, deep) {
+				s.bad[i] = true
+				return nil
+			}
+		}
+		return nil
+	})
+	return s
+}
+
+// rebuilt is what rebuild wrote: the drives that get a record (targets),
+// which of them hold every rebuilt shard (ok), and an inline object's
+// rebuilt shards, written with the records.
+type rebuilt struct {
+	targets []storagenode.Drive
+	ok      []bool
+	inline  [][]byte
+}
+
+// rebuild writes every bad shard of meta's version from the good ones:
+// each part's shard files, or an inline object's shards (kept in memory
+// for the records).
+func (l *Layer) rebuild(ctx context.Context, coder *ec.Coder, meta *storagenode.ObjectMeta, drives []storagenode.Drive, sh shardStates, res *HealResult) (rebuilt, error) {
+	rb := rebuilt{targets: make([]storagenode.Drive, len(drives)), ok: make([]bool, len(drives))}
+	sources := make([]storagenode.Drive, len(drives))
+	for i, d := range drives {
+		switch {
+		case sh.reachable[i] && sh.bad[i]:
+			rb.targets[i], rb.ok[i] = d, true
+		case sh.reachable[i]:
+			sources[i] = d
+		}
+	}
+	if meta.InlineData {
+		shards, err := rebuildInline(ctx, coder, meta.Size, sh.inline)
+		if err != nil {
+			return rb, err
+		}
+		for i := range shards {
+			if rb.targets[i] == nil {
+				shards[i] = nil
+			} else {
+				res.Bytes += int64(len(shards[i]))
+				l.stats.BytesHealed.Add(int64(len(shards[i])))
+			}
+		}
+		rb.inline = shards
+		return rb, nil
+	}
+	for _, p := range meta.Parts {
+		n, failed, err := l.rebuildPart(ctx, coder, meta, p, sources, rb.targets)
+		if err != nil {
+			return rb, fmt.Errorf("part %d: %w", p.Number, err)
+		}
+		for i := range failed {
+			if failed[i] {
+				rb.ok[i] = false
+			}
+		}
+		res.Bytes += n
+		l.stats.BytesHealed.Add(n)
+	}
+	return rb, nil
+}
+
+// commitHeal writes meta's record on every target drive that holds its
+// rebuilt shards, which makes them count, and retires what the record
+// replaced there.
+func (l *Layer) commitHeal(ctx context.Context, meta *storagenode.ObjectMeta, drives []storagenode.Drive, rb rebuilt, res *HealResult) {
+	errs := fanout(rb.targets, func(i int, d storagenode.Drive) error {
+		if !rb.ok[i] {
+			return storagenode.ErrDriveOffline
+		}
+		prev, err := d.PutMeta(ctx, withInline(meta, rb.inline, i))
+		if err != nil {
+			return err
+		}
+		if prev != nil && prev.DataDir != meta.DataDir {
+			return d.DeleteVersion(context.WithoutCancel(ctx), meta.Bucket, prev.DataDir)
+		}
+		return nil
+	})
+	for i, e := range errs {
+		if rb.targets[i] == nil {
+			continue
+		}
+		if e == nil {
+			res.Repaired++
+			l.stats.ShardsHealed.Add(1)
+		} else {
+			l.log.Warn("heal: shard not repaired", "bucket", meta.Bucket, "key", meta.Key, "drive", drives[i].ID(), "err", e)
+		}
+	}
+	if isMultipartETag(meta.ETag) && meta.DataDir == meta.VersionID {
+		// A Complete that missed these drives left the upload's records
+		// there: retire them (the drive keeps the folder its record now
+		// names).
+		fanout(rb.targets, func(i int, d storagenode.Drive) error {
+			if errs[i] != nil {
+				return nil
+			}
+			return d.AbortUpload(context.WithoutCancel(ctx), meta.Bucket, meta.Key, meta.DataDir)
+		})
+	}
 }
 
 // shardOK checks that a drive's shard file of one part exists with the

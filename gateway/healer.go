@@ -74,11 +74,14 @@ func (s HealStatus) ETA() time.Duration {
 	return time.Duration(float64(left) / objs * float64(time.Second))
 }
 
-// Healer runs heal walks over all objects, one at a time.
-type Healer struct {
-	l         *Layer
-	kind      string // "heal" or "rebalance", for logs
+// Walker runs walks over all objects of one kind (heal or rebalance), one
+// at a time.
+type Walker struct {
+	r         *Repair
+	kind      WalkKind
 	statePath string
+	// saveEvery is how often a running operator heal saves its progress.
+	saveEvery time.Duration
 	// onDone, set by StartRebalance, is called when a walk ends without
 	// error and with every object in place.
 	onDone     func(st HealStatus)
@@ -99,17 +102,15 @@ const walkParallel = 8
 // timeout of a stalled client).
 const walkBusyRounds = 5
 
-// healSaveInterval is how often a running operator heal saves its progress.
-var healSaveInterval = time.Second
-
 // ErrHealRunning is returned by Start while a heal runs.
 var ErrHealRunning = errors.New("gateway: a heal is already running")
 
-// Healer returns the layer's healer.
-func (l *Layer) Healer() *Healer { return l.healer }
+// Healer returns the heal walker: an operator's heal and the background
+// scanner's walks.
+func (r *Repair) Healer() *Walker { return r.healer }
 
 // Status returns a copy of the current (or last) run's progress.
-func (h *Healer) Status() HealStatus {
+func (h *Walker) Status() HealStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.status
@@ -119,7 +120,7 @@ func (h *Healer) Status() HealStatus {
 // checksum; maxObjectsPerSec > 0 bounds the rate (the background scanner),
 // 0 runs at full speed (an operator's heal, which replaces a running
 // background walk).
-func (h *Healer) Start(ctx context.Context, deep bool, maxObjectsPerSec float64) error {
+func (h *Walker) Start(ctx context.Context, deep bool, maxObjectsPerSec float64) error {
 	h.mu.Lock()
 	if h.status.Running && h.background && maxObjectsPerSec == 0 {
 		h.mu.Unlock()
@@ -137,7 +138,7 @@ func (h *Healer) Start(ctx context.Context, deep bool, maxObjectsPerSec float64)
 }
 
 // launch starts the walk described by h.status (h.mu held).
-func (h *Healer) launch(ctx context.Context, rate float64) {
+func (h *Walker) launch(ctx context.Context, rate float64) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h.cancel = cancel
 	h.done = make(chan struct{})
@@ -147,7 +148,7 @@ func (h *Healer) launch(ctx context.Context, rate float64) {
 // SetStateFile makes the healer save an operator's heal progress to path
 // (a small JSON file, rewritten atomically as the walk goes), so that
 // Resume can carry on after a restart.
-func (h *Healer) SetStateFile(path string) {
+func (h *Walker) SetStateFile(path string) {
 	h.mu.Lock()
 	h.statePath = path
 	h.mu.Unlock()
@@ -155,7 +156,7 @@ func (h *Healer) SetStateFile(path string) {
 
 // Resume restarts an operator's heal that was running when the process
 // stopped, from its saved cursor and counters. It reports whether one was.
-func (h *Healer) Resume(ctx context.Context) (bool, error) {
+func (h *Walker) Resume(ctx context.Context) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.statePath == "" || h.status.Running {
@@ -177,17 +178,17 @@ func (h *Healer) Resume(ctx context.Context) (bool, error) {
 	}
 	h.status = st
 	h.background = false
-	h.l.log.Info("resuming the heal that was running at the last stop", "cursor", st.Cursor, "scanned", st.ObjectsScanned)
+	h.r.l.log.Info("resuming the heal that was running at the last stop", "cursor", st.Cursor, "scanned", st.ObjectsScanned)
 	h.launch(ctx, 0)
 	return true, nil
 }
 
 // save writes the status to the state file (operator heals only).
-func (h *Healer) save(st HealStatus) {
+func (h *Walker) save(st HealStatus) {
 	h.mu.Lock()
 	path := h.statePath
 	h.mu.Unlock()
-	if path == "" || (!st.Operator && h.kind != "rebalance") {
+	if path == "" || (!st.Operator && h.kind != WalkRebalance) {
 		return
 	}
 	data, _ := json.Marshal(st)
@@ -197,13 +198,13 @@ func (h *Healer) save(st HealStatus) {
 			err = os.Rename(tmp, path)
 		}
 		if err != nil {
-			h.l.log.Warn("saving heal state", "path", path, "err", err)
+			h.r.l.log.Warn("saving heal state", "path", path, "err", err)
 		}
 	}
 }
 
 // Stop cancels a running heal and waits for it to end.
-func (h *Healer) Stop() {
+func (h *Walker) Stop() {
 	h.mu.Lock()
 	cancel, done := h.cancel, h.done
 	h.mu.Unlock()
@@ -214,7 +215,7 @@ func (h *Healer) Stop() {
 }
 
 // Wait blocks until the running heal (if any) ends or ctx does.
-func (h *Healer) Wait(ctx context.Context) error {
+func (h *Walker) Wait(ctx context.Context) error {
 	h.mu.Lock()
 	done := h.done
 	h.mu.Unlock()
@@ -229,28 +230,28 @@ func (h *Healer) Wait(ctx context.Context) error {
 	}
 }
 
-func (h *Healer) update(fn func(s *HealStatus)) {
+func (h *Walker) update(fn func(s *HealStatus)) {
 	h.mu.Lock()
 	fn(&h.status)
 	h.mu.Unlock()
 }
 
-func (h *Healer) run(ctx context.Context, deep bool, rate float64, done chan struct{}, onDone func(HealStatus)) {
+func (h *Walker) run(ctx context.Context, deep bool, rate float64, done chan struct{}, onDone func(HealStatus)) {
 	defer close(done)
 	h.save(h.Status())
 	var err error
-	if h.kind == "rebalance" && h.l.cfg.RebalanceDelay > 0 {
+	if h.kind == WalkRebalance && h.r.l.cfg.RebalanceDelay > 0 {
 		select {
-		case <-time.After(h.l.cfg.RebalanceDelay):
+		case <-time.After(h.r.l.cfg.RebalanceDelay):
 		case <-ctx.Done():
 		}
 	}
-	if h.kind == "rebalance" {
+	if h.kind == WalkRebalance {
 		// Writes still running on the old map may put objects where this
 		// walk has already been: let them end first.
 		wctx, cancel := context.WithTimeout(ctx, rebalanceSettle)
-		if werr := h.l.WaitWrites(wctx); werr != nil && ctx.Err() == nil {
-			h.l.log.Warn("rebalance: writes on the old map still running; starting anyway", "err", werr)
+		if werr := h.r.l.WaitWrites(wctx); werr != nil && ctx.Err() == nil {
+			h.r.l.log.Warn("rebalance: writes on the old map still running; starting anyway", "err", werr)
 		}
 		cancel()
 	}
@@ -273,13 +274,13 @@ func (h *Healer) run(ctx context.Context, deep bool, rate float64, done chan str
 	if err == nil && ctx.Err() == nil && st.ObjectsFailed == 0 && onDone != nil {
 		onDone(st)
 	}
-	h.l.log.Info(h.kind+" finished", "deep", deep, "scanned", st.ObjectsScanned, "repaired", st.ObjectsRepaired,
+	h.r.l.log.Info(h.kind.String()+" finished", "deep", deep, "scanned", st.ObjectsScanned, "repaired", st.ObjectsRepaired,
 		"failed", st.ObjectsFailed, "bytes_repaired", st.BytesRepaired, "err", st.Error)
 }
 
-func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
-	l := h.l
-	if err := l.HealBuckets(ctx); err != nil {
+func (h *Walker) walk(ctx context.Context, deep bool, rate float64) error {
+	l := h.r.l
+	if err := h.r.HealBuckets(ctx); err != nil {
 		return err
 	}
 	buckets, err := l.ListBuckets(ctx)
@@ -325,7 +326,7 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 			errs := make([]error, len(objs))
 			var wg sync.WaitGroup
 			for i, o := range objs {
-				wg.Go(func() { results[i], errs[i] = l.HealObject(ctx, b.Name, o.Key, deep) })
+				wg.Go(func() { results[i], errs[i] = h.r.HealObject(ctx, b.Name, o.Key, deep) })
 			}
 			wg.Wait()
 			if ctx.Err() != nil {
@@ -352,9 +353,9 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 						// (a rebalance is then run again).
 						l.healq.later(healItem{b.Name, o.Key})
 					}
-					if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() || (h.kind == "rebalance" && r.Away > 0) {
+					if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() || (h.kind == WalkRebalance && r.Away > 0) {
 						s.ObjectsFailed++
-						l.log.Warn(h.kind+": object not brought to full redundancy and placement", "bucket", b.Name, "key", o.Key,
+						l.log.Warn(h.kind.String()+": object not brought to full redundancy and placement", "bucket", b.Name, "key", o.Key,
 							"err", err, "unreachable", r.Unreachable, "lost", r.Lost, "away", r.Away)
 					}
 					if round < 0 && len(busy) == 0 {
@@ -362,7 +363,7 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 					}
 				}
 			})
-			if time.Since(lastSave) >= healSaveInterval {
+			if time.Since(lastSave) >= h.saveEvery {
 				h.save(h.Status())
 				lastSave = time.Now()
 			}
@@ -398,7 +399,7 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 		// times at most; the last round counts what is still busy.
 		for round := 0; err == nil && len(busy) > 0; round++ {
 			select {
-			case <-time.After(busyBackoff(round + 1)):
+			case <-time.After(l.healq.backoff(round + 1)):
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -426,8 +427,8 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 			return err
 		}
 		// And the multipart uploads in progress, like objects.
-		if h.kind == "heal" {
-			repaired, failed, err := l.healUploads(ctx, b.Name, deep)
+		if h.kind == WalkHeal {
+			repaired, failed, err := h.r.healUploads(ctx, b.Name, deep)
 			h.update(func(s *HealStatus) { s.UploadsRepaired += int64(repaired); s.UploadsFailed += int64(failed) })
 			if err != nil {
 				return err
@@ -464,18 +465,18 @@ func (l *Layer) walkKeysFrom(ctx context.Context, bucket, after string, fn func(
 // RunScanner starts a rate-bounded background heal walk every interval
 // until ctx ends: it finds what the heal queue missed (objects written while
 // a drive was down, a replaced drive, bitrot when deep).
-func (l *Layer) RunScanner(ctx context.Context, interval time.Duration, maxObjectsPerSec float64, deep bool) {
+func (r *Repair) RunScanner(ctx context.Context, interval time.Duration, maxObjectsPerSec float64, deep bool) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			l.healer.Stop()
+			r.healer.Stop()
 			return
 		case <-t.C:
 		}
-		if err := l.healer.Start(ctx, deep, maxObjectsPerSec); err == nil {
-			_ = l.healer.Wait(ctx)
+		if err := r.healer.Start(ctx, deep, maxObjectsPerSec); err == nil {
+			_ = r.healer.Wait(ctx)
 		}
 		t.Reset(interval)
 	}

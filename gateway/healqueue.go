@@ -27,6 +27,8 @@ type healQueue struct {
 	// busy holds objects whose heal found a write holding them: each is
 	// queued again when its retry is due.
 	busy map[healItem]busyRetry
+	// retryFirst is the wait before the first retry of a busy object.
+	retryFirst time.Duration
 }
 
 // busyRetry is when an object skipped as busy is tried again.
@@ -37,8 +39,9 @@ type busyRetry struct {
 }
 
 // Retries of a busy object: the first after busyRetryFirst, each wait
-// twice the last, at most busyRetryMax. A var so that tests go faster.
-var busyRetryFirst = time.Second
+// twice the last, at most busyRetryMax (healQueue.retryFirst; tests
+// shorten it).
+const busyRetryFirst = time.Second
 
 const busyRetryMax = time.Minute
 
@@ -47,7 +50,8 @@ const busyRetryMax = time.Minute
 const maxPending = 100000
 
 func newHealQueue() *healQueue {
-	return &healQueue{ch: make(chan healItem, healQueueSize), pending: map[healItem]struct{}{}, busy: map[healItem]busyRetry{}}
+	return &healQueue{ch: make(chan healItem, healQueueSize), pending: map[healItem]struct{}{}, busy: map[healItem]busyRetry{},
+		retryFirst: busyRetryFirst}
 }
 
 // DriveOnline tells the layer a drive is reachable again: objects whose
@@ -85,13 +89,13 @@ func (q *healQueue) later(it healItem) {
 	}
 	b.tries++
 	b.queued = false
-	b.next = time.Now().Add(busyBackoff(b.tries))
+	b.next = time.Now().Add(q.backoff(b.tries))
 	q.busy[it] = b
 }
 
-// busyBackoff is the wait before the tries-th retry of a busy object.
-func busyBackoff(tries int) time.Duration {
-	d := busyRetryFirst
+// backoff is the wait before the tries-th retry of a busy object.
+func (q *healQueue) backoff(tries int) time.Duration {
+	d := q.retryFirst
 	for i := 1; i < tries && d < busyRetryMax; i++ {
 		d *= 2
 	}
@@ -137,15 +141,17 @@ func (l *Layer) queueHeal(bucket, key string) {
 
 // HealQueueStats reports the heal queue's length, the objects healed from
 // it and the requests it had to drop.
-func (l *Layer) HealQueueStats() (queued int, healed, dropped int64) {
-	return len(l.healq.ch), l.healq.healed.Load(), l.healq.dropped.Load()
+func (r *Repair) HealQueueStats() (queued int, healed, dropped int64) {
+	q := r.l.healq
+	return len(q.ch), q.healed.Load(), q.dropped.Load()
 }
 
 // RunHealer heals queued objects until ctx ends. The server runs one. An
 // object that a write holds is skipped and queued again later, so the
 // worker never waits behind a client.
-func (l *Layer) RunHealer(ctx context.Context) {
-	tick := time.NewTicker(max(busyRetryFirst/2, time.Millisecond))
+func (r *Repair) RunHealer(ctx context.Context) {
+	l := r.l
+	tick := time.NewTicker(max(l.healq.retryFirst/2, time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
@@ -154,7 +160,7 @@ func (l *Layer) RunHealer(ctx context.Context) {
 		case now := <-tick.C:
 			l.healq.requeueDue(now)
 		case it := <-l.healq.ch:
-			r, err := l.HealObject(ctx, it.bucket, it.key, true)
+			res, err := r.HealObject(ctx, it.bucket, it.key, true)
 			if errors.Is(err, ErrKeyBusy) {
 				l.healq.later(it)
 				continue
@@ -167,10 +173,10 @@ func (l *Layer) RunHealer(ctx context.Context) {
 				}
 				continue
 			}
-			if r.Repaired > 0 {
+			if res.Repaired > 0 {
 				l.healq.healed.Add(1)
 			}
-			if r.Unreachable > 0 || r.Away > 0 {
+			if res.Unreachable > 0 || res.Away > 0 {
 				l.healq.park(it) // finish (or move home) when the drive returns
 			}
 		}

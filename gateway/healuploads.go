@@ -13,7 +13,8 @@ import (
 // read quorum of their drives holds: the ones ListMultipartUploads shows).
 // It returns how many it repaired and how many it could not bring to full
 // redundancy.
-func (l *Layer) healUploads(ctx context.Context, bucket string, deep bool) (repaired, failed int, err error) {
+func (r *Repair) healUploads(ctx context.Context, bucket string, deep bool) (repaired, failed int, err error) {
+	l := r.l
 	all := l.allDrives()
 	lists := make([][]*storagenode.UploadMeta, len(all))
 	fanout(all, func(i int, d storagenode.Drive) (err error) {
@@ -40,7 +41,7 @@ func (l *Layer) healUploads(ctx context.Context, bucket string, deep bool) (repa
 		if count[id] < u.EC.Data {
 			continue // not a live upload: a leftover the drives' abort removes
 		}
-		res, err := l.HealUpload(ctx, bucket, u.Key, id, deep)
+		res, err := r.HealUpload(ctx, bucket, u.Key, id, deep)
 		if res.Repaired > 0 {
 			repaired++
 		}
@@ -61,9 +62,10 @@ func (l *Layer) healUploads(ctx context.Context, bucket string, deep bool) (repa
 // record, and for every part the record and an intact shard file, rebuilt
 // from k good shards. While a part upload or a Complete holds the upload it
 // waits at most healLockWait and returns ErrKeyBusy.
-func (l *Layer) HealUpload(ctx context.Context, bucket, key, uploadID string, deep bool) (HealResult, error) {
+func (r *Repair) HealUpload(ctx context.Context, bucket, key, uploadID string, deep bool) (HealResult, error) {
+	l := r.l
 	var res HealResult
-	unlock, err := l.ulocks.try(ctx, bucket, uploadID, healLockWait)
+	unlock, err := l.ulocks.try(ctx, bucket, uploadID, l.healLockWait)
 	if err != nil {
 		return res, err
 	}

@@ -89,5 +89,6 @@ func tryLock(ctx context.Context, mu *sync.RWMutex, wait time.Duration) (func(),
 var ErrKeyBusy = errors.New("gateway: object busy with a write; heal it later")
 
 // healLockWait is how long a heal (or a rebalance move) waits for a key
-// that a write holds before it skips the key.
-var healLockWait = 250 * time.Millisecond
+// that a write holds before it skips the key (Layer.healLockWait; tests
+// shorten it).
+const healLockWait = 250 * time.Millisecond

@@ -30,10 +30,8 @@ type Layer struct {
 	healq  *healQueue
 	locks  *keyLocks
 	ulocks *uploadLocks
-	healer *Healer
-	// rebalancer walks the objects after a map change, moving shards to
-	// their new placement (HealObject's move home).
-	rebalancer *Healer
+	// healLockWait is how long repair work waits for a key a write holds.
+	healLockWait time.Duration
 
 	coderMu sync.Mutex
 	coders  map[storagenode.ECInfo]*ec.Coder
@@ -53,6 +51,8 @@ func New(cfg Config) (*Layer, error) {
 		healq:  newHealQueue(),
 		locks:  &keyLocks{seed: maphash.MakeSeed()},
 		ulocks: &uploadLocks{},
+
+		healLockWait: healLockWait,
 	}
 	tp, err := newTopology(Topology{Epoch: cfg.Epoch, Drives: cfg.Drives, Prior: cfg.Prior}, l.k, l.m)
 	if err != nil {
@@ -62,8 +62,6 @@ func New(cfg Config) (*Layer, error) {
 	if _, err := l.coder(l.ecInfo()); err != nil {
 		return nil, err
 	}
-	l.healer = &Healer{l: l, kind: "heal"}
-	l.rebalancer = &Healer{l: l, kind: "rebalance"}
 	return l, nil
 }
 
@@ -248,7 +246,8 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) error {
 // HealBuckets creates bucket records missing on some drives (a replaced or
 // wiped drive) for every bucket a majority of drives hold. The server calls
 // it at start.
-func (l *Layer) HealBuckets(ctx context.Context) error {
+func (r *Repair) HealBuckets(ctx context.Context) error {
+	l := r.l
 	buckets, err := l.ListBuckets(ctx)
 	if err != nil {
 		return err

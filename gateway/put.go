@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 	"strings"
@@ -40,6 +41,48 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// digestReader is the one sequence every written body goes through, inline
+// or in shard files: it counts the bytes and sums their MD5 as the encoder
+// reads them; check then holds them against the declared size and
+// Content-MD5 and returns the ETag and the client's checksum.
+type digestReader struct {
+	countingReader
+	md5 hash.Hash
+}
+
+func newDigestReader(body io.Reader) *digestReader {
+	h := md5.New()
+	return &digestReader{countingReader: countingReader{r: io.TeeReader(body, h)}, md5: h}
+}
+
+// check verifies a fully read body: size (-1: unknown) and Content-MD5.
+func (d *digestReader) check(size int64, opts s3compat.PutOptions) (etag string, checksums map[string]string, err error) {
+	sum := d.md5.Sum(nil)
+	if size >= 0 && d.n != size {
+		return "", nil, s3compat.ErrIncompleteBody
+	}
+	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
+		return "", nil, s3compat.ErrBadDigest
+	}
+	if opts.Checksum != nil {
+		if algo, v, ok := opts.Checksum(); ok {
+			checksums = map[string]string{algo: v}
+		}
+	}
+	return hex.EncodeToString(sum), checksums, nil
+}
+
+// newVersionMeta is the record of a single-part version written by a PUT
+// (inline or in shard files).
+func newVersionMeta(bucket, key, vid string, size int64, etag string, checksums map[string]string, opts s3compat.PutOptions, e storagenode.ECInfo, drives []storagenode.Drive) *storagenode.ObjectMeta {
+	return &storagenode.ObjectMeta{
+		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
+		Size: size, ETag: etag, ContentType: opts.ContentType, UserMeta: opts.UserMeta,
+		Headers: opts.Headers, Checksums: checksums, EC: e, Drives: driveIDs(drives),
+		Parts: []storagenode.PartInfo{{Number: 1, Size: size, ETag: etag, Name: "part.1"}},
+	}
 }
 
 // writePart erasure-codes body into shard files named ref.Name under
@@ -78,9 +121,8 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 			writers[i] = sw
 		}
 	}
-	h := md5.New()
-	cr := &countingReader{r: io.TeeReader(body, h)}
-	_, shardErrs, err := coder.Encode(ctx, cr, writers, wq)
+	dr := newDigestReader(body)
+	_, shardErrs, err := coder.Encode(ctx, dr, writers, wq)
 	if err != nil {
 		abortAll(sws)
 		if errors.Is(err, ec.ErrTooFewShards) {
@@ -88,21 +130,12 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 		}
 		return nil, fmt.Errorf("gateway: write %s/%s: %w", ref.Bucket, ref.VersionDir, unwrapBodyError(err))
 	}
-	sum := h.Sum(nil)
-	if size >= 0 && cr.n != size {
+	etag, checksums, err := dr.check(size, opts)
+	if err != nil {
 		abortAll(sws)
-		return nil, s3compat.ErrIncompleteBody
+		return nil, err
 	}
-	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
-		abortAll(sws)
-		return nil, s3compat.ErrBadDigest
-	}
-	pw := &partWrite{size: cr.n, etag: hex.EncodeToString(sum), ok: make([]bool, len(drives)), drives: drives}
-	if opts.Checksum != nil {
-		if algo, v, ok := opts.Checksum(); ok {
-			pw.checksums = map[string]string{algo: v}
-		}
-	}
+	pw := &partWrite{size: dr.n, etag: etag, checksums: checksums, ok: make([]bool, len(drives)), drives: drives}
 	commitErrs := commitShards(ctx, sws, shardErrs, nil)
 	for i, e := range commitErrs {
 		pw.ok[i] = e == nil
@@ -179,12 +212,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		l.healq.park(healItem{bucket, key})
 	}
 	drives = pw.drives
-	meta := &storagenode.ObjectMeta{
-		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
-		Size: pw.size, ETag: pw.etag, ContentType: opts.ContentType, UserMeta: opts.UserMeta,
-		Headers: opts.Headers, Checksums: pw.checksums, EC: e, Drives: driveIDs(drives),
-		Parts: []storagenode.PartInfo{{Number: 1, Size: pw.size, ETag: pw.etag, Name: "part.1"}},
-	}
+	meta := newVersionMeta(bucket, key, vid, pw.size, pw.etag, pw.checksums, opts, e, drives)
 	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond, nil); err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
 	}
@@ -208,17 +236,13 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 		bufs[i].Grow(int(coder.ShardFileSize(size)))
 		writers[i] = &bufs[i]
 	}
-	h := md5.New()
-	cr := &countingReader{r: io.TeeReader(body, h)}
-	if _, _, err := coder.Encode(ctx, cr, writers, n); err != nil {
+	dr := newDigestReader(body)
+	if _, _, err := coder.Encode(ctx, dr, writers, n); err != nil {
 		return s3compat.ObjectInfo{}, toS3(fmt.Errorf("gateway: write %s/%s: %w", bucket, key, unwrapBodyError(err)))
 	}
-	sum := h.Sum(nil)
-	if cr.n != size {
-		return s3compat.ObjectInfo{}, s3compat.ErrIncompleteBody
-	}
-	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
-		return s3compat.ObjectInfo{}, s3compat.ErrBadDigest
+	etag, checksums, err := dr.check(size, opts)
+	if err != nil {
+		return s3compat.ObjectInfo{}, err
 	}
 	home := driveIDs(drives)
 	drives = slices.Clone(drives)
@@ -237,18 +261,8 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 		ok[i] = errs[i] == nil
 		shards[i] = bufs[i].Bytes()
 	}
-	etag := hex.EncodeToString(sum)
-	meta := &storagenode.ObjectMeta{
-		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
-		Size: size, ETag: etag, ContentType: opts.ContentType, UserMeta: opts.UserMeta,
-		Headers: opts.Headers, EC: e, Drives: driveIDs(drives), InlineData: true,
-		Parts: []storagenode.PartInfo{{Number: 1, Size: size, ETag: etag, Name: "part.1"}},
-	}
-	if opts.Checksum != nil {
-		if algo, v, ok := opts.Checksum(); ok {
-			meta.Checksums = map[string]string{algo: v}
-		}
-	}
+	meta := newVersionMeta(bucket, key, vid, size, etag, checksums, opts, e, drives)
+	meta.InlineData = true
 	if err := l.commitMeta(ctx, drives, ok, meta, cond, shards); err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
 	}

@@ -14,7 +14,7 @@ import (
 // placement changed to its new drive (copy, verify, commit the new drive
 // list in every record, delete the old copy), so the object keeps k+m
 // shards at every step; shards whose placement did not change stay put.
-func (l *Layer) Rebalancer() *Healer { return l.rebalancer }
+func (r *Repair) Rebalancer() *Walker { return r.rebalancer }
 
 // StartRebalance starts (or restarts) the rebalance for the map in use, at
 // most maxObjectsPerSec objects a second (0: no bound). It first waits for
@@ -23,8 +23,8 @@ func (l *Layer) Rebalancer() *Healer { return l.rebalancer }
 // the caller then drops the prior layouts from the map. When the state file
 // holds an unfinished rebalance of the same epoch, the walk resumes after
 // its cursor.
-func (l *Layer) StartRebalance(ctx context.Context, maxObjectsPerSec float64, done func(HealStatus)) {
-	h := l.rebalancer
+func (r *Repair) StartRebalance(ctx context.Context, maxObjectsPerSec float64, done func(HealStatus)) {
+	l, h := r.l, r.rebalancer
 	h.Stop()
 	epoch := l.Epoch()
 	st := HealStatus{Running: true, Operator: true, Started: time.Now().UTC(), Epoch: epoch}
@@ -43,7 +43,7 @@ func (l *Layer) StartRebalance(ctx context.Context, maxObjectsPerSec float64, do
 }
 
 // loadState reads the saved status, if any.
-func (h *Healer) loadState() (HealStatus, bool) {
+func (h *Walker) loadState() (HealStatus, bool) {
 	h.mu.Lock()
 	path := h.statePath
 	h.mu.Unlock()
@@ -53,7 +53,7 @@ func (h *Healer) loadState() (HealStatus, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			h.l.log.Warn("reading "+h.kind+" state", "path", path, "err", err)
+			h.r.l.log.Warn("reading "+h.kind.String()+" state", "path", path, "err", err)
 		}
 		return HealStatus{}, false
 	}

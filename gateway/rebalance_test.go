@@ -40,7 +40,7 @@ func growCluster(t *testing.T, total, initial int, inlineMax int64) (*testCluste
 			t.Fatal(err)
 		}
 	}
-	return &testCluster{Layer: l}, drives, faulty
+	return &testCluster{Layer: l, Repair: NewRepair(l)}, drives, faulty
 }
 
 // putMany writes n objects, key i named by format and of size(i) random
@@ -67,15 +67,15 @@ func records(t *testing.T, d storagenode.Drive) int {
 }
 
 // rebalanceAndWait runs the rebalance of the map in use to its end.
-func rebalanceAndWait(t *testing.T, l *Layer) HealStatus {
+func rebalanceAndWait(t *testing.T, r *Repair) HealStatus {
 	t.Helper()
 	done := make(chan HealStatus, 1)
-	l.StartRebalance(context.Background(), 0, func(st HealStatus) { done <- st })
+	r.StartRebalance(context.Background(), 0, func(st HealStatus) { done <- st })
 	select {
 	case st := <-done:
 		return st
 	case <-time.After(30 * time.Second):
-		t.Fatalf("rebalance did not finish: %+v", l.Rebalancer().Status())
+		t.Fatalf("rebalance did not finish: %+v", r.Rebalancer().Status())
 	}
 	return HealStatus{}
 }
@@ -123,7 +123,7 @@ func TestRebalanceMovesOnlyChangedShards(t *testing.T) {
 			t.Fatalf("read %s before the rebalance: %v", key, err)
 		}
 	}
-	st := rebalanceAndWait(t, l)
+	st := rebalanceAndWait(t, tc.Repair)
 	ideal := float64(objects*(k+m)) / float64(n+1)
 	t.Logf("moved %d shards of %d (placement changed for %d; fair share of the new drive %.0f)", st.ShardsMoved, objects*(k+m), want, ideal)
 	if st.ShardsMoved != int64(want) || st.ObjectsFailed != 0 {
@@ -168,7 +168,7 @@ func TestRebalanceMovesOnlyChangedShards(t *testing.T) {
 	}
 	tc.put(t, "during-drain", randBytes(99, 5000))
 	data["during-drain"] = randBytes(99, 5000)
-	st = rebalanceAndWait(t, l)
+	st = rebalanceAndWait(t, tc.Repair)
 	if st.ObjectsFailed != 0 || records(t, drives[3]) != 0 {
 		t.Fatalf("drain: %+v; d3 still holds %d records", st, records(t, drives[3]))
 	}
@@ -227,7 +227,7 @@ func TestOverwriteDuringRebalanceLeavesNoStaleRecord(t *testing.T) {
 	for i, key := range keys {
 		tc.put(t, key, randBytes(uint64(1000+i), 2000)) // new version, new placement
 	}
-	if st := rebalanceAndWait(t, l); st.ObjectsFailed != 0 {
+	if st := rebalanceAndWait(t, tc.Repair); st.ObjectsFailed != 0 {
 		t.Fatalf("rebalance: %+v", st)
 	}
 	for _, key := range keys {
@@ -276,7 +276,7 @@ func TestMoveRebuildsBitrottedShard(t *testing.T) {
 	// Rot exactly one old drive: copies from it fail their check; the
 	// others' copies verify.
 	faulty[0].SetReadFault(rot)
-	st := rebalanceAndWait(t, l)
+	st := rebalanceAndWait(t, tc.Repair)
 	faulty[0].SetReadFault(nil)
 	if st.ShardsMoved == 0 || st.ObjectsFailed != 0 {
 		t.Fatalf("rebalance: %+v", st)
@@ -330,7 +330,7 @@ func TestWeightChangeRebalance(t *testing.T) {
 	if err := l.SetTopology(Topology{Epoch: 2, Drives: heavier, Prior: [][]Drive{drives}}); err != nil {
 		t.Fatal(err)
 	}
-	st := rebalanceAndWait(t, l)
+	st := rebalanceAndWait(t, tc.Repair)
 	after := records(t, drives[4])
 	t.Logf("d4 weight 1 -> 3: %d -> %d records; %d shards moved", before, after, st.ShardsMoved)
 	// Not minimal: re-running the simulation with new scores for d4 also

@@ -9,12 +9,13 @@ func (l *Layer) ECScheme() (data, parity int) { return l.k, l.m }
 
 // HealStatus returns the progress of the current (or last) heal walk; it
 // is Healer().Status().
-func (l *Layer) HealStatus() HealStatus { return l.healer.Status() }
+func (r *Repair) HealStatus() HealStatus { return r.healer.Status() }
 
 // HealPending returns how many objects known to be below full redundancy
 // wait for an unreachable drive to return before they can be healed.
-func (l *Layer) HealPending() int {
-	l.healq.mu.Lock()
-	defer l.healq.mu.Unlock()
-	return len(l.healq.pending)
+func (r *Repair) HealPending() int {
+	q := r.l.healq
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pending)
 }

@@ -9,7 +9,8 @@ import (
 
 // AbortStaleUploads aborts every multipart upload initiated before cutoff
 // (uploads a client abandoned) and returns how many it aborted.
-func (l *Layer) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, error) {
+func (r *Repair) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, error) {
+	l := r.l
 	buckets, err := l.ListBuckets(ctx)
 	if err != nil {
 		return 0, err
@@ -26,7 +27,7 @@ func (l *Layer) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, e
 				if u.Initiated.Before(cutoff) {
 					// Never behind a client: an upload still receiving a part
 					// is skipped (and comes up again at the next pass).
-					unlock, err := l.ulocks.try(ctx, b.Name, u.UploadID, healLockWait)
+					unlock, err := l.ulocks.try(ctx, b.Name, u.UploadID, l.healLockWait)
 					if err != nil {
 						continue
 					}
@@ -49,15 +50,15 @@ func (l *Layer) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, e
 
 // RunUploadExpiry aborts uploads older than expiry every interval until ctx
 // ends. expiry <= 0 disables it.
-func (l *Layer) RunUploadExpiry(ctx context.Context, expiry, interval time.Duration) {
+func (r *Repair) RunUploadExpiry(ctx context.Context, expiry, interval time.Duration) {
 	if expiry <= 0 {
 		return
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := l.AbortStaleUploads(ctx, time.Now().Add(-expiry)); err != nil && ctx.Err() == nil {
-			l.log.Warn("abandoned-upload cleanup failed", "err", err)
+		if _, err := r.AbortStaleUploads(ctx, time.Now().Add(-expiry)); err != nil && ctx.Err() == nil {
+			r.l.log.Warn("abandoned-upload cleanup failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

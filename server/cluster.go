@@ -360,28 +360,28 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	if err != nil {
 		return err
 	}
+	repair := gateway.NewRepair(layer)
 	ms.mu.Lock()
-	ms.layer = layer
+	ms.layer, ms.repair = layer, repair
 	ms.onLine = layer.DriveOnline
 	ms.mu.Unlock()
-	if err := layer.HealBuckets(ctx); err != nil {
+	if err := repair.HealBuckets(ctx); err != nil {
 		log.Warn("bucket heal at start failed (nodes down?)", "err", err)
 	}
 	if cfg.StateDir != "" {
-		layer.Healer().SetStateFile(filepath.Join(cfg.StateDir, "heal.json"))
-		layer.Rebalancer().SetStateFile(filepath.Join(cfg.StateDir, "rebalance.json"))
-		if _, err := layer.Healer().Resume(ctx); err != nil {
+		repair.Healer().SetStateFile(filepath.Join(cfg.StateDir, "heal.json"))
+		repair.Rebalancer().SetStateFile(filepath.Join(cfg.StateDir, "rebalance.json"))
+		if _, err := repair.Healer().Resume(ctx); err != nil {
 			log.Warn("could not resume the last heal", "err", err)
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	// The walks (heal, rebalance) stop before the drives close.
-	defer layer.Healer().Stop()
-	defer layer.Rebalancer().Stop()
+	defer repair.Stop()
 	g.Go(func() error { ms.watch(gctx); return nil })
 	ms.startRebalance(m)
 	s3cfg := s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}
-	handler := startServices(gctx, g, layer, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, s3cfg, cfg.UploadExpiry, log, ms)
+	handler := startServices(gctx, g, gatewayView{layer, repair}, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, s3cfg, cfg.UploadExpiry, log, ms)
 	g.Go(func() error {
 		return serve(gctx, serveConfig{
 			name: "ecstore S3 gateway", address: cfg.Address, handler: handler, log: log,

@@ -41,6 +41,7 @@ type membership struct {
 	drives map[string]gateway.Drive // by drive ID: one breaker per drive for the process's life
 	nodes  map[string]*storagenode.NodeClient
 	layer  *gateway.Layer
+	repair *gateway.Repair
 	onLine func() // a drive came back online
 }
 
@@ -148,7 +149,7 @@ func (ms *membership) startRebalance(m *cluster.Map) {
 		return
 	}
 	epoch := m.Epoch
-	ms.layer.StartRebalance(ms.ctx, ms.rate, func(st gateway.HealStatus) {
+	ms.repair.StartRebalance(ms.ctx, ms.rate, func(st gateway.HealStatus) {
 		// Not on the walk's goroutine: a map change holding changeMu may be
 		// waiting for this walk to stop.
 		go ms.finishRebalance(epoch, st)
@@ -265,7 +266,7 @@ func (ms *membership) superviseRebalance() {
 	if len(m.Prior) == 0 || m.RebalanceBy != ms.self {
 		return
 	}
-	st := ms.layer.Rebalancer().Status()
+	st := ms.repair.RebalanceStatus()
 	switch {
 	case st.Running:
 	case st.Epoch == m.Epoch && !st.Finished.IsZero() && st.Error == "" && st.ObjectsFailed == 0:

@@ -120,12 +120,12 @@ func (m *metrics) instrument(d storagenode.Drive) storagenode.Drive {
 }
 
 // attach registers the layer's counters and the drive health gauges.
-func (m *metrics) attach(layer *gateway.Layer) {
-	st := layer.Stats()
+func (m *metrics) attach(gw gatewayView) {
+	st := gw.Stats()
 	counter := func(name, help string, v func() int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v()) })
 	}
-	heal := func() gateway.HealStatus { return layer.Healer().Status() }
+	heal := gw.HealStatus
 	m.reg.MustRegister(
 		counter("ecstore_checksum_failures_total", "Shards found with a block failing its checksum during reads (bitrot).", st.ChecksumFailures.Load),
 		counter("ecstore_degraded_reads_total", "Object reads that needed parity because shards were missing or corrupt.", st.DegradedReads.Load),
@@ -133,7 +133,7 @@ func (m *metrics) attach(layer *gateway.Layer) {
 		counter("ecstore_heal_shards_total", "Shards rewritten by heals.", st.ShardsHealed.Load),
 		counter("ecstore_heal_bytes_total", "Shard bytes written by heals.", st.BytesHealed.Load),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecstore_heal_queue_length", Help: "Objects waiting in the heal queue."},
-			func() float64 { q, _, _ := layer.HealQueueStats(); return float64(q) }),
+			func() float64 { q, _, _ := gw.HealQueueStats(); return float64(q) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecstore_heal_running", Help: "1 while a heal walk (operator's or background scanner's) runs."},
 			func() float64 { return b2f(heal().Running) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecstore_heal_objects_scanned", Help: "Objects examined by the current or last heal walk."},
@@ -142,7 +142,7 @@ func (m *metrics) attach(layer *gateway.Layer) {
 			func() float64 { return float64(heal().ObjectsTotal) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecstore_heal_objects_repaired", Help: "Objects repaired by the current or last heal walk."},
 			func() float64 { return float64(heal().ObjectsRepaired) }),
-		&driveCollector{layer: layer},
+		&driveCollector{layer: gw.Layer},
 	)
 }
 

@@ -255,19 +255,20 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		cancel()
 		return errors.Join(err, g.Wait())
 	}
+	repair := gateway.NewRepair(layer)
 	// The walks (heal) stop before the drives close.
-	defer layer.Healer().Stop()
-	if err := layer.HealBuckets(gctx); err != nil {
+	defer repair.Stop()
+	if err := repair.HealBuckets(gctx); err != nil {
 		log.Warn("bucket heal at start failed", "err", err)
 	}
 	// The embedded server keeps its heal progress in the first drive's
 	// folder, so an operator's heal resumes after a restart.
-	layer.Healer().SetStateFile(filepath.Join(cfg.DriveDirs[0], "gateway", "heal.json"))
-	if _, err := layer.Healer().Resume(gctx); err != nil {
+	repair.Healer().SetStateFile(filepath.Join(cfg.DriveDirs[0], "gateway", "heal.json"))
+	if _, err := repair.Healer().Resume(gctx); err != nil {
 		log.Warn("could not resume the last heal", "err", err)
 	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
-	handler := startServices(gctx, g, layer, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil)
+	handler := startServices(gctx, g, gatewayView{layer, repair}, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil)
 	g.Go(func() error {
 		return serve(gctx, serveConfig{
 			name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
@@ -318,26 +319,39 @@ const (
 // s3cfg gives the S3 front end's region, domain and presign limit; the
 // rest of it is filled here.
 // The jobs run in g until ctx ends; an operator's heal started through the
-// admin API is stopped when g's jobs are done.
-func startServices(ctx context.Context, g *errgroup.Group, layer *gateway.Layer, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership) http.Handler {
-	g.Go(func() error { layer.RunHealer(ctx); return nil })
-	g.Go(func() error { layer.RunUploadExpiry(ctx, uploadExpiry, time.Hour); return nil })
+// admin API is stopped by Repair.Stop once they are done.
+func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership) http.Handler {
+	g.Go(func() error { gw.RunHealer(ctx); return nil })
+	g.Go(func() error { gw.RunUploadExpiry(ctx, uploadExpiry, time.Hour); return nil })
 	g.Go(func() error {
-		layer.RunScanner(ctx, scanInterval, scanRate, false) // stops the healer's walk as it returns
+		gw.RunScanner(ctx, scanInterval, scanRate, false) // stops the healer's walk as it returns
 		return nil
 	})
-	m.attach(layer)
+	m.attach(gw)
 	s3cfg.Credentials, s3cfg.Logger, s3cfg.Observe = creds, log, m.observe
-	s3 := s3compat.NewServer(layer, s3cfg)
+	s3 := s3compat.NewServer(gw.Layer, s3cfg)
 	// The console takes only unauthenticated requests under /console (see
 	// package console); signed S3 requests to a bucket "console" pass on.
-	web := console.NewHandler(layer, creds, log).Mount(s3.Handler())
-	ah := admin.NewHandler(layer, creds, log)
+	web := console.NewHandler(gw, creds, log).Mount(s3.Handler())
+	ah := admin.NewHandler(gw, creds, log)
 	if members != nil {
 		ah.SetMembership(members)
 	}
-	return m.mount(layer, ah.Mount(web))
+	return m.mount(gw.Layer, ah.Mount(web))
 }
+
+// gatewayView joins a gateway's data path and its repair work: the
+// ObjectLayer with the health, heal and rebalance views the console, the
+// admin API and the metrics read.
+type gatewayView struct {
+	*gateway.Layer
+	*gateway.Repair
+}
+
+var (
+	_ console.Health = gatewayView{}
+	_ admin.Cluster  = gatewayView{}
+)
 
 // serveConfig describes one HTTP endpoint of a process.
 type serveConfig struct {
