@@ -10,9 +10,15 @@ import (
 // useFallbacks gives each shard whose drive could not be reached a drive
 // further down the key's placement order: one not already holding a shard
 // of this object, on a node with no other shard of it when there is one.
-// It updates drives, sws and errs in place.
-func (l *Layer) useFallbacks(ctx context.Context, ref storagenode.ShardRef, drives []storagenode.Drive, sws []storagenode.ShardWriter, errs []error) {
+// For a part (upload set) the fallback drive stores the upload's record
+// first. It updates drives, sws and errs in place.
+func (l *Layer) useFallbacks(ctx context.Context, ref storagenode.ShardRef, upload *storagenode.UploadMeta, drives []storagenode.Drive, sws []storagenode.ShardWriter, errs []error) {
 	l.fallbacks(ref.Bucket, ref.VersionDir, drives, errs, func(i int, c storagenode.Drive) bool {
+		if upload != nil {
+			if err := c.PutUpload(ctx, upload); err != nil {
+				return false
+			}
+		}
 		w, err := c.CreateShard(ctx, ref)
 		if err != nil {
 			return false
@@ -39,6 +45,9 @@ func (l *Layer) fallbacks(bucket, versionDir string, drives []storagenode.Drive,
 	used := map[string]bool{}
 	nodes := map[string]bool{}
 	for i, d := range drives {
+		if d == nil {
+			continue // a drive no longer in the map (an upload's)
+		}
 		used[d.ID()] = true
 		if errs[i] == nil {
 			nodes[nodeOf[d.ID()]] = true
@@ -60,7 +69,7 @@ func (l *Layer) fallbacks(bucket, versionDir string, drives []storagenode.Drive,
 					continue
 				}
 				l.log.Info("degraded write: shard sent to a fallback drive", "bucket", bucket, "dir", versionDir,
-					"home", drives[i].ID(), "fallback", c.ID())
+					"home", driveID(drives[i]), "fallback", c.ID())
 				drives[i], errs[i] = c, nil
 				nodes[nodeOf[c.ID()]] = true
 				break

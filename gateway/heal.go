@@ -619,6 +619,14 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	}
 	old := current[i]
 	cleanup := context.WithoutCancel(ctx)
+	if isMultipartETag(meta.ETag) && meta.DataDir == meta.VersionID {
+		// A home that was down when the upload completed elsewhere still
+		// holds the upload's record: retire it (the drive keeps the folder
+		// its record now names).
+		if err := h.AbortUpload(cleanup, meta.Bucket, meta.Key, meta.DataDir); err != nil && !errors.Is(err, storagenode.ErrUploadNotFound) {
+			l.log.Warn("move: leftover upload record not retired", "bucket", meta.Bucket, "key", meta.Key, "drive", h.ID(), "err", err)
+		}
+	}
 	if _, err := old.DeleteMeta(cleanup, meta.Bucket, meta.Key, meta.VersionID); err == nil {
 		_ = old.DeleteVersion(cleanup, meta.Bucket, meta.DataDir)
 	}

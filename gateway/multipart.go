@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -97,7 +98,9 @@ func (l *Layer) UploadChecksum(ctx context.Context, bucket, key, uploadID string
 
 // PutObjectPart erasure-codes one part into the upload's version directory.
 // Each upload of a part gets its own shard file name, so re-uploading a
-// part never tears the one already recorded.
+// part never tears the one already recorded. A shard whose drive is offline
+// goes to a fallback drive, as a single PUT's does; the part's record then
+// names where its shards are (see partdrives.go).
 func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string, num int, body io.Reader, size int64, opts s3compat.PutOptions) (s3compat.PartInfo, error) {
 	defer l.ulocks.part(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
@@ -105,40 +108,88 @@ func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 		return s3compat.PartInfo{}, err
 	}
 	name := fmt.Sprintf("part.%d.%s", num, uuid.NewString()[:8])
-	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts, false)
+	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts, u)
 	if err != nil {
 		return s3compat.PartInfo{}, toS3(err)
 	}
 	pm := &storagenode.PartMeta{Number: num, Size: pw.size, ETag: pw.etag, Name: name, ModTime: time.Now().UTC(), Checksums: pw.checksums}
-	errs := fanout(drives, func(i int, d storagenode.Drive) error {
+	ids := slices.Clone(u.Drives)
+	for i, d := range pw.drives {
+		if d != nil {
+			ids[i] = d.ID()
+		}
+	}
+	if !slices.Equal(ids, u.Drives) {
+		pm.Drives = ids
+	}
+	prevs := make([]*storagenode.PartMeta, len(pw.drives))
+	errs := fanout(pw.drives, func(i int, d storagenode.Drive) (err error) {
 		if !pw.ok[i] {
 			return storagenode.ErrDriveOffline
 		}
-		prev, err := d.PutPart(ctx, bucket, uploadID, pm)
-		if err == nil && prev != nil && prev.Name != pm.Name {
-			// The part was uploaded again: its old shard file goes.
-			if err := d.DeleteShard(context.WithoutCancel(ctx), storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: prev.Name}); err != nil {
-				l.log.Warn("delete replaced part", "bucket", bucket, "upload", uploadID, "part", prev.Name, "err", err)
-			}
-		}
+		prevs[i], err = d.PutPart(ctx, bucket, uploadID, pm)
+		l.dropReplacedPart(ctx, d, u, prevs[i], pm)
 		return err
 	})
 	if countNil(errs) < writeQuorum(u.EC.Data, u.EC.Parity) {
 		return s3compat.PartInfo{}, worstWriteError(errs)
 	}
+	// A replaced upload of the part that went to fallback drives this one
+	// did not use: their record now names this upload, their file goes.
+	var away []string
+	for _, prev := range prevs {
+		for _, id := range partDrivesOf(u, prev) {
+			if !slices.Contains(pm.Drives, id) && !slices.Contains(u.Drives, id) && !slices.Contains(away, id) {
+				away = append(away, id)
+			}
+		}
+	}
+	fanout(l.drivesByID(away), func(_ int, d storagenode.Drive) error {
+		prev, err := d.PutPart(ctx, bucket, uploadID, pm)
+		l.dropReplacedPart(ctx, d, u, prev, pm)
+		return err
+	})
 	return s3compat.PartInfo{Number: num, Size: pm.Size, ETag: pm.ETag, ModTime: pm.ModTime, Checksums: pm.Checksums}, nil
+}
+
+// partDrivesOf is partDrives for a record that may be nil (none).
+func partDrivesOf(u *storagenode.UploadMeta, p *storagenode.PartMeta) []string {
+	if p == nil {
+		return nil
+	}
+	return partDrives(u, p)
+}
+
+// dropReplacedPart removes from d the shard file of prev, the record pm
+// replaced there (a part uploaded again), best effort.
+func (l *Layer) dropReplacedPart(ctx context.Context, d storagenode.Drive, u *storagenode.UploadMeta, prev, pm *storagenode.PartMeta) {
+	if prev == nil || prev.Name == pm.Name {
+		return
+	}
+	if err := d.DeleteShard(context.WithoutCancel(ctx), storagenode.ShardRef{Bucket: u.Bucket, VersionDir: u.UploadID, Name: prev.Name}); err != nil {
+		l.log.Warn("delete replaced part", "bucket", u.Bucket, "upload", u.UploadID, "part", prev.Name, "drive", d.ID(), "err", err)
+	}
 }
 
 // readParts merges the part records of the upload's drives: for each part
 // number the newest record that at least k drives hold.
 func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives []storagenode.Drive) ([]*storagenode.PartMeta, error) {
+	parts, _, err := l.readPartsAll(ctx, u, drives)
+	return parts, err
+}
+
+// readPartsAll is readParts that also returns the fallback drives any part
+// record of the upload's drives names (extraDriveIDs), replaced parts'
+// included. extra is set even when err is.
+func (l *Layer) readPartsAll(ctx context.Context, u *storagenode.UploadMeta, drives []storagenode.Drive) (parts []*storagenode.PartMeta, extra []string, err error) {
 	lists := make([][]*storagenode.PartMeta, len(drives))
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
 		lists[i], err = d.ListParts(ctx, u.Bucket, u.UploadID)
 		return err
 	})
+	extra = extraDriveIDs(u, lists)
 	if countNil(errs) < u.EC.Data {
-		return nil, s3compat.ErrInsufficientReadQuorum
+		return nil, extra, s3compat.ErrInsufficientReadQuorum
 	}
 	type vote struct {
 		p     *storagenode.PartMeta
@@ -168,7 +219,7 @@ func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
-	return out, nil
+	return out, extra, nil
 }
 
 // CompleteMultipartUpload turns the listed parts into the object's new
@@ -195,7 +246,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	if err != nil {
 		return s3compat.ObjectInfo{}, err
 	}
-	have, err := l.readParts(ctx, u, drives)
+	have, extra, err := l.readPartsAll(ctx, u, drives)
 	if err != nil {
 		return s3compat.ObjectInfo{}, err
 	}
@@ -213,6 +264,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	h := md5.New()
 	var size int64
 	infos := make([]storagenode.PartInfo, 0, len(parts))
+	listed := make([]*storagenode.PartMeta, 0, len(parts))
 	for i, cp := range parts {
 		p := byNum[cp.Number]
 		if p == nil || p.ETag != cp.ETag {
@@ -235,6 +287,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		h.Write(sum)
 		size += p.Size
 		infos = append(infos, storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name, Checksums: p.Checksums})
+		listed = append(listed, p)
 	}
 	meta := &storagenode.ObjectMeta{
 		Bucket: bucket, Key: key, VersionID: uploadID, DataDir: uploadID, ModTime: time.Now().UTC(),
@@ -254,8 +307,30 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	if err := opts.FinalChecksum.Check(ckAlgo, ckType, meta.Checksums[ckAlgo]); err != nil {
 		return s3compat.ObjectInfo{}, err
 	}
-	if err := l.commitUpload(ctx, drives, meta, cond); err != nil {
+	target, settled := l.settleParts(ctx, u, listed)
+	meta.Drives = target
+	targets := l.drivesByID(target)
+	err = l.commitUpload(ctx, targets, meta, cond)
+	if err == nil || errors.Is(err, s3compat.ErrPreconditionFailed) {
+		// Committed (or aborted): the upload's drives the object does not
+		// use (fallbacks whose shards were copied home, homes that were
+		// down) retire it and lose its files.
+		var rest []storagenode.Drive
+		for _, d := range l.withExtra(drives, extra) {
+			if d != nil && !slices.Contains(target, d.ID()) {
+				rest = append(rest, d)
+			}
+		}
+		l.abortUpload(ctx, rest, bucket, key, uploadID)
+	}
+	if err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
+	}
+	if !settled {
+		l.queueHeal(bucket, key)
+	}
+	if !slices.Equal(target, u.Drives) {
+		l.healq.park(healItem{bucket, key}) // move home when the drives return
 	}
 	return objectInfo(meta), nil
 }
@@ -466,9 +541,19 @@ func (l *Layer) abortLocked(ctx context.Context, bucket, key, uploadID string) e
 	if err != nil {
 		return err
 	}
-	errs := l.abortUpload(ctx, drives, bucket, key, u.UploadID)
-	if countNil(errs) < writeQuorum(u.EC.Data, u.EC.Parity) {
-		return worstWriteError(errs)
+	// And every other drive of the map: a part's fallback drive holds the
+	// upload's record and files too, including one no part record names
+	// any more (a part uploaded again once its drive was back, a part write
+	// cut short) or that a crash left behind.
+	var others []string
+	for _, d := range l.allDrives() {
+		if !slices.Contains(u.Drives, d.ID()) {
+			others = append(others, d.ID())
+		}
+	}
+	errs := l.abortUpload(ctx, l.withExtra(drives, others), bucket, key, u.UploadID)
+	if countNil(errs[:len(drives)]) < writeQuorum(u.EC.Data, u.EC.Parity) {
+		return worstWriteError(errs[:len(drives)])
 	}
 	return nil
 }

@@ -88,12 +88,17 @@ func newVersionMeta(bucket, key, vid string, size int64, etag string, checksums 
 // writePart erasure-codes body into shard files named ref.Name under
 // ref.VersionDir on drives (one shard per drive, by index) and commits them.
 // On success at least the write quorum holds committed shards; on failure
-// nothing it wrote remains.
+// no shard file it wrote remains (a part's fallback drive keeps the
+// upload's record, which the abort or expiry of the upload removes).
 //
-// With fallback set (single PUTs), a shard whose drive is offline goes to
-// the next drive in the key's placement order instead (a degraded write
-// that stays fully redundant); pw.drives says where each shard went.
-func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3compat.PutOptions, fallback bool) (*partWrite, error) {
+// A shard whose drive is offline goes to the next drive in the placement
+// order of (ref.Bucket, ref.VersionDir) instead (a degraded write that
+// stays fully redundant); pw.drives says where each shard went. upload is
+// nil for a single PUT (a new version directory); for a part it is the
+// upload's record, which a fallback drive gets before the shard file, so
+// that every drive holding an upload's files holds its record too (and
+// Complete, abort and expiry treat it as one of the upload's drives).
+func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3compat.PutOptions, upload *storagenode.UploadMeta) (*partWrite, error) {
 	coder, err := l.coder(e)
 	if err != nil {
 		return nil, err
@@ -105,8 +110,8 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 		sws[i], err = d.CreateShard(ctx, ref)
 		return err
 	})
-	if fallback && countNil(createErrs) < len(drives) {
-		l.useFallbacks(ctx, ref, drives, sws, createErrs)
+	if countNil(createErrs) < len(drives) {
+		l.useFallbacks(ctx, ref, upload, drives, sws, createErrs)
 	}
 	if countNil(createErrs) < wq {
 		abortAll(sws)
@@ -145,10 +150,27 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 		}
 	}
 	if countNil(commitErrs) < wq {
-		l.deleteVersion(ctx, drives, ref.Bucket, ref.VersionDir)
+		if upload == nil {
+			l.deleteVersion(ctx, drives, ref.Bucket, ref.VersionDir)
+		} else {
+			// The upload's folder holds its other parts: only this
+			// part's files go.
+			l.deleteShards(ctx, drives, ref)
+		}
 		return nil, worstWriteError(commitErrs)
 	}
 	return pw, nil
+}
+
+// deleteShards removes one shard file name from drives, best effort.
+func (l *Layer) deleteShards(ctx context.Context, drives []storagenode.Drive, ref storagenode.ShardRef) {
+	ctx = context.WithoutCancel(ctx)
+	errs := fanout(drives, func(_ int, d storagenode.Drive) error { return d.DeleteShard(ctx, ref) })
+	for i, e := range errs {
+		if e != nil && !errors.Is(e, storagenode.ErrDriveOffline) && !errors.Is(e, storagenode.ErrShardNotFound) {
+			l.log.Warn("delete shard failed", "drive", drives[i].ID(), "shard", ref, "err", e)
+		}
+	}
 }
 
 func abortAll(sws []storagenode.ShardWriter) {
@@ -202,7 +224,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if size >= 0 && size <= l.cfg.InlineMax {
 		return l.putInline(ctx, bucket, key, vid, drives, body, size, opts, cond)
 	}
-	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, true)
+	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, nil)
 	if err != nil {
 		return s3compat.ObjectInfo{}, toS3(err)
 	}

@@ -162,5 +162,6 @@ func (p *PartMeta) Clone() *PartMeta {
 	}
 	c := *p
 	c.Checksums = maps.Clone(p.Checksums)
+	c.Drives = slices.Clone(p.Drives)
 	return &c
 }

@@ -328,4 +328,9 @@ type PartMeta struct {
 	Name      string            `json:"name"` // shard file name in the upload's version directory
 	ModTime   time.Time         `json:"mtime"`
 	Checksums map[string]string `json:"sums,omitempty"`
+	// Drives, when set, are the drive IDs by shard index this part was
+	// written to, because some of the upload's drives were down and a
+	// fallback drive took their shard; empty means the upload's Drives
+	// (records written before the field existed have none).
+	Drives []string `json:"drives,omitempty"`
 }

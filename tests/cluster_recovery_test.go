@@ -36,10 +36,11 @@ func gatewayMetric(ctx context.Context, g *ClusterGateway, name string) (float64
 }
 
 // TestClusterHealsAfterNodesReturn: objects written while 2 nodes are down
-// have only 4 of their 6 shards where the write found no spare drive (a
-// multipart upload keeps the drives chosen when it was created). When the
-// nodes come back, the gateway must bring them back to 6 shards on its own,
-// so that losing another node later does not make them unreadable.
+// have only 4 of their 6 shards where the write found no spare drive, or
+// shards on spare drives of nodes that hold another shard. When the nodes
+// come back, the gateway must bring them back to 6 shards on their home
+// drives on its own, so that losing other nodes later does not make them
+// unreadable.
 func TestClusterHealsAfterNodesReturn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster; skipped with -short")
@@ -98,6 +99,39 @@ func TestClusterHealsAfterNodesReturn(t *testing.T) {
 	for _, o := range objs {
 		if err := readObject(ctx, mc, bucket, o); err != nil {
 			t.Errorf("after the heal, with 2 other nodes down: %v", err)
+		}
+	}
+}
+
+// TestClusterMultipartWithANodeDown: parts uploaded while a node is down
+// (SIGKILL) go to the spare drive, as single PUTs do, so each completed
+// object has all 6 shards at once: 2 more nodes may go (SIGKILL) and every
+// acknowledged byte still reads back, before any heal ran.
+func TestClusterMultipartWithANodeDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster; skipped with -short")
+	}
+	ctx := testCtx(t, 2*time.Minute)
+	c := StartCluster(t, 7, 1, 7, 1) // 4+2 over 7 drives: one spare
+	mc := c.Gateway(0).Minio(t)
+	const bucket = "mpdown"
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.KillNode(0)
+	var objs []*clusterObject
+	for i := range 4 {
+		o := newClusterObject(fmt.Sprintf("mp-%d", i), 11<<20+int64(i), uint64(40+i), "minio", 0)
+		if _, err := mc.PutObject(ctx, bucket, o.key, streamOf(o.seed, o.size), o.size, minio.PutObjectOptions{PartSize: 5 << 20}); err != nil {
+			t.Fatalf("multipart PUT %s with node 0 down: %v", o.key, err)
+		}
+		objs = append(objs, o)
+	}
+	c.KillNode(1)
+	c.KillNode(2)
+	for _, o := range objs {
+		if err := readObject(ctx, mc, bucket, o); err != nil {
+			t.Errorf("nodes 0, 1 and 2 down: %v", err)
 		}
 	}
 }

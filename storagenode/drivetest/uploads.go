@@ -92,7 +92,7 @@ func testParts(t *testing.T, d storagenode.Drive) {
 	}
 	part := func(n int, etag string) *storagenode.PartMeta {
 		return &storagenode.PartMeta{Number: n, Size: int64(n) << 20, ETag: etag, Name: fmt.Sprintf("part.%d", n),
-			ModTime: at(n), Checksums: map[string]string{"CRC32": "AAAAAA=="}}
+			ModTime: at(n), Checksums: map[string]string{"CRC32": "AAAAAA=="}, Drives: []string{"d0", "fallback"}}
 	}
 	for _, n := range []int{10, 2, 10000, 1, 100, 9, 11} {
 		prev, err := d.PutPart(ctx(), "bkt", "u1", part(n, "first"))
