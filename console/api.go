@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/s3compat"
 )
 
@@ -194,7 +195,7 @@ func (h *Handler) listObjects(w http.ResponseWriter, r *http.Request, bucket str
 		}
 		max = min(n, maxListKeys)
 	}
-	res, err := h.layer.ListObjects(r.Context(), bucket, s3compat.ListParams{
+	res, err := h.layer.ListObjects(r.Context(), bucket, s3api.ListParams{
 		Prefix: q.Get("prefix"), Delimiter: "/", After: q.Get("after"), MaxKeys: max,
 	})
 	if err != nil {
@@ -229,7 +230,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, bucket, key 
 		ct = "application/octet-stream"
 	}
 	body := http.MaxBytesReader(w, r.Body, maxPutSize)
-	info, err := h.layer.PutObject(r.Context(), bucket, key, body, size, s3compat.PutOptions{ContentType: ct})
+	info, err := h.layer.PutObject(r.Context(), bucket, key, body, size, s3api.PutOptions{ContentType: ct})
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

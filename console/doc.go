@@ -6,7 +6,7 @@
 // downloads and deletes, and watches cluster health: every drive with its
 // node, state and capacity, heal and rebalance progress.
 //
-// The console works on s3compat.ObjectLayer for buckets and objects; health
+// The console works on s3api.ObjectLayer for buckets and objects; health
 // comes from the optional Health interface (which *gateway.Layer
 // implements), found by type assertion.
 //

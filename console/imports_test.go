@@ -7,7 +7,7 @@ import (
 )
 
 // TestImports enforces the package boundary stated in doc.go: the console
-// sees storage only through s3compat.ObjectLayer and the gateway's health
+// sees storage only through s3api.ObjectLayer and the gateway's health
 // types, never the drive, erasure-coding or placement packages, and serves
 // HTTP with net/http alone.
 func TestImports(t *testing.T) {

@@ -1,4 +1,4 @@
-// Package gateway implements s3compat.ObjectLayer over erasure-coded drives.
+// Package gateway implements s3api.ObjectLayer over erasure-coded drives.
 // A PUT is split by package ec into k data and m parity shard streams,
 // placed by package placement on k+m drives (each a storagenode.Drive, local
 // or remote), committed shards first and metadata second, and acknowledged

@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/ecstore/ecstore/ec"
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -13,24 +13,24 @@ import (
 // This is the one place where storage errors meet S3 codes; errors it does
 // not know pass through and become InternalError.
 func toS3(err error) error {
-	var ae *s3compat.APIError
+	var ae *s3api.APIError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &ae):
 		return err
 	case errors.Is(err, storagenode.ErrBucketNotFound):
-		return s3compat.ErrNoSuchBucket
+		return s3api.ErrNoSuchBucket
 	case errors.Is(err, storagenode.ErrObjectNotFound):
-		return s3compat.ErrNoSuchKey
+		return s3api.ErrNoSuchKey
 	case errors.Is(err, storagenode.ErrUploadNotFound):
-		return s3compat.ErrNoSuchUpload
+		return s3api.ErrNoSuchUpload
 	case errors.Is(err, storagenode.ErrDiskFull):
-		return s3compat.ErrStorageFull
+		return s3api.ErrStorageFull
 	case errors.Is(err, ec.ErrTooFewShards):
-		return s3compat.ErrInsufficientReadQuorum
+		return s3api.ErrInsufficientReadQuorum
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return s3compat.ErrSlowDown.WithMessage("The request was cancelled or timed out.").WithCause(err)
+		return s3api.ErrSlowDown.WithMessage("The request was cancelled or timed out.").WithCause(err)
 	}
 	return err
 }
@@ -40,13 +40,13 @@ func toS3(err error) error {
 func worstWriteError(errs []error) error {
 	for _, e := range errs {
 		if errors.Is(e, storagenode.ErrDiskFull) {
-			return s3compat.ErrStorageFull
+			return s3api.ErrStorageFull
 		}
 	}
 	for _, e := range errs {
 		if e != nil {
-			return s3compat.ErrInsufficientWriteQuorum.WithMessage("Not enough drives stored the data; please retry.").WithCause(e)
+			return s3api.ErrInsufficientWriteQuorum.WithMessage("Not enough drives stored the data; please retry.").WithCause(e)
 		}
 	}
-	return s3compat.ErrInsufficientWriteQuorum
+	return s3api.ErrInsufficientWriteQuorum
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // TestErrorMessagesArePlain: the S3 errors the gateway answers with keep
@@ -20,12 +20,12 @@ func TestErrorMessagesArePlain(t *testing.T) {
 		"write quorum": worstWriteError([]error{nil, shard, shard}),
 		"cancelled":    toS3(fmt.Errorf("read /srv/drive3/.ecstore/b/k: %w", context.Canceled)),
 	} {
-		var ae *s3compat.APIError
+		var ae *s3api.APIError
 		if !errors.As(err, &ae) {
 			t.Fatalf("%s: %v is no S3 error", name, err)
 		}
-		if strings.Contains(ae.Message, "/srv/drive3") {
-			t.Errorf("%s: the client's message names a path: %q", name, ae.Message)
+		if strings.Contains(ae.Message(), "/srv/drive3") {
+			t.Errorf("%s: the client's message names a path: %q", name, ae.Message())
 		}
 		if !strings.Contains(err.Error(), "/srv/drive3") {
 			t.Errorf("%s: the log loses the cause: %q", name, err)

@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/ecstore/ecstore/internal/crashpoint"
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -110,13 +110,13 @@ func (l *Layer) readMetaInline(ctx context.Context, bucket, key string) (*storag
 				return nil, nil, err
 			}
 		}
-		return nil, nil, s3compat.ErrNoSuchKey
+		return nil, nil, s3api.ErrNoSuchKey
 	}
-	return nil, nil, s3compat.ErrInsufficientReadQuorum
+	return nil, nil, s3api.ErrInsufficientReadQuorum
 }
 
 // OpenObject returns a handle on the current version of bucket/key.
-func (l *Layer) OpenObject(ctx context.Context, bucket, key string) (s3compat.Object, error) {
+func (l *Layer) OpenObject(ctx context.Context, bucket, key string) (s3api.Object, error) {
 	meta, inline, err := l.readMetaInline(ctx, bucket, key)
 	if err != nil {
 		return nil, err
@@ -132,13 +132,13 @@ type object struct {
 	inline map[string][]byte // an inline object's shards by drive ID
 }
 
-func (o *object) Info() s3compat.ObjectInfo { return objectInfo(o.meta) }
+func (o *object) Info() s3api.ObjectInfo { return objectInfo(o.meta) }
 
 // Read streams bytes [offset, offset+length) part by part.
 func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) error {
 	m := o.meta
 	if offset < 0 || length < 0 || offset+length > m.Size {
-		return s3compat.ErrInvalidRange
+		return s3api.ErrInvalidRange
 	}
 	coder, err := o.l.coder(m.EC)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ecstore/ecstore/internal/crashpoint"
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -22,7 +22,7 @@ import (
 const minPartSize = 5 << 20
 
 // NewMultipartUpload records an upload on the object's drives.
-func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (string, error) {
+func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts s3api.PutOptions) (string, error) {
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return "", err
 	}
@@ -48,7 +48,7 @@ func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts
 // readUpload finds an upload's record on the object's drives.
 func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*storagenode.UploadMeta, []storagenode.Drive, error) {
 	if _, err := uuid.Parse(uploadID); err != nil {
-		return nil, nil, s3compat.ErrNoSuchUpload
+		return nil, nil, s3api.ErrNoSuchUpload
 	}
 	drives, err := l.lookupDrives(l.topo(), bucket, key)
 	if err != nil {
@@ -77,12 +77,12 @@ func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*
 		if _, err := l.HeadBucket(ctx, bucket); err != nil {
 			return nil, nil, err
 		}
-		return nil, nil, s3compat.ErrNoSuchUpload
+		return nil, nil, s3api.ErrNoSuchUpload
 	}
-	return nil, nil, s3compat.ErrInsufficientReadQuorum
+	return nil, nil, s3api.ErrInsufficientReadQuorum
 }
 
-var _ s3compat.UploadChecksumer = (*Layer)(nil)
+var _ s3api.UploadChecksumer = (*Layer)(nil)
 
 // UploadChecksum returns the checksum algorithm and type the upload was
 // created with.
@@ -91,23 +91,23 @@ func (l *Layer) UploadChecksum(ctx context.Context, bucket, key, uploadID string
 	if err != nil {
 		return "", "", err
 	}
-	_, algo, typ = s3compat.StripUploadChecksumHeaders(u.Headers)
+	_, algo, typ = s3api.StripUploadChecksumHeaders(u.Headers)
 	return algo, typ, nil
 }
 
 // PutObjectPart erasure-codes one part into the upload's version directory.
 // Each upload of a part gets its own shard file name, so re-uploading a
 // part never tears the one already recorded.
-func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string, num int, body io.Reader, size int64, opts s3compat.PutOptions) (s3compat.PartInfo, error) {
+func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string, num int, body io.Reader, size int64, opts s3api.PutOptions) (s3api.PartInfo, error) {
 	defer l.ulocks.part(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
-		return s3compat.PartInfo{}, err
+		return s3api.PartInfo{}, err
 	}
 	name := fmt.Sprintf("part.%d.%s", num, uuid.NewString()[:8])
 	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts, false)
 	if err != nil {
-		return s3compat.PartInfo{}, toS3(err)
+		return s3api.PartInfo{}, toS3(err)
 	}
 	pm := &storagenode.PartMeta{Number: num, Size: pw.size, ETag: pw.etag, Name: name, ModTime: time.Now().UTC(), Checksums: pw.checksums}
 	errs := fanout(drives, func(i int, d storagenode.Drive) error {
@@ -124,9 +124,9 @@ func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 		return err
 	})
 	if countNil(errs) < writeQuorum(u.EC.Data, u.EC.Parity) {
-		return s3compat.PartInfo{}, worstWriteError(errs)
+		return s3api.PartInfo{}, worstWriteError(errs)
 	}
-	return s3compat.PartInfo{Number: num, Size: pm.Size, ETag: pm.ETag, ModTime: pm.ModTime, Checksums: pm.Checksums}, nil
+	return s3api.PartInfo{Number: num, Size: pm.Size, ETag: pm.ETag, ModTime: pm.ModTime, Checksums: pm.Checksums}, nil
 }
 
 // readParts merges the part records of the upload's drives: for each part
@@ -138,7 +138,7 @@ func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives
 		return err
 	})
 	if countNil(errs) < u.EC.Data {
-		return nil, s3compat.ErrInsufficientReadQuorum
+		return nil, s3api.ErrInsufficientReadQuorum
 	}
 	type vote struct {
 		p     *storagenode.PartMeta
@@ -178,26 +178,26 @@ func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives
 // and again at commit by the same compare-and-set as PutObject's: of two
 // racing conditional completes exactly one wins, and the loser's upload is
 // gone (S3 asks the client to start a new one).
-func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3compat.CompletePart, opts s3compat.PutOptions) (s3compat.ObjectInfo, error) {
+func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3api.CompletePart, opts s3api.PutOptions) (s3api.ObjectInfo, error) {
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
 	defer l.ulocks.lock(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
-	if errors.Is(err, s3compat.ErrNoSuchUpload) || errors.Is(err, s3compat.ErrInsufficientReadQuorum) {
+	if errors.Is(err, s3api.ErrNoSuchUpload) || errors.Is(err, s3api.ErrInsufficientReadQuorum) {
 		// Gone, or retired on some drives by an earlier Complete.
 		return l.completedBefore(ctx, bucket, key, uploadID, err)
 	}
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	have, err := l.readParts(ctx, u, drives)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	byNum := map[int]*storagenode.PartMeta{}
 	for _, p := range have {
@@ -205,31 +205,31 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	}
 	for i := 1; i < len(parts); i++ {
 		if parts[i].Number <= parts[i-1].Number {
-			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPartOrder
+			return s3api.ObjectInfo{}, s3api.ErrInvalidPartOrder
 		}
 	}
-	headers, ckAlgo, ckType := s3compat.StripUploadChecksumHeaders(u.Headers)
-	var ckParts []s3compat.PartChecksum
+	headers, ckAlgo, ckType := s3api.StripUploadChecksumHeaders(u.Headers)
+	var ckParts []s3api.PartChecksum
 	h := md5.New()
 	var size int64
 	infos := make([]storagenode.PartInfo, 0, len(parts))
 	for i, cp := range parts {
 		p := byNum[cp.Number]
 		if p == nil || p.ETag != cp.ETag {
-			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("Part %d was not uploaded, or its ETag does not match.", cp.Number)
+			return s3api.ObjectInfo{}, s3api.ErrInvalidPart.WithMessage("Part %d was not uploaded, or its ETag does not match.", cp.Number)
 		}
-		if err := s3compat.CheckCompletePart(ckAlgo, ckType, cp.Number, cp.Checksums, p.Checksums); err != nil {
-			return s3compat.ObjectInfo{}, err
+		if err := s3api.CheckCompletePart(ckAlgo, ckType, cp.Number, cp.Checksums, p.Checksums); err != nil {
+			return s3api.ObjectInfo{}, err
 		}
 		if ckAlgo != "" {
 			v := p.Checksums[ckAlgo]
 			if v == "" {
-				return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("The upload was created with a %s checksum; part %d was uploaded without one.", ckAlgo, cp.Number)
+				return s3api.ObjectInfo{}, s3api.ErrInvalidPart.WithMessage("The upload was created with a %s checksum; part %d was uploaded without one.", ckAlgo, cp.Number)
 			}
-			ckParts = append(ckParts, s3compat.PartChecksum{Value: v, Size: p.Size})
+			ckParts = append(ckParts, s3api.PartChecksum{Value: v, Size: p.Size})
 		}
 		if i < len(parts)-1 && p.Size < minPartSize {
-			return s3compat.ObjectInfo{}, s3compat.ErrEntityTooSmall.WithMessage("Part %d is %d bytes; every part but the last must be at least 5 MiB.", cp.Number, p.Size)
+			return s3api.ObjectInfo{}, s3api.ErrEntityTooSmall.WithMessage("Part %d is %d bytes; every part but the last must be at least 5 MiB.", cp.Number, p.Size)
 		}
 		sum, _ := hex.DecodeString(p.ETag)
 		h.Write(sum)
@@ -242,20 +242,20 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: headers, EC: u.EC, Drives: u.Drives, Parts: infos,
 	}
 	if ckAlgo != "" {
-		v, err := s3compat.CombineChecksums(ckAlgo, ckType, ckParts)
+		v, err := s3api.CombineChecksums(opts.NewHash, ckAlgo, ckType, ckParts)
 		if err != nil {
-			return s3compat.ObjectInfo{}, err
+			return s3api.ObjectInfo{}, err
 		}
 		meta.Checksums = map[string]string{ckAlgo: v}
-		if ckType != s3compat.ChecksumFullObject {
-			meta.Checksums[s3compat.ChecksumTypeKey] = ckType
+		if ckType != s3api.ChecksumFullObject {
+			meta.Checksums[s3api.ChecksumTypeKey] = ckType
 		}
 	}
 	if err := opts.FinalChecksum.Check(ckAlgo, ckType, meta.Checksums[ckAlgo]); err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	if err := l.commitUpload(ctx, drives, meta, cond); err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, toS3(err)
 	}
 	return objectInfo(meta), nil
 }
@@ -267,20 +267,20 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 // the drives it did not reach and answers as the first would have. When the
 // key holds another version, or no record names the upload, it answers
 // notFound (the upload was aborted, or completed and replaced since).
-func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID string, notFound error) (s3compat.ObjectInfo, error) {
+func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID string, notFound error) (s3api.ObjectInfo, error) {
 	rec, err := l.readMeta(ctx, bucket, key)
 	switch {
 	case err == nil && rec.DataDir != uploadID:
-		return s3compat.ObjectInfo{}, notFound
+		return s3api.ObjectInfo{}, notFound
 	case err != nil:
 		// No version a read quorum holds: the earlier Complete may have
 		// reached fewer drives than that.
 		if rec = l.findCompleted(ctx, bucket, key, uploadID); rec == nil {
-			return s3compat.ObjectInfo{}, notFound
+			return s3api.ObjectInfo{}, notFound
 		}
 	}
 	if err := l.commitUpload(ctx, l.drivesByID(rec.Drives), rec, nil); err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, toS3(err)
 	}
 	return objectInfo(rec), nil
 }
@@ -352,11 +352,11 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		switch err := errs[i]; {
 		case errors.Is(err, storagenode.ErrConflict):
 			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
-			return s3compat.ErrPreconditionFailed
+			return s3api.ErrPreconditionFailed
 		case errors.Is(err, storagenode.ErrPartReplaced):
 			// A part was uploaded again (through another gateway) while
 			// this Complete was on its way: nothing is committed.
-			return s3compat.ErrInvalidPart.WithMessage("A part was uploaded again while the upload was being completed; list the parts and send the Complete again.")
+			return s3api.ErrInvalidPart.WithMessage("A part was uploaded again while the upload was being completed; list the parts and send the Complete again.")
 		case err == nil, errors.Is(err, storagenode.ErrStale), errors.Is(err, storagenode.ErrUploadCompleted):
 			// ErrUploadCompleted: another Complete of the upload committed
 			// here first (a duplicate through another gateway, or one cut
@@ -413,7 +413,7 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		l.queueHeal(meta.Bucket, meta.Key)
 		l.log.Warn("multipart upload completed on too few drives; a resent Complete or the heal finishes it",
 			"bucket", meta.Bucket, "key", meta.Key, "upload", meta.DataDir, "drives", good, "quorum", wq)
-		return s3compat.ErrInsufficientWriteQuorum.WithMessage("The object was stored on %d drives of the %d it needs; send the Complete again to finish it.", good, wq)
+		return s3api.ErrInsufficientWriteQuorum.WithMessage("The object was stored on %d drives of the %d it needs; send the Complete again to finish it.", good, wq)
 	}
 	crashpoint.Hit(crashpoint.CompleteCommitted)
 	// (A stale drive retired the upload; the newer record there is not
@@ -474,16 +474,16 @@ func (l *Layer) abortLocked(ctx context.Context, bucket, key, uploadID string) e
 }
 
 // ListParts lists an upload's parts after marker.
-func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (s3compat.ListPartsResult, error) {
+func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (s3api.ListPartsResult, error) {
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
-		return s3compat.ListPartsResult{}, err
+		return s3api.ListPartsResult{}, err
 	}
 	parts, err := l.readParts(ctx, u, drives)
 	if err != nil {
-		return s3compat.ListPartsResult{}, err
+		return s3api.ListPartsResult{}, err
 	}
-	res := s3compat.ListPartsResult{Initiated: u.Initiated}
+	res := s3api.ListPartsResult{Initiated: u.Initiated}
 	for _, p := range parts {
 		if p.Number <= marker {
 			continue
@@ -492,14 +492,14 @@ func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, mar
 			res.IsTruncated = true
 			break
 		}
-		res.Parts = append(res.Parts, s3compat.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, ModTime: p.ModTime, Checksums: p.Checksums})
+		res.Parts = append(res.Parts, s3api.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, ModTime: p.ModTime, Checksums: p.Checksums})
 		res.NextPartNumberMarker = p.Number
 	}
 	return res, nil
 }
 
 // ListMultipartUploads lists the uploads in progress, merged over drives.
-func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3compat.ListUploadsParams) (s3compat.ListUploadsResult, error) {
+func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3api.ListUploadsParams) (s3api.ListUploadsResult, error) {
 	all := l.allDrives()
 	lists := make([][]*storagenode.UploadMeta, len(all))
 	errs := fanout(all, func(i int, d storagenode.Drive) (err error) {
@@ -508,9 +508,9 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3com
 	})
 	if countNil(errs) < len(all)/2+1 {
 		if _, err := l.HeadBucket(ctx, bucket); err != nil {
-			return s3compat.ListUploadsResult{}, err
+			return s3api.ListUploadsResult{}, err
 		}
-		return s3compat.ListUploadsResult{}, s3compat.ErrServiceUnavailable
+		return s3api.ListUploadsResult{}, s3api.ErrServiceUnavailable
 	}
 	count := map[string]int{}
 	byID := map[string]*storagenode.UploadMeta{}
@@ -532,7 +532,7 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3com
 		}
 		return ups[i].Initiated.Before(ups[j].Initiated)
 	})
-	var res s3compat.ListUploadsResult
+	var res s3api.ListUploadsResult
 	seenPrefix := map[string]bool{}
 	n := 0
 	// Markers: keys before key-marker are skipped; for the key-marker
@@ -569,20 +569,20 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3com
 			res.IsTruncated = true
 			break
 		}
-		res.Uploads = append(res.Uploads, s3compat.UploadInfo{Key: u.Key, UploadID: u.UploadID, Initiated: u.Initiated})
+		res.Uploads = append(res.Uploads, s3api.UploadInfo{Key: u.Key, UploadID: u.UploadID, Initiated: u.Initiated})
 		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.UploadID
 		n++
 	}
 	return res, nil
 }
 
-var _ s3compat.PartedObject = (*object)(nil)
+var _ s3api.PartedObject = (*object)(nil)
 
 // Parts lists the parts the opened version was assembled from.
-func (o *object) Parts() []s3compat.PartInfo {
-	out := make([]s3compat.PartInfo, len(o.meta.Parts))
+func (o *object) Parts() []s3api.PartInfo {
+	out := make([]s3api.PartInfo, len(o.meta.Parts))
 	for i, p := range o.meta.Parts {
-		out[i] = s3compat.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksums: p.Checksums}
+		out[i] = s3api.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksums: p.Checksums}
 	}
 	return out
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/internal/crashpoint"
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -50,7 +50,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // With fallback set (single PUTs), a shard whose drive is offline goes to
 // the next drive in the key's placement order instead (a degraded write
 // that stays fully redundant); pw.drives says where each shard went.
-func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3compat.PutOptions, fallback bool) (*partWrite, error) {
+func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3api.PutOptions, fallback bool) (*partWrite, error) {
 	coder, err := l.coder(e)
 	if err != nil {
 		return nil, err
@@ -91,11 +91,11 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 	sum := h.Sum(nil)
 	if size >= 0 && cr.n != size {
 		abortAll(sws)
-		return nil, s3compat.ErrIncompleteBody
+		return nil, s3api.ErrIncompleteBody
 	}
 	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
 		abortAll(sws)
-		return nil, s3compat.ErrBadDigest
+		return nil, s3api.ErrBadDigest
 	}
 	pw := &partWrite{size: cr.n, etag: hex.EncodeToString(sum), ok: make([]bool, len(drives)), drives: drives}
 	if opts.Checksum != nil {
@@ -129,7 +129,7 @@ func abortAll(sws []storagenode.ShardWriter) {
 // unwrapBodyError keeps an S3 error raised by the body reader (bad
 // signature, checksum, truncation) visible through ec's wrapping.
 func unwrapBodyError(err error) error {
-	var ae *s3compat.APIError
+	var ae *s3api.APIError
 	if errors.As(err, &ae) {
 		return ae
 	}
@@ -149,20 +149,20 @@ func (l *Layer) deleteVersion(ctx context.Context, drives []storagenode.Drive, b
 }
 
 // PutObject stores a new version of bucket/key.
-func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3compat.PutOptions) (s3compat.ObjectInfo, error) {
+func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3api.PutOptions) (s3api.ObjectInfo, error) {
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
 	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	drives, err := t.place(bucket, key, l.k, l.m)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	vid := uuid.NewString()
 	e := l.ecInfo()
@@ -171,7 +171,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, true)
 	if err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, toS3(err)
 	}
 	if !slices.Equal(driveIDs(drives), driveIDs(pw.drives)) {
 		// Shards went to fallback drives: move them home once the home
@@ -186,7 +186,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		Parts: []storagenode.PartInfo{{Number: 1, Size: pw.size, ETag: pw.etag, Name: "part.1"}},
 	}
 	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond, nil); err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, toS3(err)
 	}
 	return objectInfo(meta), nil
 }
@@ -195,11 +195,11 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 // records: the body (at most InlineMax bytes) is encoded in memory and each
 // drive gets its record and shard in one synced write. Drives known to be
 // down are replaced by fallback drives, as for shard files.
-func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives []storagenode.Drive, body io.Reader, size int64, opts s3compat.PutOptions, cond *writeCond) (s3compat.ObjectInfo, error) {
+func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives []storagenode.Drive, body io.Reader, size int64, opts s3api.PutOptions, cond *writeCond) (s3api.ObjectInfo, error) {
 	e := l.ecInfo()
 	coder, err := l.coder(e)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	n := e.Data + e.Parity
 	bufs := make([]bytes.Buffer, n)
@@ -211,14 +211,14 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 	h := md5.New()
 	cr := &countingReader{r: io.TeeReader(body, h)}
 	if _, _, err := coder.Encode(ctx, cr, writers, n); err != nil {
-		return s3compat.ObjectInfo{}, toS3(fmt.Errorf("gateway: write %s/%s: %w", bucket, key, unwrapBodyError(err)))
+		return s3api.ObjectInfo{}, toS3(fmt.Errorf("gateway: write %s/%s: %w", bucket, key, unwrapBodyError(err)))
 	}
 	sum := h.Sum(nil)
 	if cr.n != size {
-		return s3compat.ObjectInfo{}, s3compat.ErrIncompleteBody
+		return s3api.ObjectInfo{}, s3api.ErrIncompleteBody
 	}
 	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
-		return s3compat.ObjectInfo{}, s3compat.ErrBadDigest
+		return s3api.ObjectInfo{}, s3api.ErrBadDigest
 	}
 	home := driveIDs(drives)
 	drives = slices.Clone(drives)
@@ -250,7 +250,7 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 		}
 	}
 	if err := l.commitMeta(ctx, drives, ok, meta, cond, shards); err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, toS3(err)
 	}
 	if !slices.Equal(home, meta.Drives) {
 		l.healq.park(healItem{bucket, key}) // move home when the drives return
@@ -278,7 +278,7 @@ type writeCond struct {
 
 // checkWriteConditions applies If-None-Match: * and If-Match to a write.
 // It returns nil for an unconditional write.
-func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (*writeCond, error) {
+func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, opts s3api.PutOptions) (*writeCond, error) {
 	if opts.IfNoneMatch == "" && opts.IfMatch == "" {
 		return nil, nil
 	}
@@ -309,7 +309,7 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 		case arb != nil && (cur == nil || arb.Newer(cur)) && time.Since(arb.ModTime) < inFlightWindow:
 			// A newer version is being committed by another writer right
 			// now: S3 answers 409 and the client retries.
-			return nil, s3compat.ErrConditionalRequestConflict
+			return nil, s3api.ErrConditionalRequestConflict
 		default:
 			// The arbiter is stale (it missed the last write or delete):
 			// the compare-and-set guards its own current state.
@@ -320,7 +320,7 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 		}
 		return &writeCond{expect: expect, arbiter: drives[i].ID()}, nil
 	}
-	return nil, s3compat.ErrInsufficientWriteQuorum
+	return nil, s3api.ErrInsufficientWriteQuorum
 }
 
 // inFlightWindow: a record newer than the quorum's version and younger than
@@ -329,32 +329,32 @@ const inFlightWindow = 10 * time.Minute
 
 // expectedVersion checks the preconditions against the current version (the
 // read quorum's) and returns it (nil for none).
-func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (*storagenode.ObjectMeta, error) {
+func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3api.PutOptions) (*storagenode.ObjectMeta, error) {
 	cur, err := l.readMeta(ctx, bucket, key)
-	if errors.Is(err, s3compat.ErrInsufficientReadQuorum) {
+	if errors.Is(err, s3api.ErrInsufficientReadQuorum) {
 		// Most often another write of this key is committing: S3 answers
 		// 409 and the client retries.
-		return nil, s3compat.ErrConditionalRequestConflict
+		return nil, s3api.ErrConditionalRequestConflict
 	}
-	if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) {
+	if err != nil && !errors.Is(err, s3api.ErrNoSuchKey) {
 		return nil, err
 	}
 	switch {
 	case opts.IfNoneMatch != "":
 		if opts.IfNoneMatch != "*" {
-			return nil, s3compat.ErrNotImplemented.WithMessage("If-None-Match on writes supports only \"*\".")
+			return nil, s3api.ErrNotImplemented.WithMessage("If-None-Match on writes supports only \"*\".")
 		}
 		if cur != nil {
-			return nil, s3compat.ErrPreconditionFailed
+			return nil, s3api.ErrPreconditionFailed
 		}
 		return nil, nil
 	default:
 		if cur == nil {
-			return nil, s3compat.ErrNoSuchKey
+			return nil, s3api.ErrNoSuchKey
 		}
 		want := strings.Trim(strings.TrimSpace(opts.IfMatch), `"`)
 		if want != "*" && want != cur.ETag {
-			return nil, s3compat.ErrPreconditionFailed
+			return nil, s3api.ErrPreconditionFailed
 		}
 		return cur, nil
 	}
@@ -392,7 +392,7 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		if err != nil {
 			l.deleteVersion(ctx, drives, meta.Bucket, meta.DataDir)
 			if errors.Is(err, storagenode.ErrConflict) || errors.Is(err, storagenode.ErrStale) {
-				return s3compat.ErrPreconditionFailed
+				return s3api.ErrPreconditionFailed
 			}
 			return worstWriteError([]error{err})
 		}
@@ -485,8 +485,8 @@ func (l *Layer) removeReplaced(ctx context.Context, drives []storagenode.Drive, 
 	})
 }
 
-func objectInfo(m *storagenode.ObjectMeta) s3compat.ObjectInfo {
-	info := s3compat.ObjectInfo{
+func objectInfo(m *storagenode.ObjectMeta) s3api.ObjectInfo {
+	info := s3api.ObjectInfo{
 		Bucket: m.Bucket, Key: m.Key, Size: m.Size, ETag: m.ETag, ModTime: m.ModTime,
 		ContentType: m.ContentType, UserMeta: m.UserMeta, Headers: m.Headers, Checksums: m.Checksums,
 	}

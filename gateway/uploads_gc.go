@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // AbortStaleUploads aborts every multipart upload initiated before cutoff
@@ -16,7 +16,7 @@ func (l *Layer) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, e
 	}
 	aborted := 0
 	for _, b := range buckets {
-		p := s3compat.ListUploadsParams{MaxUploads: 1000}
+		p := s3api.ListUploadsParams{MaxUploads: 1000}
 		for {
 			res, err := l.ListMultipartUploads(ctx, b.Name, p)
 			if err != nil {

@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // MaxKeyLength is S3's limit on object key length, in bytes.
@@ -38,20 +40,20 @@ func ValidBucketName(name string) bool {
 func checkKey(key string) error {
 	switch {
 	case key == "":
-		return ErrInvalidObjectName.WithMessage("Object key must not be empty.")
+		return s3api.ErrInvalidObjectName.WithMessage("Object key must not be empty.")
 	case len(key) > MaxKeyLength:
-		return ErrKeyTooLong
+		return s3api.ErrKeyTooLong
 	case !utf8.ValidString(key):
-		return ErrInvalidObjectName.WithMessage("Object key must be valid UTF-8.")
+		return s3api.ErrInvalidObjectName.WithMessage("Object key must be valid UTF-8.")
 	case strings.IndexByte(key, 0) >= 0:
-		return ErrInvalidObjectName.WithMessage("Object key must not contain NUL.")
+		return s3api.ErrInvalidObjectName.WithMessage("Object key must not contain NUL.")
 	}
 	return nil
 }
 
 func checkBucket(bucket string) error {
 	if !ValidBucketName(bucket) {
-		return ErrInvalidBucketName.WithMessage("The specified bucket is not valid: %q.", bucket)
+		return s3api.ErrInvalidBucketName.WithMessage("The specified bucket is not valid: %q.", bucket)
 	}
 	return nil
 }
