@@ -121,7 +121,7 @@ func TestRacingCompletesOneUpload(t *testing.T) {
 				won = etags[i]
 			case errs[i] == nil:
 				t.Fatalf("try %d: two Completes answered different objects: %s, %s", try, won, etags[i])
-			case !errors.Is(errs[i], s3api.ErrNoSuchUpload):
+			case !errors.Is(errs[i], ErrUploadNotFound):
 				t.Fatalf("try %d: a duplicate Complete failed: %v", try, errs[i])
 			}
 		}
@@ -196,7 +196,7 @@ func TestDuplicateCompleteAnswersTheSame(t *testing.T) {
 		t.Fatalf("duplicate Complete: %+v, %v; want %+v", again, err, first)
 	}
 	tc.put(t, "k", []byte("replaced"))
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); !errors.Is(err, s3api.ErrNoSuchUpload) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("Complete of an upload whose object was replaced since: %v, want NoSuchUpload", err)
 	}
 	_ = all
@@ -217,7 +217,7 @@ func TestDeleteWithoutQuorumChangesNothing(t *testing.T) {
 			f.SetDiskFull(true)
 		}
 		err := tc.DeleteObject(ctx, "bkt", "k")
-		if !errors.Is(err, s3api.ErrStorageFull) {
+		if !errors.Is(err, ErrStorageFull) {
 			t.Fatalf("delete with 3 of 6 drives full: %v, want StorageFull (507)", err)
 		}
 		listed := func() bool {
@@ -238,7 +238,7 @@ func TestDeleteWithoutQuorumChangesNothing(t *testing.T) {
 		if err := tc.DeleteObject(ctx, "bkt", "k"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tc.get("k", 0, -1); !errors.Is(err, s3api.ErrNoSuchKey) {
+		if _, err := tc.get("k", 0, -1); !errors.Is(err, ErrObjectNotFound) {
 			t.Fatalf("read after delete: %v", err)
 		}
 	}
@@ -254,7 +254,7 @@ func TestOverwriteWithoutQuorumChangesNothing(t *testing.T) {
 		f.SetDiskFull(true)
 	}
 	repl := randBytes(2, 200<<10)
-	if _, err := tc.PutObject(ctx, "bkt", "k", bytes.NewReader(repl), int64(len(repl)), s3api.PutOptions{}); !errors.Is(err, s3api.ErrStorageFull) {
+	if _, err := tc.PutObject(ctx, "bkt", "k", bytes.NewReader(repl), int64(len(repl)), s3api.PutOptions{}); !errors.Is(err, ErrStorageFull) {
 		t.Fatalf("overwrite with 3 of 6 drives full: %v, want StorageFull", err)
 	}
 	tc.checkWhole(t, "k", data)
@@ -363,7 +363,7 @@ func TestCompleteIsCarriedForwardNeverUndone(t *testing.T) {
 		return next()
 	})
 	_, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{})
-	if !errors.Is(err, s3api.ErrInsufficientWriteQuorum) {
+	if !errors.Is(err, ErrWriteQuorum) {
 		t.Fatalf("Complete on 3 of 6 drives: %v, want 503", err)
 	}
 	failing.Store(false)
@@ -534,7 +534,7 @@ func TestCompleteRacingAPartUpload(t *testing.T) {
 		return next()
 	})
 	_, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{})
-	if !errors.Is(err, s3api.ErrInvalidPart) {
+	if !errors.Is(err, ErrInvalidPart) {
 		t.Fatalf("Complete naming a part replaced meanwhile: %v, want InvalidPart", err)
 	}
 	lp, err := tc.ListParts(ctx, "bkt", "k", id, 0, 10)

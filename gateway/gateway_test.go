@@ -136,8 +136,8 @@ func TestDegradedReadsAndQuorum(t *testing.T) {
 	if err == nil || len(got) != 0 {
 		t.Fatalf("3 drives offline: got %d bytes, err %v; want an error and no bytes", len(got), err)
 	}
-	if !errors.Is(err, s3api.ErrInsufficientReadQuorum) {
-		t.Fatalf("3 drives offline: err %v, want ServiceUnavailable", err)
+	if !errors.Is(err, ErrReadQuorum) {
+		t.Fatalf("3 drives offline: err %v, want ErrReadQuorum (ServiceUnavailable)", err)
 	}
 	// Writes need the write quorum (4 of 6): with 3 offline they fail...
 	if _, err := tc.PutObject(context.Background(), "bkt", "new", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err == nil {
@@ -172,13 +172,13 @@ func TestOverwriteAndDelete(t *testing.T) {
 	if err := tc.DeleteObject(context.Background(), "bkt", "k"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tc.get("k", 0, -1); !errors.Is(err, s3api.ErrNoSuchKey) {
+	if _, err := tc.get("k", 0, -1); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("after delete: err %v, want NoSuchKey", err)
 	}
 	if err := tc.DeleteObject(context.Background(), "bkt", "k"); err != nil {
 		t.Fatalf("deleting a missing key: %v", err)
 	}
-	if _, err := tc.OpenObject(context.Background(), "nobucket", "k"); !errors.Is(err, s3api.ErrNoSuchBucket) {
+	if _, err := tc.OpenObject(context.Background(), "nobucket", "k"); !errors.Is(err, ErrBucketNotFound) {
 		t.Fatalf("missing bucket: err %v", err)
 	}
 }
@@ -190,7 +190,7 @@ func TestBadBodyLeavesNothing(t *testing.T) {
 	data := randBytes(4, 20000)
 	// Truncated body: fewer bytes than declared.
 	_, err := tc.PutObject(context.Background(), "bkt", "k", bytes.NewReader(data[:100]), int64(len(data)), s3api.PutOptions{})
-	if !errors.Is(err, s3api.ErrIncompleteBody) {
+	if !errors.Is(err, ErrIncompleteBody) {
 		t.Fatalf("truncated body: err %v", err)
 	}
 	// Failing reader (a failed signature check, say).
@@ -202,7 +202,7 @@ func TestBadBodyLeavesNothing(t *testing.T) {
 	// Wrong Content-MD5.
 	sum := md5.Sum([]byte("other"))
 	_, err = tc.PutObject(context.Background(), "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{ContentMD5: sum[:]})
-	if !errors.Is(err, s3api.ErrBadDigest) {
+	if !errors.Is(err, ErrBadDigest) {
 		t.Fatalf("bad md5: err %v", err)
 	}
 	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, old) {
@@ -300,10 +300,10 @@ func TestMultipart(t *testing.T) {
 	if err != nil || len(lp.Parts) != 2 || lp.Parts[0].Size != int64(len(p1)) {
 		t.Fatalf("list parts: %+v, %v", lp, err)
 	}
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3api.CompletePart{{Number: 1, ETag: "bad"}}, s3api.PutOptions{}); !errors.Is(err, s3api.ErrInvalidPart) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3api.CompletePart{{Number: 1, ETag: "bad"}}, s3api.PutOptions{}); !errors.Is(err, ErrInvalidPart) {
 		t.Fatalf("bad etag: %v", err)
 	}
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3api.CompletePart{parts[1], parts[0]}, s3api.PutOptions{}); !errors.Is(err, s3api.ErrInvalidPartOrder) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3api.CompletePart{parts[1], parts[0]}, s3api.PutOptions{}); !errors.Is(err, ErrInvalidPartOrder) {
 		t.Fatalf("bad order: %v", err)
 	}
 	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, parts, s3api.PutOptions{})
@@ -328,20 +328,20 @@ func TestMultipart(t *testing.T) {
 	if err != nil || !bytes.Equal(got, all[len(p1)-10:len(p1)+10]) {
 		t.Fatalf("range across parts: err %v", err)
 	}
-	if _, err := tc.ListParts(ctx, "bkt", "mp", id, 0, 1000); !errors.Is(err, s3api.ErrNoSuchUpload) {
+	if _, err := tc.ListParts(ctx, "bkt", "mp", id, 0, 1000); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("upload still listed after complete: %v", err)
 	}
 	// Small non-last parts are refused; abort removes the upload.
 	id2, _ := tc.NewMultipartUpload(ctx, "bkt", "mp2", s3api.PutOptions{})
 	a, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 1, bytes.NewReader(p2), int64(len(p2)), s3api.PutOptions{})
 	b, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 2, bytes.NewReader(p2), int64(len(p2)), s3api.PutOptions{})
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp2", id2, []s3api.CompletePart{{Number: 1, ETag: a.ETag}, {Number: 2, ETag: b.ETag}}, s3api.PutOptions{}); !errors.Is(err, s3api.ErrEntityTooSmall) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp2", id2, []s3api.CompletePart{{Number: 1, ETag: a.ETag}, {Number: 2, ETag: b.ETag}}, s3api.PutOptions{}); !errors.Is(err, ErrPartTooSmall) {
 		t.Fatalf("small part: %v", err)
 	}
 	if err := tc.AbortMultipartUpload(ctx, "bkt", "mp2", id2); err != nil {
 		t.Fatal(err)
 	}
-	if err := tc.AbortMultipartUpload(ctx, "bkt", "mp2", id2); !errors.Is(err, s3api.ErrNoSuchUpload) {
+	if err := tc.AbortMultipartUpload(ctx, "bkt", "mp2", id2); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("second abort: %v", err)
 	}
 }
@@ -464,19 +464,19 @@ func TestConditionalWrites(t *testing.T) {
 	if err := put("c", []byte("one"), create); err != nil {
 		t.Fatalf("create-only on a new key: %v", err)
 	}
-	if err := put("c", []byte("two"), create); !errors.Is(err, s3api.ErrPreconditionFailed) {
+	if err := put("c", []byte("two"), create); !errors.Is(err, ErrPreconditionFailed) {
 		t.Fatalf("create-only on an existing key: %v", err)
 	}
 	if got, _ := tc.get("c", 0, -1); string(got) != "one" {
 		t.Fatalf("refused write changed the object: %q", got)
 	}
-	if err := put("c", []byte("three"), s3api.PutOptions{IfMatch: `"` + md5hex([]byte("nope")) + `"`}); !errors.Is(err, s3api.ErrPreconditionFailed) {
+	if err := put("c", []byte("three"), s3api.PutOptions{IfMatch: `"` + md5hex([]byte("nope")) + `"`}); !errors.Is(err, ErrPreconditionFailed) {
 		t.Fatalf("if-match with a wrong etag: %v", err)
 	}
 	if err := put("c", []byte("three"), s3api.PutOptions{IfMatch: md5hex([]byte("one"))}); err != nil {
 		t.Fatalf("if-match with the right etag: %v", err)
 	}
-	if err := put("missing", []byte("x"), s3api.PutOptions{IfMatch: "abc"}); !errors.Is(err, s3api.ErrNoSuchKey) {
+	if err := put("missing", []byte("x"), s3api.PutOptions{IfMatch: "abc"}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("if-match on a missing key: %v", err)
 	}
 	// A drive that missed the object must not spoil conditional writes.
@@ -509,7 +509,7 @@ func TestConditionalWrites(t *testing.T) {
 				t.Fatalf("round %d: writers %d and %d both won", round, winner, i)
 			case err == nil:
 				winner = i
-			case !errors.Is(err, s3api.ErrPreconditionFailed) && !errors.Is(err, s3api.ErrConditionalRequestConflict):
+			case !errors.Is(err, ErrPreconditionFailed) && !errors.Is(err, ErrWriteConflict):
 				t.Fatalf("round %d: writer %d: %v", round, i, err)
 			}
 		}
@@ -804,7 +804,7 @@ func TestAbortStaleUploads(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("aborted %d (%v), want 1", n, err)
 	}
-	if _, err := tc.ListParts(ctx, "bkt", "old", old, 0, 100); !errors.Is(err, s3api.ErrNoSuchUpload) {
+	if _, err := tc.ListParts(ctx, "bkt", "old", old, 0, 100); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("the stale upload survived: %v", err)
 	}
 	if _, err := tc.ListParts(ctx, "bkt", "fresh", fresh, 0, 100); err != nil {
@@ -874,7 +874,7 @@ func TestHealRemovesDanglingRecords(t *testing.T) {
 	// With two other drives down the deleted key is plainly absent.
 	tc.faulty[1].SetOffline(true)
 	tc.faulty[2].SetOffline(true)
-	if _, err := tc.get("gone", 0, -1); !errors.Is(err, s3api.ErrNoSuchKey) {
+	if _, err := tc.get("gone", 0, -1); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("deleted key with 2 drives down: %v, want NoSuchKey", err)
 	}
 	if _, err := tc.get("kept", 0, -1); err != nil {

@@ -352,7 +352,7 @@ func (h *Healer) walk(ctx context.Context, deep bool, rate float64) error {
 						// (a rebalance is then run again).
 						l.healq.later(healItem{b.Name, o.Key})
 					}
-					if err != nil && !errors.Is(err, s3api.ErrNoSuchKey) || r.Degraded() || (h.kind == "rebalance" && r.Away > 0) {
+					if err != nil && !errors.Is(err, ErrObjectNotFound) || r.Degraded() || (h.kind == "rebalance" && r.Away > 0) {
 						s.ObjectsFailed++
 						l.log.Warn(h.kind+": object not brought to full redundancy and placement", "bucket", b.Name, "key", o.Key,
 							"err", err, "unreachable", r.Unreachable, "lost", r.Lost, "away", r.Away)

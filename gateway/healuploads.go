@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -47,7 +46,7 @@ func (l *Layer) healUploads(ctx context.Context, bucket string, deep bool) (repa
 		if errors.Is(err, ErrKeyBusy) {
 			continue // a part upload is running: it writes every drive anyway
 		}
-		if err != nil && !errors.Is(err, s3api.ErrNoSuchUpload) || res.Degraded() {
+		if err != nil && !errors.Is(err, ErrUploadNotFound) || res.Degraded() {
 			failed++
 			l.log.Warn("heal: upload not brought to full redundancy", "bucket", bucket, "key", u.Key, "upload", id,
 				"err", err, "unreachable", res.Unreachable, "lost", res.Lost)

@@ -128,10 +128,11 @@ func (l *Layer) bucketQuorum() int { return len(l.topo().drives)/2 + 1 }
 func (l *Layer) allDrives() []storagenode.Drive { return l.topo().drives }
 
 // MakeBucket creates the bucket record on every drive.
-func (l *Layer) MakeBucket(ctx context.Context, bucket string) error {
+func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
+	defer translate(&err)
 	if _, err := l.HeadBucket(ctx, bucket); err == nil {
-		return s3api.ErrBucketAlreadyOwnedByYou
-	} else if !errors.Is(err, s3api.ErrNoSuchBucket) {
+		return ErrBucketExists
+	} else if !errors.Is(err, ErrBucketNotFound) {
 		return err
 	}
 	now := time.Now().UTC()
@@ -157,7 +158,8 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) error {
 }
 
 // HeadBucket reports the bucket if a majority of drives hold its record.
-func (l *Layer) HeadBucket(ctx context.Context, bucket string) (s3api.BucketInfo, error) {
+func (l *Layer) HeadBucket(ctx context.Context, bucket string) (_ s3api.BucketInfo, err error) {
+	defer translate(&err)
 	drives := l.allDrives()
 	infos := make([]storagenode.BucketInfo, len(drives))
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
@@ -182,13 +184,14 @@ func (l *Layer) HeadBucket(ctx context.Context, bucket string) (s3api.BucketInfo
 	case found >= q:
 		return s3api.BucketInfo{Name: bucket, Created: info.Created}, nil
 	case missing > len(drives)-q:
-		return s3api.BucketInfo{}, s3api.ErrNoSuchBucket
+		return s3api.BucketInfo{}, ErrBucketNotFound
 	}
-	return s3api.BucketInfo{}, s3api.ErrServiceUnavailable.WithMessage("Not enough drives answered to confirm the bucket %q.", bucket)
+	return s3api.BucketInfo{}, withMessage(ErrUnavailable, "Not enough drives answered to confirm the bucket %q.", bucket)
 }
 
 // ListBuckets lists the buckets held by a majority of drives.
-func (l *Layer) ListBuckets(ctx context.Context) ([]s3api.BucketInfo, error) {
+func (l *Layer) ListBuckets(ctx context.Context) (_ []s3api.BucketInfo, err error) {
+	defer translate(&err)
 	drives := l.allDrives()
 	lists := make([][]storagenode.BucketInfo, len(drives))
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
@@ -197,7 +200,7 @@ func (l *Layer) ListBuckets(ctx context.Context) ([]s3api.BucketInfo, error) {
 	})
 	q := len(drives)/2 + 1
 	if countNil(errs) < q {
-		return nil, s3api.ErrServiceUnavailable.WithMessage("Not enough drives answered to list buckets.")
+		return nil, withMessage(ErrUnavailable, "Not enough drives answered to list buckets.")
 	}
 	count := map[string]int{}
 	created := map[string]time.Time{}
@@ -220,7 +223,8 @@ func (l *Layer) ListBuckets(ctx context.Context) ([]s3api.BucketInfo, error) {
 }
 
 // DeleteBucket removes an empty bucket from every drive.
-func (l *Layer) DeleteBucket(ctx context.Context, bucket string) error {
+func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
+	defer translate(&err)
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return err
 	}
@@ -229,7 +233,7 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) error {
 		return err
 	}
 	if len(res.Objects) > 0 {
-		return s3api.ErrBucketNotEmpty
+		return ErrBucketNotEmpty
 	}
 	drives := l.allDrives()
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error {

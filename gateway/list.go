@@ -127,7 +127,7 @@ func (l *Layer) newMerger(ctx context.Context, bucket, prefix, after string, bat
 				return nil, err
 			}
 		}
-		return nil, s3api.ErrServiceUnavailable.WithMessage("Not enough drives answered to list the bucket.")
+		return nil, withMessage(ErrUnavailable, "Not enough drives answered to list the bucket.")
 	}
 	return m, nil
 }
@@ -308,7 +308,8 @@ func entryInfo(bucket string, e *storagenode.ObjectEntry) s3api.ObjectInfo {
 }
 
 // ListObjects merges the sorted indexes of the drives (see merger).
-func (l *Layer) ListObjects(ctx context.Context, bucket string, p s3api.ListParams) (s3api.ListResult, error) {
+func (l *Layer) ListObjects(ctx context.Context, bucket string, p s3api.ListParams) (_ s3api.ListResult, err error) {
+	defer translate(&err)
 	var res s3api.ListResult
 	after := p.After
 	if p.Delimiter != "" && strings.HasPrefix(after, p.Prefix) {

@@ -22,7 +22,8 @@ import (
 const minPartSize = 5 << 20
 
 // NewMultipartUpload records an upload on the object's drives.
-func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts s3api.PutOptions) (string, error) {
+func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts s3api.PutOptions) (_ string, err error) {
+	defer translate(&err)
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return "", err
 	}
@@ -48,7 +49,7 @@ func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts
 // readUpload finds an upload's record on the object's drives.
 func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*storagenode.UploadMeta, []storagenode.Drive, error) {
 	if _, err := uuid.Parse(uploadID); err != nil {
-		return nil, nil, s3api.ErrNoSuchUpload
+		return nil, nil, ErrUploadNotFound
 	}
 	drives, err := l.lookupDrives(l.topo(), bucket, key)
 	if err != nil {
@@ -77,9 +78,9 @@ func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*
 		if _, err := l.HeadBucket(ctx, bucket); err != nil {
 			return nil, nil, err
 		}
-		return nil, nil, s3api.ErrNoSuchUpload
+		return nil, nil, ErrUploadNotFound
 	}
-	return nil, nil, s3api.ErrInsufficientReadQuorum
+	return nil, nil, ErrReadQuorum
 }
 
 var _ s3api.UploadChecksumer = (*Layer)(nil)
@@ -87,6 +88,7 @@ var _ s3api.UploadChecksumer = (*Layer)(nil)
 // UploadChecksum returns the checksum algorithm and type the upload was
 // created with.
 func (l *Layer) UploadChecksum(ctx context.Context, bucket, key, uploadID string) (algo, typ string, err error) {
+	defer translate(&err)
 	u, _, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return "", "", err
@@ -98,7 +100,8 @@ func (l *Layer) UploadChecksum(ctx context.Context, bucket, key, uploadID string
 // PutObjectPart erasure-codes one part into the upload's version directory.
 // Each upload of a part gets its own shard file name, so re-uploading a
 // part never tears the one already recorded.
-func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string, num int, body io.Reader, size int64, opts s3api.PutOptions) (s3api.PartInfo, error) {
+func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string, num int, body io.Reader, size int64, opts s3api.PutOptions) (_ s3api.PartInfo, err error) {
+	defer translate(&err)
 	defer l.ulocks.part(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
@@ -107,7 +110,7 @@ func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 	name := fmt.Sprintf("part.%d.%s", num, uuid.NewString()[:8])
 	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts, false)
 	if err != nil {
-		return s3api.PartInfo{}, toS3(err)
+		return s3api.PartInfo{}, err
 	}
 	pm := &storagenode.PartMeta{Number: num, Size: pw.size, ETag: pw.etag, Name: name, ModTime: time.Now().UTC(), Checksums: pw.checksums}
 	errs := fanout(drives, func(i int, d storagenode.Drive) error {
@@ -138,7 +141,7 @@ func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives
 		return err
 	})
 	if countNil(errs) < u.EC.Data {
-		return nil, s3api.ErrInsufficientReadQuorum
+		return nil, ErrReadQuorum
 	}
 	type vote struct {
 		p     *storagenode.PartMeta
@@ -178,13 +181,14 @@ func (l *Layer) readParts(ctx context.Context, u *storagenode.UploadMeta, drives
 // and again at commit by the same compare-and-set as PutObject's: of two
 // racing conditional completes exactly one wins, and the loser's upload is
 // gone (S3 asks the client to start a new one).
-func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3api.CompletePart, opts s3api.PutOptions) (s3api.ObjectInfo, error) {
+func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3api.CompletePart, opts s3api.PutOptions) (_ s3api.ObjectInfo, err error) {
+	defer translate(&err)
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
 	defer l.ulocks.lock(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
-	if errors.Is(err, s3api.ErrNoSuchUpload) || errors.Is(err, s3api.ErrInsufficientReadQuorum) {
+	if errors.Is(err, ErrUploadNotFound) || errors.Is(err, ErrReadQuorum) {
 		// Gone, or retired on some drives by an earlier Complete.
 		return l.completedBefore(ctx, bucket, key, uploadID, err)
 	}
@@ -205,7 +209,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	}
 	for i := 1; i < len(parts); i++ {
 		if parts[i].Number <= parts[i-1].Number {
-			return s3api.ObjectInfo{}, s3api.ErrInvalidPartOrder
+			return s3api.ObjectInfo{}, ErrInvalidPartOrder
 		}
 	}
 	headers, ckAlgo, ckType := s3api.StripUploadChecksumHeaders(u.Headers)
@@ -216,7 +220,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	for i, cp := range parts {
 		p := byNum[cp.Number]
 		if p == nil || p.ETag != cp.ETag {
-			return s3api.ObjectInfo{}, s3api.ErrInvalidPart.WithMessage("Part %d was not uploaded, or its ETag does not match.", cp.Number)
+			return s3api.ObjectInfo{}, withMessage(ErrInvalidPart, "Part %d was not uploaded, or its ETag does not match.", cp.Number)
 		}
 		if err := s3api.CheckCompletePart(ckAlgo, ckType, cp.Number, cp.Checksums, p.Checksums); err != nil {
 			return s3api.ObjectInfo{}, err
@@ -224,12 +228,12 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		if ckAlgo != "" {
 			v := p.Checksums[ckAlgo]
 			if v == "" {
-				return s3api.ObjectInfo{}, s3api.ErrInvalidPart.WithMessage("The upload was created with a %s checksum; part %d was uploaded without one.", ckAlgo, cp.Number)
+				return s3api.ObjectInfo{}, withMessage(ErrInvalidPart, "The upload was created with a %s checksum; part %d was uploaded without one.", ckAlgo, cp.Number)
 			}
 			ckParts = append(ckParts, s3api.PartChecksum{Value: v, Size: p.Size})
 		}
 		if i < len(parts)-1 && p.Size < minPartSize {
-			return s3api.ObjectInfo{}, s3api.ErrEntityTooSmall.WithMessage("Part %d is %d bytes; every part but the last must be at least 5 MiB.", cp.Number, p.Size)
+			return s3api.ObjectInfo{}, withMessage(ErrPartTooSmall, "Part %d is %d bytes; every part but the last must be at least 5 MiB.", cp.Number, p.Size)
 		}
 		sum, _ := hex.DecodeString(p.ETag)
 		h.Write(sum)
@@ -255,7 +259,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		return s3api.ObjectInfo{}, err
 	}
 	if err := l.commitUpload(ctx, drives, meta, cond); err != nil {
-		return s3api.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	return objectInfo(meta), nil
 }
@@ -280,7 +284,7 @@ func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID strin
 		}
 	}
 	if err := l.commitUpload(ctx, l.drivesByID(rec.Drives), rec, nil); err != nil {
-		return s3api.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	return objectInfo(rec), nil
 }
@@ -352,11 +356,11 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		switch err := errs[i]; {
 		case errors.Is(err, storagenode.ErrConflict):
 			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
-			return s3api.ErrPreconditionFailed
+			return ErrPreconditionFailed
 		case errors.Is(err, storagenode.ErrPartReplaced):
 			// A part was uploaded again (through another gateway) while
 			// this Complete was on its way: nothing is committed.
-			return s3api.ErrInvalidPart.WithMessage("A part was uploaded again while the upload was being completed; list the parts and send the Complete again.")
+			return withMessage(ErrInvalidPart, "A part was uploaded again while the upload was being completed; list the parts and send the Complete again.")
 		case err == nil, errors.Is(err, storagenode.ErrStale), errors.Is(err, storagenode.ErrUploadCompleted):
 			// ErrUploadCompleted: another Complete of the upload committed
 			// here first (a duplicate through another gateway, or one cut
@@ -413,7 +417,7 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		l.queueHeal(meta.Bucket, meta.Key)
 		l.log.Warn("multipart upload completed on too few drives; a resent Complete or the heal finishes it",
 			"bucket", meta.Bucket, "key", meta.Key, "upload", meta.DataDir, "drives", good, "quorum", wq)
-		return s3api.ErrInsufficientWriteQuorum.WithMessage("The object was stored on %d drives of the %d it needs; send the Complete again to finish it.", good, wq)
+		return withMessage(ErrWriteQuorum, "The object was stored on %d drives of the %d it needs; send the Complete again to finish it.", good, wq)
 	}
 	crashpoint.Hit(crashpoint.CompleteCommitted)
 	// (A stale drive retired the upload; the newer record there is not
@@ -455,7 +459,8 @@ func driveID(d storagenode.Drive) string {
 // AbortMultipartUpload removes an upload and its parts. Data that a
 // committed record references stays (the drives check, not the timing): an
 // abort, or the expiry of old uploads, never removes a completed object.
-func (l *Layer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+func (l *Layer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) (err error) {
+	defer translate(&err)
 	defer l.ulocks.lock(bucket, uploadID)()
 	return l.abortLocked(ctx, bucket, key, uploadID)
 }
@@ -474,7 +479,8 @@ func (l *Layer) abortLocked(ctx context.Context, bucket, key, uploadID string) e
 }
 
 // ListParts lists an upload's parts after marker.
-func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (s3api.ListPartsResult, error) {
+func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (_ s3api.ListPartsResult, err error) {
+	defer translate(&err)
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return s3api.ListPartsResult{}, err
@@ -499,7 +505,8 @@ func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, mar
 }
 
 // ListMultipartUploads lists the uploads in progress, merged over drives.
-func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3api.ListUploadsParams) (s3api.ListUploadsResult, error) {
+func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3api.ListUploadsParams) (_ s3api.ListUploadsResult, err error) {
+	defer translate(&err)
 	all := l.allDrives()
 	lists := make([][]*storagenode.UploadMeta, len(all))
 	errs := fanout(all, func(i int, d storagenode.Drive) (err error) {
@@ -510,7 +517,7 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3api
 		if _, err := l.HeadBucket(ctx, bucket); err != nil {
 			return s3api.ListUploadsResult{}, err
 		}
-		return s3api.ListUploadsResult{}, s3api.ErrServiceUnavailable
+		return s3api.ListUploadsResult{}, ErrUnavailable
 	}
 	count := map[string]int{}
 	byID := map[string]*storagenode.UploadMeta{}

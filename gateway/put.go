@@ -91,11 +91,11 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 	sum := h.Sum(nil)
 	if size >= 0 && cr.n != size {
 		abortAll(sws)
-		return nil, s3api.ErrIncompleteBody
+		return nil, ErrIncompleteBody
 	}
 	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
 		abortAll(sws)
-		return nil, s3api.ErrBadDigest
+		return nil, ErrBadDigest
 	}
 	pw := &partWrite{size: cr.n, etag: hex.EncodeToString(sum), ok: make([]bool, len(drives)), drives: drives}
 	if opts.Checksum != nil {
@@ -127,11 +127,16 @@ func abortAll(sws []storagenode.ShardWriter) {
 }
 
 // unwrapBodyError keeps an S3 error raised by the body reader (bad
-// signature, checksum, truncation) visible through ec's wrapping.
+// signature, checksum, truncation) visible through ec's wrapping; toS3
+// passes it through.
 func unwrapBodyError(err error) error {
 	var ae *s3api.APIError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var c s3api.ErrorCode
+	if errors.As(err, &c) {
+		return c
 	}
 	return err
 }
@@ -149,7 +154,8 @@ func (l *Layer) deleteVersion(ctx context.Context, drives []storagenode.Drive, b
 }
 
 // PutObject stores a new version of bucket/key.
-func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3api.PutOptions) (s3api.ObjectInfo, error) {
+func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3api.PutOptions) (_ s3api.ObjectInfo, err error) {
+	defer translate(&err)
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
@@ -171,7 +177,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, true)
 	if err != nil {
-		return s3api.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	if !slices.Equal(driveIDs(drives), driveIDs(pw.drives)) {
 		// Shards went to fallback drives: move them home once the home
@@ -186,7 +192,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		Parts: []storagenode.PartInfo{{Number: 1, Size: pw.size, ETag: pw.etag, Name: "part.1"}},
 	}
 	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond, nil); err != nil {
-		return s3api.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	return objectInfo(meta), nil
 }
@@ -211,14 +217,14 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 	h := md5.New()
 	cr := &countingReader{r: io.TeeReader(body, h)}
 	if _, _, err := coder.Encode(ctx, cr, writers, n); err != nil {
-		return s3api.ObjectInfo{}, toS3(fmt.Errorf("gateway: write %s/%s: %w", bucket, key, unwrapBodyError(err)))
+		return s3api.ObjectInfo{}, fmt.Errorf("gateway: write %s/%s: %w", bucket, key, unwrapBodyError(err))
 	}
 	sum := h.Sum(nil)
 	if cr.n != size {
-		return s3api.ObjectInfo{}, s3api.ErrIncompleteBody
+		return s3api.ObjectInfo{}, ErrIncompleteBody
 	}
 	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
-		return s3api.ObjectInfo{}, s3api.ErrBadDigest
+		return s3api.ObjectInfo{}, ErrBadDigest
 	}
 	home := driveIDs(drives)
 	drives = slices.Clone(drives)
@@ -250,7 +256,7 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 		}
 	}
 	if err := l.commitMeta(ctx, drives, ok, meta, cond, shards); err != nil {
-		return s3api.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	if !slices.Equal(home, meta.Drives) {
 		l.healq.park(healItem{bucket, key}) // move home when the drives return
@@ -309,7 +315,7 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 		case arb != nil && (cur == nil || arb.Newer(cur)) && time.Since(arb.ModTime) < inFlightWindow:
 			// A newer version is being committed by another writer right
 			// now: S3 answers 409 and the client retries.
-			return nil, s3api.ErrConditionalRequestConflict
+			return nil, ErrWriteConflict
 		default:
 			// The arbiter is stale (it missed the last write or delete):
 			// the compare-and-set guards its own current state.
@@ -320,7 +326,7 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 		}
 		return &writeCond{expect: expect, arbiter: drives[i].ID()}, nil
 	}
-	return nil, s3api.ErrInsufficientWriteQuorum
+	return nil, ErrWriteQuorum
 }
 
 // inFlightWindow: a record newer than the quorum's version and younger than
@@ -331,30 +337,30 @@ const inFlightWindow = 10 * time.Minute
 // read quorum's) and returns it (nil for none).
 func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3api.PutOptions) (*storagenode.ObjectMeta, error) {
 	cur, err := l.readMeta(ctx, bucket, key)
-	if errors.Is(err, s3api.ErrInsufficientReadQuorum) {
+	if errors.Is(err, ErrReadQuorum) {
 		// Most often another write of this key is committing: S3 answers
 		// 409 and the client retries.
-		return nil, s3api.ErrConditionalRequestConflict
+		return nil, ErrWriteConflict
 	}
-	if err != nil && !errors.Is(err, s3api.ErrNoSuchKey) {
+	if err != nil && !errors.Is(err, ErrObjectNotFound) {
 		return nil, err
 	}
 	switch {
 	case opts.IfNoneMatch != "":
 		if opts.IfNoneMatch != "*" {
-			return nil, s3api.ErrNotImplemented.WithMessage("If-None-Match on writes supports only \"*\".")
+			return nil, withMessage(ErrNotImplemented, "If-None-Match on writes supports only \"*\".")
 		}
 		if cur != nil {
-			return nil, s3api.ErrPreconditionFailed
+			return nil, ErrPreconditionFailed
 		}
 		return nil, nil
 	default:
 		if cur == nil {
-			return nil, s3api.ErrNoSuchKey
+			return nil, ErrObjectNotFound
 		}
 		want := strings.Trim(strings.TrimSpace(opts.IfMatch), `"`)
 		if want != "*" && want != cur.ETag {
-			return nil, s3api.ErrPreconditionFailed
+			return nil, ErrPreconditionFailed
 		}
 		return cur, nil
 	}
@@ -392,7 +398,7 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		if err != nil {
 			l.deleteVersion(ctx, drives, meta.Bucket, meta.DataDir)
 			if errors.Is(err, storagenode.ErrConflict) || errors.Is(err, storagenode.ErrStale) {
-				return s3api.ErrPreconditionFailed
+				return ErrPreconditionFailed
 			}
 			return worstWriteError([]error{err})
 		}

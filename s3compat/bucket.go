@@ -90,7 +90,7 @@ func (s *Server) getBucketVersioning(ctx context.Context, q *request) (*response
 }
 
 func (s *Server) bucketExists(ctx context.Context, bucket string) (s3api.BucketInfo, error) {
-	if !ValidBucketName(bucket) {
+	if !s3api.ValidBucketName(bucket) {
 		return s3api.BucketInfo{}, s3api.ErrNoSuchBucket
 	}
 	return s.layer.HeadBucket(ctx, bucket)

@@ -520,7 +520,7 @@ func (s *Server) openCopySource(ctx context.Context, q *request) (src s3api.Obje
 	if err != nil {
 		return nil, "", "", err
 	}
-	if !ValidBucketName(bucket) {
+	if !s3api.ValidBucketName(bucket) {
 		return nil, "", "", s3api.ErrNoSuchBucket
 	}
 	if checkKey(key) != nil {

@@ -79,12 +79,12 @@ func TestValidBucketName(t *testing.T) {
 	bad := []string{"", "ab", "ABC", "my_bucket", "-abc", "abc-", ".abc", "a..b", "a.-b", "192.168.1.1", "../x", "a/b",
 		"a234567890123456789012345678901234567890123456789012345678901234"}
 	for _, b := range good {
-		if !ValidBucketName(b) {
+		if !s3api.ValidBucketName(b) {
 			t.Errorf("%q refused", b)
 		}
 	}
 	for _, b := range bad {
-		if ValidBucketName(b) {
+		if s3api.ValidBucketName(b) {
 			t.Errorf("%q accepted", b)
 		}
 	}
