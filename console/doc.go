@@ -31,5 +31,7 @@
 //
 // The console never imports the storage packages below the gateway
 // (storagenode, ec, placement): it sees storage only through ObjectLayer and
-// Health.
+// Health. It serves HTTP with net/http alone: gin and the S3 front end
+// (s3compat) are not among its dependencies, even transitively (a test over
+// `go list -deps` enforces both).
 package console

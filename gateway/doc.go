@@ -9,6 +9,14 @@
 // the drives: all of them, or, when every object lives on every drive, the
 // max(k, m+1) that suffice to find each current version (list.go).
 //
-// Errors from the layers below are translated to S3 errors in one place
-// (errors.go). The gateway never imports net/http.
+// The gateway returns its own sentinel errors (ErrObjectNotFound,
+// ErrReadQuorum, ...; errors.go), wrapped with context, and those of the
+// layers below; each ObjectLayer method translates them to S3 errors once,
+// at the boundary, from one table (toS3). Internal code branches on the
+// gateway's errors, never on S3 codes.
+//
+// The gateway reaches S3 only through package s3api: it must never import,
+// even transitively, s3compat, gin or net/http (a test over `go list -deps`
+// enforces it; net/http still arrives through storagenode's RPC client, the
+// one exception that test names).
 package gateway

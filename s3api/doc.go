@@ -10,7 +10,8 @@
 // errors.Is compares ErrorCodes, so two different errors never compare
 // equal because S3 answers both with the same code string.
 //
-// s3api is a leaf: it imports the standard library only, and of it nothing
-// networked (net, net/http): the gateway imports it and must stay free of
-// HTTP. A test over `go list -deps` enforces this.
+// s3api is a leaf: it must never import anything but the standard library,
+// and of it nothing networked (net, net/http; net/netip's address values
+// are allowed): the gateway imports it and must stay free of HTTP. A test
+// over `go list -deps` enforces this.
 package s3api

@@ -10,5 +10,5 @@
 // headers, XML or streamed bodies, the request id and the access log.
 //
 // s3compat must never import the gateway, ec, placement or storagenode
-// packages.
+// packages, even transitively (a test over `go list -deps` enforces it).
 package s3compat
