@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
@@ -117,5 +118,85 @@ func TestConditionalWriteBucketUnconfirmedIs503(t *testing.T) {
 	lost[3].gone.Store(false)
 	if _, err := l.CompleteMultipartUpload(ctx, "bkt", "k", id, []s3api.CompletePart{{Number: 1, ETag: part.ETag}}, s3api.PutOptions{IfNoneMatch: "*"}); err != nil {
 		t.Fatalf("conditional Complete with every drive back: %v", err)
+	}
+}
+
+// TestToS3: each error the gateway returns, or meets below it, is answered
+// with the S3 error it was before errors became the gateway's own, also
+// wrapped with context; the gateway's error stays visible to errors.Is.
+func TestToS3(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		code   s3api.ErrorCode
+		status int
+	}{
+		{ErrBucketNotFound, s3api.ErrNoSuchBucket, 404},
+		{ErrBucketExists, s3api.ErrBucketAlreadyOwnedByYou, 409},
+		{ErrBucketNotEmpty, s3api.ErrBucketNotEmpty, 409},
+		{ErrObjectNotFound, s3api.ErrNoSuchKey, 404},
+		{ErrUploadNotFound, s3api.ErrNoSuchUpload, 404},
+		{ErrReadQuorum, s3api.ErrInsufficientReadQuorum, 503},
+		{ErrWriteQuorum, s3api.ErrInsufficientWriteQuorum, 503},
+		{ErrUnavailable, s3api.ErrServiceUnavailable, 503},
+		{ErrStorageFull, s3api.ErrStorageFull, 507},
+		{ErrPreconditionFailed, s3api.ErrPreconditionFailed, 412},
+		{ErrWriteConflict, s3api.ErrConditionalRequestConflict, 409},
+		{ErrNotImplemented, s3api.ErrNotImplemented, 501},
+		{ErrInvalidPart, s3api.ErrInvalidPart, 400},
+		{ErrInvalidPartOrder, s3api.ErrInvalidPartOrder, 400},
+		{ErrPartTooSmall, s3api.ErrEntityTooSmall, 400},
+		{ErrInvalidRange, s3api.ErrInvalidRange, 416},
+		{ErrIncompleteBody, s3api.ErrIncompleteBody, 400},
+		{ErrBadDigest, s3api.ErrBadDigest, 400},
+		{storagenode.ErrBucketNotFound, s3api.ErrNoSuchBucket, 404},
+		{storagenode.ErrObjectNotFound, s3api.ErrNoSuchKey, 404},
+		{storagenode.ErrUploadNotFound, s3api.ErrNoSuchUpload, 404},
+		{storagenode.ErrDiskFull, s3api.ErrStorageFull, 507},
+		{ec.ErrTooFewShards, s3api.ErrInsufficientReadQuorum, 503},
+		{context.Canceled, s3api.ErrSlowDown, 503},
+		{context.DeadlineExceeded, s3api.ErrSlowDown, 503},
+	} {
+		for _, err := range []error{tc.err, fmt.Errorf("gateway: doing something: %w", tc.err)} {
+			got := toS3(err)
+			ae, known := s3api.ToAPIError(got)
+			if !known || ae.ErrorCode() != tc.code || ae.HTTPStatus() != tc.status || !errors.Is(got, tc.err) {
+				t.Errorf("toS3(%v) = %v (%d), want %v (%d)", err, got, ae.HTTPStatus(), tc.code, tc.status)
+			}
+			if toS3(got) != got {
+				t.Errorf("toS3 translates %v again", got)
+			}
+		}
+	}
+	// The table's message, or the one the gateway gave.
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{ErrReadQuorum, s3api.ErrInsufficientReadQuorum.Description()},
+		{withMessage(ErrUnavailable, "Not enough drives answered to list buckets."), "Not enough drives answered to list buckets."},
+		{fmt.Errorf("x: %w", withMessage(ErrInvalidPart, "Part %d was not uploaded.", 3)), "Part 3 was not uploaded."},
+		{context.Canceled, "The request was cancelled or timed out."},
+	} {
+		if ae, _ := s3api.ToAPIError(toS3(tc.err)); ae.Message() != tc.want {
+			t.Errorf("toS3(%v) says %q, want %q", tc.err, ae.Message(), tc.want)
+		}
+	}
+	// The two quorum errors and the bucket's share a code, not an identity.
+	if errors.Is(toS3(ErrUnavailable), ErrReadQuorum) || errors.Is(toS3(ErrUnavailable), s3api.ErrInsufficientReadQuorum) ||
+		errors.Is(toS3(ErrReadQuorum), s3api.ErrInsufficientWriteQuorum) {
+		t.Error("distinct errors compare equal after translation")
+	}
+	// A write-quorum error caused by a cancelled context is a write-quorum
+	// error; an S3 error raised above the gateway (the body's reader)
+	// passes through; anything else stays unknown (InternalError).
+	if got := toS3(worstWriteError([]error{nil, context.Canceled})); !errors.Is(got, s3api.ErrInsufficientWriteQuorum) {
+		t.Errorf("write quorum missed by cancellation: %v", got)
+	}
+	body := fmt.Errorf("gateway: write b/k: %w", s3api.ErrSignatureDoesNotMatch)
+	if got := toS3(body); got != body {
+		t.Errorf("S3 error of the body: %v", got)
+	}
+	if _, known := s3api.ToAPIError(toS3(fs.ErrPermission)); known {
+		t.Error("an unknown error became an S3 error")
 	}
 }

@@ -21,3 +21,9 @@ type errorResponse struct {
 // toAPIError turns any error into the s3api.APIError to send; unknown errors become
 // InternalError (the caller logs the original).
 func toAPIError(err error) (*s3api.APIError, bool) { return s3api.ToAPIError(err) }
+
+// isS3Error reports whether err is, or wraps, an S3 error of the table.
+func isS3Error(err error) bool {
+	_, ok := s3api.ToAPIError(err)
+	return ok
+}

@@ -196,10 +196,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 func connBodyError(err error) error {
 	var ne net.Error
 	var mbe *http.MaxBytesError
-	var ae *s3api.APIError
 	switch {
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &mbe),
-		errors.Is(err, http.ErrBodyReadAfterClose), errors.As(err, &ae):
+		errors.Is(err, http.ErrBodyReadAfterClose), isS3Error(err):
 		return err
 	}
 	return s3api.ErrIncompleteBody.WithMessage("The request body ended early or its chunked encoding is malformed.").WithCause(err)
@@ -316,8 +315,7 @@ func bodyError(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *s3api.APIError
-	if errors.As(err, &ae) {
+	if isS3Error(err) {
 		return err
 	}
 	var se *sigv4.Error
