@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // maxPutSize is the largest upload, S3's limit for a single PUT.
@@ -107,7 +107,7 @@ func unescape(w http.ResponseWriter, s string) (string, bool) {
 
 func validKey(w http.ResponseWriter, key string) bool {
 	switch {
-	case key == "", len(key) > s3compat.MaxKeyLength, !utf8.ValidString(key), strings.IndexByte(key, 0) >= 0:
+	case key == "", len(key) > s3api.MaxKeyLength, !utf8.ValidString(key), strings.IndexByte(key, 0) >= 0:
 		writeError(w, http.StatusBadRequest, "InvalidObjectName", "an object key is 1 to 1024 bytes of UTF-8 without NUL")
 		return false
 	}
@@ -139,7 +139,7 @@ func (h *Handler) makeBucket(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	if !s3compat.ValidBucketName(req.Name) {
+	if !s3api.ValidBucketName(req.Name) {
 		writeError(w, http.StatusBadRequest, "InvalidBucketName",
 			"a bucket name is 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit")
 		return
@@ -153,7 +153,7 @@ func (h *Handler) makeBucket(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteBucket(w http.ResponseWriter, r *http.Request, bucket string) {
-	if !s3compat.ValidBucketName(bucket) {
+	if !s3api.ValidBucketName(bucket) {
 		writeError(w, http.StatusBadRequest, "InvalidBucketName", "not a valid bucket name")
 		return
 	}
@@ -194,7 +194,7 @@ func (h *Handler) listObjects(w http.ResponseWriter, r *http.Request, bucket str
 		}
 		max = min(n, maxListKeys)
 	}
-	res, err := h.layer.ListObjects(r.Context(), bucket, s3compat.ListParams{
+	res, err := h.layer.ListObjects(r.Context(), bucket, s3api.ListParams{
 		Prefix: q.Get("prefix"), Delimiter: "/", After: q.Get("after"), MaxKeys: max,
 	})
 	if err != nil {
@@ -229,7 +229,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, bucket, key 
 		ct = "application/octet-stream"
 	}
 	body := http.MaxBytesReader(w, r.Body, maxPutSize)
-	info, err := h.layer.PutObject(r.Context(), bucket, key, body, size, s3compat.PutOptions{ContentType: ct})
+	info, err := h.layer.PutObject(r.Context(), bucket, key, body, size, s3api.PutOptions{ContentType: ct})
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/gateway"
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -43,7 +43,7 @@ type sizeRecorder struct {
 	putSizes []int64
 }
 
-func (s *sizeRecorder) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3compat.PutOptions) (s3compat.ObjectInfo, error) {
+func (s *sizeRecorder) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3api.PutOptions) (s3api.ObjectInfo, error) {
 	s.putSizes = append(s.putSizes, size)
 	return s.Layer.PutObject(ctx, bucket, key, body, size, opts)
 }
@@ -385,7 +385,7 @@ func TestHealthWithoutHealthLayer(t *testing.T) {
 }
 
 // plainLayer hides every method but ObjectLayer's.
-type plainLayer struct{ s3compat.ObjectLayer }
+type plainLayer struct{ s3api.ObjectLayer }
 
 func TestStaticFiles(t *testing.T) {
 	f := newFixture(t)

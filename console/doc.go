@@ -6,7 +6,7 @@
 // downloads and deletes, and watches cluster health: every drive with its
 // node, state and capacity, heal and rebalance progress.
 //
-// The console works on s3compat.ObjectLayer for buckets and objects; health
+// The console works on s3api.ObjectLayer for buckets and objects; health
 // comes from the optional Health interface (which *gateway.Layer
 // implements), found by type assertion.
 //
@@ -31,5 +31,7 @@
 //
 // The console never imports the storage packages below the gateway
 // (storagenode, ec, placement): it sees storage only through ObjectLayer and
-// Health.
+// Health. It serves HTTP with net/http alone: gin and the S3 front end
+// (s3compat) are not among its dependencies, even transitively (a test over
+// `go list -deps` enforces both).
 package console

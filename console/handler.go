@@ -3,7 +3,6 @@ package console
 import (
 	"embed"
 	"encoding/json"
-	"errors"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -12,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // Prefix is the path every console request starts with.
@@ -32,7 +31,7 @@ var staticFiles embed.FS
 // Handler serves the console: the single-page application under /console/
 // and its JSON API under /console/api/.
 type Handler struct {
-	layer    s3compat.ObjectLayer
+	layer    s3api.ObjectLayer
 	health   Health // nil when the layer reports no health
 	creds    map[string]string
 	log      *slog.Logger
@@ -49,7 +48,7 @@ var _ http.Handler = (*Handler)(nil)
 // NewHandler returns the console over layer. creds maps access keys to
 // secret keys (the same credentials S3 accepts). When layer also implements
 // Health, the console shows cluster health.
-func NewHandler(layer s3compat.ObjectLayer, creds map[string]string, log *slog.Logger) *Handler {
+func NewHandler(layer s3api.ObjectLayer, creds map[string]string, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -165,9 +164,8 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // writeLayerError answers an error of the ObjectLayer: S3 errors keep their
 // code and status; anything else is logged and answered InternalError.
 func (h *Handler) writeLayerError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *s3compat.APIError
-	if errors.As(err, &ae) {
-		writeError(w, ae.HTTPStatus, ae.Code, ae.Message)
+	if ae, known := s3api.ToAPIError(err); known {
+		writeError(w, ae.HTTPStatus(), ae.Code(), ae.Message())
 		return
 	}
 	h.log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)

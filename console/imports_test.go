@@ -1,35 +1,26 @@
 package console_test
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/ecstore/ecstore/internal/importtest"
 )
 
-// TestImports enforces the package boundary stated in doc.go: the console
-// sees storage only through s3compat.ObjectLayer and the gateway's health
-// types, never the drive, erasure-coding or placement packages, and serves
-// HTTP with net/http alone.
+// TestImports enforces the package boundary stated in doc.go over every
+// transitive dependency: the console serves HTTP with net/http alone (no
+// gin, no S3 front end), and sees storage only through s3api.ObjectLayer
+// and the gateway's health types, so the drive, erasure-coding and
+// placement packages are reached through the gateway or not at all.
 func TestImports(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go command not found")
+	g, self := importtest.Load(t)
+	for _, dep := range importtest.Banned(g.Reach(self), "github.com/gin-gonic/gin", "github.com/ecstore/ecstore/s3compat") {
+		t.Errorf("console depends on %s", dep)
 	}
-	out, err := exec.Command(gobin, "list", "-f", `{{join .Imports " "}}`, ".").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	banned := []string{
+	for _, dep := range importtest.Banned(g.Reach(self, "github.com/ecstore/ecstore/gateway"),
 		"github.com/ecstore/ecstore/storagenode",
 		"github.com/ecstore/ecstore/ec",
 		"github.com/ecstore/ecstore/placement",
-		"github.com/gin-gonic/gin",
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		for _, b := range banned {
-			if dep == b || strings.HasPrefix(dep, b+"/") {
-				t.Errorf("console depends on %s", dep)
-			}
-		}
+	) {
+		t.Errorf("console depends on %s other than through the gateway", dep)
 	}
 }

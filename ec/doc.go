@@ -44,7 +44,7 @@
 // stripe buffers (taken from a sync.Pool), whatever the object size, and
 // every goroutine ends before the call returns.
 //
-// This package only codes bytes: it imports no networking or storage code
-// (a test enforces it). Where shard files live and how they are named is
+// This package only codes bytes: it must never import networking or
+// storage code, even transitively (TestImports and TestDeps enforce it). Where shard files live and how they are named is
 // the business of the gateway and storagenode packages.
 package ec

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ecstore/ecstore/internal/importtest"
 )
 
 // TestImports keeps ec a pure coding package: no networking, no storage,
@@ -46,4 +48,9 @@ func TestImports(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no source files checked")
 	}
+}
+
+// TestDeps: nothing networked among ec's transitive dependencies either.
+func TestDeps(t *testing.T) {
+	importtest.Check(t, "net", "crypto/tls", "github.com/gin-gonic/gin")
 }

@@ -1,4 +1,4 @@
-// Package gateway implements s3compat.ObjectLayer over erasure-coded drives.
+// Package gateway implements s3api.ObjectLayer over erasure-coded drives.
 // A PUT is split by package ec into k data and m parity shard streams,
 // placed by package placement on k+m drives (each a storagenode.Drive, local
 // or remote), committed shards first and metadata second, and acknowledged
@@ -17,6 +17,14 @@
 // expiry of abandoned multipart uploads. HealObject runs in three steps:
 // classify the shards, rebuild the bad ones, commit their records.
 //
-// Errors from the layers below are translated to S3 errors in one place
-// (errors.go). The gateway never imports net/http.
+// The gateway returns its own sentinel errors (ErrObjectNotFound,
+// ErrReadQuorum, ...; errors.go), wrapped with context, and those of the
+// layers below; each ObjectLayer method translates them to S3 errors once,
+// at the boundary, from one table (toS3). Internal code branches on the
+// gateway's errors, never on S3 codes.
+//
+// The gateway reaches S3 only through package s3api: it must never import,
+// even transitively, s3compat, gin or net/http (a test over `go list -deps`
+// enforces it; net/http still arrives through storagenode's RPC client, the
+// one exception that test names).
 package gateway

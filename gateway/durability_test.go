@@ -13,28 +13,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
 // startUpload creates an upload of key with parts of the given sizes and
 // returns its id, the Complete list and the object's bytes.
-func (tc *testCluster) startUpload(t *testing.T, key string, seed uint64, sizes ...int) (string, []s3compat.CompletePart, []byte) {
+func (tc *testCluster) startUpload(t *testing.T, key string, seed uint64, sizes ...int) (string, []s3api.CompletePart, []byte) {
 	t.Helper()
 	ctx := context.Background()
-	id, err := tc.NewMultipartUpload(ctx, "bkt", key, s3compat.PutOptions{})
+	id, err := tc.NewMultipartUpload(ctx, "bkt", key, s3api.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var parts []s3compat.CompletePart
+	var parts []s3api.CompletePart
 	var all []byte
 	for i, n := range sizes {
 		p := randBytes(seed+uint64(i), n)
-		pi, err := tc.PutObjectPart(ctx, "bkt", key, id, i+1, bytes.NewReader(p), int64(n), s3compat.PutOptions{})
+		pi, err := tc.PutObjectPart(ctx, "bkt", key, id, i+1, bytes.NewReader(p), int64(n), s3api.PutOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts = append(parts, s3compat.CompletePart{Number: i + 1, ETag: pi.ETag})
+		parts = append(parts, s3api.CompletePart{Number: i + 1, ETag: pi.ETag})
 		all = append(all, p...)
 	}
 	return id, parts, all
@@ -109,7 +109,7 @@ func TestRacingCompletesOneUpload(t *testing.T) {
 		errs := make([]error, 5)
 		for i := range 5 {
 			wg.Go(func() {
-				info, err := tc.CompleteMultipartUpload(context.Background(), "bkt", "k", id, parts, s3compat.PutOptions{})
+				info, err := tc.CompleteMultipartUpload(context.Background(), "bkt", "k", id, parts, s3api.PutOptions{})
 				etags[i], errs[i] = info.ETag, err
 			})
 		}
@@ -121,7 +121,7 @@ func TestRacingCompletesOneUpload(t *testing.T) {
 				won = etags[i]
 			case errs[i] == nil:
 				t.Fatalf("try %d: two Completes answered different objects: %s, %s", try, won, etags[i])
-			case !errors.Is(errs[i], s3compat.ErrNoSuchUpload):
+			case !errors.Is(errs[i], ErrUploadNotFound):
 				t.Fatalf("try %d: a duplicate Complete failed: %v", try, errs[i])
 			}
 		}
@@ -151,7 +151,7 @@ func TestAbortNeverRemovesCommittedData(t *testing.T) {
 			}
 			ups[i] = u
 		}
-		if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+		if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		for i, d := range drives { // the crash's leftover, written as the old Complete did
@@ -174,7 +174,7 @@ func TestAbortNeverRemovesCommittedData(t *testing.T) {
 			t.Fatalf("abort of the leftover upload: %v", err)
 		}
 		tc.checkWhole(t, "k", all)
-		res, err := tc.ListMultipartUploads(ctx, "bkt", s3compat.ListUploadsParams{MaxUploads: 100})
+		res, err := tc.ListMultipartUploads(ctx, "bkt", s3api.ListUploadsParams{MaxUploads: 100})
 		if err != nil || len(res.Uploads) != 0 {
 			t.Fatalf("uploads listed after the abort: %+v, %v", res.Uploads, err)
 		}
@@ -187,16 +187,16 @@ func TestDuplicateCompleteAnswersTheSame(t *testing.T) {
 	tc := newCluster(t, 6, 4, 2, 64<<10)
 	ctx := context.Background()
 	id, parts, all := tc.startUpload(t, "k", 3, 5<<20, 10)
-	first, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
+	first, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
+	again, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{})
 	if err != nil || again.ETag != first.ETag || again.Size != first.Size {
 		t.Fatalf("duplicate Complete: %+v, %v; want %+v", again, err, first)
 	}
 	tc.put(t, "k", []byte("replaced"))
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrNoSuchUpload) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("Complete of an upload whose object was replaced since: %v, want NoSuchUpload", err)
 	}
 	_ = all
@@ -217,11 +217,11 @@ func TestDeleteWithoutQuorumChangesNothing(t *testing.T) {
 			f.SetDiskFull(true)
 		}
 		err := tc.DeleteObject(ctx, "bkt", "k")
-		if !errors.Is(err, s3compat.ErrStorageFull) {
+		if !errors.Is(err, ErrStorageFull) {
 			t.Fatalf("delete with 3 of 6 drives full: %v, want StorageFull (507)", err)
 		}
 		listed := func() bool {
-			res, err := tc.ListObjects(ctx, "bkt", s3compat.ListParams{MaxKeys: 10})
+			res, err := tc.ListObjects(ctx, "bkt", s3api.ListParams{MaxKeys: 10})
 			return err == nil && len(res.Objects) == 1 && res.Objects[0].Key == "k"
 		}
 		if !listed() {
@@ -238,7 +238,7 @@ func TestDeleteWithoutQuorumChangesNothing(t *testing.T) {
 		if err := tc.DeleteObject(ctx, "bkt", "k"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tc.get("k", 0, -1); !errors.Is(err, s3compat.ErrNoSuchKey) {
+		if _, err := tc.get("k", 0, -1); !errors.Is(err, ErrObjectNotFound) {
 			t.Fatalf("read after delete: %v", err)
 		}
 	}
@@ -254,7 +254,7 @@ func TestOverwriteWithoutQuorumChangesNothing(t *testing.T) {
 		f.SetDiskFull(true)
 	}
 	repl := randBytes(2, 200<<10)
-	if _, err := tc.PutObject(ctx, "bkt", "k", bytes.NewReader(repl), int64(len(repl)), s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrStorageFull) {
+	if _, err := tc.PutObject(ctx, "bkt", "k", bytes.NewReader(repl), int64(len(repl)), s3api.PutOptions{}); !errors.Is(err, ErrStorageFull) {
 		t.Fatalf("overwrite with 3 of 6 drives full: %v, want StorageFull", err)
 	}
 	tc.checkWhole(t, "k", data)
@@ -287,7 +287,7 @@ func TestHealRestoresUploads(t *testing.T) {
 	if err != nil || len(lp.Parts) != 2 {
 		t.Fatalf("ListParts after losing 2 more drives: %+v, %v", lp, err)
 	}
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 		t.Fatalf("Complete after losing 2 more drives: %v", err)
 	}
 	for key, want := range map[string][]byte{"k": all, "done": done} {
@@ -306,7 +306,7 @@ func TestCompleteWithADriveDown(t *testing.T) {
 		key := fmt.Sprintf("k%d", i)
 		id, parts, all := tc.startUpload(t, key, uint64(i), 5<<20, 100)
 		f.SetOffline(true)
-		_, err := tc.CompleteMultipartUpload(ctx, "bkt", key, id, parts, s3compat.PutOptions{})
+		_, err := tc.CompleteMultipartUpload(ctx, "bkt", key, id, parts, s3api.PutOptions{})
 		f.SetOffline(false)
 		if err != nil {
 			t.Fatalf("Complete with drive %d down: %v", i, err)
@@ -362,12 +362,12 @@ func TestCompleteIsCarriedForwardNeverUndone(t *testing.T) {
 		}
 		return next()
 	})
-	_, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
-	if !errors.Is(err, s3compat.ErrInsufficientWriteQuorum) {
+	_, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{})
+	if !errors.Is(err, ErrWriteQuorum) {
 		t.Fatalf("Complete on 3 of 6 drives: %v, want 503", err)
 	}
 	failing.Store(false)
-	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
+	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{})
 	if err != nil {
 		t.Fatalf("the resent Complete: %v", err)
 	}
@@ -375,7 +375,7 @@ func TestCompleteIsCarriedForwardNeverUndone(t *testing.T) {
 		t.Fatalf("the resent Complete answered ETag %s, want %s", info.ETag, want)
 	}
 	tc.checkWhole(t, "k", all)
-	if res, err := tc.ListMultipartUploads(ctx, "bkt", s3compat.ListUploadsParams{MaxUploads: 10}); err != nil || len(res.Uploads) != 0 {
+	if res, err := tc.ListMultipartUploads(ctx, "bkt", s3api.ListUploadsParams{MaxUploads: 10}); err != nil || len(res.Uploads) != 0 {
 		t.Fatalf("uploads listed after the Complete: %+v, %v", res.Uploads, err)
 	}
 }
@@ -394,7 +394,7 @@ func TestCompleteOutlivesItsClient(t *testing.T) {
 		}
 		return m, err
 	})
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 		t.Fatalf("Complete whose client went away after the first drive: %v", err)
 	}
 	for _, d := range tc.allDrives() {
@@ -421,7 +421,7 @@ func TestHealRetiresLeftoverUploadRecords(t *testing.T) {
 		}
 		return next()
 	})
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	left := 0
@@ -469,13 +469,13 @@ func TestUploadLocksNeverWaitBehindAPart(t *testing.T) {
 	release := make(chan struct{})
 	partDone := make(chan error, 1)
 	go func() {
-		_, err := tc.PutObjectPart(ctx, "bkt", "slow", slow, 2, &blockingReader{n: 1000, release: release}, 1<<20, s3compat.PutOptions{})
+		_, err := tc.PutObjectPart(ctx, "bkt", "slow", slow, 2, &blockingReader{n: 1000, release: release}, 1<<20, s3api.PutOptions{})
 		partDone <- err
 	}()
 	time.Sleep(50 * time.Millisecond) // the part upload holds its upload now
 	done := make(chan error, 1)
 	go func() {
-		_, err := tc.CompleteMultipartUpload(ctx, "bkt", "other", other, parts, s3compat.PutOptions{})
+		_, err := tc.CompleteMultipartUpload(ctx, "bkt", "other", other, parts, s3api.PutOptions{})
 		if err == nil {
 			_, err = tc.AbortStaleUploads(ctx, time.Now().Add(time.Hour))
 		}
@@ -527,14 +527,14 @@ func TestCompleteRacingAPartUpload(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			if _, err := gw2.PutObjectPart(ctx, "bkt", "k", id, 2, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{}); err != nil {
+			if _, err := gw2.PutObjectPart(ctx, "bkt", "k", id, 2, bytes.NewReader(p2), int64(len(p2)), s3api.PutOptions{}); err != nil {
 				return nil, err
 			}
 		}
 		return next()
 	})
-	_, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{})
-	if !errors.Is(err, s3compat.ErrInvalidPart) {
+	_, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{})
+	if !errors.Is(err, ErrInvalidPart) {
 		t.Fatalf("Complete naming a part replaced meanwhile: %v, want InvalidPart", err)
 	}
 	lp, err := tc.ListParts(ctx, "bkt", "k", id, 0, 10)
@@ -542,7 +542,7 @@ func TestCompleteRacingAPartUpload(t *testing.T) {
 		t.Fatalf("the upload after the refused Complete: %+v, %v", lp, err)
 	}
 	parts[1].ETag = md5hex(p2)
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	first := randBytes(14, 5<<20)

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -68,9 +68,9 @@ func randBytes(seed uint64, n int) []byte {
 
 func md5hex(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) }
 
-func (tc *testCluster) put(t *testing.T, key string, data []byte) s3compat.ObjectInfo {
+func (tc *testCluster) put(t *testing.T, key string, data []byte) s3api.ObjectInfo {
 	t.Helper()
-	info, err := tc.PutObject(context.Background(), "bkt", key, bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{})
+	info, err := tc.PutObject(context.Background(), "bkt", key, bytes.NewReader(data), int64(len(data)), s3api.PutOptions{})
 	if err != nil {
 		t.Fatalf("put %q: %v", key, err)
 	}
@@ -137,11 +137,11 @@ func TestDegradedReadsAndQuorum(t *testing.T) {
 	if err == nil || len(got) != 0 {
 		t.Fatalf("3 drives offline: got %d bytes, err %v; want an error and no bytes", len(got), err)
 	}
-	if !errors.Is(err, s3compat.ErrServiceUnavailable) {
-		t.Fatalf("3 drives offline: err %v, want ServiceUnavailable", err)
+	if !errors.Is(err, ErrReadQuorum) {
+		t.Fatalf("3 drives offline: err %v, want ErrReadQuorum (ServiceUnavailable)", err)
 	}
 	// Writes need the write quorum (4 of 6): with 3 offline they fail...
-	if _, err := tc.PutObject(context.Background(), "bkt", "new", bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{}); err == nil {
+	if _, err := tc.PutObject(context.Background(), "bkt", "new", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err == nil {
 		t.Fatal("put with 3 of 6 drives offline succeeded")
 	}
 	// ...and with 2 offline they succeed and read back.
@@ -173,13 +173,13 @@ func TestOverwriteAndDelete(t *testing.T) {
 	if err := tc.DeleteObject(context.Background(), "bkt", "k"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tc.get("k", 0, -1); !errors.Is(err, s3compat.ErrNoSuchKey) {
+	if _, err := tc.get("k", 0, -1); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("after delete: err %v, want NoSuchKey", err)
 	}
 	if err := tc.DeleteObject(context.Background(), "bkt", "k"); err != nil {
 		t.Fatalf("deleting a missing key: %v", err)
 	}
-	if _, err := tc.OpenObject(context.Background(), "nobucket", "k"); !errors.Is(err, s3compat.ErrNoSuchBucket) {
+	if _, err := tc.OpenObject(context.Background(), "nobucket", "k"); !errors.Is(err, ErrBucketNotFound) {
 		t.Fatalf("missing bucket: err %v", err)
 	}
 }
@@ -190,20 +190,20 @@ func TestBadBodyLeavesNothing(t *testing.T) {
 	tc.put(t, "k", old)
 	data := randBytes(4, 20000)
 	// Truncated body: fewer bytes than declared.
-	_, err := tc.PutObject(context.Background(), "bkt", "k", bytes.NewReader(data[:100]), int64(len(data)), s3compat.PutOptions{})
-	if !errors.Is(err, s3compat.ErrIncompleteBody) {
+	_, err := tc.PutObject(context.Background(), "bkt", "k", bytes.NewReader(data[:100]), int64(len(data)), s3api.PutOptions{})
+	if !errors.Is(err, ErrIncompleteBody) {
 		t.Fatalf("truncated body: err %v", err)
 	}
 	// Failing reader (a failed signature check, say).
-	bad := io.MultiReader(bytes.NewReader(data[:9000]), iotestErrReader{s3compat.ErrSignatureDoesNotMatch})
-	_, err = tc.PutObject(context.Background(), "bkt", "k", bad, int64(len(data)), s3compat.PutOptions{})
-	if !errors.Is(err, s3compat.ErrSignatureDoesNotMatch) {
+	bad := io.MultiReader(bytes.NewReader(data[:9000]), iotestErrReader{s3api.ErrSignatureDoesNotMatch})
+	_, err = tc.PutObject(context.Background(), "bkt", "k", bad, int64(len(data)), s3api.PutOptions{})
+	if !errors.Is(err, s3api.ErrSignatureDoesNotMatch) {
 		t.Fatalf("failing body: err %v", err)
 	}
 	// Wrong Content-MD5.
 	sum := md5.Sum([]byte("other"))
-	_, err = tc.PutObject(context.Background(), "bkt", "k", bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{ContentMD5: sum[:]})
-	if !errors.Is(err, s3compat.ErrBadDigest) {
+	_, err = tc.PutObject(context.Background(), "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{ContentMD5: sum[:]})
+	if !errors.Is(err, ErrBadDigest) {
 		t.Fatalf("bad md5: err %v", err)
 	}
 	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, old) {
@@ -222,8 +222,8 @@ func TestListObjects(t *testing.T) {
 		tc.put(t, k, []byte(k))
 	}
 	sort.Strings(keys)
-	list := func(p s3compat.ListParams) (objs, prefixes []string) {
-		var res s3compat.ListResult
+	list := func(p s3api.ListParams) (objs, prefixes []string) {
+		var res s3api.ListResult
 		for {
 			var err error
 			res, err = tc.ListObjects(context.Background(), "bkt", p)
@@ -241,17 +241,17 @@ func TestListObjects(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		p            s3compat.ListParams
+		p            s3api.ListParams
 		objs, prefix string
 	}{
-		{s3compat.ListParams{MaxKeys: 1000}, strings.Join(keys, ","), ""},
-		{s3compat.ListParams{MaxKeys: 2}, strings.Join(keys, ","), ""},
-		{s3compat.ListParams{Delimiter: "/", MaxKeys: 1000}, "a,b,c d,z", "a/,b/,c/"},
-		{s3compat.ListParams{Delimiter: "/", MaxKeys: 1}, "a,b,c d,z", "a/,b/,c/"},
-		{s3compat.ListParams{Prefix: "a/", Delimiter: "/", MaxKeys: 1000}, "a/b,a/c", "a/b/"},
-		{s3compat.ListParams{Prefix: "c/", Delimiter: "/", MaxKeys: 1}, "c/é", "c//,c/x/"},
-		{s3compat.ListParams{Prefix: "b", MaxKeys: 1000}, "b,b/x/y", ""},
-		{s3compat.ListParams{After: "b", MaxKeys: 1000}, "b/x/y,c d,c//x,c/x/,c/é,z", ""},
+		{s3api.ListParams{MaxKeys: 1000}, strings.Join(keys, ","), ""},
+		{s3api.ListParams{MaxKeys: 2}, strings.Join(keys, ","), ""},
+		{s3api.ListParams{Delimiter: "/", MaxKeys: 1000}, "a,b,c d,z", "a/,b/,c/"},
+		{s3api.ListParams{Delimiter: "/", MaxKeys: 1}, "a,b,c d,z", "a/,b/,c/"},
+		{s3api.ListParams{Prefix: "a/", Delimiter: "/", MaxKeys: 1000}, "a/b,a/c", "a/b/"},
+		{s3api.ListParams{Prefix: "c/", Delimiter: "/", MaxKeys: 1}, "c/é", "c//,c/x/"},
+		{s3api.ListParams{Prefix: "b", MaxKeys: 1000}, "b,b/x/y", ""},
+		{s3api.ListParams{After: "b", MaxKeys: 1000}, "b/x/y,c d,c//x,c/x/,c/é,z", ""},
 	}
 	for i, tt := range tests {
 		objs, prefixes := list(tt.p)
@@ -267,7 +267,7 @@ func TestListObjects(t *testing.T) {
 		}
 	}
 	tc.faulty[0].SetOffline(false)
-	if objs, _ := list(s3compat.ListParams{MaxKeys: 1000}); len(objs) != 0 {
+	if objs, _ := list(s3api.ListParams{MaxKeys: 1000}); len(objs) != 0 {
 		t.Fatalf("deleted keys listed: %q", objs)
 	}
 	if err := tc.DeleteBucket(context.Background(), "bkt"); err != nil {
@@ -278,36 +278,36 @@ func TestListObjects(t *testing.T) {
 func TestMultipart(t *testing.T) {
 	tc := newCluster(t, 6, 4, 2, 64<<10)
 	ctx := context.Background()
-	id, err := tc.NewMultipartUpload(ctx, "bkt", "mp", s3compat.PutOptions{ContentType: "text/plain"})
+	id, err := tc.NewMultipartUpload(ctx, "bkt", "mp", s3api.PutOptions{ContentType: "text/plain"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p1, p2 := randBytes(10, 5<<20), randBytes(11, 1234)
-	var parts []s3compat.CompletePart
+	var parts []s3api.CompletePart
 	for i, p := range [][]byte{p1, p2} {
 		// Upload part 1 twice: the second upload replaces the first.
 		if i == 0 {
-			if _, err := tc.PutObjectPart(ctx, "bkt", "mp", id, 1, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{}); err != nil {
+			if _, err := tc.PutObjectPart(ctx, "bkt", "mp", id, 1, bytes.NewReader(p2), int64(len(p2)), s3api.PutOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		pi, err := tc.PutObjectPart(ctx, "bkt", "mp", id, i+1, bytes.NewReader(p), int64(len(p)), s3compat.PutOptions{})
+		pi, err := tc.PutObjectPart(ctx, "bkt", "mp", id, i+1, bytes.NewReader(p), int64(len(p)), s3api.PutOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts = append(parts, s3compat.CompletePart{Number: i + 1, ETag: pi.ETag})
+		parts = append(parts, s3api.CompletePart{Number: i + 1, ETag: pi.ETag})
 	}
 	lp, err := tc.ListParts(ctx, "bkt", "mp", id, 0, 1000)
 	if err != nil || len(lp.Parts) != 2 || lp.Parts[0].Size != int64(len(p1)) {
 		t.Fatalf("list parts: %+v, %v", lp, err)
 	}
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3compat.CompletePart{{Number: 1, ETag: "bad"}}, s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrInvalidPart) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3api.CompletePart{{Number: 1, ETag: "bad"}}, s3api.PutOptions{}); !errors.Is(err, ErrInvalidPart) {
 		t.Fatalf("bad etag: %v", err)
 	}
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3compat.CompletePart{parts[1], parts[0]}, s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrInvalidPartOrder) {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3api.CompletePart{parts[1], parts[0]}, s3api.PutOptions{}); !errors.Is(err, ErrInvalidPartOrder) {
 		t.Fatalf("bad order: %v", err)
 	}
-	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, parts, s3compat.PutOptions{})
+	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, parts, s3api.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,20 +329,20 @@ func TestMultipart(t *testing.T) {
 	if err != nil || !bytes.Equal(got, all[len(p1)-10:len(p1)+10]) {
 		t.Fatalf("range across parts: err %v", err)
 	}
-	if _, err := tc.ListParts(ctx, "bkt", "mp", id, 0, 1000); !errors.Is(err, s3compat.ErrNoSuchUpload) {
+	if _, err := tc.ListParts(ctx, "bkt", "mp", id, 0, 1000); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("upload still listed after complete: %v", err)
 	}
 	// Small non-last parts are refused; abort removes the upload.
-	id2, _ := tc.NewMultipartUpload(ctx, "bkt", "mp2", s3compat.PutOptions{})
-	a, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 1, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{})
-	b, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 2, bytes.NewReader(p2), int64(len(p2)), s3compat.PutOptions{})
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp2", id2, []s3compat.CompletePart{{Number: 1, ETag: a.ETag}, {Number: 2, ETag: b.ETag}}, s3compat.PutOptions{}); !errors.Is(err, s3compat.ErrEntityTooSmall) {
+	id2, _ := tc.NewMultipartUpload(ctx, "bkt", "mp2", s3api.PutOptions{})
+	a, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 1, bytes.NewReader(p2), int64(len(p2)), s3api.PutOptions{})
+	b, _ := tc.PutObjectPart(ctx, "bkt", "mp2", id2, 2, bytes.NewReader(p2), int64(len(p2)), s3api.PutOptions{})
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp2", id2, []s3api.CompletePart{{Number: 1, ETag: a.ETag}, {Number: 2, ETag: b.ETag}}, s3api.PutOptions{}); !errors.Is(err, ErrPartTooSmall) {
 		t.Fatalf("small part: %v", err)
 	}
 	if err := tc.AbortMultipartUpload(ctx, "bkt", "mp2", id2); err != nil {
 		t.Fatal(err)
 	}
-	if err := tc.AbortMultipartUpload(ctx, "bkt", "mp2", id2); !errors.Is(err, s3compat.ErrNoSuchUpload) {
+	if err := tc.AbortMultipartUpload(ctx, "bkt", "mp2", id2); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("second abort: %v", err)
 	}
 }
@@ -360,7 +360,7 @@ func TestConcurrentWritersOneKey(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := tc.PutObject(context.Background(), "bkt", "hot", bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{}); err != nil {
+			if _, err := tc.PutObject(context.Background(), "bkt", "hot", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -457,36 +457,36 @@ func TestHealObject(t *testing.T) {
 func TestConditionalWrites(t *testing.T) {
 	tc := newCluster(t, 6, 4, 2, 4096)
 	ctx := context.Background()
-	put := func(key string, data []byte, opts s3compat.PutOptions) error {
+	put := func(key string, data []byte, opts s3api.PutOptions) error {
 		_, err := tc.PutObject(ctx, "bkt", key, bytes.NewReader(data), int64(len(data)), opts)
 		return err
 	}
-	create := s3compat.PutOptions{IfNoneMatch: "*"}
+	create := s3api.PutOptions{IfNoneMatch: "*"}
 	if err := put("c", []byte("one"), create); err != nil {
 		t.Fatalf("create-only on a new key: %v", err)
 	}
-	if err := put("c", []byte("two"), create); !errors.Is(err, s3compat.ErrPreconditionFailed) {
+	if err := put("c", []byte("two"), create); !errors.Is(err, ErrPreconditionFailed) {
 		t.Fatalf("create-only on an existing key: %v", err)
 	}
 	if got, _ := tc.get("c", 0, -1); string(got) != "one" {
 		t.Fatalf("refused write changed the object: %q", got)
 	}
-	if err := put("c", []byte("three"), s3compat.PutOptions{IfMatch: `"` + md5hex([]byte("nope")) + `"`}); !errors.Is(err, s3compat.ErrPreconditionFailed) {
+	if err := put("c", []byte("three"), s3api.PutOptions{IfMatch: `"` + md5hex([]byte("nope")) + `"`}); !errors.Is(err, ErrPreconditionFailed) {
 		t.Fatalf("if-match with a wrong etag: %v", err)
 	}
-	if err := put("c", []byte("three"), s3compat.PutOptions{IfMatch: md5hex([]byte("one"))}); err != nil {
+	if err := put("c", []byte("three"), s3api.PutOptions{IfMatch: md5hex([]byte("one"))}); err != nil {
 		t.Fatalf("if-match with the right etag: %v", err)
 	}
-	if err := put("missing", []byte("x"), s3compat.PutOptions{IfMatch: "abc"}); !errors.Is(err, s3compat.ErrNoSuchKey) {
+	if err := put("missing", []byte("x"), s3api.PutOptions{IfMatch: "abc"}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("if-match on a missing key: %v", err)
 	}
 	// A drive that missed the object must not spoil conditional writes.
 	tc.faulty[0].SetOffline(true)
-	if err := put("d", []byte("v1"), s3compat.PutOptions{}); err != nil {
+	if err := put("d", []byte("v1"), s3api.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	tc.faulty[0].SetOffline(false)
-	if err := put("d", []byte("v2"), s3compat.PutOptions{IfMatch: md5hex([]byte("v1"))}); err != nil {
+	if err := put("d", []byte("v2"), s3api.PutOptions{IfMatch: md5hex([]byte("v1"))}); err != nil {
 		t.Fatalf("if-match with a drive that missed the last write: %v", err)
 	}
 	// Racing creates: exactly one wins, and the object is the winner's.
@@ -510,7 +510,7 @@ func TestConditionalWrites(t *testing.T) {
 				t.Fatalf("round %d: writers %d and %d both won", round, winner, i)
 			case err == nil:
 				winner = i
-			case !errors.Is(err, s3compat.ErrPreconditionFailed) && !errors.Is(err, s3compat.ErrConditionalRequestConflict):
+			case !errors.Is(err, ErrPreconditionFailed) && !errors.Is(err, ErrWriteConflict):
 				t.Fatalf("round %d: writer %d: %v", round, i, err)
 			}
 		}
@@ -611,7 +611,7 @@ func TestSlowDriveDoesNotStallPut(t *testing.T) {
 	}
 	data := randBytes(5, 1<<20)
 	start := time.Now()
-	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{}); err != nil {
+	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -666,7 +666,7 @@ func TestHealResumesAfterRestart(t *testing.T) {
 	const n = 60
 	for i := range n {
 		data := randBytes(uint64(i), 5000)
-		if _, err := l.PutObject(ctx, "bkt", fmt.Sprintf("k%03d", i), bytes.NewReader(data), int64(len(data)), s3compat.PutOptions{}); err != nil {
+		if _, err := l.PutObject(ctx, "bkt", fmt.Sprintf("k%03d", i), bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -788,16 +788,16 @@ func TestDegradedWriteUsesFallbackAndMovesHome(t *testing.T) {
 func TestAbortStaleUploads(t *testing.T) {
 	tc := newCluster(t, 6, 4, 2, 4096)
 	ctx := context.Background()
-	old, err := tc.NewMultipartUpload(ctx, "bkt", "old", s3compat.PutOptions{})
+	old, err := tc.NewMultipartUpload(ctx, "bkt", "old", s3api.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tc.PutObjectPart(ctx, "bkt", "old", old, 1, bytes.NewReader([]byte("abc")), 3, s3compat.PutOptions{}); err != nil {
+	if _, err := tc.PutObjectPart(ctx, "bkt", "old", old, 1, bytes.NewReader([]byte("abc")), 3, s3api.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	cutoff := time.Now()
 	time.Sleep(10 * time.Millisecond)
-	fresh, err := tc.NewMultipartUpload(ctx, "bkt", "fresh", s3compat.PutOptions{})
+	fresh, err := tc.NewMultipartUpload(ctx, "bkt", "fresh", s3api.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -805,7 +805,7 @@ func TestAbortStaleUploads(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("aborted %d (%v), want 1", n, err)
 	}
-	if _, err := tc.ListParts(ctx, "bkt", "old", old, 0, 100); !errors.Is(err, s3compat.ErrNoSuchUpload) {
+	if _, err := tc.ListParts(ctx, "bkt", "old", old, 0, 100); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("the stale upload survived: %v", err)
 	}
 	if _, err := tc.ListParts(ctx, "bkt", "fresh", fresh, 0, 100); err != nil {
@@ -875,7 +875,7 @@ func TestHealRemovesDanglingRecords(t *testing.T) {
 	// With two other drives down the deleted key is plainly absent.
 	tc.faulty[1].SetOffline(true)
 	tc.faulty[2].SetOffline(true)
-	if _, err := tc.get("gone", 0, -1); !errors.Is(err, s3compat.ErrNoSuchKey) {
+	if _, err := tc.get("gone", 0, -1); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("deleted key with 2 drives down: %v, want NoSuchKey", err)
 	}
 	if _, err := tc.get("kept", 0, -1); err != nil {

@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/ecstore/ecstore/internal/crashpoint"
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -110,13 +110,14 @@ func (l *Layer) readMetaInline(ctx context.Context, bucket, key string) (*storag
 				return nil, nil, err
 			}
 		}
-		return nil, nil, s3compat.ErrNoSuchKey
+		return nil, nil, ErrObjectNotFound
 	}
-	return nil, nil, s3compat.ErrInsufficientReadQuorum
+	return nil, nil, ErrReadQuorum
 }
 
 // OpenObject returns a handle on the current version of bucket/key.
-func (l *Layer) OpenObject(ctx context.Context, bucket, key string) (s3compat.Object, error) {
+func (l *Layer) OpenObject(ctx context.Context, bucket, key string) (_ s3api.Object, err error) {
+	defer translate(&err)
 	meta, inline, err := l.readMetaInline(ctx, bucket, key)
 	if err != nil {
 		return nil, err
@@ -132,13 +133,14 @@ type object struct {
 	inline map[string][]byte // an inline object's shards by drive ID
 }
 
-func (o *object) Info() s3compat.ObjectInfo { return objectInfo(o.meta) }
+func (o *object) Info() s3api.ObjectInfo { return objectInfo(o.meta) }
 
 // Read streams bytes [offset, offset+length) part by part.
-func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) error {
+func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) (err error) {
+	defer translate(&err)
 	m := o.meta
 	if offset < 0 || length < 0 || offset+length > m.Size {
-		return s3compat.ErrInvalidRange
+		return ErrInvalidRange
 	}
 	coder, err := o.l.coder(m.EC)
 	if err != nil {
@@ -179,7 +181,7 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) er
 				o.l.queueHeal(m.Bucket, m.Key)
 			}
 			if err != nil {
-				return fmt.Errorf("gateway: read %s/%s part %d: %w", m.Bucket, m.Key, p.Number, toS3(err))
+				return fmt.Errorf("gateway: read %s/%s part %d: %w", m.Bucket, m.Key, p.Number, err)
 			}
 		}
 		partStart = partEnd
@@ -217,7 +219,8 @@ func (s *lazyShard) close() {
 // records, with quorum; then, only once the quorum holds, the shard files.
 // Without the quorum (full or failing drives) the records removed are put
 // back and the shard files were never touched: nothing visible changes.
-func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) error {
+func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) (err error) {
+	defer translate(&err)
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // HealStatus is the progress of a heal run (a walk over every object).
@@ -291,7 +291,7 @@ func (h *Walker) walk(ctx context.Context, deep bool, rate float64) error {
 	// total and an ETA.
 	var total int64
 	for _, b := range buckets {
-		err := l.walkKeys(ctx, b.Name, func(s3compat.ObjectInfo) error { total++; return nil })
+		err := l.walkKeys(ctx, b.Name, func(s3api.ObjectInfo) error { total++; return nil })
 		if err != nil {
 			return err
 		}
@@ -317,10 +317,10 @@ func (h *Walker) walk(ctx context.Context, deep bool, rate float64) error {
 		// walk never skips an object. An object a write holds is skipped
 		// (ErrKeyBusy) and tried again at the end of the bucket; until
 		// then the cursor stays before it.
-		var batch, busy []s3compat.ObjectInfo
+		var batch, busy []s3api.ObjectInfo
 		var last string // the last key walked in this bucket
 		// heal heals objs; round is -1 on the walk, then the retry round.
-		heal := func(objs []s3compat.ObjectInfo, round int) error {
+		heal := func(objs []s3api.ObjectInfo, round int) error {
 			final := round == walkBusyRounds-1
 			results := make([]HealResult, len(objs))
 			errs := make([]error, len(objs))
@@ -353,7 +353,7 @@ func (h *Walker) walk(ctx context.Context, deep bool, rate float64) error {
 						// (a rebalance is then run again).
 						l.healq.later(healItem{b.Name, o.Key})
 					}
-					if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) || r.Degraded() || (h.kind == WalkRebalance && r.Away > 0) {
+					if err != nil && !errors.Is(err, ErrObjectNotFound) || r.Degraded() || (h.kind == WalkRebalance && r.Away > 0) {
 						s.ObjectsFailed++
 						l.log.Warn(h.kind.String()+": object not brought to full redundancy and placement", "bucket", b.Name, "key", o.Key,
 							"err", err, "unreachable", r.Unreachable, "lost", r.Lost, "away", r.Away)
@@ -374,7 +374,7 @@ func (h *Walker) walk(ctx context.Context, deep bool, rate float64) error {
 			batch = batch[:0]
 			return err
 		}
-		err := l.walkKeysFrom(ctx, b.Name, start, func(o s3compat.ObjectInfo) error {
+		err := l.walkKeysFrom(ctx, b.Name, start, func(o s3api.ObjectInfo) error {
 			if interval > 0 {
 				if d := time.Until(next); d > 0 {
 					select {
@@ -439,14 +439,14 @@ func (h *Walker) walk(ctx context.Context, deep bool, rate float64) error {
 }
 
 // walkKeys calls fn for every object of a bucket, in key order.
-func (l *Layer) walkKeys(ctx context.Context, bucket string, fn func(s3compat.ObjectInfo) error) error {
+func (l *Layer) walkKeys(ctx context.Context, bucket string, fn func(s3api.ObjectInfo) error) error {
 	return l.walkKeysFrom(ctx, bucket, "", fn)
 }
 
 // walkKeysFrom calls fn for every object of a bucket after key after.
-func (l *Layer) walkKeysFrom(ctx context.Context, bucket, after string, fn func(s3compat.ObjectInfo) error) error {
+func (l *Layer) walkKeysFrom(ctx context.Context, bucket, after string, fn func(s3api.ObjectInfo) error) error {
 	for {
-		page, err := l.ListObjects(ctx, bucket, s3compat.ListParams{After: after, MaxKeys: 1000})
+		page, err := l.ListObjects(ctx, bucket, s3api.ListParams{After: after, MaxKeys: 1000})
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -49,7 +48,7 @@ func (r *Repair) healUploads(ctx context.Context, bucket string, deep bool) (rep
 		if errors.Is(err, ErrKeyBusy) {
 			continue // a part upload is running: it writes every drive anyway
 		}
-		if err != nil && !errors.Is(err, s3compat.ErrNoSuchUpload) || res.Degraded() {
+		if err != nil && !errors.Is(err, ErrUploadNotFound) || res.Degraded() {
 			failed++
 			l.log.Warn("heal: upload not brought to full redundancy", "bucket", bucket, "key", u.Key, "upload", id,
 				"err", err, "unreachable", res.Unreachable, "lost", res.Lost)

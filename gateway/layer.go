@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/ec"
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -37,7 +37,7 @@ type Layer struct {
 	coders  map[storagenode.ECInfo]*ec.Coder
 }
 
-var _ s3compat.ObjectLayer = (*Layer)(nil)
+var _ s3api.ObjectLayer = (*Layer)(nil)
 
 // New builds a Layer over cfg.Drives.
 func New(cfg Config) (*Layer, error) {
@@ -126,10 +126,11 @@ func (l *Layer) bucketQuorum() int { return len(l.topo().drives)/2 + 1 }
 func (l *Layer) allDrives() []storagenode.Drive { return l.topo().drives }
 
 // MakeBucket creates the bucket record on every drive.
-func (l *Layer) MakeBucket(ctx context.Context, bucket string) error {
+func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
+	defer translate(&err)
 	if _, err := l.HeadBucket(ctx, bucket); err == nil {
-		return s3compat.ErrBucketAlreadyOwnedByYou
-	} else if !errors.Is(err, s3compat.ErrNoSuchBucket) {
+		return ErrBucketExists
+	} else if !errors.Is(err, ErrBucketNotFound) {
 		return err
 	}
 	now := time.Now().UTC()
@@ -155,7 +156,8 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) error {
 }
 
 // HeadBucket reports the bucket if a majority of drives hold its record.
-func (l *Layer) HeadBucket(ctx context.Context, bucket string) (s3compat.BucketInfo, error) {
+func (l *Layer) HeadBucket(ctx context.Context, bucket string) (_ s3api.BucketInfo, err error) {
+	defer translate(&err)
 	drives := l.allDrives()
 	infos := make([]storagenode.BucketInfo, len(drives))
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
@@ -178,15 +180,16 @@ func (l *Layer) HeadBucket(ctx context.Context, bucket string) (s3compat.BucketI
 	q := len(drives)/2 + 1
 	switch {
 	case found >= q:
-		return s3compat.BucketInfo{Name: bucket, Created: info.Created}, nil
+		return s3api.BucketInfo{Name: bucket, Created: info.Created}, nil
 	case missing > len(drives)-q:
-		return s3compat.BucketInfo{}, s3compat.ErrNoSuchBucket
+		return s3api.BucketInfo{}, ErrBucketNotFound
 	}
-	return s3compat.BucketInfo{}, s3compat.ErrServiceUnavailable.WithMessage("Not enough drives answered to confirm the bucket %q.", bucket)
+	return s3api.BucketInfo{}, withMessage(ErrUnavailable, "Not enough drives answered to confirm the bucket %q.", bucket)
 }
 
 // ListBuckets lists the buckets held by a majority of drives.
-func (l *Layer) ListBuckets(ctx context.Context) ([]s3compat.BucketInfo, error) {
+func (l *Layer) ListBuckets(ctx context.Context) (_ []s3api.BucketInfo, err error) {
+	defer translate(&err)
 	drives := l.allDrives()
 	lists := make([][]storagenode.BucketInfo, len(drives))
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
@@ -195,7 +198,7 @@ func (l *Layer) ListBuckets(ctx context.Context) ([]s3compat.BucketInfo, error) 
 	})
 	q := len(drives)/2 + 1
 	if countNil(errs) < q {
-		return nil, s3compat.ErrServiceUnavailable.WithMessage("Not enough drives answered to list buckets.")
+		return nil, withMessage(ErrUnavailable, "Not enough drives answered to list buckets.")
 	}
 	count := map[string]int{}
 	created := map[string]time.Time{}
@@ -207,10 +210,10 @@ func (l *Layer) ListBuckets(ctx context.Context) ([]s3compat.BucketInfo, error) 
 			}
 		}
 	}
-	var out []s3compat.BucketInfo
+	var out []s3api.BucketInfo
 	for name, n := range count {
 		if n >= q {
-			out = append(out, s3compat.BucketInfo{Name: name, Created: created[name]})
+			out = append(out, s3api.BucketInfo{Name: name, Created: created[name]})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -218,16 +221,17 @@ func (l *Layer) ListBuckets(ctx context.Context) ([]s3compat.BucketInfo, error) 
 }
 
 // DeleteBucket removes an empty bucket from every drive.
-func (l *Layer) DeleteBucket(ctx context.Context, bucket string) error {
+func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
+	defer translate(&err)
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return err
 	}
-	res, err := l.ListObjects(ctx, bucket, s3compat.ListParams{MaxKeys: 1})
+	res, err := l.ListObjects(ctx, bucket, s3api.ListParams{MaxKeys: 1})
 	if err != nil {
 		return err
 	}
 	if len(res.Objects) > 0 {
-		return s3compat.ErrBucketNotEmpty
+		return ErrBucketNotEmpty
 	}
 	drives := l.allDrives()
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error {

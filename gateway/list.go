@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -127,7 +127,7 @@ func (l *Layer) newMerger(ctx context.Context, bucket, prefix, after string, bat
 				return nil, err
 			}
 		}
-		return nil, s3compat.ErrServiceUnavailable.WithMessage("Not enough drives answered to list the bucket.")
+		return nil, withMessage(ErrUnavailable, "Not enough drives answered to list the bucket.")
 	}
 	return m, nil
 }
@@ -300,16 +300,17 @@ func (m *merger) logErrors(log *slog.Logger) {
 
 // entryInfo is a listing's ObjectInfo of an entry: the fields a listing
 // shows (no headers, checksums or part count).
-func entryInfo(bucket string, e *storagenode.ObjectEntry) s3compat.ObjectInfo {
-	return s3compat.ObjectInfo{
+func entryInfo(bucket string, e *storagenode.ObjectEntry) s3api.ObjectInfo {
+	return s3api.ObjectInfo{
 		Bucket: bucket, Key: e.Key, Size: e.Size, ETag: e.ETag, ModTime: e.ModTime,
 		ContentType: e.ContentType, UserMeta: e.UserMeta,
 	}
 }
 
 // ListObjects merges the sorted indexes of the drives (see merger).
-func (l *Layer) ListObjects(ctx context.Context, bucket string, p s3compat.ListParams) (s3compat.ListResult, error) {
-	var res s3compat.ListResult
+func (l *Layer) ListObjects(ctx context.Context, bucket string, p s3api.ListParams) (_ s3api.ListResult, err error) {
+	defer translate(&err)
+	var res s3api.ListResult
 	after := p.After
 	if p.Delimiter != "" && strings.HasPrefix(after, p.Prefix) {
 		// Continuing after a common prefix: skip everything under it.
@@ -324,7 +325,7 @@ func (l *Layer) ListObjects(ctx context.Context, bucket string, p s3compat.ListP
 	if err != nil {
 		return res, err
 	}
-	res.Objects = make([]s3compat.ObjectInfo, 0, min(max(p.MaxKeys, 0), listBatch))
+	res.Objects = make([]s3api.ObjectInfo, 0, min(max(p.MaxKeys, 0), listBatch))
 	n := 0
 	for {
 		_, e, ok := m.next()

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -79,7 +79,7 @@ func (lc *listCluster) place(t testing.TB, rec *storagenode.ObjectMeta, drives .
 
 // listAll pages through the bucket and returns "key=etag" per object and
 // the prefixes.
-func (lc *listCluster) listAll(t testing.TB, p s3compat.ListParams) (objs, prefixes []string) {
+func (lc *listCluster) listAll(t testing.TB, p s3api.ListParams) (objs, prefixes []string) {
 	t.Helper()
 	for pages := 0; ; pages++ {
 		if pages > 10000 {
@@ -171,7 +171,7 @@ func TestListSubsetRule(t *testing.T) {
 	// The subset is chosen at random: list often enough to meet every one.
 	for round := range 60 {
 		for _, max := range []int{1, 2, 1000} {
-			got, _ := lc.listAll(t, s3compat.ListParams{MaxKeys: max})
+			got, _ := lc.listAll(t, s3api.ListParams{MaxKeys: max})
 			if !slices.Equal(got, want) {
 				t.Fatalf("round %d, max-keys %d: listed %q, want %q", round, max, got, want)
 			}
@@ -190,7 +190,7 @@ func TestListReadsSubset(t *testing.T) {
 			lc := newListCluster(t, tt.n, tt.k, tt.m, nil)
 			ctx := context.Background()
 			for i := range 30 {
-				if _, err := lc.PutObject(ctx, "bkt", fmt.Sprintf("k%02d", i), strings.NewReader("x"), 1, s3compat.PutOptions{}); err != nil {
+				if _, err := lc.PutObject(ctx, "bkt", fmt.Sprintf("k%02d", i), strings.NewReader("x"), 1, s3api.PutOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -201,7 +201,7 @@ func TestListReadsSubset(t *testing.T) {
 				for i := range lc.lists {
 					lc.lists[i].Store(0)
 				}
-				res, err := lc.ListObjects(ctx, "bkt", s3compat.ListParams{MaxKeys: 1000})
+				res, err := lc.ListObjects(ctx, "bkt", s3api.ListParams{MaxKeys: 1000})
 				if err != nil || len(res.Objects) != 30 {
 					t.Fatalf("listing: %d objects, %v", len(res.Objects), err)
 				}
@@ -252,7 +252,7 @@ func TestListSubsetDriveFails(t *testing.T) {
 		t.Fatalf("reference listing has %d keys, want the 12 on every drive at least", len(want))
 	}
 	for round := range 40 {
-		got, _ := lc.listAll(t, s3compat.ListParams{MaxKeys: 7})
+		got, _ := lc.listAll(t, s3api.ListParams{MaxKeys: 7})
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: listed %q, want %q", round, got, want)
 		}
@@ -286,7 +286,7 @@ func TestListSubsetMatchesFull(t *testing.T) {
 		}
 		want := lc.fullListing(t)
 		for _, max := range []int{1, 3, 50, 1000} {
-			got, _ := lc.listAll(t, s3compat.ListParams{MaxKeys: max})
+			got, _ := lc.listAll(t, s3api.ListParams{MaxKeys: max})
 			if !slices.Equal(got, want) {
 				t.Fatalf("round %d, max-keys %d:\n got %q\nwant %q", round, max, got, want)
 			}
@@ -298,7 +298,7 @@ func TestListSubsetMatchesFull(t *testing.T) {
 				wantPrefixes = append(wantPrefixes, p)
 			}
 		}
-		if _, got := lc.listAll(t, s3compat.ListParams{Delimiter: "/", MaxKeys: 1}); !slices.Equal(got, wantPrefixes) {
+		if _, got := lc.listAll(t, s3api.ListParams{Delimiter: "/", MaxKeys: 1}); !slices.Equal(got, wantPrefixes) {
 			t.Fatalf("round %d: prefixes %q, want %q", round, got, wantPrefixes)
 		}
 	}
@@ -326,7 +326,7 @@ func benchListPages(b *testing.B, l *Layer) {
 	after, keys := "", 0
 	start := time.Now()
 	for b.Loop() {
-		res, err := l.ListObjects(ctx, "bkt", s3compat.ListParams{Prefix: "photos/", After: after, MaxKeys: 1000})
+		res, err := l.ListObjects(ctx, "bkt", s3api.ListParams{Prefix: "photos/", After: after, MaxKeys: 1000})
 		if err != nil {
 			b.Fatal(err)
 		}

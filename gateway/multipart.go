@@ -15,7 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ecstore/ecstore/internal/crashpoint"
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -23,7 +23,8 @@ import (
 const minPartSize = 5 << 20
 
 // NewMultipartUpload records an upload on the object's drives.
-func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (string, error) {
+func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts s3api.PutOptions) (_ string, err error) {
+	defer translate(&err)
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return "", err
 	}
@@ -49,7 +50,7 @@ func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts
 // readUpload finds an upload's record on the object's drives.
 func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*storagenode.UploadMeta, []storagenode.Drive, error) {
 	if _, err := uuid.Parse(uploadID); err != nil {
-		return nil, nil, s3compat.ErrNoSuchUpload
+		return nil, nil, ErrUploadNotFound
 	}
 	drives, err := l.lookupDrives(l.topo(), bucket, key)
 	if err != nil {
@@ -78,21 +79,22 @@ func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*
 		if _, err := l.HeadBucket(ctx, bucket); err != nil {
 			return nil, nil, err
 		}
-		return nil, nil, s3compat.ErrNoSuchUpload
+		return nil, nil, ErrUploadNotFound
 	}
-	return nil, nil, s3compat.ErrInsufficientReadQuorum
+	return nil, nil, ErrReadQuorum
 }
 
-var _ s3compat.UploadChecksumer = (*Layer)(nil)
+var _ s3api.UploadChecksumer = (*Layer)(nil)
 
 // UploadChecksum returns the checksum algorithm and type the upload was
 // created with.
 func (l *Layer) UploadChecksum(ctx context.Context, bucket, key, uploadID string) (algo, typ string, err error) {
+	defer translate(&err)
 	u, _, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return "", "", err
 	}
-	_, algo, typ = s3compat.StripUploadChecksumHeaders(u.Headers)
+	_, algo, typ = s3api.StripUploadChecksumHeaders(u.Headers)
 	return algo, typ, nil
 }
 
@@ -101,16 +103,17 @@ func (l *Layer) UploadChecksum(ctx context.Context, bucket, key, uploadID string
 // part never tears the one already recorded. A shard whose drive is offline
 // goes to a fallback drive, as a single PUT's does; the part's record then
 // names where its shards are (see partdrives.go).
-func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string, num int, body io.Reader, size int64, opts s3compat.PutOptions) (s3compat.PartInfo, error) {
+func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string, num int, body io.Reader, size int64, opts s3api.PutOptions) (_ s3api.PartInfo, err error) {
+	defer translate(&err)
 	defer l.ulocks.part(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
-		return s3compat.PartInfo{}, err
+		return s3api.PartInfo{}, err
 	}
 	name := fmt.Sprintf("part.%d.%s", num, uuid.NewString()[:8])
 	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts, u)
 	if err != nil {
-		return s3compat.PartInfo{}, toS3(err)
+		return s3api.PartInfo{}, err
 	}
 	pm := &storagenode.PartMeta{Number: num, Size: pw.size, ETag: pw.etag, Name: name, ModTime: time.Now().UTC(), Checksums: pw.checksums}
 	ids := slices.Clone(u.Drives)
@@ -132,7 +135,7 @@ func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 		return err
 	})
 	if countNil(errs) < writeQuorum(u.EC.Data, u.EC.Parity) {
-		return s3compat.PartInfo{}, worstWriteError(errs)
+		return s3api.PartInfo{}, worstWriteError(errs)
 	}
 	// A replaced upload of the part that went to fallback drives this one
 	// did not use: their record now names this upload, their file goes.
@@ -149,7 +152,7 @@ func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 		l.dropReplacedPart(ctx, d, u, prev, pm)
 		return err
 	})
-	return s3compat.PartInfo{Number: num, Size: pm.Size, ETag: pm.ETag, ModTime: pm.ModTime, Checksums: pm.Checksums}, nil
+	return s3api.PartInfo{Number: num, Size: pm.Size, ETag: pm.ETag, ModTime: pm.ModTime, Checksums: pm.Checksums}, nil
 }
 
 // partDrivesOf is partDrives for a record that may be nil (none).
@@ -189,7 +192,7 @@ func (l *Layer) readPartsAll(ctx context.Context, u *storagenode.UploadMeta, dri
 	})
 	extra = extraDriveIDs(u, lists)
 	if countNil(errs) < u.EC.Data {
-		return nil, extra, s3compat.ErrInsufficientReadQuorum
+		return nil, extra, ErrReadQuorum
 	}
 	type vote struct {
 		p     *storagenode.PartMeta
@@ -229,26 +232,27 @@ func (l *Layer) readPartsAll(ctx context.Context, u *storagenode.UploadMeta, dri
 // and again at commit by the same compare-and-set as PutObject's: of two
 // racing conditional completes exactly one wins, and the loser's upload is
 // gone (S3 asks the client to start a new one).
-func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3compat.CompletePart, opts s3compat.PutOptions) (s3compat.ObjectInfo, error) {
+func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3api.CompletePart, opts s3api.PutOptions) (_ s3api.ObjectInfo, err error) {
+	defer translate(&err)
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
 	defer l.ulocks.lock(bucket, uploadID)()
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
-	if errors.Is(err, s3compat.ErrNoSuchUpload) || errors.Is(err, s3compat.ErrInsufficientReadQuorum) {
+	if errors.Is(err, ErrUploadNotFound) || errors.Is(err, ErrReadQuorum) {
 		// Gone, or retired on some drives by an earlier Complete.
 		return l.completedBefore(ctx, bucket, key, uploadID, err)
 	}
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	have, extra, err := l.readPartsAll(ctx, u, drives)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	byNum := map[int]*storagenode.PartMeta{}
 	for _, p := range have {
@@ -256,11 +260,11 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	}
 	for i := 1; i < len(parts); i++ {
 		if parts[i].Number <= parts[i-1].Number {
-			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPartOrder
+			return s3api.ObjectInfo{}, ErrInvalidPartOrder
 		}
 	}
-	headers, ckAlgo, ckType := s3compat.StripUploadChecksumHeaders(u.Headers)
-	var ckParts []s3compat.PartChecksum
+	headers, ckAlgo, ckType := s3api.StripUploadChecksumHeaders(u.Headers)
+	var ckParts []s3api.PartChecksum
 	h := md5.New()
 	var size int64
 	infos := make([]storagenode.PartInfo, 0, len(parts))
@@ -268,20 +272,20 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	for i, cp := range parts {
 		p := byNum[cp.Number]
 		if p == nil || p.ETag != cp.ETag {
-			return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("Part %d was not uploaded, or its ETag does not match.", cp.Number)
+			return s3api.ObjectInfo{}, withMessage(ErrInvalidPart, "Part %d was not uploaded, or its ETag does not match.", cp.Number)
 		}
-		if err := s3compat.CheckCompletePart(ckAlgo, ckType, cp.Number, cp.Checksums, p.Checksums); err != nil {
-			return s3compat.ObjectInfo{}, err
+		if err := s3api.CheckCompletePart(ckAlgo, ckType, cp.Number, cp.Checksums, p.Checksums); err != nil {
+			return s3api.ObjectInfo{}, err
 		}
 		if ckAlgo != "" {
 			v := p.Checksums[ckAlgo]
 			if v == "" {
-				return s3compat.ObjectInfo{}, s3compat.ErrInvalidPart.WithMessage("The upload was created with a %s checksum; part %d was uploaded without one.", ckAlgo, cp.Number)
+				return s3api.ObjectInfo{}, withMessage(ErrInvalidPart, "The upload was created with a %s checksum; part %d was uploaded without one.", ckAlgo, cp.Number)
 			}
-			ckParts = append(ckParts, s3compat.PartChecksum{Value: v, Size: p.Size})
+			ckParts = append(ckParts, s3api.PartChecksum{Value: v, Size: p.Size})
 		}
 		if i < len(parts)-1 && p.Size < minPartSize {
-			return s3compat.ObjectInfo{}, s3compat.ErrEntityTooSmall.WithMessage("Part %d is %d bytes; every part but the last must be at least 5 MiB.", cp.Number, p.Size)
+			return s3api.ObjectInfo{}, withMessage(ErrPartTooSmall, "Part %d is %d bytes; every part but the last must be at least 5 MiB.", cp.Number, p.Size)
 		}
 		sum, _ := hex.DecodeString(p.ETag)
 		h.Write(sum)
@@ -295,23 +299,23 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: headers, EC: u.EC, Drives: u.Drives, Parts: infos,
 	}
 	if ckAlgo != "" {
-		v, err := s3compat.CombineChecksums(ckAlgo, ckType, ckParts)
+		v, err := s3api.CombineChecksums(opts.NewHash, ckAlgo, ckType, ckParts)
 		if err != nil {
-			return s3compat.ObjectInfo{}, err
+			return s3api.ObjectInfo{}, err
 		}
 		meta.Checksums = map[string]string{ckAlgo: v}
-		if ckType != s3compat.ChecksumFullObject {
-			meta.Checksums[s3compat.ChecksumTypeKey] = ckType
+		if ckType != s3api.ChecksumFullObject {
+			meta.Checksums[s3api.ChecksumTypeKey] = ckType
 		}
 	}
 	if err := opts.FinalChecksum.Check(ckAlgo, ckType, meta.Checksums[ckAlgo]); err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	target, settled := l.settleParts(ctx, u, listed)
 	meta.Drives = target
 	targets := l.drivesByID(target)
 	err = l.commitUpload(ctx, targets, meta, cond)
-	if err == nil || errors.Is(err, s3compat.ErrPreconditionFailed) {
+	if err == nil || errors.Is(err, ErrPreconditionFailed) {
 		// Committed (or aborted): the upload's drives the object does not
 		// use (fallbacks whose shards were copied home, homes that were
 		// down) retire it and lose its files.
@@ -324,7 +328,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		l.abortUpload(ctx, rest, bucket, key, uploadID)
 	}
 	if err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	if !settled {
 		l.queueHeal(bucket, key)
@@ -342,20 +346,20 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 // the drives it did not reach and answers as the first would have. When the
 // key holds another version, or no record names the upload, it answers
 // notFound (the upload was aborted, or completed and replaced since).
-func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID string, notFound error) (s3compat.ObjectInfo, error) {
+func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID string, notFound error) (s3api.ObjectInfo, error) {
 	rec, err := l.readMeta(ctx, bucket, key)
 	switch {
 	case err == nil && rec.DataDir != uploadID:
-		return s3compat.ObjectInfo{}, notFound
+		return s3api.ObjectInfo{}, notFound
 	case err != nil:
 		// No version a read quorum holds: the earlier Complete may have
 		// reached fewer drives than that.
 		if rec = l.findCompleted(ctx, bucket, key, uploadID); rec == nil {
-			return s3compat.ObjectInfo{}, notFound
+			return s3api.ObjectInfo{}, notFound
 		}
 	}
 	if err := l.commitUpload(ctx, l.drivesByID(rec.Drives), rec, nil); err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	return objectInfo(rec), nil
 }
@@ -427,11 +431,11 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		switch err := errs[i]; {
 		case errors.Is(err, storagenode.ErrConflict):
 			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
-			return s3compat.ErrPreconditionFailed
+			return ErrPreconditionFailed
 		case errors.Is(err, storagenode.ErrPartReplaced):
 			// A part was uploaded again (through another gateway) while
 			// this Complete was on its way: nothing is committed.
-			return s3compat.ErrInvalidPart.WithMessage("A part was uploaded again while the upload was being completed; list the parts and send the Complete again.")
+			return withMessage(ErrInvalidPart, "A part was uploaded again while the upload was being completed; list the parts and send the Complete again.")
 		case err == nil, errors.Is(err, storagenode.ErrStale), errors.Is(err, storagenode.ErrUploadCompleted):
 			// ErrUploadCompleted: another Complete of the upload committed
 			// here first (a duplicate through another gateway, or one cut
@@ -488,7 +492,7 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 		l.queueHeal(meta.Bucket, meta.Key)
 		l.log.Warn("multipart upload completed on too few drives; a resent Complete or the heal finishes it",
 			"bucket", meta.Bucket, "key", meta.Key, "upload", meta.DataDir, "drives", good, "quorum", wq)
-		return s3compat.ErrInsufficientWriteQuorum.WithMessage("The object was stored on %d drives of the %d it needs; send the Complete again to finish it.", good, wq)
+		return withMessage(ErrWriteQuorum, "The object was stored on %d drives of the %d it needs; send the Complete again to finish it.", good, wq)
 	}
 	crashpoint.Hit(crashpoint.CompleteCommitted)
 	// (A stale drive retired the upload; the newer record there is not
@@ -530,7 +534,8 @@ func driveID(d storagenode.Drive) string {
 // AbortMultipartUpload removes an upload and its parts. Data that a
 // committed record references stays (the drives check, not the timing): an
 // abort, or the expiry of old uploads, never removes a completed object.
-func (l *Layer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+func (l *Layer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) (err error) {
+	defer translate(&err)
 	defer l.ulocks.lock(bucket, uploadID)()
 	return l.abortLocked(ctx, bucket, key, uploadID)
 }
@@ -559,16 +564,17 @@ func (l *Layer) abortLocked(ctx context.Context, bucket, key, uploadID string) e
 }
 
 // ListParts lists an upload's parts after marker.
-func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (s3compat.ListPartsResult, error) {
+func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (_ s3api.ListPartsResult, err error) {
+	defer translate(&err)
 	u, drives, err := l.readUpload(ctx, bucket, key, uploadID)
 	if err != nil {
-		return s3compat.ListPartsResult{}, err
+		return s3api.ListPartsResult{}, err
 	}
 	parts, err := l.readParts(ctx, u, drives)
 	if err != nil {
-		return s3compat.ListPartsResult{}, err
+		return s3api.ListPartsResult{}, err
 	}
-	res := s3compat.ListPartsResult{Initiated: u.Initiated}
+	res := s3api.ListPartsResult{Initiated: u.Initiated}
 	for _, p := range parts {
 		if p.Number <= marker {
 			continue
@@ -577,14 +583,15 @@ func (l *Layer) ListParts(ctx context.Context, bucket, key, uploadID string, mar
 			res.IsTruncated = true
 			break
 		}
-		res.Parts = append(res.Parts, s3compat.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, ModTime: p.ModTime, Checksums: p.Checksums})
+		res.Parts = append(res.Parts, s3api.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, ModTime: p.ModTime, Checksums: p.Checksums})
 		res.NextPartNumberMarker = p.Number
 	}
 	return res, nil
 }
 
 // ListMultipartUploads lists the uploads in progress, merged over drives.
-func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3compat.ListUploadsParams) (s3compat.ListUploadsResult, error) {
+func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3api.ListUploadsParams) (_ s3api.ListUploadsResult, err error) {
+	defer translate(&err)
 	all := l.allDrives()
 	lists := make([][]*storagenode.UploadMeta, len(all))
 	errs := fanout(all, func(i int, d storagenode.Drive) (err error) {
@@ -593,9 +600,9 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3com
 	})
 	if countNil(errs) < len(all)/2+1 {
 		if _, err := l.HeadBucket(ctx, bucket); err != nil {
-			return s3compat.ListUploadsResult{}, err
+			return s3api.ListUploadsResult{}, err
 		}
-		return s3compat.ListUploadsResult{}, s3compat.ErrServiceUnavailable
+		return s3api.ListUploadsResult{}, ErrUnavailable
 	}
 	count := map[string]int{}
 	byID := map[string]*storagenode.UploadMeta{}
@@ -617,7 +624,7 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3com
 		}
 		return ups[i].Initiated.Before(ups[j].Initiated)
 	})
-	var res s3compat.ListUploadsResult
+	var res s3api.ListUploadsResult
 	seenPrefix := map[string]bool{}
 	n := 0
 	// Markers: keys before key-marker are skipped; for the key-marker
@@ -654,20 +661,20 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3com
 			res.IsTruncated = true
 			break
 		}
-		res.Uploads = append(res.Uploads, s3compat.UploadInfo{Key: u.Key, UploadID: u.UploadID, Initiated: u.Initiated})
+		res.Uploads = append(res.Uploads, s3api.UploadInfo{Key: u.Key, UploadID: u.UploadID, Initiated: u.Initiated})
 		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.UploadID
 		n++
 	}
 	return res, nil
 }
 
-var _ s3compat.PartedObject = (*object)(nil)
+var _ s3api.PartedObject = (*object)(nil)
 
 // Parts lists the parts the opened version was assembled from.
-func (o *object) Parts() []s3compat.PartInfo {
-	out := make([]s3compat.PartInfo, len(o.meta.Parts))
+func (o *object) Parts() []s3api.PartInfo {
+	out := make([]s3api.PartInfo, len(o.meta.Parts))
 	for i, p := range o.meta.Parts {
-		out[i] = s3compat.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksums: p.Checksums}
+		out[i] = s3api.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksums: p.Checksums}
 	}
 	return out
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -33,17 +33,17 @@ func (tc *testCluster) setOffline(on bool, ids ...string) {
 
 // putParts uploads parts of the given sizes to an existing upload and
 // returns the Complete list and the bytes.
-func (tc *testCluster) putParts(t *testing.T, key, id string, first int, seed uint64, sizes ...int) ([]s3compat.CompletePart, []byte) {
+func (tc *testCluster) putParts(t *testing.T, key, id string, first int, seed uint64, sizes ...int) ([]s3api.CompletePart, []byte) {
 	t.Helper()
-	var parts []s3compat.CompletePart
+	var parts []s3api.CompletePart
 	var all []byte
 	for i, n := range sizes {
 		p := randBytes(seed+uint64(i), n)
-		pi, err := tc.PutObjectPart(context.Background(), "bkt", key, id, first+i, bytes.NewReader(p), int64(n), s3compat.PutOptions{})
+		pi, err := tc.PutObjectPart(context.Background(), "bkt", key, id, first+i, bytes.NewReader(p), int64(n), s3api.PutOptions{})
 		if err != nil {
 			t.Fatalf("part %d: %v", first+i, err)
 		}
-		parts = append(parts, s3compat.CompletePart{Number: first + i, ETag: pi.ETag})
+		parts = append(parts, s3api.CompletePart{Number: first + i, ETag: pi.ETag})
 		all = append(all, p...)
 	}
 	return parts, all
@@ -101,7 +101,7 @@ func TestPartsUseFallbackDrives(t *testing.T) {
 				t.Fatal(err)
 			}
 			homeIDs := driveIDs(home)
-			id, err := tc.NewMultipartUpload(ctx, "bkt", "k", s3compat.PutOptions{})
+			id, err := tc.NewMultipartUpload(ctx, "bkt", "k", s3api.PutOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestPartsUseFallbackDrives(t *testing.T) {
 				t.Fatalf("ListParts: %+v, %v", lp, err)
 			}
 			partials := tc.Stats().PartialWrites.Load()
-			if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+			if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if n := tc.Stats().PartialWrites.Load() - partials; n != 0 {
@@ -179,7 +179,7 @@ func (tc *testCluster) fallbackPart(t *testing.T, key string) (id, name, fallbac
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err = tc.NewMultipartUpload(ctx, "bkt", key, s3compat.PutOptions{})
+	id, err = tc.NewMultipartUpload(ctx, "bkt", key, s3api.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestCompleteAfterHomeDriveReturns(t *testing.T) {
 	tc.setOffline(false, down)
 	more, rest := tc.putParts(t, "k", id, 2, 12, 1000)
 	parts, all = append(parts, more...), append(all, rest...)
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	home, _ := tc.place("bkt", "k")
@@ -320,8 +320,8 @@ func TestCompleteWithFallbackDown(t *testing.T) {
 	if err != nil || len(parts.Parts) != 1 {
 		t.Fatalf("ListParts: %+v, %v", parts, err)
 	}
-	cp := []s3compat.CompletePart{{Number: 1, ETag: parts.Parts[0].ETag}}
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, cp, s3compat.PutOptions{}); err != nil {
+	cp := []s3api.CompletePart{{Number: 1, ETag: parts.Parts[0].ETag}}
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, cp, s3api.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, first) {
@@ -389,11 +389,11 @@ func TestFailedPartKeepsEarlierParts(t *testing.T) {
 	}
 	tc.Layer = l
 	fail.Store(true)
-	if _, err := tc.PutObjectPart(ctx, "bkt", "k", id, 2, bytes.NewReader(randBytes(22, 40_000)), 40_000, s3compat.PutOptions{}); err == nil {
+	if _, err := tc.PutObjectPart(ctx, "bkt", "k", id, 2, bytes.NewReader(randBytes(22, 40_000)), 40_000, s3api.PutOptions{}); err == nil {
 		t.Fatal("part 2 with 3 of 6 drives failing their commits was acknowledged")
 	}
 	fail.Store(false)
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 		t.Fatalf("Complete with part 1 after part 2 failed: %v", err)
 	}
 	tc.checkEveryShard(t, "k", all)
@@ -443,14 +443,14 @@ func TestCompleteWithHomeThatLooksOnline(t *testing.T) {
 	}
 	tc.Layer = l
 	home, _ := tc.place("bkt", "k")
-	id, err := tc.NewMultipartUpload(ctx, "bkt", "k", s3compat.PutOptions{})
+	id, err := tc.NewMultipartUpload(ctx, "bkt", "k", s3api.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	down := home[2].ID()
 	tc.setOffline(true, down)
 	parts, all := tc.putParts(t, "k", id, 1, 30, 5<<20, 2000)
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	meta := tc.checkEveryShard(t, "k", all, down)
@@ -466,7 +466,7 @@ func TestPartWithAnUploadDriveGoneFromTheMap(t *testing.T) {
 	tc := newCluster(t, 8, 4, 2, 4096)
 	ctx := context.Background()
 	home, _ := tc.place("bkt", "k")
-	id, err := tc.NewMultipartUpload(ctx, "bkt", "k", s3compat.PutOptions{})
+	id, err := tc.NewMultipartUpload(ctx, "bkt", "k", s3api.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +480,7 @@ func TestPartWithAnUploadDriveGoneFromTheMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	parts, all := tc.putParts(t, "k", id, 1, 50, 3000)
-	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3compat.PutOptions{}); err != nil {
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "k", id, parts, s3api.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	meta := tc.checkEveryShard(t, "k", all)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/internal/crashpoint"
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -58,13 +58,13 @@ func newDigestReader(body io.Reader) *digestReader {
 }
 
 // check verifies a fully read body: size (-1: unknown) and Content-MD5.
-func (d *digestReader) check(size int64, opts s3compat.PutOptions) (etag string, checksums map[string]string, err error) {
+func (d *digestReader) check(size int64, opts s3api.PutOptions) (etag string, checksums map[string]string, err error) {
 	sum := d.md5.Sum(nil)
 	if size >= 0 && d.n != size {
-		return "", nil, s3compat.ErrIncompleteBody
+		return "", nil, ErrIncompleteBody
 	}
 	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, sum) {
-		return "", nil, s3compat.ErrBadDigest
+		return "", nil, ErrBadDigest
 	}
 	if opts.Checksum != nil {
 		if algo, v, ok := opts.Checksum(); ok {
@@ -76,7 +76,7 @@ func (d *digestReader) check(size int64, opts s3compat.PutOptions) (etag string,
 
 // newVersionMeta is the record of a single-part version written by a PUT
 // (inline or in shard files).
-func newVersionMeta(bucket, key, vid string, size int64, etag string, checksums map[string]string, opts s3compat.PutOptions, e storagenode.ECInfo, drives []storagenode.Drive) *storagenode.ObjectMeta {
+func newVersionMeta(bucket, key, vid string, size int64, etag string, checksums map[string]string, opts s3api.PutOptions, e storagenode.ECInfo, drives []storagenode.Drive) *storagenode.ObjectMeta {
 	return &storagenode.ObjectMeta{
 		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
 		Size: size, ETag: etag, ContentType: opts.ContentType, UserMeta: opts.UserMeta,
@@ -98,7 +98,7 @@ func newVersionMeta(bucket, key, vid string, size int64, etag string, checksums 
 // upload's record, which a fallback drive gets before the shard file, so
 // that every drive holding an upload's files holds its record too (and
 // Complete, abort and expiry treat it as one of the upload's drives).
-func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3compat.PutOptions, upload *storagenode.UploadMeta) (*partWrite, error) {
+func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3api.PutOptions, upload *storagenode.UploadMeta) (*partWrite, error) {
 	coder, err := l.coder(e)
 	if err != nil {
 		return nil, err
@@ -182,11 +182,16 @@ func abortAll(sws []storagenode.ShardWriter) {
 }
 
 // unwrapBodyError keeps an S3 error raised by the body reader (bad
-// signature, checksum, truncation) visible through ec's wrapping.
+// signature, checksum, truncation) visible through ec's wrapping; toS3
+// passes it through.
 func unwrapBodyError(err error) error {
-	var ae *s3compat.APIError
+	var ae *s3api.APIError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var c s3api.ErrorCode
+	if errors.As(err, &c) {
+		return c
 	}
 	return err
 }
@@ -204,20 +209,21 @@ func (l *Layer) deleteVersion(ctx context.Context, drives []storagenode.Drive, b
 }
 
 // PutObject stores a new version of bucket/key.
-func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3compat.PutOptions) (s3compat.ObjectInfo, error) {
+func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3api.PutOptions) (_ s3api.ObjectInfo, err error) {
+	defer translate(&err)
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
 	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	drives, err := t.place(bucket, key, l.k, l.m)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	vid := uuid.NewString()
 	e := l.ecInfo()
@@ -226,7 +232,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, nil)
 	if err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	if !slices.Equal(driveIDs(drives), driveIDs(pw.drives)) {
 		// Shards went to fallback drives: move them home once the home
@@ -236,7 +242,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	drives = pw.drives
 	meta := newVersionMeta(bucket, key, vid, pw.size, pw.etag, pw.checksums, opts, e, drives)
 	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond, nil); err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	return objectInfo(meta), nil
 }
@@ -245,11 +251,11 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 // records: the body (at most InlineMax bytes) is encoded in memory and each
 // drive gets its record and shard in one synced write. Drives known to be
 // down are replaced by fallback drives, as for shard files.
-func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives []storagenode.Drive, body io.Reader, size int64, opts s3compat.PutOptions, cond *writeCond) (s3compat.ObjectInfo, error) {
+func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives []storagenode.Drive, body io.Reader, size int64, opts s3api.PutOptions, cond *writeCond) (s3api.ObjectInfo, error) {
 	e := l.ecInfo()
 	coder, err := l.coder(e)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	n := e.Data + e.Parity
 	bufs := make([]bytes.Buffer, n)
@@ -260,11 +266,11 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 	}
 	dr := newDigestReader(body)
 	if _, _, err := coder.Encode(ctx, dr, writers, n); err != nil {
-		return s3compat.ObjectInfo{}, toS3(fmt.Errorf("gateway: write %s/%s: %w", bucket, key, unwrapBodyError(err)))
+		return s3api.ObjectInfo{}, fmt.Errorf("gateway: write %s/%s: %w", bucket, key, unwrapBodyError(err))
 	}
 	etag, checksums, err := dr.check(size, opts)
 	if err != nil {
-		return s3compat.ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	home := driveIDs(drives)
 	drives = slices.Clone(drives)
@@ -286,7 +292,7 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 	meta := newVersionMeta(bucket, key, vid, size, etag, checksums, opts, e, drives)
 	meta.InlineData = true
 	if err := l.commitMeta(ctx, drives, ok, meta, cond, shards); err != nil {
-		return s3compat.ObjectInfo{}, toS3(err)
+		return s3api.ObjectInfo{}, err
 	}
 	if !slices.Equal(home, meta.Drives) {
 		l.healq.park(healItem{bucket, key}) // move home when the drives return
@@ -314,7 +320,7 @@ type writeCond struct {
 
 // checkWriteConditions applies If-None-Match: * and If-Match to a write.
 // It returns nil for an unconditional write.
-func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (*writeCond, error) {
+func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, opts s3api.PutOptions) (*writeCond, error) {
 	if opts.IfNoneMatch == "" && opts.IfMatch == "" {
 		return nil, nil
 	}
@@ -345,7 +351,7 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 		case arb != nil && (cur == nil || arb.Newer(cur)) && time.Since(arb.ModTime) < inFlightWindow:
 			// A newer version is being committed by another writer right
 			// now: S3 answers 409 and the client retries.
-			return nil, s3compat.ErrConditionalRequestConflict
+			return nil, ErrWriteConflict
 		default:
 			// The arbiter is stale (it missed the last write or delete):
 			// the compare-and-set guards its own current state.
@@ -356,7 +362,7 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 		}
 		return &writeCond{expect: expect, arbiter: drives[i].ID()}, nil
 	}
-	return nil, s3compat.ErrInsufficientWriteQuorum
+	return nil, ErrWriteQuorum
 }
 
 // inFlightWindow: a record newer than the quorum's version and younger than
@@ -365,32 +371,32 @@ const inFlightWindow = 10 * time.Minute
 
 // expectedVersion checks the preconditions against the current version (the
 // read quorum's) and returns it (nil for none).
-func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3compat.PutOptions) (*storagenode.ObjectMeta, error) {
+func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3api.PutOptions) (*storagenode.ObjectMeta, error) {
 	cur, err := l.readMeta(ctx, bucket, key)
-	if errors.Is(err, s3compat.ErrInsufficientReadQuorum) {
+	if errors.Is(err, ErrReadQuorum) {
 		// Most often another write of this key is committing: S3 answers
 		// 409 and the client retries.
-		return nil, s3compat.ErrConditionalRequestConflict
+		return nil, ErrWriteConflict
 	}
-	if err != nil && !errors.Is(err, s3compat.ErrNoSuchKey) {
+	if err != nil && !errors.Is(err, ErrObjectNotFound) {
 		return nil, err
 	}
 	switch {
 	case opts.IfNoneMatch != "":
 		if opts.IfNoneMatch != "*" {
-			return nil, s3compat.ErrNotImplemented.WithMessage("If-None-Match on writes supports only \"*\".")
+			return nil, withMessage(ErrNotImplemented, "If-None-Match on writes supports only \"*\".")
 		}
 		if cur != nil {
-			return nil, s3compat.ErrPreconditionFailed
+			return nil, ErrPreconditionFailed
 		}
 		return nil, nil
 	default:
 		if cur == nil {
-			return nil, s3compat.ErrNoSuchKey
+			return nil, ErrObjectNotFound
 		}
 		want := strings.Trim(strings.TrimSpace(opts.IfMatch), `"`)
 		if want != "*" && want != cur.ETag {
-			return nil, s3compat.ErrPreconditionFailed
+			return nil, ErrPreconditionFailed
 		}
 		return cur, nil
 	}
@@ -428,7 +434,7 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		if err != nil {
 			l.deleteVersion(ctx, drives, meta.Bucket, meta.DataDir)
 			if errors.Is(err, storagenode.ErrConflict) || errors.Is(err, storagenode.ErrStale) {
-				return s3compat.ErrPreconditionFailed
+				return ErrPreconditionFailed
 			}
 			return worstWriteError([]error{err})
 		}
@@ -521,8 +527,8 @@ func (l *Layer) removeReplaced(ctx context.Context, drives []storagenode.Drive, 
 	})
 }
 
-func objectInfo(m *storagenode.ObjectMeta) s3compat.ObjectInfo {
-	info := s3compat.ObjectInfo{
+func objectInfo(m *storagenode.ObjectMeta) s3api.ObjectInfo {
+	info := s3api.ObjectInfo{
 		Bucket: m.Bucket, Key: m.Key, Size: m.Size, ETag: m.ETag, ModTime: m.ModTime,
 		ContentType: m.ContentType, UserMeta: m.UserMeta, Headers: m.Headers, Checksums: m.Checksums,
 	}

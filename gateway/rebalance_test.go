@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -201,7 +201,7 @@ func TestRebalanceMovesOnlyChangedShards(t *testing.T) {
 			t.Fatalf("%s: placement changed from %v to %v by removing a drained drive", key, before[key], now)
 		}
 	}
-	res, err := l.ListObjects(ctx, "bkt", s3compat.ListParams{MaxKeys: 1000})
+	res, err := l.ListObjects(ctx, "bkt", s3api.ListParams{MaxKeys: 1000})
 	if err != nil || len(res.Objects) != objectsNow {
 		t.Fatalf("list after the drain: %d objects, %v; want %d", len(res.Objects), err, objectsNow)
 	}
@@ -238,7 +238,7 @@ func TestOverwriteDuringRebalanceLeavesNoStaleRecord(t *testing.T) {
 	if err := l.SetTopology(Topology{Epoch: 3, Drives: drives}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := l.ListObjects(ctx, "bkt", s3compat.ListParams{MaxKeys: 1000})
+	res, err := l.ListObjects(ctx, "bkt", s3api.ListParams{MaxKeys: 1000})
 	if err != nil || len(res.Objects) != 0 {
 		t.Fatalf("after deleting every key: %d objects listed (%v)", len(res.Objects), err)
 	}

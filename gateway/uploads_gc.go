@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/ecstore/ecstore/s3compat"
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // AbortStaleUploads aborts every multipart upload initiated before cutoff
@@ -17,7 +17,7 @@ func (r *Repair) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, 
 	}
 	aborted := 0
 	for _, b := range buckets {
-		p := s3compat.ListUploadsParams{MaxUploads: 1000}
+		p := s3api.ListUploadsParams{MaxUploads: 1000}
 		for {
 			res, err := l.ListMultipartUploads(ctx, b.Name, p)
 			if err != nil {

@@ -3,7 +3,8 @@
 // an ordered list of distinct drives, result[i] holding shard i. Every
 // gateway computes the same answer from the same drive list, with no I/O and
 // no central service. The package must never import networking, files,
-// storage or any other ecstore package (TestImports enforces it): it is
+// storage or any other ecstore package (TestImports enforces it, and TestDeps
+// that nothing networked is among its transitive dependencies): it is
 // arithmetic on its arguments.
 //
 // The entry points are [Place] and [PlaceEC] (one object), [NewPlacer] (the

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ecstore/ecstore/internal/importtest"
 )
 
 // TestImports enforces the package boundary stated in doc.go: placement is a
@@ -42,4 +44,10 @@ func TestImports(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDeps: nothing networked among placement's transitive dependencies
+// either.
+func TestDeps(t *testing.T) {
+	importtest.Check(t, "net", "crypto/tls", "github.com/gin-gonic/gin")
 }

@@ -6,33 +6,28 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-)
 
-// PartedObject is an optional capability of an opened Object: the parts it
-// was assembled from (Number, Size, ETag, and Checksums when recorded), in
-// order. GET/HEAD by partNumber and GetObjectAttributes' ObjectParts use it.
-type PartedObject interface {
-	Parts() []PartInfo
-}
+	"github.com/ecstore/ecstore/s3api"
+)
 
 // objectParts returns obj's parts: its recorded parts, or one part that is
 // the whole object.
-func objectParts(obj Object) []PartInfo {
-	if po, ok := obj.(PartedObject); ok {
+func objectParts(obj s3api.Object) []s3api.PartInfo {
+	if po, ok := obj.(s3api.PartedObject); ok {
 		if ps := po.Parts(); len(ps) > 0 {
 			return ps
 		}
 	}
 	info := obj.Info()
-	return []PartInfo{{Number: 1, Size: info.Size, ETag: info.ETag}}
+	return []s3api.PartInfo{{Number: 1, Size: info.Size, ETag: info.ETag}}
 }
 
 // partRange resolves ?partNumber=N to the part's byte range; it also
 // returns the part and the object's part count.
-func partRange(obj Object, v string) (*byteRange, PartInfo, int, error) {
+func partRange(obj s3api.Object, v string) (*byteRange, s3api.PartInfo, int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > MaxPartNumber {
-		return nil, PartInfo{}, 0, ErrInvalidArgument.WithMessage("Part number must be an integer between 1 and 10000, inclusive.")
+		return nil, s3api.PartInfo{}, 0, s3api.ErrInvalidArgument.WithMessage("Part number must be an integer between 1 and 10000, inclusive.")
 	}
 	parts := objectParts(obj)
 	var off int64
@@ -42,7 +37,7 @@ func partRange(obj Object, v string) (*byteRange, PartInfo, int, error) {
 		}
 		off += p.Size
 	}
-	return nil, PartInfo{}, 0, ErrInvalidPartNumber
+	return nil, s3api.PartInfo{}, 0, s3api.ErrInvalidPartNumber
 }
 
 type getObjectAttributesResponse struct {
@@ -88,27 +83,27 @@ func (s *Server) getObjectAttributes(ctx context.Context, q *request) (*response
 		}
 	}
 	if len(want) == 0 {
-		return nil, ErrInvalidArgument.WithMessage("The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty.")
+		return nil, s3api.ErrInvalidArgument.WithMessage("The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty.")
 	}
 	for a := range want {
 		switch a {
 		case "ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize":
 		default:
-			return nil, ErrInvalidArgument.WithMessage("Invalid attribute name specified: %q.", a)
+			return nil, s3api.ErrInvalidArgument.WithMessage("Invalid attribute name specified: %q.", a)
 		}
 	}
 	maxParts, marker := 1000, 0
 	if v := q.r.Header.Get("x-amz-max-parts"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return nil, ErrInvalidArgument.WithMessage("x-amz-max-parts must be a non-negative integer.")
+			return nil, s3api.ErrInvalidArgument.WithMessage("x-amz-max-parts must be a non-negative integer.")
 		}
 		maxParts = min(n, 1000)
 	}
 	if v := q.r.Header.Get("x-amz-part-number-marker"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return nil, ErrInvalidArgument.WithMessage("x-amz-part-number-marker must be a non-negative integer.")
+			return nil, s3api.ErrInvalidArgument.WithMessage("x-amz-part-number-marker must be a non-negative integer.")
 		}
 		marker = n
 	}
@@ -134,7 +129,7 @@ func (s *Server) getObjectAttributes(ctx context.Context, q *request) (*response
 		c := &attributesChecksumXML{ChecksumType: checksumType(info.Checksums)}
 		sums := map[string]string{}
 		for a, v := range info.Checksums {
-			if a != ChecksumTypeKey {
+			if a != s3api.ChecksumTypeKey {
 				// GetObjectAttributes gives a composite checksum without "-N".
 				v, _, _ = strings.Cut(v, "-")
 				sums[a] = v

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // rawExchange sends a request signed with the test credentials (plus
@@ -69,7 +71,7 @@ func rawExchange(t *testing.T, srv *httptest.Server, method, target string, extr
 // never sends the body.
 func TestExpectContinueAnswersEarly(t *testing.T) {
 	layer := newMemLayer("bkt")
-	layer.objects["bkt/k"] = memObject{info: ObjectInfo{Bucket: "bkt", Key: "k", ETag: "e"}}
+	layer.objects["bkt/k"] = memObject{info: s3api.ObjectInfo{Bucket: "bkt", Key: "k", ETag: "e"}}
 	layer.uploads["upload-1"] = "bkt/k"
 	s, _ := newTestServer(layer, Config{})
 	srv := httptest.NewServer(s.Handler())

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 var rootOwner = owner{ID: "02d6176db174dc93cb1b899f7c6078f08654445fe8cf1b6ce98d8855f66bdbf4", DisplayName: "ecstore"}
@@ -30,7 +32,7 @@ func (s *Server) createBucket(ctx context.Context, q *request) (*response, error
 		return nil, err
 	}
 	if strings.EqualFold(q.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
-		return nil, ErrNotImplemented.WithMessage("Object lock is not supported by ecstore.")
+		return nil, s3api.ErrNotImplemented.WithMessage("Object lock is not supported by ecstore.")
 	}
 	// The body, if any, is a CreateBucketConfiguration naming a location;
 	// ecstore has one region, so it is read (bounded) and ignored.
@@ -38,7 +40,7 @@ func (s *Server) createBucket(ctx context.Context, q *request) (*response, error
 		var cfg struct {
 			LocationConstraint string `xml:"LocationConstraint"`
 		}
-		if err := readXML(q, &cfg); err != nil && err != ErrMissingRequestBodyError {
+		if err := readXML(q, &cfg); err != nil && err != s3api.ErrMissingRequestBodyError {
 			return nil, err
 		}
 	}
@@ -50,7 +52,7 @@ func (s *Server) createBucket(ctx context.Context, q *request) (*response, error
 
 func (s *Server) headBucket(ctx context.Context, q *request) (*response, error) {
 	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
+		return nil, s3api.ErrNoSuchBucket
 	}
 	if _, err := s.layer.HeadBucket(ctx, q.bucket); err != nil {
 		return nil, err
@@ -60,7 +62,7 @@ func (s *Server) headBucket(ctx context.Context, q *request) (*response, error) 
 
 func (s *Server) deleteBucket(ctx context.Context, q *request) (*response, error) {
 	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
+		return nil, s3api.ErrNoSuchBucket
 	}
 	if err := s.layer.DeleteBucket(ctx, q.bucket); err != nil {
 		return nil, err
@@ -87,9 +89,9 @@ func (s *Server) getBucketVersioning(ctx context.Context, q *request) (*response
 	return &response{xml: versioningConfiguration{Xmlns: s3NS}}, nil
 }
 
-func (s *Server) bucketExists(ctx context.Context, bucket string) (BucketInfo, error) {
-	if !ValidBucketName(bucket) {
-		return BucketInfo{}, ErrNoSuchBucket
+func (s *Server) bucketExists(ctx context.Context, bucket string) (s3api.BucketInfo, error) {
+	if !s3api.ValidBucketName(bucket) {
+		return s3api.BucketInfo{}, s3api.ErrNoSuchBucket
 	}
 	return s.layer.HeadBucket(ctx, bucket)
 }
@@ -108,12 +110,12 @@ func parseListQuery(q *request) (listQuery, error) {
 		maxKeys:   1000,
 	}
 	if lq.encoding != "" && lq.encoding != "url" {
-		return lq, ErrInvalidEncodingMethod
+		return lq, s3api.ErrInvalidEncodingMethod
 	}
 	if v := q.query.Get("max-keys"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return lq, ErrMaxKeysInvalid
+			return lq, s3api.ErrMaxKeysInvalid
 		}
 		lq.maxKeys = min(n, 1000)
 	}
@@ -128,7 +130,7 @@ func (lq listQuery) enc(s string) xmlText {
 	return xmlText(s)
 }
 
-func (lq listQuery) contents(objs []ObjectInfo, withOwner bool) []objectXML {
+func (lq listQuery) contents(objs []s3api.ObjectInfo, withOwner bool) []objectXML {
 	out := make([]objectXML, 0, len(objs))
 	for _, o := range objs {
 		x := objectXML{Key: lq.enc(o.Key), LastModified: timeISO(o.ModTime), ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: "STANDARD"}
@@ -149,18 +151,18 @@ func (lq listQuery) prefixes(ps []string) []commonPrefix {
 	return out
 }
 
-func (s *Server) list(ctx context.Context, q *request, lq listQuery, after string) (ListResult, error) {
+func (s *Server) list(ctx context.Context, q *request, lq listQuery, after string) (s3api.ListResult, error) {
 	if _, err := s.bucketExists(ctx, q.bucket); err != nil {
-		return ListResult{}, err
+		return s3api.ListResult{}, err
 	}
 	if lq.maxKeys == 0 {
-		return ListResult{}, nil
+		return s3api.ListResult{}, nil
 	}
-	return s.layer.ListObjects(ctx, q.bucket, ListParams{Prefix: lq.prefix, Delimiter: lq.delimiter, After: after, MaxKeys: lq.maxKeys})
+	return s.layer.ListObjects(ctx, q.bucket, s3api.ListParams{Prefix: lq.prefix, Delimiter: lq.delimiter, After: after, MaxKeys: lq.maxKeys})
 }
 
 // listMetadata is the <UserMetadata> of a listing entry (metadata=true).
-func listMetadata(o ObjectInfo) *metadataXML {
+func listMetadata(o s3api.ObjectInfo) *metadataXML {
 	m := &metadataXML{}
 	for k, v := range o.UserMeta {
 		m.Items = append(m.Items, metadataItem{XMLName: xml.Name{Local: textproto.CanonicalMIMEHeaderKey("X-Amz-Meta-" + k)}, Value: v})
@@ -173,7 +175,7 @@ func listMetadata(o ObjectInfo) *metadataXML {
 
 func (s *Server) listObjectsV1(ctx context.Context, q *request) (*response, error) {
 	if q.query.Get("unsorted") == "true" {
-		return nil, ErrInvalidArgument.WithMessage("Unsorted listings need ListObjectsV2.")
+		return nil, s3api.ErrInvalidArgument.WithMessage("Unsorted listings need ListObjectsV2.")
 	}
 	lq, err := parseListQuery(q)
 	if err != nil {
@@ -206,13 +208,13 @@ func (s *Server) listObjectsV2(ctx context.Context, q *request) (*response, erro
 	// unsorted=true (a MinIO extension) asks for any order; a sorted
 	// listing is one. It has no order to start after.
 	if q.query.Get("unsorted") == "true" && startAfter != "" {
-		return nil, ErrInvalidArgument.WithMessage("start-after is not supported with unsorted listings.")
+		return nil, s3api.ErrInvalidArgument.WithMessage("start-after is not supported with unsorted listings.")
 	}
 	after := startAfter
 	if _, ok := q.query["continuation-token"]; ok {
 		raw, err := base64.RawURLEncoding.DecodeString(token)
 		if err != nil || token == "" {
-			return nil, ErrInvalidContinuationToken
+			return nil, s3api.ErrInvalidContinuationToken
 		}
 		after = string(raw)
 	}
@@ -251,13 +253,13 @@ func (s *Server) deleteObjects(ctx context.Context, q *request) (*response, erro
 		return nil, err
 	}
 	if len(req.Objects) == 0 || len(req.Objects) > maxDeleteObjects {
-		return nil, ErrMalformedXML.WithMessage("DeleteObjects takes 1 to %d keys.", maxDeleteObjects)
+		return nil, s3api.ErrMalformedXML.WithMessage("DeleteObjects takes 1 to %d keys.", maxDeleteObjects)
 	}
 	out := deleteResult{Xmlns: s3NS}
 	for _, o := range req.Objects {
 		err := checkKey(o.Key)
 		if err == nil && o.VersionID != "" && o.VersionID != "null" {
-			err = ErrNotImplemented.WithMessage("Object versions are not supported.")
+			err = s3api.ErrNotImplemented.WithMessage("Object versions are not supported.")
 		}
 		if err == nil {
 			err = s.layer.DeleteObject(ctx, q.bucket, o.Key)
@@ -267,7 +269,7 @@ func (s *Server) deleteObjects(ctx context.Context, q *request) (*response, erro
 			if !known {
 				s.log.Error("multi-delete", "id", q.id, "key", o.Key, "err", err)
 			}
-			out.Errors = append(out.Errors, deleteErrorXML{Key: xmlText(o.Key), Code: ae.Code, Message: ae.Message})
+			out.Errors = append(out.Errors, deleteErrorXML{Key: xmlText(o.Key), Code: ae.Code(), Message: ae.Message()})
 			continue
 		}
 		if !req.Quiet {
@@ -283,16 +285,16 @@ func (s *Server) listMultipartUploads(ctx context.Context, q *request) (*respons
 	}
 	lq := listQuery{encoding: q.query.Get("encoding-type")}
 	if lq.encoding != "" && lq.encoding != "url" {
-		return nil, ErrInvalidEncodingMethod
+		return nil, s3api.ErrInvalidEncodingMethod
 	}
-	p := ListUploadsParams{
+	p := s3api.ListUploadsParams{
 		Prefix: q.query.Get("prefix"), Delimiter: q.query.Get("delimiter"),
 		KeyMarker: q.query.Get("key-marker"), UploadIDMarker: q.query.Get("upload-id-marker"), MaxUploads: 1000,
 	}
 	if v := q.query.Get("max-uploads"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return nil, ErrInvalidArgument.WithMessage("max-uploads must be a non-negative integer.")
+			return nil, s3api.ErrInvalidArgument.WithMessage("max-uploads must be a non-negative integer.")
 		}
 		p.MaxUploads = min(n, 1000)
 	}

@@ -1,9 +1,6 @@
 package s3compat
 
 import (
-	"encoding/base64"
-	"encoding/binary"
-	"fmt"
 	"hash"
 	"net/http"
 	"strings"
@@ -12,6 +9,7 @@ import (
 	"github.com/minio/crc64nvme"
 	"github.com/zeebo/xxh3"
 
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/s3compat/sigv4"
 )
 
@@ -32,193 +30,37 @@ var extraChecksums = []sigv4.ChecksumAlgorithm{
 // for hashes by name).
 var checksums = &sigv4.Verifier{Checksums: extraChecksums}
 
-// The checksum types S3 reports in x-amz-checksum-type.
-const (
-	ChecksumFullObject = "FULL_OBJECT"
-	ChecksumComposite  = "COMPOSITE"
-	// ChecksumTypeKey is the key of ObjectInfo.Checksums (and of the stored
-	// checksum map) that holds the checksum type when it is not FULL_OBJECT.
-	ChecksumTypeKey = "TYPE"
-)
-
-// Upload headers recording the checksum a multipart upload asked for. They
-// travel in PutOptions.Headers from CreateMultipartUpload to Complete,
-// which removes them (StripUploadChecksumHeaders) before storing headers.
-const (
-	UploadChecksumAlgorithmHeader = "X-Ecstore-Upload-Checksum-Algorithm"
-	UploadChecksumTypeHeader      = "X-Ecstore-Upload-Checksum-Type"
-)
-
-// crcAlgorithms are the algorithms whose checksums can be combined into a
-// full-object checksum of a multipart upload: reflected polynomial, width.
-var crcAlgorithms = map[string]struct {
-	poly  uint64
-	width uint
-}{
-	"CRC32":     {0xedb88320, 32},
-	"CRC32C":    {0x82f63b78, 32},
-	"CRC64NVME": {0x9a6c9329ac4bc9b5, 64},
-}
-
 // uploadChecksum reads x-amz-checksum-algorithm and x-amz-checksum-type of
 // a CreateMultipartUpload into opts.Headers.
-func uploadChecksum(h http.Header, opts *PutOptions) error {
+func uploadChecksum(h http.Header, opts *s3api.PutOptions) error {
 	algo := strings.TrimSpace(h.Get("x-amz-checksum-algorithm"))
 	typ := strings.ToUpper(strings.TrimSpace(h.Get("x-amz-checksum-type")))
 	if algo == "" {
 		if typ != "" {
-			return ErrInvalidRequest.WithMessage("x-amz-checksum-type requires x-amz-checksum-algorithm.")
+			return s3api.ErrInvalidRequest.WithMessage("x-amz-checksum-type requires x-amz-checksum-algorithm.")
 		}
 		return nil
 	}
 	_, name, ok := checksums.NewChecksum(algo)
 	if !ok {
-		return ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", algo)
+		return s3api.ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", algo)
 	}
-	_, isCRC := crcAlgorithms[name]
+	isCRC := s3api.FullObjectAlgorithm(name)
 	switch {
 	case typ == "" && name == "CRC64NVME":
-		typ = ChecksumFullObject
+		typ = s3api.ChecksumFullObject
 	case typ == "":
-		typ = ChecksumComposite
-	case typ == ChecksumFullObject && !isCRC:
-		return ErrInvalidRequest.WithMessage("The FULL_OBJECT checksum type cannot be used with the %s checksum algorithm.", name)
-	case typ == ChecksumComposite && name == "CRC64NVME":
-		return ErrInvalidRequest.WithMessage("The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.")
-	case typ != ChecksumFullObject && typ != ChecksumComposite:
-		return ErrInvalidRequest.WithMessage("Value for x-amz-checksum-type header is invalid.")
+		typ = s3api.ChecksumComposite
+	case typ == s3api.ChecksumFullObject && !isCRC:
+		return s3api.ErrInvalidRequest.WithMessage("The FULL_OBJECT checksum type cannot be used with the %s checksum algorithm.", name)
+	case typ == s3api.ChecksumComposite && name == "CRC64NVME":
+		return s3api.ErrInvalidRequest.WithMessage("The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.")
+	case typ != s3api.ChecksumFullObject && typ != s3api.ChecksumComposite:
+		return s3api.ErrInvalidRequest.WithMessage("Value for x-amz-checksum-type header is invalid.")
 	}
-	opts.Headers[UploadChecksumAlgorithmHeader] = name
-	opts.Headers[UploadChecksumTypeHeader] = typ
+	opts.Headers[s3api.UploadChecksumAlgorithmHeader] = name
+	opts.Headers[s3api.UploadChecksumTypeHeader] = typ
 	return nil
-}
-
-// StripUploadChecksumHeaders removes the upload's checksum request from
-// headers and returns it (algorithm "" when none was asked for).
-func StripUploadChecksumHeaders(headers map[string]string) (out map[string]string, algo, typ string) {
-	algo, typ = headers[UploadChecksumAlgorithmHeader], headers[UploadChecksumTypeHeader]
-	if algo == "" && typ == "" {
-		return headers, "", ""
-	}
-	out = make(map[string]string, len(headers))
-	for k, v := range headers {
-		if k != UploadChecksumAlgorithmHeader && k != UploadChecksumTypeHeader {
-			out[k] = v
-		}
-	}
-	return out, algo, typ
-}
-
-// PartChecksum is one part's checksum (base64) and size, for
-// CombineChecksums.
-type PartChecksum struct {
-	Value string
-	Size  int64
-}
-
-// CombineChecksums computes a multipart object's checksum from its parts':
-// the checksum of the concatenated part digests followed by "-N" for
-// COMPOSITE, or, for FULL_OBJECT (CRC algorithms only), the CRC of the
-// whole object computed from the part CRCs and sizes.
-func CombineChecksums(algo, typ string, parts []PartChecksum) (string, error) {
-	h, name, ok := checksums.NewChecksum(algo)
-	if !ok {
-		return "", fmt.Errorf("s3compat: unknown checksum algorithm %q", algo)
-	}
-	raw := make([][]byte, len(parts))
-	for i, p := range parts {
-		d, err := base64.StdEncoding.DecodeString(p.Value)
-		if err != nil || len(d) != h.Size() {
-			return "", ErrInvalidPart.WithMessage("Part %d has no valid %s checksum.", i+1, name)
-		}
-		raw[i] = d
-	}
-	if typ == ChecksumFullObject {
-		crc, ok := crcAlgorithms[name]
-		if !ok {
-			return "", ErrInvalidRequest.WithMessage("The FULL_OBJECT checksum type cannot be used with %s.", name)
-		}
-		var acc uint64
-		for i, p := range parts {
-			v := beUint(raw[i])
-			if i == 0 {
-				acc = v
-				continue
-			}
-			acc = crcCombine(crc.poly, crc.width, acc, v, p.Size)
-		}
-		out := make([]byte, crc.width/8)
-		if crc.width == 32 {
-			binary.BigEndian.PutUint32(out, uint32(acc))
-		} else {
-			binary.BigEndian.PutUint64(out, acc)
-		}
-		return base64.StdEncoding.EncodeToString(out), nil
-	}
-	for _, d := range raw {
-		h.Write(d)
-	}
-	return fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(h.Sum(nil)), len(parts)), nil
-}
-
-func beUint(b []byte) uint64 {
-	var v uint64
-	for _, c := range b {
-		v = v<<8 | uint64(c)
-	}
-	return v
-}
-
-// crcCombine returns the CRC of A||B from crc(A), crc(B) and len(B), for a
-// reflected CRC of the given width whose init and final XOR are all ones
-// (CRC32, CRC32C, CRC64/NVME): zlib's crc32_combine, generalised.
-func crcCombine(poly uint64, width uint, crc1, crc2 uint64, len2 int64) uint64 {
-	if len2 <= 0 {
-		return crc1
-	}
-	times := func(mat []uint64, vec uint64) uint64 {
-		var sum uint64
-		for i := 0; vec != 0; i, vec = i+1, vec>>1 {
-			if vec&1 != 0 {
-				sum ^= mat[i]
-			}
-		}
-		return sum
-	}
-	square := func(dst, mat []uint64) {
-		for n := range mat {
-			dst[n] = times(mat, mat[n])
-		}
-	}
-	odd := make([]uint64, width)
-	even := make([]uint64, width)
-	odd[0] = poly // the operator for one zero bit
-	row := uint64(1)
-	for n := uint(1); n < width; n++ {
-		odd[n] = row
-		row <<= 1
-	}
-	square(even, odd) // two zero bits
-	square(odd, even) // four zero bits
-	for {
-		square(even, odd)
-		if len2&1 != 0 {
-			crc1 = times(even, crc1)
-		}
-		len2 >>= 1
-		if len2 == 0 {
-			break
-		}
-		square(odd, even)
-		if len2&1 != 0 {
-			crc1 = times(odd, crc1)
-		}
-		len2 >>= 1
-		if len2 == 0 {
-			break
-		}
-	}
-	return crc1 ^ crc2
 }
 
 // checksumXML holds the Checksum* elements S3 puts in part lists,
@@ -284,16 +126,16 @@ func (c *checksumXML) get() map[string]string {
 
 // checksumType is the x-amz-checksum-type of a stored checksum map.
 func checksumType(sums map[string]string) string {
-	if t := sums[ChecksumTypeKey]; t != "" {
+	if t := sums[s3api.ChecksumTypeKey]; t != "" {
 		return t
 	}
-	return ChecksumFullObject
+	return s3api.ChecksumFullObject
 }
 
 func addChecksumHeaders(h http.Header, sums map[string]string) {
 	n := 0
 	for algo, v := range sums {
-		if algo == ChecksumTypeKey {
+		if algo == s3api.ChecksumTypeKey {
 			continue
 		}
 		h.Set("x-amz-checksum-"+strings.ToLower(algo), v)

@@ -12,12 +12,13 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/s3compat/sigv4"
 )
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-// CombineChecksums' FULL_OBJECT CRCs equal the CRC of the whole object,
+// s3api.CombineChecksums' FULL_OBJECT CRCs equal the CRC of the whole object,
 // and COMPOSITE is the checksum of the part checksums with "-N".
 func TestCombineChecksums(t *testing.T) {
 	data := make([]byte, 100_003)
@@ -36,26 +37,26 @@ func TestCombineChecksums(t *testing.T) {
 	}
 	sums["CRC64NVME"] = func(b []byte) []byte { h := crc64.New(crc64nvme); h.Write(b); return h.Sum(nil) }
 	for algo, sum := range sums {
-		var parts []PartChecksum
+		var parts []s3api.PartChecksum
 		for i := 1; i < len(cuts); i++ {
 			p := data[cuts[i-1]:cuts[i]]
-			parts = append(parts, PartChecksum{Value: b64(sum(p)), Size: int64(len(p))})
+			parts = append(parts, s3api.PartChecksum{Value: b64(sum(p)), Size: int64(len(p))})
 		}
-		got, err := CombineChecksums(algo, ChecksumFullObject, parts)
+		got, err := s3api.CombineChecksums(checksums.NewChecksum, algo, s3api.ChecksumFullObject, parts)
 		if want := b64(sum(data)); err != nil || got != want {
 			t.Errorf("%s full object = %q, %v; want %q", algo, got, err, want)
 		}
 	}
 	p1, p2 := sha256.Sum256(data[:10]), sha256.Sum256(data[10:])
 	all := sha256.Sum256(append(p1[:], p2[:]...))
-	got, err := CombineChecksums("sha256", ChecksumComposite, []PartChecksum{{b64(p1[:]), 10}, {b64(p2[:]), int64(len(data) - 10)}})
+	got, err := s3api.CombineChecksums(checksums.NewChecksum, "sha256", s3api.ChecksumComposite, []s3api.PartChecksum{{Value: b64(p1[:]), Size: 10}, {Value: b64(p2[:]), Size: int64(len(data) - 10)}})
 	if want := fmt.Sprintf("%s-2", b64(all[:])); err != nil || got != want {
 		t.Errorf("composite = %q, %v; want %q", got, err, want)
 	}
-	if _, err := CombineChecksums("SHA256", ChecksumFullObject, []PartChecksum{{b64(p1[:]), 10}}); err == nil {
+	if _, err := s3api.CombineChecksums(checksums.NewChecksum, "SHA256", s3api.ChecksumFullObject, []s3api.PartChecksum{{Value: b64(p1[:]), Size: 10}}); err == nil {
 		t.Error("FULL_OBJECT SHA256 accepted")
 	}
-	if _, err := CombineChecksums("CRC32", ChecksumComposite, []PartChecksum{{"bad", 10}}); err == nil {
+	if _, err := s3api.CombineChecksums(checksums.NewChecksum, "CRC32", s3api.ChecksumComposite, []s3api.PartChecksum{{Value: "bad", Size: 10}}); err == nil {
 		t.Error("bad part checksum accepted")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // TestErrorCauseStaysInTheLog: what went wrong inside (a path, a drive) is
@@ -12,8 +14,8 @@ import (
 func TestErrorCauseStaysInTheLog(t *testing.T) {
 	cause := &fs.PathError{Op: "open", Path: "/srv/drive3/.ecstore/tmp/shard-1234", Err: errors.New("no space left on device")}
 	for _, err := range []error{
-		ErrInsufficientWriteQuorum.WithMessage("Not enough drives stored the data; please retry.").WithCause(cause),
-		ErrInternalError.WithCause(cause),
+		s3api.ErrInsufficientWriteQuorum.WithMessage("Not enough drives stored the data; please retry.").WithCause(cause),
+		s3api.ErrInternalError.WithCause(cause),
 		cause, // unknown errors: InternalError
 	} {
 		layer := newMemLayer("bkt")
@@ -27,9 +29,9 @@ func TestErrorCauseStaysInTheLog(t *testing.T) {
 			t.Errorf("%v: the cause is not in the log:\n%s", err, logs)
 		}
 	}
-	e := ErrInsufficientWriteQuorum.WithCause(cause)
+	e := s3api.ErrInsufficientWriteQuorum.WithCause(cause)
 	var pe *fs.PathError
-	if !errors.Is(e, ErrInsufficientWriteQuorum) || !errors.As(e, &pe) {
+	if !errors.Is(e, s3api.ErrInsufficientWriteQuorum) || !errors.As(e, &pe) {
 		t.Errorf("errors.Is/As do not see through WithCause: %v", e)
 	}
 }

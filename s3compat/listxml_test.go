@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // xmlTestStrings mix plain text with everything encoding/xml escapes or
@@ -91,7 +93,7 @@ func TestListXMLMatchesEncodingXML(t *testing.T) {
 // TestListXMLMetadataFallsBack: entries with MinIO's metadata extension are
 // left to encoding/xml.
 func TestListXMLMetadataFallsBack(t *testing.T) {
-	v := listBucketResultV2{Xmlns: s3NS, Name: "b", Contents: []objectXML{{Key: "k", UserMetadata: listMetadata(ObjectInfo{
+	v := listBucketResultV2{Xmlns: s3NS, Name: "b", Contents: []objectXML{{Key: "k", UserMetadata: listMetadata(s3api.ObjectInfo{
 		UserMeta: map[string]string{"color": "blue"}, ContentType: "text/plain"})}}}
 	if _, ok := v.appendXML(nil); ok {
 		t.Fatal("the hand-written path took an entry with user metadata")

@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7/pkg/signer"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
-// memLayer is a small in-memory ObjectLayer for handler tests. Like the
+// memLayer is a small in-memory s3api.ObjectLayer for handler tests. Like the
 // gateway, it decides the bucket and the write conditions before it reads
 // a body.
 type memLayer struct {
@@ -32,7 +34,7 @@ type memLayer struct {
 }
 
 type memObject struct {
-	info ObjectInfo
+	info s3api.ObjectInfo
 	data []byte
 }
 
@@ -48,45 +50,45 @@ func (l *memLayer) MakeBucket(_ context.Context, bucket string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buckets[bucket] {
-		return ErrBucketAlreadyOwnedByYou
+		return s3api.ErrBucketAlreadyOwnedByYou
 	}
 	l.buckets[bucket] = true
 	return nil
 }
 
-func (l *memLayer) HeadBucket(_ context.Context, bucket string) (BucketInfo, error) {
+func (l *memLayer) HeadBucket(_ context.Context, bucket string) (s3api.BucketInfo, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.buckets[bucket] {
-		return BucketInfo{}, ErrNoSuchBucket
+		return s3api.BucketInfo{}, s3api.ErrNoSuchBucket
 	}
-	return BucketInfo{Name: bucket}, nil
+	return s3api.BucketInfo{Name: bucket}, nil
 }
 
-func (l *memLayer) DeleteBucket(context.Context, string) error { return ErrNotImplemented }
-func (l *memLayer) ListBuckets(context.Context) ([]BucketInfo, error) {
-	return nil, ErrNotImplemented
+func (l *memLayer) DeleteBucket(context.Context, string) error { return s3api.ErrNotImplemented }
+func (l *memLayer) ListBuckets(context.Context) ([]s3api.BucketInfo, error) {
+	return nil, s3api.ErrNotImplemented
 }
 
-func (l *memLayer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
+func (l *memLayer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3api.PutOptions) (s3api.ObjectInfo, error) {
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
-		return ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	l.mu.Lock()
 	_, exists := l.objects[bucket+"/"+key]
 	l.mu.Unlock()
 	if opts.IfNoneMatch == "*" && exists {
-		return ObjectInfo{}, ErrPreconditionFailed
+		return s3api.ObjectInfo{}, s3api.ErrPreconditionFailed
 	}
 	data, err := io.ReadAll(body)
 	if err != nil {
-		return ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
 	if l.failPut != nil {
-		return ObjectInfo{}, l.failPut
+		return s3api.ObjectInfo{}, l.failPut
 	}
 	sum := md5.Sum(data)
-	info := ObjectInfo{Bucket: bucket, Key: key, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:]), ModTime: time.Now(),
+	info := s3api.ObjectInfo{Bucket: bucket, Key: key, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:]), ModTime: time.Now(),
 		ContentType: opts.ContentType, UserMeta: opts.UserMeta, Headers: opts.Headers}
 	l.mu.Lock()
 	l.objects[bucket+"/"+key] = memObject{info: info, data: data}
@@ -96,13 +98,13 @@ func (l *memLayer) PutObject(ctx context.Context, bucket, key string, body io.Re
 
 type memOpened struct{ memObject }
 
-func (o memOpened) Info() ObjectInfo { return o.info }
+func (o memOpened) Info() s3api.ObjectInfo { return o.info }
 func (o memOpened) Read(_ context.Context, w io.Writer, off, n int64) error {
 	_, err := w.Write(o.data[off : off+n])
 	return err
 }
 
-func (l *memLayer) OpenObject(ctx context.Context, bucket, key string) (Object, error) {
+func (l *memLayer) OpenObject(ctx context.Context, bucket, key string) (s3api.Object, error) {
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return nil, err
 	}
@@ -110,27 +112,27 @@ func (l *memLayer) OpenObject(ctx context.Context, bucket, key string) (Object, 
 	defer l.mu.Unlock()
 	o, ok := l.objects[bucket+"/"+key]
 	if !ok {
-		return nil, ErrNoSuchKey
+		return nil, s3api.ErrNoSuchKey
 	}
 	return memOpened{o}, nil
 }
 
 func (l *memLayer) DeleteObject(context.Context, string, string) error { return nil }
 
-func (l *memLayer) ListObjects(ctx context.Context, bucket string, p ListParams) (ListResult, error) {
+func (l *memLayer) ListObjects(ctx context.Context, bucket string, p s3api.ListParams) (s3api.ListResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var res ListResult
+	var res s3api.ListResult
 	for name, o := range l.objects {
 		if b, k, _ := strings.Cut(name, "/"); b == bucket && strings.HasPrefix(k, p.Prefix) && k > p.After {
 			res.Objects = append(res.Objects, o.info)
 		}
 	}
-	slices.SortFunc(res.Objects, func(a, b ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(res.Objects, func(a, b s3api.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
 	return res, nil
 }
 
-func (l *memLayer) NewMultipartUpload(ctx context.Context, bucket, key string, _ PutOptions) (string, error) {
+func (l *memLayer) NewMultipartUpload(ctx context.Context, bucket, key string, _ s3api.PutOptions) (string, error) {
 	if _, err := l.HeadBucket(ctx, bucket); err != nil {
 		return "", err
 	}
@@ -147,45 +149,45 @@ func (l *memLayer) upload(bucket, key, id string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.uploads[id] != bucket+"/"+key {
-		return ErrNoSuchUpload
+		return s3api.ErrNoSuchUpload
 	}
 	return nil
 }
 
-func (l *memLayer) PutObjectPart(_ context.Context, bucket, key, id string, n int, body io.Reader, _ int64, _ PutOptions) (PartInfo, error) {
+func (l *memLayer) PutObjectPart(_ context.Context, bucket, key, id string, n int, body io.Reader, _ int64, _ s3api.PutOptions) (s3api.PartInfo, error) {
 	if err := l.upload(bucket, key, id); err != nil {
-		return PartInfo{}, err
+		return s3api.PartInfo{}, err
 	}
 	data, err := io.ReadAll(body)
 	if err != nil {
-		return PartInfo{}, err
+		return s3api.PartInfo{}, err
 	}
 	sum := md5.Sum(data)
-	return PartInfo{Number: n, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:])}, nil
+	return s3api.PartInfo{Number: n, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:])}, nil
 }
 
-func (l *memLayer) CompleteMultipartUpload(_ context.Context, bucket, key, id string, _ []CompletePart, _ PutOptions) (ObjectInfo, error) {
+func (l *memLayer) CompleteMultipartUpload(_ context.Context, bucket, key, id string, _ []s3api.CompletePart, _ s3api.PutOptions) (s3api.ObjectInfo, error) {
 	if err := l.upload(bucket, key, id); err != nil {
-		return ObjectInfo{}, err
+		return s3api.ObjectInfo{}, err
 	}
-	return ObjectInfo{Bucket: bucket, Key: key, ETag: "0123456789abcdef0123456789abcdef-1", ModTime: time.Now()}, nil
+	return s3api.ObjectInfo{Bucket: bucket, Key: key, ETag: "0123456789abcdef0123456789abcdef-1", ModTime: time.Now()}, nil
 }
 
 func (l *memLayer) AbortMultipartUpload(_ context.Context, bucket, key, id string) error {
 	return l.upload(bucket, key, id)
 }
 
-func (l *memLayer) ListParts(_ context.Context, bucket, key, id string, _, _ int) (ListPartsResult, error) {
-	return ListPartsResult{}, l.upload(bucket, key, id)
+func (l *memLayer) ListParts(_ context.Context, bucket, key, id string, _, _ int) (s3api.ListPartsResult, error) {
+	return s3api.ListPartsResult{}, l.upload(bucket, key, id)
 }
 
-func (l *memLayer) ListMultipartUploads(_ context.Context, bucket string, _ ListUploadsParams) (ListUploadsResult, error) {
+func (l *memLayer) ListMultipartUploads(_ context.Context, bucket string, _ s3api.ListUploadsParams) (s3api.ListUploadsResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var res ListUploadsResult
+	var res s3api.ListUploadsResult
 	for id, name := range l.uploads {
 		if b, k, _ := strings.Cut(name, "/"); b == bucket {
-			res.Uploads = append(res.Uploads, UploadInfo{Key: k, UploadID: id})
+			res.Uploads = append(res.Uploads, s3api.UploadInfo{Key: k, UploadID: id})
 		}
 	}
 	return res, nil
@@ -198,7 +200,7 @@ const (
 
 // newTestServer is an s3compat Server over layer, with the test
 // credentials and its log in logBuf.
-func newTestServer(layer ObjectLayer, cfg Config) (*Server, *syncBuffer) {
+func newTestServer(layer s3api.ObjectLayer, cfg Config) (*Server, *syncBuffer) {
 	logBuf := &syncBuffer{}
 	cfg.Credentials = map[string]string{testAccess: testSecret}
 	if cfg.Logger == nil {

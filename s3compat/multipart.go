@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // S3's multipart limits.
@@ -33,9 +35,9 @@ func (s *Server) createMultipartUpload(ctx context.Context, q *request) (*respon
 		return nil, err
 	}
 	h := http.Header{}
-	if a := opts.Headers[UploadChecksumAlgorithmHeader]; a != "" {
+	if a := opts.Headers[s3api.UploadChecksumAlgorithmHeader]; a != "" {
 		h.Set("x-amz-checksum-algorithm", a)
-		h.Set("x-amz-checksum-type", opts.Headers[UploadChecksumTypeHeader])
+		h.Set("x-amz-checksum-type", opts.Headers[s3api.UploadChecksumTypeHeader])
 	}
 	return &response{header: h, xml: initiateMultipartUploadResult{Xmlns: s3NS, Bucket: q.bucket, Key: xmlText(q.key), UploadID: id}}, nil
 }
@@ -43,7 +45,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, q *request) (*respon
 // checkTarget validates the bucket and key of an object request.
 func (q *request) checkTarget() error {
 	if err := checkBucket(q.bucket); err != nil {
-		return ErrNoSuchBucket
+		return s3api.ErrNoSuchBucket
 	}
 	return checkKey(q.key)
 }
@@ -55,7 +57,7 @@ func (q *request) partTarget() (id string, num int, err error) {
 	}
 	num, err = strconv.Atoi(q.query.Get("partNumber"))
 	if err != nil || num < 1 || num > MaxPartNumber {
-		return "", 0, ErrTooManyParts
+		return "", 0, s3api.ErrTooManyParts
 	}
 	return id, num, nil
 }
@@ -63,7 +65,7 @@ func (q *request) partTarget() (id string, num int, err error) {
 func (q *request) uploadID() (string, error) {
 	id := q.query.Get("uploadId")
 	if id == "" {
-		return "", ErrNoSuchUpload
+		return "", s3api.ErrNoSuchUpload
 	}
 	return id, nil
 }
@@ -76,7 +78,7 @@ func (s *Server) uploadPart(ctx context.Context, q *request) (*response, error) 
 	if err != nil {
 		return nil, s.uploadError(ctx, q, err)
 	}
-	var opts PutOptions
+	var opts s3api.PutOptions
 	if v := q.r.Header.Get("Content-MD5"); v != "" {
 		o, err := putOptions(http.Header{"Content-Md5": {v}})
 		if err != nil {
@@ -86,12 +88,12 @@ func (s *Server) uploadPart(ctx context.Context, q *request) (*response, error) 
 	}
 	body, size := q.body()
 	if size > MaxPutSize {
-		return nil, ErrEntityTooLarge
+		return nil, s3api.ErrEntityTooLarge
 	}
 	opts.Checksum = q.auth.Checksum
 	// The part's checksum must be of the upload's algorithm (checked
 	// before the body is read).
-	if uc, ok := s.layer.(UploadChecksumer); ok {
+	if uc, ok := s.layer.(s3api.UploadChecksumer); ok {
 		algo, typ, err := uc.UploadChecksum(ctx, q.bucket, q.key, id)
 		if err != nil {
 			return nil, s.uploadError(ctx, q, err)
@@ -130,25 +132,26 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 		return nil, err
 	}
 	if len(req.Parts) == 0 {
-		return nil, ErrMalformedXML.WithMessage("You must specify at least one part.")
+		return nil, s3api.ErrMalformedXML.WithMessage("You must specify at least one part.")
 	}
 	if len(req.Parts) > MaxPartNumber {
-		return nil, ErrMalformedXML.WithMessage("Too many parts.")
+		return nil, s3api.ErrMalformedXML.WithMessage("Too many parts.")
 	}
-	parts := make([]CompletePart, len(req.Parts))
+	parts := make([]s3api.CompletePart, len(req.Parts))
 	for i, p := range req.Parts {
-		parts[i] = CompletePart{Number: p.PartNumber, ETag: strings.Trim(strings.TrimSpace(p.ETag), `"`), Checksums: p.get()}
+		parts[i] = s3api.CompletePart{Number: p.PartNumber, ETag: strings.Trim(strings.TrimSpace(p.ETag), `"`), Checksums: p.get()}
 		if i > 0 && p.PartNumber <= req.Parts[i-1].PartNumber {
-			return nil, ErrInvalidPartOrder
+			return nil, s3api.ErrInvalidPartOrder
 		}
 	}
-	var opts PutOptions
+	var opts s3api.PutOptions
 	if err := writeConditions(q.r.Header, &opts); err != nil {
 		return nil, err
 	}
 	if opts.FinalChecksum, err = finalChecksum(q.r.Header); err != nil {
 		return nil, err
 	}
+	opts.NewHash = checksums.NewChecksum
 	info, err := s.layer.CompleteMultipartUpload(ctx, q.bucket, q.key, id, parts, opts)
 	if err != nil {
 		return nil, s.uploadError(ctx, q, err)
@@ -165,7 +168,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 
 func (s *Server) abortMultipartUpload(ctx context.Context, q *request) (*response, error) {
 	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
+		return nil, s3api.ErrNoSuchBucket
 	}
 	id, err := q.uploadID()
 	if err != nil {
@@ -179,7 +182,7 @@ func (s *Server) abortMultipartUpload(ctx context.Context, q *request) (*respons
 
 func (s *Server) listParts(ctx context.Context, q *request) (*response, error) {
 	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
+		return nil, s3api.ErrNoSuchBucket
 	}
 	id, err := q.uploadID()
 	if err != nil {
@@ -188,12 +191,12 @@ func (s *Server) listParts(ctx context.Context, q *request) (*response, error) {
 	marker, maxParts := 0, maxListParts
 	if v := q.query.Get("part-number-marker"); v != "" {
 		if marker, err = strconv.Atoi(v); err != nil || marker < 0 {
-			return nil, ErrInvalidArgument.WithMessage("part-number-marker must be a non-negative integer.")
+			return nil, s3api.ErrInvalidArgument.WithMessage("part-number-marker must be a non-negative integer.")
 		}
 	}
 	if v := q.query.Get("max-parts"); v != "" {
 		if maxParts, err = strconv.Atoi(v); err != nil || maxParts < 0 {
-			return nil, ErrInvalidArgument.WithMessage("max-parts must be a non-negative integer.")
+			return nil, s3api.ErrInvalidArgument.WithMessage("max-parts must be a non-negative integer.")
 		}
 		maxParts = min(maxParts, maxListParts)
 	}
@@ -220,7 +223,7 @@ func parseCopyRange(v string, size int64) (off, n int64, err error) {
 	if v == "" {
 		return 0, size, nil
 	}
-	bad := ErrInvalidArgument.WithMessage("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+	bad := s3api.ErrInvalidArgument.WithMessage("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
 	spec, ok := strings.CutPrefix(v, "bytes=")
 	if !ok {
 		return 0, 0, bad
@@ -232,7 +235,7 @@ func parseCopyRange(v string, size int64) (off, n int64, err error) {
 		return 0, 0, bad
 	}
 	if last >= size {
-		return 0, 0, ErrInvalidRange.WithMessage("Range specified is not valid for source object of size: %d", size)
+		return 0, 0, s3api.ErrInvalidRange.WithMessage("Range specified is not valid for source object of size: %d", size)
 	}
 	return first, last - first + 1, nil
 }
@@ -257,28 +260,28 @@ func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, err
 		return nil, err
 	}
 	if n > MaxPutSize {
-		return nil, ErrInvalidRequest.WithMessage("The specified copy range is larger than the maximum part size: %d", int64(MaxPutSize))
+		return nil, s3api.ErrInvalidRequest.WithMessage("The specified copy range is larger than the maximum part size: %d", int64(MaxPutSize))
 	}
 	// The part gets a checksum when asked for one (x-amz-checksum-algorithm)
 	// or when the upload was created with one, so Complete can combine them.
-	var opts PutOptions
+	var opts s3api.PutOptions
 	var h hash.Hash
 	algo := q.r.Header.Get("x-amz-checksum-algorithm")
 	if upAlgo := s.uploadChecksumAlgorithm(ctx, q.bucket, q.key, id); algo == "" {
 		algo = upAlgo
 	} else if _, name, ok := checksums.NewChecksum(algo); ok && upAlgo != "" && name != upAlgo {
-		return nil, errChecksumMismatch(upAlgo, name)
+		return nil, s3api.ChecksumTypeMismatch(upAlgo, name)
 	}
 	if algo != "" {
 		var ok bool
 		if h, algo, ok = checksums.NewChecksum(algo); !ok {
-			return nil, ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", algo)
+			return nil, s3api.ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", algo)
 		}
 		opts.Checksum = func() (string, string, bool) {
 			return algo, base64.StdEncoding.EncodeToString(h.Sum(nil)), true
 		}
 	}
-	var part PartInfo
+	var part s3api.PartInfo
 	err = streamRange(ctx, src, off, n, h, func(r io.Reader) (err error) {
 		part, err = s.layer.PutObjectPart(ctx, q.bucket, q.key, id, num, r, n, opts)
 		return err
@@ -292,11 +295,11 @@ func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, err
 }
 
 // uploadError answers NoSuchBucket for a NoSuchUpload in a bucket that does
-// not exist, as S3 does: an ObjectLayer need not look at the bucket for an
+// not exist, as S3 does: an s3api.ObjectLayer need not look at the bucket for an
 // upload id it cannot have issued. Only the error path pays the look-up.
 func (s *Server) uploadError(ctx context.Context, q *request, err error) error {
-	if errors.Is(err, ErrNoSuchUpload) {
-		if _, berr := s.bucketExists(ctx, q.bucket); errors.Is(berr, ErrNoSuchBucket) {
+	if errors.Is(err, s3api.ErrNoSuchUpload) {
+		if _, berr := s.bucketExists(ctx, q.bucket); errors.Is(berr, s3api.ErrNoSuchBucket) {
 			return berr
 		}
 	}
@@ -304,9 +307,9 @@ func (s *Server) uploadError(ctx context.Context, q *request, err error) error {
 }
 
 // uploadChecksumAlgorithm returns the checksum algorithm an upload was
-// created with, if the ObjectLayer can tell (UploadChecksumer).
+// created with, if the s3api.ObjectLayer can tell (s3api.UploadChecksumer).
 func (s *Server) uploadChecksumAlgorithm(ctx context.Context, bucket, key, uploadID string) string {
-	if uc, ok := s.layer.(UploadChecksumer); ok {
+	if uc, ok := s.layer.(s3api.UploadChecksumer); ok {
 		algo, _, err := uc.UploadChecksum(ctx, bucket, key, uploadID)
 		if err == nil {
 			return algo

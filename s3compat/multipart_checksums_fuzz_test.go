@@ -3,6 +3,8 @@ package s3compat
 import (
 	"net/http"
 	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // FuzzFinalChecksum feeds CompleteMultipartUpload's checksum headers to
@@ -26,7 +28,7 @@ func FuzzFinalChecksum(f *testing.F) {
 		if fc.Algo != "" && !validChecksumValue(fc.Algo, fc.Value) {
 			t.Fatalf("accepted %s value %q", fc.Algo, fc.Value)
 		}
-		for _, ut := range []string{ChecksumComposite, ChecksumFullObject, ""} {
+		for _, ut := range []string{s3api.ChecksumComposite, s3api.ChecksumFullObject, ""} {
 			_ = fc.Check(fc.Algo, ut, computed)
 			_ = fc.Check("CRC32", ut, computed)
 		}

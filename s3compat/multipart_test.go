@@ -4,6 +4,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // TestMultipartMissingBucket: multipart calls naming a missing bucket
@@ -19,7 +21,7 @@ func TestMultipartMissingBucket(t *testing.T) {
 		{method: "DELETE", target: "/nobkt/k?uploadId=not-a-uuid"},
 	} {
 		layer := newMemLayer("bkt")
-		layer.objects["bkt/src"] = memObject{info: ObjectInfo{Bucket: "bkt", Key: "src", ETag: "e"}}
+		layer.objects["bkt/src"] = memObject{info: s3api.ObjectInfo{Bucket: "bkt", Key: "src", ETag: "e"}}
 		s, _ := newTestServer(layer, Config{})
 		checkStatus(t, tc.method+" "+tc.target, do(s, tc), 404, "NoSuchBucket")
 	}

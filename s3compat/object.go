@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 const (
@@ -28,8 +30,8 @@ var storedHeaders = []string{"Cache-Control", "Content-Disposition", "Content-En
 
 // putOptions reads the metadata headers of a PUT, CreateMultipartUpload or
 // CopyObject (REPLACE).
-func putOptions(h http.Header) (PutOptions, error) {
-	opts := PutOptions{ContentType: h.Get("Content-Type"), UserMeta: map[string]string{}, Headers: map[string]string{}}
+func putOptions(h http.Header) (s3api.PutOptions, error) {
+	opts := s3api.PutOptions{ContentType: h.Get("Content-Type"), UserMeta: map[string]string{}, Headers: map[string]string{}}
 	metaSize := 0
 	for name, vals := range h {
 		lower := strings.ToLower(name)
@@ -40,7 +42,7 @@ func putOptions(h http.Header) (PutOptions, error) {
 		}
 	}
 	if metaSize > maxUserMetaSize {
-		return opts, ErrMetadataTooLarge
+		return opts, s3api.ErrMetadataTooLarge
 	}
 	for _, name := range storedHeaders {
 		v := h.Get(name)
@@ -54,13 +56,13 @@ func putOptions(h http.Header) (PutOptions, error) {
 	if v := h.Get("Content-MD5"); v != "" {
 		sum, err := base64.StdEncoding.DecodeString(v)
 		if err != nil || len(sum) != md5.Size {
-			return opts, ErrInvalidDigest
+			return opts, s3api.ErrInvalidDigest
 		}
 		opts.ContentMD5 = sum
 	}
 	if sc := h.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
 		if !storageClasses[sc] {
-			return opts, ErrInvalidStorageClass
+			return opts, s3api.ErrInvalidStorageClass
 		}
 		// Recorded and returned as S3 does for a non-STANDARD class; every
 		// class is stored the same way (erasure-coded, readable at once).
@@ -81,11 +83,11 @@ var storageClasses = map[string]bool{
 
 // writeConditions reads the conditional-write headers of a PutObject or
 // CompleteMultipartUpload: If-None-Match "*" (create only) and If-Match <etag>.
-func writeConditions(h http.Header, opts *PutOptions) error {
+func writeConditions(h http.Header, opts *s3api.PutOptions) error {
 	opts.IfNoneMatch = strings.TrimSpace(h.Get("If-None-Match"))
 	opts.IfMatch = strings.Trim(strings.TrimSpace(h.Get("If-Match")), `"`)
 	if opts.IfNoneMatch != "" && opts.IfNoneMatch != "*" {
-		return ErrNotImplemented.WithMessage("If-None-Match on a write only supports \"*\".")
+		return s3api.ErrNotImplemented.WithMessage("If-None-Match on a write only supports \"*\".")
 	}
 	return nil
 }
@@ -119,7 +121,7 @@ func (s *sizedReader) Read(p []byte) (int, error) {
 			n, err := s.r.Read(one[:])
 			switch {
 			case n > 0:
-				return 0, ErrInvalidRequest.WithMessage("The request body is longer than its declared length.")
+				return 0, s3api.ErrInvalidRequest.WithMessage("The request body is longer than its declared length.")
 			case err == io.EOF:
 				return 0, io.EOF
 			case err != nil:
@@ -135,7 +137,7 @@ func (s *sizedReader) Read(p []byte) (int, error) {
 	s.left -= int64(n)
 	if err == io.EOF {
 		if s.left > 0 {
-			return n, ErrIncompleteBody
+			return n, s3api.ErrIncompleteBody
 		}
 		return n, io.EOF
 	}
@@ -174,7 +176,7 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 	}
 	body, size := q.body()
 	if size > MaxPutSize {
-		return nil, ErrEntityTooLarge
+		return nil, s3api.ErrEntityTooLarge
 	}
 	body, opts.Checksum = withDefaultChecksum(body, q.auth.Checksum)
 	info, err := s.layer.PutObject(ctx, q.bucket, q.key, body, size, opts)
@@ -187,7 +189,7 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 }
 
 // objectHeaders are the headers describing an object on GET and HEAD.
-func objectHeaders(info ObjectInfo, withChecksums bool) http.Header {
+func objectHeaders(info s3api.ObjectInfo, withChecksums bool) http.Header {
 	h := http.Header{}
 	h.Set("ETag", `"`+info.ETag+`"`)
 	h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
@@ -225,7 +227,7 @@ var responseOverrides = map[string]string{
 // checkPreconditions applies If-Match, If-None-Match, If-Modified-Since and
 // If-Unmodified-Since as S3 does (RFC 7232 precedence). prefix is "" for
 // GET/HEAD and "x-amz-copy-source-" for copies.
-func checkPreconditions(h http.Header, prefix string, info ObjectInfo) error {
+func checkPreconditions(h http.Header, prefix string, info s3api.ObjectInfo) error {
 	etagMatches := func(list string) bool {
 		for _, t := range strings.Split(list, ",") {
 			t = strings.Trim(strings.TrimSpace(t), `"`)
@@ -243,16 +245,16 @@ func checkPreconditions(h http.Header, prefix string, info ObjectInfo) error {
 	im, inm := h.Get(prefix+"If-Match"), h.Get(prefix+"If-None-Match")
 	if im != "" {
 		if !etagMatches(im) {
-			return ErrPreconditionFailed
+			return s3api.ErrPreconditionFailed
 		}
 	} else if v := h.Get(prefix + "If-Unmodified-Since"); v != "" {
 		if t, ok := parseTime(v); ok && mod.After(t) {
-			return ErrPreconditionFailed
+			return s3api.ErrPreconditionFailed
 		}
 	}
-	notModified := ErrNotModified
+	notModified := s3api.ErrNotModified
 	if prefix != "" {
-		notModified = ErrPreconditionFailed
+		notModified = s3api.ErrPreconditionFailed
 	}
 	if inm != "" {
 		if etagMatches(inm) {
@@ -267,21 +269,21 @@ func checkPreconditions(h http.Header, prefix string, info ObjectInfo) error {
 }
 
 // openObject opens the request's object and applies the GET/HEAD
-// preconditions. On ErrNotModified it returns the object too, for the 304's
+// preconditions. On s3api.ErrNotModified it returns the object too, for the 304's
 // headers.
-func (s *Server) openObject(ctx context.Context, q *request) (Object, error) {
+func (s *Server) openObject(ctx context.Context, q *request) (s3api.Object, error) {
 	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
+		return nil, s3api.ErrNoSuchBucket
 	}
 	if err := checkKey(q.key); err != nil {
-		return nil, ErrNoSuchKey
+		return nil, s3api.ErrNoSuchKey
 	}
 	obj, err := s.layer.OpenObject(ctx, q.bucket, q.key)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkPreconditions(q.r.Header, "", obj.Info()); err != nil {
-		if errors.Is(err, ErrNotModified) {
+		if errors.Is(err, s3api.ErrNotModified) {
 			return obj, err
 		}
 		return nil, err
@@ -299,7 +301,7 @@ func (s *Server) headObject(ctx context.Context, q *request) (*response, error) 
 
 func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*response, error) {
 	obj, err := s.openObject(ctx, q)
-	if errors.Is(err, ErrNotModified) {
+	if errors.Is(err, s3api.ErrNotModified) {
 		// A 304 carries the validators, as S3 (and RFC 7232) sends them.
 		info := obj.Info()
 		h := http.Header{}
@@ -312,11 +314,11 @@ func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*r
 	}
 	info := obj.Info()
 	var rng *byteRange
-	var part PartInfo
+	var part s3api.PartInfo
 	partsCount := 0
 	if v := q.query.Get("partNumber"); v != "" {
 		if q.r.Header.Get("Range") != "" {
-			return nil, ErrInvalidRequest.WithMessage("Cannot specify both Range header and partNumber query parameter.")
+			return nil, s3api.ErrInvalidRequest.WithMessage("Cannot specify both Range header and partNumber query parameter.")
 		}
 		if rng, part, partsCount, err = partRange(obj, v); err != nil {
 			return nil, err
@@ -379,16 +381,16 @@ func parseCopySource(v string) (bucket, key string, err error) {
 	if query != "" {
 		vals, _ := url.ParseQuery(query)
 		if vid := vals.Get("versionId"); vid != "" && vid != "null" {
-			return "", "", ErrNotImplemented.WithMessage("Copying a specific version is not supported.")
+			return "", "", s3api.ErrNotImplemented.WithMessage("Copying a specific version is not supported.")
 		}
 	}
 	src, err = url.PathUnescape(src)
 	if err != nil {
-		return "", "", ErrInvalidCopySource
+		return "", "", s3api.ErrInvalidCopySource
 	}
 	bucket, key = splitPath("/" + strings.TrimPrefix(src, "/"))
 	if bucket == "" || key == "" {
-		return "", "", ErrInvalidCopySource
+		return "", "", s3api.ErrInvalidCopySource
 	}
 	return bucket, key, nil
 }
@@ -403,16 +405,16 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	}
 	info := src.Info()
 	if info.Size > MaxPutSize {
-		return nil, ErrInvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(MaxPutSize))
+		return nil, s3api.ErrInvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(MaxPutSize))
 	}
-	var opts PutOptions
+	var opts s3api.PutOptions
 	switch d := q.r.Header.Get("x-amz-metadata-directive"); d {
 	case "", "COPY":
 		sc := q.r.Header.Get("x-amz-storage-class")
 		if srcBucket == q.bucket && srcKey == q.key && sc == "" {
-			return nil, ErrInvalidCopyDest
+			return nil, s3api.ErrInvalidCopyDest
 		}
-		opts = PutOptions{ContentType: info.ContentType, UserMeta: info.UserMeta, Headers: maps.Clone(info.Headers)}
+		opts = s3api.PutOptions{ContentType: info.ContentType, UserMeta: info.UserMeta, Headers: maps.Clone(info.Headers)}
 		if sc != "" {
 			// A copy may change the storage class alone.
 			o, err := putOptions(http.Header{"X-Amz-Storage-Class": {sc}})
@@ -431,7 +433,7 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 		}
 		opts.ContentMD5 = nil
 	default:
-		return nil, ErrInvalidArgument.WithMessage("Unknown metadata directive %q.", d)
+		return nil, s3api.ErrInvalidArgument.WithMessage("Unknown metadata directive %q.", d)
 	}
 	// The copy gets a full-object checksum of the algorithm asked for, else
 	// of the source's algorithm (a composite source checksum cannot be
@@ -440,7 +442,7 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	if algo == "" {
 		algo = defaultChecksum
 		for a := range info.Checksums {
-			if a != ChecksumTypeKey {
+			if a != s3api.ChecksumTypeKey {
 				algo = a
 			}
 		}
@@ -449,13 +451,13 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	if algo != "" {
 		var ok bool
 		if h, algo, ok = checksums.NewChecksum(algo); !ok {
-			return nil, ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", q.r.Header.Get("x-amz-checksum-algorithm"))
+			return nil, s3api.ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", q.r.Header.Get("x-amz-checksum-algorithm"))
 		}
 		opts.Checksum = func() (string, string, bool) {
 			return algo, base64.StdEncoding.EncodeToString(h.Sum(nil)), true
 		}
 	}
-	var out ObjectInfo
+	var out s3api.ObjectInfo
 	err = streamRange(ctx, src, 0, info.Size, h, func(r io.Reader) (err error) {
 		out, err = s.layer.PutObject(ctx, q.bucket, q.key, r, info.Size, opts)
 		return err
@@ -491,7 +493,7 @@ func withDefaultChecksum(body io.Reader, sent func() (string, string, bool)) (io
 // streamRange pipes bytes [off, off+n) of src into put, through h when h
 // is not nil: a copy never buffers the object, whatever its size. It
 // returns once put has returned and the reading goroutine has ended.
-func streamRange(ctx context.Context, src Object, off, n int64, h hash.Hash, put func(r io.Reader) error) error {
+func streamRange(ctx context.Context, src s3api.Object, off, n int64, h hash.Hash, put func(r io.Reader) error) error {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -513,16 +515,16 @@ func streamRange(ctx context.Context, src Object, off, n int64, h hash.Hash, put
 
 // openCopySource opens the object named by x-amz-copy-source and applies the
 // x-amz-copy-source-if-* conditions (CopyObject, UploadPartCopy).
-func (s *Server) openCopySource(ctx context.Context, q *request) (src Object, bucket, key string, err error) {
+func (s *Server) openCopySource(ctx context.Context, q *request) (src s3api.Object, bucket, key string, err error) {
 	bucket, key, err = parseCopySource(q.r.Header.Get("x-amz-copy-source"))
 	if err != nil {
 		return nil, "", "", err
 	}
-	if !ValidBucketName(bucket) {
-		return nil, "", "", ErrNoSuchBucket
+	if !s3api.ValidBucketName(bucket) {
+		return nil, "", "", s3api.ErrNoSuchBucket
 	}
 	if checkKey(key) != nil {
-		return nil, "", "", ErrNoSuchKey
+		return nil, "", "", s3api.ErrNoSuchKey
 	}
 	if src, err = s.layer.OpenObject(ctx, bucket, key); err != nil {
 		return nil, "", "", err

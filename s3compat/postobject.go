@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // maxPostFields bounds the form fields before the file of a POST Object.
@@ -28,11 +30,11 @@ const maxPostFields = 64 << 10
 // every field and the file's size.
 func (s *Server) postObject(ctx context.Context, q *request) (*response, error) {
 	if err := checkBucket(q.bucket); err != nil {
-		return nil, ErrNoSuchBucket
+		return nil, s3api.ErrNoSuchBucket
 	}
 	_, params, err := mime.ParseMediaType(q.r.Header.Get("Content-Type"))
 	if err != nil || params["boundary"] == "" {
-		return nil, ErrMalformedPOSTRequest
+		return nil, s3api.ErrMalformedPOSTRequest
 	}
 	mr := multipart.NewReader(q.r.Body, params["boundary"])
 	fields, names, file, err := readPostFields(mr)
@@ -47,20 +49,20 @@ func (s *Server) postObject(ctx context.Context, q *request) (*response, error) 
 		return nil, err
 	}
 	if time.Now().After(policy.expiration) {
-		return nil, ErrAccessDenied.WithMessage("Invalid according to Policy: Policy expired.")
+		return nil, s3api.ErrAccessDenied.WithMessage("Invalid according to Policy: Policy expired.")
 	}
 	if err := policy.check(q.bucket, fields, names); err != nil {
 		return nil, err
 	}
 	if fields["key"] == "" {
-		return nil, ErrInvalidArgument.WithMessage("Bucket POST must contain a field named 'key'.")
+		return nil, s3api.ErrInvalidArgument.WithMessage("Bucket POST must contain a field named 'key'.")
 	}
 	key := strings.ReplaceAll(fields["key"], "${filename}", file.FileName())
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
 	if _, ok := fields["tagging"]; ok {
-		return nil, ErrNotImplemented.WithMessage("Object tagging is not implemented by ecstore.")
+		return nil, s3api.ErrNotImplemented.WithMessage("Object tagging is not implemented by ecstore.")
 	}
 	h := http.Header{}
 	for name, v := range fields {
@@ -97,24 +99,24 @@ func readPostFields(mr *multipart.Reader) (fields, names map[string]string, file
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
-			return nil, nil, nil, ErrInvalidArgument.WithMessage("POST requires exactly one file upload per request.")
+			return nil, nil, nil, s3api.ErrInvalidArgument.WithMessage("POST requires exactly one file upload per request.")
 		}
 		if err != nil {
-			return nil, nil, nil, ErrMalformedPOSTRequest
+			return nil, nil, nil, s3api.ErrMalformedPOSTRequest
 		}
 		name := p.FormName()
 		if name == "" {
-			return nil, nil, nil, ErrMalformedPOSTRequest
+			return nil, nil, nil, s3api.ErrMalformedPOSTRequest
 		}
 		if strings.EqualFold(name, "file") {
 			return fields, names, p, nil
 		}
 		v, err := io.ReadAll(io.LimitReader(p, int64(maxPostFields-total+1)))
 		if err != nil {
-			return nil, nil, nil, ErrMalformedPOSTRequest
+			return nil, nil, nil, s3api.ErrMalformedPOSTRequest
 		}
 		if total += len(name) + len(v); total > maxPostFields {
-			return nil, nil, nil, ErrMalformedPOSTRequest.WithMessage("The form fields of your POST request exceed %d bytes.", maxPostFields)
+			return nil, nil, nil, s3api.ErrMalformedPOSTRequest.WithMessage("The form fields of your POST request exceed %d bytes.", maxPostFields)
 		}
 		lower := strings.ToLower(name)
 		fields[lower], names[lower] = string(v), name
@@ -149,7 +151,7 @@ func (c postCondition) String() string {
 // "value"] or ["content-length-range", min, max].
 func parsePostPolicy(b64 string) (*postPolicy, error) {
 	bad := func(why string) error {
-		return ErrInvalidPolicyDocument.WithMessage("Invalid Policy: %s", why)
+		return s3api.ErrInvalidPolicyDocument.WithMessage("Invalid Policy: %s", why)
 	}
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
@@ -239,15 +241,15 @@ func (p *postPolicy) check(bucket string, fields, names map[string]string) error
 			pass = ok && strings.HasPrefix(v, c.value)
 		}
 		if !pass {
-			return ErrAccessDenied.WithMessage("Invalid according to Policy: Policy Condition failed: %s", c)
+			return s3api.ErrAccessDenied.WithMessage("Invalid according to Policy: Policy Condition failed: %s", c)
 		}
 	}
 	if !covered["bucket"] {
-		return ErrAccessDenied.WithMessage("Invalid according to Policy: Extra input fields: bucket (the policy has no condition on $bucket, so it would be good for any bucket).")
+		return s3api.ErrAccessDenied.WithMessage("Invalid according to Policy: Extra input fields: bucket (the policy has no condition on $bucket, so it would be good for any bucket).")
 	}
 	for f := range fields {
 		if !covered[f] && !postUnsignedFields[f] && !strings.HasPrefix(f, "x-ignore-") {
-			return ErrAccessDenied.WithMessage("Invalid according to Policy: Extra input fields: %s", names[f])
+			return s3api.ErrAccessDenied.WithMessage("Invalid according to Policy: Extra input fields: %s", names[f])
 		}
 	}
 	return nil
@@ -276,13 +278,13 @@ func postBody(file io.Reader, fields map[string]string, p *postPolicy) (*postFil
 			continue
 		}
 		if f.h != nil {
-			return nil, ErrInvalidRequest.WithMessage("Expecting a single x-amz-checksum- field.")
+			return nil, s3api.ErrInvalidRequest.WithMessage("Expecting a single x-amz-checksum- field.")
 		}
 		f.h, f.algo, _ = checksums.NewChecksum(name)
 		f.want = v
 	}
 	if a := fields["x-amz-checksum-algorithm"]; a != "" && (f.h == nil || !strings.EqualFold(a, f.algo)) {
-		return nil, ErrInvalidRequest.WithMessage("x-amz-checksum-algorithm %q names no x-amz-checksum- field of the form.", a)
+		return nil, s3api.ErrInvalidRequest.WithMessage("x-amz-checksum-algorithm %q names no x-amz-checksum- field of the form.", a)
 	}
 	return f, nil
 }
@@ -297,22 +299,22 @@ func (f *postFile) Read(b []byte) (int, error) {
 		f.h.Write(b[:n])
 	}
 	if f.n > f.max {
-		return 0, ErrEntityTooLarge.WithMessage("Your proposed upload exceeds the maximum allowed size (%d bytes).", f.max)
+		return 0, s3api.ErrEntityTooLarge.WithMessage("Your proposed upload exceeds the maximum allowed size (%d bytes).", f.max)
 	}
 	if err == io.EOF {
 		if f.n < f.min {
-			return n, ErrEntityTooSmall.WithMessage("Your proposed upload is smaller than the minimum allowed size (%d bytes).", f.min)
+			return n, s3api.ErrEntityTooSmall.WithMessage("Your proposed upload is smaller than the minimum allowed size (%d bytes).", f.min)
 		}
 		if f.h != nil {
 			if got := base64.StdEncoding.EncodeToString(f.h.Sum(nil)); got != f.want {
-				return n, ErrBadDigest.WithMessage("The %s you specified did not match the calculated checksum.", strings.ToLower("x-amz-checksum-"+f.algo))
+				return n, s3api.ErrBadDigest.WithMessage("The %s you specified did not match the calculated checksum.", strings.ToLower("x-amz-checksum-"+f.algo))
 			}
 			f.verified = true
 		}
 		f.eof = true
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		err = ErrIncompleteBody
+		err = s3api.ErrIncompleteBody
 	}
 	return n, err
 }
@@ -351,7 +353,7 @@ type postResponseXML struct {
 // postResponse answers as success_action_redirect or
 // success_action_status ask: a 303 to the redirect, 200 or 201 (with a
 // PostResponse document), by default 204.
-func postResponse(q *request, virtualHost bool, key string, info ObjectInfo, fields map[string]string) (*response, error) {
+func postResponse(q *request, virtualHost bool, key string, info s3api.ObjectInfo, fields map[string]string) (*response, error) {
 	loc := objectURL(q, virtualHost, key)
 	etag := `"` + info.ETag + `"`
 	h := http.Header{"ETag": {etag}, "Location": {loc}}

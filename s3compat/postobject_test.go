@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 func TestPostPolicy(t *testing.T) {
@@ -49,7 +51,7 @@ func TestPostPolicy(t *testing.T) {
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrAccessDenied)):
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, s3api.ErrAccessDenied)):
 			t.Errorf("%s: error %v, want AccessDenied with %q", tc.name, err, tc.want)
 		}
 	}
@@ -61,7 +63,7 @@ func TestPostPolicy(t *testing.T) {
 		policy(`{"expiration":"2030-01-01T00:00:00Z","conditions":[["matches","$key","x"]]}`),
 		policy(`{"expiration":"2030-01-01T00:00:00Z","conditions":[["eq","$key"]]}`),
 	} {
-		if _, err := parsePostPolicy(bad); !errors.Is(err, ErrInvalidPolicyDocument) {
+		if _, err := parsePostPolicy(bad); !errors.Is(err, s3api.ErrInvalidPolicyDocument) {
 			t.Errorf("parsePostPolicy(%q) = %v, want InvalidPolicyDocument", bad, err)
 		}
 	}
@@ -80,20 +82,20 @@ func TestPostFileLimitsAndChecksum(t *testing.T) {
 	if err := read("abc", nil); err != nil {
 		t.Errorf("3 bytes within 2..5: %v", err)
 	}
-	if err := read("a", nil); !errors.Is(err, ErrEntityTooSmall) {
+	if err := read("a", nil); !errors.Is(err, s3api.ErrEntityTooSmall) {
 		t.Errorf("1 byte: %v, want EntityTooSmall", err)
 	}
-	if err := read("abcdef", nil); !errors.Is(err, ErrEntityTooLarge) {
+	if err := read("abcdef", nil); !errors.Is(err, s3api.ErrEntityTooLarge) {
 		t.Errorf("6 bytes: %v, want EntityTooLarge", err)
 	}
 	// CRC32 of "abc" is 0x352441c2.
 	if err := read("abc", map[string]string{"x-amz-checksum-crc32": "NSRBwg=="}); err != nil {
 		t.Errorf("right CRC32: %v", err)
 	}
-	if err := read("abd", map[string]string{"x-amz-checksum-crc32": "NSRBwg=="}); !errors.Is(err, ErrBadDigest) {
+	if err := read("abd", map[string]string{"x-amz-checksum-crc32": "NSRBwg=="}); !errors.Is(err, s3api.ErrBadDigest) {
 		t.Errorf("wrong CRC32: %v, want BadDigest", err)
 	}
-	if err := read("abc", map[string]string{"x-amz-checksum-algorithm": "SHA256"}); !errors.Is(err, ErrInvalidRequest) {
+	if err := read("abc", map[string]string{"x-amz-checksum-algorithm": "SHA256"}); !errors.Is(err, s3api.ErrInvalidRequest) {
 		t.Errorf("algorithm without a value: %v, want InvalidRequest", err)
 	}
 }
@@ -107,7 +109,7 @@ func TestPostPolicyNeedsBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = p.check("any", map[string]string{"key": "k"}, map[string]string{"key": "key"})
-	if !errors.Is(err, ErrAccessDenied) || !strings.Contains(err.Error(), "Invalid according to Policy") || !strings.Contains(err.Error(), "bucket") {
+	if !errors.Is(err, s3api.ErrAccessDenied) || !strings.Contains(err.Error(), "Invalid according to Policy") || !strings.Contains(err.Error(), "bucket") {
 		t.Fatalf("policy without a bucket condition: %v, want AccessDenied naming the bucket", err)
 	}
 }

@@ -3,6 +3,8 @@ package s3compat
 import (
 	"strconv"
 	"strings"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // byteRange is a resolved, satisfiable range [Start, Start+Length).
@@ -13,7 +15,7 @@ type byteRange struct {
 // parseRange resolves a Range header against an object of size bytes.
 // It returns (nil, nil) when the header is absent or not a single
 // well-formed bytes range (HTTP says to ignore those and send the whole
-// object), and ErrInvalidRange when it is well-formed but unsatisfiable.
+// object), and s3api.ErrInvalidRange when it is well-formed but unsatisfiable.
 func parseRange(h string, size int64) (*byteRange, error) {
 	spec, ok := strings.CutPrefix(h, "bytes=")
 	if !ok || strings.Contains(spec, ",") {
@@ -29,11 +31,11 @@ func parseRange(h string, size int64) (*byteRange, error) {
 			return nil, nil
 		}
 		if n == 0 {
-			return nil, ErrInvalidRange
+			return nil, s3api.ErrInvalidRange
 		}
 		n = min(n, size)
 		if size == 0 {
-			return nil, ErrInvalidRange
+			return nil, s3api.ErrInvalidRange
 		}
 		return &byteRange{Start: size - n, Length: n}, nil
 	}
@@ -50,7 +52,7 @@ func parseRange(h string, size int64) (*byteRange, error) {
 		end = min(e, size-1)
 	}
 	if start >= size {
-		return nil, ErrInvalidRange
+		return nil, s3api.ErrInvalidRange
 	}
 	return &byteRange{Start: start, Length: end - start + 1}, nil
 }

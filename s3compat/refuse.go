@@ -3,6 +3,8 @@ package s3compat
 import (
 	"net/http"
 	"strings"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // Requests for what ecstore cannot honour are refused, never accepted and
@@ -73,36 +75,36 @@ func refuseUnsupported(h http.Header, secure bool, what refusals) error {
 	if what&refuseSSE != 0 {
 		if v := h.Get("x-amz-server-side-encryption"); v != "" {
 			if !sseMethods[v] {
-				return ErrInvalidArgument.WithMessage("The encryption method specified is not supported: %q.", v)
+				return s3api.ErrInvalidArgument.WithMessage("The encryption method specified is not supported: %q.", v)
 			}
-			return ErrNotImplemented.WithMessage("Server-side encryption (x-amz-server-side-encryption: %s) is not implemented by ecstore; nothing would be encrypted.", v)
+			return s3api.ErrNotImplemented.WithMessage("Server-side encryption (x-amz-server-side-encryption: %s) is not implemented by ecstore; nothing would be encrypted.", v)
 		}
 		for _, name := range []string{"x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-context"} {
 			if h.Get(name) != "" {
-				return ErrNotImplemented.WithMessage("Server-side encryption with KMS (%s) is not implemented by ecstore.", name)
+				return s3api.ErrNotImplemented.WithMessage("Server-side encryption with KMS (%s) is not implemented by ecstore.", name)
 			}
 		}
 		if strings.EqualFold(h.Get("x-amz-server-side-encryption-bucket-key-enabled"), "true") {
-			return ErrNotImplemented.WithMessage("S3 Bucket Keys (x-amz-server-side-encryption-bucket-key-enabled) are not implemented by ecstore.")
+			return s3api.ErrNotImplemented.WithMessage("S3 Bucket Keys (x-amz-server-side-encryption-bucket-key-enabled) are not implemented by ecstore.")
 		}
 	}
 	if what&refuseACL != 0 {
 		if v, ok := h["X-Amz-Acl"]; ok && !acceptedACLs[strings.Join(v, ",")] {
 			acl := strings.Join(v, ",")
 			if !refusableACLs[acl] {
-				return ErrInvalidArgument.WithMessage("Invalid canned ACL %q.", acl)
+				return s3api.ErrInvalidArgument.WithMessage("Invalid canned ACL %q.", acl)
 			}
-			return ErrNotImplemented.WithMessage("The canned ACL %q is not implemented by ecstore: objects and buckets are private to their owner (only private and bucket-owner-full-control are accepted).", acl)
+			return s3api.ErrNotImplemented.WithMessage("The canned ACL %q is not implemented by ecstore: objects and buckets are private to their owner (only private and bucket-owner-full-control are accepted).", acl)
 		}
 		if name := has("x-amz-grant-"); name != "" {
-			return ErrNotImplemented.WithMessage("ACL grants (%s) are not implemented by ecstore: objects and buckets are private to their owner.", strings.ToLower(name))
+			return s3api.ErrNotImplemented.WithMessage("ACL grants (%s) are not implemented by ecstore: objects and buckets are private to their owner.", strings.ToLower(name))
 		}
 	}
 	if what&refuseLock != 0 {
 		if name := has("x-amz-object-lock-"); name != "" {
 			// What S3 answers for a bucket created without object lock;
 			// ecstore creates none with it.
-			return ErrInvalidRequest.WithMessage("Bucket is missing Object Lock Configuration (%s).", strings.ToLower(name))
+			return s3api.ErrInvalidRequest.WithMessage("Bucket is missing Object Lock Configuration (%s).", strings.ToLower(name))
 		}
 	}
 	return nil
@@ -115,7 +117,7 @@ func refuseSSECHeaders(name string, secure bool) error {
 	case name == "":
 		return nil
 	case !secure:
-		return ErrInvalidRequest.WithMessage("Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.")
+		return s3api.ErrInvalidRequest.WithMessage("Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.")
 	}
-	return ErrNotImplemented.WithMessage("Server-side encryption with customer-provided keys (%s) is not implemented by ecstore.", strings.ToLower(name))
+	return s3api.ErrNotImplemented.WithMessage("Server-side encryption with customer-provided keys (%s) is not implemented by ecstore.", strings.ToLower(name))
 }

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // TestRefusedHeaders: what ecstore cannot honour (encryption, ACL grants,
@@ -83,7 +85,7 @@ func TestRefusedHeaders(t *testing.T) {
 	}
 	for _, tc := range tests {
 		layer := newMemLayer("bkt")
-		layer.objects["bkt/src"] = memObject{info: ObjectInfo{Bucket: "bkt", Key: "src", ETag: "e"}}
+		layer.objects["bkt/src"] = memObject{info: s3api.ObjectInfo{Bucket: "bkt", Key: "src", ETag: "e"}}
 		layer.uploads["upload-1"] = "bkt/k"
 		s, logs := newTestServer(layer, Config{})
 		r := tc.req.build("127.0.0.1:9000")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // unsupportedSubresources are S3 subresources ecstore does not implement;
@@ -121,6 +123,6 @@ func (s *Server) route(q *request) (handler, string) {
 // invalidArgument is a handler answering InvalidArgument with msg.
 func (s *Server) invalidArgument(msg string) handler {
 	return func(context.Context, *request) (*response, error) {
-		return nil, ErrInvalidArgument.WithMessage("%s", msg)
+		return nil, s3api.ErrInvalidArgument.WithMessage("%s", msg)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 func TestParseRange(t *testing.T) {
@@ -36,7 +38,7 @@ func TestParseRange(t *testing.T) {
 		r, err := parseRange(tt.h, tt.size)
 		switch {
 		case tt.unsat:
-			if !errors.Is(err, ErrInvalidRange) {
+			if !errors.Is(err, s3api.ErrInvalidRange) {
 				t.Errorf("%q/%d: got %+v %v, want InvalidRange", tt.h, tt.size, r, err)
 			}
 		case tt.none:
@@ -77,12 +79,12 @@ func TestValidBucketName(t *testing.T) {
 	bad := []string{"", "ab", "ABC", "my_bucket", "-abc", "abc-", ".abc", "a..b", "a.-b", "192.168.1.1", "../x", "a/b",
 		"a234567890123456789012345678901234567890123456789012345678901234"}
 	for _, b := range good {
-		if !ValidBucketName(b) {
+		if !s3api.ValidBucketName(b) {
 			t.Errorf("%q refused", b)
 		}
 	}
 	for _, b := range bad {
-		if ValidBucketName(b) {
+		if s3api.ValidBucketName(b) {
 			t.Errorf("%q accepted", b)
 		}
 	}
@@ -93,7 +95,7 @@ func TestCheckKey(t *testing.T) {
 	for i := range long {
 		long[i] = 'a'
 	}
-	if checkKey(string(long[:1024])) != nil || !errors.Is(checkKey(string(long)), ErrKeyTooLong) {
+	if checkKey(string(long[:1024])) != nil || !errors.Is(checkKey(string(long)), s3api.ErrKeyTooLong) {
 		t.Error("key length limit is not 1024 bytes")
 	}
 	for _, k := range []string{"../x", "a//b/", " spaced + %41", "日本語/キー"} {
@@ -110,7 +112,7 @@ func TestCheckKey(t *testing.T) {
 
 func TestPreconditions(t *testing.T) {
 	mod := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	info := ObjectInfo{ETag: "abc", ModTime: mod}
+	info := s3api.ObjectInfo{ETag: "abc", ModTime: mod}
 	before, after := mod.Add(-time.Hour).Format(http.TimeFormat), mod.Add(time.Hour).Format(http.TimeFormat)
 	tests := []struct {
 		h    map[string]string
@@ -118,12 +120,12 @@ func TestPreconditions(t *testing.T) {
 	}{
 		{map[string]string{}, nil},
 		{map[string]string{"If-Match": `"abc"`}, nil},
-		{map[string]string{"If-Match": `"xyz"`}, ErrPreconditionFailed},
-		{map[string]string{"If-None-Match": `"abc"`}, ErrNotModified},
+		{map[string]string{"If-Match": `"xyz"`}, s3api.ErrPreconditionFailed},
+		{map[string]string{"If-None-Match": `"abc"`}, s3api.ErrNotModified},
 		{map[string]string{"If-None-Match": `"xyz"`}, nil},
-		{map[string]string{"If-Modified-Since": after}, ErrNotModified},
+		{map[string]string{"If-Modified-Since": after}, s3api.ErrNotModified},
 		{map[string]string{"If-Modified-Since": before}, nil},
-		{map[string]string{"If-Unmodified-Since": before}, ErrPreconditionFailed},
+		{map[string]string{"If-Unmodified-Since": before}, s3api.ErrPreconditionFailed},
 		{map[string]string{"If-Unmodified-Since": after}, nil},
 		// If-Match wins over If-Unmodified-Since, as S3 does.
 		{map[string]string{"If-Match": `"abc"`, "If-Unmodified-Since": before}, nil},
@@ -142,22 +144,17 @@ func TestPreconditions(t *testing.T) {
 	}
 	// Copy-source conditions answer 412 where GET would answer 304.
 	h := http.Header{"X-Amz-Copy-Source-If-None-Match": {`"abc"`}}
-	if err := checkPreconditions(h, "x-amz-copy-source-", info); !errors.Is(err, ErrPreconditionFailed) {
+	if err := checkPreconditions(h, "x-amz-copy-source-", info); !errors.Is(err, s3api.ErrPreconditionFailed) {
 		t.Errorf("copy-source if-none-match: %v", err)
 	}
 }
 
 func TestErrorTable(t *testing.T) {
-	for code, e := range errorTable {
-		if e.Code != code || e.HTTPStatus < 300 || e.Message == "" {
-			t.Errorf("table entry %q: %+v", code, e)
-		}
-	}
 	for code, status := range map[string]int{"NoSuchKey": 404, "NoSuchBucket": 404, "InvalidRange": 416, "SignatureDoesNotMatch": 403,
 		"InvalidAccessKeyId": 403, "AccessDenied": 403, "BucketAlreadyOwnedByYou": 409, "BucketNotEmpty": 409,
 		"InvalidBucketName": 400, "EntityTooLarge": 400, "BadDigest": 400, "NotImplemented": 501, "InvalidArgument": 400} {
-		if e := ErrorByCode(code); e == nil || e.HTTPStatus != status {
-			t.Errorf("%s: %+v, want status %d", code, e, status)
+		if c, ok := s3api.ErrorCodeOf(code); !ok || c.HTTPStatus() != status {
+			t.Errorf("%s: %v %v, want status %d", code, c, ok, status)
 		}
 	}
 }

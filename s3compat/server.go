@@ -20,6 +20,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/s3compat/sigv4"
 )
 
@@ -51,9 +52,9 @@ type Config struct {
 // 10,000 parts is about 1 MiB).
 const maxXMLBody = 4 << 20
 
-// Server is the S3 HTTP front end over an ObjectLayer.
+// Server is the S3 HTTP front end over an s3api.ObjectLayer.
 type Server struct {
-	layer    ObjectLayer
+	layer    s3api.ObjectLayer
 	cfg      Config
 	verifier *sigv4.Verifier
 	engine   *gin.Engine
@@ -63,7 +64,7 @@ type Server struct {
 }
 
 // NewServer builds the S3 front end. Its Handler serves every S3 request.
-func NewServer(layer ObjectLayer, cfg Config) *Server {
+func NewServer(layer s3api.ObjectLayer, cfg Config) *Server {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
@@ -174,7 +175,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	switch {
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.timedOut.Store(true)
-		err = fmt.Errorf("%w (%w)", ErrRequestTimeout, err)
+		err = fmt.Errorf("%w (%w)", s3api.ErrRequestTimeout, err)
 	case err != nil && err != io.EOF:
 		err = connBodyError(err)
 	}
@@ -195,13 +196,12 @@ func (b *countingBody) Read(p []byte) (int, error) {
 func connBodyError(err error) error {
 	var ne net.Error
 	var mbe *http.MaxBytesError
-	var ae *APIError
 	switch {
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &mbe),
-		errors.Is(err, http.ErrBodyReadAfterClose), errors.As(err, &ae):
+		errors.Is(err, http.ErrBodyReadAfterClose), isS3Error(err):
 		return err
 	}
-	return ErrIncompleteBody.WithMessage("The request body ended early or its chunked encoding is malformed.").WithCause(err)
+	return s3api.ErrIncompleteBody.WithMessage("The request body ended early or its chunked encoding is malformed.").WithCause(err)
 }
 
 func (s *Server) serve(c *gin.Context) {
@@ -259,7 +259,7 @@ func (s *Server) run(ctx context.Context, q *request) (int, error) {
 	h, api := s.route(q)
 	q.api = api
 	if h == nil {
-		return s.writeError(q, ErrNotImplemented.WithMessage("%s is not implemented by ecstore", api)), nil
+		return s.writeError(q, s3api.ErrNotImplemented.WithMessage("%s is not implemented by ecstore", api)), nil
 	}
 	// A browser-form POST carries its signature in the form, not the
 	// request: postObject authenticates it.
@@ -272,10 +272,10 @@ func (s *Server) run(ctx context.Context, q *request) (int, error) {
 		}
 	}
 	resp, err := h(ctx, q)
-	if err != nil && q.counted != nil && q.counted.timedOut.Load() && !errors.Is(err, ErrRequestTimeout) {
+	if err != nil && q.counted != nil && q.counted.timedOut.Load() && !errors.Is(err, s3api.ErrRequestTimeout) {
 		// The client went silent mid-body; whatever the layer then made of
 		// it (a cancelled context, a short read), that is the answer.
-		err = fmt.Errorf("%w (%w)", ErrRequestTimeout, err)
+		err = fmt.Errorf("%w (%w)", s3api.ErrRequestTimeout, err)
 	}
 	if err != nil {
 		return s.writeError(q, err), err
@@ -289,7 +289,7 @@ func (s *Server) authenticate(q *request) error {
 		return authError(err)
 	}
 	if res.Anonymous {
-		return ErrAccessDenied.WithMessage("Anonymous access is not allowed; sign your requests with AWS Signature Version 4.")
+		return s3api.ErrAccessDenied.WithMessage("Anonymous access is not allowed; sign your requests with AWS Signature Version 4.")
 	}
 	q.auth = res
 	return nil
@@ -299,13 +299,13 @@ func (s *Server) authenticate(q *request) error {
 func authError(err error) error {
 	var se *sigv4.Error
 	if errors.As(err, &se) {
-		if e := ErrorByCode(se.Code); e != nil {
+		if c, ok := s3api.ErrorCodeOf(se.Code); ok {
 			if se.Message != "" {
-				return e.WithMessage("%s", se.Message)
+				return c.WithMessage("%s", se.Message)
 			}
-			return e
+			return c
 		}
-		return ErrAccessDenied.WithMessage("%s", se.Message)
+		return s3api.ErrAccessDenied.WithMessage("%s", se.Message)
 	}
 	return err
 }
@@ -315,8 +315,7 @@ func bodyError(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *APIError
-	if errors.As(err, &ae) {
+	if isS3Error(err) {
 		return err
 	}
 	var se *sigv4.Error
@@ -324,14 +323,14 @@ func bodyError(err error) error {
 		return authError(err)
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("%w (%w)", ErrRequestTimeout, err)
+		return fmt.Errorf("%w (%w)", s3api.ErrRequestTimeout, err)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return ErrIncompleteBody
+		return s3api.ErrIncompleteBody
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return ErrEntityTooLarge
+		return s3api.ErrEntityTooLarge
 	}
 	return err
 }
@@ -346,16 +345,16 @@ func (s *Server) writeError(q *request, err error) int {
 	h.Del("Content-Length")
 	h.Del("ETag")
 	h.Del("Last-Modified")
-	q.w.WriteHeader(ae.HTTPStatus)
-	if q.r.Method != http.MethodHead && ae.HTTPStatus != http.StatusNotModified {
+	q.w.WriteHeader(ae.HTTPStatus())
+	if q.r.Method != http.MethodHead && ae.HTTPStatus() != http.StatusNotModified {
 		body := errorResponse{
-			Code: ae.Code, Message: ae.Message, Resource: xmlText(q.r.URL.Path),
+			Code: ae.Code(), Message: ae.Message(), Resource: xmlText(q.r.URL.Path),
 			BucketName: xmlText(q.bucket), Key: xmlText(q.key), RequestID: q.id, HostID: q.id,
 		}
 		_, _ = io.WriteString(q.w, xml.Header)
 		_ = xml.NewEncoder(q.w).Encode(body)
 	}
-	return ae.HTTPStatus
+	return ae.HTTPStatus()
 }
 
 func (s *Server) writeResponse(q *request, resp *response) (int, error) {
@@ -451,13 +450,13 @@ func readXML(q *request, v any) error {
 		return bodyError(err)
 	}
 	if len(data) > maxXMLBody {
-		return ErrMalformedXML.WithMessage("request body larger than %d bytes", maxXMLBody)
+		return s3api.ErrMalformedXML.WithMessage("request body larger than %d bytes", maxXMLBody)
 	}
 	if len(data) == 0 {
-		return ErrMissingRequestBodyError
+		return s3api.ErrMissingRequestBodyError
 	}
 	if err := xml.Unmarshal(data, v); err != nil {
-		return ErrMalformedXML
+		return s3api.ErrMalformedXML
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // stallingBody returns its data, then fails as a read past the
@@ -37,11 +39,11 @@ func TestBodyDeadlineIsRequestTimeout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cb := &countingBody{ReadCloser: &stallingBody{strings.NewReader("half")}}
 			_, err := io.ReadAll(tt.wrap(cb))
-			if !errors.Is(err, ErrRequestTimeout) {
+			if !errors.Is(err, s3api.ErrRequestTimeout) {
 				t.Fatalf("got %v, want RequestTimeout", err)
 			}
-			if ae, _ := toAPIError(bodyError(err)); ae.Code != "RequestTimeout" || ae.HTTPStatus != 400 {
-				t.Errorf("answered %s %d, want RequestTimeout 400", ae.Code, ae.HTTPStatus)
+			if ae, _ := toAPIError(bodyError(err)); ae.Code() != "RequestTimeout" || ae.HTTPStatus() != 400 {
+				t.Errorf("answered %s %d, want RequestTimeout 400", ae.Code(), ae.HTTPStatus())
 			}
 			if !cb.timedOut.Load() || cb.n.Load() != 4 {
 				t.Errorf("timedOut %v, n %d; want true, 4", cb.timedOut.Load(), cb.n.Load())

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // TestControlCharacterKeys: a key with a control character is sent as an
@@ -11,7 +13,7 @@ import (
 func TestControlCharacterKeys(t *testing.T) {
 	layer := newMemLayer("bkt")
 	const key = "a\x01b\x1fc"
-	layer.objects["bkt/"+key] = memObject{info: ObjectInfo{Bucket: "bkt", Key: key, ETag: "e"}}
+	layer.objects["bkt/"+key] = memObject{info: s3api.ObjectInfo{Bucket: "bkt", Key: key, ETag: "e"}}
 	layer.uploads["upload-1"] = "bkt/" + key
 	s, _ := newTestServer(layer, Config{})
 	const want = "<Key>a&#x1;b&#x1F;c</Key>"

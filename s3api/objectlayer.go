@@ -1,15 +1,17 @@
-package s3compat
+package s3api
 
 import (
 	"context"
+	"hash"
 	"io"
 	"time"
 )
 
 // ObjectLayer is what the S3 front end needs from storage. The gateway
 // package implements it over erasure-coded drives; tests may use any other
-// implementation. Methods return *APIError values for conditions S3 names
-// (NoSuchBucket, NoSuchKey, ...); any other error is answered InternalError.
+// implementation. Methods return errors of the table (an ErrorCode, or an
+// *APIError made from one) for conditions S3 names (NoSuchBucket, NoSuchKey,
+// ...); any other error is answered InternalError.
 type ObjectLayer interface {
 	MakeBucket(ctx context.Context, bucket string) error
 	HeadBucket(ctx context.Context, bucket string) (BucketInfo, error)
@@ -52,6 +54,13 @@ type UploadChecksumer interface {
 	UploadChecksum(ctx context.Context, bucket, key, uploadID string) (algo, typ string, err error)
 }
 
+// PartedObject is an optional capability of an opened Object: the parts it
+// was assembled from (Number, Size, ETag, and Checksums when recorded), in
+// order. GET/HEAD by partNumber and GetObjectAttributes' ObjectParts use it.
+type PartedObject interface {
+	Parts() []PartInfo
+}
+
 // Object is an opened object version.
 type Object interface {
 	Info() ObjectInfo
@@ -88,6 +97,12 @@ type PutOptions struct {
 	// the object (x-amz-checksum-*, x-amz-checksum-type); the ObjectLayer
 	// checks it with FinalChecksum.Check before it commits.
 	FinalChecksum FinalChecksum
+	// NewHash returns a new hash of the checksum algorithm named algo
+	// ("CRC32", "xxhash64", ...) and its canonical name; ok is false for
+	// one it does not know. The front end sets it for
+	// CompleteMultipartUpload, whose ObjectLayer combines the parts'
+	// checksums with it (CombineChecksums).
+	NewHash func(algo string) (h hash.Hash, name string, ok bool)
 }
 
 // ObjectInfo describes one object version.
