@@ -548,3 +548,61 @@ func TestCompleteRacingAPartUpload(t *testing.T) {
 	first := randBytes(14, 5<<20)
 	tc.checkWhole(t, "k", append(first, p2...))
 }
+
+// TestDeleteCannotBeUndoneByDrivesItMissed: deletes leave no record, so
+// with k < m a delete that reached only the write quorum (k drives) would
+// leave the deleted version on m >= k drives, a read quorum: the object
+// would come back when they do. A delete needs m+1 drives; short of them
+// it fails and changes nothing; one that succeeds stays done. The same for
+// aborting an upload.
+func TestDeleteCannotBeUndoneByDrivesItMissed(t *testing.T) {
+	ctx := context.Background()
+	tc := newCluster(t, 5, 2, 3, 4096)
+	data := randBytes(7, 20000)
+	tc.put(t, "k", data)
+	for _, f := range tc.faulty[2:] { // 3 of 5 offline: only k = 2 answer
+		f.SetOffline(true)
+	}
+	err := tc.DeleteObject(ctx, "bkt", "k")
+	if err == nil {
+		t.Fatal("a delete reaching only k = 2 of 5 drives (2+3) succeeded")
+	}
+	if !errors.Is(err, ErrWriteQuorum) && !errors.Is(err, ErrUnavailable) {
+		t.Errorf("delete short of its quorum: %v, want a quorum error", err)
+	}
+	for _, f := range tc.faulty[2:] {
+		f.SetOffline(false)
+	}
+	if got, err := tc.get("k", 0, int64(len(data))); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("after a failed delete the object must read as before: %v", err)
+	}
+
+	// One drive offline: the delete reaches m+1 = 4 and holds after the
+	// drive returns with its stale record.
+	tc.faulty[4].SetOffline(true)
+	if err := tc.DeleteObject(ctx, "bkt", "k"); err != nil {
+		t.Fatalf("delete with 4 of 5 drives: %v", err)
+	}
+	tc.faulty[4].SetOffline(false)
+	if _, err := tc.OpenObject(ctx, "bkt", "k"); !errors.Is(err, ErrObjectNotFound) {
+		t.Fatalf("deleted object after the drive that missed the delete returned: %v, want ErrObjectNotFound", err)
+	}
+
+	// Abort of an upload, 3 drives offline: refused, the upload stays.
+	id, err := tc.NewMultipartUpload(ctx, "bkt", "u", s3api.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range tc.faulty[2:] {
+		f.SetOffline(true)
+	}
+	if err := tc.AbortMultipartUpload(ctx, "bkt", "u", id); err == nil {
+		t.Fatal("an abort reaching only k = 2 of 5 drives (2+3) succeeded")
+	}
+	for _, f := range tc.faulty[2:] {
+		f.SetOffline(false)
+	}
+	if _, err := tc.ListParts(ctx, "bkt", "u", id, 0, 1000); err != nil {
+		t.Fatalf("the upload after a failed abort: %v", err)
+	}
+}

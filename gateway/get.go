@@ -249,7 +249,7 @@ func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) (err error
 		}
 	}
 	cleanup := context.WithoutCancel(ctx)
-	if countNil(errs) < writeQuorum(l.k, l.m) {
+	if countNil(errs) < deleteQuorum(l.k, l.m) {
 		l.restoreRecords(cleanup, drives, removed)
 		return worstWriteError(errs)
 	}

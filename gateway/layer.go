@@ -93,6 +93,15 @@ func writeQuorum(k, m int) int {
 	return k
 }
 
+// deleteQuorum is how many drives must drop a record for a delete to
+// count: the write quorum, and at least m+1, so that the drives a delete
+// missed (at most k-1) can never make a read quorum for the deleted
+// version. Deletes leave no record behind, so with k < m the write quorum
+// alone would let the m drives that missed it bring the object back.
+func deleteQuorum(k, m int) int {
+	return max(writeQuorum(k, m), m+1)
+}
+
 // place returns the drives for a new object's shards, by shard index.
 func (l *Layer) place(bucket, key string) ([]storagenode.Drive, error) {
 	return l.topo().place(bucket, key, l.k, l.m)

@@ -557,7 +557,7 @@ func (l *Layer) abortLocked(ctx context.Context, bucket, key, uploadID string) e
 		}
 	}
 	errs := l.abortUpload(ctx, l.withExtra(drives, others), bucket, key, u.UploadID)
-	if countNil(errs[:len(drives)]) < writeQuorum(u.EC.Data, u.EC.Parity) {
+	if countNil(errs[:len(drives)]) < deleteQuorum(u.EC.Data, u.EC.Parity) {
 		return worstWriteError(errs[:len(drives)])
 	}
 	return nil
