@@ -20,6 +20,7 @@ const (
 	refuseCopySSEC                      // SSE-C of a copy source: x-amz-copy-source-server-side-encryption-customer-*
 	refuseACL                           // canned ACLs other than private, and x-amz-grant-*
 	refuseLock                          // x-amz-object-lock-*
+	refuseReadSSEC                      // SSE-C on a read: no object is stored with a customer key
 )
 
 // refusedByAPI says which header families each operation refuses. The POST
@@ -32,6 +33,9 @@ var refusedByAPI = map[string]refusals{
 	"UploadPartCopy":        refuseSSEC | refuseCopySSEC,
 	"CreateBucket":          refuseACL,
 	"PostObject":            refuseSSE | refuseSSEC | refuseACL | refuseLock,
+	"GetObject":             refuseReadSSEC,
+	"HeadObject":            refuseReadSSEC,
+	"GetObjectAttributes":   refuseReadSSEC,
 }
 
 // acceptedACLs are the canned ACLs that describe what ecstore does anyway:
@@ -65,6 +69,16 @@ func refuseUnsupported(h http.Header, secure bool, what refusals) error {
 	if what&refuseSSEC != 0 {
 		if err := refuseSSECHeaders(has("x-amz-server-side-encryption-customer-"), secure); err != nil {
 			return err
+		}
+	}
+	if what&refuseReadSSEC != 0 {
+		// Over TLS S3 answers a customer key for an object stored without
+		// one with this 400; no object of ecstore has one.
+		if name := has("x-amz-server-side-encryption-customer-"); name != "" {
+			if err := refuseSSECHeaders(name, secure); !secure {
+				return err
+			}
+			return s3api.ErrInvalidRequest.WithMessage("The encryption parameters are not applicable to this object (%s).", strings.ToLower(name))
 		}
 	}
 	if what&refuseCopySSEC != 0 {

@@ -76,6 +76,12 @@ func TestRefusedHeaders(t *testing.T) {
 		{"upload part sse-c over https", testRequest{method: "PUT", target: "/bkt/k?partNumber=1&uploadId=upload-1", header: h(sseC, "AES256")}, true, 501, "NotImplemented"},
 		{"upload part copy source sse-c", testRequest{method: "PUT", target: "/bkt/k?partNumber=1&uploadId=upload-1", header: copySrc(srcSSEC, "AES256")}, false, 400, "InvalidRequest"},
 
+		{"get sse-c over http", testRequest{method: "GET", target: "/bkt/src", header: h(sseC, "AES256")}, false, 400, "InvalidRequest"},
+		{"get sse-c over https", testRequest{method: "GET", target: "/bkt/src", header: h(sseC, "AES256")}, true, 400, "InvalidRequest"},
+		{"head sse-c key", testRequest{method: "HEAD", target: "/bkt/src", header: h("x-amz-server-side-encryption-customer-key", "a2V5")}, true, 400, ""},
+		{"get attributes sse-c", testRequest{method: "GET", target: "/bkt/src?attributes", header: h(sseC, "AES256", "x-amz-object-attributes", "ETag")}, true, 400, "InvalidRequest"},
+		{"get plain", testRequest{method: "GET", target: "/bkt/src"}, false, 200, ""},
+
 		{"create bucket acl private", testRequest{method: "PUT", target: "/newb1", header: h("x-amz-acl", "private")}, false, 200, ""},
 		{"create bucket acl public-read", testRequest{method: "PUT", target: "/newb2", header: h("x-amz-acl", "public-read")}, false, 501, "NotImplemented"},
 		{"create bucket grant", testRequest{method: "PUT", target: "/newb3", header: h("x-amz-grant-full-control", `id="x"`)}, false, 501, "NotImplemented"},
@@ -97,7 +103,7 @@ func TestRefusedHeaders(t *testing.T) {
 		s.Handler().ServeHTTP(rec, r)
 		checkStatus(t, tc.name, rec, tc.status, tc.code)
 		if tc.status >= 300 {
-			if _, ok := layer.objects["bkt/"+strings.TrimPrefix(strings.Split(tc.req.target, "?")[0], "/bkt/")]; ok && tc.req.target != "/bkt/src?acl" {
+			if _, ok := layer.objects["bkt/"+strings.TrimPrefix(strings.Split(tc.req.target, "?")[0], "/bkt/")]; ok && tc.req.target != "/bkt/src?acl" && tc.req.method != "GET" && tc.req.method != "HEAD" {
 				t.Errorf("%s: refused, yet the object was stored", tc.name)
 			}
 			if strings.Contains(logs.String(), "level=ERROR") {
