@@ -229,7 +229,7 @@ func TestGetObjectHandler(t *testing.T) {
 		{name: "no content type stored", req: head("/bkt/bare", nil), script: func(l *stubLayer) { l.addObject("bkt", "bare", "x", nil) },
 			status: 200, header: hdrs("Content-Type", "binary/octet-stream", "x-amz-mp-parts-count", "")},
 		{name: "get missing key", req: get("/bkt/no/such%20key", nil), status: 404, code: "NoSuchKey",
-			body: []string{"<Key>no/such key</Key>", "<BucketName>bkt</BucketName>", "<RequestId>"},
+			body:   []string{"<Key>no/such key</Key>", "<BucketName>bkt</BucketName>", "<RequestId>"},
 			header: hdrs("Content-Type", "application/xml", "ETag", "", "Last-Modified", "")},
 		{name: "head missing key", req: head("/bkt/nope", nil), status: 404, code: "",
 			check: func(t *testing.T, _ *stubLayer, rec *httptest.ResponseRecorder) {
