@@ -73,8 +73,10 @@ type stubObject struct {
 	info  s3api.ObjectInfo
 	data  []byte
 	parts []s3api.PartInfo // PartedObject.Parts, when set
-	// readErr, when set, is what Read answers.
-	readErr error
+	// readErr, when set, is what Read answers, after writing cutAfter
+	// bytes of the range.
+	readErr  error
+	cutAfter int
 }
 
 func (o *stubObject) Info() s3api.ObjectInfo { return o.info }
@@ -82,6 +84,11 @@ func (o *stubObject) Info() s3api.ObjectInfo { return o.info }
 func (o *stubObject) Read(_ context.Context, w io.Writer, off, n int64) error {
 	o.l.record(stubCall{Method: "Read", Bucket: o.info.Bucket, Key: o.info.Key, ReadOffset: off, ReadLength: n})
 	if o.readErr != nil {
+		if o.cutAfter > 0 {
+			if _, err := w.Write(o.data[off : off+min(n, int64(o.cutAfter))]); err != nil {
+				return err
+			}
+		}
 		return o.readErr
 	}
 	_, err := w.Write(o.data[off : off+n])

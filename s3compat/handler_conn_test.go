@@ -1,0 +1,94 @@
+package s3compat
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// These handler tests need a real connection: what goes on the wire
+// before or instead of a response that an httptest.ResponseRecorder
+// cannot show.
+
+// TestEmptyPutExpectContinue: an empty PUT sent with "Expect:
+// 100-continue" (botocore sends one for every PUT) is answered with a 100
+// Continue before its 200, as botocore waits for one; without it, the aws
+// CLI's next request on the connection stalls (boto/botocore#3755).
+func TestEmptyPutExpectContinue(t *testing.T) {
+	l := newStubLayer()
+	s, _ := newTestServer(l, Config{})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	r := testRequest{method: "PUT", target: "/bkt/empty"}.build(host)
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "PUT /bkt/empty HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\nExpect: 100-continue\r\n", host)
+	for k, vs := range r.Header {
+		fmt.Fprintf(&b, "%s: %s\r\n", k, vs[0])
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	first, err := http.ReadResponse(br, nil)
+	if err != nil || first.StatusCode != http.StatusContinue {
+		t.Fatalf("first response: %v %v, want 100 Continue", first, err)
+	}
+	final, err := http.ReadResponse(br, nil)
+	if err != nil || final.StatusCode != http.StatusOK {
+		t.Fatalf("final response: %v %v, want 200", final, err)
+	}
+	if c := l.call(t, "PutObject"); c.Key != "empty" || c.Body != "" {
+		t.Errorf("PutObject %+v", c)
+	}
+}
+
+// TestGetCutMidBody: a read that fails after the headers and part of the
+// body went out cuts the connection, so the client sees a short body (or
+// no response at all, when nothing left the server's buffer), never a
+// complete-looking one.
+func TestGetCutMidBody(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", 64<<10/16)
+	for _, tc := range []struct {
+		key      string
+		cutAfter int
+	}{{"obj", 5}, {"big", 32 << 10}} {
+		l := newStubLayer()
+		l.addObject("bkt", "big", big, nil)
+		o := l.objects["bkt/"+tc.key]
+		o.readErr, o.cutAfter = errors.New("shard unreadable"), tc.cutAfter
+		s, logs := newTestServer(l, Config{})
+		srv := httptest.NewServer(s.Handler())
+		req := testRequest{method: "GET", target: "/bkt/" + tc.key}.build(strings.TrimPrefix(srv.URL, "http://"))
+		req.RequestURI = ""
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil && tc.key == "big" {
+			t.Errorf("%s: %v, want the headers of a 200 (32 KiB went out)", tc.key, err)
+		}
+		if err == nil {
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.ContentLength != int64(len(o.data)) || !errors.Is(rerr, io.ErrUnexpectedEOF) || len(body) >= len(o.data) {
+				t.Errorf("%s: got %d, Content-Length %d, %d bytes, err %v; want 200 cut short", tc.key, resp.StatusCode, resp.ContentLength, len(body), rerr)
+			}
+		}
+		srv.Close()
+		if !strings.Contains(logs.String(), "response aborted mid-body") || !strings.Contains(logs.String(), "shard unreadable") {
+			t.Errorf("%s: the cut and its cause are not logged:\n%s", tc.key, logs)
+		}
+	}
+}
