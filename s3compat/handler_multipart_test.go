@@ -357,6 +357,8 @@ func TestUploadPartCopyHandler(t *testing.T) {
 			})},
 		{name: "asks another algorithm than the upload's", req: cp("x-amz-checksum-algorithm", "SHA1"),
 			script: func(l *stubLayer) { l.uploadAlgo, l.uploadType = "CRC32", "COMPOSITE" }, status: 400, code: "InvalidRequest"},
+		{name: "unknown checksum algorithm is named", req: cp("x-amz-checksum-algorithm", "ROT13"), status: 400, code: "InvalidRequest",
+			body: []string{"Checksum algorithm &#34;ROT13&#34; is not supported."}, calls: []string{"OpenObject", "UploadChecksum"}},
 		{name: "copy-source-if-match false", req: cp("x-amz-copy-source-if-match", `"0"`), status: 412, code: "PreconditionFailed"},
 		{name: "missing source", req: testRequest{method: "PUT", target: "/bkt/k?partNumber=2&uploadId=up-9", header: hdrs("x-amz-copy-source", "/bkt/nope")},
 			status: 404, code: "NoSuchKey"},
