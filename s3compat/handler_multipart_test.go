@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -137,6 +138,8 @@ func TestUploadPartHandler(t *testing.T) {
 		{name: "checksum of a part of an upload without one", req: part("partNumber=1&uploadId=up-9", "x-amz-checksum-crc32", crc), status: 200,
 			check: wantPart(1, nil)},
 		{name: "wrong checksum", req: part("partNumber=1&uploadId=up-9", "x-amz-checksum-crc32", "AAAAAA=="), status: 400, code: "BadDigest"},
+		{name: "over 5 GiB", req: part("partNumber=1&uploadId=up-9"), mutate: func(r *http.Request) { r.ContentLength = MaxPutSize + 1 },
+			status: 400, code: "EntityTooLarge", calls: []string{}},
 		{name: "SSE-C", req: part("partNumber=1&uploadId=up-9", "x-amz-server-side-encryption-customer-algorithm", "AES256"), status: 400, code: "InvalidRequest", calls: []string{}},
 		{name: "write quorum lost", req: part("partNumber=1&uploadId=up-9"), script: func(l *stubLayer) { l.errs["PutObjectPart"] = s3api.ErrInsufficientWriteQuorum },
 			status: 503, code: "ServiceUnavailable"},

@@ -168,6 +168,7 @@ func TestPutObjectHandler(t *testing.T) {
 			check: wantPut("bkt", "/a//b/", body, nil)},
 		{name: "empty body", req: testRequest{method: "PUT", target: "/bkt/empty"}, status: 200, header: hdrs("ETag", `"d41d8cd98f00b204e9800998ecf8427e"`),
 			check: wantPut("bkt", "empty", "", nil)},
+		{name: "over 5 GiB", req: put(nil), mutate: func(r *http.Request) { r.ContentLength = MaxPutSize + 1 }, status: 400, code: "EntityTooLarge", calls: []string{}},
 		{name: "write quorum lost", req: put(nil), script: func(l *stubLayer) { l.errs["PutObject"] = s3api.ErrInsufficientWriteQuorum },
 			status: 503, code: "ServiceUnavailable"},
 		{name: "storage full", req: put(nil), script: func(l *stubLayer) { l.errs["PutObject"] = s3api.ErrStorageFull }, status: 507, code: "XMinioStorageFull"},

@@ -184,7 +184,7 @@ func TestPostObjectHandler(t *testing.T) {
 		{name: "policy expired", build: form(`{"expiration":"2000-01-01T00:00:00Z","conditions":[{"bucket":"bkt"}]}`, "hello", "key", "k"),
 			status: 403, code: "AccessDenied", body: []string{"Policy expired"}, calls: []string{}},
 		{name: "policy expired by the server's clock", build: form(policy(), "hello", "key", "up/k"),
-			cfg: func(c *Config) { c.Now = func() time.Time { return time.Date(2100, 1, 1, 0, 0, 1, 0, time.UTC) } },
+			cfg:    func(c *Config) { c.Now = func() time.Time { return time.Date(2100, 1, 1, 0, 0, 1, 0, time.UTC) } },
 			status: 403, code: "AccessDenied", body: []string{"Policy expired"}, calls: []string{}},
 		{name: "policy not JSON", build: form(`not json`, "hello", "key", "up/k"), status: 400, code: "InvalidPolicyDocument", calls: []string{}},
 		{name: "key outside the policy", build: form(policy(), "hello", "key", "down/k"), status: 403, code: "AccessDenied",
