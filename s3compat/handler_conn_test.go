@@ -2,15 +2,20 @@ package s3compat
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/ecstore/ecstore/s3api"
 )
 
 // These handler tests need a real connection: what goes on the wire
@@ -90,5 +95,68 @@ func TestGetCutMidBody(t *testing.T) {
 		if !strings.Contains(logs.String(), "response aborted mid-body") || !strings.Contains(logs.String(), "shard unreadable") {
 			t.Errorf("%s: the cut and its cause are not logged:\n%s", tc.key, logs)
 		}
+	}
+}
+
+// TestAccessLogAndObserve: each request leaves one access line (JSON
+// here, as --log-format json gives) whose id is the x-amz-request-id the
+// client got, with its status, operation and method, and one
+// RequestStats; the secret key is never logged.
+func TestAccessLogAndObserve(t *testing.T) {
+	var buf syncBuffer
+	var mu sync.Mutex
+	var stats []RequestStats
+	l := newStubLayer()
+	l.errs["HeadBucket"] = s3api.ErrNoSuchBucket
+	l.errs["OpenObject"] = s3api.ErrNoSuchBucket
+	s, _ := newTestServer(l, Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), Observe: func(st RequestStats) {
+		mu.Lock()
+		defer mu.Unlock()
+		stats = append(stats, st)
+	}})
+	type want struct {
+		status int
+		api    string
+	}
+	ids := map[string]want{}
+	for _, tr := range []testRequest{
+		{method: "GET", target: "/"},
+		{method: "GET", target: "/no-such-bucket"},
+		{method: "GET", target: "/no-such-bucket/key"},
+		{method: "PUT", target: "/bkt/k", body: "12345"},
+	} {
+		rec := do(s, tr)
+		ids[rec.Header().Get("x-amz-request-id")] = want{rec.Code, map[string]string{"/": "ListBuckets", "/no-such-bucket": "ListObjects",
+			"/no-such-bucket/key": "GetObject", "/bkt/k": "PutObject"}[tr.target]}
+	}
+	found := 0
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if rec["msg"] != "s3" {
+			continue
+		}
+		w, ok := ids[rec["id"].(string)]
+		if !ok {
+			t.Errorf("access line with an id no client got: %v", rec)
+			continue
+		}
+		found++
+		if st, _ := rec["status"].(float64); int(st) != w.status || rec["api"] != w.api || rec["method"] == "" {
+			t.Errorf("access line %v: want status %d, api %s", rec, w.status, w.api)
+		}
+	}
+	if found != len(ids) {
+		t.Errorf("%d access lines for %d requests:\n%s", found, len(ids), buf.String())
+	}
+	if strings.Contains(buf.String(), testSecret) {
+		t.Error("the secret key appears in the log")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(stats) != 4 || stats[3].API != "PutObject" || stats[3].Status != 200 || stats[3].BytesIn != 5 || stats[1].Status != 404 || stats[0].BytesOut == 0 {
+		t.Errorf("RequestStats %+v", stats)
 	}
 }
