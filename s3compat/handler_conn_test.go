@@ -160,3 +160,51 @@ func TestAccessLogAndObserve(t *testing.T) {
 		t.Errorf("RequestStats %+v", stats)
 	}
 }
+
+// TestTruncatedBodyHalfClosed: a client that declares more bytes than it
+// sends and half-closes the connection gets 400 IncompleteBody, and the
+// layer sees its read of the body fail (so it commits nothing).
+func TestTruncatedBodyHalfClosed(t *testing.T) {
+	for _, hash := range []string{"UNSIGNED-PAYLOAD", strings.Repeat("ab", 32)} {
+		l := newStubLayer()
+		s, logs := newTestServer(l, Config{})
+		srv := httptest.NewServer(s.Handler())
+		host := strings.TrimPrefix(srv.URL, "http://")
+		r := testRequest{method: "PUT", target: "/bkt/trunc", header: hdrs("X-Amz-Content-Sha256", hash)}.build(host)
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		var b strings.Builder
+		fmt.Fprintf(&b, "PUT /bkt/trunc HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n", host)
+		for k, vs := range r.Header {
+			fmt.Fprintf(&b, "%s: %s\r\n", k, vs[0])
+		}
+		b.WriteString("\r\n")
+		b.WriteString(strings.Repeat("x", 500))
+		if _, err := io.WriteString(conn, b.String()); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: no answer: %v", hash, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		conn.Close()
+		srv.Close()
+		if resp.StatusCode != 400 || errCode(body) != "IncompleteBody" {
+			t.Errorf("%s: got %d %s, want 400 IncompleteBody", hash, resp.StatusCode, body)
+		}
+		if c := l.call(t, "PutObject"); c.BodyErr == nil || len(c.Body) != 500 {
+			t.Errorf("%s: the layer read %d bytes, error %v; want 500 and a failed read", hash, len(c.Body), c.BodyErr)
+		}
+		if strings.Contains(logs.String(), "level=ERROR") {
+			t.Errorf("%s: logged at ERROR:\n%s", hash, logs)
+		}
+	}
+}

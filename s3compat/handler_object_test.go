@@ -164,6 +164,8 @@ func TestPutObjectHandler(t *testing.T) {
 			check: wantPut("bkt", "../../etc/passwd", body, nil)},
 		{name: "percent-encoded traversal key", req: testRequest{method: "PUT", target: "/bkt/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", body: body}, status: 200,
 			check: wantPut("bkt", "../../etc/passwd", body, nil)},
+		{name: "control character in a key", req: testRequest{method: "PUT", target: "/bkt/ctl%01key", body: body}, status: 200,
+			check: wantPut("bkt", "ctl\x01key", body, nil)},
 		{name: "double slashes are kept", req: testRequest{method: "PUT", target: "/bkt//a//b/", body: body}, status: 200,
 			check: wantPut("bkt", "/a//b/", body, nil)},
 		{name: "empty body", req: testRequest{method: "PUT", target: "/bkt/empty"}, status: 200, header: hdrs("ETag", `"d41d8cd98f00b204e9800998ecf8427e"`),
