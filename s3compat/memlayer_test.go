@@ -216,20 +216,37 @@ type testRequest struct {
 	header         map[string]string
 	body           string
 	secret         string // default testSecret
+	access         string // default testAccess
+	// anonymous leaves the request unsigned.
+	anonymous bool
+	// presign, when not 0, signs a presigned URL valid for that many
+	// seconds instead of the Authorization header.
+	presign int64
 }
 
 func (tr testRequest) build(host string) *http.Request {
 	r := httptest.NewRequest(tr.method, "http://"+host+tr.target, strings.NewReader(tr.body))
-	r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	if tr.presign == 0 {
+		r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	}
 	for k, v := range tr.header {
 		r.Header.Set(k, v)
 	}
 	r.ContentLength = int64(len(tr.body))
-	secret := tr.secret
+	secret, access := tr.secret, tr.access
 	if secret == "" {
 		secret = testSecret
 	}
-	return signer.SignV4(*r, testAccess, secret, "", "us-east-1")
+	if access == "" {
+		access = testAccess
+	}
+	switch {
+	case tr.anonymous:
+		return r
+	case tr.presign != 0:
+		return signer.PreSignV4(*r, access, secret, "", "us-east-1", tr.presign)
+	}
+	return signer.SignV4(*r, access, secret, "", "us-east-1")
 }
 
 // do serves tr and returns the recorded response.

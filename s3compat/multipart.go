@@ -275,7 +275,7 @@ func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, err
 	if algo != "" {
 		var ok bool
 		if h, algo, ok = checksums.NewChecksum(algo); !ok {
-			return nil, s3api.ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", algo)
+			return nil, s3api.ErrInvalidRequest.WithMessage("Checksum algorithm %q is not supported.", q.r.Header.Get("x-amz-checksum-algorithm"))
 		}
 		opts.Checksum = func() (string, string, bool) {
 			return algo, base64.StdEncoding.EncodeToString(h.Sum(nil)), true

@@ -48,7 +48,7 @@ func (s *Server) postObject(ctx context.Context, q *request) (*response, error) 
 	if err != nil {
 		return nil, err
 	}
-	if time.Now().After(policy.expiration) {
+	if s.cfg.Now().After(policy.expiration) {
 		return nil, s3api.ErrAccessDenied.WithMessage("Invalid according to Policy: Policy expired.")
 	}
 	if err := policy.check(q.bucket, fields, names); err != nil {
