@@ -269,7 +269,7 @@ func TestHealRestoresUploads(t *testing.T) {
 	done := randBytes(9, 300<<10)
 	tc.put(t, "done", done)
 	for _, f := range tc.faulty[:2] {
-		f.Drive = storagenode.NewMem(f.ID()) // wiped and replaced
+		f.Replace(storagenode.NewMem(f.ID())) // wiped and replaced
 	}
 	if err := tc.Healer().Start(ctx, true, 0); err != nil {
 		t.Fatal(err)

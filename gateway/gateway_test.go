@@ -19,12 +19,13 @@ import (
 
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
 )
 
 // testCluster is a Layer over n in-memory drives that can be taken offline.
 type testCluster struct {
 	*Layer
-	faulty []*storagenode.FaultyDrive
+	faulty []*faultdrive.Drive
 }
 
 // newCluster builds a layer over n in-memory drives that stores every
@@ -40,7 +41,7 @@ func newClusterInline(t *testing.T, n, k, m, blockSize int, inlineMax int64) *te
 	var drives []Drive
 	for i := range n {
 		id := fmt.Sprintf("d%d", i)
-		f := storagenode.NewFaulty(storagenode.NewMem(id))
+		f := faultdrive.New(storagenode.NewMem(id))
 		tc.faulty = append(tc.faulty, f)
 		drives = append(drives, Drive{Drive: f, Node: id})
 	}
@@ -634,7 +635,7 @@ func TestHealResumesAfterRestart(t *testing.T) {
 	t.Cleanup(func() { healSaveInterval = time.Second })
 	state := filepath.Join(t.TempDir(), "heal.json")
 	mems := make([]*storagenode.MemDrive, 6)
-	faulty := make([]*storagenode.FaultyDrive, 6)
+	faulty := make([]*faultdrive.Drive, 6)
 	newLayer := func() *Layer {
 		var drives []Drive
 		for i := range 6 {
@@ -654,7 +655,7 @@ func TestHealResumesAfterRestart(t *testing.T) {
 	}
 	for i := range mems {
 		mems[i] = storagenode.NewMem(fmt.Sprintf("d%d", i))
-		faulty[i] = storagenode.NewFaulty(mems[i])
+		faulty[i] = faultdrive.New(mems[i])
 	}
 	ctx := context.Background()
 	l := newLayer()
@@ -723,7 +724,7 @@ func TestDegradedWriteUsesFallbackAndMovesHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]*storagenode.FaultyDrive{}
+	byID := map[string]*faultdrive.Drive{}
 	for _, f := range tc.faulty {
 		byID[f.ID()] = f
 	}

@@ -15,13 +15,15 @@ import (
 
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/intercept"
 )
 
 // listCluster is a Layer over n in-memory drives whose listing calls are
 // counted per drive.
 type listCluster struct {
 	*Layer
-	faulty []*storagenode.FaultyDrive
+	faulty []*faultdrive.Drive
 	lists  []atomic.Int64
 }
 
@@ -32,10 +34,10 @@ func newListCluster(t testing.TB, n, k, m int, wrap func(i int, d storagenode.Dr
 	var drives []Drive
 	for i := range n {
 		id := fmt.Sprintf("d%d", i)
-		f := storagenode.NewFaulty(storagenode.NewMem(id))
+		f := faultdrive.New(storagenode.NewMem(id))
 		lc.faulty = append(lc.faulty, f)
-		var d storagenode.Drive = storagenode.Observe(f, func(_, op string, _ time.Duration, _ int64, _ bool) {
-			if op == storagenode.OpList {
+		var d storagenode.Drive = intercept.Observe(f, func(_, op string, _ time.Duration, _ int64, _ bool) {
+			if op == intercept.ClassList {
 				lc.lists[i].Add(1)
 			}
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/intercept"
 )
 
 // mapPollInterval is how often a gateway asks the nodes for a newer map
@@ -61,7 +62,7 @@ func (ms *membership) drive(n cluster.Node, d cluster.Drive) gateway.Drive {
 	if !ok {
 		rd := storagenode.NewRemoteDrive(baseURL(n.Address), d.ID, ms.opts)
 		nodeID := n.ID
-		br := storagenode.NewBreaker(rd, storagenode.BreakerOptions{OnStateChange: func(id string, online bool) {
+		br := intercept.NewBreaker(rd, intercept.BreakerOptions{OnStateChange: func(id string, online bool) {
 			if online {
 				ms.log.Info("drive back online", "drive", id, "node", nodeID)
 				if ms.onLine != nil {

@@ -142,24 +142,6 @@ func (d *MemDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 	return di, nil
 }
 
-// DiskInfo fails while the drive is set offline, else asks the inner drive;
-// it reports the drive read-only while SetReadOnly is on.
-func (f *FaultyDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
-	if err := f.check(); err != nil {
-		return DiskInfo{}, err
-	}
-	di, err := DiskInfoOf(ctx, f.Drive)
-	if err == nil && f.rdonly.Load() {
-		di.ReadOnly = true
-	}
-	return di, err
-}
-
-// DiskInfo asks the inner drive, through the breaker.
-func (b *Breaker) DiskInfo(ctx context.Context) (DiskInfo, error) {
-	return guard(b, func() (DiskInfo, error) { return DiskInfoOf(ctx, b.Drive) })
-}
-
 // DiskInfo asks the node for the drive's capacity.
 func (d *RemoteDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 	if err := d.check(ctx, "disk info"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
 )
 
 // A local drive whose folder takes no new file reports itself read-only
@@ -49,7 +50,7 @@ func TestLocalDiskInfoReadOnly(t *testing.T) {
 // A gateway learns that a remote drive is read-only from the node's
 // DiskInfo answer.
 func TestRemoteDiskInfoReadOnly(t *testing.T) {
-	f := storagenode.NewFaulty(storagenode.NewMem("m1"))
+	f := faultdrive.New(storagenode.NewMem("m1"))
 	d := remote(t, serve(t, rpcOpts(nil), f).URL, f.ID(), rpcOpts(nil))
 	ctx := context.Background()
 	if di, err := d.DiskInfo(ctx); err != nil || di.ReadOnly {

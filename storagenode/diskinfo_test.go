@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/intercept"
 )
 
 // TestDiskInfo: a local drive reports its file system's capacity, locally
@@ -22,7 +23,7 @@ func TestDiskInfo(t *testing.T) {
 	defer d.Close()
 	srv := serve(t, rpcOpts(nil), d)
 	r := remote(t, srv.URL, "d1", rpcOpts(nil))
-	br := storagenode.NewBreaker(r, storagenode.BreakerOptions{})
+	br := intercept.NewBreaker(r, intercept.BreakerOptions{})
 	defer br.Close()
 	for name, drive := range map[string]storagenode.Drive{"local": d, "remote": r, "breaker": br} {
 		di, err := storagenode.DiskInfoOf(ctx, drive)

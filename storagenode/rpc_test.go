@@ -21,6 +21,7 @@ import (
 
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/drivetest"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
 )
 
 // testSecret is distinctive so that a leak into a log or an error is easy
@@ -247,7 +248,7 @@ func TestRemoteShardStreamCut(t *testing.T) {
 // instead of hanging, and nothing is committed.
 func TestRemoteServerFailsMidStream(t *testing.T) {
 	mem := newMem()
-	f := storagenode.NewFaulty(mem)
+	f := faultdrive.New(mem)
 	if err := f.MakeBucket(bg, "bkt", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +456,7 @@ func TestRPCSecretNotLogged(t *testing.T) {
 	var logs syncBuffer
 	log := debugLogger(&logs)
 	mem := newMem()
-	f := storagenode.NewFaulty(mem)
+	f := faultdrive.New(mem)
 	opts := rpcOpts(log)
 	srv := serve(t, opts, f)
 	var errs []error

@@ -1,16 +1,47 @@
-package storagenode_test
+package faultdrive_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/drivetest"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
 )
 
+var bg = context.Background()
+
+var memIDs atomic.Int64
+
+func newMem() storagenode.Drive {
+	return storagenode.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
+}
+
+func TestConformance(t *testing.T) {
+	t.Run("Mem", func(t *testing.T) {
+		drivetest.Run(t, func(t *testing.T) storagenode.Drive { return faultdrive.New(newMem()) })
+	})
+	t.Run("Local", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("the local drive runs the suite in its own package")
+		}
+		drivetest.Run(t, func(t *testing.T) storagenode.Drive {
+			d, err := storagenode.OpenLocal(t.TempDir(), storagenode.LocalOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return faultdrive.New(d)
+		})
+	})
+}
+
 func TestFaultyOffline(t *testing.T) {
-	f := storagenode.NewFaulty(newMem())
+	f := faultdrive.New(newMem())
 	defer f.Close()
 	if err := f.MakeBucket(bg, "bkt", time.Now()); err != nil {
 		t.Fatal(err)
@@ -55,7 +86,7 @@ func TestFaultyOffline(t *testing.T) {
 }
 
 func TestFaultyReadFault(t *testing.T) {
-	f := storagenode.NewFaulty(newMem())
+	f := faultdrive.New(newMem())
 	defer f.Close()
 	f.MakeBucket(bg, "bkt", time.Now())
 	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}

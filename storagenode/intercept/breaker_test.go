@@ -1,4 +1,4 @@
-package storagenode
+package intercept_test
 
 import (
 	"context"
@@ -6,37 +6,40 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/intercept"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
 )
 
 // countingDrive counts the calls that reach it.
 type countingDrive struct {
-	Drive
+	storagenode.Drive
 	calls atomic.Int64
 }
 
-func (c *countingDrive) StatBucket(ctx context.Context, b string) (BucketInfo, error) {
+func (c *countingDrive) StatBucket(ctx context.Context, b string) (storagenode.BucketInfo, error) {
 	c.calls.Add(1)
 	return c.Drive.StatBucket(ctx, b)
 }
 
 func TestBreaker(t *testing.T) {
-	f := NewFaulty(NewMem("d1"))
+	f := faultdrive.New(storagenode.NewMem("d1"))
 	c := &countingDrive{Drive: f}
 	var states []bool
-	b := NewBreaker(c, BreakerOptions{MinBackoff: time.Second, MaxBackoff: 4 * time.Second,
+	b := intercept.NewBreaker(c, intercept.BreakerOptions{MinBackoff: time.Second, MaxBackoff: 4 * time.Second,
 		OnStateChange: func(_ string, online bool) { states = append(states, online) }})
 	now := time.Unix(1000, 0)
-	b.now = func() time.Time { return now }
+	intercept.SetNow(b, func() time.Time { return now })
 	ctx := context.Background()
 	_ = b.MakeBucket(ctx, "bkt", now)
 
 	f.SetOffline(true)
-	if _, err := b.StatBucket(ctx, "bkt"); !errors.Is(err, ErrDriveOffline) {
+	if _, err := b.StatBucket(ctx, "bkt"); !errors.Is(err, storagenode.ErrDriveOffline) {
 		t.Fatal(err)
 	}
 	// While down, calls fail fast without reaching the drive.
 	for range 10 {
-		if _, err := b.StatBucket(ctx, "bkt"); !errors.Is(err, ErrDriveOffline) {
+		if _, err := b.StatBucket(ctx, "bkt"); !errors.Is(err, storagenode.ErrDriveOffline) {
 			t.Fatal(err)
 		}
 	}
@@ -64,7 +67,7 @@ func TestBreaker(t *testing.T) {
 		t.Fatalf("state changes %v, want [false true]", states)
 	}
 	// Other errors do not trip the breaker.
-	if _, err := b.StatBucket(ctx, "nope"); !errors.Is(err, ErrBucketNotFound) || !b.Online() {
+	if _, err := b.StatBucket(ctx, "nope"); !errors.Is(err, storagenode.ErrBucketNotFound) || !b.Online() {
 		t.Fatalf("a not-found tripped the breaker: %v", err)
 	}
 }
@@ -80,14 +83,14 @@ func (p *pingDrive) Ping(ctx context.Context) error {
 		return nil
 	}
 	<-ctx.Done() // a hung node: the probe times out
-	return ErrDriveOffline
+	return storagenode.ErrDriveOffline
 }
 
 func TestBreakerProbesInBackground(t *testing.T) {
-	f := NewFaulty(NewMem("d1"))
+	f := faultdrive.New(storagenode.NewMem("d1"))
 	p := &pingDrive{countingDrive: &countingDrive{Drive: f}}
 	online := make(chan bool, 4)
-	b := NewBreaker(p, BreakerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	b := intercept.NewBreaker(p, intercept.BreakerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
 		PingTimeout: 10 * time.Millisecond, OnStateChange: func(_ string, on bool) { online <- on }})
 	defer b.Close()
 	ctx := context.Background()
@@ -115,7 +118,7 @@ func TestBreakerProbesInBackground(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("the background probe never found the drive back")
 	}
-	if _, err := b.StatBucket(ctx, "bkt"); !errors.Is(err, ErrBucketNotFound) {
+	if _, err := b.StatBucket(ctx, "bkt"); !errors.Is(err, storagenode.ErrBucketNotFound) {
 		t.Fatalf("call after recovery: %v", err)
 	}
 }
