@@ -17,6 +17,7 @@ import (
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
 // NodeConfig configures a storage node process (`ecstore node`).
@@ -127,9 +128,9 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		n := m.Node(cfg.ID)
 		log.Info("cluster map adopted", "map", m.ID(), "in_map", n != nil && !n.Removed)
 	}
-	opts := storagenode.RPCOptions{Secret: cfg.Secret, Maps: keeper, Logger: log, Node: storagenode.NodeIdentity{ID: cfg.ID, Zone: cfg.Zone}}
+	opts := rpc.Options{Secret: cfg.Secret, Maps: keeper, Logger: log, Node: rpc.NodeIdentity{ID: cfg.ID, Zone: cfg.Zone}}
 	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
+		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, rpc.MinSecretLen)
 	}
 	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*storagenode.LocalDrive, error) {
 		return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
@@ -153,7 +154,7 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/ecstore/", storagenode.NewRPCHandler(drives, opts))
+	mux.Handle("/ecstore/", rpc.NewHandler(drives, opts))
 	mux.HandleFunc("/health/live", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	return serve(ctx, serveConfig{
 		name: "ecstore node " + cfg.ID, address: cfg.Address, handler: mux, log: log,
@@ -234,7 +235,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	// Metadata calls and block reads take milliseconds; a node that does not
 	// answer one in 5s is treated as down (the breaker then probes it in the
 	// background) rather than stalling requests for the default 30s.
-	opts := storagenode.RPCOptions{Secret: cfg.Secret, MapID: m.ID(), Logger: log, CallTimeout: 5 * time.Second}
+	opts := rpc.Options{Secret: cfg.Secret, MapID: m.ID(), Logger: log, CallTimeout: 5 * time.Second}
 	if cfg.InternodeCA != "" {
 		pem, err := os.ReadFile(cfg.InternodeCA)
 		if err != nil {
@@ -247,7 +248,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 		opts.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("gateway: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
+		return fmt.Errorf("gateway: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, rpc.MinSecretLen)
 	}
 	var mapFiles []string
 	if cfg.StateDir != "" {
@@ -262,10 +263,10 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	}
 	opts.MapID = ""
 	opts.Maps = keeper
-	opts.Client = storagenode.NewRPCClient(opts)
+	opts.Client = rpc.NewHTTPClient(opts)
 	met := newMetrics()
 	ms := &membership{self: cfg.Address, keeper: keeper, opts: opts, met: met, log: log, rate: cfg.RebalanceRate, ctx: ctx,
-		drives: map[string]gateway.Drive{}, nodes: map[string]*storagenode.NodeClient{}}
+		drives: map[string]gateway.Drive{}, nodes: map[string]*rpc.NodeClient{}}
 	defer ms.closeDrives()
 	// Start on the newest map the nodes hold: the file may be older.
 	ms.catchUp(ctx)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
 // testCert writes a self-signed certificate for 127.0.0.1 and returns its
@@ -69,7 +70,7 @@ func TestNodeOverTLS(t *testing.T) {
 	case err := <-errc:
 		t.Fatal(err)
 	}
-	trusted := storagenode.NewRemoteDrive("https://"+addr, "n1-d1", storagenode.RPCOptions{
+	trusted := rpc.NewClient("https://"+addr, "n1-d1", rpc.Options{
 		Secret: secret, TLSConfig: &tls.Config{RootCAs: pool}})
 	if err := trusted.MakeBucket(context.Background(), "bkt", time.Now()); err != nil {
 		t.Fatalf("MakeBucket over TLS: %v", err)
@@ -77,11 +78,11 @@ func TestNodeOverTLS(t *testing.T) {
 	if _, err := trusted.StatBucket(context.Background(), "bkt"); err != nil {
 		t.Fatalf("StatBucket over TLS: %v", err)
 	}
-	untrusted := storagenode.NewRemoteDrive("https://"+addr, "n1-d1", storagenode.RPCOptions{Secret: secret})
+	untrusted := rpc.NewClient("https://"+addr, "n1-d1", rpc.Options{Secret: secret})
 	if _, err := untrusted.StatBucket(context.Background(), "bkt"); !errors.Is(err, storagenode.ErrDriveOffline) {
 		t.Fatalf("a client that does not trust the node's certificate: %v, want ErrDriveOffline", err)
 	}
-	plain := storagenode.NewRemoteDrive("http://"+addr, "n1-d1", storagenode.RPCOptions{Secret: secret})
+	plain := rpc.NewClient("http://"+addr, "n1-d1", rpc.Options{Secret: secret})
 	if _, err := plain.StatBucket(context.Background(), "bkt"); err == nil {
 		t.Fatal("plain HTTP to a TLS node worked")
 	}

@@ -3,6 +3,7 @@ package storagenode
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -93,6 +94,22 @@ var (
 	recordDec, _  = cbor.DecOptions{MaxArrayElements: 1 << 20, MaxMapPairs: 1 << 16, MaxNestedLevels: 16}.DecMode()
 )
 
+// MarshalRecord encodes v (a record, or a call's arguments) as CBOR.
+func MarshalRecord(v any) ([]byte, error) { return recordMode.Marshal(v) }
+
+// UnmarshalRecord decodes b into v: JSON when b starts with '{' (records
+// and arguments written by hand or by earlier versions), CBOR otherwise.
+func UnmarshalRecord(b []byte, v any) error {
+	if len(b) > 0 && b[0] == '{' {
+		return json.Unmarshal(b, v)
+	}
+	return recordDec.Unmarshal(b, v)
+}
+
+// ReadRecord decodes one CBOR value from r into v, with the bounds of
+// UnmarshalRecord.
+func ReadRecord(r io.Reader, v any) error { return recordDec.NewDecoder(r).Decode(v) }
+
 func encodeRecord(v any) ([]byte, error) {
 	b, err := recordMode.Marshal(v)
 	if err != nil {
@@ -103,13 +120,7 @@ func encodeRecord(v any) ([]byte, error) {
 
 func decodeRecord[T any](b []byte) (*T, error) {
 	v := new(T)
-	var err error
-	if len(b) > 0 && b[0] == '{' {
-		err = json.Unmarshal(b, v)
-	} else {
-		err = recordDec.Unmarshal(b, v)
-	}
-	if err != nil {
+	if err := UnmarshalRecord(b, v); err != nil {
 		return nil, fmt.Errorf("%w: decode %T: %v", ErrCorrupt, v, err)
 	}
 	return v, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -38,7 +37,9 @@ func WithRecordCount(ctx context.Context) context.Context {
 	return context.WithValue(ctx, recordCountKey{}, true)
 }
 
-func wantsRecordCount(ctx context.Context) bool {
+// WantsRecordCount reports whether ctx asks DiskInfo for the record count
+// (WithRecordCount).
+func WantsRecordCount(ctx context.Context) bool {
 	v, _ := ctx.Value(recordCountKey{}).(bool)
 	return v
 }
@@ -76,7 +77,7 @@ func (d *LocalDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 	bs := uint64(st.Bsize)
 	di := DiskInfo{Total: st.Blocks * bs, Free: st.Bavail * bs, Used: (st.Blocks - st.Bfree) * bs, Records: -1}
 	di.ReadOnly = st.Flags&stReadOnly != 0 || !d.takesWrites()
-	if wantsRecordCount(ctx) {
+	if WantsRecordCount(ctx) {
 		n, err := d.countRecords(ctx)
 		if err != nil {
 			return DiskInfo{}, err
@@ -133,27 +134,11 @@ func (d *MemDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
 	}
 	defer unlock()
 	di := DiskInfo{Records: -1}
-	if wantsRecordCount(ctx) {
+	if WantsRecordCount(ctx) {
 		di.Records = 0
 		for _, b := range d.buckets {
 			di.Records += int64(len(b.objects))
 		}
 	}
 	return di, nil
-}
-
-// DiskInfo asks the node for the drive's capacity.
-func (d *RemoteDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
-	if err := d.check(ctx, "disk info"); err != nil {
-		return DiskInfo{}, err
-	}
-	var res DiskInfo
-	var q url.Values
-	if wantsRecordCount(ctx) {
-		q = url.Values{"records": {"1"}}
-	}
-	if err := d.get(ctx, "disk info", mDiskInfo, q, &res); err != nil {
-		return DiskInfo{}, err
-	}
-	return res, nil
 }

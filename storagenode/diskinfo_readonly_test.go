@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/ecstore/ecstore/storagenode"
-	"github.com/ecstore/ecstore/storagenode/faultdrive"
 )
 
 // A local drive whose folder takes no new file reports itself read-only
@@ -44,20 +43,5 @@ func TestLocalDiskInfoReadOnly(t *testing.T) {
 	}
 	if di, err := d.DiskInfo(ctx); err != nil || di.ReadOnly {
 		t.Fatalf("writable again: %+v %v", di, err)
-	}
-}
-
-// A gateway learns that a remote drive is read-only from the node's
-// DiskInfo answer.
-func TestRemoteDiskInfoReadOnly(t *testing.T) {
-	f := faultdrive.New(storagenode.NewMem("m1"))
-	d := remote(t, serve(t, rpcOpts(nil), f).URL, f.ID(), rpcOpts(nil))
-	ctx := context.Background()
-	if di, err := d.DiskInfo(ctx); err != nil || di.ReadOnly {
-		t.Fatalf("writable drive: %+v %v", di, err)
-	}
-	f.SetReadOnly(true)
-	if di, err := d.DiskInfo(ctx); err != nil || !di.ReadOnly {
-		t.Fatalf("read-only drive: %+v %v; want read-only", di, err)
 	}
 }

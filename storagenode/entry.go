@@ -439,13 +439,3 @@ func daysIn(m time.Month, year int) int {
 	}
 	return [...]int{31, 0, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m-1]
 }
-
-// entries returns the listing entries of records (for drives that hold
-// whole records, and for nodes that do not answer meta/entries).
-func entries(ms []*ObjectMeta) []ObjectEntry {
-	out := make([]ObjectEntry, len(ms))
-	for i, m := range ms {
-		out[i] = m.Entry()
-	}
-	return out
-}

@@ -111,7 +111,7 @@ func (d *LocalDrive) bucketMissing(r reader, bucket, op string) error {
 
 // MakeBucket creates the bucket record; ErrBucketExists if present.
 func (d *LocalDrive) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -146,7 +146,7 @@ func (d *LocalDrive) MakeBucket(ctx context.Context, bucket string, created time
 // shard files, and the bucket record last, so that an interrupted delete can
 // be repeated.
 func (d *LocalDrive) DeleteBucket(ctx context.Context, bucket string) error {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -192,7 +192,7 @@ func (d *LocalDrive) DeleteBucket(ctx context.Context, bucket string) error {
 
 // StatBucket returns the bucket record or ErrBucketNotFound.
 func (d *LocalDrive) StatBucket(ctx context.Context, bucket string) (BucketInfo, error) {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return BucketInfo{}, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -237,7 +237,7 @@ func (d *LocalDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string
 }
 
 func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
-	if err := checkMeta(m); err != nil {
+	if err := CheckMeta(m); err != nil {
 		return nil, err
 	}
 	// A record without inline bytes describes data already on the disk (or
@@ -293,7 +293,7 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 
 // GetMeta returns the stored record, ErrObjectNotFound, or ErrBucketNotFound.
 func (d *LocalDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error) {
-	if err := checkKey(bucket, key); err != nil {
+	if err := CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -328,7 +328,7 @@ func (d *LocalDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMe
 // DeleteMeta removes the record if its version is versionID (any version
 // for ""), returning it; ErrObjectNotFound otherwise.
 func (d *LocalDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error) {
-	if err := checkKey(bucket, key); err != nil {
+	if err := CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
 	end, err := d.enterBucket(ctx, bucket, "delete meta", true)
@@ -395,7 +395,7 @@ func (d *LocalDrive) ListEntries(ctx context.Context, bucket, prefix, after stri
 // records of the bucket (limit <= 0: all) whose keys start with prefix and
 // sort strictly after `after`, in key order: one range scan of a snapshot.
 func (d *LocalDrive) listObjects(ctx context.Context, op, bucket, prefix, after string, limit int, fn func(k, v []byte) error) error {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {

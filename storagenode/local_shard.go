@@ -17,7 +17,7 @@ import (
 // bucket must exist (ErrBucketNotFound). Nothing is visible under the final
 // name until Commit, which checks the bucket again.
 func (d *LocalDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error) {
-	if err := checkRef(ref); err != nil {
+	if err := CheckRef(ref); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -187,7 +187,7 @@ func (w *localShardWriter) Abort() error {
 
 // OpenShard opens a committed shard file; ErrShardNotFound if there is none.
 func (d *LocalDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error) {
-	if err := checkRef(ref); err != nil {
+	if err := CheckRef(ref); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -229,7 +229,7 @@ func (r *localShardReader) Size() int64                             { return r.s
 
 // DeleteVersion removes data/<bucket>/<versionDir> and everything in it.
 func (d *LocalDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
-	if err := checkRef(ref); err != nil {
+	if err := CheckRef(ref); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -251,7 +251,7 @@ func (d *LocalDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
 
 // DeleteVersion removes a version directory and every shard file in it.
 func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
-	if err := checkVersionDir(bucket, versionDir); err != nil {
+	if err := CheckVersionDir(bucket, versionDir); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {

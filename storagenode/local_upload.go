@@ -15,7 +15,7 @@ import (
 
 // PutUpload stores the upload record (replacing one with the same id).
 func (d *LocalDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
-	if err := checkUploadMeta(u); err != nil {
+	if err := CheckUploadMeta(u); err != nil {
 		return err
 	}
 	end, err := d.enterBucket(ctx, u.Bucket, "put upload", false)
@@ -46,7 +46,7 @@ func (d *LocalDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 
 // GetUpload returns the upload record, ErrUploadNotFound or ErrBucketNotFound.
 func (d *LocalDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*UploadMeta, error) {
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -73,7 +73,7 @@ func (d *LocalDrive) getUpload(r reader, bucket, uploadID, op string) (*UploadMe
 // DeleteUpload removes the upload record and its part records in one atomic
 // batch; ErrUploadNotFound if there is no such upload.
 func (d *LocalDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -115,7 +115,7 @@ func retireUpload(b *pebble.Batch, bucket, uploadID string) error {
 // ListUploads returns the bucket's uploads sorted by (Key, Initiated,
 // UploadID).
 func (d *LocalDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -151,10 +151,10 @@ func sortUploads(us []*UploadMeta) {
 // PutPart stores the part record, replacing (and returning) one with the
 // same number; ErrUploadNotFound if the upload does not exist.
 func (d *LocalDrive) PutPart(ctx context.Context, bucket, uploadID string, p *PartMeta) (*PartMeta, error) {
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
-	if err := checkPart(p); err != nil {
+	if err := CheckPart(p); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -195,7 +195,7 @@ func (d *LocalDrive) PutPart(ctx context.Context, bucket, uploadID string, p *Pa
 
 // ListParts returns the upload's parts sorted by number.
 func (d *LocalDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*PartMeta, error) {
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -218,10 +218,10 @@ func (d *LocalDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]
 // CompleteUpload stores m and retires the upload m.DataDir in one synced
 // batch, then removes the upload's shard files m.Parts leaves out.
 func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
-	if err := checkMeta(m); err != nil {
+	if err := CheckMeta(m); err != nil {
 		return nil, err
 	}
-	if err := checkUpload(m.Bucket, m.DataDir); err != nil {
+	if err := CheckUpload(m.Bucket, m.DataDir); err != nil {
 		return nil, err
 	}
 	// The parts are on disk already: the small margin, as PutMeta.
@@ -336,10 +336,10 @@ func (d *LocalDrive) removeUnnamed(bucket, versionDir string, parts []PartInfo) 
 // AbortUpload retires the upload's records, then removes its shard files
 // unless key's stored record names the upload's folder.
 func (d *LocalDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
-	if err := checkKey(bucket, key); err != nil {
+	if err := CheckKey(bucket, key); err != nil {
 		return err
 	}
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	end, err := d.enterBucket(ctx, bucket, "abort upload", true)

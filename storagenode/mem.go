@@ -99,7 +99,7 @@ func (d *MemDrive) bucket(bucket, op string) (*memBucket, error) {
 }
 
 func (d *MemDrive) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -120,7 +120,7 @@ func (d *MemDrive) MakeBucket(ctx context.Context, bucket string, created time.T
 }
 
 func (d *MemDrive) DeleteBucket(ctx context.Context, bucket string) error {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -136,7 +136,7 @@ func (d *MemDrive) DeleteBucket(ctx context.Context, bucket string) error {
 }
 
 func (d *MemDrive) StatBucket(ctx context.Context, bucket string) (BucketInfo, error) {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return BucketInfo{}, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -166,7 +166,7 @@ func (d *MemDrive) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
 }
 
 func (d *MemDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error) {
-	if err := checkRef(ref); err != nil {
+	if err := CheckRef(ref); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -226,7 +226,7 @@ func (w *memShardWriter) Abort() error {
 }
 
 func (d *MemDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error) {
-	if err := checkRef(ref); err != nil {
+	if err := CheckRef(ref); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -253,7 +253,7 @@ type memShardReader struct{ *bytes.Reader }
 func (memShardReader) Close() error { return nil }
 
 func (d *MemDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
-	if err := checkRef(ref); err != nil {
+	if err := CheckRef(ref); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -269,7 +269,7 @@ func (d *MemDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
 
 // DeleteVersion removes a version directory's shards.
 func (d *MemDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
-	if err := checkVersionDir(bucket, versionDir); err != nil {
+	if err := CheckVersionDir(bucket, versionDir); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -305,7 +305,7 @@ func (d *MemDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) 
 }
 
 func (d *MemDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
-	if err := checkMeta(m); err != nil {
+	if err := CheckMeta(m); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -348,7 +348,7 @@ func (d *MemDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (
 }
 
 func (d *MemDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error) {
-	if err := checkKey(bucket, key); err != nil {
+	if err := CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -372,7 +372,7 @@ func (d *MemDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta
 }
 
 func (d *MemDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error) {
-	if err := checkKey(bucket, key); err != nil {
+	if err := CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -411,7 +411,7 @@ func (d *MemDrive) ListEntries(ctx context.Context, bucket, prefix, after string
 // keys start with prefix and come after after, in key order, each made into
 // a T by conv under the drive's read lock.
 func memList[T any](ctx context.Context, d *MemDrive, bucket, prefix, after string, limit int, op string, conv func(*ObjectMeta) T) ([]T, error) {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -439,7 +439,7 @@ func memList[T any](ctx context.Context, d *MemDrive, bucket, prefix, after stri
 }
 
 func (d *MemDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
-	if err := checkUploadMeta(u); err != nil {
+	if err := CheckUploadMeta(u); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -476,7 +476,7 @@ func (d *MemDrive) upload(bucket, uploadID, op string) (*memUpload, *memBucket, 
 }
 
 func (d *MemDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*UploadMeta, error) {
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -492,7 +492,7 @@ func (d *MemDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*Upl
 }
 
 func (d *MemDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -509,7 +509,7 @@ func (d *MemDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) er
 }
 
 func (d *MemDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -530,10 +530,10 @@ func (d *MemDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMet
 }
 
 func (d *MemDrive) PutPart(ctx context.Context, bucket, uploadID string, p *PartMeta) (*PartMeta, error) {
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
-	if err := checkPart(p); err != nil {
+	if err := CheckPart(p); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -551,7 +551,7 @@ func (d *MemDrive) PutPart(ctx context.Context, bucket, uploadID string, p *Part
 }
 
 func (d *MemDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*PartMeta, error) {
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -574,10 +574,10 @@ func (d *MemDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*P
 // CompleteUpload stores m and retires the upload m.DataDir at once, then
 // drops the upload's shards m.Parts leaves out.
 func (d *MemDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
-	if err := checkMeta(m); err != nil {
+	if err := CheckMeta(m); err != nil {
 		return nil, err
 	}
-	if err := checkUpload(m.Bucket, m.DataDir); err != nil {
+	if err := CheckUpload(m.Bucket, m.DataDir); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -636,10 +636,10 @@ func (d *MemDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *st
 // AbortUpload retires the upload's records, then drops its shards unless
 // key's stored record names the upload's folder.
 func (d *MemDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
-	if err := checkKey(bucket, key); err != nil {
+	if err := CheckKey(bucket, key); err != nil {
 		return err
 	}
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)

@@ -3,12 +3,12 @@ package intercept_test
 import (
 	"context"
 	"errors"
+	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/intercept"
 	"sync/atomic"
 	"testing"
 	"time"
-	"github.com/ecstore/ecstore/storagenode"
-	"github.com/ecstore/ecstore/storagenode/intercept"
-	"github.com/ecstore/ecstore/storagenode/faultdrive"
 )
 
 // countingDrive counts the calls that reach it.

@@ -1,4 +1,4 @@
-package storagenode_test
+package rpc_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
 	"github.com/ecstore/ecstore/storagenode/intercept"
 )
 
@@ -49,5 +50,20 @@ func TestDiskInfo(t *testing.T) {
 	mem.Close()
 	if _, err := storagenode.DiskInfoOf(ctx, mem); !errors.Is(err, storagenode.ErrDriveOffline) {
 		t.Errorf("closed mem drive: got %v, want ErrDriveOffline", err)
+	}
+}
+
+// A gateway learns that a remote drive is read-only from the node's
+// DiskInfo answer.
+func TestRemoteDiskInfoReadOnly(t *testing.T) {
+	f := faultdrive.New(storagenode.NewMem("m1"))
+	d := remote(t, serve(t, rpcOpts(nil), f).URL, f.ID(), rpcOpts(nil))
+	ctx := context.Background()
+	if di, err := d.DiskInfo(ctx); err != nil || di.ReadOnly {
+		t.Fatalf("writable drive: %+v %v", di, err)
+	}
+	f.SetReadOnly(true)
+	if di, err := d.DiskInfo(ctx); err != nil || !di.ReadOnly {
+		t.Fatalf("read-only drive: %+v %v; want read-only", di, err)
 	}
 }

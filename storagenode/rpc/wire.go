@@ -1,9 +1,10 @@
-package storagenode
+package rpc
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ecstore/ecstore/storagenode"
 	"io"
 	"io/fs"
 	"net/http"
@@ -18,7 +19,7 @@ import (
 
 // rpcDrivePrefix starts the path of every drive call:
 // /ecstore/v1/drive/<path-escaped drive ID>/<method>.
-const rpcDrivePrefix = "/ecstore/v1/drive/"
+const drivePrefix = "/ecstore/v1/drive/"
 
 // Methods (the last path elements). Metadata calls are POSTs with a CBOR
 // body; shard reads are GETs with query parameters; a shard write is a POST
@@ -59,8 +60,8 @@ type (
 		Created time.Time `json:"created,omitzero"`
 	}
 	putMetaIfArgs struct {
-		Meta   *ObjectMeta `json:"meta"`
-		Expect string      `json:"expect"`
+		Meta   *storagenode.ObjectMeta `json:"meta"`
+		Expect string                  `json:"expect"`
 	}
 	versionArgs struct {
 		Bucket string `json:"bucket"`
@@ -86,19 +87,19 @@ type (
 		Key      string `json:"key,omitempty"` // AbortUpload
 	}
 	completeArgs struct {
-		Meta   *ObjectMeta `json:"meta"`
-		Expect *string     `json:"expect,omitempty"`
+		Meta   *storagenode.ObjectMeta `json:"meta"`
+		Expect *string                 `json:"expect,omitempty"`
 	}
 	partArgs struct {
-		Bucket   string    `json:"bucket"`
-		UploadID string    `json:"id"`
-		Part     *PartMeta `json:"part"`
+		Bucket   string                `json:"bucket"`
+		UploadID string                `json:"id"`
+		Part     *storagenode.PartMeta `json:"part"`
 	}
 	prevMetaResult struct {
-		Prev *ObjectMeta `json:"prev"`
+		Prev *storagenode.ObjectMeta `json:"prev"`
 	}
 	prevPartResult struct {
-		Prev *PartMeta `json:"prev"`
+		Prev *storagenode.PartMeta `json:"prev"`
 	}
 	shardStatResult struct {
 		Size int64 `json:"size"`
@@ -109,12 +110,12 @@ type (
 )
 
 // refQuery encodes a shard reference as query parameters.
-func refQuery(ref ShardRef) url.Values {
+func refQuery(ref storagenode.ShardRef) url.Values {
 	return url.Values{"bucket": {ref.Bucket}, "dir": {ref.VersionDir}, "name": {ref.Name}}
 }
 
-func refFromQuery(q url.Values) ShardRef {
-	return ShardRef{Bucket: q.Get("bucket"), VersionDir: q.Get("dir"), Name: q.Get("name")}
+func refFromQuery(q url.Values) storagenode.ShardRef {
+	return storagenode.ShardRef{Bucket: q.Get("bucket"), VersionDir: q.Get("dir"), Name: q.Get("name")}
 }
 
 func queryInt(q url.Values, name string) (int64, error) {
@@ -143,7 +144,7 @@ var (
 )
 
 // rpcErrorBody is the JSON body of every error response.
-type rpcErrorBody struct {
+type errorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
@@ -152,24 +153,24 @@ type rpcErrorBody struct {
 // wraps gives the code and status (first match wins, so DiskFull, which
 // also wraps a system error, comes early); the client turns the code back
 // into the sentinels listed in rpcClientErrs.
-var rpcCodes = []struct {
+var errorCodes = []struct {
 	code   string
 	err    error
 	status int
 }{
-	{"DriveOffline", ErrDriveOffline, http.StatusServiceUnavailable},
-	{"DiskFull", ErrDiskFull, http.StatusInsufficientStorage},
-	{"InvalidName", ErrInvalidName, http.StatusBadRequest},
-	{"BucketNotFound", ErrBucketNotFound, http.StatusNotFound},
-	{"BucketExists", ErrBucketExists, http.StatusConflict},
-	{"ObjectNotFound", ErrObjectNotFound, http.StatusNotFound},
-	{"UploadNotFound", ErrUploadNotFound, http.StatusNotFound},
-	{"ShardNotFound", ErrShardNotFound, http.StatusNotFound},
-	{"Stale", ErrStale, http.StatusConflict},
-	{"Conflict", ErrConflict, http.StatusPreconditionFailed},
-	{"UploadCompleted", ErrUploadCompleted, http.StatusConflict},
-	{"PartReplaced", ErrPartReplaced, http.StatusConflict},
-	{"Corrupt", ErrCorrupt, http.StatusInternalServerError},
+	{"DriveOffline", storagenode.ErrDriveOffline, http.StatusServiceUnavailable},
+	{"DiskFull", storagenode.ErrDiskFull, http.StatusInsufficientStorage},
+	{"InvalidName", storagenode.ErrInvalidName, http.StatusBadRequest},
+	{"BucketNotFound", storagenode.ErrBucketNotFound, http.StatusNotFound},
+	{"BucketExists", storagenode.ErrBucketExists, http.StatusConflict},
+	{"ObjectNotFound", storagenode.ErrObjectNotFound, http.StatusNotFound},
+	{"UploadNotFound", storagenode.ErrUploadNotFound, http.StatusNotFound},
+	{"ShardNotFound", storagenode.ErrShardNotFound, http.StatusNotFound},
+	{"Stale", storagenode.ErrStale, http.StatusConflict},
+	{"Conflict", storagenode.ErrConflict, http.StatusPreconditionFailed},
+	{"UploadCompleted", storagenode.ErrUploadCompleted, http.StatusConflict},
+	{"PartReplaced", storagenode.ErrPartReplaced, http.StatusConflict},
+	{"Corrupt", storagenode.ErrCorrupt, http.StatusInternalServerError},
 	{"DriveNotFound", errDriveNotFound, http.StatusNotFound},
 	{"BadRequest", errBadRequest, http.StatusBadRequest},
 	{"NotCommitted", errNotCommitted, http.StatusBadRequest},
@@ -184,12 +185,12 @@ var rpcCodes = []struct {
 const codeInternal = "Internal"
 
 // rpcErrorCode returns the code and HTTP status of a server-side error.
-func rpcErrorCode(err error) (code string, status int) {
+func codeOf(err error) (code string, status int) {
 	var ae *authError
 	if errors.As(err, &ae) {
 		return ae.code, ae.status
 	}
-	for _, c := range rpcCodes {
+	for _, c := range errorCodes {
 		if errors.Is(err, c.err) {
 			return c.code, c.status
 		}
@@ -199,17 +200,17 @@ func rpcErrorCode(err error) (code string, status int) {
 
 // rpcClientErrs returns the sentinels a client-side error of the given code
 // wraps.
-func rpcClientErrs(code string) []error {
+func clientErrs(code string) []error {
 	switch code {
 	case codeUnauthenticated, codeTimeSkewed, codeSignatureMismatch, codeReplayed,
 		codeContentMismatch, codeStreamMACMismatch:
-		return []error{ErrUnauthorized, ErrDriveOffline}
+		return []error{ErrUnauthorized, storagenode.ErrDriveOffline}
 	case codeMapMismatch:
-		return []error{ErrMapMismatch, ErrDriveOffline}
+		return []error{ErrMapMismatch, storagenode.ErrDriveOffline}
 	case "DriveNotFound", "Canceled", "DeadlineExceeded":
-		return []error{ErrDriveOffline}
+		return []error{storagenode.ErrDriveOffline}
 	}
-	for _, c := range rpcCodes {
+	for _, c := range errorCodes {
 		if c.code == code {
 			return []error{c.err}
 		}
@@ -231,17 +232,17 @@ func (e *remoteError) Unwrap() []error { return e.errs }
 // drive ("storagenode: drive d1 at http://host"), op the operation; the
 // server's message names the operation too.
 func newRemoteError(where, op string, status int, body []byte) error {
-	var eb rpcErrorBody
+	var eb errorBody
 	if err := json.Unmarshal(body, &eb); err != nil || eb.Code == "" {
 		// Not our protocol: a proxy, another service on the port. The drive
 		// cannot be used through this address.
 		return &remoteError{
-			msg:  where + ": " + op + ": unexpected answer HTTP " + strconv.Itoa(status) + ": " + ErrDriveOffline.Error(),
-			errs: []error{ErrDriveOffline},
+			msg:  where + ": " + op + ": unexpected answer HTTP " + strconv.Itoa(status) + ": " + storagenode.ErrDriveOffline.Error(),
+			errs: []error{storagenode.ErrDriveOffline},
 		}
 	}
 	msg := strings.TrimPrefix(eb.Message, "storagenode: ")
-	return &remoteError{msg: where + ": " + msg + " (" + eb.Code + ")", errs: rpcClientErrs(eb.Code)}
+	return &remoteError{msg: where + ": " + msg + " (" + eb.Code + ")", errs: clientErrs(eb.Code)}
 }
 
 // Metadata calls carry their arguments and answers as CBOR (the index's
@@ -252,17 +253,12 @@ const wireContentType = "application/cbor"
 
 // unmarshalWire decodes a call's arguments: JSON when they start with '{',
 // CBOR otherwise.
-func unmarshalWire(b []byte, v any) error {
-	if len(b) > 0 && b[0] == '{' {
-		return json.Unmarshal(b, v)
-	}
-	return recordDec.Unmarshal(b, v)
-}
+func unmarshalWire(b []byte, v any) error { return storagenode.UnmarshalRecord(b, v) }
 
 // decodeWire decodes an answer by its content type.
 func decodeWire(r io.Reader, contentType string, v any) error {
 	if strings.HasPrefix(contentType, "application/json") {
 		return json.NewDecoder(r).Decode(v)
 	}
-	return recordDec.NewDecoder(r).Decode(v)
+	return storagenode.ReadRecord(r, v)
 }

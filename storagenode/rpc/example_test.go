@@ -1,4 +1,4 @@
-package storagenode_test
+package rpc_test
 
 import (
 	"context"
@@ -8,21 +8,22 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
 // A storage node serves its drives with NewRPCHandler; a gateway reaches each
 // of them as a RemoteDrive, which is a Drive like any other.
-func ExampleNewRemoteDrive() {
-	opts := storagenode.RPCOptions{Secret: []byte("the cluster secret, 16+ bytes")}
+func ExampleNewClient() {
+	opts := rpc.Options{Secret: []byte("the cluster secret, 16+ bytes")}
 	if err := opts.Validate(); err != nil {
 		panic(err)
 	}
-	node := httptest.NewServer(storagenode.NewRPCHandler([]storagenode.Drive{storagenode.NewMem("n1-d1")}, opts))
+	node := httptest.NewServer(rpc.NewHandler([]storagenode.Drive{storagenode.NewMem("n1-d1")}, opts))
 	defer node.Close()
 
 	// In the gateway: one client for all the drives of the cluster.
-	opts.Client = storagenode.NewRPCClient(opts)
-	d := storagenode.NewRemoteDrive(node.URL, "n1-d1", opts)
+	opts.Client = rpc.NewHTTPClient(opts)
+	d := rpc.NewClient(node.URL, "n1-d1", opts)
 	defer d.Close()
 
 	ctx := context.Background()
@@ -35,10 +36,10 @@ func ExampleNewRemoteDrive() {
 
 	wrong := opts
 	wrong.Secret = []byte("not the cluster secret")
-	outsider := storagenode.NewRemoteDrive(node.URL, "n1-d1", wrong)
+	outsider := rpc.NewClient(node.URL, "n1-d1", wrong)
 	defer outsider.Close()
 	_, err = outsider.ListBuckets(ctx)
-	fmt.Println(errors.Is(err, storagenode.ErrUnauthorized), errors.Is(err, storagenode.ErrDriveOffline))
+	fmt.Println(errors.Is(err, rpc.ErrUnauthorized), errors.Is(err, storagenode.ErrDriveOffline))
 	// Output:
 	// commit: <nil>
 	// true

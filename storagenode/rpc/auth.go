@@ -1,4 +1,4 @@
-package storagenode
+package rpc
 
 import (
 	"crypto/hmac"
@@ -45,7 +45,7 @@ const (
 var emptySHA256 = hex.EncodeToString(sha256.New().Sum(nil))
 
 // rpcAuth signs requests (client) and verifies them (server).
-type rpcAuth struct {
+type authenticator struct {
 	signKey   []byte
 	streamKey []byte
 	maxSkew   time.Duration
@@ -54,8 +54,8 @@ type rpcAuth struct {
 	replay    *replayCache     // server only
 }
 
-func newRPCAuth(o *RPCOptions, server bool) *rpcAuth {
-	a := &rpcAuth{
+func newAuthenticator(o *Options, server bool) *authenticator {
+	a := &authenticator{
 		signKey:   deriveKey(o.Secret, signLabel),
 		streamKey: deriveKey(o.Secret, streamLabel),
 		maxSkew:   o.MaxSkew,
@@ -75,7 +75,7 @@ func deriveKey(secret []byte, label string) []byte {
 }
 
 // signature returns the hex signature of a request.
-func (a *rpcAuth) signature(method, target, ts, nonce, content string) string {
+func (a *authenticator) signature(method, target, ts, nonce, content string) string {
 	m := hmac.New(sha256.New, a.signKey)
 	for _, s := range []string{authScheme, method, target, ts, nonce} {
 		m.Write([]byte(s))
@@ -87,7 +87,7 @@ func (a *rpcAuth) signature(method, target, ts, nonce, content string) string {
 
 // sign sets the authentication headers of req, whose body has the content
 // hash content (hex SHA-256, or streamMarker), and returns the signature.
-func (a *rpcAuth) sign(req *http.Request, content string) string {
+func (a *authenticator) sign(req *http.Request, content string) string {
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:]) // never fails (crypto/rand panics instead)
 	ts := strconv.FormatInt(a.now().Unix(), 10)
@@ -105,7 +105,7 @@ func (a *rpcAuth) sign(req *http.Request, content string) string {
 
 // streamMAC returns the MAC of a streamed body, bound to the signature of
 // its request (so that no other request's body can be spliced in).
-func (a *rpcAuth) streamMAC(sig string) hash.Hash {
+func (a *authenticator) streamMAC(sig string) hash.Hash {
 	m := hmac.New(sha256.New, a.streamKey)
 	m.Write([]byte(sig))
 	return m
@@ -143,7 +143,7 @@ func refused(status int, code, reason string) *authError {
 // nobody without the secret can fill the replay cache). It returns the
 // signature and the declared content hash; checking the body against the
 // content hash is the caller's job.
-func (a *rpcAuth) verify(r *http.Request) (sig, content string, err *authError) {
+func (a *authenticator) verify(r *http.Request) (sig, content string, err *authError) {
 	sig, ok := strings.CutPrefix(r.Header.Get("Authorization"), authScheme+" ")
 	if !ok || !isHex(sig, 64) {
 		return "", "", refused(http.StatusUnauthorized, codeUnauthenticated, "missing or malformed Authorization header")

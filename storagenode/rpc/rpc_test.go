@@ -1,4 +1,4 @@
-package storagenode_test
+package rpc_test
 
 import (
 	"bytes"
@@ -22,30 +22,31 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/drivetest"
 	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
 // testSecret is distinctive so that a leak into a log or an error is easy
 // to find.
 const testSecret = "s3cr3t-CLUSTER-key-for-tests-0x5eed"
 
-func rpcOpts(log *slog.Logger) storagenode.RPCOptions {
+func rpcOpts(log *slog.Logger) rpc.Options {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return storagenode.RPCOptions{Secret: []byte(testSecret), Logger: log}
+	return rpc.Options{Secret: []byte(testSecret), Logger: log}
 }
 
 // serve starts an internode server for drives; it stops when the test ends.
-func serve(t testing.TB, opts storagenode.RPCOptions, drives ...storagenode.Drive) *httptest.Server {
+func serve(t testing.TB, opts rpc.Options, drives ...storagenode.Drive) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(storagenode.NewRPCHandler(drives, opts))
+	srv := httptest.NewServer(rpc.NewHandler(drives, opts))
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-func remote(t testing.TB, url, id string, opts storagenode.RPCOptions) *storagenode.RemoteDrive {
+func remote(t testing.TB, url, id string, opts rpc.Options) *rpc.Client {
 	t.Helper()
-	d := storagenode.NewRemoteDrive(url, id, opts)
+	d := rpc.NewClient(url, id, opts)
 	t.Cleanup(func() { _ = d.Close() })
 	return d
 }
@@ -150,10 +151,10 @@ func TestRPCWrongSecretRefused(t *testing.T) {
 	other.Secret = []byte("another-cluster-secret-of-32-bytes")
 	r := remote(t, srv.URL, d.ID(), other)
 	err := r.MakeBucket(bg, "bkt", time.Now())
-	if !errors.Is(err, storagenode.ErrUnauthorized) || !errors.Is(err, storagenode.ErrDriveOffline) {
+	if !errors.Is(err, rpc.ErrUnauthorized) || !errors.Is(err, storagenode.ErrDriveOffline) {
 		t.Fatalf("MakeBucket with the wrong secret: %v; want ErrUnauthorized and ErrDriveOffline", err)
 	}
-	if _, err := r.CreateShard(bg, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v", Name: "n"}); !errors.Is(err, storagenode.ErrUnauthorized) {
+	if _, err := r.CreateShard(bg, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v", Name: "n"}); !errors.Is(err, rpc.ErrUnauthorized) {
 		t.Fatalf("CreateShard with the wrong secret: %v", err)
 	}
 	if _, err := d.StatBucket(bg, "bkt"); !errors.Is(err, storagenode.ErrBucketNotFound) {
@@ -279,7 +280,7 @@ func TestRemoteServerFailsMidStream(t *testing.T) {
 // and never answers, fails calls with ErrDriveOffline quickly.
 func TestRemoteDeadServer(t *testing.T) {
 	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}
-	check := func(t *testing.T, r *storagenode.RemoteDrive, limit time.Duration) {
+	check := func(t *testing.T, r *rpc.Client, limit time.Duration) {
 		t.Helper()
 		for name, call := range map[string]func() error{
 			"StatBucket":  func() error { _, err := r.StatBucket(bg, "bkt"); return err },
@@ -299,7 +300,7 @@ func TestRemoteDeadServer(t *testing.T) {
 		}
 	}
 	t.Run("Gone", func(t *testing.T) {
-		srv := httptest.NewServer(storagenode.NewRPCHandler([]storagenode.Drive{newMem()}, rpcOpts(nil)))
+		srv := httptest.NewServer(rpc.NewHandler([]storagenode.Drive{newMem()}, rpcOpts(nil)))
 		url := srv.URL
 		srv.Close()
 		check(t, remote(t, url, "d", rpcOpts(nil)), time.Second)
@@ -338,7 +339,7 @@ func TestRemoteDeadServer(t *testing.T) {
 	})
 	t.Run("ReaderOfDeadNode", func(t *testing.T) {
 		mem := newMem()
-		srv := httptest.NewServer(storagenode.NewRPCHandler([]storagenode.Drive{mem}, rpcOpts(nil)))
+		srv := httptest.NewServer(rpc.NewHandler([]storagenode.Drive{mem}, rpcOpts(nil)))
 		r := remote(t, srv.URL, mem.ID(), rpcOpts(nil))
 		if err := r.MakeBucket(bg, "bkt", time.Now()); err != nil {
 			t.Fatal(err)
@@ -533,16 +534,16 @@ func TestRPCSecretNotLogged(t *testing.T) {
 }
 
 func TestRPCOptionsValidate(t *testing.T) {
-	var o storagenode.RPCOptions
+	var o rpc.Options
 	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "at least 16") {
 		t.Fatalf("Validate without secret: %v", err)
 	}
-	o = storagenode.RPCOptions{Secret: []byte(testSecret), MaxSkew: time.Millisecond, CallTimeout: -1}
+	o = rpc.Options{Secret: []byte(testSecret), MaxSkew: time.Millisecond, CallTimeout: -1}
 	err := o.Validate()
 	if err == nil || !strings.Contains(err.Error(), "MaxSkew") || !strings.Contains(err.Error(), "CallTimeout") {
 		t.Fatalf("Validate: %v", err)
 	}
-	o = storagenode.RPCOptions{Secret: []byte(testSecret)}
+	o = rpc.Options{Secret: []byte(testSecret)}
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -561,13 +562,13 @@ func TestRPCOptionsValidate(t *testing.T) {
 		fn()
 	}
 	mustPanic("NewRPCHandler with a short secret", func() {
-		storagenode.NewRPCHandler(nil, storagenode.RPCOptions{Secret: []byte("short")})
+		rpc.NewHandler(nil, rpc.Options{Secret: []byte("short")})
 	})
 	mustPanic("NewRPCHandler with two drives of one ID", func() {
-		storagenode.NewRPCHandler([]storagenode.Drive{storagenode.NewMem("x"), storagenode.NewMem("x")}, rpcOpts(nil))
+		rpc.NewHandler([]storagenode.Drive{storagenode.NewMem("x"), storagenode.NewMem("x")}, rpcOpts(nil))
 	})
 	for _, u := range []string{"", "ftp://h", "http://", "http://h/path", "http://h?q=1", "http://u:p@h"} {
-		mustPanic("NewRemoteDrive("+u+")", func() { storagenode.NewRemoteDrive(u, "d", rpcOpts(nil)) })
+		mustPanic("NewRemoteDrive("+u+")", func() { rpc.NewClient(u, "d", rpcOpts(nil)) })
 	}
 }
 
@@ -576,7 +577,7 @@ func TestRPCOptionsValidate(t *testing.T) {
 func TestRemoteConnectionReuse(t *testing.T) {
 	mem := newMem()
 	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(storagenode.NewRPCHandler([]storagenode.Drive{mem}, rpcOpts(nil)))
+	srv := httptest.NewUnstartedServer(rpc.NewHandler([]storagenode.Drive{mem}, rpcOpts(nil)))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
@@ -668,7 +669,7 @@ func TestRPCMapMismatchRefused(t *testing.T) {
 		o := rpcOpts(nil)
 		o.MapID = mapID
 		err := remote(t, srv.URL, d.ID(), o).MakeBucket(bg, "bkt", time.Now())
-		if !errors.Is(err, storagenode.ErrMapMismatch) || !errors.Is(err, storagenode.ErrDriveOffline) {
+		if !errors.Is(err, rpc.ErrMapMismatch) || !errors.Is(err, storagenode.ErrDriveOffline) {
 			t.Fatalf("map %q against a node on epoch1-aaaa: %v; want ErrMapMismatch and ErrDriveOffline", mapID, err)
 		}
 	}
@@ -704,7 +705,7 @@ func (k *fakeKeeper) AdoptMap(data []byte, replace bool) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if len(k.data) > 0 && (data[0] < k.data[0] || (data[0] == k.data[0] && !replace)) {
-		return fmt.Errorf("offered %s, have %s: %w", data, k.data, storagenode.ErrMapMismatch)
+		return fmt.Errorf("offered %s, have %s: %w", data, k.data, rpc.ErrMapMismatch)
 	}
 	k.data = append([]byte(nil), data...)
 	return nil
@@ -719,16 +720,16 @@ func TestRPCMapExchange(t *testing.T) {
 	keeper := &fakeKeeper{}
 	srvOpts := rpcOpts(nil)
 	srvOpts.Maps = keeper
-	srvOpts.Node = storagenode.NodeIdentity{ID: "node7", Zone: "z2"}
+	srvOpts.Node = rpc.NodeIdentity{ID: "node7", Zone: "z2"}
 	srv := serve(t, srvOpts, d)
-	nc := storagenode.NewNodeClient(srv.URL, rpcOpts(nil))
+	nc := rpc.NewNodeClient(srv.URL, rpcOpts(nil))
 	defer nc.Close()
 
 	id, err := nc.Identity(bg)
 	if err != nil || id.ID != "node7" || id.Zone != "z2" || len(id.Drives) != 1 || id.Drives[0] != d.ID() || id.MapID != "" {
 		t.Fatalf("identity: %+v, %v", id, err)
 	}
-	if _, _, err := nc.FetchMap(bg); !errors.Is(err, storagenode.ErrNoMap) {
+	if _, _, err := nc.FetchMap(bg); !errors.Is(err, rpc.ErrNoMap) {
 		t.Fatalf("fetch from a node without a map: %v, want ErrNoMap", err)
 	}
 	o := rpcOpts(nil)
@@ -743,16 +744,16 @@ func TestRPCMapExchange(t *testing.T) {
 	if err != nil || string(data) != "5:a" || mapID != "5:a" {
 		t.Fatalf("fetch: %q %q %v", data, mapID, err)
 	}
-	if err := nc.PushMap(bg, []byte("4:z"), true); !errors.Is(err, storagenode.ErrMapMismatch) {
+	if err := nc.PushMap(bg, []byte("4:z"), true); !errors.Is(err, rpc.ErrMapMismatch) {
 		t.Fatalf("older map pushed: %v, want a refusal", err)
 	}
 	other := rpcOpts(nil)
 	other.MapID = "3:old"
-	if err := remote(t, srv.URL, d.ID(), other).MakeBucket(bg, "bk2", time.Now()); !errors.Is(err, storagenode.ErrMapMismatch) {
+	if err := remote(t, srv.URL, d.ID(), other).MakeBucket(bg, "bk2", time.Now()); !errors.Is(err, rpc.ErrMapMismatch) {
 		t.Fatalf("caller on another map: %v, want ErrMapMismatch", err)
 	}
 	// The caller behind can still read the node's map and catch up.
-	behind := storagenode.NewNodeClient(srv.URL, other)
+	behind := rpc.NewNodeClient(srv.URL, other)
 	defer behind.Close()
 	if data, _, err := behind.FetchMap(bg); err != nil || string(data) != "5:a" {
 		t.Fatalf("map exchange refused a caller on another map: %q %v", data, err)

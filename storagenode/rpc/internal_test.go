@@ -1,4 +1,4 @@
-package storagenode
+package rpc
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ecstore/ecstore/storagenode"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -20,28 +21,28 @@ import (
 	"time"
 )
 
-var testRPCOpts = RPCOptions{Secret: []byte("internal-test-secret-0123456789"), Logger: slog.New(slog.DiscardHandler)}
+var testOpts = Options{Secret: []byte("internal-test-secret-0123456789"), Logger: slog.New(slog.DiscardHandler)}
 
-func rpcTestServer(t *testing.T, opts RPCOptions, drives ...Drive) *httptest.Server {
+func testServer(t *testing.T, opts Options, drives ...storagenode.Drive) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(NewRPCHandler(drives, opts))
+	srv := httptest.NewServer(NewHandler(drives, opts))
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-func clientAuth(opts RPCOptions) *rpcAuth {
+func clientAuth(opts Options) *authenticator {
 	opts.EnsureDefaults()
-	return newRPCAuth(&opts, false)
+	return newAuthenticator(&opts, false)
 }
 
 // signedJSON builds a signed metadata call.
-func signedJSON(t *testing.T, a *rpcAuth, base, drive, method string, args any) (*http.Request, []byte) {
+func signedJSON(t *testing.T, a *authenticator, base, drive, method string, args any) (*http.Request, []byte) {
 	t.Helper()
 	body, err := json.Marshal(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, base+rpcDrivePrefix+url.PathEscape(drive)+"/"+method, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, base+drivePrefix+url.PathEscape(drive)+"/"+method, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,16 +59,16 @@ func send(t *testing.T, req *http.Request) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var eb rpcErrorBody
+	var eb errorBody
 	_ = json.Unmarshal(b, &eb)
 	return resp.StatusCode, eb.Code
 }
 
 func TestRPCStaleTimestamp(t *testing.T) {
-	mem := NewMem("m1")
-	opts := testRPCOpts
+	mem := storagenode.NewMem("m1")
+	opts := testOpts
 	opts.MaxSkew = time.Minute
-	srv := rpcTestServer(t, opts, mem)
+	srv := testServer(t, opts, mem)
 	for _, c := range []struct {
 		skew time.Duration
 		ok   bool
@@ -95,19 +96,19 @@ func TestRPCStaleTimestamp(t *testing.T) {
 		}
 	}
 	// Through a RemoteDrive: ErrUnauthorized, which is also ErrDriveOffline.
-	r := NewRemoteDrive(srv.URL, "m1", opts)
+	r := NewClient(srv.URL, "m1", opts)
 	defer r.Close()
 	r.auth.now = func() time.Time { return time.Now().Add(-10 * time.Minute) }
 	_, err := r.ListBuckets(context.Background())
-	if !errors.Is(err, ErrUnauthorized) || !errors.Is(err, ErrDriveOffline) || !strings.Contains(err.Error(), codeTimeSkewed) {
+	if !errors.Is(err, ErrUnauthorized) || !errors.Is(err, storagenode.ErrDriveOffline) || !strings.Contains(err.Error(), codeTimeSkewed) {
 		t.Fatalf("skewed RemoteDrive: %v", err)
 	}
 }
 
 func TestRPCReplayRefused(t *testing.T) {
-	mem := NewMem("m1")
-	srv := rpcTestServer(t, testRPCOpts, mem)
-	a := clientAuth(testRPCOpts)
+	mem := storagenode.NewMem("m1")
+	srv := testServer(t, testOpts, mem)
+	a := clientAuth(testOpts)
 	req, body := signedJSON(t, a, srv.URL, "m1", mMakeBucket, bucketArgs{Bucket: "bkt"})
 	replay := req.Clone(context.Background())
 	if status, code := send(t, req); status != http.StatusNoContent {
@@ -120,7 +121,7 @@ func TestRPCReplayRefused(t *testing.T) {
 	if status, code := send(t, replay); status != http.StatusForbidden || code != codeReplayed {
 		t.Fatalf("replayed request: HTTP %d %s, want 403 %s", status, code, codeReplayed)
 	}
-	if _, err := mem.StatBucket(context.Background(), "bkt"); !errors.Is(err, ErrBucketNotFound) {
+	if _, err := mem.StatBucket(context.Background(), "bkt"); !errors.Is(err, storagenode.ErrBucketNotFound) {
 		t.Fatalf("the replay was executed: %v", err)
 	}
 	// An altered body under the old signature is refused before the nonce
@@ -133,7 +134,7 @@ func TestRPCReplayRefused(t *testing.T) {
 	}
 	// An altered path (another method) breaks the signature.
 	moved, _ := signedJSON(t, a, srv.URL, "m1", mMakeBucket, bucketArgs{Bucket: "bkt"})
-	moved.URL.Path = rpcDrivePrefix + "m1/" + mDeleteBucket
+	moved.URL.Path = drivePrefix + "m1/" + mDeleteBucket
 	if status, code := send(t, moved); status != http.StatusForbidden || code != codeSignatureMismatch {
 		t.Fatalf("altered path: HTTP %d %s", status, code)
 	}
@@ -141,9 +142,9 @@ func TestRPCReplayRefused(t *testing.T) {
 
 // streamRequest builds a signed shard stream of data; mac is the MAC to put
 // in the trailer (nil: the right one; empty: no trailer).
-func streamRequest(t *testing.T, a *rpcAuth, base string, ref ShardRef, data []byte, mac func(sig string) string) *http.Request {
+func streamRequest(t *testing.T, a *authenticator, base string, ref storagenode.ShardRef, data []byte, mac func(sig string) string) *http.Request {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+rpcDrivePrefix+"m1/"+mShardWrite+"?"+refQuery(ref).Encode(), io.NopCloser(bytes.NewReader(data)))
+	req, err := http.NewRequest(http.MethodPost, base+drivePrefix+"m1/"+mShardWrite+"?"+refQuery(ref).Encode(), io.NopCloser(bytes.NewReader(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,17 +166,17 @@ func streamRequest(t *testing.T, a *rpcAuth, base string, ref ShardRef, data []b
 
 func TestRPCShardStreamAuthenticated(t *testing.T) {
 	ctx := context.Background()
-	mem := NewMem("m1")
+	mem := storagenode.NewMem("m1")
 	if err := mem.MakeBucket(ctx, "bkt", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	srv := rpcTestServer(t, testRPCOpts, mem)
-	a := clientAuth(testRPCOpts)
+	srv := testServer(t, testOpts, mem)
+	a := clientAuth(testOpts)
 	data := bytes.Repeat([]byte("shard bytes "), 10000)
-	ref := ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}
+	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}
 	absent := func(what string) {
 		t.Helper()
-		if _, err := mem.OpenShard(ctx, ref); !errors.Is(err, ErrShardNotFound) {
+		if _, err := mem.OpenShard(ctx, ref); !errors.Is(err, storagenode.ErrShardNotFound) {
 			t.Fatalf("%s: shard committed (%v)", what, err)
 		}
 	}
@@ -285,26 +286,26 @@ func TestRPCErrorCodesRoundTrip(t *testing.T) {
 		want []error
 		not  error
 	}{
-		{ErrBucketNotFound, []error{ErrBucketNotFound}, ErrDriveOffline},
-		{ErrBucketExists, []error{ErrBucketExists}, nil},
-		{ErrObjectNotFound, []error{ErrObjectNotFound}, nil},
-		{ErrUploadNotFound, []error{ErrUploadNotFound}, nil},
-		{ErrShardNotFound, []error{ErrShardNotFound}, nil},
-		{ErrStale, []error{ErrStale}, nil},
-		{ErrInvalidName, []error{ErrInvalidName}, nil},
-		{ErrDriveOffline, []error{ErrDriveOffline}, nil},
-		{ErrCorrupt, []error{ErrCorrupt}, ErrDriveOffline},
-		{errf(syscall.ENOSPC, "write shard x"), []error{ErrDiskFull}, nil},
+		{storagenode.ErrBucketNotFound, []error{storagenode.ErrBucketNotFound}, storagenode.ErrDriveOffline},
+		{storagenode.ErrBucketExists, []error{storagenode.ErrBucketExists}, nil},
+		{storagenode.ErrObjectNotFound, []error{storagenode.ErrObjectNotFound}, nil},
+		{storagenode.ErrUploadNotFound, []error{storagenode.ErrUploadNotFound}, nil},
+		{storagenode.ErrShardNotFound, []error{storagenode.ErrShardNotFound}, nil},
+		{storagenode.ErrStale, []error{storagenode.ErrStale}, nil},
+		{storagenode.ErrInvalidName, []error{storagenode.ErrInvalidName}, nil},
+		{storagenode.ErrDriveOffline, []error{storagenode.ErrDriveOffline}, nil},
+		{storagenode.ErrCorrupt, []error{storagenode.ErrCorrupt}, storagenode.ErrDriveOffline},
+		{fmt.Errorf("storagenode: write shard x: %w: %w", storagenode.ErrDiskFull, syscall.ENOSPC), []error{storagenode.ErrDiskFull}, nil},
 		{fs.ErrClosed, []error{fs.ErrClosed}, nil},
-		{errDriveNotFound, []error{ErrDriveOffline}, nil},
-		{context.Canceled, []error{ErrDriveOffline}, context.Canceled},
-		{refused(403, codeSignatureMismatch, "x"), []error{ErrUnauthorized, ErrDriveOffline}, nil},
-		{refused(403, codeReplayed, "x"), []error{ErrUnauthorized, ErrDriveOffline}, nil},
-		{errors.New("something else"), nil, ErrDriveOffline},
+		{errDriveNotFound, []error{storagenode.ErrDriveOffline}, nil},
+		{context.Canceled, []error{storagenode.ErrDriveOffline}, context.Canceled},
+		{refused(403, codeSignatureMismatch, "x"), []error{ErrUnauthorized, storagenode.ErrDriveOffline}, nil},
+		{refused(403, codeReplayed, "x"), []error{ErrUnauthorized, storagenode.ErrDriveOffline}, nil},
+		{errors.New("something else"), nil, storagenode.ErrDriveOffline},
 	} {
 		srvErr := fmt.Errorf("storagenode: op on bkt/key: %w", c.err)
-		code, status := rpcErrorCode(srvErr)
-		body, _ := json.Marshal(rpcErrorBody{Code: code, Message: srvErr.Error()})
+		code, status := codeOf(srvErr)
+		body, _ := json.Marshal(errorBody{Code: code, Message: srvErr.Error()})
 		got := newRemoteError("storagenode: drive d at http://h", "op", status, body)
 		for _, w := range c.want {
 			if !errors.Is(got, w) {
@@ -319,14 +320,14 @@ func TestRPCErrorCodesRoundTrip(t *testing.T) {
 		}
 	}
 	// An answer that is not ours (a proxy, another service).
-	if err := newRemoteError("w", "op", 502, []byte("<html>bad gateway</html>")); !errors.Is(err, ErrDriveOffline) {
+	if err := newRemoteError("w", "op", 502, []byte("<html>bad gateway</html>")); !errors.Is(err, storagenode.ErrDriveOffline) {
 		t.Fatalf("foreign answer: %v", err)
 	}
 }
 
 func TestSecretFormatting(t *testing.T) {
 	s := Secret("0123456789abcdef-secret")
-	o := RPCOptions{Secret: s}
+	o := Options{Secret: s}
 	for _, out := range []string{
 		fmt.Sprint(s), fmt.Sprintf("%s %v %x %X %q %#v %d", s, s, s, s, s, s, s), fmt.Sprintf("%v %+v %#v", o, o, &o), s.String(),
 	} {
@@ -339,21 +340,21 @@ func TestSecretFormatting(t *testing.T) {
 // TestRemoteListEntriesOlderNode: a node that does not know meta/entries
 // (an older version during an upgrade) is asked for whole records.
 func TestRemoteListEntriesOlderNode(t *testing.T) {
-	mem := NewMem("d1")
+	mem := storagenode.NewMem("d1")
 	ctx := context.Background()
 	if err := mem.MakeBucket(ctx, "bkt", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	m := &ObjectMeta{Bucket: "bkt", Key: "k", VersionID: "v1", DataDir: "v1", ModTime: time.Unix(1, 0).UTC(),
-		ETag: "e", Size: 3, UserMeta: map[string]string{"a": "b"}, EC: ECInfo{Data: 2, Parity: 1}}
+	m := &storagenode.ObjectMeta{Bucket: "bkt", Key: "k", VersionID: "v1", DataDir: "v1", ModTime: time.Unix(1, 0).UTC(),
+		ETag: "e", Size: 3, UserMeta: map[string]string{"a": "b"}, EC: storagenode.ECInfo{Data: 2, Parity: 1}}
 	if _, err := mem.PutMeta(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	h := NewRPCHandler([]Drive{mem}, testRPCOpts)
-	delete(h.(*rpcServer).calls, mListEntries)
+	h := NewHandler([]storagenode.Drive{mem}, testOpts)
+	delete(h.(*handler).calls, mListEntries)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	d := NewRemoteDrive(srv.URL, "d1", testRPCOpts)
+	d := NewClient(srv.URL, "d1", testOpts)
 	defer d.Close()
 	es, err := d.ListEntries(ctx, "bkt", "", "", 0)
 	if err != nil || len(es) != 1 || es[0].Key != "k" || es[0].DataShards != 2 || es[0].UserMeta["a"] != "b" {

@@ -1,4 +1,4 @@
-package storagenode
+package rpc
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ecstore/ecstore/storagenode"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,14 +32,14 @@ import (
 //
 // It panics if opts.Validate fails or two drives share an ID: call Validate
 // first to get an error.
-func NewRPCHandler(drives []Drive, opts RPCOptions) http.Handler {
+func NewHandler(drives []storagenode.Drive, opts Options) http.Handler {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		panic(err)
 	}
-	s := &rpcServer{
-		drives: make(map[string]Drive, len(drives)),
-		auth:   newRPCAuth(&opts, true),
+	s := &handler{
+		drives: make(map[string]storagenode.Drive, len(drives)),
+		auth:   newAuthenticator(&opts, true),
 		opts:   opts,
 		log:    opts.Logger,
 		bufs:   sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }},
@@ -54,23 +55,23 @@ func NewRPCHandler(drives []Drive, opts RPCOptions) http.Handler {
 	return s
 }
 
-type rpcServer struct {
-	drives map[string]Drive
+type handler struct {
+	drives map[string]storagenode.Drive
 	order  []string // drive IDs as given
 	calls  map[string]jsonCall
-	auth   *rpcAuth
-	opts   RPCOptions
+	auth   *authenticator
+	opts   Options
 	log    *slog.Logger
 	bufs   sync.Pool // *[]byte of 256 KiB, for shard streams
 }
 
 // jsonCall serves one metadata method: it decodes the arguments from body
 // and returns the result to encode (nil: no content).
-type jsonCall func(ctx context.Context, d Drive, body []byte) (any, error)
+type jsonCall func(ctx context.Context, d storagenode.Drive, body []byte) (any, error)
 
 // call adapts a typed method to a jsonCall.
-func call[A any](fn func(ctx context.Context, d Drive, a *A) (any, error)) jsonCall {
-	return func(ctx context.Context, d Drive, body []byte) (any, error) {
+func call[A any](fn func(ctx context.Context, d storagenode.Drive, a *A) (any, error)) jsonCall {
+	return func(ctx context.Context, d storagenode.Drive, body []byte) (any, error) {
 		a := new(A)
 		if err := unmarshalWire(body, a); err != nil {
 			return nil, fmt.Errorf("%w: arguments: %v", errBadRequest, err)
@@ -84,80 +85,80 @@ func none(err error) (any, error) { return nil, err }
 
 func jsonCalls() map[string]jsonCall {
 	return map[string]jsonCall{
-		mMakeBucket: call(func(ctx context.Context, d Drive, a *bucketArgs) (any, error) {
+		mMakeBucket: call(func(ctx context.Context, d storagenode.Drive, a *bucketArgs) (any, error) {
 			return none(d.MakeBucket(ctx, a.Bucket, a.Created))
 		}),
-		mDeleteBucket: call(func(ctx context.Context, d Drive, a *bucketArgs) (any, error) {
+		mDeleteBucket: call(func(ctx context.Context, d storagenode.Drive, a *bucketArgs) (any, error) {
 			return none(d.DeleteBucket(ctx, a.Bucket))
 		}),
-		mStatBucket: call(func(ctx context.Context, d Drive, a *bucketArgs) (any, error) {
+		mStatBucket: call(func(ctx context.Context, d storagenode.Drive, a *bucketArgs) (any, error) {
 			return d.StatBucket(ctx, a.Bucket)
 		}),
-		mListBuckets: call(func(ctx context.Context, d Drive, _ *struct{}) (any, error) {
+		mListBuckets: call(func(ctx context.Context, d storagenode.Drive, _ *struct{}) (any, error) {
 			return d.ListBuckets(ctx)
 		}),
-		mDeleteVersion: call(func(ctx context.Context, d Drive, a *versionArgs) (any, error) {
+		mDeleteVersion: call(func(ctx context.Context, d storagenode.Drive, a *versionArgs) (any, error) {
 			return none(d.DeleteVersion(ctx, a.Bucket, a.Dir))
 		}),
-		mDeleteShard: call(func(ctx context.Context, d Drive, r *ShardRef) (any, error) {
+		mDeleteShard: call(func(ctx context.Context, d storagenode.Drive, r *storagenode.ShardRef) (any, error) {
 			return none(d.DeleteShard(ctx, *r))
 		}),
-		mPutMetaIf: call(func(ctx context.Context, d Drive, a *putMetaIfArgs) (any, error) {
+		mPutMetaIf: call(func(ctx context.Context, d storagenode.Drive, a *putMetaIfArgs) (any, error) {
 			if a.Meta == nil {
-				return nil, fmt.Errorf("storagenode: put meta if: no record: %w", ErrInvalidName)
+				return nil, fmt.Errorf("storagenode: put meta if: no record: %w", storagenode.ErrInvalidName)
 			}
 			prev, err := d.PutMetaIf(ctx, a.Meta, a.Expect)
 			return prevMetaResult{prev}, err
 		}),
-		mPutMeta: call(func(ctx context.Context, d Drive, m *ObjectMeta) (any, error) {
+		mPutMeta: call(func(ctx context.Context, d storagenode.Drive, m *storagenode.ObjectMeta) (any, error) {
 			prev, err := d.PutMeta(ctx, m)
 			return prevMetaResult{prev}, err
 		}),
-		mGetMeta: call(func(ctx context.Context, d Drive, a *keyArgs) (any, error) {
+		mGetMeta: call(func(ctx context.Context, d storagenode.Drive, a *keyArgs) (any, error) {
 			return d.GetMeta(ctx, a.Bucket, a.Key)
 		}),
-		mDeleteMeta: call(func(ctx context.Context, d Drive, a *keyArgs) (any, error) {
+		mDeleteMeta: call(func(ctx context.Context, d storagenode.Drive, a *keyArgs) (any, error) {
 			return d.DeleteMeta(ctx, a.Bucket, a.Key, a.VersionID)
 		}),
-		mListMeta: call(func(ctx context.Context, d Drive, a *listMetaArgs) (any, error) {
+		mListMeta: call(func(ctx context.Context, d storagenode.Drive, a *listMetaArgs) (any, error) {
 			return d.ListMeta(ctx, a.Bucket, string(a.Prefix), string(a.After), a.Limit)
 		}),
-		mListEntries: call(func(ctx context.Context, d Drive, a *listMetaArgs) (any, error) {
+		mListEntries: call(func(ctx context.Context, d storagenode.Drive, a *listMetaArgs) (any, error) {
 			return d.ListEntries(ctx, a.Bucket, string(a.Prefix), string(a.After), a.Limit)
 		}),
-		mPutUpload: call(func(ctx context.Context, d Drive, u *UploadMeta) (any, error) {
+		mPutUpload: call(func(ctx context.Context, d storagenode.Drive, u *storagenode.UploadMeta) (any, error) {
 			return none(d.PutUpload(ctx, u))
 		}),
-		mGetUpload: call(func(ctx context.Context, d Drive, a *uploadArgs) (any, error) {
+		mGetUpload: call(func(ctx context.Context, d storagenode.Drive, a *uploadArgs) (any, error) {
 			return d.GetUpload(ctx, a.Bucket, a.UploadID)
 		}),
-		mDeleteUpload: call(func(ctx context.Context, d Drive, a *uploadArgs) (any, error) {
+		mDeleteUpload: call(func(ctx context.Context, d storagenode.Drive, a *uploadArgs) (any, error) {
 			return none(d.DeleteUpload(ctx, a.Bucket, a.UploadID))
 		}),
-		mCompleteUpload: call(func(ctx context.Context, d Drive, a *completeArgs) (any, error) {
+		mCompleteUpload: call(func(ctx context.Context, d storagenode.Drive, a *completeArgs) (any, error) {
 			if a.Meta == nil {
-				return nil, fmt.Errorf("storagenode: complete upload: no record: %w", ErrInvalidName)
+				return nil, fmt.Errorf("storagenode: complete upload: no record: %w", storagenode.ErrInvalidName)
 			}
 			prev, err := d.CompleteUpload(ctx, a.Meta, a.Expect)
 			return prevMetaResult{prev}, err
 		}),
-		mAbortUpload: call(func(ctx context.Context, d Drive, a *uploadArgs) (any, error) {
+		mAbortUpload: call(func(ctx context.Context, d storagenode.Drive, a *uploadArgs) (any, error) {
 			return none(d.AbortUpload(ctx, a.Bucket, a.Key, a.UploadID))
 		}),
-		mListUploads: call(func(ctx context.Context, d Drive, a *bucketArgs) (any, error) {
+		mListUploads: call(func(ctx context.Context, d storagenode.Drive, a *bucketArgs) (any, error) {
 			return d.ListUploads(ctx, a.Bucket)
 		}),
-		mPutPart: call(func(ctx context.Context, d Drive, a *partArgs) (any, error) {
+		mPutPart: call(func(ctx context.Context, d storagenode.Drive, a *partArgs) (any, error) {
 			prev, err := d.PutPart(ctx, a.Bucket, a.UploadID, a.Part)
 			return prevPartResult{prev}, err
 		}),
-		mListParts: call(func(ctx context.Context, d Drive, a *uploadArgs) (any, error) {
+		mListParts: call(func(ctx context.Context, d storagenode.Drive, a *uploadArgs) (any, error) {
 			return d.ListParts(ctx, a.Bucket, a.UploadID)
 		}),
 	}
 }
 
-func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Authentication comes first: an unauthenticated caller learns nothing,
 	// not even which drives or methods exist.
 	sig, content, aerr := s.auth.verify(r)
@@ -165,7 +166,7 @@ func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, aerr)
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, rpcNodePrefix) {
+	if strings.HasPrefix(r.URL.Path, nodePrefix) {
 		// Map exchange and identity: how a caller on another map (or a
 		// joining node without one) catches up, so exempt from the check.
 		s.serveNode(w, r, content)
@@ -201,9 +202,9 @@ func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case mDiskInfo:
 			ctx := r.Context()
 			if r.URL.Query().Get("records") == "1" {
-				ctx = WithRecordCount(ctx)
+				ctx = storagenode.WithRecordCount(ctx)
 			}
-			di, err := DiskInfoOf(ctx, d)
+			di, err := storagenode.DiskInfoOf(ctx, d)
 			if err != nil {
 				s.fail(w, r, err)
 				return
@@ -237,8 +238,8 @@ func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // route finds the drive and method of a request path.
-func (s *rpcServer) route(r *http.Request) (Drive, string, error) {
-	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), rpcDrivePrefix)
+func (s *handler) route(r *http.Request) (storagenode.Drive, string, error) {
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), drivePrefix)
 	escID, method, ok2 := strings.Cut(rest, "/")
 	if !ok || !ok2 {
 		return nil, "", fmt.Errorf("%w: no drive call at %s", errBadRequest, r.URL.EscapedPath())
@@ -256,7 +257,7 @@ func (s *rpcServer) route(r *http.Request) (Drive, string, error) {
 
 // readBody reads a metadata request body (at most MaxBodySize bytes) and
 // checks it against the signed content hash.
-func (s *rpcServer) readBody(r *http.Request, content string) ([]byte, *authError) {
+func (s *handler) readBody(r *http.Request, content string) ([]byte, *authError) {
 	if content == streamMarker {
 		return nil, refused(http.StatusBadRequest, codeWrongContentMarker, "a streamed body on a metadata call")
 	}
@@ -276,12 +277,12 @@ func (s *rpcServer) readBody(r *http.Request, content string) ([]byte, *authErro
 }
 
 // reply writes v as CBOR, or 204 for nil.
-func (s *rpcServer) reply(w http.ResponseWriter, v any) {
+func (s *handler) reply(w http.ResponseWriter, v any) {
 	if v == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	b, err := recordMode.Marshal(v)
+	b, err := storagenode.MarshalRecord(v)
 	if err != nil {
 		s.log.Error("internode: encoding a reply", "err", err)
 		http.Error(w, "", http.StatusInternalServerError)
@@ -295,12 +296,12 @@ func (s *rpcServer) reply(w http.ResponseWriter, v any) {
 
 // fail writes an error response: {"code", "message"} with the code's
 // status. Errors that wrap no known sentinel are logged.
-func (s *rpcServer) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code, status := rpcErrorCode(err)
+func (s *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code, status := codeOf(err)
 	if code == codeInternal {
 		s.log.Error("internode: drive call failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeRPCError(w, status, code, err.Error())
+	writeError(w, status, code, err.Error())
 }
 
 // maxDrain bounds what answerDraining reads of a body after answering.
@@ -311,7 +312,7 @@ const maxDrain = 64 << 20
 // read the answer, stops, and at most maxDrain bytes. Closing the
 // connection on unread data instead would reset it, and the client could
 // lose the answer.
-func (s *rpcServer) answerDraining(w http.ResponseWriter, r *http.Request, answer func()) {
+func (s *handler) answerDraining(w http.ResponseWriter, r *http.Request, answer func()) {
 	rc := http.NewResponseController(w)
 	_ = rc.EnableFullDuplex()
 	answer()
@@ -328,18 +329,18 @@ func (s *rpcServer) answerDraining(w http.ResponseWriter, r *http.Request, answe
 
 // refuse writes and logs a refused request. The log names the peer and the
 // reason, never key material.
-func (s *rpcServer) refuse(w http.ResponseWriter, r *http.Request, e *authError) {
+func (s *handler) refuse(w http.ResponseWriter, r *http.Request, e *authError) {
 	level := slog.LevelWarn
 	if e.code == codeBodyTooLarge || e.code == codeWrongContentMarker || e.code == "BadRequest" {
 		level = slog.LevelInfo
 	}
 	s.log.Log(r.Context(), level, "internode: request refused",
 		"remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "code", e.code, "reason", e.reason)
-	writeRPCError(w, e.status, e.code, e.Error())
+	writeError(w, e.status, e.code, e.Error())
 }
 
-func writeRPCError(w http.ResponseWriter, status int, code, msg string) {
-	b, _ := json.Marshal(rpcErrorBody{Code: code, Message: msg})
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	b, _ := json.Marshal(errorBody{Code: code, Message: msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -347,8 +348,8 @@ func writeRPCError(w http.ResponseWriter, status int, code, msg string) {
 	_, _ = w.Write(b)
 }
 
-func (s *rpcServer) buf() *[]byte  { return s.bufs.Get().(*[]byte) }
-func (s *rpcServer) put(b *[]byte) { s.bufs.Put(b) }
+func (s *handler) buf() *[]byte  { return s.bufs.Get().(*[]byte) }
+func (s *handler) put(b *[]byte) { s.bufs.Put(b) }
 
 // serveShardWrite receives a shard stream: it creates the shard (answering
 // an error before the client sends a byte, thanks to Expect:
@@ -356,7 +357,7 @@ func (s *rpcServer) put(b *[]byte) { s.bufs.Put(b) }
 // and commits only when the body ended cleanly with a trailer carrying the
 // right MAC. Anything else aborts the temporary file. The shard is never
 // held in memory beyond one buffer.
-func (s *rpcServer) serveShardWrite(w http.ResponseWriter, r *http.Request, d Drive, sig, content string) {
+func (s *handler) serveShardWrite(w http.ResponseWriter, r *http.Request, d storagenode.Drive, sig, content string) {
 	if r.Method != http.MethodPost {
 		s.fail(w, r, fmt.Errorf("%w: %s wants POST", errBadRequest, mShardWrite))
 		return
@@ -401,7 +402,7 @@ func (s *rpcServer) serveShardWrite(w http.ResponseWriter, r *http.Request, d Dr
 		if rerr != nil {
 			s.log.Debug("internode: shard stream cut; aborted", "remote", r.RemoteAddr, "shard", ref.String(),
 				"bytes", n, "err", rerr)
-			s.fail(w, r, fmt.Errorf("storagenode: write shard %s: stream cut after %d bytes: %w: %v", ref, n, ErrDriveOffline, rerr))
+			s.fail(w, r, fmt.Errorf("storagenode: write shard %s: stream cut after %d bytes: %w: %v", ref, n, storagenode.ErrDriveOffline, rerr))
 			return
 		}
 	}
@@ -425,7 +426,7 @@ func (s *rpcServer) serveShardWrite(w http.ResponseWriter, r *http.Request, d Dr
 }
 
 // serveShardStat answers the size of a committed shard.
-func (s *rpcServer) serveShardStat(w http.ResponseWriter, r *http.Request, d Drive) {
+func (s *handler) serveShardStat(w http.ResponseWriter, r *http.Request, d storagenode.Drive) {
 	sr, err := d.OpenShard(r.Context(), refFromQuery(r.URL.Query()))
 	if err != nil {
 		s.fail(w, r, err)
@@ -441,7 +442,7 @@ func (s *rpcServer) serveShardStat(w http.ResponseWriter, r *http.Request, d Dri
 // shard (a different size means the shard was replaced: ErrShardNotFound).
 // The first buffer is read before the status is sent, so that most read
 // errors travel as errors; a failure later cuts the connection.
-func (s *rpcServer) serveShardRead(w http.ResponseWriter, r *http.Request, d Drive) {
+func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d storagenode.Drive) {
 	q := r.URL.Query()
 	ref := refFromQuery(q)
 	off, err := queryInt(q, "off")
@@ -471,7 +472,7 @@ func (s *rpcServer) serveShardRead(w http.ResponseWriter, r *http.Request, d Dri
 	defer sr.Close()
 	size := sr.Size()
 	if size != want {
-		s.fail(w, r, fmt.Errorf("storagenode: read shard %s: size %d, was %d when opened (replaced): %w", ref, size, want, ErrShardNotFound))
+		s.fail(w, r, fmt.Errorf("storagenode: read shard %s: size %d, was %d when opened (replaced): %w", ref, size, want, storagenode.ErrShardNotFound))
 		return
 	}
 	n := max(0, min(length, size-off))

@@ -1,4 +1,4 @@
-package storagenode_test
+package rpc_test
 
 import (
 	"fmt"
@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
 // remoteBench serves a fresh drive of the given kind ("Mem" or "Local")
 // over loopback and returns the RemoteDrive for it, with bucket "bench".
-func remoteBench(b *testing.B, kind string) *storagenode.RemoteDrive {
+func remoteBench(b *testing.B, kind string) *rpc.Client {
 	var d storagenode.Drive
 	if kind == "Local" {
 		d = openLocal(b)

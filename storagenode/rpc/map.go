@@ -1,9 +1,10 @@
-package storagenode
+package rpc
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ecstore/ecstore/storagenode"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,7 +13,7 @@ import (
 
 // rpcNodePrefix is the path prefix of the node-wide calls: the cluster map
 // exchange and the node's identity.
-const rpcNodePrefix = "/ecstore/v1/node/"
+const nodePrefix = "/ecstore/v1/node/"
 
 // MapKeeper keeps the cluster map a process runs with. The internode API
 // needs only its ID (sent and checked on every call) and its encoded form
@@ -46,7 +47,7 @@ type NodeIdentity struct {
 }
 
 // mapAccepted applies the map check to a caller's map ID.
-func (s *rpcServer) mapAccepted(got string) bool {
+func (s *handler) mapAccepted(got string) bool {
 	if s.opts.Maps != nil {
 		return s.opts.Maps.MapAccepted(got)
 	}
@@ -55,8 +56,8 @@ func (s *rpcServer) mapAccepted(got string) bool {
 }
 
 // serveNode answers the node-wide calls: GET identity, GET map, POST map.
-func (s *rpcServer) serveNode(w http.ResponseWriter, r *http.Request, content string) {
-	op := strings.TrimPrefix(r.URL.Path, rpcNodePrefix)
+func (s *handler) serveNode(w http.ResponseWriter, r *http.Request, content string) {
+	op := strings.TrimPrefix(r.URL.Path, nodePrefix)
 	switch {
 	case op == "identity" && r.Method == http.MethodGet:
 		id := s.opts.Node
@@ -65,7 +66,7 @@ func (s *rpcServer) serveNode(w http.ResponseWriter, r *http.Request, content st
 		s.reply(w, id)
 	case op == "map" && r.Method == http.MethodGet:
 		if s.opts.Maps == nil || s.opts.Maps.MapData() == nil {
-			s.fail(w, r, fmt.Errorf("%w: this node has no cluster map", ErrObjectNotFound))
+			s.fail(w, r, fmt.Errorf("%w: this node has no cluster map", storagenode.ErrObjectNotFound))
 			return
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -85,7 +86,7 @@ func (s *rpcServer) serveNode(w http.ResponseWriter, r *http.Request, content st
 			// Refused (older, or not valid for this node): the caller gets
 			// the reason, and ErrMapMismatch.
 			s.log.Warn("internode: cluster map refused", "remote", r.RemoteAddr, "err", err)
-			writeRPCError(w, http.StatusConflict, codeMapMismatch, err.Error())
+			writeError(w, http.StatusConflict, codeMapMismatch, err.Error())
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -97,13 +98,13 @@ func (s *rpcServer) serveNode(w http.ResponseWriter, r *http.Request, content st
 // NodeClient makes the node-wide calls of one node: its identity and the
 // cluster map exchange. Requests are signed like every internode call.
 type NodeClient struct {
-	d *RemoteDrive // carries the base URL, options, signer and client
+	d *Client // carries the base URL, options, signer and client
 }
 
 // NewNodeClient returns a client of the node at baseURL
 // ("http://host:port"). It panics on what NewRemoteDrive panics on.
-func NewNodeClient(baseURL string, opts RPCOptions) *NodeClient {
-	d := NewRemoteDrive(baseURL, "", opts)
+func NewNodeClient(baseURL string, opts Options) *NodeClient {
+	d := NewClient(baseURL, "", opts)
 	d.where = "storagenode: node at " + d.base.String()
 	return &NodeClient{d: d}
 }
@@ -117,7 +118,7 @@ func (c *NodeClient) URL() string { return c.d.URL() }
 func (c *NodeClient) do(ctx context.Context, op, method, path string, q url.Values, body []byte) (*http.Response, context.CancelFunc, error) {
 	d := c.d
 	u := d.base
-	u.Path = rpcNodePrefix + path
+	u.Path = nodePrefix + path
 	u.RawQuery = q.Encode()
 	return d.send(ctx, op, method, &u, body)
 }
@@ -143,7 +144,7 @@ var ErrNoMap = errors.New("storagenode: the node has no cluster map")
 // FetchMap returns the node's current cluster map, encoded, and its ID.
 func (c *NodeClient) FetchMap(ctx context.Context) ([]byte, string, error) {
 	resp, cancel, err := c.do(ctx, "fetch map", http.MethodGet, "map", nil, nil)
-	if errors.Is(err, ErrObjectNotFound) {
+	if errors.Is(err, storagenode.ErrObjectNotFound) {
 		return nil, "", fmt.Errorf("%s: %w", c.d.where, ErrNoMap)
 	}
 	if err != nil {

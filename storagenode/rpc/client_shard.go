@@ -1,10 +1,11 @@
-package storagenode
+package rpc
 
 import (
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ecstore/ecstore/storagenode"
 	"hash"
 	"io"
 	"io/fs"
@@ -29,8 +30,8 @@ var (
 // body; Commit ends it with a trailer carrying the stream's MAC, which tells
 // the node to commit; Abort cuts it. The stream lives within ctx: when ctx
 // ends, the stream is cut and the shard is not committed.
-func (d *RemoteDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error) {
-	if err := checkRef(ref); err != nil {
+func (d *Client) CreateShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardWriter, error) {
+	if err := storagenode.CheckRef(ref); err != nil {
 		return nil, err
 	}
 	op := "create shard " + ref.String()
@@ -40,7 +41,7 @@ func (d *RemoteDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWrite
 	sctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(d.closeCtx, cancel)
 	pr, pw := io.Pipe()
-	w := &remoteShardWriter{
+	w := &shardWriter{
 		d: d, ref: ref, ctx: ctx, pw: pw, done: make(chan struct{}),
 		trailer: []string{""},
 		release: func() { stop(); cancel() },
@@ -80,7 +81,7 @@ func (d *RemoteDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWrite
 		// An answer without go-ahead: the node refused (or failed).
 		err := w.result(ctx, op)
 		if err == nil {
-			err = fmt.Errorf("%s: %s: the node answered before the stream: %w", d.where, op, ErrDriveOffline)
+			err = fmt.Errorf("%s: %s: the node answered before the stream: %w", d.where, op, storagenode.ErrDriveOffline)
 		}
 		w.release()
 		return nil, err
@@ -89,14 +90,14 @@ func (d *RemoteDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWrite
 		return nil, fmt.Errorf("%s: %s: %w", d.where, op, ctx.Err())
 	case <-timer.C:
 		w.abort()
-		return nil, fmt.Errorf("%s: %s: no go-ahead within %v: %w", d.where, op, d.opts.CallTimeout, ErrDriveOffline)
+		return nil, fmt.Errorf("%s: %s: no go-ahead within %v: %w", d.where, op, d.opts.CallTimeout, storagenode.ErrDriveOffline)
 	}
 }
 
 // remoteShardWriter is the client end of a shard stream.
-type remoteShardWriter struct {
-	d       *RemoteDrive
-	ref     ShardRef
+type shardWriter struct {
+	d       *Client
+	ref     storagenode.ShardRef
 	ctx     context.Context // CreateShard's
 	pw      *io.PipeWriter
 	mac     hash.Hash
@@ -119,7 +120,7 @@ const (
 
 // roundTrip runs the request and keeps its answer. Ending it closes the
 // pipe, so that a Write blocked on a dead stream returns.
-func (w *remoteShardWriter) roundTrip(req *http.Request, pr *io.PipeReader) {
+func (w *shardWriter) roundTrip(req *http.Request, pr *io.PipeReader) {
 	defer close(w.done)
 	resp, err := w.d.client.Do(req)
 	if err == nil {
@@ -133,7 +134,7 @@ func (w *remoteShardWriter) roundTrip(req *http.Request, pr *io.PipeReader) {
 
 // result maps the outcome of the exchange (after done) to the error of the
 // operation op, ctx being the context of the caller who waits.
-func (w *remoteShardWriter) result(ctx context.Context, op string) error {
+func (w *shardWriter) result(ctx context.Context, op string) error {
 	switch {
 	case w.rtErr != nil:
 		if w.ctx.Err() != nil { // CreateShard's context ended the stream
@@ -143,14 +144,14 @@ func (w *remoteShardWriter) result(ctx context.Context, op string) error {
 	case w.status == http.StatusNoContent:
 		return nil
 	case w.status < 300:
-		return fmt.Errorf("%s: %s: unexpected answer HTTP %d: %w", w.d.where, op, w.status, ErrDriveOffline)
+		return fmt.Errorf("%s: %s: unexpected answer HTTP %d: %w", w.d.where, op, w.status, storagenode.ErrDriveOffline)
 	default:
 		return newRemoteError(w.d.where, op, w.status, w.body)
 	}
 }
 
 // wait waits for the exchange to end, at most CallTimeout (then it cuts it).
-func (w *remoteShardWriter) wait() {
+func (w *shardWriter) wait() {
 	t := time.NewTimer(w.d.opts.CallTimeout)
 	defer t.Stop()
 	select {
@@ -163,13 +164,13 @@ func (w *remoteShardWriter) wait() {
 
 // abort cuts the stream (the node sees a broken body and discards the
 // temporary file) and waits for the exchange to end.
-func (w *remoteShardWriter) abort() {
+func (w *shardWriter) abort() {
 	w.pw.CloseWithError(errStreamAborted)
 	w.release()
 	<-w.done
 }
 
-func (w *remoteShardWriter) Write(p []byte) (int, error) {
+func (w *shardWriter) Write(p []byte) (int, error) {
 	if w.state != writerOpen {
 		return 0, fmt.Errorf("storagenode: write shard %s: %w", w.ref, fs.ErrClosed)
 	}
@@ -184,7 +185,7 @@ func (w *remoteShardWriter) Write(p []byte) (int, error) {
 		w.wait()
 		w.err = w.result(w.ctx, "write shard "+w.ref.String())
 		if w.err == nil {
-			w.err = fmt.Errorf("%s: write shard %s: %w: %w", w.d.where, w.ref, ErrDriveOffline, err)
+			w.err = fmt.Errorf("%s: write shard %s: %w: %w", w.d.where, w.ref, storagenode.ErrDriveOffline, err)
 		}
 		return n, w.err
 	}
@@ -195,7 +196,7 @@ func (w *remoteShardWriter) Write(p []byte) (int, error) {
 // waits for its answer (at most CallTimeout). If ctx ends first the stream
 // is cut and the shard is not committed, unless the node had committed it
 // already.
-func (w *remoteShardWriter) Commit(ctx context.Context) error {
+func (w *shardWriter) Commit(ctx context.Context) error {
 	op := "commit shard " + w.ref.String()
 	if w.state != writerOpen {
 		return fmt.Errorf("storagenode: %s: %w", op, fs.ErrClosed)
@@ -220,7 +221,7 @@ func (w *remoteShardWriter) Commit(ctx context.Context) error {
 		return fmt.Errorf("%s: %s: %w", w.d.where, op, ctx.Err())
 	case <-t.C:
 		w.abort()
-		return fmt.Errorf("%s: %s: no answer within %v: %w", w.d.where, op, w.d.opts.CallTimeout, ErrDriveOffline)
+		return fmt.Errorf("%s: %s: no answer within %v: %w", w.d.where, op, w.d.opts.CallTimeout, storagenode.ErrDriveOffline)
 	}
 	w.release()
 	return w.result(ctx, op)
@@ -228,7 +229,7 @@ func (w *remoteShardWriter) Commit(ctx context.Context) error {
 
 // Abort cuts the stream; the node discards the temporary file. No-op after
 // Commit or Abort.
-func (w *remoteShardWriter) Abort() error {
+func (w *shardWriter) Abort() error {
 	if w.state == writerOpen {
 		w.state = writerAborted
 		w.abort()
@@ -238,36 +239,36 @@ func (w *remoteShardWriter) Abort() error {
 
 // OpenShard asks the node for the shard's size; reads come later, one
 // request per ReadAt.
-func (d *RemoteDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error) {
-	if err := checkRef(ref); err != nil {
+func (d *Client) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardReader, error) {
+	if err := storagenode.CheckRef(ref); err != nil {
 		return nil, err
 	}
 	var res shardStatResult
 	if err := d.get(ctx, "open shard "+ref.String(), mShardStat, refQuery(ref), &res); err != nil {
 		return nil, err
 	}
-	return &remoteShardReader{d: d, ref: ref, ctx: ctx, size: res.Size}, nil
+	return &shardReader{d: d, ref: ref, ctx: ctx, size: res.Size}, nil
 }
 
 // remoteShardReader reads ranges of a remote shard.
-type remoteShardReader struct {
-	d      *RemoteDrive
-	ref    ShardRef
+type shardReader struct {
+	d      *Client
+	ref    storagenode.ShardRef
 	ctx    context.Context // OpenShard's: bounds every ReadAt
 	size   int64
 	closed atomic.Bool
 }
 
-func (r *remoteShardReader) Size() int64 { return r.size }
+func (r *shardReader) Size() int64 { return r.size }
 
-func (r *remoteShardReader) Close() error {
+func (r *shardReader) Close() error {
 	r.closed.Store(true)
 	return nil
 }
 
 // ReadAt reads len(p) bytes at off, or up to the end of the shard (then
 // io.EOF), in one request straight into p.
-func (r *remoteShardReader) ReadAt(p []byte, off int64) (int, error) {
+func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
 	op := "read shard " + r.ref.String()
 	switch {
 	case r.closed.Load():

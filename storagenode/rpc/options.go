@@ -1,4 +1,4 @@
-package storagenode
+package rpc
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 // Secret is required; every other field has a default, stated in its
 // comment, that EnsureDefaults fills in. Each comment also says which side
 // uses the field.
-type RPCOptions struct {
+type Options struct {
 	// Secret is the cluster secret that signs every internode request (both
 	// sides). Required: at least MinSecretLen bytes, the same on every process
 	// of the cluster. It never appears in logs or errors.
@@ -107,7 +107,7 @@ type RPCOptions struct {
 	Logger *slog.Logger
 }
 
-func (o *RPCOptions) currentMapID() string {
+func (o *Options) currentMapID() string {
 	if o.Maps != nil {
 		return o.Maps.MapID()
 	}
@@ -115,7 +115,7 @@ func (o *RPCOptions) currentMapID() string {
 }
 
 // EnsureDefaults fills the unset fields of o with their defaults.
-func (o *RPCOptions) EnsureDefaults() {
+func (o *Options) EnsureDefaults() {
 	if o.MaxSkew == 0 {
 		o.MaxSkew = 5 * time.Minute
 	}
@@ -141,7 +141,7 @@ func (o *RPCOptions) EnsureDefaults() {
 
 // Validate reports options that cannot work. Unset fields (zero) are valid:
 // they take their defaults.
-func (o *RPCOptions) Validate() error {
+func (o *Options) Validate() error {
 	var errs []error
 	if len(o.Secret) < MinSecretLen {
 		errs = append(errs, fmt.Errorf("storagenode: the cluster secret has %d bytes; it needs at least %d (e.g. 32 random bytes)", len(o.Secret), MinSecretLen))
@@ -164,7 +164,7 @@ func (o *RPCOptions) Validate() error {
 }
 
 // LogValue lets RPCOptions be logged with the secret hidden.
-func (o RPCOptions) LogValue() slog.Value {
+func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("secret", redacted),
 		slog.Duration("max_skew", o.MaxSkew),
@@ -183,7 +183,7 @@ func (o RPCOptions) LogValue() slog.Value {
 // progress for IOTimeout fails. It never uses an HTTP proxy, does not ask
 // for compression and speaks HTTP/1.1. It has no overall timeout: calls are
 // bounded by their context and CallTimeout, shard streams by their context.
-func NewRPCClient(opts RPCOptions) *http.Client {
+func NewHTTPClient(opts Options) *http.Client {
 	opts.EnsureDefaults()
 	dialer := &net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 15 * time.Second}
 	ioTimeout := opts.IOTimeout

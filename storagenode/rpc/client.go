@@ -1,4 +1,4 @@
-package storagenode
+package rpc
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ecstore/ecstore/storagenode"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,12 +33,12 @@ import (
 //     with ErrShardNotFound.
 //   - Close ends calls in flight and makes later calls fail with
 //     ErrDriveOffline; the remote drive stays open.
-type RemoteDrive struct {
+type Client struct {
 	id        string
 	base      url.URL // scheme and host
 	where     string  // "storagenode: drive <id> at <base>", for errors
-	opts      RPCOptions
-	auth      *rpcAuth
+	opts      Options
+	auth      *authenticator
 	client    *http.Client
 	ownClient bool
 
@@ -46,14 +47,14 @@ type RemoteDrive struct {
 	closed   atomic.Bool
 }
 
-var _ Drive = (*RemoteDrive)(nil)
+var _ storagenode.Drive = (*Client)(nil)
 
 // NewRemoteDrive returns the drive driveID served at baseURL
 // ("http://host:port" or "https://host:port"). It does no I/O: an
 // unreachable node shows in the first call. It panics if opts.Validate
 // fails or baseURL is not an http(s) URL without a path: check them first
 // to get an error.
-func NewRemoteDrive(baseURL, driveID string, opts RPCOptions) *RemoteDrive {
+func NewClient(baseURL, driveID string, opts Options) *Client {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		panic(err)
@@ -63,16 +64,16 @@ func NewRemoteDrive(baseURL, driveID string, opts RPCOptions) *RemoteDrive {
 		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
 		panic(fmt.Sprintf("storagenode: NewRemoteDrive: base URL %q: want http(s)://host:port", baseURL))
 	}
-	d := &RemoteDrive{
+	d := &Client{
 		id:     driveID,
 		base:   url.URL{Scheme: u.Scheme, Host: u.Host},
 		where:  "storagenode: drive " + driveID + " at " + u.Scheme + "://" + u.Host,
 		opts:   opts,
-		auth:   newRPCAuth(&opts, false),
+		auth:   newAuthenticator(&opts, false),
 		client: opts.Client,
 	}
 	if d.client == nil {
-		d.client = NewRPCClient(opts)
+		d.client = NewHTTPClient(opts)
 		d.ownClient = true
 	}
 	d.closeCtx, d.cancel = context.WithCancel(context.Background())
@@ -80,15 +81,15 @@ func NewRemoteDrive(baseURL, driveID string, opts RPCOptions) *RemoteDrive {
 }
 
 // ID returns the drive's identity (as given to NewRemoteDrive).
-func (d *RemoteDrive) ID() string { return d.id }
+func (d *Client) ID() string { return d.id }
 
 // URL returns the base URL of the node serving the drive.
-func (d *RemoteDrive) URL() string { return d.base.String() }
+func (d *Client) URL() string { return d.base.String() }
 
 // Close ends the calls and shard streams in flight and makes later calls
 // fail with ErrDriveOffline. It does not close the remote drive. A second
 // Close returns nil.
-func (d *RemoteDrive) Close() error {
+func (d *Client) Close() error {
 	if d.closed.Swap(true) {
 		return nil
 	}
@@ -101,30 +102,30 @@ func (d *RemoteDrive) Close() error {
 
 // Ping checks that the node answers, accepts our signature and serves the
 // drive.
-func (d *RemoteDrive) Ping(ctx context.Context) error {
+func (d *Client) Ping(ctx context.Context) error {
 	var res pingResult
 	if err := d.get(ctx, "ping", mPing, nil, &res); err != nil {
 		return err
 	}
 	if res.ID != d.id {
-		return fmt.Errorf("%s: ping: answered by drive %q: %w", d.where, res.ID, ErrDriveOffline)
+		return fmt.Errorf("%s: ping: answered by drive %q: %w", d.where, res.ID, storagenode.ErrDriveOffline)
 	}
 	return nil
 }
 
 // check fails a call that must not start: canceled context, closed drive.
-func (d *RemoteDrive) check(ctx context.Context, op string) error {
+func (d *Client) check(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %s: %w", d.where, op, err)
 	}
 	if d.closed.Load() {
-		return fmt.Errorf("%s: %s: drive closed: %w", d.where, op, ErrDriveOffline)
+		return fmt.Errorf("%s: %s: drive closed: %w", d.where, op, storagenode.ErrDriveOffline)
 	}
 	return nil
 }
 
 // callContext bounds a call by CallTimeout and by Close.
-func (d *RemoteDrive) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+func (d *Client) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.CallTimeout)
 	stop := context.AfterFunc(d.closeCtx, cancel)
 	return ctx, func() { stop(); cancel() }
@@ -133,12 +134,12 @@ func (d *RemoteDrive) callContext(ctx context.Context) (context.Context, context
 // netErr classifies a failed exchange: the caller's context ended (its
 // error), the drive was closed, or the node is unreachable, too slow or
 // broke the connection (ErrDriveOffline, wrapping the cause).
-func (d *RemoteDrive) netErr(ctx context.Context, op string, err error) error {
+func (d *Client) netErr(ctx context.Context, op string, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%s: %s: %w", d.where, op, cerr)
 	}
 	if d.closed.Load() {
-		return fmt.Errorf("%s: %s: drive closed: %w", d.where, op, ErrDriveOffline)
+		return fmt.Errorf("%s: %s: drive closed: %w", d.where, op, storagenode.ErrDriveOffline)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -147,14 +148,14 @@ func (d *RemoteDrive) netErr(ctx context.Context, op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("no answer within %v: %w", d.opts.CallTimeout, err)
 	}
-	return fmt.Errorf("%s: %s: %w: %w", d.where, op, ErrDriveOffline, err)
+	return fmt.Errorf("%s: %s: %w: %w", d.where, op, storagenode.ErrDriveOffline, err)
 }
 
 // url returns the URL of a method of this drive.
-func (d *RemoteDrive) url(method string, q url.Values) *url.URL {
+func (d *Client) url(method string, q url.Values) *url.URL {
 	u := d.base
-	u.Path = rpcDrivePrefix + d.id + "/" + method
-	u.RawPath = rpcDrivePrefix + url.PathEscape(d.id) + "/" + method
+	u.Path = drivePrefix + d.id + "/" + method
+	u.RawPath = drivePrefix + url.PathEscape(d.id) + "/" + method
 	u.RawQuery = q.Encode()
 	return &u
 }
@@ -163,12 +164,12 @@ func (d *RemoteDrive) url(method string, q url.Values) *url.URL {
 // the response of a successful call (status below 300) with the function
 // that releases its context (call it once the body is read), or the call's
 // error.
-func (d *RemoteDrive) do(ctx context.Context, op, httpMethod, method string, q url.Values, body []byte) (*http.Response, context.CancelFunc, error) {
+func (d *Client) do(ctx context.Context, op, httpMethod, method string, q url.Values, body []byte) (*http.Response, context.CancelFunc, error) {
 	return d.send(ctx, op, httpMethod, d.url(method, q), body)
 }
 
 // send is do for any URL of the node.
-func (d *RemoteDrive) send(ctx context.Context, op, httpMethod string, u *url.URL, body []byte) (*http.Response, context.CancelFunc, error) {
+func (d *Client) send(ctx context.Context, op, httpMethod string, u *url.URL, body []byte) (*http.Response, context.CancelFunc, error) {
 	if err := d.check(ctx, op); err != nil {
 		return nil, nil, err
 	}
@@ -209,8 +210,8 @@ func (d *RemoteDrive) send(ctx context.Context, op, httpMethod string, u *url.UR
 
 // post runs a metadata call: args as the body (CBOR), the answer decoded
 // into result (nil: no answer expected).
-func (d *RemoteDrive) post(ctx context.Context, op, method string, args, result any) error {
-	body, err := recordMode.Marshal(args)
+func (d *Client) post(ctx context.Context, op, method string, args, result any) error {
+	body, err := storagenode.MarshalRecord(args)
 	if err != nil {
 		return fmt.Errorf("%s: %s: encoding arguments: %w", d.where, op, err)
 	}
@@ -218,11 +219,11 @@ func (d *RemoteDrive) post(ctx context.Context, op, method string, args, result 
 }
 
 // get runs a GET call with query parameters, decoding the answer into result.
-func (d *RemoteDrive) get(ctx context.Context, op, method string, q url.Values, result any) error {
+func (d *Client) get(ctx context.Context, op, method string, q url.Values, result any) error {
 	return d.exchange(ctx, op, http.MethodGet, method, q, nil, result)
 }
 
-func (d *RemoteDrive) exchange(ctx context.Context, op, httpMethod, method string, q url.Values, body []byte, result any) error {
+func (d *Client) exchange(ctx context.Context, op, httpMethod, method string, q url.Values, body []byte, result any) error {
 	resp, cancel, err := d.do(ctx, op, httpMethod, method, q, body)
 	if err != nil {
 		return err
@@ -238,51 +239,51 @@ func (d *RemoteDrive) exchange(ctx context.Context, op, httpMethod, method strin
 	return nil
 }
 
-func (d *RemoteDrive) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
-	if err := checkBucket(bucket); err != nil {
+func (d *Client) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return err
 	}
 	return d.post(ctx, "make bucket "+bucket, mMakeBucket, bucketArgs{Bucket: bucket, Created: created}, nil)
 }
 
-func (d *RemoteDrive) DeleteBucket(ctx context.Context, bucket string) error {
-	if err := checkBucket(bucket); err != nil {
+func (d *Client) DeleteBucket(ctx context.Context, bucket string) error {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return err
 	}
 	return d.post(ctx, "delete bucket "+bucket, mDeleteBucket, bucketArgs{Bucket: bucket}, nil)
 }
 
-func (d *RemoteDrive) StatBucket(ctx context.Context, bucket string) (BucketInfo, error) {
-	if err := checkBucket(bucket); err != nil {
-		return BucketInfo{}, err
+func (d *Client) StatBucket(ctx context.Context, bucket string) (storagenode.BucketInfo, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
+		return storagenode.BucketInfo{}, err
 	}
-	var bi BucketInfo
+	var bi storagenode.BucketInfo
 	err := d.post(ctx, "stat bucket "+bucket, mStatBucket, bucketArgs{Bucket: bucket}, &bi)
 	return bi, err
 }
 
-func (d *RemoteDrive) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
-	var out []BucketInfo
+func (d *Client) ListBuckets(ctx context.Context) ([]storagenode.BucketInfo, error) {
+	var out []storagenode.BucketInfo
 	err := d.post(ctx, "list buckets", mListBuckets, struct{}{}, &out)
 	return out, err
 }
 
-func (d *RemoteDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
-	if err := checkVersionDir(bucket, versionDir); err != nil {
+func (d *Client) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
+	if err := storagenode.CheckVersionDir(bucket, versionDir); err != nil {
 		return err
 	}
 	return d.post(ctx, "delete version "+bucket+"/"+versionDir, mDeleteVersion, versionArgs{Bucket: bucket, Dir: versionDir}, nil)
 }
 
-func (d *RemoteDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
-	if err := checkRef(ref); err != nil {
+func (d *Client) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
+	if err := storagenode.CheckRef(ref); err != nil {
 		return err
 	}
 	return d.post(ctx, "delete shard "+ref.String(), mDeleteShard, ref, nil)
 }
 
-func (d *RemoteDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (*ObjectMeta, error) {
-	if err := checkMeta(m); err != nil {
+func (d *Client) PutMetaIf(ctx context.Context, m *storagenode.ObjectMeta, expect string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckMeta(m); err != nil {
 		return nil, err
 	}
 	var res prevMetaResult
@@ -292,11 +293,11 @@ func (d *RemoteDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect strin
 	return res.Prev, nil
 }
 
-func (d *RemoteDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
-	if err := checkMeta(m); err != nil {
+func (d *Client) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, expect *string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckMeta(m); err != nil {
 		return nil, err
 	}
-	if err := checkUpload(m.Bucket, m.DataDir); err != nil {
+	if err := storagenode.CheckUpload(m.Bucket, m.DataDir); err != nil {
 		return nil, err
 	}
 	var res prevMetaResult
@@ -306,18 +307,18 @@ func (d *RemoteDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect 
 	return res.Prev, nil
 }
 
-func (d *RemoteDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
-	if err := checkKey(bucket, key); err != nil {
+func (d *Client) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return err
 	}
-	if err := checkUpload(bucket, uploadID); err != nil {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	return d.post(ctx, "abort upload "+bucket+"/"+uploadID, mAbortUpload, uploadArgs{Bucket: bucket, UploadID: uploadID, Key: key}, nil)
 }
 
-func (d *RemoteDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
-	if err := checkMeta(m); err != nil {
+func (d *Client) PutMeta(ctx context.Context, m *storagenode.ObjectMeta) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckMeta(m); err != nil {
 		return nil, err
 	}
 	var res prevMetaResult
@@ -327,22 +328,22 @@ func (d *RemoteDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, 
 	return res.Prev, nil
 }
 
-func (d *RemoteDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error) {
-	if err := checkKey(bucket, key); err != nil {
+func (d *Client) GetMeta(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
-	m := new(ObjectMeta)
+	m := new(storagenode.ObjectMeta)
 	if err := d.post(ctx, "get meta "+bucket+"/"+key, mGetMeta, keyArgs{Bucket: bucket, Key: key}, m); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-func (d *RemoteDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error) {
-	if err := checkKey(bucket, key); err != nil {
+func (d *Client) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
-	m := new(ObjectMeta)
+	m := new(storagenode.ObjectMeta)
 	args := keyArgs{Bucket: bucket, Key: key, VersionID: versionID}
 	if err := d.post(ctx, "delete meta "+bucket+"/"+key, mDeleteMeta, args, m); err != nil {
 		return nil, err
@@ -350,11 +351,11 @@ func (d *RemoteDrive) DeleteMeta(ctx context.Context, bucket, key, versionID str
 	return m, nil
 }
 
-func (d *RemoteDrive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
-	if err := checkBucket(bucket); err != nil {
+func (d *Client) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return nil, err
 	}
-	var out []*ObjectMeta
+	var out []*storagenode.ObjectMeta
 	args := listMetaArgs{Bucket: bucket, Prefix: []byte(prefix), After: []byte(after), Limit: max(limit, 0)}
 	err := d.post(ctx, "list meta "+bucket, mListMeta, args, &out)
 	return out, err
@@ -363,11 +364,11 @@ func (d *RemoteDrive) ListMeta(ctx context.Context, bucket, prefix, after string
 // ListEntries asks the node for listing entries; a node that does not know
 // the call yet (an older version, during an upgrade) is asked for whole
 // records instead.
-func (d *RemoteDrive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
-	if err := checkBucket(bucket); err != nil {
+func (d *Client) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]storagenode.ObjectEntry, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return nil, err
 	}
-	var out []ObjectEntry
+	var out []storagenode.ObjectEntry
 	args := listMetaArgs{Bucket: bucket, Prefix: []byte(prefix), After: []byte(after), Limit: max(limit, 0)}
 	err := d.post(ctx, "list entries "+bucket, mListEntries, args, &out)
 	if errors.Is(err, errBadRequest) && strings.Contains(err.Error(), "unknown method") {
@@ -380,45 +381,45 @@ func (d *RemoteDrive) ListEntries(ctx context.Context, bucket, prefix, after str
 	return out, err
 }
 
-func (d *RemoteDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
-	if err := checkUploadMeta(u); err != nil {
+func (d *Client) PutUpload(ctx context.Context, u *storagenode.UploadMeta) error {
+	if err := storagenode.CheckUploadMeta(u); err != nil {
 		return err
 	}
 	return d.post(ctx, "put upload "+u.Bucket+"/"+u.UploadID, mPutUpload, u, nil)
 }
 
-func (d *RemoteDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*UploadMeta, error) {
-	if err := checkUpload(bucket, uploadID); err != nil {
+func (d *Client) GetUpload(ctx context.Context, bucket, uploadID string) (*storagenode.UploadMeta, error) {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
-	u := new(UploadMeta)
+	u := new(storagenode.UploadMeta)
 	if err := d.post(ctx, "get upload "+bucket+"/"+uploadID, mGetUpload, uploadArgs{Bucket: bucket, UploadID: uploadID}, u); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-func (d *RemoteDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
-	if err := checkUpload(bucket, uploadID); err != nil {
+func (d *Client) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	return d.post(ctx, "delete upload "+bucket+"/"+uploadID, mDeleteUpload, uploadArgs{Bucket: bucket, UploadID: uploadID}, nil)
 }
 
-func (d *RemoteDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
-	if err := checkBucket(bucket); err != nil {
+func (d *Client) ListUploads(ctx context.Context, bucket string) ([]*storagenode.UploadMeta, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return nil, err
 	}
-	var out []*UploadMeta
+	var out []*storagenode.UploadMeta
 	err := d.post(ctx, "list uploads "+bucket, mListUploads, bucketArgs{Bucket: bucket}, &out)
 	return out, err
 }
 
-func (d *RemoteDrive) PutPart(ctx context.Context, bucket, uploadID string, p *PartMeta) (*PartMeta, error) {
-	if err := checkUpload(bucket, uploadID); err != nil {
+func (d *Client) PutPart(ctx context.Context, bucket, uploadID string, p *storagenode.PartMeta) (*storagenode.PartMeta, error) {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
-	if err := checkPart(p); err != nil {
+	if err := storagenode.CheckPart(p); err != nil {
 		return nil, err
 	}
 	var res prevPartResult
@@ -429,11 +430,37 @@ func (d *RemoteDrive) PutPart(ctx context.Context, bucket, uploadID string, p *P
 	return res.Prev, nil
 }
 
-func (d *RemoteDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*PartMeta, error) {
-	if err := checkUpload(bucket, uploadID); err != nil {
+func (d *Client) ListParts(ctx context.Context, bucket, uploadID string) ([]*storagenode.PartMeta, error) {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
-	var out []*PartMeta
+	var out []*storagenode.PartMeta
 	err := d.post(ctx, "list parts "+bucket+"/"+uploadID, mListParts, uploadArgs{Bucket: bucket, UploadID: uploadID}, &out)
 	return out, err
+}
+
+// DiskInfo asks the node for the drive's capacity.
+func (d *Client) DiskInfo(ctx context.Context) (storagenode.DiskInfo, error) {
+	if err := d.check(ctx, "disk info"); err != nil {
+		return storagenode.DiskInfo{}, err
+	}
+	var res storagenode.DiskInfo
+	var q url.Values
+	if storagenode.WantsRecordCount(ctx) {
+		q = url.Values{"records": {"1"}}
+	}
+	if err := d.get(ctx, "disk info", mDiskInfo, q, &res); err != nil {
+		return storagenode.DiskInfo{}, err
+	}
+	return res, nil
+}
+
+// entries returns the listing entries of records (for nodes that do not
+// answer meta/entries).
+func entries(ms []*storagenode.ObjectMeta) []storagenode.ObjectEntry {
+	out := make([]storagenode.ObjectEntry, len(ms))
+	for i, m := range ms {
+		out[i] = m.Entry()
+	}
+	return out
 }
