@@ -17,8 +17,8 @@ import (
 
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
-	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 const (
@@ -54,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	var drives []gateway.Drive
 	for i := range 6 {
 		id := fmt.Sprintf("node%d-d1", i+1)
-		fd := faultdrive.New(storagenode.NewMem(id))
+		fd := faultdrive.New(local.NewMem(id))
 		f.faulty = append(f.faulty, fd)
 		drives = append(drives, gateway.Drive{Drive: fd, Node: fmt.Sprintf("node%d", i+1)})
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // testCluster is a Layer over n in-memory drives that can be taken offline.
@@ -41,7 +42,7 @@ func newClusterInline(t *testing.T, n, k, m, blockSize int, inlineMax int64) *te
 	var drives []Drive
 	for i := range n {
 		id := fmt.Sprintf("d%d", i)
-		f := faultdrive.New(storagenode.NewMem(id))
+		f := faultdrive.New(local.NewMem(id))
 		tc.faulty = append(tc.faulty, f)
 		drives = append(drives, Drive{Drive: f, Node: id})
 	}
@@ -378,7 +379,7 @@ func TestConcurrentWritersOneKey(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	var drives []Drive
 	for i := range 5 {
-		drives = append(drives, Drive{Drive: storagenode.NewMem(fmt.Sprintf("d%d", i))})
+		drives = append(drives, Drive{Drive: local.NewMem(fmt.Sprintf("d%d", i))})
 	}
 	_, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2})
 	if err == nil || !strings.Contains(err.Error(), "needs at least 6 drives") {
@@ -594,7 +595,7 @@ func (s *slowWriter) Write(p []byte) (int, error) {
 func TestSlowDriveDoesNotStallPut(t *testing.T) {
 	var drives []Drive
 	for i := range 6 {
-		var d storagenode.Drive = storagenode.NewMem(fmt.Sprintf("d%d", i))
+		var d storagenode.Drive = local.NewMem(fmt.Sprintf("d%d", i))
 		if i == 2 {
 			d = &slowDrive{Drive: d, delay: 5 * time.Second}
 		}
@@ -634,7 +635,7 @@ func TestHealResumesAfterRestart(t *testing.T) {
 	healSaveInterval = 0 // save after every object
 	t.Cleanup(func() { healSaveInterval = time.Second })
 	state := filepath.Join(t.TempDir(), "heal.json")
-	mems := make([]*storagenode.MemDrive, 6)
+	mems := make([]*local.MemDrive, 6)
 	faulty := make([]*faultdrive.Drive, 6)
 	newLayer := func() *Layer {
 		var drives []Drive
@@ -654,7 +655,7 @@ func TestHealResumesAfterRestart(t *testing.T) {
 		return l
 	}
 	for i := range mems {
-		mems[i] = storagenode.NewMem(fmt.Sprintf("d%d", i))
+		mems[i] = local.NewMem(fmt.Sprintf("d%d", i))
 		faulty[i] = faultdrive.New(mems[i])
 	}
 	ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // growCluster is a Layer over the first `initial` of `total` in-memory
@@ -23,7 +24,7 @@ func growCluster(t *testing.T, total, initial int, inlineMax int64) (*testCluste
 	var faulty []*faultdrive.Drive
 	for i := range total {
 		id := fmt.Sprintf("d%d", i)
-		f := faultdrive.New(storagenode.NewMem(id))
+		f := faultdrive.New(local.NewMem(id))
 		faulty = append(faulty, f)
 		drives = append(drives, Drive{Drive: f, Node: id})
 	}

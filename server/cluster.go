@@ -16,8 +16,9 @@ import (
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
-	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 	"github.com/ecstore/ecstore/storagenode/rpc"
+	"github.com/ecstore/ecstore/storagenode/scrub"
 )
 
 // NodeConfig configures a storage node process (`ecstore node`).
@@ -132,8 +133,8 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, rpc.MinSecretLen)
 	}
-	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*storagenode.LocalDrive, error) {
-		return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
+	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*local.Drive, error) {
+		return local.Open(dir, local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
 			// Crash-only: a restart replays the index's log; the gateways
 			// treat the node as down meanwhile.
 			log.Error("drive index failed; exiting so that a restart recovers it", "drive", id, "err", err)
@@ -149,8 +150,8 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		}
 	}()
 	for _, d := range drives {
-		if _, ok := d.(*storagenode.LocalDrive); ok {
-			go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
+		if _, ok := d.(*local.Drive); ok {
+			go (&scrub.Scrubber{Drive: d, Logger: log}).Run(ctx)
 		}
 	}
 	mux := http.NewServeMux()

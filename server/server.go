@@ -17,7 +17,8 @@ import (
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/s3compat/sigv4"
-	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
+	"github.com/ecstore/ecstore/storagenode/scrub"
 )
 
 // Default credentials for local use only. Run logs a warning when they are
@@ -209,8 +210,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	set, err := openSet(driveSet{
 		Dirs: cfg.DriveDirs, IDs: ids, Quorum: startQuorum(len(ids), cfg.DataShards, cfg.ParityShards),
 		AdoptEmpty: cfg.AdoptEmptyDrives, Log: log,
-		Open: func(dir, id string) (*storagenode.LocalDrive, error) {
-			return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
+		Open: func(dir, id string) (*local.Drive, error) {
+			return local.Open(dir, local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
 				log.Error("drive index failed; the drive is offline until the server restarts", "drive", id, "err", err)
 			}})
 		},
@@ -221,8 +222,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	for _, d := range set {
 		// In the embedded server every drive folder is its own node.
 		drives = append(drives, gateway.Drive{Drive: met.instrument(d), Node: d.ID(), Weight: 1})
-		if _, ok := d.(*storagenode.LocalDrive); ok {
-			go (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx)
+		if _, ok := d.(*local.Drive); ok {
+			go (&scrub.Scrubber{Drive: d, Logger: log}).Run(ctx)
 		}
 	}
 	layer, err := gateway.New(gateway.Config{
@@ -341,5 +342,5 @@ func serve(ctx context.Context, sc serveConfig, logAttrs ...any) error {
 }
 
 // DefaultDeleteGrace is how long a deleted or replaced version's shard
-// files stay in a drive's trash (storagenode.LocalOptions.DeleteGrace).
+// files stay in a drive's trash (local.Options.DeleteGrace).
 const DefaultDeleteGrace = 15 * time.Minute

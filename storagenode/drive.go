@@ -190,6 +190,9 @@ type ShardRef struct {
 	Name       string // file name inside the version directory, e.g. "part.1"
 }
 
+// String returns "bucket/versionDir/name".
+func (r ShardRef) String() string { return r.Bucket + "/" + r.VersionDir + "/" + r.Name }
+
 // ShardWriter receives a shard file's bytes. It is not safe for concurrent
 // use.
 type ShardWriter interface {

@@ -4,7 +4,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		drivetest.Run(t, func(t *testing.T) storagenode.Drive {
-//			return storagenode.NewMem("d1")
+//			return local.NewMem("d1")
 //		})
 //	}
 //

@@ -12,6 +12,7 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/drivetest"
 	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 var bg = context.Background()
@@ -19,7 +20,7 @@ var bg = context.Background()
 var memIDs atomic.Int64
 
 func newMem() storagenode.Drive {
-	return storagenode.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
+	return local.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
 }
 
 func TestConformance(t *testing.T) {
@@ -31,7 +32,7 @@ func TestConformance(t *testing.T) {
 			t.Skip("the local drive runs the suite in its own package")
 		}
 		drivetest.Run(t, func(t *testing.T) storagenode.Drive {
-			d, err := storagenode.OpenLocal(t.TempDir(), storagenode.LocalOptions{})
+			d, err := local.Open(t.TempDir(), local.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/faultdrive"
 	"github.com/ecstore/ecstore/storagenode/intercept"
+	"github.com/ecstore/ecstore/storagenode/local"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func (c *countingDrive) StatBucket(ctx context.Context, b string) (storagenode.B
 }
 
 func TestBreaker(t *testing.T) {
-	f := faultdrive.New(storagenode.NewMem("d1"))
+	f := faultdrive.New(local.NewMem("d1"))
 	c := &countingDrive{Drive: f}
 	var states []bool
 	b := intercept.NewBreaker(c, intercept.BreakerOptions{MinBackoff: time.Second, MaxBackoff: 4 * time.Second,
@@ -87,7 +88,7 @@ func (p *pingDrive) Ping(ctx context.Context) error {
 }
 
 func TestBreakerProbesInBackground(t *testing.T) {
-	f := faultdrive.New(storagenode.NewMem("d1"))
+	f := faultdrive.New(local.NewMem("d1"))
 	p := &pingDrive{countingDrive: &countingDrive{Drive: f}}
 	online := make(chan bool, 4)
 	b := intercept.NewBreaker(p, intercept.BreakerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,

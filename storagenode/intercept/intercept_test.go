@@ -12,12 +12,13 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/drivetest"
 	"github.com/ecstore/ecstore/storagenode/intercept"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 var memIDs atomic.Int64
 
 func newMem() storagenode.Drive {
-	return storagenode.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
+	return local.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
 }
 
 // TestOps: every method of storagenode.Drive (but ID) and of its optional

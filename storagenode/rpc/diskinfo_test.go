@@ -10,6 +10,7 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/faultdrive"
 	"github.com/ecstore/ecstore/storagenode/intercept"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // TestDiskInfo: a local drive reports its file system's capacity, locally
@@ -17,7 +18,7 @@ import (
 func TestDiskInfo(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "d1")
-	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1"})
+	d, err := local.Open(dir, local.Options{ID: "d1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestDiskInfo(t *testing.T) {
 			t.Errorf("%s with its folder removed: got %v, want ErrDriveOffline", name, err)
 		}
 	}
-	mem := storagenode.NewMem("m")
+	mem := local.NewMem("m")
 	if _, err := storagenode.DiskInfoOf(ctx, mem); err != nil {
 		t.Errorf("mem drive: %v", err)
 	}
@@ -56,7 +57,7 @@ func TestDiskInfo(t *testing.T) {
 // A gateway learns that a remote drive is read-only from the node's
 // DiskInfo answer.
 func TestRemoteDiskInfoReadOnly(t *testing.T) {
-	f := faultdrive.New(storagenode.NewMem("m1"))
+	f := faultdrive.New(local.NewMem("m1"))
 	d := remote(t, serve(t, rpcOpts(nil), f).URL, f.ID(), rpcOpts(nil))
 	ctx := context.Background()
 	if di, err := d.DiskInfo(ctx); err != nil || di.ReadOnly {

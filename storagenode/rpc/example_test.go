@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
@@ -18,7 +19,7 @@ func ExampleNewClient() {
 	if err := opts.Validate(); err != nil {
 		panic(err)
 	}
-	node := httptest.NewServer(rpc.NewHandler([]storagenode.Drive{storagenode.NewMem("n1-d1")}, opts))
+	node := httptest.NewServer(rpc.NewHandler([]storagenode.Drive{local.NewMem("n1-d1")}, opts))
 	defer node.Close()
 
 	// In the gateway: one client for all the drives of the cluster.

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 var bg = context.Background()
 
-func openLocal(t testing.TB) *storagenode.LocalDrive {
+func openLocal(t testing.TB) *local.Drive {
 	t.Helper()
-	d, err := storagenode.OpenLocal(t.TempDir(), storagenode.LocalOptions{})
+	d, err := local.Open(t.TempDir(), local.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,8 +26,8 @@ func openLocal(t testing.TB) *storagenode.LocalDrive {
 
 var memIDs atomic.Int64
 
-func newMem() *storagenode.MemDrive {
-	return storagenode.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
+func newMem() *local.MemDrive {
+	return local.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
 }
 
 // benchMeta is a typical object record of six drives, one part.

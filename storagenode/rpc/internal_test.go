@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -65,7 +66,7 @@ func send(t *testing.T, req *http.Request) (int, string) {
 }
 
 func TestRPCStaleTimestamp(t *testing.T) {
-	mem := storagenode.NewMem("m1")
+	mem := local.NewMem("m1")
 	opts := testOpts
 	opts.MaxSkew = time.Minute
 	srv := testServer(t, opts, mem)
@@ -106,7 +107,7 @@ func TestRPCStaleTimestamp(t *testing.T) {
 }
 
 func TestRPCReplayRefused(t *testing.T) {
-	mem := storagenode.NewMem("m1")
+	mem := local.NewMem("m1")
 	srv := testServer(t, testOpts, mem)
 	a := clientAuth(testOpts)
 	req, body := signedJSON(t, a, srv.URL, "m1", mMakeBucket, bucketArgs{Bucket: "bkt"})
@@ -166,7 +167,7 @@ func streamRequest(t *testing.T, a *authenticator, base string, ref storagenode.
 
 func TestRPCShardStreamAuthenticated(t *testing.T) {
 	ctx := context.Background()
-	mem := storagenode.NewMem("m1")
+	mem := local.NewMem("m1")
 	if err := mem.MakeBucket(ctx, "bkt", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +341,7 @@ func TestSecretFormatting(t *testing.T) {
 // TestRemoteListEntriesOlderNode: a node that does not know meta/entries
 // (an older version during an upgrade) is asked for whole records.
 func TestRemoteListEntriesOlderNode(t *testing.T) {
-	mem := storagenode.NewMem("d1")
+	mem := local.NewMem("d1")
 	ctx := context.Background()
 	if err := mem.MakeBucket(ctx, "bkt", time.Now()); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/drivetest"
 	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
@@ -371,7 +372,7 @@ func TestRemoteDriveRouting(t *testing.T) {
 	ids := []string{"n1/d1", "n1/d2", "n1%2Fd1", "d?x=1#y"}
 	var drives []storagenode.Drive
 	for _, id := range ids {
-		drives = append(drives, storagenode.NewMem(id))
+		drives = append(drives, local.NewMem(id))
 	}
 	srv := serve(t, rpcOpts(nil), drives...)
 	for i, id := range ids {
@@ -565,7 +566,7 @@ func TestRPCOptionsValidate(t *testing.T) {
 		rpc.NewHandler(nil, rpc.Options{Secret: []byte("short")})
 	})
 	mustPanic("NewRPCHandler with two drives of one ID", func() {
-		rpc.NewHandler([]storagenode.Drive{storagenode.NewMem("x"), storagenode.NewMem("x")}, rpcOpts(nil))
+		rpc.NewHandler([]storagenode.Drive{local.NewMem("x"), local.NewMem("x")}, rpcOpts(nil))
 	})
 	for _, u := range []string{"", "ftp://h", "http://", "http://h/path", "http://h?q=1", "http://u:p@h"} {
 		mustPanic("NewRemoteDrive("+u+")", func() { rpc.NewClient(u, "d", rpcOpts(nil)) })

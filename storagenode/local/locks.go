@@ -1,4 +1,4 @@
-package storagenode
+package local
 
 import (
 	"hash/maphash"

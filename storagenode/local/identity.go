@@ -1,7 +1,8 @@
-package storagenode
+package local
 
 import (
 	"fmt"
+	"github.com/ecstore/ecstore/storagenode"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ type SetInfo struct {
 }
 
 // DriveFormat is what a drive folder's drive.json says.
-type DriveFormat struct {
+type Format struct {
 	// Version is the format version: 1 (no set identity, written by ecstore
 	// before set identities) or 2.
 	Version int
@@ -38,7 +39,7 @@ type DriveFormat struct {
 // drive. found is false, with a nil error, when dir or its drive.json does
 // not exist: an unformatted folder. A drive.json that cannot be read or
 // decoded, or a dir that is not a folder, is an error.
-func ReadDriveFormat(dir string) (f DriveFormat, found bool, err error) {
+func ReadFormat(dir string) (f Format, found bool, err error) {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return f, false, fmt.Errorf("storagenode: drive folder %s is not a folder", dir)
 	}
@@ -49,8 +50,8 @@ func ReadDriveFormat(dir string) (f DriveFormat, found bool, err error) {
 	return fi.public(), true, nil
 }
 
-func (fi formatInfo) public() DriveFormat {
-	f := DriveFormat{Version: fi.Version, ID: fi.ID}
+func (fi formatInfo) public() Format {
+	f := Format{Version: fi.Version, ID: fi.ID}
 	if fi.Set != nil {
 		s := *fi.Set
 		s.Drives = slices.Clone(s.Drives)
@@ -60,7 +61,7 @@ func (fi formatInfo) public() DriveFormat {
 }
 
 // Format returns what the drive's drive.json says.
-func (d *LocalDrive) Format() DriveFormat {
+func (d *Drive) Format() Format {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.format.public()
@@ -68,14 +69,14 @@ func (d *LocalDrive) Format() DriveFormat {
 
 // JoinSet records in drive.json that the drive belongs to set s (replacing
 // any set it belonged to), in format version 2.
-func (d *LocalDrive) JoinSet(s SetInfo) error {
+func (d *Drive) JoinSet(s SetInfo) error {
 	if s.ID == "" || !slices.Contains(s.Drives, d.id) {
 		return fmt.Errorf("storagenode: drive %s: join set %q of drives %v: the set must have an id and name this drive", d.id, s.ID, s.Drives)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return fmt.Errorf("storagenode: drive %s: %w", d.id, ErrDriveOffline)
+		return fmt.Errorf("storagenode: drive %s: %w", d.id, storagenode.ErrDriveOffline)
 	}
 	if err := d.home.check(d.id, 0); err != nil {
 		return err
@@ -170,11 +171,11 @@ func (h *driveHome) check(id string, maxAge time.Duration) error {
 	var err error
 	switch {
 	case ferr != nil:
-		err = fmt.Errorf("storagenode: drive %s: %s: %v: %w", id, h.path, ferr, ErrDriveOffline)
+		err = fmt.Errorf("storagenode: drive %s: %s: %v: %w", id, h.path, ferr, storagenode.ErrDriveOffline)
 	case perr != nil:
-		err = fmt.Errorf("storagenode: drive %s: its folder holds no drive.json (renamed away, replaced or unmounted?): %v: %w", id, perr, ErrDriveOffline)
+		err = fmt.Errorf("storagenode: drive %s: its folder holds no drive.json (renamed away, replaced or unmounted?): %v: %w", id, perr, storagenode.ErrDriveOffline)
 	case cur.Dev != held.Dev || cur.Ino != held.Ino:
-		err = fmt.Errorf("storagenode: drive %s: %s is not the drive's own (the folder was replaced): %w", id, h.path, ErrDriveOffline)
+		err = fmt.Errorf("storagenode: drive %s: %s is not the drive's own (the folder was replaced): %w", id, h.path, storagenode.ErrDriveOffline)
 	default:
 		if h.away.Swap(false) && h.log != nil {
 			h.log.Warn("drive folder back: the drive is online again", "drive", id, "path", h.path)
@@ -212,7 +213,7 @@ func (h *driveHome) confirm(id string) error {
 
 // removed marks the drive lost: its drive.json was unlinked.
 func (h *driveHome) removed(id string) error {
-	err := fmt.Errorf("storagenode: drive %s: its drive.json was removed (the folder was emptied or removed under the running process); the drive stays offline until it is opened again: %w", id, ErrDriveOffline)
+	err := fmt.Errorf("storagenode: drive %s: its drive.json was removed (the folder was emptied or removed under the running process); the drive stays offline until it is opened again: %w", id, storagenode.ErrDriveOffline)
 	if h.lost.CompareAndSwap(nil, &err) && h.log != nil {
 		h.log.Error("drive lost: its folder was emptied or removed; the drive is offline until the process restarts", "drive", id, "path", h.path)
 	}

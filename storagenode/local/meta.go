@@ -1,4 +1,4 @@
-package storagenode
+package local
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // reader is what a pebble DB and a snapshot share.
@@ -98,20 +99,20 @@ func scanRaw(ctx context.Context, r reader, lower, upper []byte, limit int, fn f
 
 // bucketMissing returns a wrapped ErrBucketNotFound when the bucket record is
 // absent, nil when present.
-func (d *LocalDrive) bucketMissing(r reader, bucket, op string) error {
+func (d *Drive) bucketMissing(r reader, bucket, op string) error {
 	ok, err := has(r, bucketKey(bucket))
 	if err != nil {
 		return errf(err, "%s: bucket %s", op, bucket)
 	}
 	if !ok {
-		return fmt.Errorf("storagenode: %s: %s: %w", op, bucket, ErrBucketNotFound)
+		return fmt.Errorf("storagenode: %s: %s: %w", op, bucket, storagenode.ErrBucketNotFound)
 	}
 	return nil
 }
 
 // MakeBucket creates the bucket record; ErrBucketExists if present.
-func (d *LocalDrive) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
-	if err := CheckBucket(bucket); err != nil {
+func (d *Drive) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -130,9 +131,9 @@ func (d *LocalDrive) MakeBucket(ctx context.Context, bucket string, created time
 		return errf(err, "make bucket %s", bucket)
 	}
 	if ok {
-		return fmt.Errorf("storagenode: make bucket %s: %w", bucket, ErrBucketExists)
+		return fmt.Errorf("storagenode: make bucket %s: %w", bucket, storagenode.ErrBucketExists)
 	}
-	v, err := encodeRecord(&BucketInfo{Name: bucket, Created: created})
+	v, err := encodeRecord(&storagenode.BucketInfo{Name: bucket, Created: created})
 	if err != nil {
 		return err
 	}
@@ -145,8 +146,8 @@ func (d *LocalDrive) MakeBucket(ctx context.Context, bucket string, created time
 // DeleteBucket removes the bucket's object, upload and part records, then its
 // shard files, and the bucket record last, so that an interrupted delete can
 // be repeated.
-func (d *LocalDrive) DeleteBucket(ctx context.Context, bucket string) error {
-	if err := CheckBucket(bucket); err != nil {
+func (d *Drive) DeleteBucket(ctx context.Context, bucket string) error {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -191,33 +192,33 @@ func (d *LocalDrive) DeleteBucket(ctx context.Context, bucket string) error {
 }
 
 // StatBucket returns the bucket record or ErrBucketNotFound.
-func (d *LocalDrive) StatBucket(ctx context.Context, bucket string) (BucketInfo, error) {
-	if err := CheckBucket(bucket); err != nil {
-		return BucketInfo{}, err
+func (d *Drive) StatBucket(ctx context.Context, bucket string) (storagenode.BucketInfo, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
+		return storagenode.BucketInfo{}, err
 	}
 	if err := d.enter(ctx); err != nil {
-		return BucketInfo{}, err
+		return storagenode.BucketInfo{}, err
 	}
 	defer d.leave()
-	bi, err := getRecord[BucketInfo](d.db, bucketKey(bucket))
+	bi, err := getRecord[storagenode.BucketInfo](d.db, bucketKey(bucket))
 	if err != nil {
-		return BucketInfo{}, errf(err, "stat bucket %s", bucket)
+		return storagenode.BucketInfo{}, errf(err, "stat bucket %s", bucket)
 	}
 	if bi == nil {
-		return BucketInfo{}, fmt.Errorf("storagenode: stat bucket %s: %w", bucket, ErrBucketNotFound)
+		return storagenode.BucketInfo{}, fmt.Errorf("storagenode: stat bucket %s: %w", bucket, storagenode.ErrBucketNotFound)
 	}
 	return *bi, nil
 }
 
 // ListBuckets returns the drive's buckets sorted by name.
-func (d *LocalDrive) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
+func (d *Drive) ListBuckets(ctx context.Context) ([]storagenode.BucketInfo, error) {
 	if err := d.enter(ctx); err != nil {
 		return nil, err
 	}
 	defer d.leave()
-	var out []BucketInfo
+	var out []storagenode.BucketInfo
 	p := bucketPrefix()
-	err := scan(ctx, d.db, p, prefixEnd(p), 0, func(bi *BucketInfo) { out = append(out, *bi) })
+	err := scan(ctx, d.db, p, prefixEnd(p), 0, func(bi *storagenode.BucketInfo) { out = append(out, *bi) })
 	if err != nil {
 		return nil, errf(err, "list buckets")
 	}
@@ -227,17 +228,17 @@ func (d *LocalDrive) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
 // PutMeta stores m unless a newer record is stored (ErrStale); a record
 // with the same ModTime and VersionID is replaced. The check and the write
 // are atomic. A stored record that cannot be decoded is overwritten.
-func (d *LocalDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
+func (d *Drive) PutMeta(ctx context.Context, m *storagenode.ObjectMeta) (*storagenode.ObjectMeta, error) {
 	return d.putMeta(ctx, m, nil)
 }
 
 // PutMetaIf stores m only if the stored record's version is expect.
-func (d *LocalDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (*ObjectMeta, error) {
+func (d *Drive) PutMetaIf(ctx context.Context, m *storagenode.ObjectMeta, expect string) (*storagenode.ObjectMeta, error) {
 	return d.putMeta(ctx, m, &expect)
 }
 
-func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
-	if err := CheckMeta(m); err != nil {
+func (d *Drive) putMeta(ctx context.Context, m *storagenode.ObjectMeta, expect *string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckMeta(m); err != nil {
 		return nil, err
 	}
 	// A record without inline bytes describes data already on the disk (or
@@ -262,8 +263,8 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 	k := objectKey(m.Bucket, m.Key)
 	mu := d.keys.lock(k)
 	defer mu.Unlock()
-	prev, err := getRecord[ObjectMeta](d.db, k)
-	if err != nil && !errors.Is(err, ErrCorrupt) {
+	prev, err := getRecord[storagenode.ObjectMeta](d.db, k)
+	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return nil, errf(err, "put meta %s/%s", m.Bucket, m.Key)
 	}
 	if err := checkExpect(m, prev, expect); err != nil {
@@ -271,7 +272,7 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 	}
 	if prev != nil && prev.Newer(m) {
 		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
-			m.Bucket, m.Key, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)
+			m.Bucket, m.Key, m.VersionID, m.ModTime.Format(time.RFC3339Nano), storagenode.ErrStale)
 	}
 	b := d.db.NewBatch()
 	defer b.Close()
@@ -292,15 +293,15 @@ func (d *LocalDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string)
 }
 
 // GetMeta returns the stored record, ErrObjectNotFound, or ErrBucketNotFound.
-func (d *LocalDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error) {
-	if err := CheckKey(bucket, key); err != nil {
+func (d *Drive) GetMeta(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
 		return nil, err
 	}
 	defer d.leave()
-	m, err := getRecord[ObjectMeta](d.db, objectKey(bucket, key))
+	m, err := getRecord[storagenode.ObjectMeta](d.db, objectKey(bucket, key))
 	if err != nil {
 		return nil, errf(err, "get meta %s/%s", bucket, key)
 	}
@@ -308,7 +309,7 @@ func (d *LocalDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMe
 		if err := d.bucketMissing(d.db, bucket, "get meta"); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("storagenode: get meta %s/%s: %w", bucket, key, ErrObjectNotFound)
+		return nil, fmt.Errorf("storagenode: get meta %s/%s: %w", bucket, key, storagenode.ErrObjectNotFound)
 	}
 	if m.InlineData {
 		v, closer, err := d.db.Get(inlineKey(bucket, m.DataDir))
@@ -327,8 +328,8 @@ func (d *LocalDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMe
 
 // DeleteMeta removes the record if its version is versionID (any version
 // for ""), returning it; ErrObjectNotFound otherwise.
-func (d *LocalDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error) {
-	if err := CheckKey(bucket, key); err != nil {
+func (d *Drive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
 	end, err := d.enterBucket(ctx, bucket, "delete meta", true)
@@ -339,12 +340,12 @@ func (d *LocalDrive) DeleteMeta(ctx context.Context, bucket, key, versionID stri
 	k := objectKey(bucket, key)
 	mu := d.keys.lock(k)
 	defer mu.Unlock()
-	m, err := getRecord[ObjectMeta](d.db, k)
+	m, err := getRecord[storagenode.ObjectMeta](d.db, k)
 	if err != nil {
 		return nil, errf(err, "delete meta %s/%s", bucket, key)
 	}
 	if m == nil || (versionID != "" && m.VersionID != versionID) {
-		return nil, fmt.Errorf("storagenode: delete meta %s/%s version %q: %w", bucket, key, versionID, ErrObjectNotFound)
+		return nil, fmt.Errorf("storagenode: delete meta %s/%s version %q: %w", bucket, key, versionID, storagenode.ErrObjectNotFound)
 	}
 	if err := d.db.Delete(k, pebble.Sync); err != nil {
 		return nil, errf(err, "delete meta %s/%s", bucket, key)
@@ -358,10 +359,10 @@ func (d *LocalDrive) DeleteMeta(ctx context.Context, bucket, key, versionID stri
 // ListMeta returns up to limit records (limit <= 0: all) of the bucket whose
 // keys start with prefix and sort strictly after `after`, in byte order of
 // the keys. It is one range scan of the index.
-func (d *LocalDrive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
-	out := make([]*ObjectMeta, 0, min(max(limit, 0), 1024))
+func (d *Drive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*storagenode.ObjectMeta, error) {
+	out := make([]*storagenode.ObjectMeta, 0, min(max(limit, 0), 1024))
 	err := d.listObjects(ctx, "list meta", bucket, prefix, after, limit, func(k, v []byte) error {
-		m, err := decodeRecord[ObjectMeta](v)
+		m, err := decodeRecord[storagenode.ObjectMeta](v)
 		if err != nil {
 			return fmt.Errorf("%w (index key %q)", err, k)
 		}
@@ -375,8 +376,8 @@ func (d *LocalDrive) ListMeta(ctx context.Context, bucket, prefix, after string,
 }
 
 // ListEntries is ListMeta reading only the listing fields of each record.
-func (d *LocalDrive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
-	out := make([]ObjectEntry, 0, min(max(limit, 0), 1024))
+func (d *Drive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]storagenode.ObjectEntry, error) {
+	out := make([]storagenode.ObjectEntry, 0, min(max(limit, 0), 1024))
 	err := d.listObjects(ctx, "list entries", bucket, prefix, after, limit, func(k, v []byte) error {
 		e, err := decodeEntry(v)
 		if err != nil {
@@ -394,8 +395,8 @@ func (d *LocalDrive) ListEntries(ctx context.Context, bucket, prefix, after stri
 // listObjects calls fn with the index key and value of up to limit object
 // records of the bucket (limit <= 0: all) whose keys start with prefix and
 // sort strictly after `after`, in key order: one range scan of a snapshot.
-func (d *LocalDrive) listObjects(ctx context.Context, op, bucket, prefix, after string, limit int, fn func(k, v []byte) error) error {
-	if err := CheckBucket(bucket); err != nil {
+func (d *Drive) listObjects(ctx context.Context, op, bucket, prefix, after string, limit int, fn func(k, v []byte) error) error {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -422,7 +423,7 @@ func (d *LocalDrive) listObjects(ctx context.Context, op, bucket, prefix, after 
 }
 
 // checkExpect applies PutMetaIf's condition (nil: unconditional).
-func checkExpect(m, prev *ObjectMeta, expect *string) error {
+func checkExpect(m, prev *storagenode.ObjectMeta, expect *string) error {
 	if expect == nil {
 		return nil
 	}
@@ -431,7 +432,7 @@ func checkExpect(m, prev *ObjectMeta, expect *string) error {
 		have = prev.VersionID
 	}
 	if have != *expect {
-		return fmt.Errorf("storagenode: put meta %s/%s: stored version %q, expected %q: %w", m.Bucket, m.Key, have, *expect, ErrConflict)
+		return fmt.Errorf("storagenode: put meta %s/%s: stored version %q, expected %q: %w", m.Bucket, m.Key, have, *expect, storagenode.ErrConflict)
 	}
 	return nil
 }

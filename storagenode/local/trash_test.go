@@ -1,4 +1,4 @@
-package storagenode_test
+package local_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 func writeLocalShard(t *testing.T, d storagenode.Drive, ref storagenode.ShardRef, data string) {
@@ -29,7 +30,7 @@ func writeLocalShard(t *testing.T, d storagenode.Drive, ref storagenode.ShardRef
 // the trash is emptied on open; a negative grace removes at once.
 func TestLocalDeleteGrace(t *testing.T) {
 	dir := t.TempDir()
-	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{DeleteGrace: 300 * time.Millisecond})
+	d, err := local.Open(dir, local.Options{DeleteGrace: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestLocalDeleteGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Close()
-	d, err = storagenode.OpenLocal(dir, storagenode.LocalOptions{DeleteGrace: time.Hour})
+	d, err = local.Open(dir, local.Options{DeleteGrace: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestLocalDeleteGrace(t *testing.T) {
 	d.Close()
 
 	// Negative: at once.
-	d, err = storagenode.OpenLocal(dir, storagenode.LocalOptions{DeleteGrace: -1})
+	d, err = local.Open(dir, local.Options{DeleteGrace: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestLocalDeleteGrace(t *testing.T) {
 func TestLocalTrashRestoreAndRetrash(t *testing.T) {
 	dir := t.TempDir()
 	const grace = 600 * time.Millisecond
-	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{DeleteGrace: grace})
+	d, err := local.Open(dir, local.Options{DeleteGrace: grace})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,10 @@
-package storagenode
+package local
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/ecstore/ecstore/storagenode"
 	"io/fs"
 	"maps"
 	"slices"
@@ -29,8 +30,8 @@ type MemDrive struct {
 const memInlineName = ""
 
 type memBucket struct {
-	info     BucketInfo
-	objects  map[string]*ObjectMeta
+	info     storagenode.BucketInfo
+	objects  map[string]*storagenode.ObjectMeta
 	keys     []string // keys of objects, sorted
 	uploads  map[string]*memUpload
 	versions map[string]map[string][]byte // versionDir -> name -> committed bytes (immutable)
@@ -48,11 +49,11 @@ type memTrashed struct {
 const memDeleteGrace = 15 * time.Minute
 
 type memUpload struct {
-	meta  *UploadMeta
-	parts map[int]*PartMeta
+	meta  *storagenode.UploadMeta
+	parts map[int]*storagenode.PartMeta
 }
 
-var _ Drive = (*MemDrive)(nil)
+var _ storagenode.Drive = (*MemDrive)(nil)
 
 // NewMem returns an empty in-memory drive with the given ID.
 func NewMem(id string) *MemDrive {
@@ -85,7 +86,7 @@ func (d *MemDrive) lock(ctx context.Context, write bool) (unlock func(), err err
 	}
 	if d.closed {
 		unlock()
-		return nil, fmt.Errorf("storagenode: drive %s: %w", d.id, ErrDriveOffline)
+		return nil, fmt.Errorf("storagenode: drive %s: %w", d.id, storagenode.ErrDriveOffline)
 	}
 	return unlock, nil
 }
@@ -93,13 +94,13 @@ func (d *MemDrive) lock(ctx context.Context, write bool) (unlock func(), err err
 func (d *MemDrive) bucket(bucket, op string) (*memBucket, error) {
 	b := d.buckets[bucket]
 	if b == nil {
-		return nil, fmt.Errorf("storagenode: %s: %s: %w", op, bucket, ErrBucketNotFound)
+		return nil, fmt.Errorf("storagenode: %s: %s: %w", op, bucket, storagenode.ErrBucketNotFound)
 	}
 	return b, nil
 }
 
 func (d *MemDrive) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
-	if err := CheckBucket(bucket); err != nil {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -108,11 +109,11 @@ func (d *MemDrive) MakeBucket(ctx context.Context, bucket string, created time.T
 	}
 	defer unlock()
 	if d.buckets[bucket] != nil {
-		return fmt.Errorf("storagenode: make bucket %s: %w", bucket, ErrBucketExists)
+		return fmt.Errorf("storagenode: make bucket %s: %w", bucket, storagenode.ErrBucketExists)
 	}
 	d.buckets[bucket] = &memBucket{
-		info:     BucketInfo{Name: bucket, Created: created},
-		objects:  make(map[string]*ObjectMeta),
+		info:     storagenode.BucketInfo{Name: bucket, Created: created},
+		objects:  make(map[string]*storagenode.ObjectMeta),
 		uploads:  make(map[string]*memUpload),
 		versions: make(map[string]map[string][]byte),
 	}
@@ -120,7 +121,7 @@ func (d *MemDrive) MakeBucket(ctx context.Context, bucket string, created time.T
 }
 
 func (d *MemDrive) DeleteBucket(ctx context.Context, bucket string) error {
-	if err := CheckBucket(bucket); err != nil {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -135,38 +136,38 @@ func (d *MemDrive) DeleteBucket(ctx context.Context, bucket string) error {
 	return nil
 }
 
-func (d *MemDrive) StatBucket(ctx context.Context, bucket string) (BucketInfo, error) {
-	if err := CheckBucket(bucket); err != nil {
-		return BucketInfo{}, err
+func (d *MemDrive) StatBucket(ctx context.Context, bucket string) (storagenode.BucketInfo, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
+		return storagenode.BucketInfo{}, err
 	}
 	unlock, err := d.lock(ctx, false)
 	if err != nil {
-		return BucketInfo{}, err
+		return storagenode.BucketInfo{}, err
 	}
 	defer unlock()
 	b, err := d.bucket(bucket, "stat bucket")
 	if err != nil {
-		return BucketInfo{}, err
+		return storagenode.BucketInfo{}, err
 	}
 	return b.info, nil
 }
 
-func (d *MemDrive) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
+func (d *MemDrive) ListBuckets(ctx context.Context) ([]storagenode.BucketInfo, error) {
 	unlock, err := d.lock(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	var out []BucketInfo
+	var out []storagenode.BucketInfo
 	for _, b := range d.buckets {
 		out = append(out, b.info)
 	}
-	slices.SortFunc(out, func(a, b BucketInfo) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b storagenode.BucketInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
-func (d *MemDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error) {
-	if err := CheckRef(ref); err != nil {
+func (d *MemDrive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardWriter, error) {
+	if err := storagenode.CheckRef(ref); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -182,7 +183,7 @@ func (d *MemDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, 
 
 type memShardWriter struct {
 	d    *MemDrive
-	ref  ShardRef
+	ref  storagenode.ShardRef
 	buf  bytes.Buffer
 	done bool
 }
@@ -225,8 +226,8 @@ func (w *memShardWriter) Abort() error {
 	return nil
 }
 
-func (d *MemDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error) {
-	if err := CheckRef(ref); err != nil {
+func (d *MemDrive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardReader, error) {
+	if err := storagenode.CheckRef(ref); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -243,7 +244,7 @@ func (d *MemDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, er
 		}
 	}
 	if !ok {
-		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, ErrShardNotFound)
+		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, storagenode.ErrShardNotFound)
 	}
 	return memShardReader{bytes.NewReader(data)}, nil
 }
@@ -252,8 +253,8 @@ type memShardReader struct{ *bytes.Reader }
 
 func (memShardReader) Close() error { return nil }
 
-func (d *MemDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
-	if err := CheckRef(ref); err != nil {
+func (d *MemDrive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
+	if err := storagenode.CheckRef(ref); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -269,7 +270,7 @@ func (d *MemDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
 
 // DeleteVersion removes a version directory's shards.
 func (d *MemDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
-	if err := CheckVersionDir(bucket, versionDir); err != nil {
+	if err := storagenode.CheckVersionDir(bucket, versionDir); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -295,17 +296,17 @@ func (d *MemDrive) DeleteVersion(ctx context.Context, bucket, versionDir string)
 	return nil
 }
 
-func (d *MemDrive) PutMeta(ctx context.Context, m *ObjectMeta) (*ObjectMeta, error) {
+func (d *MemDrive) PutMeta(ctx context.Context, m *storagenode.ObjectMeta) (*storagenode.ObjectMeta, error) {
 	return d.putMeta(ctx, m, nil)
 }
 
 // PutMetaIf stores m only if the stored record's version is expect.
-func (d *MemDrive) PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (*ObjectMeta, error) {
+func (d *MemDrive) PutMetaIf(ctx context.Context, m *storagenode.ObjectMeta, expect string) (*storagenode.ObjectMeta, error) {
 	return d.putMeta(ctx, m, &expect)
 }
 
-func (d *MemDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
-	if err := CheckMeta(m); err != nil {
+func (d *MemDrive) putMeta(ctx context.Context, m *storagenode.ObjectMeta, expect *string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckMeta(m); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -323,7 +324,7 @@ func (d *MemDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (
 	}
 	if prev != nil && prev.Newer(m) {
 		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
-			m.Bucket, m.Key, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)
+			m.Bucket, m.Key, m.VersionID, m.ModTime.Format(time.RFC3339Nano), storagenode.ErrStale)
 	}
 	if prev == nil {
 		i, _ := slices.BinarySearch(b.keys, m.Key)
@@ -344,11 +345,11 @@ func (d *MemDrive) putMeta(ctx context.Context, m *ObjectMeta, expect *string) (
 	}
 	stored.Inline = nil
 	b.objects[m.Key] = stored
-	return prev.header(), nil
+	return header(prev), nil
 }
 
-func (d *MemDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error) {
-	if err := CheckKey(bucket, key); err != nil {
+func (d *MemDrive) GetMeta(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -362,7 +363,7 @@ func (d *MemDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta
 	}
 	m := b.objects[key]
 	if m == nil {
-		return nil, fmt.Errorf("storagenode: get meta %s/%s: %w", bucket, key, ErrObjectNotFound)
+		return nil, fmt.Errorf("storagenode: get meta %s/%s: %w", bucket, key, storagenode.ErrObjectNotFound)
 	}
 	c := m.Clone()
 	if m.InlineData {
@@ -371,8 +372,8 @@ func (d *MemDrive) GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta
 	return c, nil
 }
 
-func (d *MemDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error) {
-	if err := CheckKey(bucket, key); err != nil {
+func (d *MemDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -386,21 +387,21 @@ func (d *MemDrive) DeleteMeta(ctx context.Context, bucket, key, versionID string
 	}
 	m := b.objects[key]
 	if m == nil || (versionID != "" && m.VersionID != versionID) {
-		return nil, fmt.Errorf("storagenode: delete meta %s/%s version %q: %w", bucket, key, versionID, ErrObjectNotFound)
+		return nil, fmt.Errorf("storagenode: delete meta %s/%s version %q: %w", bucket, key, versionID, storagenode.ErrObjectNotFound)
 	}
 	delete(b.objects, key)
 	if i, ok := slices.BinarySearch(b.keys, key); ok {
 		b.keys = slices.Delete(b.keys, i, i+1)
 	}
-	return m.header(), nil
+	return header(m), nil
 }
 
-func (d *MemDrive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error) {
-	return memList(ctx, d, bucket, prefix, after, limit, "list meta", (*ObjectMeta).header)
+func (d *MemDrive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*storagenode.ObjectMeta, error) {
+	return memList(ctx, d, bucket, prefix, after, limit, "list meta", header)
 }
 
-func (d *MemDrive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]ObjectEntry, error) {
-	return memList(ctx, d, bucket, prefix, after, limit, "list entries", func(m *ObjectMeta) ObjectEntry {
+func (d *MemDrive) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]storagenode.ObjectEntry, error) {
+	return memList(ctx, d, bucket, prefix, after, limit, "list entries", func(m *storagenode.ObjectMeta) storagenode.ObjectEntry {
 		e := m.Entry()
 		e.UserMeta = maps.Clone(e.UserMeta)
 		return e
@@ -410,8 +411,8 @@ func (d *MemDrive) ListEntries(ctx context.Context, bucket, prefix, after string
 // memList is ListMeta and ListEntries: up to limit records of bucket whose
 // keys start with prefix and come after after, in key order, each made into
 // a T by conv under the drive's read lock.
-func memList[T any](ctx context.Context, d *MemDrive, bucket, prefix, after string, limit int, op string, conv func(*ObjectMeta) T) ([]T, error) {
-	if err := CheckBucket(bucket); err != nil {
+func memList[T any](ctx context.Context, d *MemDrive, bucket, prefix, after string, limit int, op string, conv func(*storagenode.ObjectMeta) T) ([]T, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -438,8 +439,8 @@ func memList[T any](ctx context.Context, d *MemDrive, bucket, prefix, after stri
 	return out, nil
 }
 
-func (d *MemDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
-	if err := CheckUploadMeta(u); err != nil {
+func (d *MemDrive) PutUpload(ctx context.Context, u *storagenode.UploadMeta) error {
+	if err := storagenode.CheckUploadMeta(u); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -452,12 +453,12 @@ func (d *MemDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 		return err
 	}
 	if cur := b.objects[u.Key]; cur != nil && cur.DataDir == u.UploadID {
-		return fmt.Errorf("storagenode: put upload %s/%s: %w", u.Bucket, u.UploadID, ErrUploadCompleted)
+		return fmt.Errorf("storagenode: put upload %s/%s: %w", u.Bucket, u.UploadID, storagenode.ErrUploadCompleted)
 	}
 	if mu := b.uploads[u.UploadID]; mu != nil {
 		mu.meta = u.Clone()
 	} else {
-		b.uploads[u.UploadID] = &memUpload{meta: u.Clone(), parts: make(map[int]*PartMeta)}
+		b.uploads[u.UploadID] = &memUpload{meta: u.Clone(), parts: make(map[int]*storagenode.PartMeta)}
 	}
 	return nil
 }
@@ -470,13 +471,13 @@ func (d *MemDrive) upload(bucket, uploadID, op string) (*memUpload, *memBucket, 
 	}
 	u := b.uploads[uploadID]
 	if u == nil {
-		return nil, nil, fmt.Errorf("storagenode: %s %s/%s: %w", op, bucket, uploadID, ErrUploadNotFound)
+		return nil, nil, fmt.Errorf("storagenode: %s %s/%s: %w", op, bucket, uploadID, storagenode.ErrUploadNotFound)
 	}
 	return u, b, nil
 }
 
-func (d *MemDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*UploadMeta, error) {
-	if err := CheckUpload(bucket, uploadID); err != nil {
+func (d *MemDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*storagenode.UploadMeta, error) {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -492,7 +493,7 @@ func (d *MemDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*Upl
 }
 
 func (d *MemDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
-	if err := CheckUpload(bucket, uploadID); err != nil {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -508,8 +509,8 @@ func (d *MemDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) er
 	return nil
 }
 
-func (d *MemDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
-	if err := CheckBucket(bucket); err != nil {
+func (d *MemDrive) ListUploads(ctx context.Context, bucket string) ([]*storagenode.UploadMeta, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -521,7 +522,7 @@ func (d *MemDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMet
 	if err != nil {
 		return nil, err
 	}
-	var out []*UploadMeta
+	var out []*storagenode.UploadMeta
 	for _, u := range b.uploads {
 		out = append(out, u.meta.Clone())
 	}
@@ -529,11 +530,11 @@ func (d *MemDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMet
 	return out, nil
 }
 
-func (d *MemDrive) PutPart(ctx context.Context, bucket, uploadID string, p *PartMeta) (*PartMeta, error) {
-	if err := CheckUpload(bucket, uploadID); err != nil {
+func (d *MemDrive) PutPart(ctx context.Context, bucket, uploadID string, p *storagenode.PartMeta) (*storagenode.PartMeta, error) {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
-	if err := CheckPart(p); err != nil {
+	if err := storagenode.CheckPart(p); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -550,8 +551,8 @@ func (d *MemDrive) PutPart(ctx context.Context, bucket, uploadID string, p *Part
 	return prev.Clone(), nil
 }
 
-func (d *MemDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*PartMeta, error) {
-	if err := CheckUpload(bucket, uploadID); err != nil {
+func (d *MemDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*storagenode.PartMeta, error) {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, false)
@@ -563,21 +564,21 @@ func (d *MemDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*P
 	if err != nil {
 		return nil, err
 	}
-	var out []*PartMeta
+	var out []*storagenode.PartMeta
 	for _, p := range u.parts {
 		out = append(out, p.Clone())
 	}
-	slices.SortFunc(out, func(a, b *PartMeta) int { return a.Number - b.Number })
+	slices.SortFunc(out, func(a, b *storagenode.PartMeta) int { return a.Number - b.Number })
 	return out, nil
 }
 
 // CompleteUpload stores m and retires the upload m.DataDir at once, then
 // drops the upload's shards m.Parts leaves out.
-func (d *MemDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
-	if err := CheckMeta(m); err != nil {
+func (d *MemDrive) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, expect *string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckMeta(m); err != nil {
 		return nil, err
 	}
-	if err := CheckUpload(m.Bucket, m.DataDir); err != nil {
+	if err := storagenode.CheckUpload(m.Bucket, m.DataDir); err != nil {
 		return nil, err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -593,24 +594,24 @@ func (d *MemDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *st
 	prev := b.objects[m.Key]
 	if b.uploads[m.DataDir] == nil {
 		if prev != nil && prev.DataDir == m.DataDir {
-			return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)
+			return nil, fmt.Errorf("storagenode: %s: %w", op, storagenode.ErrUploadCompleted)
 		}
-		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadNotFound)
+		return nil, fmt.Errorf("storagenode: %s: %w", op, storagenode.ErrUploadNotFound)
 	}
 	if err := checkExpect(m, prev, expect); err != nil {
 		return nil, err
 	}
 	for _, p := range m.Parts {
 		if have := b.uploads[m.DataDir].parts[p.Number]; have != nil && have.Name != p.Name {
-			return nil, fmt.Errorf("storagenode: %s: part %d is now %s, not %s: %w", op, p.Number, have.Name, p.Name, ErrPartReplaced)
+			return nil, fmt.Errorf("storagenode: %s: part %d is now %s, not %s: %w", op, p.Number, have.Name, p.Name, storagenode.ErrPartReplaced)
 		}
 	}
 	delete(b.uploads, m.DataDir)
 	if prev != nil && prev.DataDir == m.DataDir {
-		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)
+		return nil, fmt.Errorf("storagenode: %s: %w", op, storagenode.ErrUploadCompleted)
 	}
 	if prev != nil && prev.Newer(m) {
-		return nil, fmt.Errorf("storagenode: %s: version %s of %s: %w", op, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)
+		return nil, fmt.Errorf("storagenode: %s: version %s of %s: %w", op, m.VersionID, m.ModTime.Format(time.RFC3339Nano), storagenode.ErrStale)
 	}
 	if prev == nil {
 		i, _ := slices.BinarySearch(b.keys, m.Key)
@@ -630,16 +631,16 @@ func (d *MemDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *st
 			}
 		}
 	}
-	return prev.header(), nil
+	return header(prev), nil
 }
 
 // AbortUpload retires the upload's records, then drops its shards unless
 // key's stored record names the upload's folder.
 func (d *MemDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
-	if err := CheckKey(bucket, key); err != nil {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return err
 	}
-	if err := CheckUpload(bucket, uploadID); err != nil {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	unlock, err := d.lock(ctx, true)
@@ -657,7 +658,7 @@ func (d *MemDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string
 		delete(b.versions, uploadID)
 	}
 	if !found {
-		return fmt.Errorf("storagenode: abort upload %s/%s (%s): %w", bucket, uploadID, key, ErrUploadNotFound)
+		return fmt.Errorf("storagenode: abort upload %s/%s (%s): %w", bucket, uploadID, key, storagenode.ErrUploadNotFound)
 	}
 	return nil
 }

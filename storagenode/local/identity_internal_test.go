@@ -1,4 +1,4 @@
-package storagenode
+package local
 
 import (
 	"testing"
@@ -10,7 +10,7 @@ import (
 // drive.json (done at most once a millisecond per drive), Cached what the
 // other calls pay.
 func BenchmarkDriveHomeCheck(b *testing.B) {
-	d, err := OpenLocal(b.TempDir(), LocalOptions{ID: "d1", IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
+	d, err := Open(b.TempDir(), Options{ID: "d1", IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func BenchmarkDriveHomeCheck(b *testing.B) {
 // BenchmarkDriveHomeConfirm measures what every synced index write adds
 // before it is acknowledged: one fstat of the held drive.json.
 func BenchmarkDriveHomeConfirm(b *testing.B) {
-	d, err := OpenLocal(b.TempDir(), LocalOptions{ID: "d1", IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
+	d, err := Open(b.TempDir(), Options{ID: "d1", IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,8 @@
-package storagenode
+package local
 
 import (
 	"errors"
+	"github.com/ecstore/ecstore/storagenode"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -154,7 +155,7 @@ func (t *trash) restore(bucket, version, dir string) {
 }
 
 // path is where ref's file is while in the trash.
-func (t *trash) path(ref ShardRef) string {
+func (t *trash) path(ref storagenode.ShardRef) string {
 	return filepath.Join(t.dir, ref.Bucket, ref.VersionDir, ref.Name)
 }
 

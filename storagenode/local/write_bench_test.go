@@ -1,4 +1,4 @@
-package storagenode_test
+package local_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // BenchmarkLocalWritePath measures what one drive does for one PUT of a 4+2
@@ -23,7 +24,7 @@ func BenchmarkLocalWritePath(b *testing.B) {
 		for i := range shard {
 			shard[i] = byte(i * 31)
 		}
-		put := func(b *testing.B, d *storagenode.LocalDrive, i int) error {
+		put := func(b *testing.B, d *local.Drive, i int) error {
 			m := benchMeta(i)
 			m.Size = int64(4 * size)
 			m.Parts[0].Size = m.Size

@@ -1,4 +1,4 @@
-package storagenode
+package local
 
 import (
 	"bufio"
@@ -11,13 +11,14 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // CreateShard opens a temporary file in tmp/ behind a write buffer. The
 // bucket must exist (ErrBucketNotFound). Nothing is visible under the final
 // name until Commit, which checks the bucket again.
-func (d *LocalDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter, error) {
-	if err := CheckRef(ref); err != nil {
+func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardWriter, error) {
+	if err := storagenode.CheckRef(ref); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -40,23 +41,20 @@ func (d *LocalDrive) CreateShard(ctx context.Context, ref ShardRef) (ShardWriter
 	} else {
 		bw.Reset(f)
 	}
-	return &localShardWriter{d: d, ref: ref, f: f, bw: bw}, nil
+	return &shardWriter{d: d, ref: ref, f: f, bw: bw}, nil
 }
 
-// String returns "bucket/versionDir/name".
-func (r ShardRef) String() string { return r.Bucket + "/" + r.VersionDir + "/" + r.Name }
-
 // localShardWriter writes one shard file. Not safe for concurrent use.
-type localShardWriter struct {
-	d    *LocalDrive
-	ref  ShardRef
+type shardWriter struct {
+	d    *Drive
+	ref  storagenode.ShardRef
 	f    *os.File
 	bw   *bufio.Writer
 	err  error // first write error; sticky
 	done bool  // committed or aborted
 }
 
-func (w *localShardWriter) Write(p []byte) (int, error) {
+func (w *shardWriter) Write(p []byte) (int, error) {
 	if w.done {
 		return 0, fmt.Errorf("storagenode: write shard %s: %w", w.ref, fs.ErrClosed)
 	}
@@ -74,7 +72,7 @@ func (w *localShardWriter) Write(p []byte) (int, error) {
 // data/<bucket>/<versionDir>/<name> (replacing a file of that name) and
 // fsyncs the directories it changed. On failure the temporary file is
 // removed and the writer is done.
-func (w *localShardWriter) Commit(ctx context.Context) error {
+func (w *shardWriter) Commit(ctx context.Context) error {
 	if w.done {
 		return fmt.Errorf("storagenode: commit shard %s: %w", w.ref, fs.ErrClosed)
 	}
@@ -85,7 +83,7 @@ func (w *localShardWriter) Commit(ctx context.Context) error {
 	return err
 }
 
-func (w *localShardWriter) commit(ctx context.Context) error {
+func (w *shardWriter) commit(ctx context.Context) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -163,7 +161,7 @@ func mkdir(dir string) (bool, error) {
 }
 
 // release returns the write buffer to the drive's pool.
-func (w *localShardWriter) release() {
+func (w *shardWriter) release() {
 	if w.bw != nil {
 		w.bw.Reset(nil)
 		w.d.bufs.Put(w.bw)
@@ -172,7 +170,7 @@ func (w *localShardWriter) release() {
 }
 
 // Abort removes the temporary file. It is a no-op after Commit or Abort.
-func (w *localShardWriter) Abort() error {
+func (w *shardWriter) Abort() error {
 	if w.done {
 		return nil
 	}
@@ -186,8 +184,8 @@ func (w *localShardWriter) Abort() error {
 }
 
 // OpenShard opens a committed shard file; ErrShardNotFound if there is none.
-func (d *LocalDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, error) {
-	if err := CheckRef(ref); err != nil {
+func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardReader, error) {
+	if err := storagenode.CheckRef(ref); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -200,7 +198,7 @@ func (d *LocalDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, 
 		f, err = os.Open(d.bin.path(ref))
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, ErrShardNotFound)
+		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, storagenode.ErrShardNotFound)
 	}
 	if err != nil {
 		return nil, errf(err, "open shard %s", ref)
@@ -212,24 +210,24 @@ func (d *LocalDrive) OpenShard(ctx context.Context, ref ShardRef) (ShardReader, 
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("storagenode: open shard %s: not a regular file: %w", ref, ErrShardNotFound)
+		return nil, fmt.Errorf("storagenode: open shard %s: not a regular file: %w", ref, storagenode.ErrShardNotFound)
 	}
-	return &localShardReader{f: f, size: st.Size()}, nil
+	return &shardReader{f: f, size: st.Size()}, nil
 }
 
 // localShardReader is a shard file opened for reading.
-type localShardReader struct {
+type shardReader struct {
 	f    *os.File
 	size int64
 }
 
-func (r *localShardReader) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
-func (r *localShardReader) Close() error                            { return r.f.Close() }
-func (r *localShardReader) Size() int64                             { return r.size }
+func (r *shardReader) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
+func (r *shardReader) Close() error                            { return r.f.Close() }
+func (r *shardReader) Size() int64                             { return r.size }
 
 // DeleteVersion removes data/<bucket>/<versionDir> and everything in it.
-func (d *LocalDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
-	if err := CheckRef(ref); err != nil {
+func (d *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
+	if err := storagenode.CheckRef(ref); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -250,8 +248,8 @@ func (d *LocalDrive) DeleteShard(ctx context.Context, ref ShardRef) error {
 }
 
 // DeleteVersion removes a version directory and every shard file in it.
-func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
-	if err := CheckVersionDir(bucket, versionDir); err != nil {
+func (d *Drive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
+	if err := storagenode.CheckVersionDir(bucket, versionDir); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -270,13 +268,13 @@ func (d *LocalDrive) DeleteVersion(ctx context.Context, bucket, versionDir strin
 // removeVersionDir removes a version directory's inline shard and shard
 // files, durably: the files go to the trash, where reads that started on
 // them still find them for a while (trash.go).
-func (d *LocalDrive) removeVersionDir(bucket, versionDir string) error {
+func (d *Drive) removeVersionDir(bucket, versionDir string) error {
 	return d.removeVersion(bucket, versionDir, func(dir string) error { return d.bin.moveIn(dir, bucket, versionDir) })
 }
 
 // removeVersion removes a version directory's inline shard, then its
 // folder with remove, and syncs the bucket folder.
-func (d *LocalDrive) removeVersion(bucket, versionDir string, remove func(dir string) error) error {
+func (d *Drive) removeVersion(bucket, versionDir string, remove func(dir string) error) error {
 	if err := d.db.Delete(inlineKey(bucket, versionDir), pebble.Sync); err != nil {
 		return fmt.Errorf("inline shard: %w", err)
 	}

@@ -1,4 +1,4 @@
-package storagenode
+package local
 
 import (
 	"context"
@@ -12,30 +12,31 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/ecstore/ecstore/storagenode"
 	"github.com/fxamacker/cbor/v2"
 )
 
-func entryTestMetas() []*ObjectMeta {
-	full := &ObjectMeta{
+func entryTestMetas() []*storagenode.ObjectMeta {
+	full := &storagenode.ObjectMeta{
 		Bucket: "b", Key: "k/é\x00x", VersionID: "v1", DataDir: "v1",
 		ModTime: time.Date(2026, 11, 25, 1, 2, 3, 456789123, time.UTC), Size: 5<<30 + 3, ETag: "abc-3",
 		ContentType: "text/plain", UserMeta: map[string]string{"a": "1", "ü": ""},
 		Headers: map[string]string{"Cache-Control": "no"}, Checksums: map[string]string{"CRC32": "AAAA"},
-		EC: ECInfo{Data: 4, Parity: 2, BlockSize: 1 << 20}, Drives: []string{"d1", "d2"},
-		Parts: []PartInfo{
+		EC: storagenode.ECInfo{Data: 4, Parity: 2, BlockSize: 1 << 20}, Drives: []string{"d1", "d2"},
+		Parts: []storagenode.PartInfo{
 			{Number: 1, Size: 42, ETag: "p", Name: "part.1", Checksums: map[string]string{"CRC32": "x"}},
 			{Number: 2, Size: 1, ETag: "q", Name: "part.2"},
 		},
 		InlineData: true, Inline: []byte{0, 1, 2, 255},
 	}
-	return []*ObjectMeta{
+	return []*storagenode.ObjectMeta{
 		full,
 		{Bucket: "b", Key: "bare"},
 		{Bucket: "b", Key: "zero-time", VersionID: "v", ModTime: time.Time{}, Size: -1},
 		{Bucket: "b", Key: "whole-second", ModTime: time.Date(2025, 2, 28, 23, 59, 59, 0, time.UTC)},
 		{Bucket: "b", Key: "one-digit", ModTime: time.Date(2025, 2, 28, 23, 59, 59, 100000000, time.UTC)},
 		{Bucket: "b", Key: "zone", ModTime: time.Date(2024, 2, 29, 1, 2, 3, 4, time.FixedZone("", -7*3600))},
-		{Bucket: "b", Key: "old", ModTime: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), EC: ECInfo{Data: 1 << 40}},
+		{Bucket: "b", Key: "old", ModTime: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), EC: storagenode.ECInfo{Data: 1 << 40}},
 	}
 }
 
@@ -64,7 +65,7 @@ func TestDecodeEntry(t *testing.T) {
 		}
 	}
 	for _, bad := range [][]byte{nil, {0xa1, 0x61}, []byte("{not json"), {0xa1, 0x63, 'k', 'e', 'y', 0x01}} {
-		if _, err := decodeEntry(bad); !errors.Is(err, ErrCorrupt) {
+		if _, err := decodeEntry(bad); !errors.Is(err, storagenode.ErrCorrupt) {
 			t.Errorf("decodeEntry(% x) = %v, want ErrCorrupt", bad, err)
 		}
 	}
@@ -93,22 +94,22 @@ func TestDecodeEntryFallback(t *testing.T) {
 // listing with ErrCorrupt, as ListMeta does.
 func TestLocalListEntriesCorrupt(t *testing.T) {
 	d := driveWithRecord(t, []byte{0xa2, 0x63, 'k', 'e', 'y'})
-	if _, err := d.ListEntries(context.Background(), "bkt", "", "", 0); !errors.Is(err, ErrCorrupt) {
+	if _, err := d.ListEntries(context.Background(), "bkt", "", "", 0); !errors.Is(err, storagenode.ErrCorrupt) {
 		t.Fatalf("ListEntries over a corrupt record: %v, want ErrCorrupt", err)
 	}
 }
 
-func libraryEntry(t testing.TB, b []byte) ObjectEntry {
+func libraryEntry(t testing.TB, b []byte) storagenode.ObjectEntry {
 	t.Helper()
 	var r entryRecord
-	if err := recordDec.Unmarshal(b, &r); err != nil {
+	if err := storagenode.UnmarshalRecord(b, &r); err != nil {
 		t.Fatalf("library decode: %v", err)
 	}
-	return ObjectEntry{Key: r.Key, VersionID: r.VersionID, ModTime: r.ModTime, Size: r.Size, ETag: r.ETag,
+	return storagenode.ObjectEntry{Key: r.Key, VersionID: r.VersionID, ModTime: r.ModTime, Size: r.Size, ETag: r.ETag,
 		ContentType: r.ContentType, UserMeta: r.UserMeta, DataShards: r.EC.Data}
 }
 
-func sameEntry(a, b ObjectEntry) bool {
+func sameEntry(a, b storagenode.ObjectEntry) bool {
 	if !a.ModTime.Equal(b.ModTime) {
 		return false
 	}
@@ -135,7 +136,7 @@ func FuzzDecodeEntry(f *testing.F) {
 			return
 		}
 		var r entryRecord
-		if recordDec.Unmarshal(data, &r) != nil {
+		if storagenode.UnmarshalRecord(data, &r) != nil {
 			return // the fast path does not check the fields it skips
 		}
 		if want := libraryEntry(t, data); !sameEntry(fast, want) {
@@ -147,19 +148,19 @@ func FuzzDecodeEntry(f *testing.F) {
 // BenchmarkDecodeEntry compares decoding a typical record whole with
 // decoding its listing entry.
 func BenchmarkDecodeEntry(b *testing.B) {
-	m := &ObjectMeta{
+	m := &storagenode.ObjectMeta{
 		Bucket: "bench", Key: "photos/2025/00001234.jpg", VersionID: "0190f0a8-8c4c-7b6f-9d4c-1f2e3d4c5b6a",
 		DataDir: "0190f0a8-8c4c-7b6f-9d4c-1f2e3d4c5b6a", ModTime: time.Date(2026, 11, 25, 1, 2, 3, 456789123, time.UTC),
 		Size: 3 << 20, ETag: "9b2cf535f27731c974343645a3985328", ContentType: "image/jpeg",
-		Checksums: map[string]string{"CRC64NVME": "AAAAAAAAAAA="}, EC: ECInfo{Data: 4, Parity: 2, BlockSize: 1 << 20},
+		Checksums: map[string]string{"CRC64NVME": "AAAAAAAAAAA="}, EC: storagenode.ECInfo{Data: 4, Parity: 2, BlockSize: 1 << 20},
 		Drives: []string{"drive1", "drive2", "drive3", "drive4", "drive5", "drive6"},
-		Parts:  []PartInfo{{Number: 1, Size: 3 << 20, ETag: "9b2cf535f27731c974343645a3985328", Name: "part.1"}},
+		Parts:  []storagenode.PartInfo{{Number: 1, Size: 3 << 20, ETag: "9b2cf535f27731c974343645a3985328", Name: "part.1"}},
 	}
 	rec, _ := encodeRecord(m)
 	b.Run("Record", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeRecord[ObjectMeta](rec); err != nil {
+			if _, err := decodeRecord[storagenode.ObjectMeta](rec); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -191,7 +192,7 @@ func BenchmarkDecodeEntry(b *testing.B) {
 // records per second.
 func BenchmarkLocalListEntriesCold(b *testing.B) {
 	const n = 200000
-	d, err := OpenLocal(b.TempDir(), LocalOptions{})
+	d, err := Open(b.TempDir(), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -270,15 +271,15 @@ func BenchmarkLocalListEntriesCold(b *testing.B) {
 
 // benchRecord is a record as a single-part PUT of the embedded server
 // writes it.
-func benchRecord(i int) *ObjectMeta {
+func benchRecord(i int) *storagenode.ObjectMeta {
 	v := fmt.Sprintf("0190f0a8-8c4c-7b6f-9d4c-%012x", i)
-	return &ObjectMeta{
+	return &storagenode.ObjectMeta{
 		Bucket: "bench", Key: fmt.Sprintf("photos/2025/%08d.jpg", i), VersionID: v, DataDir: v,
 		ModTime: time.Date(2026, 11, 25, 1, 2, 3, 456789123, time.UTC).Add(time.Duration(i) * time.Millisecond),
 		Size:    3 << 20, ETag: "9b2cf535f27731c974343645a3985328", ContentType: "image/jpeg",
-		Checksums: map[string]string{"CRC64NVME": "AAAAAAAAAAA="}, EC: ECInfo{Data: 4, Parity: 2, BlockSize: 1 << 20},
+		Checksums: map[string]string{"CRC64NVME": "AAAAAAAAAAA="}, EC: storagenode.ECInfo{Data: 4, Parity: 2, BlockSize: 1 << 20},
 		Drives: []string{"drive1", "drive2", "drive3", "drive4", "drive5", "drive6"},
-		Parts:  []PartInfo{{Number: 1, Size: 3 << 20, ETag: "9b2cf535f27731c974343645a3985328", Name: "part.1"}},
+		Parts:  []storagenode.PartInfo{{Number: 1, Size: 3 << 20, ETag: "9b2cf535f27731c974343645a3985328", Name: "part.1"}},
 	}
 }
 
@@ -312,7 +313,7 @@ func TestParseRFC3339(t *testing.T) {
 // reads or steps over; a new field would send every record to the slow
 // decoder until fastEntry names it.
 func TestFastEntryKnowsEveryField(t *testing.T) {
-	typ := reflect.TypeFor[ObjectMeta]()
+	typ := reflect.TypeFor[storagenode.ObjectMeta]()
 	for i := range typ.NumField() {
 		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
 		b, err := encodeRecord(map[string]any{name: nil})

@@ -1,4 +1,4 @@
-package storagenode_test
+package local_test
 
 import (
 	"context"
@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 var bg = context.Background()
 
 func TestLocalIdentity(t *testing.T) {
 	dir := t.TempDir()
-	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{})
+	d, err := local.Open(dir, local.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func TestLocalIdentity(t *testing.T) {
 
 	// Reopen: the ID is kept, whether or not the caller states it.
 	for _, opt := range []string{"", id} {
-		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: opt})
+		d, err := local.Open(dir, local.Options{ID: opt})
 		if err != nil {
 			t.Fatalf("reopen with ID %q: %v", opt, err)
 		}
@@ -43,13 +44,13 @@ func TestLocalIdentity(t *testing.T) {
 		}
 		d.Close()
 	}
-	_, err = storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "someone-else"})
+	_, err = local.Open(dir, local.Options{ID: "someone-else"})
 	if err == nil || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "someone-else") {
 		t.Fatalf("open with another ID: err = %v, want a refusal naming both IDs", err)
 	}
 
 	// A chosen ID on first open.
-	d, err = storagenode.OpenLocal(t.TempDir(), storagenode.LocalOptions{ID: "node1-d1"})
+	d, err = local.Open(t.TempDir(), local.Options{ID: "node1-d1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestLocalIdentity(t *testing.T) {
 	d.Close()
 
 	for _, bad := range []string{"has space", "ctl\x01", strings.Repeat("x", 257)} {
-		if _, err := storagenode.OpenLocal(t.TempDir(), storagenode.LocalOptions{ID: bad}); err == nil {
+		if _, err := local.Open(t.TempDir(), local.Options{ID: bad}); err == nil {
 			t.Errorf("OpenLocal accepted ID %q", bad)
 		}
 	}
@@ -71,7 +72,7 @@ func TestLocalRefusesBadFormatFile(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "drive.json"), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{}); err == nil {
+		if d, err := local.Open(dir, local.Options{}); err == nil {
 			d.Close()
 			t.Errorf("OpenLocal accepted drive.json %q", content)
 		}
@@ -82,7 +83,7 @@ func TestLocalDoubleOpen(t *testing.T) {
 	dir := t.TempDir()
 	d := mustOpen(t, dir)
 	defer d.Close()
-	if d2, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{}); err == nil {
+	if d2, err := local.Open(dir, local.Options{}); err == nil {
 		d2.Close()
 		t.Fatal("a folder was opened twice")
 	}
@@ -93,9 +94,9 @@ func TestLocalDoubleOpen(t *testing.T) {
 	}
 }
 
-func mustOpen(t *testing.T, dir string) *storagenode.LocalDrive {
+func mustOpen(t *testing.T, dir string) *local.Drive {
 	t.Helper()
-	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{})
+	d, err := local.Open(dir, local.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +347,7 @@ func TestLocalDeleteVersionAndRecreate(t *testing.T) {
 func TestLocalReserve(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1"})
+	d, err := local.Open(dir, local.Options{ID: "d1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +360,7 @@ func TestLocalReserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Close()
-	full, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1", ReserveBytes: 1 << 62})
+	full, err := local.Open(dir, local.Options{ID: "d1", ReserveBytes: 1 << 62})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package storagenode_test
+package local_test
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // emptyFolder removes everything inside dir, as `rm -rf dir/*` does under a
@@ -59,7 +60,7 @@ func TestLocalDriveLostFolder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "d")
-			d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1"})
+			d, err := local.Open(dir, local.Options{ID: "d1"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +102,7 @@ func TestLocalDriveLostFolder(t *testing.T) {
 func TestLocalDriveLostAtOnce(t *testing.T) {
 	for i := range 20 {
 		dir := filepath.Join(t.TempDir(), "d")
-		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1", IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
+		d, err := local.Open(dir, local.Options{ID: "d1", IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +127,7 @@ func TestLocalDriveLostAtOnce(t *testing.T) {
 // own: it stays offline.
 func TestLocalDriveFolderAway(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "d")
-	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1"})
+	d, err := local.Open(dir, local.Options{ID: "d1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestLocalDriveFolderAway(t *testing.T) {
 // TestLocalDriveFolderKept: calls go on working while the folder is intact,
 // including after the cached check's age.
 func TestLocalDriveFolderKept(t *testing.T) {
-	d, err := storagenode.OpenLocal(t.TempDir(), storagenode.LocalOptions{ID: "d1"})
+	d, err := local.Open(t.TempDir(), local.Options{ID: "d1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,16 +193,16 @@ func TestLocalFormatVersions(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "drive.json"), []byte(v1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, found, err := storagenode.ReadDriveFormat(dir)
+	f, found, err := local.ReadFormat(dir)
 	if err != nil || !found || f.Version != 1 || f.ID != "drive2" || f.Set != nil {
 		t.Fatalf("ReadDriveFormat(v1) = %+v, %v, %v", f, found, err)
 	}
-	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "drive2"})
+	d, err := local.Open(dir, local.Options{ID: "drive2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := storagenode.SetInfo{ID: "7f0c6b1e-set", Drives: []string{"drive1", "drive2", "drive3"}}
-	if err := d.JoinSet(storagenode.SetInfo{ID: "x", Drives: []string{"drive1"}}); err == nil {
+	set := local.SetInfo{ID: "7f0c6b1e-set", Drives: []string{"drive1", "drive2", "drive3"}}
+	if err := d.JoinSet(local.SetInfo{ID: "x", Drives: []string{"drive1"}}); err == nil {
 		t.Error("JoinSet of a set that does not name the drive succeeded")
 	}
 	if err := d.JoinSet(set); err != nil {
@@ -213,7 +214,7 @@ func TestLocalFormatVersions(t *testing.T) {
 		t.Fatalf("MakeBucket after JoinSet: %v", err)
 	}
 	d.Close()
-	f, found, err = storagenode.ReadDriveFormat(dir)
+	f, found, err = local.ReadFormat(dir)
 	if err != nil || !found || f.Version != 2 || f.Set == nil || f.Set.ID != set.ID || len(f.Set.Drives) != 3 {
 		t.Fatalf("ReadDriveFormat after JoinSet = %+v, %v, %v", f, found, err)
 	}
@@ -229,10 +230,10 @@ func TestLocalFormatVersions(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "drive.json"), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := storagenode.ReadDriveFormat(dir); err == nil {
+		if _, _, err := local.ReadFormat(dir); err == nil {
 			t.Errorf("%s: ReadDriveFormat accepted %s", name, content)
 		}
-		if d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{}); err == nil {
+		if d, err := local.Open(dir, local.Options{}); err == nil {
 			d.Close()
 			t.Errorf("%s: OpenLocal accepted %s", name, content)
 		}
@@ -241,28 +242,11 @@ func TestLocalFormatVersions(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := storagenode.ReadDriveFormat(file); err == nil {
+	if _, _, err := local.ReadFormat(file); err == nil {
 		t.Error("ReadDriveFormat of a file succeeded")
 	}
-	if _, found, err := storagenode.ReadDriveFormat(filepath.Join(t.TempDir(), "none")); found || err != nil {
+	if _, found, err := local.ReadFormat(filepath.Join(t.TempDir(), "none")); found || err != nil {
 		t.Errorf("ReadDriveFormat of a missing folder = %v, %v; want not found, no error", found, err)
-	}
-}
-
-func TestOfflineDrive(t *testing.T) {
-	d := storagenode.NewOffline("drive3", errors.New("drive.json: corrupt"))
-	if d.ID() != "drive3" {
-		t.Fatalf("ID = %q", d.ID())
-	}
-	_, err := d.GetMeta(bg, "bkt", "k")
-	if !errors.Is(err, storagenode.ErrDriveOffline) || !strings.Contains(err.Error(), "corrupt") {
-		t.Fatalf("GetMeta = %v, want ErrDriveOffline with the reason", err)
-	}
-	if err := d.MakeBucket(bg, "bkt", time.Now()); !errors.Is(err, storagenode.ErrDriveOffline) {
-		t.Fatalf("MakeBucket = %v", err)
-	}
-	if _, err := storagenode.DiskInfoOf(bg, d); !errors.Is(err, storagenode.ErrDriveOffline) {
-		t.Fatalf("DiskInfo = %v", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package storagenode
+package scrub_test
 
 import (
 	"bytes"
@@ -9,11 +9,14 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/ec"
+	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
+	"github.com/ecstore/ecstore/storagenode/scrub"
 )
 
 func TestScrubberFindsAndRemovesCorruptShard(t *testing.T) {
 	ctx := context.Background()
-	d := NewMem("d1")
+	d := local.NewMem("d1")
 	if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -24,14 +27,14 @@ func TestScrubberFindsAndRemovesCorruptShard(t *testing.T) {
 		t.Fatal(err)
 	}
 	put := func(key, dir string, shard []byte) {
-		w, _ := d.CreateShard(ctx, ShardRef{Bucket: "bkt", VersionDir: dir, Name: "part.1"})
+		w, _ := d.CreateShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: dir, Name: "part.1"})
 		w.Write(shard)
 		if err := w.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
-		m := &ObjectMeta{Bucket: "bkt", Key: key, VersionID: dir, DataDir: dir, ModTime: time.Now(), Size: int64(len(data)),
-			EC: ECInfo{Data: 2, Parity: 1, BlockSize: 1024}, Drives: []string{"d1", "x", "y"},
-			Parts: []PartInfo{{Number: 1, Size: int64(len(data)), Name: "part.1"}}}
+		m := &storagenode.ObjectMeta{Bucket: "bkt", Key: key, VersionID: dir, DataDir: dir, ModTime: time.Now(), Size: int64(len(data)),
+			EC: storagenode.ECInfo{Data: 2, Parity: 1, BlockSize: 1024}, Drives: []string{"d1", "x", "y"},
+			Parts: []storagenode.PartInfo{{Number: 1, Size: int64(len(data)), Name: "part.1"}}}
 		if _, err := d.PutMeta(ctx, m); err != nil {
 			t.Fatal(err)
 		}
@@ -40,17 +43,17 @@ func TestScrubberFindsAndRemovesCorruptShard(t *testing.T) {
 	bad := append([]byte{}, shards[0].Bytes()...)
 	bad[len(bad)/2] ^= 1
 	put("bad", "v2", bad)
-	s := &Scrubber{Drive: d, BytesPerSec: 1 << 30, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &scrub.Scrubber{Drive: d, BytesPerSec: 1 << 30, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := s.Pass(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if s.Stats.Shards.Load() != 2 || s.Stats.Corrupt.Load() != 1 || s.Stats.Passes.Load() != 1 {
 		t.Fatalf("stats: shards %d corrupt %d passes %d", s.Stats.Shards.Load(), s.Stats.Corrupt.Load(), s.Stats.Passes.Load())
 	}
-	if _, err := d.OpenShard(ctx, ShardRef{Bucket: "bkt", VersionDir: "v2", Name: "part.1"}); err == nil {
+	if _, err := d.OpenShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v2", Name: "part.1"}); err == nil {
 		t.Fatal("the corrupt shard is still there")
 	}
-	if _, err := d.OpenShard(ctx, ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}); err != nil {
+	if _, err := d.OpenShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}); err != nil {
 		t.Fatalf("the good shard was touched: %v", err)
 	}
 }

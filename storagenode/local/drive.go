@@ -1,4 +1,4 @@
-package storagenode
+package local
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
+	"github.com/ecstore/ecstore/storagenode"
 	"github.com/google/uuid"
 )
 
@@ -35,7 +36,7 @@ const (
 
 // LocalOptions configures OpenLocal. The zero value is ready to use; each
 // field's comment states its default.
-type LocalOptions struct {
+type Options struct {
 	// ID is the drive's identity in the cluster map. Default: the ID stored
 	// in the folder's drive.json, or a new random UUID on first open. When set
 	// and drive.json holds a different ID, OpenLocal refuses to open the
@@ -74,7 +75,7 @@ type LocalOptions struct {
 }
 
 // EnsureDefaults fills the unset fields of o with their defaults.
-func (o *LocalOptions) EnsureDefaults() {
+func (o *Options) EnsureDefaults() {
 	if o.WriteBufferSize <= 0 {
 		o.WriteBufferSize = 256 << 10
 	}
@@ -93,7 +94,7 @@ func (o *LocalOptions) EnsureDefaults() {
 }
 
 // Validate reports options that cannot work.
-func (o *LocalOptions) Validate() error {
+func (o *Options) Validate() error {
 	if o.ID != "" {
 		if err := validDriveID(o.ID); err != nil {
 			return err
@@ -128,13 +129,13 @@ type formatInfo struct {
 // LocalDrive is a Drive in a folder of the local file system: shard files
 // under data/, the metadata index in a pebble database under index/. See the
 // package documentation for the layout and the durability rules.
-type LocalDrive struct {
+type Drive struct {
 	id   string
 	dir  string // absolute
 	data string // dir/data
 	tmp  string // dir/tmp
 	bin  *trash // dir/trash
-	opts LocalOptions
+	opts Options
 	db   *pebble.DB
 
 	format formatInfo // drive.json; guarded by mu (JoinSet writes it)
@@ -151,13 +152,13 @@ type LocalDrive struct {
 	bufs    sync.Pool   // *bufio.Writer of opts.WriteBufferSize
 }
 
-var _ Drive = (*LocalDrive)(nil)
+var _ storagenode.Drive = (*Drive)(nil)
 
 // OpenLocal opens (creating if needed) the drive in folder dir. It refuses a
 // folder whose drive.json names another ID than opts.ID, and a folder that is
 // already open (in this or another process). It empties dir/tmp, which holds
 // only leftovers of writes interrupted by a crash.
-func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
+func Open(dir string, opts Options) (*Drive, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -178,7 +179,7 @@ func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
 		return nil, fmt.Errorf("storagenode: open drive %s: folder belongs to drive %q, not %q", abs, fi.ID, opts.ID)
 	}
 
-	d := &LocalDrive{
+	d := &Drive{
 		dir:  abs,
 		data: filepath.Join(abs, dataDir),
 		tmp:  filepath.Join(abs, tmpDir),
@@ -195,7 +196,7 @@ func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
 		return nil, errf(err, "open drive %s: index", abs)
 	}
 	d.db = db
-	fail := func(err error) (*LocalDrive, error) {
+	fail := func(err error) (*Drive, error) {
 		d.home.release()
 		_ = db.Close()
 		return nil, err
@@ -236,7 +237,7 @@ func OpenLocal(dir string, opts LocalOptions) (*LocalDrive, error) {
 	return d, nil
 }
 
-func openIndex(path string, o *LocalOptions, onFatal func(error)) (*pebble.DB, error) {
+func openIndex(path string, o *Options, onFatal func(error)) (*pebble.DB, error) {
 	cache := pebble.NewCache(o.IndexCacheSize)
 	defer cache.Unref()
 	po := &pebble.Options{
@@ -278,7 +279,7 @@ func (l indexLogger) Fatalf(format string, args ...any) {
 
 // indexFatal takes the drive offline for good after a fatal index error
 // and tells the process (OnIndexFatal), once.
-func (d *LocalDrive) indexFatal(err error) {
+func (d *Drive) indexFatal(err error) {
 	if d.failed.Swap(true) {
 		return
 	}
@@ -289,7 +290,7 @@ func (d *LocalDrive) indexFatal(err error) {
 
 // checkSpace refuses a write that would eat into the reserve (deletes, which
 // free space, only need a little).
-func (d *LocalDrive) checkSpace(deleting bool) error {
+func (d *Drive) checkSpace(deleting bool) error {
 	need := d.opts.ReserveBytes
 	if deleting {
 		need = min(need, 1<<20)
@@ -310,7 +311,7 @@ func (d *LocalDrive) checkSpace(deleting bool) error {
 		}
 	}
 	if free < need {
-		return fmt.Errorf("storagenode: drive %s: %d bytes free, below the %d kept in reserve: %w", d.id, free, need, ErrDiskFull)
+		return fmt.Errorf("storagenode: drive %s: %d bytes free, below the %d kept in reserve: %w", d.id, free, need, storagenode.ErrDiskFull)
 	}
 	return nil
 }
@@ -339,7 +340,7 @@ func readFormat(dir string) (formatInfo, bool, error) {
 		return fi, false, errf(err, "open drive %s: read %s", dir, formatFile)
 	}
 	if err := json.Unmarshal(b, &fi); err != nil {
-		return fi, false, fmt.Errorf("storagenode: open drive %s: %s: %w: %v", dir, formatFile, ErrCorrupt, err)
+		return fi, false, fmt.Errorf("storagenode: open drive %s: %s: %w: %v", dir, formatFile, storagenode.ErrCorrupt, err)
 	}
 	if fi.Format != formatName || fi.Version < 1 || fi.Version > formatVersion || validDriveID(fi.ID) != nil ||
 		(fi.Set != nil && (fi.Version < 2 || fi.Set.ID == "" || !slices.Contains(fi.Set.Drives, fi.ID))) {
@@ -395,15 +396,15 @@ func syncDir(dir string) error {
 }
 
 // ID returns the drive's identity (stored in drive.json).
-func (d *LocalDrive) ID() string { return d.id }
+func (d *Drive) ID() string { return d.id }
 
 // Dir returns the drive's folder (absolute).
-func (d *LocalDrive) Dir() string { return d.dir }
+func (d *Drive) Dir() string { return d.dir }
 
 // Close waits for the calls in flight, then closes the index. Later calls
 // fail with ErrDriveOffline; a second Close returns nil. Shard readers and
 // writers obtained before stay usable until closed, but Commit fails.
-func (d *LocalDrive) Close() error {
+func (d *Drive) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -420,18 +421,18 @@ func (d *LocalDrive) Close() error {
 
 // enter starts a call: it fails when the drive is closed or ctx is done.
 // On success the caller must call d.leave().
-func (d *LocalDrive) enter(ctx context.Context) error {
+func (d *Drive) enter(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storagenode: drive %s: %w", d.id, err)
 	}
 	d.mu.RLock()
 	if d.closed {
 		d.mu.RUnlock()
-		return fmt.Errorf("storagenode: drive %s: %w", d.id, ErrDriveOffline)
+		return fmt.Errorf("storagenode: drive %s: %w", d.id, storagenode.ErrDriveOffline)
 	}
 	if d.failed.Load() {
 		d.mu.RUnlock()
-		return fmt.Errorf("storagenode: drive %s: index failed (restart the process to recover it): %w", d.id, ErrDriveOffline)
+		return fmt.Errorf("storagenode: drive %s: index failed (restart the process to recover it): %w", d.id, storagenode.ErrDriveOffline)
 	}
 	if err := d.home.check(d.id, homeCheckAge); err != nil {
 		d.mu.RUnlock()
@@ -440,13 +441,13 @@ func (d *LocalDrive) enter(ctx context.Context) error {
 	return nil
 }
 
-func (d *LocalDrive) leave() { d.mu.RUnlock() }
+func (d *Drive) leave() { d.mu.RUnlock() }
 
 // enterBucket starts a call that writes records into an existing bucket:
 // enter, the space check (deleting: the small margin deletes need), the
 // bucket's lock shared, and ErrBucketNotFound when the bucket is absent. On
 // success the caller must call the returned end.
-func (d *LocalDrive) enterBucket(ctx context.Context, bucket, op string, deleting bool) (end func(), err error) {
+func (d *Drive) enterBucket(ctx context.Context, bucket, op string, deleting bool) (end func(), err error) {
 	if err := d.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -466,4 +467,4 @@ func (d *LocalDrive) enterBucket(ctx context.Context, bucket, op string, deletin
 
 // confirm is called after a synced index write, before it is acknowledged:
 // see driveHome.confirm.
-func (d *LocalDrive) confirm() error { return d.home.confirm(d.id) }
+func (d *Drive) confirm() error { return d.home.confirm(d.id) }

@@ -1,6 +1,7 @@
-package storagenode
+package local
 
 import (
+	"github.com/ecstore/ecstore/storagenode"
 	"math"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ import (
 // ObjectEntry's fields carry the record's names, but for DataShards, which
 // a record holds as ec.k (a record has no top-level "k").
 type entryRecord struct {
-	ObjectEntry
+	storagenode.ObjectEntry
 	EC struct {
 		Data int `json:"k"`
 	} `json:"ec"`
@@ -29,7 +30,7 @@ type entryRecord struct {
 // unusual go through the same decoders as decodeRecord, so a record that
 // decodeRecord rejects as corrupt never decodes here differently from the
 // fields it has.
-func decodeEntry(b []byte) (ObjectEntry, error) {
+func decodeEntry(b []byte) (storagenode.ObjectEntry, error) {
 	if len(b) > 0 && b[0] != '{' {
 		if e, ok := fastEntry(b); ok {
 			return e, nil
@@ -37,23 +38,23 @@ func decodeEntry(b []byte) (ObjectEntry, error) {
 	}
 	r, err := decodeRecord[entryRecord](b)
 	if err != nil {
-		return ObjectEntry{}, err
+		return storagenode.ObjectEntry{}, err
 	}
 	e := r.ObjectEntry
 	e.DataShards = r.EC.Data
 	return e, nil
 }
 
-// cborMaxDepth bounds the nesting the fast path steps over (recordDec
+// cborMaxDepth bounds the nesting the fast path steps over (the record decoder
 // allows 16 levels).
 const cborMaxDepth = 16
 
-// fastEntry decodes an ObjectMeta record as recordMode writes it: a map of
+// fastEntry decodes an ObjectMeta record as MarshalRecord writes it: a map of
 // definite length whose keys are ObjectMeta's field names. It reports false
 // for anything else (other keys, indefinite lengths or tags where a value
 // is read, invalid UTF-8 in a read string, trailing bytes), leaving the
 // record to the general decoder.
-func fastEntry(b []byte) (e ObjectEntry, ok bool) {
+func fastEntry(b []byte) (e storagenode.ObjectEntry, ok bool) {
 	r := cborReader{b: b, ok: true}
 	major, n, indef := r.head()
 	if !r.ok || major != cborMap || indef || n > uint64(len(b)) {
@@ -213,7 +214,7 @@ func (r *cborReader) null() bool {
 	return false
 }
 
-// utf8 reads a text string holding valid UTF-8 (as recordDec requires),
+// utf8 reads a text string holding valid UTF-8 (as the record decoder requires),
 // without copying it, or null as empty.
 func (r *cborReader) utf8() ([]byte, bool) {
 	if r.null() {
@@ -385,7 +386,7 @@ func (r *cborReader) skip(depth int) bool {
 	}
 }
 
-// parseRFC3339 parses the times recordMode writes (RFC 3339 with up to nine
+// parseRFC3339 parses the times MarshalRecord writes (RFC 3339 with up to nine
 // fractional digits, UTC "Z") without allocating, and anything else through
 // time.Parse, as the general decoder does.
 func parseRFC3339(s []byte) (time.Time, bool) {

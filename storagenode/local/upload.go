@@ -1,4 +1,4 @@
-package storagenode
+package local
 
 import (
 	"cmp"
@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // PutUpload stores the upload record (replacing one with the same id).
-func (d *LocalDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
-	if err := CheckUploadMeta(u); err != nil {
+func (d *Drive) PutUpload(ctx context.Context, u *storagenode.UploadMeta) error {
+	if err := storagenode.CheckUploadMeta(u); err != nil {
 		return err
 	}
 	end, err := d.enterBucket(ctx, u.Bucket, "put upload", false)
@@ -31,12 +32,12 @@ func (d *LocalDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 	defer d.keys.lockPair(ok, uk)()
 	// An upload record never comes back beside its completed object (a
 	// heal racing a Complete through another gateway would leave one).
-	cur, err := getRecord[ObjectMeta](d.db, ok)
-	if err != nil && !errors.Is(err, ErrCorrupt) {
+	cur, err := getRecord[storagenode.ObjectMeta](d.db, ok)
+	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return errf(err, "put upload %s/%s", u.Bucket, u.UploadID)
 	}
 	if cur != nil && cur.DataDir == u.UploadID {
-		return fmt.Errorf("storagenode: put upload %s/%s: %w", u.Bucket, u.UploadID, ErrUploadCompleted)
+		return fmt.Errorf("storagenode: put upload %s/%s: %w", u.Bucket, u.UploadID, storagenode.ErrUploadCompleted)
 	}
 	if err := d.db.Set(uk, v, pebble.Sync); err != nil {
 		return errf(err, "put upload %s/%s", u.Bucket, u.UploadID)
@@ -45,8 +46,8 @@ func (d *LocalDrive) PutUpload(ctx context.Context, u *UploadMeta) error {
 }
 
 // GetUpload returns the upload record, ErrUploadNotFound or ErrBucketNotFound.
-func (d *LocalDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*UploadMeta, error) {
-	if err := CheckUpload(bucket, uploadID); err != nil {
+func (d *Drive) GetUpload(ctx context.Context, bucket, uploadID string) (*storagenode.UploadMeta, error) {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -56,8 +57,8 @@ func (d *LocalDrive) GetUpload(ctx context.Context, bucket, uploadID string) (*U
 	return d.getUpload(d.db, bucket, uploadID, "get upload")
 }
 
-func (d *LocalDrive) getUpload(r reader, bucket, uploadID, op string) (*UploadMeta, error) {
-	u, err := getRecord[UploadMeta](r, uploadKey(bucket, uploadID))
+func (d *Drive) getUpload(r reader, bucket, uploadID, op string) (*storagenode.UploadMeta, error) {
+	u, err := getRecord[storagenode.UploadMeta](r, uploadKey(bucket, uploadID))
 	if err != nil {
 		return nil, errf(err, "%s %s/%s", op, bucket, uploadID)
 	}
@@ -65,15 +66,15 @@ func (d *LocalDrive) getUpload(r reader, bucket, uploadID, op string) (*UploadMe
 		if err := d.bucketMissing(r, bucket, op); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("storagenode: %s %s/%s: %w", op, bucket, uploadID, ErrUploadNotFound)
+		return nil, fmt.Errorf("storagenode: %s %s/%s: %w", op, bucket, uploadID, storagenode.ErrUploadNotFound)
 	}
 	return u, nil
 }
 
 // DeleteUpload removes the upload record and its part records in one atomic
 // batch; ErrUploadNotFound if there is no such upload.
-func (d *LocalDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
-	if err := CheckUpload(bucket, uploadID); err != nil {
+func (d *Drive) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -89,7 +90,7 @@ func (d *LocalDrive) DeleteUpload(ctx context.Context, bucket, uploadID string) 
 	k := uploadKey(bucket, uploadID)
 	mu := d.keys.lock(k)
 	defer mu.Unlock()
-	if _, err := d.getUpload(d.db, bucket, uploadID, "delete upload"); err != nil && !errors.Is(err, ErrCorrupt) {
+	if _, err := d.getUpload(d.db, bucket, uploadID, "delete upload"); err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return err
 	}
 	b := d.db.NewBatch()
@@ -114,8 +115,8 @@ func retireUpload(b *pebble.Batch, bucket, uploadID string) error {
 
 // ListUploads returns the bucket's uploads sorted by (Key, Initiated,
 // UploadID).
-func (d *LocalDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadMeta, error) {
-	if err := CheckBucket(bucket); err != nil {
+func (d *Drive) ListUploads(ctx context.Context, bucket string) ([]*storagenode.UploadMeta, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -127,17 +128,17 @@ func (d *LocalDrive) ListUploads(ctx context.Context, bucket string) ([]*UploadM
 	if err := d.bucketMissing(snap, bucket, "list uploads"); err != nil {
 		return nil, err
 	}
-	var out []*UploadMeta
+	var out []*storagenode.UploadMeta
 	p := kindPrefix('u', bucket)
-	if err := scan(ctx, snap, p, prefixEnd(p), 0, func(u *UploadMeta) { out = append(out, u) }); err != nil {
+	if err := scan(ctx, snap, p, prefixEnd(p), 0, func(u *storagenode.UploadMeta) { out = append(out, u) }); err != nil {
 		return nil, errf(err, "list uploads %s", bucket)
 	}
 	sortUploads(out)
 	return out, nil
 }
 
-func sortUploads(us []*UploadMeta) {
-	slices.SortFunc(us, func(a, b *UploadMeta) int {
+func sortUploads(us []*storagenode.UploadMeta) {
+	slices.SortFunc(us, func(a, b *storagenode.UploadMeta) int {
 		if c := cmp.Compare(a.Key, b.Key); c != 0 {
 			return c
 		}
@@ -150,11 +151,11 @@ func sortUploads(us []*UploadMeta) {
 
 // PutPart stores the part record, replacing (and returning) one with the
 // same number; ErrUploadNotFound if the upload does not exist.
-func (d *LocalDrive) PutPart(ctx context.Context, bucket, uploadID string, p *PartMeta) (*PartMeta, error) {
-	if err := CheckUpload(bucket, uploadID); err != nil {
+func (d *Drive) PutPart(ctx context.Context, bucket, uploadID string, p *storagenode.PartMeta) (*storagenode.PartMeta, error) {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
-	if err := CheckPart(p); err != nil {
+	if err := storagenode.CheckPart(p); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -180,8 +181,8 @@ func (d *LocalDrive) PutPart(ctx context.Context, bucket, uploadID string, p *Pa
 		return nil, err
 	}
 	k := partKey(bucket, uploadID, p.Number)
-	prev, err := getRecord[PartMeta](d.db, k)
-	if err != nil && !errors.Is(err, ErrCorrupt) {
+	prev, err := getRecord[storagenode.PartMeta](d.db, k)
+	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return nil, errf(err, "put part %s/%s/%d", bucket, uploadID, p.Number)
 	}
 	if err := d.db.Set(k, v, pebble.Sync); err != nil {
@@ -194,8 +195,8 @@ func (d *LocalDrive) PutPart(ctx context.Context, bucket, uploadID string, p *Pa
 }
 
 // ListParts returns the upload's parts sorted by number.
-func (d *LocalDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]*PartMeta, error) {
-	if err := CheckUpload(bucket, uploadID); err != nil {
+func (d *Drive) ListParts(ctx context.Context, bucket, uploadID string) ([]*storagenode.PartMeta, error) {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
 	if err := d.enter(ctx); err != nil {
@@ -204,12 +205,12 @@ func (d *LocalDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]
 	defer d.leave()
 	snap := d.db.NewSnapshot()
 	defer snap.Close()
-	if _, err := d.getUpload(snap, bucket, uploadID, "list parts"); err != nil && !errors.Is(err, ErrCorrupt) {
+	if _, err := d.getUpload(snap, bucket, uploadID, "list parts"); err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return nil, err
 	}
-	var out []*PartMeta
+	var out []*storagenode.PartMeta
 	pp := partPrefix(bucket, uploadID)
-	if err := scan(ctx, snap, pp, prefixEnd(pp), 0, func(p *PartMeta) { out = append(out, p) }); err != nil {
+	if err := scan(ctx, snap, pp, prefixEnd(pp), 0, func(p *storagenode.PartMeta) { out = append(out, p) }); err != nil {
 		return nil, errf(err, "list parts %s/%s", bucket, uploadID)
 	}
 	return out, nil
@@ -217,11 +218,11 @@ func (d *LocalDrive) ListParts(ctx context.Context, bucket, uploadID string) ([]
 
 // CompleteUpload stores m and retires the upload m.DataDir in one synced
 // batch, then removes the upload's shard files m.Parts leaves out.
-func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (*ObjectMeta, error) {
-	if err := CheckMeta(m); err != nil {
+func (d *Drive) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, expect *string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckMeta(m); err != nil {
 		return nil, err
 	}
-	if err := CheckUpload(m.Bucket, m.DataDir); err != nil {
+	if err := storagenode.CheckUpload(m.Bucket, m.DataDir); err != nil {
 		return nil, err
 	}
 	// The parts are on disk already: the small margin, as PutMeta.
@@ -239,8 +240,8 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 	ok, uk := objectKey(m.Bucket, m.Key), uploadKey(m.Bucket, m.DataDir)
 	defer d.keys.lockPair(ok, uk)()
 	op := fmt.Sprintf("complete upload %s/%s (%s)", m.Bucket, m.DataDir, m.Key)
-	prev, err := getRecord[ObjectMeta](d.db, ok)
-	if err != nil && !errors.Is(err, ErrCorrupt) {
+	prev, err := getRecord[storagenode.ObjectMeta](d.db, ok)
+	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return nil, errf(err, "%s", op)
 	}
 	found, err := has(d.db, uk)
@@ -249,9 +250,9 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 	}
 	if !found {
 		if prev != nil && prev.DataDir == m.DataDir {
-			return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)
+			return nil, fmt.Errorf("storagenode: %s: %w", op, storagenode.ErrUploadCompleted)
 		}
-		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadNotFound)
+		return nil, fmt.Errorf("storagenode: %s: %w", op, storagenode.ErrUploadNotFound)
 	}
 	if err := checkExpect(m, prev, expect); err != nil {
 		return nil, err
@@ -280,10 +281,10 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 		return nil, err
 	}
 	if done {
-		return nil, fmt.Errorf("storagenode: %s: %w", op, ErrUploadCompleted)
+		return nil, fmt.Errorf("storagenode: %s: %w", op, storagenode.ErrUploadCompleted)
 	}
 	if stale {
-		return nil, fmt.Errorf("storagenode: %s: version %s of %s: %w", op, m.VersionID, m.ModTime.Format(time.RFC3339Nano), ErrStale)
+		return nil, fmt.Errorf("storagenode: %s: version %s of %s: %w", op, m.VersionID, m.ModTime.Format(time.RFC3339Nano), storagenode.ErrStale)
 	}
 	d.removeUnnamed(m.Bucket, m.DataDir, m.Parts)
 	return prev, nil
@@ -293,15 +294,15 @@ func (d *LocalDrive) CompleteUpload(ctx context.Context, m *ObjectMeta, expect *
 // m names is of another file (the part was uploaded again while the
 // Complete was on its way). The caller holds the upload's key lock, which
 // PutPart takes too.
-func (d *LocalDrive) checkParts(ctx context.Context, pp []byte, m *ObjectMeta) error {
+func (d *Drive) checkParts(ctx context.Context, pp []byte, m *storagenode.ObjectMeta) error {
 	names := map[int]string{}
-	err := scan(ctx, d.db, pp, prefixEnd(pp), 0, func(p *PartMeta) { names[p.Number] = p.Name })
-	if err != nil && !errors.Is(err, ErrCorrupt) {
+	err := scan(ctx, d.db, pp, prefixEnd(pp), 0, func(p *storagenode.PartMeta) { names[p.Number] = p.Name })
+	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return errf(err, "complete upload %s/%s: parts", m.Bucket, m.DataDir)
 	}
 	for _, p := range m.Parts {
 		if n, ok := names[p.Number]; ok && n != p.Name {
-			return fmt.Errorf("storagenode: complete upload %s/%s: part %d is now %s, not %s: %w", m.Bucket, m.DataDir, p.Number, n, p.Name, ErrPartReplaced)
+			return fmt.Errorf("storagenode: complete upload %s/%s: part %d is now %s, not %s: %w", m.Bucket, m.DataDir, p.Number, n, p.Name, storagenode.ErrPartReplaced)
 		}
 	}
 	return nil
@@ -310,7 +311,7 @@ func (d *LocalDrive) checkParts(ctx context.Context, pp []byte, m *ObjectMeta) e
 // removeUnnamed removes the shard files of a version directory that parts
 // does not name (parts uploaded but left out of a completed object), best
 // effort: a leftover is only wasted space.
-func (d *LocalDrive) removeUnnamed(bucket, versionDir string, parts []PartInfo) {
+func (d *Drive) removeUnnamed(bucket, versionDir string, parts []storagenode.PartInfo) {
 	dir := filepath.Join(d.data, bucket, versionDir)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -335,11 +336,11 @@ func (d *LocalDrive) removeUnnamed(bucket, versionDir string, parts []PartInfo) 
 
 // AbortUpload retires the upload's records, then removes its shard files
 // unless key's stored record names the upload's folder.
-func (d *LocalDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
-	if err := CheckKey(bucket, key); err != nil {
+func (d *Drive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return err
 	}
-	if err := CheckUpload(bucket, uploadID); err != nil {
+	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return err
 	}
 	end, err := d.enterBucket(ctx, bucket, "abort upload", true)
@@ -367,8 +368,8 @@ func (d *LocalDrive) AbortUpload(ctx context.Context, bucket, key, uploadID stri
 			return err
 		}
 	}
-	cur, err := getRecord[ObjectMeta](d.db, ok)
-	if err != nil && !errors.Is(err, ErrCorrupt) {
+	cur, err := getRecord[storagenode.ObjectMeta](d.db, ok)
+	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return errf(err, "%s", op)
 	}
 	// The key's lock is held: no Complete can commit a record naming the
@@ -381,7 +382,7 @@ func (d *LocalDrive) AbortUpload(ctx context.Context, bucket, key, uploadID stri
 		}
 	}
 	if !found {
-		return fmt.Errorf("storagenode: %s: %w", op, ErrUploadNotFound)
+		return fmt.Errorf("storagenode: %s: %w", op, storagenode.ErrUploadNotFound)
 	}
 	return nil
 }

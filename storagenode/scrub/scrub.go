@@ -1,4 +1,4 @@
-package storagenode
+package scrub
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/ec"
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // ScrubStats counts a scrubber's work. All fields only grow.
-type ScrubStats struct {
+type Stats struct {
 	Shards  atomic.Int64 // shard files verified
 	Bytes   atomic.Int64 // shard bytes read
 	Corrupt atomic.Int64 // shard files found corrupt (and removed)
@@ -25,13 +26,13 @@ type ScrubStats struct {
 // that the gateways' heal (which checks that every shard is present) rebuilds
 // it from the other drives' shards: scrub finds, heal repairs.
 type Scrubber struct {
-	Drive Drive
+	Drive storagenode.Drive
 	// BytesPerSec bounds the read rate. Default 32 MiB/s.
 	BytesPerSec int64
 	// Pause between passes, and before the first one. Default 24h.
 	Pause  time.Duration
 	Logger *slog.Logger
-	Stats  ScrubStats
+	Stats  Stats
 }
 
 // Run scrubs until ctx ends.
@@ -64,7 +65,7 @@ func (s *Scrubber) Pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	coders := map[ECInfo]*ec.Coder{}
+	coders := map[storagenode.ECInfo]*ec.Coder{}
 	start := time.Now()
 	var read int64
 	for _, b := range buckets {
@@ -114,11 +115,11 @@ func (s *Scrubber) Pass(ctx context.Context) error {
 
 // verify checks one shard file; a corrupt one is removed. It returns the
 // bytes read and only errors that should stop the pass.
-func (s *Scrubber) verify(ctx context.Context, c *ec.Coder, m *ObjectMeta, p PartInfo) (int64, error) {
-	ref := ShardRef{Bucket: m.Bucket, VersionDir: m.DataDir, Name: p.Name}
+func (s *Scrubber) verify(ctx context.Context, c *ec.Coder, m *storagenode.ObjectMeta, p storagenode.PartInfo) (int64, error) {
+	ref := storagenode.ShardRef{Bucket: m.Bucket, VersionDir: m.DataDir, Name: p.Name}
 	r, err := s.Drive.OpenShard(ctx, ref)
 	switch {
-	case errors.Is(err, ErrShardNotFound):
+	case errors.Is(err, storagenode.ErrShardNotFound):
 		return 0, nil // missing: the heal scanner's job
 	case err != nil:
 		return 0, err

@@ -1,4 +1,4 @@
-package storagenode_test
+package local_test
 
 import (
 	"fmt"
@@ -7,11 +7,12 @@ import (
 
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/drivetest"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
-func openLocal(t testing.TB) *storagenode.LocalDrive {
+func openLocal(t testing.TB) *local.Drive {
 	t.Helper()
-	d, err := storagenode.OpenLocal(t.TempDir(), storagenode.LocalOptions{})
+	d, err := local.Open(t.TempDir(), local.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,8 +22,8 @@ func openLocal(t testing.TB) *storagenode.LocalDrive {
 
 var memIDs atomic.Int64
 
-func newMem() *storagenode.MemDrive {
-	return storagenode.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
+func newMem() *local.MemDrive {
+	return local.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
 }
 
 func TestLocalConformance(t *testing.T) {

@@ -1,4 +1,4 @@
-package storagenode_test
+package local_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // A local drive whose folder takes no new file reports itself read-only
@@ -15,7 +15,7 @@ import (
 // replaced by a file here: creating a file under it fails as EROFS would.
 func TestLocalDiskInfoReadOnly(t *testing.T) {
 	dir := t.TempDir()
-	d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: "d1"})
+	d, err := local.Open(dir, local.Options{ID: "d1"})
 	if err != nil {
 		t.Fatal(err)
 	}

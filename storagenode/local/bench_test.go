@@ -1,4 +1,4 @@
-package storagenode_test
+package local_test
 
 import (
 	"fmt"
@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
-func benchDrive(b *testing.B) *storagenode.LocalDrive {
+func benchDrive(b *testing.B) *local.Drive {
 	d := openLocal(b)
 	if err := d.MakeBucket(bg, "bench", time.Now()); err != nil {
 		b.Fatal(err)
