@@ -1,16 +1,3 @@
-// Package drivetest is the conformance suite every storagenode.Drive
-// implementation runs: local, in-memory, fault-injecting and (later) remote
-// drives call Run with a constructor and must pass the same tests.
-//
-//	func TestConformance(t *testing.T) {
-//		drivetest.Run(t, func(t *testing.T) storagenode.Drive {
-//			return local.NewMem("d1")
-//		})
-//	}
-//
-// The suite closes each drive it gets when its subtest ends (Close must
-// therefore tolerate a second call). It imports only storagenode and the
-// standard library.
 package drivetest
 
 import (
