@@ -635,7 +635,7 @@ func TestHealResumesAfterRestart(t *testing.T) {
 	healSaveInterval = 0 // save after every object
 	t.Cleanup(func() { healSaveInterval = time.Second })
 	state := filepath.Join(t.TempDir(), "heal.json")
-	mems := make([]*local.MemDrive, 6)
+	mems := make([]*local.Drive, 6)
 	faulty := make([]*faultdrive.Drive, 6)
 	newLayer := func() *Layer {
 		var drives []Drive

@@ -11,24 +11,29 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 )
 
-// DiskInfo reports the capacity of the file system holding the drive. It
-// fails with ErrDriveOffline when the drive is closed or its folder (its
-// identity file) is gone, as when a disk is unmounted or removed.
+// DiskInfo reports the capacity of the file system holding the drive
+// (zeros on a file system other than the operating system's: a drive in
+// memory). It fails with ErrDriveOffline when the drive is closed or its
+// folder (its identity file) is gone, as when a disk is unmounted or
+// removed.
 func (d *Drive) DiskInfo(ctx context.Context) (storagenode.DiskInfo, error) {
 	if err := d.enter(ctx); err != nil {
 		return storagenode.DiskInfo{}, err
 	}
 	defer d.leave()
-	if _, err := os.Stat(filepath.Join(d.dir, formatFile)); err != nil {
+	if _, err := d.fs.Stat(filepath.Join(d.dir, formatFile)); err != nil {
 		return storagenode.DiskInfo{}, fmt.Errorf("drive %s: %v: %w", d.id, err, storagenode.ErrDriveOffline)
 	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(d.dir, &st); err != nil {
-		return storagenode.DiskInfo{}, fmt.Errorf("drive %s: statfs: %v: %w", d.id, err, storagenode.ErrDriveOffline)
+	di := storagenode.DiskInfo{Records: -1}
+	if d.opts.onOS() {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(d.dir, &st); err != nil {
+			return storagenode.DiskInfo{}, fmt.Errorf("drive %s: statfs: %v: %w", d.id, err, storagenode.ErrDriveOffline)
+		}
+		bs := uint64(st.Bsize)
+		di.Total, di.Free, di.Used = st.Blocks*bs, st.Bavail*bs, (st.Blocks-st.Bfree)*bs
+		di.ReadOnly = st.Flags&stReadOnly != 0 || !d.takesWrites()
 	}
-	bs := uint64(st.Bsize)
-	di := storagenode.DiskInfo{Total: st.Blocks * bs, Free: st.Bavail * bs, Used: (st.Blocks - st.Bfree) * bs, Records: -1}
-	di.ReadOnly = st.Flags&stReadOnly != 0 || !d.takesWrites()
 	if storagenode.WantsRecordCount(ctx) {
 		n, err := d.countRecords(ctx)
 		if err != nil {
@@ -76,21 +81,4 @@ func (d *Drive) countRecords(ctx context.Context) (int64, error) {
 		return 0, errf(err, "count records")
 	}
 	return n, nil
-}
-
-// DiskInfo reports the inner drive's capacity (a MemDrive has none: zeros).
-func (d *MemDrive) DiskInfo(ctx context.Context) (storagenode.DiskInfo, error) {
-	unlock, err := d.lock(ctx, false)
-	if err != nil {
-		return storagenode.DiskInfo{}, err
-	}
-	defer unlock()
-	di := storagenode.DiskInfo{Records: -1}
-	if storagenode.WantsRecordCount(ctx) {
-		di.Records = 0
-		for _, b := range d.buckets {
-			di.Records += int64(len(b.objects))
-		}
-	}
-	return di, nil
 }

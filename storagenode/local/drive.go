@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
+	"github.com/cockroachdb/pebble/vfs"
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/google/uuid"
 )
@@ -72,6 +73,12 @@ type Options struct {
 	// version stay readable for the reads that started on it (they wait in
 	// the folder's trash/). Default 15 minutes; negative: removed at once.
 	DeleteGrace time.Duration
+	// FS is the file system the folder is on, shard files and index
+	// alike. Default vfs.Default, the operating system's; vfs.NewMem()
+	// keeps the drive in memory (NewMem). Only on the operating system's
+	// does the drive watch its folder (drive.json held open), report disk
+	// capacity and keep ReserveBytes free.
+	FS vfs.FS
 }
 
 // EnsureDefaults fills the unset fields of o with their defaults.
@@ -91,7 +98,13 @@ func (o *Options) EnsureDefaults() {
 	if o.DeleteGrace == 0 {
 		o.DeleteGrace = 15 * time.Minute
 	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
 }
+
+// onOS reports whether the drive is on the operating system's file system.
+func (o *Options) onOS() bool { return o.FS == vfs.Default }
 
 // Validate reports options that cannot work.
 func (o *Options) Validate() error {
@@ -131,6 +144,7 @@ type formatInfo struct {
 // package documentation for the layout and the durability rules.
 type Drive struct {
 	id   string
+	fs   vfs.FS // opts.FS
 	dir  string // absolute
 	data string // dir/data
 	tmp  string // dir/tmp
@@ -150,6 +164,7 @@ type Drive struct {
 	buckets bucketLocks // per-bucket: MakeBucket/DeleteBucket exclusive, writers shared
 	keys    keyLocks    // per-record: read-check-write of PutMeta, DeleteMeta, PutPart ...
 	bufs    sync.Pool   // *bufio.Writer of opts.WriteBufferSize
+	temps   tempNames   // names of temporary files
 }
 
 var _ storagenode.Drive = (*Drive)(nil)
@@ -163,15 +178,18 @@ func Open(dir string, opts Options) (*Drive, error) {
 		return nil, err
 	}
 	opts.EnsureDefaults()
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, errf(err, "open drive %s", dir)
+	fsys, abs := opts.FS, dir
+	if opts.onOS() {
+		var err error
+		if abs, err = filepath.Abs(dir); err != nil {
+			return nil, errf(err, "open drive %s", dir)
+		}
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if err := fsys.MkdirAll(abs, 0o755); err != nil {
 		return nil, errf(err, "open drive %s", abs)
 	}
 
-	fi, found, err := readFormat(abs)
+	fi, found, err := readFormat(fsys, abs)
 	if err != nil {
 		return nil, err
 	}
@@ -180,12 +198,13 @@ func Open(dir string, opts Options) (*Drive, error) {
 	}
 
 	d := &Drive{
+		fs:   fsys,
 		dir:  abs,
 		data: filepath.Join(abs, dataDir),
 		tmp:  filepath.Join(abs, tmpDir),
 		opts: opts,
 	}
-	if d.opts.ReserveBytes == 0 {
+	if d.opts.ReserveBytes == 0 && opts.onOS() {
 		var st syscall.Statfs_t
 		if err := syscall.Statfs(abs, &st); err == nil {
 			d.opts.ReserveBytes = min(max(int64(st.Blocks)*int64(st.Bsize)/100, 16<<20), 1<<30)
@@ -211,27 +230,29 @@ func Open(dir string, opts Options) (*Drive, error) {
 			d.id = uuid.NewString()
 		}
 		fi = formatInfo{Format: formatName, Version: formatVersion, ID: d.id}
-		if err := writeFormat(abs, fi); err != nil {
+		if err := writeFormat(fsys, abs, fi); err != nil {
 			return fail(err)
 		}
 	}
 	d.format = fi
 	d.home.log = opts.Logger
-	if err := d.home.remember(abs); err != nil {
-		return fail(err)
+	if opts.onOS() {
+		if err := d.home.remember(abs); err != nil {
+			return fail(err)
+		}
 	}
-	if err := os.RemoveAll(d.tmp); err != nil {
+	if err := fsys.RemoveAll(d.tmp); err != nil {
 		return fail(errf(err, "open drive %s: clear tmp", abs))
 	}
 	for _, p := range []string{d.tmp, d.data} {
-		if err := os.MkdirAll(p, 0o755); err != nil {
+		if err := fsys.MkdirAll(p, 0o755); err != nil {
 			return fail(errf(err, "open drive %s", abs))
 		}
 	}
-	if err := syncDir(abs); err != nil {
+	if err := syncDir(fsys, abs); err != nil {
 		return fail(errf(err, "open drive %s", abs))
 	}
-	if d.bin, err = openTrash(filepath.Join(abs, trashDir), d.opts.DeleteGrace); err != nil {
+	if d.bin, err = openTrash(fsys, filepath.Join(abs, trashDir), d.opts.DeleteGrace); err != nil {
 		return fail(errf(err, "open drive %s: trash", abs))
 	}
 	return d, nil
@@ -247,6 +268,7 @@ func openIndex(path string, o *Options, onFatal func(error)) (*pebble.DB, error)
 		Logger:             indexLogger{o.Logger, onFatal},
 		EventListener:      indexEvents(o.Logger, path),
 		Levels:             make([]pebble.LevelOptions, 7),
+		FS:                 o.FS,
 	}
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
@@ -295,7 +317,7 @@ func (d *Drive) checkSpace(deleting bool) error {
 	if deleting {
 		need = min(need, 1<<20)
 	}
-	if need <= 0 {
+	if need <= 0 || !d.opts.onOS() {
 		return nil
 	}
 	var st syscall.Statfs_t
@@ -330,9 +352,9 @@ func indexEvents(l *slog.Logger, path string) *pebble.EventListener {
 	}
 }
 
-func readFormat(dir string) (formatInfo, bool, error) {
+func readFormat(fsys vfs.FS, dir string) (formatInfo, bool, error) {
 	var fi formatInfo
-	b, err := os.ReadFile(filepath.Join(dir, formatFile))
+	b, err := readFile(fsys, filepath.Join(dir, formatFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return fi, false, nil
 	}
@@ -351,13 +373,14 @@ func readFormat(dir string) (formatInfo, bool, error) {
 }
 
 // writeFormat writes drive.json atomically and durably.
-func writeFormat(dir string, fi formatInfo) error {
+func writeFormat(fsys vfs.FS, dir string, fi formatInfo) error {
 	b, err := json.MarshalIndent(fi, "", "  ")
 	if err != nil {
 		return err
 	}
 	b = append(b, '\n')
-	f, err := os.CreateTemp(dir, formatFile+".tmp-*")
+	tmp := filepath.Join(dir, formatFile+".tmp-"+uuid.NewString())
+	f, err := fsys.Create(tmp)
 	if err != nil {
 		return errf(err, "write %s", formatFile)
 	}
@@ -369,13 +392,13 @@ func writeFormat(dir string, fi formatInfo) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, formatFile))
+		err = fsys.Rename(tmp, filepath.Join(dir, formatFile))
 	}
 	if err != nil {
-		_ = os.Remove(f.Name())
+		_ = fsys.Remove(tmp)
 		return errf(err, "write %s", formatFile)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := syncDir(fsys, dir); err != nil {
 		return errf(err, "write %s", formatFile)
 	}
 	return nil
@@ -383,8 +406,8 @@ func writeFormat(dir string, fi formatInfo) error {
 
 // syncDir fsyncs a directory, making the entries created or renamed in it
 // durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
+func syncDir(fsys vfs.FS, dir string) error {
+	f, err := fsys.OpenDir(dir)
 	if err != nil {
 		return err
 	}
@@ -393,6 +416,29 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// readFile reads a whole file.
+func readFile(fsys vfs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// tempNames names temporary files: unique within a drive's folder (a
+// random prefix per open, a counter).
+type tempNames struct {
+	once   sync.Once
+	prefix string
+	n      atomic.Uint64
+}
+
+func (t *tempNames) next(kind string) string {
+	t.once.Do(func() { t.prefix = uuid.NewString()[:8] })
+	return fmt.Sprintf("%s-%s-%d", kind, t.prefix, t.n.Add(1))
 }
 
 // ID returns the drive's identity (stored in drive.json).

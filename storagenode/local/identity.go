@@ -2,6 +2,7 @@ package local
 
 import (
 	"fmt"
+	"github.com/cockroachdb/pebble/vfs"
 	"github.com/ecstore/ecstore/storagenode"
 	"log/slog"
 	"os"
@@ -43,7 +44,7 @@ func ReadFormat(dir string) (f Format, found bool, err error) {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return f, false, fmt.Errorf("storagenode: drive folder %s is not a folder", dir)
 	}
-	fi, found, err := readFormat(dir)
+	fi, found, err := readFormat(vfs.Default, dir)
 	if err != nil || !found {
 		return f, found, err
 	}
@@ -84,10 +85,13 @@ func (d *Drive) JoinSet(s SetInfo) error {
 	fi := d.format
 	fi.Version = formatVersion
 	fi.Set = &SetInfo{ID: s.ID, Drives: slices.Clone(s.Drives)}
-	if err := writeFormat(d.dir, fi); err != nil {
+	if err := writeFormat(d.fs, d.dir, fi); err != nil {
 		return fmt.Errorf("storagenode: drive %s: %w", d.id, err)
 	}
 	d.format = fi
+	if !d.opts.onOS() {
+		return nil
+	}
 	return d.home.remember(d.dir)
 }
 
@@ -155,7 +159,7 @@ func (h *driveHome) check(id string, maxAge time.Duration) error {
 	if p := h.lost.Load(); p != nil {
 		return *p
 	}
-	if h.f == nil { // a drive made without OpenLocal
+	if h.f == nil { // a drive not on the operating system's file system
 		return nil
 	}
 	now := time.Since(h.start)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -176,13 +175,13 @@ func (d *Drive) DeleteBucket(ctx context.Context, bucket string) error {
 		return errf(err, "delete bucket %s", bucket)
 	}
 	b.Close()
-	if err := os.RemoveAll(filepath.Join(d.data, bucket)); err != nil {
+	if err := d.fs.RemoveAll(filepath.Join(d.data, bucket)); err != nil {
 		return errf(err, "delete bucket %s: shard files", bucket)
 	}
 	if err := d.bin.removeBucket(bucket); err != nil {
 		return errf(err, "delete bucket %s: trash", bucket)
 	}
-	if err := syncDir(d.data); err != nil {
+	if err := syncDir(d.fs, d.data); err != nil {
 		return errf(err, "delete bucket %s: shard files", bucket)
 	}
 	if err := d.db.Delete(bucketKey(bucket), pebble.Sync); err != nil {

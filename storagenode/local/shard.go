@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -31,7 +32,8 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 	if err := d.bucketMissing(d.db, ref.Bucket, "create shard"); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(d.tmp, "shard-*")
+	name := filepath.Join(d.tmp, d.temps.next("shard"))
+	f, err := d.fs.Create(name)
 	if err != nil {
 		return nil, errf(err, "create shard %s", ref)
 	}
@@ -41,14 +43,16 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 	} else {
 		bw.Reset(f)
 	}
-	return &shardWriter{d: d, ref: ref, f: f, bw: bw}, nil
+	return &shardWriter{d: d, ref: ref, f: f, name: name, bw: bw}, nil
 }
 
 // localShardWriter writes one shard file. Not safe for concurrent use.
 type shardWriter struct {
 	d    *Drive
 	ref  storagenode.ShardRef
-	f    *os.File
+	f    vfs.File
+	name string // the temporary file's
+	shut bool   // f is closed (a second Close panics on the in-memory file system)
 	bw   *bufio.Writer
 	err  error // first write error; sticky
 	done bool  // committed or aborted
@@ -94,6 +98,7 @@ func (w *shardWriter) commit(ctx context.Context) error {
 	if err := w.f.Sync(); err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
+	w.shut = true
 	if err := w.f.Close(); err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
@@ -110,15 +115,15 @@ func (w *shardWriter) commit(ctx context.Context) error {
 	}
 	bucketDir := filepath.Join(d.data, w.ref.Bucket)
 	versionDir := filepath.Join(bucketDir, w.ref.VersionDir)
-	newBucket, err := mkdir(bucketDir)
+	newBucket, err := mkdir(d.fs, bucketDir)
 	if err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
-	newVersion, err := mkdir(versionDir)
+	newVersion, err := mkdir(d.fs, versionDir)
 	if err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
-	if err := os.Rename(w.f.Name(), filepath.Join(versionDir, w.ref.Name)); err != nil {
+	if err := d.fs.Rename(w.name, filepath.Join(versionDir, w.ref.Name)); err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
 	w.done = true
@@ -136,9 +141,9 @@ func (w *shardWriter) commit(ctx context.Context) error {
 	errs := make([]error, len(dirs))
 	var wg sync.WaitGroup
 	for i, dir := range dirs[1:] {
-		wg.Go(func() { errs[i+1] = syncDir(dir) })
+		wg.Go(func() { errs[i+1] = syncDir(d.fs, dir) })
 	}
-	errs[0] = syncDir(dirs[0])
+	errs[0] = syncDir(d.fs, dirs[0])
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
@@ -148,16 +153,20 @@ func (w *shardWriter) commit(ctx context.Context) error {
 	return nil
 }
 
-// mkdir creates dir if missing and reports whether it did.
-func mkdir(dir string) (bool, error) {
-	err := os.Mkdir(dir, 0o755)
-	if err == nil {
-		return true, nil
-	}
-	if errors.Is(err, fs.ErrExist) {
+// mkdir creates dir if missing (its parent exists) and reports whether it
+// did.
+func mkdir(fsys vfs.FS, dir string) (bool, error) {
+	if fsys == vfs.Default {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil || !errors.Is(err, fs.ErrExist) {
+			return err == nil, err
+		}
 		return false, nil
 	}
-	return false, err
+	if _, err := fsys.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, fsys.MkdirAll(dir, 0o755)
 }
 
 // release returns the write buffer to the drive's pool.
@@ -176,8 +185,10 @@ func (w *shardWriter) Abort() error {
 	}
 	w.done = true
 	w.release()
-	_ = w.f.Close() // may already be closed by a failed Commit
-	if err := os.Remove(w.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if !w.shut { // may be closed by a failed Commit
+		_ = w.f.Close()
+	}
+	if err := w.d.fs.Remove(w.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return errf(err, "abort shard %s", w.ref)
 	}
 	return nil
@@ -192,10 +203,10 @@ func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storag
 		return nil, err
 	}
 	defer d.leave()
-	f, err := os.Open(filepath.Join(d.data, ref.Bucket, ref.VersionDir, ref.Name))
+	f, err := d.fs.Open(filepath.Join(d.data, ref.Bucket, ref.VersionDir, ref.Name))
 	if errors.Is(err, fs.ErrNotExist) {
 		// Deleted or replaced while a read was on it: still in the trash?
-		f, err = os.Open(d.bin.path(ref))
+		f, err = d.fs.Open(d.bin.path(ref))
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, storagenode.ErrShardNotFound)
@@ -217,13 +228,21 @@ func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storag
 
 // localShardReader is a shard file opened for reading.
 type shardReader struct {
-	f    *os.File
+	f    vfs.File
 	size int64
 }
 
-func (r *shardReader) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
-func (r *shardReader) Close() error                            { return r.f.Close() }
-func (r *shardReader) Size() int64                             { return r.size }
+// ReadAt refuses a negative offset (which the in-memory file system does
+// not check).
+func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("storagenode: read shard at %d: negative offset", off)
+	}
+	return r.f.ReadAt(p, off)
+}
+
+func (r *shardReader) Close() error { return r.f.Close() }
+func (r *shardReader) Size() int64  { return r.size }
 
 // DeleteVersion removes data/<bucket>/<versionDir> and everything in it.
 func (d *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
@@ -235,13 +254,13 @@ func (d *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error
 	}
 	defer d.leave()
 	dir := filepath.Join(d.data, ref.Bucket, ref.VersionDir)
-	if err := os.Remove(filepath.Join(dir, ref.Name)); err != nil {
+	if err := d.fs.Remove(filepath.Join(dir, ref.Name)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		return errf(err, "delete shard %s", ref)
 	}
-	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := syncDir(d.fs, dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return errf(err, "delete shard %s", ref)
 	}
 	return nil
@@ -280,14 +299,23 @@ func (d *Drive) removeVersion(bucket, versionDir string, remove func(dir string)
 	}
 	bucketDir := filepath.Join(d.data, bucket)
 	dir := filepath.Join(bucketDir, versionDir)
-	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := d.lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err := remove(dir); err != nil {
 		return err
 	}
-	if err := syncDir(bucketDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := syncDir(d.fs, bucketDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil
+}
+
+// lstat is os.Lstat on the operating system's file system (a link is not
+// followed), Stat on others (which have none).
+func (d *Drive) lstat(name string) (fs.FileInfo, error) {
+	if d.fs == vfs.Default {
+		return os.Lstat(name)
+	}
+	return d.fs.Stat(name)
 }

@@ -2,12 +2,15 @@ package local
 
 import (
 	"errors"
-	"github.com/ecstore/ecstore/storagenode"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // The trash keeps a deleted or replaced version's shard files readable by
@@ -20,6 +23,7 @@ import (
 // the drive opens (no read survives a restart of its process) and at once
 // when the disk runs below its reserve (space before slow readers).
 type trash struct {
+	fs    vfs.FS
 	dir   string // drive/trash
 	grace time.Duration
 
@@ -38,14 +42,14 @@ type trashEntry struct {
 const trashDir = "trash"
 
 // openTrash empties dir and starts the sweeper (none when grace <= 0).
-func openTrash(dir string, grace time.Duration) (*trash, error) {
-	if err := os.RemoveAll(dir); err != nil {
+func openTrash(fsys vfs.FS, dir string, grace time.Duration) (*trash, error) {
+	if err := fsys.RemoveAll(dir); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	t := &trash{dir: dir, grace: grace, latest: map[string]time.Time{}, stop: make(chan struct{})}
+	t := &trash{fs: fsys, dir: dir, grace: grace, latest: map[string]time.Time{}, stop: make(chan struct{})}
 	if grace > 0 {
 		t.wg.Add(1)
 		go t.sweeper()
@@ -91,7 +95,7 @@ func (t *trash) sweep(cutoff time.Time) {
 	t.entries = t.entries[n:]
 	t.mu.Unlock()
 	for _, p := range gone {
-		_ = os.RemoveAll(p)
+		_ = t.fs.RemoveAll(p)
 	}
 }
 
@@ -103,18 +107,18 @@ func (t *trash) empty() { t.sweep(time.Now().Add(time.Hour)) }
 // an error.
 func (t *trash) moveIn(dir, bucket, version string) error {
 	if t.grace <= 0 {
-		return os.RemoveAll(dir)
+		return t.fs.RemoveAll(dir)
 	}
 	dst := filepath.Join(t.dir, bucket, version)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := t.fs.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
 	// A directory of that name deleted before (a version healed back and
 	// deleted again) gives way.
-	if err := os.RemoveAll(dst); err != nil {
+	if err := t.fs.RemoveAll(dst); err != nil {
 		return err
 	}
-	err := os.Rename(dir, dst)
+	err := rename(t.fs, dir, dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -144,8 +148,8 @@ func (t *trash) restore(bucket, version, dir string) {
 	if !ok {
 		return
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err == nil {
-		if err := os.Rename(src, dir); err == nil {
+	if err := t.fs.MkdirAll(filepath.Dir(dir), 0o755); err == nil {
+		if err := rename(t.fs, src, dir); err == nil {
 			return
 		}
 	}
@@ -161,5 +165,18 @@ func (t *trash) path(ref storagenode.ShardRef) string {
 
 // removeBucket removes a deleted bucket's trash.
 func (t *trash) removeBucket(bucket string) error {
-	return os.RemoveAll(filepath.Join(t.dir, bucket))
+	return t.fs.RemoveAll(filepath.Join(t.dir, bucket))
+}
+
+// rename is fs.Rename with the rule of POSIX that the in-memory file
+// system lacks: a folder does not replace a folder that is not empty (a
+// version restored from the trash must not replace shard files written
+// since).
+func rename(fsys vfs.FS, oldname, newname string) error {
+	if fsys != vfs.Default {
+		if names, err := fsys.List(newname); err == nil && len(names) > 0 {
+			return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: syscall.ENOTEMPTY}
+		}
+	}
+	return fsys.Rename(oldname, newname)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -313,7 +312,7 @@ func (d *Drive) checkParts(ctx context.Context, pp []byte, m *storagenode.Object
 // effort: a leftover is only wasted space.
 func (d *Drive) removeUnnamed(bucket, versionDir string, parts []storagenode.PartInfo) {
 	dir := filepath.Join(d.data, bucket, versionDir)
-	ents, err := os.ReadDir(dir)
+	names, err := d.fs.List(dir)
 	if err != nil {
 		return
 	}
@@ -322,15 +321,15 @@ func (d *Drive) removeUnnamed(bucket, versionDir string, parts []storagenode.Par
 		keep[p.Name] = true
 	}
 	removed := false
-	for _, e := range ents {
-		if !keep[e.Name()] {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
+	for _, name := range names {
+		if !keep[name] {
+			if err := d.fs.Remove(filepath.Join(dir, name)); err == nil {
 				removed = true
 			}
 		}
 	}
 	if removed {
-		_ = syncDir(dir)
+		_ = syncDir(d.fs, dir)
 	}
 }
 
@@ -377,7 +376,7 @@ func (d *Drive) AbortUpload(ctx context.Context, bucket, key, uploadID string) e
 	// it, the upload record being gone).
 	if cur == nil || cur.DataDir != uploadID {
 		// No read can be on an upload's parts: they go at once.
-		if err := d.removeVersion(bucket, uploadID, os.RemoveAll); err != nil {
+		if err := d.removeVersion(bucket, uploadID, d.fs.RemoveAll); err != nil {
 			return errf(err, "%s", op)
 		}
 	}

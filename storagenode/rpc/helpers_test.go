@@ -26,7 +26,7 @@ func openLocal(t testing.TB) *local.Drive {
 
 var memIDs atomic.Int64
 
-func newMem() *local.MemDrive {
+func newMem() *local.Drive {
 	return local.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
 }
 
