@@ -3,13 +3,14 @@ package intercept_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/faultdrive"
 	"github.com/ecstore/ecstore/storagenode/intercept"
 	"github.com/ecstore/ecstore/storagenode/local"
-	"sync/atomic"
-	"testing"
-	"time"
 )
 
 // countingDrive counts the calls that reach it.

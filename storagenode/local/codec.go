@@ -2,9 +2,10 @@ package local
 
 import (
 	"fmt"
-	"github.com/ecstore/ecstore/storagenode"
 	"slices"
 	"strconv"
+
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // Index keys. Each record kind is a contiguous, sorted range of the index:

@@ -1,11 +1,12 @@
 package local
 
 import (
-	"github.com/ecstore/ecstore/storagenode"
 	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // Listing entries are decoded straight from the stored records, reading

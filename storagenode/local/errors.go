@@ -3,8 +3,9 @@ package local
 import (
 	"errors"
 	"fmt"
-	"github.com/ecstore/ecstore/storagenode"
 	"syscall"
+
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // errf wraps err with the package prefix and an operation description. A

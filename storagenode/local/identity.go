@@ -2,8 +2,6 @@ package local
 
 import (
 	"fmt"
-	"github.com/cockroachdb/pebble/vfs"
-	"github.com/ecstore/ecstore/storagenode"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +9,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // SetInfo is the identity of the drive set a local drive belongs to, kept

@@ -7,13 +7,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/ecstore/ecstore/storagenode"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // RemoteDrive is a Drive served by another process through the internode

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/ecstore/ecstore/storagenode"
 	"hash"
 	"io"
 	"io/fs"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 var (

@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ecstore/ecstore/storagenode"
-	"github.com/ecstore/ecstore/storagenode/local"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -20,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 var testOpts = Options{Secret: []byte("internal-test-secret-0123456789"), Logger: slog.New(slog.DiscardHandler)}

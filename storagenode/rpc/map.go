@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ecstore/ecstore/storagenode"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // rpcNodePrefix is the path prefix of the node-wide calls: the cluster map

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ecstore/ecstore/storagenode"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // NewRPCHandler returns the internode API handler serving drives: every

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/ecstore/ecstore/storagenode"
 	"io"
 	"io/fs"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // The wire format of the internode API; the package documentation
