@@ -3,9 +3,7 @@ package faultdrive_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,15 +15,9 @@ import (
 
 var bg = context.Background()
 
-var memIDs atomic.Int64
-
-func newMem() storagenode.Drive {
-	return local.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
-}
-
 func TestConformance(t *testing.T) {
 	t.Run("Mem", func(t *testing.T) {
-		drivetest.Run(t, func(t *testing.T) storagenode.Drive { return faultdrive.New(newMem()) })
+		drivetest.Run(t, func(t *testing.T) storagenode.Drive { return faultdrive.New(local.NewMem("d1")) })
 	})
 	t.Run("Local", func(t *testing.T) {
 		if testing.Short() {
@@ -42,7 +34,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestFaultyOffline(t *testing.T) {
-	f := faultdrive.New(newMem())
+	f := faultdrive.New(local.NewMem("d1"))
 	defer f.Close()
 	if err := f.MakeBucket(bg, "bkt", time.Now()); err != nil {
 		t.Fatal(err)
@@ -87,7 +79,7 @@ func TestFaultyOffline(t *testing.T) {
 }
 
 func TestFaultyReadFault(t *testing.T) {
-	f := faultdrive.New(newMem())
+	f := faultdrive.New(local.NewMem("d1"))
 	defer f.Close()
 	f.MakeBucket(bg, "bkt", time.Now())
 	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}

@@ -3,7 +3,6 @@ package intercept_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -14,12 +13,6 @@ import (
 	"github.com/ecstore/ecstore/storagenode/intercept"
 	"github.com/ecstore/ecstore/storagenode/local"
 )
-
-var memIDs atomic.Int64
-
-func newMem() storagenode.Drive {
-	return local.NewMem(fmt.Sprintf("mem%d", memIDs.Add(1)))
-}
 
 // TestOps: every method of storagenode.Drive (but ID) and of its optional
 // abilities goes through the interceptor, as the Op of its name. A method
@@ -81,7 +74,7 @@ func TestObservedConformance(t *testing.T) {
 			read.Add(n)
 		}
 	}
-	drivetest.Run(t, func(t *testing.T) storagenode.Drive { return intercept.Observe(newMem(), obs) })
+	drivetest.Run(t, func(t *testing.T) storagenode.Drive { return intercept.Observe(local.NewMem("d1"), obs) })
 	if calls.Load() == 0 || written.Load() == 0 || read.Load() == 0 {
 		t.Errorf("observer saw %d calls, %d bytes written, %d read; want all > 0", calls.Load(), written.Load(), read.Load())
 	}
@@ -91,6 +84,6 @@ func TestObservedConformance(t *testing.T) {
 // caller sees.
 func TestBreakerConformance(t *testing.T) {
 	drivetest.Run(t, func(t *testing.T) storagenode.Drive {
-		return intercept.NewBreaker(newMem(), intercept.BreakerOptions{})
+		return intercept.NewBreaker(local.NewMem("d1"), intercept.BreakerOptions{})
 	})
 }

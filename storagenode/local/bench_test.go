@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/drivetest"
 	"github.com/ecstore/ecstore/storagenode/local"
 )
 
@@ -38,18 +39,7 @@ func BenchmarkLocalShardWrite(b *testing.B) {
 					ref.VersionDir = fmt.Sprintf("v%d", i)
 				}
 				i++
-				w, err := d.CreateShard(bg, ref)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for p := data; len(p) > 0; p = p[64<<10:] {
-					if _, err := w.Write(p[:64<<10]); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := w.Commit(bg); err != nil {
-					b.Fatal(err)
-				}
+				drivetest.WriteShard(b, d, ref, data, 64<<10)
 			}
 		})
 	}

@@ -8,21 +8,13 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/drivetest"
 	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 func writeLocalShard(t *testing.T, d storagenode.Drive, ref storagenode.ShardRef, data string) {
 	t.Helper()
-	w, err := d.CreateShard(bg, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(data)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(bg); err != nil {
-		t.Fatal(err)
-	}
+	drivetest.WriteShard(t, d, ref, []byte(data), max(len(data), 1))
 }
 
 // TestLocalDeleteGrace: a deleted version's files stay readable for

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/drivetest"
 	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
@@ -25,21 +26,6 @@ func remoteBench(b *testing.B, kind string) *rpc.Client {
 	return remote(b, serve(b, rpcOpts(nil), d).URL, d.ID(), rpcOpts(nil))
 }
 
-func writeRemoteShard(b *testing.B, r storagenode.Drive, ref storagenode.ShardRef, data []byte) {
-	w, err := r.CreateShard(bg, ref)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for p := data; len(p) > 0; p = p[64<<10:] {
-		if _, err := w.Write(p[:64<<10]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := w.Commit(bg); err != nil {
-		b.Fatal(err)
-	}
-}
-
 // BenchmarkRemoteShardWrite measures one 1 MiB shard through the internode
 // API over loopback: CreateShard (a round trip for the go-ahead), 16 writes
 // of 64 KiB streamed with the body MAC, Commit. Local adds the drive's fsyncs
@@ -54,7 +40,7 @@ func BenchmarkRemoteShardWrite(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
-				writeRemoteShard(b, r, ref, data)
+				drivetest.WriteShard(b, r, ref, data, 64<<10)
 			}
 		})
 	}
@@ -67,7 +53,7 @@ func BenchmarkRemoteShardWrite(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			ref := storagenode.ShardRef{Bucket: "bench", VersionDir: "v", Name: fmt.Sprintf("part.%d", n.Add(1))}
 			for pb.Next() {
-				writeRemoteShard(b, r, ref, data)
+				drivetest.WriteShard(b, r, ref, data, 64<<10)
 			}
 		})
 	})
@@ -82,7 +68,7 @@ func BenchmarkRemoteShardRead(b *testing.B) {
 	for _, kind := range []string{"Mem", "Local"} {
 		r := remoteBench(b, kind)
 		ref := storagenode.ShardRef{Bucket: "bench", VersionDir: "v", Name: "part.1"}
-		writeRemoteShard(b, r, ref, data)
+		drivetest.WriteShard(b, r, ref, data, 64<<10)
 		b.Run(kind+"-ReadAt", func(b *testing.B) {
 			sr, err := r.OpenShard(bg, ref)
 			if err != nil {

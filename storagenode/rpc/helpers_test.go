@@ -14,14 +14,15 @@ import (
 
 var bg = context.Background()
 
-func openLocal(t testing.TB) *local.Drive {
-	t.Helper()
-	d, err := local.Open(t.TempDir(), local.Options{})
-	if err != nil {
-		t.Fatal(err)
+// openLocal opens a drive in a new folder, closed when the test ends.
+func openLocal(tb testing.TB) *local.Drive {
+	d, err := local.Open(tb.TempDir(), local.Options{})
+	if err == nil {
+		tb.Cleanup(func() { _ = d.Close() })
+		return d
 	}
-	t.Cleanup(func() { _ = d.Close() })
-	return d
+	tb.Fatal(err)
+	return nil
 }
 
 var memIDs atomic.Int64
@@ -42,7 +43,6 @@ func benchMeta(i int) *storagenode.ObjectMeta {
 
 // countFiles counts the entries of a local drive's folder.
 func countFiles(t *testing.T, dir string) int {
-	t.Helper()
 	es, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
