@@ -95,8 +95,8 @@ type ShardStore interface {
 	// DeleteVersion removes every shard file of one version directory.
 	// Missing directories are not an error. Reads that started on the
 	// version must be able to finish: readers opened before go on, and
-	// OpenShard may still find the files for a grace period (LocalDrive:
-	// LocalOptions.DeleteGrace), never with other bytes.
+	// OpenShard may still find the files for a grace period (local.Drive:
+	// local.Options.DeleteGrace), never with other bytes.
 	DeleteVersion(ctx context.Context, bucket, versionDir string) error
 	// DeleteShard removes one committed shard file (a replaced or unused
 	// multipart part). A missing file is not an error.

@@ -10,10 +10,10 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 )
 
-// Breaker wraps a Drive (usually a RemoteDrive) with a circuit breaker: once
+// Breaker wraps a Drive (usually an rpc.Client) with a circuit breaker: once
 // a call fails with ErrDriveOffline the drive is marked down, and calls fail
 // at once with ErrDriveOffline, without touching the network. A drive that
-// can be pinged (RemoteDrive) is then probed in the background with a short
+// can be pinged (rpc.Client) is then probed in the background with a short
 // timeout, never with a user's request, so a hung node costs one timeout in
 // all, not one per request; other drives let one call through as the probe.
 // The delay between probes doubles from MinBackoff up to MaxBackoff.

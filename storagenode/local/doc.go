@@ -1,9 +1,10 @@
-// Package local is the drive of ecstore that keeps its data in a folder of
-// a local file system: shard files, and a pebble database as the sorted
-// index of records (local.Open). It implements the storagenode.Drive
-// contract, as checked by the storagenode/drivetest suite. MemDrive
-// (NewMem) keeps a drive in memory with the same semantics, for tests and
-// throw-away servers.
+// Package local is the drive of ecstore that keeps its data in a folder:
+// shard files, and a pebble database as the sorted index of records
+// (Open). It implements the storagenode.Drive contract, as checked by the
+// storagenode/drivetest suite. Its file I/O goes through a pebble vfs.FS:
+// the operating system's (Options.FS's default), or pebble's in-memory
+// one, which NewMem uses for tests and throw-away servers: one
+// implementation of the drive's rules, on disk or in memory.
 //
 // # On-disk layout
 //

@@ -35,12 +35,12 @@ const (
 	formatVersion = 2 // 2: with the set identity (SetInfo); 1 is read as 2 without a set
 )
 
-// LocalOptions configures OpenLocal. The zero value is ready to use; each
+// Options configures Open. The zero value is ready to use; each
 // field's comment states its default.
 type Options struct {
 	// ID is the drive's identity in the cluster map. Default: the ID stored
 	// in the folder's drive.json, or a new random UUID on first open. When set
-	// and drive.json holds a different ID, OpenLocal refuses to open the
+	// and drive.json holds a different ID, Open refuses to open the
 	// drive (it belongs to someone else). At most 256 bytes, no spaces or
 	// control characters.
 	ID string
@@ -139,7 +139,7 @@ type formatInfo struct {
 	Set     *SetInfo `json:"set,omitempty"` // since version 2
 }
 
-// LocalDrive is a Drive in a folder of the local file system: shard files
+// Drive is a storagenode.Drive in a folder of a file system: shard files
 // under data/, the metadata index in a pebble database under index/. See the
 // package documentation for the layout and the durability rules.
 type Drive struct {
@@ -169,7 +169,7 @@ type Drive struct {
 
 var _ storagenode.Drive = (*Drive)(nil)
 
-// OpenLocal opens (creating if needed) the drive in folder dir. It refuses a
+// Open opens (creating if needed) the drive in folder dir. It refuses a
 // folder whose drive.json names another ID than opts.ID, and a folder that is
 // already open (in this or another process). It empties dir/tmp, which holds
 // only leftovers of writes interrupted by a crash.

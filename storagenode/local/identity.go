@@ -26,7 +26,7 @@ type SetInfo struct {
 	Drives []string `json:"drives"`
 }
 
-// DriveFormat is what a drive folder's drive.json says.
+// Format is what a drive folder's drive.json says.
 type Format struct {
 	// Version is the format version: 1 (no set identity, written by ecstore
 	// before set identities) or 2.
@@ -37,7 +37,7 @@ type Format struct {
 	Set *SetInfo
 }
 
-// ReadDriveFormat reads the drive.json of folder dir without opening the
+// ReadFormat reads the drive.json of folder dir without opening the
 // drive. found is false, with a nil error, when dir or its drive.json does
 // not exist: an unformatted folder. A drive.json that cannot be read or
 // decoded, or a dir that is not a folder, is an error.

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// BenchmarkDriveHomeCheck measures the check every LocalDrive call makes
+// BenchmarkDriveHomeCheck measures the check every Drive call makes
 // that its folder is still its own: Uncached is one fstat and one stat of
 // drive.json (done at most once a millisecond per drive), Cached what the
 // other calls pay.

@@ -19,7 +19,7 @@ import (
 // overwrite or a DELETE commits meanwhile. DeleteVersion moves the version
 // directory from data/ to trash/<bucket>/<version> (one rename); OpenShard
 // looks there when a file is gone from data/; a sweeper removes what has
-// been there longer than LocalOptions.DeleteGrace. The trash is emptied when
+// been there longer than Options.DeleteGrace. The trash is emptied when
 // the drive opens (no read survives a restart of its process) and at once
 // when the disk runs below its reserve (space before slow readers).
 type trash struct {

@@ -12,7 +12,7 @@ import (
 )
 
 // remoteBench serves a fresh drive of the given kind ("Mem" or "Local")
-// over loopback and returns the RemoteDrive for it, with bucket "bench".
+// over loopback and returns the Client for it, with bucket "bench".
 func remoteBench(b *testing.B, kind string) *rpc.Client {
 	var d storagenode.Drive
 	if kind == "Local" {
@@ -101,7 +101,7 @@ func BenchmarkRemoteShardRead(b *testing.B) {
 }
 
 // BenchmarkRemoteGetMeta measures one metadata round trip (sign, send,
-// verify, MemDrive lookup, JSON both ways).
+// verify, drive lookup, JSON both ways).
 func BenchmarkRemoteGetMeta(b *testing.B) {
 	r := remoteBench(b, "Mem")
 	if _, err := r.PutMeta(bg, benchMeta(1)); err != nil {

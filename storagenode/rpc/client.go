@@ -17,8 +17,8 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 )
 
-// RemoteDrive is a Drive served by another process through the internode
-// API (NewRPCHandler). It behaves like the drive it reaches, with these
+// Client is a Drive served by another process through the internode
+// API (NewHandler). It behaves like the drive it reaches, with these
 // additions:
 //
 //   - Names are validated before any I/O, as every Drive does.
@@ -50,7 +50,7 @@ type Client struct {
 
 var _ storagenode.Drive = (*Client)(nil)
 
-// NewRemoteDrive returns the drive driveID served at baseURL
+// NewClient returns the drive driveID served at baseURL
 // ("http://host:port" or "https://host:port"). It does no I/O: an
 // unreachable node shows in the first call. It panics if opts.Validate
 // fails or baseURL is not an http(s) URL without a path: check them first
@@ -81,7 +81,7 @@ func NewClient(baseURL, driveID string, opts Options) *Client {
 	return d
 }
 
-// ID returns the drive's identity (as given to NewRemoteDrive).
+// ID returns the drive's identity (as given to NewClient).
 func (d *Client) ID() string { return d.id }
 
 // URL returns the base URL of the node serving the drive.

@@ -12,8 +12,8 @@ import (
 	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
-// A storage node serves its drives with NewRPCHandler; a gateway reaches each
-// of them as a RemoteDrive, which is a Drive like any other.
+// A storage node serves its drives with NewHandler; a gateway reaches each
+// of them as a Client, which is a Drive like any other.
 func ExampleNewClient() {
 	opts := rpc.Options{Secret: []byte("the cluster secret, 16+ bytes")}
 	if err := opts.Validate(); err != nil {

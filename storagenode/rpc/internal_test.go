@@ -97,7 +97,7 @@ func TestRPCStaleTimestamp(t *testing.T) {
 			t.Errorf("timestamp %q: HTTP %d", ts, status)
 		}
 	}
-	// Through a RemoteDrive: ErrUnauthorized, which is also ErrDriveOffline.
+	// Through a Client: ErrUnauthorized, which is also ErrDriveOffline.
 	r := NewClient(srv.URL, "m1", opts)
 	defer r.Close()
 	r.auth.now = func() time.Time { return time.Now().Add(-10 * time.Minute) }

@@ -103,7 +103,7 @@ type NodeClient struct {
 }
 
 // NewNodeClient returns a client of the node at baseURL
-// ("http://host:port"). It panics on what NewRemoteDrive panics on.
+// ("http://host:port"). It panics on what NewClient panics on.
 func NewNodeClient(baseURL string, opts Options) *NodeClient {
 	d := NewClient(baseURL, "", opts)
 	d.where = "storagenode: node at " + d.base.String()

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// MinSecretLen is the shortest cluster secret RPCOptions.Validate accepts.
+// MinSecretLen is the shortest cluster secret Options.Validate accepts.
 const MinSecretLen = 16
 
 // Secret is key material. It formats as [REDACTED] with every fmt verb and
@@ -33,8 +33,8 @@ func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
 // LogValue hides the secret from log/slog.
 func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 
-// RPCOptions configures both ends of the internode API: NewRPCHandler (the
-// server, on a storage node) and NewRemoteDrive (the client, in a gateway).
+// Options configures both ends of the internode API: NewHandler (the
+// server, on a storage node) and NewClient (the client, in a gateway).
 // Secret is required; every other field has a default, stated in its
 // comment, that EnsureDefaults fills in. Each comment also says which side
 // uses the field.
@@ -81,8 +81,8 @@ type Options struct {
 	// handler.
 	TLSConfig *tls.Config
 	// Client is the HTTP client of remote drives (client). Default: a client
-	// from NewRPCClient(opts) for each RemoteDrive. Give all the drives of a
-	// cluster one client (Client = NewRPCClient(opts)) so that they share
+	// from NewHTTPClient(opts) for each Client. Give all the drives of a
+	// cluster one client (Client = NewHTTPClient(opts)) so that they share
 	// one connection pool per node. A client of your own must have no
 	// Timeout (it would cut shard streams) and should not use a proxy (the
 	// signature covers the request target as sent).
@@ -163,7 +163,7 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LogValue lets RPCOptions be logged with the secret hidden.
+// LogValue lets Options be logged with the secret hidden.
 func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("secret", redacted),
@@ -177,7 +177,7 @@ func (o Options) LogValue() slog.Value {
 	)
 }
 
-// NewRPCClient returns an HTTP client fit for the internode API, built from
+// NewHTTPClient returns an HTTP client fit for the internode API, built from
 // opts (defaults filled in): connections are pooled and reused (up to 64
 // idle per node), set up within DialTimeout, and a write that makes no
 // progress for IOTimeout fails. It never uses an HTTP proxy, does not ask

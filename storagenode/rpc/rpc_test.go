@@ -53,7 +53,7 @@ func remote(t testing.TB, url, id string, opts rpc.Options) *rpc.Client {
 }
 
 // TestRemoteConformance runs the whole conformance suite through the wire:
-// a RemoteDrive talking HTTP to a handler over a MemDrive and a LocalDrive.
+// a Client talking HTTP to a handler over a drive in memory and one on disk.
 func TestRemoteConformance(t *testing.T) {
 	t.Run("Mem", func(t *testing.T) {
 		drivetest.Run(t, func(t *testing.T) storagenode.Drive {

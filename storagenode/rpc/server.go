@@ -20,7 +20,7 @@ import (
 	"github.com/ecstore/ecstore/storagenode"
 )
 
-// NewRPCHandler returns the internode API handler serving drives: every
+// NewHandler returns the internode API handler serving drives: every
 // Drive method of every listed drive, addressed by drive ID under
 // /ecstore/v1/drive/<id>/. Every request must be signed with opts.Secret
 // (see the package documentation); others are refused with 401 or 403 and
