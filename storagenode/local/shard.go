@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -37,11 +38,15 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 	if err != nil {
 		return nil, errf(err, "create shard %s", ref)
 	}
+	var fw io.Writer = f
+	if d.fs != vfs.Default {
+		fw = &copyWriter{w: f}
+	}
 	bw, _ := d.bufs.Get().(*bufio.Writer)
 	if bw == nil {
-		bw = bufio.NewWriterSize(f, d.opts.WriteBufferSize)
+		bw = bufio.NewWriterSize(fw, d.opts.WriteBufferSize)
 	} else {
-		bw.Reset(f)
+		bw.Reset(fw)
 	}
 	return &shardWriter{d: d, ref: ref, f: f, name: name, bw: bw}, nil
 }
@@ -151,6 +156,20 @@ func (w *shardWriter) commit(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// copyWriter writes a copy of what it is given: pebble's in-memory file
+// system, built with its invariants (as under -race), scrambles the slice
+// it is given after writing it, which io.Writer forbids (the caller's
+// bytes would change under it).
+type copyWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (c *copyWriter) Write(p []byte) (int, error) {
+	c.buf = append(c.buf[:0], p...)
+	return c.w.Write(c.buf)
 }
 
 // mkdir creates dir if missing (its parent exists) and reports whether it
