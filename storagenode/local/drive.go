@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,7 +165,6 @@ type Drive struct {
 	buckets bucketLocks // per-bucket: MakeBucket/DeleteBucket exclusive, writers shared
 	keys    keyLocks    // per-record: read-check-write of PutMeta, DeleteMeta, PutPart ...
 	bufs    sync.Pool   // *bufio.Writer of opts.WriteBufferSize
-	temps   tempNames   // names of temporary files
 }
 
 var _ storagenode.Drive = (*Drive)(nil)
@@ -379,8 +379,7 @@ func writeFormat(fsys vfs.FS, dir string, fi formatInfo) error {
 		return err
 	}
 	b = append(b, '\n')
-	tmp := filepath.Join(dir, formatFile+".tmp-"+uuid.NewString())
-	f, err := fsys.Create(tmp)
+	f, tmp, err := createTemp(fsys, dir, formatFile+".tmp-*")
 	if err != nil {
 		return errf(err, "write %s", formatFile)
 	}
@@ -428,17 +427,30 @@ func readFile(fsys vfs.FS, name string) ([]byte, error) {
 	return io.ReadAll(f)
 }
 
-// tempNames names temporary files: unique within a drive's folder (a
-// random prefix per open, a counter).
-type tempNames struct {
-	once   sync.Once
-	prefix string
-	n      atomic.Uint64
+// tempFile is a file being written under a temporary name: an *os.File
+// or a vfs.File.
+type tempFile interface {
+	io.Writer
+	Sync() error
+	Close() error
 }
 
-func (t *tempNames) next(kind string) string {
-	t.once.Do(func() { t.prefix = uuid.NewString()[:8] })
-	return fmt.Sprintf("%s-%s-%d", kind, t.prefix, t.n.Add(1))
+// createTemp creates a new file in dir for writing, its name pattern with
+// the last "*" replaced by a random string, as os.CreateTemp does (which
+// it is on the operating system's file system: mode 0600, never an
+// existing file). It returns the file and its name.
+func createTemp(fsys vfs.FS, dir, pattern string) (tempFile, string, error) {
+	if fsys == vfs.Default {
+		f, err := os.CreateTemp(dir, pattern)
+		if err != nil {
+			return nil, "", err
+		}
+		return f, f.Name(), nil
+	}
+	i := strings.LastIndex(pattern, "*")
+	name := filepath.Join(dir, pattern[:i]+uuid.NewString()+pattern[i+1:])
+	f, err := fsys.Create(name)
+	return f, name, err
 }
 
 // ID returns the drive's identity (stored in drive.json).

@@ -33,8 +33,7 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 	if err := d.bucketMissing(d.db, ref.Bucket, "create shard"); err != nil {
 		return nil, err
 	}
-	name := filepath.Join(d.tmp, d.temps.next("shard"))
-	f, err := d.fs.Create(name)
+	f, name, err := createTemp(d.fs, d.tmp, "shard-*")
 	if err != nil {
 		return nil, errf(err, "create shard %s", ref)
 	}
@@ -55,7 +54,7 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 type shardWriter struct {
 	d    *Drive
 	ref  storagenode.ShardRef
-	f    vfs.File
+	f    tempFile
 	name string // the temporary file's
 	shut bool   // f is closed (a second Close panics on the in-memory file system)
 	bw   *bufio.Writer
