@@ -96,13 +96,3 @@ func decodeRecord[T any](b []byte) (*T, error) {
 	}
 	return v, nil
 }
-
-// header returns a deep copy of m without its inline shard.
-func header(m *storagenode.ObjectMeta) *storagenode.ObjectMeta {
-	if m == nil {
-		return nil
-	}
-	c := *m
-	c.Inline = nil
-	return c.Clone()
-}
