@@ -501,16 +501,35 @@ func (d *Drive) enter(ctx context.Context) error {
 
 func (d *Drive) leave() { d.mu.RUnlock() }
 
+// start starts a call whose names were checked with checked's outcome (a
+// storagenode.Check function's: a bad name is refused before any I/O),
+// then enters. On success the caller must call d.leave().
+func (d *Drive) start(ctx context.Context, checked error) error {
+	if checked != nil {
+		return checked
+	}
+	return d.enter(ctx)
+}
+
+// startWrite is start for a call that writes to the disk, with the space
+// check (deleting: the small margin deletes need).
+func (d *Drive) startWrite(ctx context.Context, checked error, deleting bool) error {
+	if err := d.start(ctx, checked); err != nil {
+		return err
+	}
+	if err := d.checkSpace(deleting); err != nil {
+		d.leave()
+		return err
+	}
+	return nil
+}
+
 // enterBucket starts a call that writes records into an existing bucket:
 // enter, the space check (deleting: the small margin deletes need), the
 // bucket's lock shared, and ErrBucketNotFound when the bucket is absent. On
 // success the caller must call the returned end.
 func (d *Drive) enterBucket(ctx context.Context, bucket, op string, deleting bool) (end func(), err error) {
-	if err := d.enter(ctx); err != nil {
-		return nil, err
-	}
-	if err := d.checkSpace(deleting); err != nil {
-		d.leave()
+	if err := d.startWrite(ctx, nil, deleting); err != nil {
 		return nil, err
 	}
 	bl := d.buckets.get(bucket)

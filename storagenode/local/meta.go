@@ -111,16 +111,10 @@ func (d *Drive) bucketMissing(r reader, bucket, op string) error {
 
 // MakeBucket creates the bucket record; ErrBucketExists if present.
 func (d *Drive) MakeBucket(ctx context.Context, bucket string, created time.Time) error {
-	if err := storagenode.CheckBucket(bucket); err != nil {
-		return err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.startWrite(ctx, storagenode.CheckBucket(bucket), false); err != nil {
 		return err
 	}
 	defer d.leave()
-	if err := d.checkSpace(false); err != nil {
-		return err
-	}
 	bl := d.buckets.get(bucket)
 	bl.Lock()
 	defer bl.Unlock()
@@ -146,16 +140,10 @@ func (d *Drive) MakeBucket(ctx context.Context, bucket string, created time.Time
 // shard files, and the bucket record last, so that an interrupted delete can
 // be repeated.
 func (d *Drive) DeleteBucket(ctx context.Context, bucket string) error {
-	if err := storagenode.CheckBucket(bucket); err != nil {
-		return err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.startWrite(ctx, storagenode.CheckBucket(bucket), true); err != nil {
 		return err
 	}
 	defer d.leave()
-	if err := d.checkSpace(true); err != nil {
-		return err
-	}
 	bl := d.buckets.get(bucket)
 	bl.Lock()
 	defer bl.Unlock()
@@ -192,10 +180,7 @@ func (d *Drive) DeleteBucket(ctx context.Context, bucket string) error {
 
 // StatBucket returns the bucket record or ErrBucketNotFound.
 func (d *Drive) StatBucket(ctx context.Context, bucket string) (storagenode.BucketInfo, error) {
-	if err := storagenode.CheckBucket(bucket); err != nil {
-		return storagenode.BucketInfo{}, err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.start(ctx, storagenode.CheckBucket(bucket)); err != nil {
 		return storagenode.BucketInfo{}, err
 	}
 	defer d.leave()
@@ -293,10 +278,7 @@ func (d *Drive) putMeta(ctx context.Context, m *storagenode.ObjectMeta, expect *
 
 // GetMeta returns the stored record, ErrObjectNotFound, or ErrBucketNotFound.
 func (d *Drive) GetMeta(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, error) {
-	if err := storagenode.CheckKey(bucket, key); err != nil {
-		return nil, err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.start(ctx, storagenode.CheckKey(bucket, key)); err != nil {
 		return nil, err
 	}
 	defer d.leave()
@@ -395,10 +377,7 @@ func (d *Drive) ListEntries(ctx context.Context, bucket, prefix, after string, l
 // records of the bucket (limit <= 0: all) whose keys start with prefix and
 // sort strictly after `after`, in key order: one range scan of a snapshot.
 func (d *Drive) listObjects(ctx context.Context, op, bucket, prefix, after string, limit int, fn func(k, v []byte) error) error {
-	if err := storagenode.CheckBucket(bucket); err != nil {
-		return err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.start(ctx, storagenode.CheckBucket(bucket)); err != nil {
 		return err
 	}
 	defer d.leave()

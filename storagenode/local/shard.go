@@ -20,16 +20,10 @@ import (
 // bucket must exist (ErrBucketNotFound). Nothing is visible under the final
 // name until Commit, which checks the bucket again.
 func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardWriter, error) {
-	if err := storagenode.CheckRef(ref); err != nil {
-		return nil, err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.startWrite(ctx, storagenode.CheckRef(ref), false); err != nil {
 		return nil, err
 	}
 	defer d.leave()
-	if err := d.checkSpace(false); err != nil {
-		return nil, err
-	}
 	if err := d.bucketMissing(d.db, ref.Bucket, "create shard"); err != nil {
 		return nil, err
 	}
@@ -214,10 +208,7 @@ func (w *shardWriter) Abort() error {
 
 // OpenShard opens a committed shard file; ErrShardNotFound if there is none.
 func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardReader, error) {
-	if err := storagenode.CheckRef(ref); err != nil {
-		return nil, err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.start(ctx, storagenode.CheckRef(ref)); err != nil {
 		return nil, err
 	}
 	defer d.leave()
@@ -264,10 +255,7 @@ func (r *shardReader) Size() int64  { return r.size }
 
 // DeleteVersion removes data/<bucket>/<versionDir> and everything in it.
 func (d *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
-	if err := storagenode.CheckRef(ref); err != nil {
-		return err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.start(ctx, storagenode.CheckRef(ref)); err != nil {
 		return err
 	}
 	defer d.leave()
@@ -286,16 +274,10 @@ func (d *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error
 
 // DeleteVersion removes a version directory and every shard file in it.
 func (d *Drive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
-	if err := storagenode.CheckVersionDir(bucket, versionDir); err != nil {
-		return err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.startWrite(ctx, storagenode.CheckVersionDir(bucket, versionDir), true); err != nil {
 		return err
 	}
 	defer d.leave()
-	if err := d.checkSpace(true); err != nil {
-		return err
-	}
 	if err := d.removeVersionDir(bucket, versionDir); err != nil {
 		return errf(err, "delete version %s/%s", bucket, versionDir)
 	}

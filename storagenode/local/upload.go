@@ -46,10 +46,7 @@ func (d *Drive) PutUpload(ctx context.Context, u *storagenode.UploadMeta) error 
 
 // GetUpload returns the upload record, ErrUploadNotFound or ErrBucketNotFound.
 func (d *Drive) GetUpload(ctx context.Context, bucket, uploadID string) (*storagenode.UploadMeta, error) {
-	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
-		return nil, err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.start(ctx, storagenode.CheckUpload(bucket, uploadID)); err != nil {
 		return nil, err
 	}
 	defer d.leave()
@@ -73,16 +70,10 @@ func (d *Drive) getUpload(r reader, bucket, uploadID, op string) (*storagenode.U
 // DeleteUpload removes the upload record and its part records in one atomic
 // batch; ErrUploadNotFound if there is no such upload.
 func (d *Drive) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
-	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
-		return err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.startWrite(ctx, storagenode.CheckUpload(bucket, uploadID), true); err != nil {
 		return err
 	}
 	defer d.leave()
-	if err := d.checkSpace(true); err != nil {
-		return err
-	}
 	bl := d.buckets.get(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
@@ -115,10 +106,7 @@ func retireUpload(b *pebble.Batch, bucket, uploadID string) error {
 // ListUploads returns the bucket's uploads sorted by (Key, Initiated,
 // UploadID).
 func (d *Drive) ListUploads(ctx context.Context, bucket string) ([]*storagenode.UploadMeta, error) {
-	if err := storagenode.CheckBucket(bucket); err != nil {
-		return nil, err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.start(ctx, storagenode.CheckBucket(bucket)); err != nil {
 		return nil, err
 	}
 	defer d.leave()
@@ -154,16 +142,10 @@ func (d *Drive) PutPart(ctx context.Context, bucket, uploadID string, p *storage
 	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
 		return nil, err
 	}
-	if err := storagenode.CheckPart(p); err != nil {
-		return nil, err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.startWrite(ctx, storagenode.CheckPart(p), false); err != nil {
 		return nil, err
 	}
 	defer d.leave()
-	if err := d.checkSpace(false); err != nil {
-		return nil, err
-	}
 	bl := d.buckets.get(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
@@ -195,10 +177,7 @@ func (d *Drive) PutPart(ctx context.Context, bucket, uploadID string, p *storage
 
 // ListParts returns the upload's parts sorted by number.
 func (d *Drive) ListParts(ctx context.Context, bucket, uploadID string) ([]*storagenode.PartMeta, error) {
-	if err := storagenode.CheckUpload(bucket, uploadID); err != nil {
-		return nil, err
-	}
-	if err := d.enter(ctx); err != nil {
+	if err := d.start(ctx, storagenode.CheckUpload(bucket, uploadID)); err != nil {
 		return nil, err
 	}
 	defer d.leave()
