@@ -19,7 +19,7 @@ const DefaultGrace = 15 * time.Second
 
 // Keeper holds the cluster map a process runs with and stores every map it
 // adopts in its files (temp file, fsync, rename), so that a restart comes
-// back on the newest one. It satisfies storagenode.MapKeeper.
+// back on the newest one. It satisfies storagenode/rpc.MapKeeper.
 type Keeper struct {
 	// Check, when set, vets a map before it is adopted (a node checks that
 	// the map lists it with its drives).

@@ -17,7 +17,8 @@ import (
 
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3api"
-	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 const (
@@ -31,7 +32,7 @@ type fixture struct {
 	t      *testing.T
 	h      *Handler
 	layer  *sizeRecorder
-	faulty []*storagenode.FaultyDrive
+	faulty []*faultdrive.Drive
 	now    time.Time
 }
 
@@ -54,7 +55,7 @@ func newFixture(t *testing.T) *fixture {
 	var drives []gateway.Drive
 	for i := range 6 {
 		id := fmt.Sprintf("node%d-d1", i+1)
-		fd := storagenode.NewFaulty(storagenode.NewMem(id))
+		fd := faultdrive.New(local.NewMem(id))
 		f.faulty = append(f.faulty, fd)
 		drives = append(drives, gateway.Drive{Drive: fd, Node: fmt.Sprintf("node%d", i+1)})
 	}

@@ -23,8 +23,8 @@
 // at the boundary, from one table (toS3). Internal code branches on the
 // gateway's errors, never on S3 codes.
 //
-// The gateway reaches S3 only through package s3api: it must never import,
-// even transitively, s3compat, gin or net/http (a test over `go list -deps`
-// enforces it; net/http still arrives through storagenode's RPC client, the
-// one exception that test names).
+// The gateway reaches S3 only through package s3api and drives only through
+// the storagenode contract: it must never import, even transitively,
+// s3compat, gin, net/http, the local drive, the RPC client or pebble (a
+// test over `go list -deps` enforces it).
 package gateway

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // startUpload creates an upload of key with parts of the given sizes and
@@ -269,7 +270,7 @@ func TestHealRestoresUploads(t *testing.T) {
 	done := randBytes(9, 300<<10)
 	tc.put(t, "done", done)
 	for _, f := range tc.faulty[:2] {
-		f.Drive = storagenode.NewMem(f.ID()) // wiped and replaced
+		f.Replace(local.NewMem(f.ID())) // wiped and replaced
 	}
 	if err := tc.Healer().Start(ctx, true, 0); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // TestErrorMessagesArePlain: the S3 errors the gateway answers with keep
@@ -70,12 +72,12 @@ func (d *lostBucket) GetMeta(ctx context.Context, bucket, key string) (*storagen
 func TestConditionalWriteBucketUnconfirmedIs503(t *testing.T) {
 	ctx := context.Background()
 	var lost []*lostBucket
-	var faulty []*storagenode.FaultyDrive
+	var faulty []*faultdrive.Drive
 	var drives []Drive
 	for i := range 6 {
 		id := fmt.Sprintf("d%d", i)
-		lb := &lostBucket{Drive: storagenode.NewMem(id)}
-		f := storagenode.NewFaulty(lb)
+		lb := &lostBucket{Drive: local.NewMem(id)}
+		f := faultdrive.New(lb)
 		lost, faulty = append(lost, lb), append(faulty, f)
 		drives = append(drives, Drive{Drive: f, Node: id})
 	}

@@ -19,13 +19,15 @@ import (
 
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // testCluster is a Layer over n in-memory drives that can be taken offline.
 type testCluster struct {
 	*Layer
 	*Repair
-	faulty []*storagenode.FaultyDrive
+	faulty []*faultdrive.Drive
 }
 
 // newCluster builds a layer over n in-memory drives that stores every
@@ -41,7 +43,7 @@ func newClusterInline(t *testing.T, n, k, m, blockSize int, inlineMax int64) *te
 	var drives []Drive
 	for i := range n {
 		id := fmt.Sprintf("d%d", i)
-		f := storagenode.NewFaulty(storagenode.NewMem(id))
+		f := faultdrive.New(local.NewMem(id))
 		tc.faulty = append(tc.faulty, f)
 		drives = append(drives, Drive{Drive: f, Node: id})
 	}
@@ -378,7 +380,7 @@ func TestConcurrentWritersOneKey(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	var drives []Drive
 	for i := range 5 {
-		drives = append(drives, Drive{Drive: storagenode.NewMem(fmt.Sprintf("d%d", i))})
+		drives = append(drives, Drive{Drive: local.NewMem(fmt.Sprintf("d%d", i))})
 	}
 	_, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2})
 	if err == nil || !strings.Contains(err.Error(), "needs at least 6 drives") {
@@ -594,7 +596,7 @@ func (s *slowWriter) Write(p []byte) (int, error) {
 func TestSlowDriveDoesNotStallPut(t *testing.T) {
 	var drives []Drive
 	for i := range 6 {
-		var d storagenode.Drive = storagenode.NewMem(fmt.Sprintf("d%d", i))
+		var d storagenode.Drive = local.NewMem(fmt.Sprintf("d%d", i))
 		if i == 2 {
 			d = &slowDrive{Drive: d, delay: 5 * time.Second}
 		}
@@ -632,8 +634,8 @@ func TestSlowDriveDoesNotStallPut(t *testing.T) {
 
 func TestHealResumesAfterRestart(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "heal.json")
-	mems := make([]*storagenode.MemDrive, 6)
-	faulty := make([]*storagenode.FaultyDrive, 6)
+	mems := make([]*local.Drive, 6)
+	faulty := make([]*faultdrive.Drive, 6)
 	newLayer := func() (*Layer, *Repair) {
 		var drives []Drive
 		for i := range 6 {
@@ -654,8 +656,8 @@ func TestHealResumesAfterRestart(t *testing.T) {
 		return l, r
 	}
 	for i := range mems {
-		mems[i] = storagenode.NewMem(fmt.Sprintf("d%d", i))
-		faulty[i] = storagenode.NewFaulty(mems[i])
+		mems[i] = local.NewMem(fmt.Sprintf("d%d", i))
+		faulty[i] = faultdrive.New(mems[i])
 	}
 	ctx := context.Background()
 	l, r := newLayer()
@@ -724,7 +726,7 @@ func TestDegradedWriteUsesFallbackAndMovesHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]*storagenode.FaultyDrive{}
+	byID := map[string]*faultdrive.Drive{}
 	for _, f := range tc.faulty {
 		byID[f.ID()] = f
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
 )
 
 // TestInlineObjects: objects up to InlineMax keep their shards in the
@@ -51,7 +52,7 @@ func TestInlineObjects(t *testing.T) {
 
 	data := randBytes(42, 20_000)
 	home, _ := tc.place("bkt", "k")
-	byID := map[string]*storagenode.FaultyDrive{}
+	byID := map[string]*faultdrive.Drive{}
 	for _, f := range tc.faulty {
 		byID[f.ID()] = f
 	}
@@ -120,13 +121,13 @@ func TestInlineObjects(t *testing.T) {
 		t.Fatalf("heal after repair: %+v %v", r, err)
 	}
 	// Now any two drives may go again.
-	tc.drivesByID(meta.Drives)[0].(*storagenode.FaultyDrive).SetOffline(true)
-	tc.drivesByID(meta.Drives)[5].(*storagenode.FaultyDrive).SetOffline(true)
+	tc.drivesByID(meta.Drives)[0].(*faultdrive.Drive).SetOffline(true)
+	tc.drivesByID(meta.Drives)[5].(*faultdrive.Drive).SetOffline(true)
 	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("read after the heals with 2 drives down: %v", err)
 	}
-	tc.drivesByID(meta.Drives)[0].(*storagenode.FaultyDrive).SetOffline(false)
-	tc.drivesByID(meta.Drives)[5].(*storagenode.FaultyDrive).SetOffline(false)
+	tc.drivesByID(meta.Drives)[0].(*faultdrive.Drive).SetOffline(false)
+	tc.drivesByID(meta.Drives)[5].(*faultdrive.Drive).SetOffline(false)
 
 	// Overwrites across the limit, both ways, then delete.
 	tc.put(t, "k", big)

@@ -15,13 +15,16 @@ import (
 
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/intercept"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // listCluster is a Layer over n in-memory drives whose listing calls are
 // counted per drive.
 type listCluster struct {
 	*Layer
-	faulty []*storagenode.FaultyDrive
+	faulty []*faultdrive.Drive
 	lists  []atomic.Int64
 }
 
@@ -32,10 +35,10 @@ func newListCluster(t testing.TB, n, k, m int, wrap func(i int, d storagenode.Dr
 	var drives []Drive
 	for i := range n {
 		id := fmt.Sprintf("d%d", i)
-		f := storagenode.NewFaulty(storagenode.NewMem(id))
+		f := faultdrive.New(local.NewMem(id))
 		lc.faulty = append(lc.faulty, f)
-		var d storagenode.Drive = storagenode.Observe(f, func(_, op string, _ time.Duration, _ int64, _ bool) {
-			if op == storagenode.OpList {
+		var d storagenode.Drive = intercept.Observe(f, func(_, op string, _ time.Duration, _ int64, _ bool) {
+			if op == intercept.ClassList {
 				lc.lists[i].Add(1)
 			}
 		})
@@ -347,7 +350,7 @@ func BenchmarkListObjectsLocal(b *testing.B) {
 	const n = 20000
 	var drives []Drive
 	for i := range 6 {
-		d, err := storagenode.OpenLocal(b.TempDir(), storagenode.LocalOptions{
+		d, err := local.Open(b.TempDir(), local.Options{
 			ID: fmt.Sprintf("d%d", i), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			b.Fatal(err)

@@ -12,11 +12,12 @@ import (
 
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
 )
 
 // faultyByID maps the cluster's drives by ID.
-func (tc *testCluster) faultyByID() map[string]*storagenode.FaultyDrive {
-	out := map[string]*storagenode.FaultyDrive{}
+func (tc *testCluster) faultyByID() map[string]*faultdrive.Drive {
+	out := map[string]*faultdrive.Drive{}
 	for _, f := range tc.faulty {
 		out[f.ID()] = f
 	}

@@ -11,18 +11,20 @@ import (
 
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // growCluster is a Layer over the first `initial` of `total` in-memory
 // drives (faulty-wrapped), with bucket "bkt" on all of them, so that the
 // others can be added to the map later.
-func growCluster(t *testing.T, total, initial int, inlineMax int64) (*testCluster, []Drive, []*storagenode.FaultyDrive) {
+func growCluster(t *testing.T, total, initial int, inlineMax int64) (*testCluster, []Drive, []*faultdrive.Drive) {
 	t.Helper()
 	var drives []Drive
-	var faulty []*storagenode.FaultyDrive
+	var faulty []*faultdrive.Drive
 	for i := range total {
 		id := fmt.Sprintf("d%d", i)
-		f := storagenode.NewFaulty(storagenode.NewMem(id))
+		f := faultdrive.New(local.NewMem(id))
 		faulty = append(faulty, f)
 		drives = append(drives, Drive{Drive: f, Node: id})
 	}

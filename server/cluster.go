@@ -16,7 +16,8 @@ import (
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
-	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
+	"github.com/ecstore/ecstore/storagenode/rpc"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -46,8 +47,8 @@ type NodeConfig struct {
 	DeleteGrace time.Duration
 
 	// openLocal opens a drive folder; tests replace it. Default
-	// storagenode.OpenLocal.
-	openLocal func(dir string, opts storagenode.LocalOptions) (*storagenode.LocalDrive, error)
+	// local.Open.
+	openLocal func(dir string, opts local.Options) (*local.Drive, error)
 }
 
 // DefaultNodeConfig returns a node's defaults; Address, ID, DriveDirs and
@@ -70,7 +71,7 @@ func (c *NodeConfig) EnsureDefaults() {
 		c.DeleteGrace = DefaultDeleteGrace
 	}
 	if c.openLocal == nil {
-		c.openLocal = storagenode.OpenLocal
+		c.openLocal = local.Open
 	}
 }
 
@@ -83,8 +84,8 @@ func (c *NodeConfig) Validate() error {
 		return errors.New("node: --address is required")
 	case len(c.DriveDirs) == 0:
 		return errors.New("node: give at least one drive folder")
-	case len(c.Secret) < storagenode.MinSecretLen:
-		return fmt.Errorf("node: set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes", storagenode.MinSecretLen)
+	case len(c.Secret) < rpc.MinSecretLen:
+		return fmt.Errorf("node: set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes", rpc.MinSecretLen)
 	case (c.CertFile == "") != (c.KeyFile == ""):
 		return errors.New("node: give both --tls-cert and --tls-key, or neither")
 	}
@@ -168,12 +169,12 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		n := m.Node(cfg.ID)
 		log.Info("cluster map adopted", "map", m.ID(), "in_map", n != nil && !n.Removed)
 	}
-	opts := storagenode.RPCOptions{Secret: cfg.Secret, Maps: keeper, Logger: log, Node: storagenode.NodeIdentity{ID: cfg.ID, Zone: cfg.Zone}}
+	opts := rpc.Options{Secret: cfg.Secret, Maps: keeper, Logger: log, Node: rpc.NodeIdentity{ID: cfg.ID, Zone: cfg.Zone}}
 	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
+		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, rpc.MinSecretLen)
 	}
-	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*storagenode.LocalDrive, error) {
-		return cfg.openLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
+	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*local.Drive, error) {
+		return cfg.openLocal(dir, local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
 			// Crash-only: a restart replays the index's log; the gateways
 			// treat the node as down meanwhile.
 			log.Error("drive index failed; stopping so that a restart recovers it", "drive", id, "err", err)
@@ -189,7 +190,7 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	g, gctx := errgroup.WithContext(ctx)
 	startScrubbers(gctx, g, drives, log)
 	mux := http.NewServeMux()
-	mux.Handle("/ecstore/", storagenode.NewRPCHandler(drives, opts))
+	mux.Handle("/ecstore/", rpc.NewHandler(drives, opts))
 	mux.HandleFunc("/health/live", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	g.Go(func() error {
 		return serve(gctx, serveConfig{
@@ -280,8 +281,8 @@ func (c *GatewayConfig) Validate() error {
 	switch {
 	case c.ClusterFile == "":
 		return errors.New("gateway: --cluster FILE is required")
-	case len(c.Secret) < storagenode.MinSecretLen:
-		return fmt.Errorf("gateway: set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes", storagenode.MinSecretLen)
+	case len(c.Secret) < rpc.MinSecretLen:
+		return fmt.Errorf("gateway: set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes", rpc.MinSecretLen)
 	case (c.CertFile == "") != (c.KeyFile == ""):
 		return errors.New("gateway: give both --tls-cert and --tls-key, or neither")
 	case c.RebalanceRate < 0:
@@ -316,7 +317,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	// Metadata calls and block reads take milliseconds; a node that does not
 	// answer one in 5s is treated as down (the breaker then probes it in the
 	// background) rather than stalling requests for the default 30s.
-	opts := storagenode.RPCOptions{Secret: cfg.Secret, MapID: m.ID(), Logger: log, CallTimeout: 5 * time.Second}
+	opts := rpc.Options{Secret: cfg.Secret, MapID: m.ID(), Logger: log, CallTimeout: 5 * time.Second}
 	if cfg.InternodeCA != "" {
 		pem, err := os.ReadFile(cfg.InternodeCA)
 		if err != nil {
@@ -329,7 +330,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 		opts.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("gateway: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, storagenode.MinSecretLen)
+		return fmt.Errorf("gateway: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, rpc.MinSecretLen)
 	}
 	var mapFiles []string
 	if cfg.StateDir != "" {
@@ -344,10 +345,10 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	}
 	opts.MapID = ""
 	opts.Maps = keeper
-	opts.Client = storagenode.NewRPCClient(opts)
+	opts.Client = rpc.NewHTTPClient(opts)
 	met := newMetrics()
 	ms := &membership{self: cfg.Address, keeper: keeper, opts: opts, met: met, log: log, rate: cfg.RebalanceRate, ctx: ctx,
-		drives: map[string]gateway.Drive{}, nodes: map[string]*storagenode.NodeClient{}}
+		drives: map[string]gateway.Drive{}, nodes: map[string]*rpc.NodeClient{}}
 	defer ms.closeDrives()
 	// Start on the newest map the nodes hold: the file may be older.
 	ms.catchUp(ctx)

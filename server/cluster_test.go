@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
+	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
 // testCert writes a self-signed certificate for 127.0.0.1 and returns its
@@ -70,7 +72,7 @@ func TestNodeOverTLS(t *testing.T) {
 	case err := <-errc:
 		t.Fatal(err)
 	}
-	trusted := storagenode.NewRemoteDrive("https://"+addr, "n1-d1", storagenode.RPCOptions{
+	trusted := rpc.NewClient("https://"+addr, "n1-d1", rpc.Options{
 		Secret: secret, TLSConfig: &tls.Config{RootCAs: pool}})
 	if err := trusted.MakeBucket(context.Background(), "bkt", time.Now()); err != nil {
 		t.Fatalf("MakeBucket over TLS: %v", err)
@@ -78,11 +80,11 @@ func TestNodeOverTLS(t *testing.T) {
 	if _, err := trusted.StatBucket(context.Background(), "bkt"); err != nil {
 		t.Fatalf("StatBucket over TLS: %v", err)
 	}
-	untrusted := storagenode.NewRemoteDrive("https://"+addr, "n1-d1", storagenode.RPCOptions{Secret: secret})
+	untrusted := rpc.NewClient("https://"+addr, "n1-d1", rpc.Options{Secret: secret})
 	if _, err := untrusted.StatBucket(context.Background(), "bkt"); !errors.Is(err, storagenode.ErrDriveOffline) {
 		t.Fatalf("a client that does not trust the node's certificate: %v, want ErrDriveOffline", err)
 	}
-	plain := storagenode.NewRemoteDrive("http://"+addr, "n1-d1", storagenode.RPCOptions{Secret: secret})
+	plain := rpc.NewClient("http://"+addr, "n1-d1", rpc.Options{Secret: secret})
 	if _, err := plain.StatBucket(context.Background(), "bkt"); err == nil {
 		t.Fatal("plain HTTP to a TLS node worked")
 	}
@@ -96,9 +98,9 @@ func TestRunNodeEndsOnIndexFailure(t *testing.T) {
 	cfg := NodeConfig{
 		Address: "127.0.0.1:0", ID: "n1", DriveDirs: []string{t.TempDir()}, Secret: []byte("node-fatal-test-secret-0123456789"),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		openLocal: func(dir string, opts storagenode.LocalOptions) (*storagenode.LocalDrive, error) {
+		openLocal: func(dir string, opts local.Options) (*local.Drive, error) {
 			fatal <- opts.OnIndexFatal
-			return storagenode.OpenLocal(dir, opts)
+			return local.Open(dir, opts)
 		},
 	}
 	addrc := make(chan string, 1)

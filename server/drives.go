@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 	"github.com/google/uuid"
 )
 
@@ -24,16 +25,16 @@ type driveSet struct {
 	// accepts that what the replaced drives held is lost).
 	AdoptEmpty bool
 	Log        *slog.Logger
-	Open       func(dir, id string) (*storagenode.LocalDrive, error)
+	Open       func(dir, id string) (*local.Drive, error)
 }
 
 // setDrive is one drive folder of a set, as found at start.
 type setDrive struct {
 	dir, id string
-	format  storagenode.DriveFormat
+	format  local.Format
 	state   driveState
 	err     error // why unusable
-	drive   *storagenode.LocalDrive
+	drive   *local.Drive
 }
 
 type driveState int
@@ -59,7 +60,7 @@ const (
 //   - Fewer than Quorum usable drives: openSet refuses, naming each unusable
 //     folder and why.
 //
-// The drives are returned by folder: *storagenode.LocalDrive or
+// The drives are returned by folder: *local.Drive or
 // *storagenode.OfflineDrive. On error nothing is left open.
 func openSet(s driveSet) (drives []storagenode.Drive, err error) {
 	n := len(s.Dirs)
@@ -72,7 +73,7 @@ func openSet(s driveSet) (drives []storagenode.Drive, err error) {
 			d.state, d.err = driveUnusable, fmt.Errorf("%s is not a folder", dir)
 			continue
 		}
-		f, found, err := storagenode.ReadDriveFormat(dir)
+		f, found, err := local.ReadFormat(dir)
 		switch {
 		case err != nil:
 			d.state, d.err = driveUnusable, err
@@ -99,7 +100,7 @@ func openSet(s driveSet) (drives []storagenode.Drive, err error) {
 
 	// The set: the one most formatted drives name.
 	votes := map[string]int{}
-	var set storagenode.SetInfo
+	var set local.SetInfo
 	for _, d := range sd {
 		if d.state == driveMember && d.format.Set != nil {
 			votes[d.format.Set.ID]++
@@ -238,20 +239,20 @@ var errNoDrives = errors.New("no drive folder of this node can be used")
 // heal scanner rebuilds it). The set rule of the embedded server (refuse
 // empty folders below a quorum) is not applied here: the quorum that
 // matters spans nodes, and only a gateway sees all of them.
-func openNodeDrives(dirs, ids []string, log *slog.Logger, open func(dir, id string) (*storagenode.LocalDrive, error)) ([]storagenode.Drive, error) {
+func openNodeDrives(dirs, ids []string, log *slog.Logger, open func(dir, id string) (*local.Drive, error)) ([]storagenode.Drive, error) {
 	drives := make([]storagenode.Drive, len(dirs))
 	var empty []int
 	formatted, opened := 0, 0
 	var reasons []string
 	for i, dir := range dirs {
-		_, found, err := storagenode.ReadDriveFormat(dir)
+		_, found, err := local.ReadFormat(dir)
 		if err == nil && !found {
 			empty = append(empty, i)
 			continue
 		}
 		if err == nil {
 			formatted++
-			var d *storagenode.LocalDrive
+			var d *local.Drive
 			if d, err = open(dir, ids[i]); err == nil {
 				drives[i] = d
 				opened++

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // syncBuffer is a log sink safe for concurrent writers.
@@ -58,8 +59,8 @@ func (f *setFixture) open(adopt bool, check func([]storagenode.Drive)) error {
 	drives, err := openSet(driveSet{
 		Dirs: f.dirs, IDs: f.ids, Quorum: startQuorum(6, 4, 2), AdoptEmpty: adopt,
 		Log: slog.New(slog.NewTextHandler(&f.log, nil)),
-		Open: func(dir, id string) (*storagenode.LocalDrive, error) {
-			return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
+		Open: func(dir, id string) (*local.Drive, error) {
+			return local.Open(dir, local.Options{ID: id, IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
 		},
 	})
 	if err != nil {
@@ -88,7 +89,7 @@ func (f *setFixture) open(adopt bool, check func([]storagenode.Drive)) error {
 func (f *setFixture) setIDs() []string {
 	out := make([]string, len(f.dirs))
 	for i, dir := range f.dirs {
-		if fm, found, err := storagenode.ReadDriveFormat(dir); err == nil && found && fm.Set != nil {
+		if fm, found, err := local.ReadFormat(dir); err == nil && found && fm.Set != nil {
 			out[i] = fm.Set.ID
 		}
 	}
@@ -147,7 +148,7 @@ func TestOpenSetUpgrade(t *testing.T) {
 	f := newSetFixture(t)
 	for i, dir := range f.dirs {
 		// As the previous release formatted them: index and drive.json v1.
-		d, err := storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: f.ids[i], IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
+		d, err := local.Open(dir, local.Options{ID: f.ids[i], IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +205,7 @@ func TestOpenSetEmptyFolders(t *testing.T) {
 		}
 	}
 	for _, i := range []int{0, 2, 4} {
-		if _, found, _ := storagenode.ReadDriveFormat(f.dirs[i]); found {
+		if _, found, _ := local.ReadFormat(f.dirs[i]); found {
 			t.Errorf("the refused start formatted %s", f.dirs[i])
 		}
 	}
@@ -339,8 +340,8 @@ func TestOpenNodeDrives(t *testing.T) {
 	ids := []string{"n1-d1", "n1-d2", "n1-d3"}
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	open := func(dir, id string) (*storagenode.LocalDrive, error) {
-		return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
+	open := func(dir, id string) (*local.Drive, error) {
+		return local.Open(dir, local.Options{ID: id, IndexCacheSize: 1 << 20, IndexMemTableSize: 1 << 20})
 	}
 	closeAll := func(ds []storagenode.Drive) {
 		for _, d := range ds {

@@ -14,6 +14,8 @@ import (
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/intercept"
+	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
 // mapPollInterval is how often a gateway asks the nodes for a newer map
@@ -29,7 +31,7 @@ const maxPriorLayouts = 4
 type membership struct {
 	self   string // this gateway's address: who runs a rebalance
 	keeper *cluster.Keeper
-	opts   storagenode.RPCOptions // client options; Maps is keeper
+	opts   rpc.Options // client options; Maps is keeper
 	met    *metrics
 	log    *slog.Logger
 	rate   float64 // rebalance objects/s, 0: unbounded
@@ -39,7 +41,7 @@ type membership struct {
 
 	mu     sync.Mutex
 	drives map[string]gateway.Drive // by drive ID: one breaker per drive for the process's life
-	nodes  map[string]*storagenode.NodeClient
+	nodes  map[string]*rpc.NodeClient
 	layer  *gateway.Layer
 	repair *gateway.Repair
 	onLine func() // a drive came back online
@@ -60,9 +62,9 @@ func (ms *membership) drive(n cluster.Node, d cluster.Drive) gateway.Drive {
 	defer ms.mu.Unlock()
 	g, ok := ms.drives[d.ID]
 	if !ok {
-		rd := storagenode.NewRemoteDrive(baseURL(n.Address), d.ID, ms.opts)
+		rd := rpc.NewClient(baseURL(n.Address), d.ID, ms.opts)
 		nodeID := n.ID
-		br := storagenode.NewBreaker(rd, storagenode.BreakerOptions{OnStateChange: func(id string, online bool) {
+		br := intercept.NewBreaker(rd, intercept.BreakerOptions{OnStateChange: func(id string, online bool) {
 			if online {
 				ms.log.Info("drive back online", "drive", id, "node", nodeID)
 				if ms.onLine != nil {
@@ -115,12 +117,12 @@ func (ms *membership) closeDrives() {
 	}
 }
 
-func (ms *membership) node(addr string) *storagenode.NodeClient {
+func (ms *membership) node(addr string) *rpc.NodeClient {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	c := ms.nodes[addr]
 	if c == nil {
-		c = storagenode.NewNodeClient(baseURL(addr), ms.opts)
+		c = rpc.NewNodeClient(baseURL(addr), ms.opts)
 		ms.nodes[addr] = c
 	}
 	return c
@@ -233,7 +235,7 @@ func (ms *membership) catchUp(ctx context.Context) {
 		if a.addr == "" {
 			continue // a removed node
 		}
-		if errors.Is(a.err, storagenode.ErrNoMap) || (a.m != nil && a.m.ID() != mine.ID() && a.m.Epoch <= mine.Epoch) {
+		if errors.Is(a.err, rpc.ErrNoMap) || (a.m != nil && a.m.ID() != mine.ID() && a.m.Epoch <= mine.Epoch) {
 			if err := ms.node(a.addr).PushMap(ctx, mine.Encode(), true); err != nil {
 				ms.log.Warn("offering the cluster map to a node behind", "node", a.addr, "err", err)
 			}
@@ -406,7 +408,7 @@ func (ms *membership) makeBuckets(ctx context.Context, address string, ids []str
 		return err
 	}
 	for _, id := range ids {
-		d := storagenode.NewRemoteDrive(baseURL(address), id, ms.opts)
+		d := rpc.NewClient(baseURL(address), id, ms.opts)
 		for _, b := range buckets {
 			if err := d.MakeBucket(ctx, b.Name, b.Created); err != nil && !errors.Is(err, storagenode.ErrBucketExists) {
 				_ = d.Close()

@@ -12,6 +12,7 @@ import (
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/intercept"
 )
 
 // metrics holds one process's Prometheus registry.
@@ -76,10 +77,10 @@ func (m *metrics) observe(s s3compat.RequestStats) {
 	}
 }
 
-// driveOpClasses are the operation classes storagenode.Observe reports.
+// driveOpClasses are the operation classes intercept.Observe reports.
 var driveOpClasses = []string{
-	storagenode.OpShardWrite, storagenode.OpShardRead, storagenode.OpMetaWrite,
-	storagenode.OpMetaRead, storagenode.OpList, storagenode.OpOther,
+	intercept.ClassShardWrite, intercept.ClassShardRead, intercept.ClassMetaWrite,
+	intercept.ClassMetaRead, intercept.ClassList, intercept.ClassOther,
 }
 
 // driveOpMetrics are one drive's series for one operation class, looked up
@@ -103,7 +104,7 @@ func (m *metrics) instrument(d storagenode.Drive) storagenode.Drive {
 	for _, op := range driveOpClasses {
 		series[op] = m.opSeries(d.ID(), op)
 	}
-	return storagenode.Observe(d, func(drive, op string, took time.Duration, n int64, failed bool) {
+	return intercept.Observe(d, func(drive, op string, took time.Duration, n int64, failed bool) {
 		s := series[op]
 		if s == nil { // a class this list does not know yet
 			s = m.opSeries(drive, op)

@@ -18,6 +18,8 @@ import (
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/s3compat/sigv4"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
+	"github.com/ecstore/ecstore/storagenode/scrub"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -227,8 +229,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	set, err := openSet(driveSet{
 		Dirs: cfg.DriveDirs, IDs: ids, Quorum: startQuorum(len(ids), cfg.DataShards, cfg.ParityShards),
 		AdoptEmpty: cfg.AdoptEmptyDrives, Log: log,
-		Open: func(dir, id string) (*storagenode.LocalDrive, error) {
-			return storagenode.OpenLocal(dir, storagenode.LocalOptions{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
+		Open: func(dir, id string) (*local.Drive, error) {
+			return local.Open(dir, local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
 				log.Error("drive index failed; the drive is offline until the server restarts", "drive", id, "err", err)
 			}})
 		},
@@ -291,8 +293,8 @@ func closeDrives(drives []storagenode.Drive, log *slog.Logger) {
 // startScrubbers starts, in g, a scrubber for each local drive.
 func startScrubbers(ctx context.Context, g *errgroup.Group, drives []storagenode.Drive, log *slog.Logger) {
 	for _, d := range drives {
-		if _, ok := d.(*storagenode.LocalDrive); ok {
-			g.Go(func() error { (&storagenode.Scrubber{Drive: d, Logger: log}).Run(ctx); return nil })
+		if _, ok := d.(*local.Drive); ok {
+			g.Go(func() error { (&scrub.Scrubber{Drive: d, Logger: log}).Run(ctx); return nil })
 		}
 	}
 }
@@ -417,5 +419,5 @@ func serve(ctx context.Context, sc serveConfig, logAttrs ...any) error {
 }
 
 // DefaultDeleteGrace is how long a deleted or replaced version's shard
-// files stay in a drive's trash (storagenode.LocalOptions.DeleteGrace).
+// files stay in a drive's trash (local.Options.DeleteGrace).
 const DefaultDeleteGrace = 15 * time.Minute

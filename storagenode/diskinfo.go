@@ -4,12 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
-	"syscall"
-
-	"github.com/cockroachdb/pebble"
 )
 
 // DiskInfo is a drive's capacity as its file system reports it.
@@ -38,7 +32,9 @@ func WithRecordCount(ctx context.Context) context.Context {
 	return context.WithValue(ctx, recordCountKey{}, true)
 }
 
-func wantsRecordCount(ctx context.Context) bool {
+// WantsRecordCount reports whether ctx asks DiskInfo for the record count
+// (WithRecordCount).
+func WantsRecordCount(ctx context.Context) bool {
 	v, _ := ctx.Value(recordCountKey{}).(bool)
 	return v
 }
@@ -56,122 +52,4 @@ func DiskInfoOf(ctx context.Context, d Drive) (DiskInfo, error) {
 		return di.DiskInfo(ctx)
 	}
 	return DiskInfo{}, fmt.Errorf("disk info of drive %s: %w", d.ID(), errors.ErrUnsupported)
-}
-
-// DiskInfo reports the capacity of the file system holding the drive. It
-// fails with ErrDriveOffline when the drive is closed or its folder (its
-// identity file) is gone, as when a disk is unmounted or removed.
-func (d *LocalDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
-	if err := d.enter(ctx); err != nil {
-		return DiskInfo{}, err
-	}
-	defer d.leave()
-	if _, err := os.Stat(filepath.Join(d.dir, formatFile)); err != nil {
-		return DiskInfo{}, fmt.Errorf("drive %s: %v: %w", d.id, err, ErrDriveOffline)
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(d.dir, &st); err != nil {
-		return DiskInfo{}, fmt.Errorf("drive %s: statfs: %v: %w", d.id, err, ErrDriveOffline)
-	}
-	bs := uint64(st.Bsize)
-	di := DiskInfo{Total: st.Blocks * bs, Free: st.Bavail * bs, Used: (st.Blocks - st.Bfree) * bs, Records: -1}
-	di.ReadOnly = st.Flags&stReadOnly != 0 || !d.takesWrites()
-	if wantsRecordCount(ctx) {
-		n, err := d.countRecords(ctx)
-		if err != nil {
-			return DiskInfo{}, err
-		}
-		di.Records = n
-	}
-	return di, nil
-}
-
-// stReadOnly is the read-only bit of Statfs_t.Flags (ST_RDONLY on Linux,
-// MNT_RDONLY on the BSDs and macOS).
-const stReadOnly = 0x1
-
-// takesWrites reports whether a file can be created (and removed) in the
-// drive's tmp folder: false on a read-only file system (EROFS), or a folder
-// the process may not write (EACCES), whatever the mount flags say.
-func (d *LocalDrive) takesWrites() bool {
-	f, err := os.CreateTemp(d.tmp, "probe-*")
-	if err != nil {
-		return false
-	}
-	name := f.Name()
-	_ = f.Close()
-	return os.Remove(name) == nil
-}
-
-// countRecords counts the object records of every bucket: a scan of keys,
-// values unread.
-func (d *LocalDrive) countRecords(ctx context.Context) (int64, error) {
-	lower := []byte{'o', sep}
-	it, err := d.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
-	if err != nil {
-		return 0, errf(err, "count records")
-	}
-	var n int64
-	for ok := it.First(); ok; ok = it.Next() {
-		n++
-		if n%4096 == 0 && ctx.Err() != nil {
-			_ = it.Close()
-			return 0, ctx.Err()
-		}
-	}
-	if err := it.Close(); err != nil {
-		return 0, errf(err, "count records")
-	}
-	return n, nil
-}
-
-// DiskInfo reports the inner drive's capacity (a MemDrive has none: zeros).
-func (d *MemDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
-	unlock, err := d.lock(ctx, false)
-	if err != nil {
-		return DiskInfo{}, err
-	}
-	defer unlock()
-	di := DiskInfo{Records: -1}
-	if wantsRecordCount(ctx) {
-		di.Records = 0
-		for _, b := range d.buckets {
-			di.Records += int64(len(b.objects))
-		}
-	}
-	return di, nil
-}
-
-// DiskInfo fails while the drive is set offline, else asks the inner drive;
-// it reports the drive read-only while SetReadOnly is on.
-func (f *FaultyDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
-	if err := f.check(); err != nil {
-		return DiskInfo{}, err
-	}
-	di, err := DiskInfoOf(ctx, f.Drive)
-	if err == nil && f.rdonly.Load() {
-		di.ReadOnly = true
-	}
-	return di, err
-}
-
-// DiskInfo asks the inner drive, through the breaker.
-func (b *Breaker) DiskInfo(ctx context.Context) (DiskInfo, error) {
-	return guard(b, func() (DiskInfo, error) { return DiskInfoOf(ctx, b.Drive) })
-}
-
-// DiskInfo asks the node for the drive's capacity.
-func (d *RemoteDrive) DiskInfo(ctx context.Context) (DiskInfo, error) {
-	if err := d.check(ctx, "disk info"); err != nil {
-		return DiskInfo{}, err
-	}
-	var res DiskInfo
-	var q url.Values
-	if wantsRecordCount(ctx) {
-		q = url.Values{"records": {"1"}}
-	}
-	if err := d.get(ctx, "disk info", mDiskInfo, q, &res); err != nil {
-		return DiskInfo{}, err
-	}
-	return res, nil
 }

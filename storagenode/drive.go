@@ -95,8 +95,8 @@ type ShardStore interface {
 	// DeleteVersion removes every shard file of one version directory.
 	// Missing directories are not an error. Reads that started on the
 	// version must be able to finish: readers opened before go on, and
-	// OpenShard may still find the files for a grace period (LocalDrive:
-	// LocalOptions.DeleteGrace), never with other bytes.
+	// OpenShard may still find the files for a grace period (local.Drive:
+	// local.Options.DeleteGrace), never with other bytes.
 	DeleteVersion(ctx context.Context, bucket, versionDir string) error
 	// DeleteShard removes one committed shard file (a replaced or unused
 	// multipart part). A missing file is not an error.
@@ -189,6 +189,9 @@ type ShardRef struct {
 	VersionDir string // version id or upload id (letters, digits, '-')
 	Name       string // file name inside the version directory, e.g. "part.1"
 }
+
+// String returns "bucket/versionDir/name".
+func (r ShardRef) String() string { return r.Bucket + "/" + r.VersionDir + "/" + r.Name }
 
 // ShardWriter receives a shard file's bytes. It is not safe for concurrent
 // use.

@@ -62,15 +62,21 @@ func ValidName(s string) bool {
 	return true
 }
 
-func checkBucket(bucket string) error {
+// CheckBucket fails with ErrInvalidName unless bucket follows
+// ValidBucketName. Drive implementations check every name before any I/O
+// with these functions, so that all of them refuse the same names with the
+// same errors.
+func CheckBucket(bucket string) error {
 	if !ValidBucketName(bucket) {
 		return fmt.Errorf("storagenode: bucket %q: %w", bucket, ErrInvalidName)
 	}
 	return nil
 }
 
-func checkKey(bucket, key string) error {
-	if err := checkBucket(bucket); err != nil {
+// CheckKey checks the bucket and an object key (1 to MaxKeyLen bytes of
+// UTF-8).
+func CheckKey(bucket, key string) error {
+	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
 	if len(key) == 0 || len(key) > MaxKeyLen {
@@ -82,8 +88,9 @@ func checkKey(bucket, key string) error {
 	return nil
 }
 
-func checkVersionDir(bucket, versionDir string) error {
-	if err := checkBucket(bucket); err != nil {
+// CheckVersionDir checks the bucket and a version directory (ValidName).
+func CheckVersionDir(bucket, versionDir string) error {
+	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
 	if !ValidName(versionDir) {
@@ -92,8 +99,9 @@ func checkVersionDir(bucket, versionDir string) error {
 	return nil
 }
 
-func checkUpload(bucket, uploadID string) error {
-	if err := checkBucket(bucket); err != nil {
+// CheckUpload checks the bucket and an upload id (ValidName).
+func CheckUpload(bucket, uploadID string) error {
+	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
 	if !ValidName(uploadID) {
@@ -102,8 +110,9 @@ func checkUpload(bucket, uploadID string) error {
 	return nil
 }
 
-func checkRef(ref ShardRef) error {
-	if err := checkVersionDir(ref.Bucket, ref.VersionDir); err != nil {
+// CheckRef checks every name of a shard reference.
+func CheckRef(ref ShardRef) error {
+	if err := CheckVersionDir(ref.Bucket, ref.VersionDir); err != nil {
 		return err
 	}
 	if !ValidName(ref.Name) {
@@ -112,7 +121,8 @@ func checkRef(ref ShardRef) error {
 	return nil
 }
 
-func checkPart(p *PartMeta) error {
+// CheckPart checks a part record's number (1 to MaxPartNumber).
+func CheckPart(p *PartMeta) error {
 	if p == nil {
 		return fmt.Errorf("storagenode: nil part record: %w", ErrInvalidName)
 	}
@@ -122,21 +132,21 @@ func checkPart(p *PartMeta) error {
 	return nil
 }
 
-// checkMeta validates the names of an object record.
-func checkMeta(m *ObjectMeta) error {
+// CheckMeta validates the names of an object record.
+func CheckMeta(m *ObjectMeta) error {
 	if m == nil {
 		return fmt.Errorf("storagenode: nil object record: %w", ErrInvalidName)
 	}
-	return checkKey(m.Bucket, m.Key)
+	return CheckKey(m.Bucket, m.Key)
 }
 
-// checkUploadMeta validates the names of an upload record.
-func checkUploadMeta(u *UploadMeta) error {
+// CheckUploadMeta validates the names of an upload record.
+func CheckUploadMeta(u *UploadMeta) error {
 	if u == nil {
 		return fmt.Errorf("storagenode: nil upload record: %w", ErrInvalidName)
 	}
-	if err := checkUpload(u.Bucket, u.UploadID); err != nil {
+	if err := CheckUpload(u.Bucket, u.UploadID); err != nil {
 		return err
 	}
-	return checkKey(u.Bucket, u.Key)
+	return CheckKey(u.Bucket, u.Key)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/rpc"
 )
 
 // dumpKey describes where a key's records and shards are, node by node
@@ -20,7 +21,7 @@ func dumpKey(c *Cluster, bucket, key string) string {
 	ctx := context.Background()
 	for _, n := range m.Nodes {
 		for _, d := range n.Drives {
-			rd := storagenode.NewRemoteDrive("http://"+n.Address, d.ID, storagenode.RPCOptions{Secret: []byte(clusterSecret), MapID: m.ID()})
+			rd := rpc.NewClient("http://"+n.Address, d.ID, rpc.Options{Secret: []byte(clusterSecret), MapID: m.ID()})
 			meta, err := rd.GetMeta(ctx, bucket, key)
 			if err != nil {
 				fmt.Fprintf(&b, "  %s: %v\n", d.ID, err)

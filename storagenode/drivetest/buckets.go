@@ -102,7 +102,7 @@ func testDeleteBucketRemovesContents(t *testing.T, d storagenode.Drive) {
 	for _, b := range []string{"doomed", "doomed-not"} {
 		putMeta(t, d, meta(b, "obj", 1))
 		putMeta(t, d, meta(b, "dir/obj", 2))
-		writeShard(t, d, storagenode.ShardRef{Bucket: b, VersionDir: "v1", Name: "part.1"}, []byte("shard"), 4)
+		WriteShard(t, d, storagenode.ShardRef{Bucket: b, VersionDir: "v1", Name: "part.1"}, []byte("shard"), 4)
 		noErr(t, d.PutUpload(ctx(), &storagenode.UploadMeta{Bucket: b, Key: "mp", UploadID: "up1", Initiated: base}), "PutUpload")
 		_, err := d.PutPart(ctx(), b, "up1", &storagenode.PartMeta{Number: 1, Size: 5, ETag: "e", Name: "part.1"})
 		noErr(t, err, "PutPart")

@@ -23,7 +23,7 @@ func startUpload(t *testing.T, d storagenode.Drive, key, id string, names ...str
 	t.Helper()
 	noErr(t, d.PutUpload(ctx(), upload(key, id, 1)), "PutUpload")
 	for i, name := range names {
-		writeShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: id, Name: name}, pattern(100, byte(i)), 64)
+		WriteShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: id, Name: name}, pattern(100, byte(i)), 64)
 		_, err := d.PutPart(ctx(), "bkt", id, &storagenode.PartMeta{Number: i + 1, Size: 100, ETag: "p", Name: name, ModTime: at(1)})
 		noErr(t, err, "PutPart")
 	}
@@ -42,7 +42,7 @@ func testCompleteUpload(t *testing.T, d storagenode.Drive) {
 	makeBucket(t, d, "bkt")
 	startUpload(t, d, "k", "u1", "part.1.a", "part.2.b")
 	// A part file no record names (an earlier upload of part 2).
-	writeShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: "u1", Name: "part.2.a"}, pattern(100, 9), 64)
+	WriteShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: "u1", Name: "part.2.a"}, pattern(100, 9), 64)
 	prev := putMeta(t, d, meta("bkt", "k", 1))
 	_ = prev
 

@@ -167,7 +167,7 @@ func testCanceledContext(t *testing.T, d storagenode.Drive) {
 func testClosed(t *testing.T, d storagenode.Drive) {
 	makeBucket(t, d, "bkt")
 	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}
-	writeShard(t, d, ref, []byte("data"), 4)
+	WriteShard(t, d, ref, []byte("data"), 4)
 	putMeta(t, d, meta("bkt", "k", 1))
 	noErr(t, d.PutUpload(ctx(), upload("k", "u1", 1)), "PutUpload")
 	w, err := d.CreateShard(ctx(), storagenode.ShardRef{Bucket: "bkt", VersionDir: "v2", Name: "part.1"})

@@ -11,8 +11,8 @@ func testDeleteShard(t *testing.T, d storagenode.Drive) {
 	makeBucket(t, d, "bkt")
 	a := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1.aaaa"}
 	b := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1.bbbb"}
-	writeShard(t, d, a, []byte("first"), 5)
-	writeShard(t, d, b, []byte("second"), 6)
+	WriteShard(t, d, a, []byte("first"), 5)
+	WriteShard(t, d, b, []byte("second"), 6)
 	noErr(t, d.DeleteShard(ctx(), a), "DeleteShard")
 	_, err := d.OpenShard(ctx(), a)
 	wantErr(t, err, storagenode.ErrShardNotFound, "OpenShard after DeleteShard")

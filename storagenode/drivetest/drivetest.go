@@ -1,16 +1,3 @@
-// Package drivetest is the conformance suite every storagenode.Drive
-// implementation runs: local, in-memory, fault-injecting and (later) remote
-// drives call Run with a constructor and must pass the same tests.
-//
-//	func TestConformance(t *testing.T) {
-//		drivetest.Run(t, func(t *testing.T) storagenode.Drive {
-//			return storagenode.NewMem("d1")
-//		})
-//	}
-//
-// The suite closes each drive it gets when its subtest ends (Close must
-// therefore tolerate a second call). It imports only storagenode and the
-// standard library.
 package drivetest
 
 import (
@@ -85,14 +72,14 @@ func at(n int) time.Time { return base.Add(time.Duration(n) * time.Millisecond) 
 
 func ctx() context.Context { return context.Background() }
 
-func wantErr(t *testing.T, err, target error, what string) {
+func wantErr(t testing.TB, err, target error, what string) {
 	t.Helper()
 	if !errors.Is(err, target) {
 		t.Fatalf("%s: got error %v, want %v", what, err, target)
 	}
 }
 
-func noErr(t *testing.T, err error, what string) {
+func noErr(t testing.TB, err error, what string) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
@@ -185,7 +172,10 @@ func dump(v any) string {
 
 // writeShard creates and commits a shard holding data, written in chunks of
 // the given size.
-func writeShard(t *testing.T, d storagenode.Drive, ref storagenode.ShardRef, data []byte, chunk int) {
+// WriteShard writes data as the shard ref of d, in writes of chunk bytes,
+// and commits it; it fails t on any error. (For the tests and benchmarks
+// of implementations, as the suite's own.)
+func WriteShard(t testing.TB, d storagenode.Drive, ref storagenode.ShardRef, data []byte, chunk int) {
 	t.Helper()
 	w, err := d.CreateShard(ctx(), ref)
 	noErr(t, err, "CreateShard")

@@ -47,7 +47,7 @@ func testShardReadAt(t *testing.T, d storagenode.Drive) {
 	makeBucket(t, d, "bkt")
 	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v", Name: "s"}
 	data := pattern(3<<20+123, 2)
-	writeShard(t, d, ref, data, 64<<10+1)
+	WriteShard(t, d, ref, data, 64<<10+1)
 	r, err := d.OpenShard(ctx(), ref)
 	noErr(t, err, "OpenShard")
 	defer r.Close()
@@ -114,7 +114,7 @@ func testShardAbort(t *testing.T, d storagenode.Drive) {
 	wantErr(t, err, storagenode.ErrShardNotFound, "OpenShard after Abort")
 
 	// Aborting a rewrite leaves the committed file alone.
-	writeShard(t, d, ref, []byte("old"), 10)
+	WriteShard(t, d, ref, []byte("old"), 10)
 	w, err = d.CreateShard(ctx(), ref)
 	noErr(t, err, "CreateShard over a committed shard")
 	if _, err := w.Write([]byte("new content")); err != nil {
@@ -127,8 +127,8 @@ func testShardAbort(t *testing.T, d storagenode.Drive) {
 func testShardOverwriteAndEmpty(t *testing.T, d storagenode.Drive) {
 	makeBucket(t, d, "bkt")
 	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}
-	writeShard(t, d, ref, pattern(5000, 4), 333)
-	writeShard(t, d, ref, []byte("shorter"), 3)
+	WriteShard(t, d, ref, pattern(5000, 4), 333)
+	WriteShard(t, d, ref, []byte("shorter"), 3)
 	sameBytes(t, readShard(t, d, ref), []byte("shorter"), "overwritten shard")
 
 	empty := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "empty"}
@@ -174,7 +174,7 @@ func testDeleteVersion(t *testing.T, d storagenode.Drive) {
 	makeBucket(t, d, "bkt")
 	for _, v := range []string{"v1", "v2"} {
 		for _, n := range []string{"part.1", "part.2", "part.3"} {
-			writeShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: v, Name: n}, []byte(v+n), 5)
+			WriteShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: v, Name: n}, []byte(v+n), 5)
 		}
 	}
 	// A read that started on the version goes on after its deletion.
@@ -201,7 +201,7 @@ func testDeleteVersion(t *testing.T, d storagenode.Drive) {
 	noErr(t, d.DeleteVersion(ctx(), "bkt", "v1"), "DeleteVersion twice")
 	noErr(t, d.DeleteVersion(ctx(), "bkt", "never"), "DeleteVersion of a missing directory")
 	// The version directory can be written again.
-	writeShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}, []byte("again"), 5)
+	WriteShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}, []byte("again"), 5)
 	sameBytes(t, readShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}), []byte("again"), "rewritten version")
 }
 
@@ -246,7 +246,7 @@ func testHostileNames(t *testing.T, d storagenode.Drive) {
 		if !storagenode.ValidName(name) {
 			t.Errorf("ValidName(%q) = false", name)
 		}
-		writeShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: name, Name: name}, []byte(name), 7)
+		WriteShard(t, d, storagenode.ShardRef{Bucket: "bkt", VersionDir: name, Name: name}, []byte(name), 7)
 	}
 
 	// Object keys live only in the index: path-like keys are plain keys.

@@ -1,0 +1,321 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// CreateShard opens a temporary file in tmp/ behind a write buffer. The
+// bucket must exist (ErrBucketNotFound). Nothing is visible under the final
+// name until Commit, which checks the bucket again.
+func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardWriter, error) {
+	if err := d.startWrite(ctx, storagenode.CheckRef(ref), false); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	if err := d.bucketMissing(d.db, ref.Bucket, "create shard"); err != nil {
+		return nil, err
+	}
+	f, name, err := createTemp(d.fs, d.tmp, "shard-*")
+	if err != nil {
+		return nil, errf(err, "create shard %s", ref)
+	}
+	var fw io.Writer = f
+	if d.fs != vfs.Default {
+		fw = &copyWriter{w: f}
+	}
+	bw, _ := d.bufs.Get().(*bufio.Writer)
+	if bw == nil {
+		bw = bufio.NewWriterSize(fw, d.opts.WriteBufferSize)
+	} else {
+		bw.Reset(fw)
+	}
+	return &shardWriter{d: d, ref: ref, f: f, name: name, bw: bw}, nil
+}
+
+// localShardWriter writes one shard file. Not safe for concurrent use.
+type shardWriter struct {
+	d    *Drive
+	ref  storagenode.ShardRef
+	f    tempFile
+	name string // the temporary file's
+	shut bool   // f is closed (a second Close panics on the in-memory file system)
+	bw   *bufio.Writer
+	err  error // first write error; sticky
+	done bool  // committed or aborted
+}
+
+func (w *shardWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, fmt.Errorf("storagenode: write shard %s: %w", w.ref, fs.ErrClosed)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.bw.Write(p)
+	if err != nil {
+		w.err = errf(err, "write shard %s", w.ref)
+	}
+	return n, w.err
+}
+
+// Commit flushes and fsyncs the file, renames it to
+// data/<bucket>/<versionDir>/<name> (replacing a file of that name) and
+// fsyncs the directories it changed. On failure the temporary file is
+// removed and the writer is done.
+func (w *shardWriter) Commit(ctx context.Context) error {
+	if w.done {
+		return fmt.Errorf("storagenode: commit shard %s: %w", w.ref, fs.ErrClosed)
+	}
+	err := w.commit(ctx)
+	if err != nil {
+		_ = w.Abort()
+	}
+	return err
+}
+
+func (w *shardWriter) commit(ctx context.Context) error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.bw.Flush(); err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	w.release()
+	if err := w.f.Sync(); err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	w.shut = true
+	if err := w.f.Close(); err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	d := w.d
+	if err := d.enter(ctx); err != nil {
+		return err
+	}
+	defer d.leave()
+	bl := d.buckets.get(w.ref.Bucket)
+	bl.RLock()
+	defer bl.RUnlock()
+	if err := d.bucketMissing(d.db, w.ref.Bucket, "commit shard"); err != nil {
+		return err
+	}
+	bucketDir := filepath.Join(d.data, w.ref.Bucket)
+	versionDir := filepath.Join(bucketDir, w.ref.VersionDir)
+	newBucket, err := mkdir(d.fs, bucketDir)
+	if err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	newVersion, err := mkdir(d.fs, versionDir)
+	if err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	if err := d.fs.Rename(w.name, filepath.Join(versionDir, w.ref.Name)); err != nil {
+		return errf(err, "commit shard %s", w.ref)
+	}
+	w.done = true
+	// Make the new entries durable. The directories are synced at once:
+	// the writer reports success only when all are, and concurrent syncs
+	// share the file system's journal commits (one wait instead of up to
+	// three in a row).
+	dirs := []string{versionDir}
+	if newVersion {
+		dirs = append(dirs, bucketDir)
+	}
+	if newBucket {
+		dirs = append(dirs, d.data)
+	}
+	errs := make([]error, len(dirs))
+	var wg sync.WaitGroup
+	for i, dir := range dirs[1:] {
+		wg.Go(func() { errs[i+1] = syncDir(d.fs, dir) })
+	}
+	errs[0] = syncDir(d.fs, dirs[0])
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return errf(err, "commit shard %s: sync %s", w.ref, dirs[i])
+		}
+	}
+	return nil
+}
+
+// copyWriter writes a copy of what it is given: pebble's in-memory file
+// system, built with its invariants (as under -race), scrambles the slice
+// it is given after writing it, which io.Writer forbids (the caller's
+// bytes would change under it).
+type copyWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (c *copyWriter) Write(p []byte) (int, error) {
+	c.buf = append(c.buf[:0], p...)
+	return c.w.Write(c.buf)
+}
+
+// mkdir creates dir if missing (its parent exists) and reports whether it
+// did.
+func mkdir(fsys vfs.FS, dir string) (bool, error) {
+	if fsys == vfs.Default {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil || !errors.Is(err, fs.ErrExist) {
+			return err == nil, err
+		}
+		return false, nil
+	}
+	if _, err := fsys.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, fsys.MkdirAll(dir, 0o755)
+}
+
+// release returns the write buffer to the drive's pool.
+func (w *shardWriter) release() {
+	if w.bw != nil {
+		w.bw.Reset(nil)
+		w.d.bufs.Put(w.bw)
+		w.bw = nil
+	}
+}
+
+// Abort removes the temporary file. It is a no-op after Commit or Abort.
+func (w *shardWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.release()
+	if !w.shut { // may be closed by a failed Commit
+		_ = w.f.Close()
+	}
+	if err := w.d.fs.Remove(w.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return errf(err, "abort shard %s", w.ref)
+	}
+	return nil
+}
+
+// OpenShard opens a committed shard file; ErrShardNotFound if there is none.
+func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardReader, error) {
+	if err := d.start(ctx, storagenode.CheckRef(ref)); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	f, err := d.fs.Open(filepath.Join(d.data, ref.Bucket, ref.VersionDir, ref.Name))
+	if errors.Is(err, fs.ErrNotExist) {
+		// Deleted or replaced while a read was on it: still in the trash?
+		f, err = d.fs.Open(d.bin.path(ref))
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, storagenode.ErrShardNotFound)
+	}
+	if err != nil {
+		return nil, errf(err, "open shard %s", ref)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, errf(err, "open shard %s", ref)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("storagenode: open shard %s: not a regular file: %w", ref, storagenode.ErrShardNotFound)
+	}
+	return &shardReader{f: f, size: st.Size()}, nil
+}
+
+// localShardReader is a shard file opened for reading.
+type shardReader struct {
+	f    vfs.File
+	size int64
+}
+
+// ReadAt refuses a negative offset (which the in-memory file system does
+// not check).
+func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("storagenode: read shard at %d: negative offset", off)
+	}
+	return r.f.ReadAt(p, off)
+}
+
+func (r *shardReader) Close() error { return r.f.Close() }
+func (r *shardReader) Size() int64  { return r.size }
+
+// DeleteVersion removes data/<bucket>/<versionDir> and everything in it.
+func (d *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
+	if err := d.start(ctx, storagenode.CheckRef(ref)); err != nil {
+		return err
+	}
+	defer d.leave()
+	dir := filepath.Join(d.data, ref.Bucket, ref.VersionDir)
+	if err := d.fs.Remove(filepath.Join(dir, ref.Name)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return errf(err, "delete shard %s", ref)
+	}
+	if err := syncDir(d.fs, dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return errf(err, "delete shard %s", ref)
+	}
+	return nil
+}
+
+// DeleteVersion removes a version directory and every shard file in it.
+func (d *Drive) DeleteVersion(ctx context.Context, bucket, versionDir string) error {
+	if err := d.startWrite(ctx, storagenode.CheckVersionDir(bucket, versionDir), true); err != nil {
+		return err
+	}
+	defer d.leave()
+	if err := d.removeVersionDir(bucket, versionDir); err != nil {
+		return errf(err, "delete version %s/%s", bucket, versionDir)
+	}
+	return nil
+}
+
+// removeVersionDir removes a version directory's inline shard and shard
+// files, durably: the files go to the trash, where reads that started on
+// them still find them for a while (trash.go).
+func (d *Drive) removeVersionDir(bucket, versionDir string) error {
+	return d.removeVersion(bucket, versionDir, func(dir string) error { return d.bin.moveIn(dir, bucket, versionDir) })
+}
+
+// removeVersion removes a version directory's inline shard, then its
+// folder with remove, and syncs the bucket folder.
+func (d *Drive) removeVersion(bucket, versionDir string, remove func(dir string) error) error {
+	if err := d.db.Delete(inlineKey(bucket, versionDir), pebble.Sync); err != nil {
+		return fmt.Errorf("inline shard: %w", err)
+	}
+	bucketDir := filepath.Join(d.data, bucket)
+	dir := filepath.Join(bucketDir, versionDir)
+	if _, err := d.lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := remove(dir); err != nil {
+		return err
+	}
+	if err := syncDir(d.fs, bucketDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// lstat is os.Lstat on the operating system's file system (a link is not
+// followed), Stat on others (which have none).
+func (d *Drive) lstat(name string) (fs.FileInfo, error) {
+	if d.fs == vfs.Default {
+		return os.Lstat(name)
+	}
+	return d.fs.Stat(name)
+}

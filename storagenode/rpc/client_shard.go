@@ -1,0 +1,303 @@
+package rpc
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+var (
+	errStreamAborted = errors.New("storagenode: shard stream aborted")
+	errStreamEnded   = errors.New("storagenode: shard stream ended")
+)
+
+// CreateShard starts the shard stream: one POST whose body is the shard,
+// sent with "Expect: 100-continue" so that the node creates the shard (or
+// answers an error such as ErrBucketNotFound) before a byte is sent.
+// CreateShard returns once the node said go ahead. Write feeds the request
+// body; Commit ends it with a trailer carrying the stream's MAC, which tells
+// the node to commit; Abort cuts it. The stream lives within ctx: when ctx
+// ends, the stream is cut and the shard is not committed.
+func (d *Client) CreateShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardWriter, error) {
+	if err := storagenode.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	op := "create shard " + ref.String()
+	if err := d.check(ctx, op); err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(d.closeCtx, cancel)
+	pr, pw := io.Pipe()
+	w := &shardWriter{
+		d: d, ref: ref, ctx: ctx, pw: pw, done: make(chan struct{}),
+		trailer: []string{""},
+		release: func() { stop(); cancel() },
+	}
+	goAhead := make(chan struct{})
+	var once sync.Once
+	trace := &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			if code == http.StatusContinue {
+				once.Do(func() { close(goAhead) })
+			}
+			return nil
+		},
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(sctx, trace), http.MethodPost, "", nil)
+	if err != nil {
+		w.release()
+		return nil, fmt.Errorf("%s: %s: %w", d.where, op, err)
+	}
+	req.URL = d.url(mShardWrite, refQuery(ref))
+	req.Host = d.base.Host
+	req.Body = pr
+	req.ContentLength = -1 // chunked
+	req.Header.Set("Expect", "100-continue")
+	// The trailer's value is filled in by Commit through the slice, not the
+	// map: the transport reads the map's keys when it sends the headers.
+	req.Trailer = http.Header{hdrStreamMAC: w.trailer}
+	w.mac = d.auth.streamMAC(d.auth.sign(req, streamMarker))
+	go w.roundTrip(req, pr)
+
+	timer := time.NewTimer(d.opts.CallTimeout)
+	defer timer.Stop()
+	select {
+	case <-goAhead:
+		return w, nil
+	case <-w.done:
+		// An answer without go-ahead: the node refused (or failed).
+		err := w.result(ctx, op)
+		if err == nil {
+			err = fmt.Errorf("%s: %s: the node answered before the stream: %w", d.where, op, storagenode.ErrDriveOffline)
+		}
+		w.release()
+		return nil, err
+	case <-ctx.Done():
+		w.abort()
+		return nil, fmt.Errorf("%s: %s: %w", d.where, op, ctx.Err())
+	case <-timer.C:
+		w.abort()
+		return nil, fmt.Errorf("%s: %s: no go-ahead within %v: %w", d.where, op, d.opts.CallTimeout, storagenode.ErrDriveOffline)
+	}
+}
+
+// remoteShardWriter is the client end of a shard stream.
+type shardWriter struct {
+	d       *Client
+	ref     storagenode.ShardRef
+	ctx     context.Context // CreateShard's
+	pw      *io.PipeWriter
+	mac     hash.Hash
+	trailer []string // trailer[0]: the stream MAC, set by Commit
+	release func()   // stops the request context
+	state   int      // writerOpen, writerCommitted, writerAborted
+	err     error    // sticky Write error
+
+	done   chan struct{} // closed when roundTrip returns
+	status int           // of the answer (valid after done)
+	body   []byte        // of the answer (valid after done)
+	rtErr  error         // of the exchange (valid after done)
+}
+
+const (
+	writerOpen = iota
+	writerCommitted
+	writerAborted
+)
+
+// roundTrip runs the request and keeps its answer. Ending it closes the
+// pipe, so that a Write blocked on a dead stream returns.
+func (w *shardWriter) roundTrip(req *http.Request, pr *io.PipeReader) {
+	defer close(w.done)
+	resp, err := w.d.client.Do(req)
+	if err == nil {
+		w.status = resp.StatusCode
+		w.body, err = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+	}
+	w.rtErr = err
+	pr.CloseWithError(errStreamEnded)
+}
+
+// result maps the outcome of the exchange (after done) to the error of the
+// operation op, ctx being the context of the caller who waits.
+func (w *shardWriter) result(ctx context.Context, op string) error {
+	switch {
+	case w.rtErr != nil:
+		if w.ctx.Err() != nil { // CreateShard's context ended the stream
+			ctx = w.ctx
+		}
+		return w.d.netErr(ctx, op, w.rtErr)
+	case w.status == http.StatusNoContent:
+		return nil
+	case w.status < 300:
+		return fmt.Errorf("%s: %s: unexpected answer HTTP %d: %w", w.d.where, op, w.status, storagenode.ErrDriveOffline)
+	default:
+		return newRemoteError(w.d.where, op, w.status, w.body)
+	}
+}
+
+// wait waits for the exchange to end, at most CallTimeout (then it cuts it).
+func (w *shardWriter) wait() {
+	t := time.NewTimer(w.d.opts.CallTimeout)
+	defer t.Stop()
+	select {
+	case <-w.done:
+	case <-t.C:
+		w.release()
+		<-w.done
+	}
+}
+
+// abort cuts the stream (the node sees a broken body and discards the
+// temporary file) and waits for the exchange to end.
+func (w *shardWriter) abort() {
+	w.pw.CloseWithError(errStreamAborted)
+	w.release()
+	<-w.done
+}
+
+func (w *shardWriter) Write(p []byte) (int, error) {
+	if w.state != writerOpen {
+		return 0, fmt.Errorf("storagenode: write shard %s: %w", w.ref, fs.ErrClosed)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.pw.Write(p)
+	w.mac.Write(p[:n])
+	if err != nil {
+		// The exchange ended early: the node failed (its error says why) or
+		// the connection broke.
+		w.wait()
+		w.err = w.result(w.ctx, "write shard "+w.ref.String())
+		if w.err == nil {
+			w.err = fmt.Errorf("%s: write shard %s: %w: %w", w.d.where, w.ref, storagenode.ErrDriveOffline, err)
+		}
+		return n, w.err
+	}
+	return n, nil
+}
+
+// Commit ends the body with the trailer that asks the node to commit, and
+// waits for its answer (at most CallTimeout). If ctx ends first the stream
+// is cut and the shard is not committed, unless the node had committed it
+// already.
+func (w *shardWriter) Commit(ctx context.Context) error {
+	op := "commit shard " + w.ref.String()
+	if w.state != writerOpen {
+		return fmt.Errorf("storagenode: %s: %w", op, fs.ErrClosed)
+	}
+	w.state = writerCommitted
+	if err := w.d.check(ctx, op); err != nil {
+		w.abort()
+		return err
+	}
+	if w.err != nil {
+		w.abort()
+		return w.err
+	}
+	w.trailer[0] = hex.EncodeToString(w.mac.Sum(nil))
+	w.pw.Close()
+	t := time.NewTimer(w.d.opts.CallTimeout)
+	defer t.Stop()
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		w.abort()
+		return fmt.Errorf("%s: %s: %w", w.d.where, op, ctx.Err())
+	case <-t.C:
+		w.abort()
+		return fmt.Errorf("%s: %s: no answer within %v: %w", w.d.where, op, w.d.opts.CallTimeout, storagenode.ErrDriveOffline)
+	}
+	w.release()
+	return w.result(ctx, op)
+}
+
+// Abort cuts the stream; the node discards the temporary file. No-op after
+// Commit or Abort.
+func (w *shardWriter) Abort() error {
+	if w.state == writerOpen {
+		w.state = writerAborted
+		w.abort()
+	}
+	return nil
+}
+
+// OpenShard asks the node for the shard's size; reads come later, one
+// request per ReadAt.
+func (d *Client) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardReader, error) {
+	if err := storagenode.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	var res shardStatResult
+	if err := d.get(ctx, "open shard "+ref.String(), mShardStat, refQuery(ref), &res); err != nil {
+		return nil, err
+	}
+	return &shardReader{d: d, ref: ref, ctx: ctx, size: res.Size}, nil
+}
+
+// remoteShardReader reads ranges of a remote shard.
+type shardReader struct {
+	d      *Client
+	ref    storagenode.ShardRef
+	ctx    context.Context // OpenShard's: bounds every ReadAt
+	size   int64
+	closed atomic.Bool
+}
+
+func (r *shardReader) Size() int64 { return r.size }
+
+func (r *shardReader) Close() error {
+	r.closed.Store(true)
+	return nil
+}
+
+// ReadAt reads len(p) bytes at off, or up to the end of the shard (then
+// io.EOF), in one request straight into p.
+func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
+	op := "read shard " + r.ref.String()
+	switch {
+	case r.closed.Load():
+		return 0, fmt.Errorf("storagenode: %s: %w", op, fs.ErrClosed)
+	case off < 0:
+		return 0, fmt.Errorf("storagenode: %s: negative offset %d", op, off)
+	case off >= r.size:
+		return 0, io.EOF
+	case len(p) == 0:
+		return 0, nil
+	}
+	want := min(int64(len(p)), r.size-off)
+	q := refQuery(r.ref)
+	q.Set("off", strconv.FormatInt(off, 10))
+	q.Set("len", strconv.FormatInt(want, 10))
+	q.Set("size", strconv.FormatInt(r.size, 10))
+	resp, cancel, err := r.d.do(r.ctx, op, http.MethodGet, mShardRead, q, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	n, err := io.ReadFull(resp.Body, p[:want])
+	if err != nil {
+		return n, r.d.netErr(r.ctx, op, err)
+	}
+	if want < int64(len(p)) {
+		return n, io.EOF
+	}
+	return n, nil
+}
