@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,10 +27,14 @@ const (
 	testSecretKey = "e2e-secret-key-0123456789"
 )
 
-// binPath is the ecstore binary built once by TestMain.
+// binPath is the ecstore binary built once by TestMain: static
+// (CGO_ENABLED=0), as the Dockerfile wants it, so that TestDockerCompose
+// copies it into its image instead of building a second one.
 var binPath string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	unboundParallel()
 	dir, err := os.MkdirTemp("", "ecstore-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -40,6 +45,7 @@ func TestMain(m *testing.M) {
 	root := filepath.Dir(filepath.Dir(file))
 	build := exec.Command("go", "build", "-o", binPath, "./cmd/ecstore")
 	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building ecstore:", err)
@@ -50,6 +56,55 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// How many tests run at once. Most tests here wait far more than they
+// compute (a process starting, a timeout expiring, a fixed-length
+// workload), so -parallel's default, GOMAXPROCS, would leave the CPUs idle.
+// Instead every parallel test takes a slot of its kind: a heavy test (a
+// process cluster under load, hundreds of MiB, an aws CLI run of many
+// Python processes) one of heavySlots, one per CPU; a light one (a server
+// and a few requests) one of lightSlots. A test that asserts a tight time
+// bound or changes the package's state stays serial: it runs alone, before
+// the parallel ones.
+var (
+	heavySlots = make(chan struct{}, max(2, runtime.NumCPU()))
+	lightSlots = make(chan struct{}, 4)
+)
+
+// unboundParallel raises -parallel, unless it was given, above the number
+// of tests, so that the slots above bound the tests instead. (A test
+// waiting for its slot holds one of -parallel's.)
+func unboundParallel() {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", "1000")
+	}
+}
+
+// parallelHeavy marks t parallel and waits for a heavy slot, held until t
+// ends. Call it first in the test, before testCtx starts a clock.
+func parallelHeavy(t *testing.T) {
+	t.Helper()
+	parallelIn(t, heavySlots)
+}
+
+// parallelLight marks t parallel and waits for a light slot.
+func parallelLight(t *testing.T) {
+	t.Helper()
+	parallelIn(t, lightSlots)
+}
+
+func parallelIn(t *testing.T, slots chan struct{}) {
+	t.Helper()
+	t.Parallel()
+	start := time.Now()
+	slots <- struct{}{}
+	t.Cleanup(func() { <-slots })
+	if waited := time.Since(start); waited >= time.Second {
+		t.Logf("waited %.1fs for a slot", waited.Seconds())
+	}
+}
+
 // Server is a running ecstore server process.
 type Server struct {
 	t        *testing.T
@@ -57,7 +112,7 @@ type Server struct {
 	Endpoint string // http://host:port
 	Dirs     []string
 	Args     []string
-	Env      []string // extra environment (NAME=value) for the next start
+	Env      []string // extra environment (NAME=value) the process starts with
 	cmd      *exec.Cmd
 	logMu    sync.Mutex
 	log      strings.Builder
@@ -99,6 +154,22 @@ func StartServer(t *testing.T, dirs []string, extra ...string) *Server {
 }
 
 func (s *Server) start() {
+	s.t.Helper()
+	// The port freeAddr found may be taken before the server binds it (by
+	// another test's process or client, the tests running in parallel):
+	// then the server exits at once, and starts again on another port.
+	for range 2 {
+		if s.startOnce(true) {
+			return
+		}
+	}
+	s.startOnce(false)
+}
+
+// startOnce starts the server on a free port and waits until it answers.
+// It reports false if retry is set and the server exited at start because
+// its address was in use; every other failure fails the test.
+func (s *Server) startOnce(retry bool) bool {
 	t := s.t
 	t.Helper()
 	s.Addr = freeAddr(t)
@@ -133,17 +204,23 @@ func (s *Server) start() {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
+			if retry && strings.Contains(s.Log(), "address already in use") {
+				t.Logf("%s was taken before ecstore could listen on it; starting again on another port", s.Addr)
+				s.cmd = nil
+				return false
+			}
 			t.Fatalf("ecstore exited at start:\n%s", s.Log())
 		default:
 		}
 		resp, err := http.Get(s.Endpoint + "/")
 		if err == nil {
 			resp.Body.Close()
-			return
+			return true
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("ecstore did not answer within 30s:\n%s", s.Log())
+	return false
 }
 
 // Log returns what the server printed so far.
