@@ -30,7 +30,7 @@ func TestAWSCLIBulk(t *testing.T) {
 					t.Skipf("aws CLI %s not installed at %s", v.name, v.bin)
 				}
 			}
-			parallelHeavy(t)
+			parallelHeavy(t, 60*time.Second)
 			ctx := testCtx(t, 10*time.Minute)
 			s := StartServer(t, NewDriveDirs(t, 6))
 			cli := awsCLI{t: t, ctx: ctx, s: s, bin: v.bin}

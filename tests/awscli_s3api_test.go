@@ -36,7 +36,7 @@ func TestAWSCLIS3APIBreadth(t *testing.T) {
 					t.Skip("aws CLI v2 (/usr/bin/aws) not installed")
 				}
 			}
-			parallelHeavy(t)
+			parallelHeavy(t, 25*time.Second)
 			ctx := testCtx(t, 5*time.Minute)
 			s := StartServer(t, NewDriveDirs(t, 6))
 			cli := awsCLI{t: t, ctx: ctx, s: s, bin: bin}

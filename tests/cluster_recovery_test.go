@@ -44,7 +44,7 @@ func TestClusterHealsAfterNodesReturn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster; skipped with -short")
 	}
-	parallelHeavy(t)
+	parallelHeavy(t, 5*time.Second)
 	ctx := testCtx(t, 4*time.Minute)
 	c := StartCluster(t, 6, 2, 3, 1)
 	g := c.Gateway(0)
@@ -116,7 +116,7 @@ func TestClusterHungNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster; skipped with -short")
 	}
-	parallelHeavy(t)
+	parallelHeavy(t, 65*time.Second)
 	ctx := testCtx(t, 4*time.Minute)
 	c := StartCluster(t, 6, 2, 3, 1)
 	g := c.Gateway(0)

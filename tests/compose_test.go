@@ -101,7 +101,7 @@ func TestDockerCompose(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an image and runs 8 containers; skipped with -short")
 	}
-	parallelHeavy(t)
+	parallelHeavy(t, 90*time.Second)
 	ctx := testCtx(t, 10*time.Minute)
 	start := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(start).Seconds(), what) }

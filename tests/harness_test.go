@@ -56,55 +56,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// How many tests run at once. Most tests here wait far more than they
-// compute (a process starting, a timeout expiring, a fixed-length
-// workload), so -parallel's default, GOMAXPROCS, would leave the CPUs idle.
-// Instead every parallel test takes a slot of its kind: a heavy test (a
-// process cluster under load, hundreds of MiB, an aws CLI run of many
-// Python processes) one of heavySlots, one per CPU; a light one (a server
-// and a few requests) one of lightSlots. A test that asserts a tight time
-// bound or changes the package's state stays serial: it runs alone, before
-// the parallel ones.
-var (
-	heavySlots = make(chan struct{}, max(2, runtime.NumCPU()))
-	lightSlots = make(chan struct{}, 4)
-)
-
-// unboundParallel raises -parallel, unless it was given, above the number
-// of tests, so that the slots above bound the tests instead. (A test
-// waiting for its slot holds one of -parallel's.)
-func unboundParallel() {
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		_ = flag.Set("test.parallel", "1000")
-	}
-}
-
-// parallelHeavy marks t parallel and waits for a heavy slot, held until t
-// ends. Call it first in the test, before testCtx starts a clock.
-func parallelHeavy(t *testing.T) {
-	t.Helper()
-	parallelIn(t, heavySlots)
-}
-
-// parallelLight marks t parallel and waits for a light slot.
-func parallelLight(t *testing.T) {
-	t.Helper()
-	parallelIn(t, lightSlots)
-}
-
-func parallelIn(t *testing.T, slots chan struct{}) {
-	t.Helper()
-	t.Parallel()
-	start := time.Now()
-	slots <- struct{}{}
-	t.Cleanup(func() { <-slots })
-	if waited := time.Since(start); waited >= time.Second {
-		t.Logf("waited %.1fs for a slot", waited.Seconds())
-	}
-}
-
 // Server is a running ecstore server process.
 type Server struct {
 	t        *testing.T

@@ -231,7 +231,7 @@ func TestHonesty(t *testing.T) {
 // a second for an answer before it sends the body; a conditional PUT that
 // must fail answers at once.
 func TestHonestyBoto3Expect(t *testing.T) {
-	parallelHeavy(t)
+	parallelHeavy(t, 3*time.Second)
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not found")
 	}

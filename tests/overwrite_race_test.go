@@ -69,7 +69,7 @@ func TestSlowGetRacingOverwrite(t *testing.T) {
 // at once each return one whole version written, never a 503 because the
 // version they started on was replaced meanwhile.
 func TestGetsDuringOverwrites(t *testing.T) {
-	parallelHeavy(t)
+	parallelHeavy(t, 10*time.Second)
 	ctx := testCtx(t, 2*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	mc := s.Minio(t)
