@@ -19,6 +19,7 @@ func TestAWSCLIBulk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves 1,000 objects and 200 MiB per CLI; skipped with -short")
 	}
+	t.Parallel() // each CLI's subtest takes its own slot
 	small := bulkSmallFiles()
 	big := randData(900, 200<<20)
 	bigSum := sha256Hex(big)
@@ -29,6 +30,7 @@ func TestAWSCLIBulk(t *testing.T) {
 					t.Skipf("aws CLI %s not installed at %s", v.name, v.bin)
 				}
 			}
+			parallelHeavy(t, 60*time.Second)
 			ctx := testCtx(t, 10*time.Minute)
 			s := StartServer(t, NewDriveDirs(t, 6))
 			cli := awsCLI{t: t, ctx: ctx, s: s, bin: v.bin}

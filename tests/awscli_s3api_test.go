@@ -24,6 +24,7 @@ func TestAWSCLIS3APIBreadth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("aws CLI runs are slow; skipped with -short")
 	}
+	t.Parallel() // each CLI's subtest takes its own slot
 	for _, bin := range []string{"", "/usr/bin/aws"} {
 		name := "v1"
 		if bin != "" {
@@ -35,6 +36,7 @@ func TestAWSCLIS3APIBreadth(t *testing.T) {
 					t.Skip("aws CLI v2 (/usr/bin/aws) not installed")
 				}
 			}
+			parallelHeavy(t, 25*time.Second)
 			ctx := testCtx(t, 5*time.Minute)
 			s := StartServer(t, NewDriveDirs(t, 6))
 			cli := awsCLI{t: t, ctx: ctx, s: s, bin: bin}
@@ -126,6 +128,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // virtual-hosted style (bucket.domain in the Host header), with path style
 // still working beside it.
 func TestVirtualHostStyle(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6), "--domain", "s3.example.test")
 	_, port, _ := net.SplitHostPort(s.Addr)

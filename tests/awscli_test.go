@@ -113,6 +113,7 @@ func TestAWSCLIv1(t *testing.T) {
 	if testing.Short() {
 		t.Skip("aws CLI runs are slow; skipped with -short")
 	}
+	parallelHeavy(t, 80*time.Second)
 	ctx := testCtx(t, 10*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	cli := awsCLI{t: t, ctx: ctx, s: s}
@@ -582,6 +583,7 @@ func TestAWSCLIv2(t *testing.T) {
 	if _, err := os.Stat(v2); err != nil {
 		t.Skipf("aws CLI v2 not installed at %s (%v); only v1 is tested", v2, err)
 	}
+	parallelHeavy(t, 30*time.Second)
 	ctx := testCtx(t, 5*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	cli := awsCLI{t: t, ctx: ctx, s: s, bin: v2}
@@ -646,6 +648,7 @@ func TestAWSCLIEmptyFileStall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("aws CLI runs are slow; skipped with -short")
 	}
+	parallelHeavy(t, 5*time.Second)
 	ctx := testCtx(t, 3*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	cli := awsCLI{t: t, ctx: ctx, s: s}

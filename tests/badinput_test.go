@@ -181,6 +181,7 @@ func (b *badInput) rawPut(t *testing.T, key string, contentLength int64, payload
 // no file appeared outside the drive folders, and that the server still
 // answers.
 func TestBadInput(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 5*time.Minute)
 	root := t.TempDir()
 	parent := filepath.Join(root, "drives")

@@ -57,6 +57,7 @@ func shardFiles(t *testing.T, dirs []string, bucket string) []string {
 // right bytes, the corruption shows in the metrics, and a deep heal
 // (`ecstore admin heal --deep`) rewrites the damaged files exactly.
 func TestBitrot(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 2*time.Minute)
 	dirs := NewDriveDirs(t, 6)
 	s := StartServer(t, dirs)

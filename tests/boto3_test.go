@@ -22,6 +22,7 @@ func TestBoto3(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boto3 scenarios take about 20s; skipped with -short")
 	}
+	parallelHeavy(t, 10*time.Second)
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not found")
 	}

@@ -159,6 +159,7 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos: skipped with -short")
 	}
+	parallelHeavy(t, 60*time.Second)
 	seed := *chaosSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())

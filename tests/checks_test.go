@@ -24,6 +24,7 @@ import (
 // --presign-v2-max-age (7 days by default, SigV4's limit) is refused with
 // 403 AccessDenied; a shorter one works.
 func TestPresignV2MaxAgeE2E(t *testing.T) {
+	parallelLight(t)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	ctx := testCtx(t, time.Minute)
 	c := s.Minio(t)
@@ -130,6 +131,7 @@ func hdr(kv ...string) http.Header {
 // the upload's, or (COMPOSITE) without one; Complete's part list must name
 // each part's checksum for a COMPOSITE upload.
 func TestMultipartChecksumsChecked(t *testing.T) {
+	parallelLight(t)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	ctx := testCtx(t, 2*time.Minute)
 	c := s.Minio(t)

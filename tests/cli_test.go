@@ -11,6 +11,7 @@ import (
 // erasure code the drives cannot hold, with a message a user can act on,
 // before it touches any folder.
 func TestServerRefusesImpossibleEC(t *testing.T) {
+	parallelLight(t)
 	for _, tc := range []struct {
 		args []string
 		want string

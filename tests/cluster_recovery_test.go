@@ -45,6 +45,7 @@ func TestClusterHealsAfterNodesReturn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster; skipped with -short")
 	}
+	parallelHeavy(t, 5*time.Second)
 	ctx := testCtx(t, 4*time.Minute)
 	c := StartCluster(t, 6, 2, 3, 1)
 	g := c.Gateway(0)
@@ -90,8 +91,12 @@ func TestClusterHealsAfterNodesReturn(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	if q, err := gatewayMetric(ctx, g, "ecstore_heal_queue_length"); err != nil || q != 0 {
-		time.Sleep(5 * time.Second) // let the queue drain
+	// Let the queue drain (bounded; the reads below tell whether it did).
+	for drained := time.Now().Add(30 * time.Second); time.Now().Before(drained); {
+		if q, err := gatewayMetric(ctx, g, "ecstore_heal_queue_length"); err == nil && q == 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	// Now any 2 nodes may go again.
 	c.KillNode(2)
@@ -145,6 +150,7 @@ func TestClusterHungNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster; skipped with -short")
 	}
+	parallelHeavy(t, 65*time.Second)
 	ctx := testCtx(t, 4*time.Minute)
 	c := StartCluster(t, 6, 2, 3, 1)
 	g := c.Gateway(0)
@@ -164,7 +170,9 @@ func TestClusterHungNode(t *testing.T) {
 
 	c.PauseNode(0)
 	t.Cleanup(func() { c.ResumeNode(0) })
-	const warmUp, watch, slow = 35 * time.Second, 45 * time.Second, 5 * time.Second
+	// The warm-up covers the first timeouts: three of the gateway's 5 s
+	// internode call timeout (it was 35 s when that timeout was 30 s).
+	const warmUp, watch, slow = 15 * time.Second, 45 * time.Second, 5 * time.Second
 	start := time.Now()
 	var (
 		mu      sync.Mutex

@@ -339,6 +339,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster with ~400 MiB of data; skipped with -short")
 	}
+	parallelHeavy(t, 60*time.Second)
 	ctx := testCtx(t, 6*time.Minute)
 	start := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(start).Seconds(), what) }

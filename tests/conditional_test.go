@@ -15,6 +15,7 @@ import (
 // the RFC 7232 precedence S3 documents), conditional
 // CompleteMultipartUpload, and the object-tagging answers.
 func TestConditionalRequests(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 2*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	const bucket = "cond"

@@ -78,6 +78,7 @@ func TestConsole(t *testing.T) {
 	if bin == "" {
 		t.Skip("no chromium, chromium-browser or google-chrome on PATH (Debian: apt-get install chromium); skipping the browser test of the console")
 	}
+	parallelHeavy(t, 30*time.Second)
 	c := StartCluster(t, 6, 2, 3, 1)
 	g := c.Gateway(0)
 	ctx := newBrowser(t, bin, 2*time.Minute)

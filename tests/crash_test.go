@@ -38,6 +38,10 @@ func crashAt(t *testing.T, s *Server, point string, op func(c minio.Core) error)
 // effect whole or not at all; a Complete committed with quorum (though
 // never acknowledged) is never taken back by an abort or the expiry; a
 // Complete retried after a crash finishes it.
+//
+// Serial: it gives the upload expiry, run in the background at start, a
+// fixed 500 ms before it checks that nothing was taken back; on a loaded
+// machine the expiry might not have run yet.
 func TestCrashPoints(t *testing.T) {
 	ctx := testCtx(t, 4*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))

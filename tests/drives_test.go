@@ -97,6 +97,7 @@ func checkObjects(ctx context.Context, t *testing.T, c *minio.Client, bucket str
 // answer 503), /health/ready says 503, and after the drives are put back
 // and the server restarted, everything acknowledged is there.
 func TestDrivesEmptiedUnderRunningServer(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
 	dirs := NewDriveDirs(t, 6)
 	s := StartServer(t, dirs)
@@ -176,6 +177,7 @@ func TestDrivesEmptiedUnderRunningServer(t *testing.T) {
 // server: it starts with them offline, says so at ERROR naming the folder,
 // and serves. A third is refused, naming all three.
 func TestDrivesUnusableFolderAtStart(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
 	dirs := NewDriveDirs(t, 6)
 	s := StartServer(t, dirs)
@@ -240,6 +242,7 @@ func TestDrivesUnusableFolderAtStart(t *testing.T) {
 // every object, and after `ecstore admin heal` the new drives hold their
 // shards (proved by losing two other drives).
 func TestDrivesReplacedByEmptyFolders(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 4*time.Minute)
 	dirs := NewDriveDirs(t, 6)
 	s := StartServer(t, dirs)
@@ -353,6 +356,8 @@ func upgradeUpload() (key string, part []byte) { return "mp/in-progress", randDa
 //	git worktree add --detach /tmp/old e5af7b8
 //	(cd /tmp/old && go build -o /tmp/ecstore-old ./cmd/ecstore)
 //	ECSTORE_UPGRADE_FIXTURE_BINARY=/tmp/ecstore-old go test -run TestWriteUpgradeFixture ./tests/
+//
+// Serial: it points binPath, which every test starts, at the old binary.
 func TestWriteUpgradeFixture(t *testing.T) {
 	old := os.Getenv("ECSTORE_UPGRADE_FIXTURE_BINARY")
 	if old == "" {
@@ -411,6 +416,7 @@ func TestWriteUpgradeFixture(t *testing.T) {
 // join one set (drive.json format 2), and a replaced drive is then told
 // apart from a wrong folder.
 func TestDrivesUpgradeFromPreviousRelease(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
 	root := t.TempDir()
 	copyTree(t, root+"/store", upgradeFixture)
@@ -493,6 +499,7 @@ func TestDrivesUpgradeFromPreviousRelease(t *testing.T) {
 // folder (a file where the folder should be) starts with that drive
 // offline and says so; the cluster serves every object.
 func TestDrivesNodeUnusableFolder(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
 	c := StartCluster(t, 3, 2, 1, 1)
 	gw := c.Gateway(0)

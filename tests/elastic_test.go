@@ -671,6 +671,7 @@ func TestElasticGrow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process elastic cluster; skipped with -short")
 	}
+	parallelHeavy(t, 50*time.Second)
 	ctx := testCtx(t, 10*time.Minute)
 	start := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(start).Seconds(), what) }
@@ -743,6 +744,7 @@ func TestElasticDrain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process elastic cluster; skipped with -short")
 	}
+	parallelHeavy(t, 25*time.Second)
 	ctx := testCtx(t, 8*time.Minute)
 	start := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(start).Seconds(), what) }
@@ -835,6 +837,7 @@ func TestElasticRebalancerKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process elastic cluster; skipped with -short")
 	}
+	parallelHeavy(t, 35*time.Second)
 	ctx := testCtx(t, 8*time.Minute)
 	start := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(start).Seconds(), what) }

@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,10 +27,14 @@ const (
 	testSecretKey = "e2e-secret-key-0123456789"
 )
 
-// binPath is the ecstore binary built once by TestMain.
+// binPath is the ecstore binary built once by TestMain: static
+// (CGO_ENABLED=0), as the Dockerfile wants it, so that TestDockerCompose
+// copies it into its image instead of building a second one.
 var binPath string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	unboundParallel()
 	dir, err := os.MkdirTemp("", "ecstore-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -40,6 +45,7 @@ func TestMain(m *testing.M) {
 	root := filepath.Dir(filepath.Dir(file))
 	build := exec.Command("go", "build", "-o", binPath, "./cmd/ecstore")
 	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building ecstore:", err)
@@ -57,7 +63,7 @@ type Server struct {
 	Endpoint string // http://host:port
 	Dirs     []string
 	Args     []string
-	Env      []string // extra environment (NAME=value) for the next start
+	Env      []string // extra environment (NAME=value) the process starts with
 	cmd      *exec.Cmd
 	logMu    sync.Mutex
 	log      strings.Builder
@@ -99,6 +105,22 @@ func StartServer(t *testing.T, dirs []string, extra ...string) *Server {
 }
 
 func (s *Server) start() {
+	s.t.Helper()
+	// The port freeAddr found may be taken before the server binds it (by
+	// another test's process or client, the tests running in parallel):
+	// then the server exits at once, and starts again on another port.
+	for range 2 {
+		if s.startOnce(true) {
+			return
+		}
+	}
+	s.startOnce(false)
+}
+
+// startOnce starts the server on a free port and waits until it answers.
+// It reports false if retry is set and the server exited at start because
+// its address was in use; every other failure fails the test.
+func (s *Server) startOnce(retry bool) bool {
 	t := s.t
 	t.Helper()
 	s.Addr = freeAddr(t)
@@ -133,17 +155,23 @@ func (s *Server) start() {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
+			if retry && strings.Contains(s.Log(), "address already in use") {
+				t.Logf("%s was taken before ecstore could listen on it; starting again on another port", s.Addr)
+				s.cmd = nil
+				return false
+			}
 			t.Fatalf("ecstore exited at start:\n%s", s.Log())
 		default:
 		}
 		resp, err := http.Get(s.Endpoint + "/")
 		if err == nil {
 			resp.Body.Close()
-			return
+			return true
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("ecstore did not answer within 30s:\n%s", s.Log())
+	return false
 }
 
 // Log returns what the server printed so far.

@@ -63,6 +63,8 @@ func headersOnly(t *testing.T, s *Server, req *http.Request, size int) (*http.Re
 // errors sent before the body with Expect: 100-continue, NoSuchBucket for
 // multipart calls, the empty object's part 1, Complete's Location, a
 // malformed chunked body and control characters in listed keys.
+//
+// Serial: an answer before the body must come within 500 ms.
 func TestHonesty(t *testing.T) {
 	ctx := testCtx(t, 3*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))
@@ -229,6 +231,7 @@ func TestHonesty(t *testing.T) {
 // a second for an answer before it sends the body; a conditional PUT that
 // must fail answers at once.
 func TestHonestyBoto3Expect(t *testing.T) {
+	parallelHeavy(t, 3*time.Second)
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not found")
 	}

@@ -12,6 +12,7 @@ import (
 // object; each S3 request leaves one access line whose id is the
 // x-amz-request-id the client got; the secret key is never logged.
 func TestJSONAccessLog(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6), "--log-format", "json")
 	ids := map[string]int{} // request id -> expected status

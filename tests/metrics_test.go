@@ -81,6 +81,7 @@ func getStatus(t *testing.T, url string) (int, string) {
 // bytes, a forced checksum failure per corrupted data shard, degraded reads;
 // then takes drives away and checks liveness, readiness and drive gauges.
 func TestMetricsAndHealth(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
 	dirs := NewDriveDirs(t, 6)
 	s := StartServer(t, dirs)
@@ -252,6 +253,7 @@ func adminStatus(t *testing.T, s *Server, extra ...string) (string, error) {
 // and capacity and says whether the cluster is ready; with 3 of 6 drives
 // taken away it shows them offline and fails.
 func TestAdminStatus(t *testing.T) {
+	parallelLight(t)
 	dirs := NewDriveDirs(t, 6)
 	s := StartServer(t, dirs)
 	out, err := adminStatus(t, s)

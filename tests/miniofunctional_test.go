@@ -22,6 +22,7 @@ func TestMinioFunctional(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs minio-go's whole functional suite (about a minute)")
 	}
+	parallelHeavy(t, 90*time.Second)
 	for _, tool := range []string{"bash", "python3", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not found", tool)

@@ -47,6 +47,7 @@ func listKeys(ctx context.Context, t *testing.T, c *minio.Client, bucket string,
 // TestMinioGo drives minio-go through bucket, object, range, list, copy,
 // delete and presign calls.
 func TestMinioGo(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 5*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	c := s.Minio(t)
@@ -420,6 +421,7 @@ func dataBytes(t *testing.T, dirs []string) int64 {
 // checks that what is stored is what was asked for, and that replaced or
 // unused parts do not stay on the drives.
 func TestMinioGoMultipartEdges(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
 	dirs := NewDriveDirs(t, 6)
 	s := StartServer(t, dirs)

@@ -17,6 +17,7 @@ import (
 // or deleted while the client reads slowly: the replaced version's shard
 // files outlive the reads that started on them (the drives' trash).
 func TestSlowGetRacingOverwrite(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	mc := s.Minio(t)
@@ -68,6 +69,7 @@ func TestSlowGetRacingOverwrite(t *testing.T) {
 // at once each return one whole version written, never a 503 because the
 // version they started on was replaced meanwhile.
 func TestGetsDuringOverwrites(t *testing.T) {
+	parallelHeavy(t, 10*time.Second)
 	ctx := testCtx(t, 2*time.Minute)
 	s := StartServer(t, NewDriveDirs(t, 6))
 	mc := s.Minio(t)

@@ -34,6 +34,9 @@ func (s *slowReader) Read(p []byte) (int, error) {
 // within --shutdown-timeout finish (each gets 200), and cuts the others.
 // After a restart every upload that got 200 reads back byte-identical, and
 // every other one is absent or whole: never half-visible.
+//
+// Serial: uploads paced to end within the 4 s shutdown deadline must end
+// within it, and the server must stop within 10 s.
 func TestSIGTERMDuringUploads(t *testing.T) {
 	ctx := testCtx(t, 3*time.Minute)
 	dirs := NewDriveDirs(t, 6)

@@ -26,14 +26,16 @@ const stallTimeout = 2 * time.Second
 
 // startStallServer starts a server with short idle timeouts and a bucket.
 // The timeouts go through their ECSTORE_* environment variables (the flags
-// --body-idle-timeout, --write-idle-timeout, --idle-timeout).
+// --body-idle-timeout, --write-idle-timeout, --idle-timeout), set for the
+// server process only (t.Setenv would keep the test from running in
+// parallel).
 func startStallServer(t *testing.T) (*Server, *minio.Client) {
 	t.Helper()
 	d := stallTimeout.String()
-	t.Setenv("ECSTORE_BODY_IDLE_TIMEOUT", d)
-	t.Setenv("ECSTORE_WRITE_IDLE_TIMEOUT", d)
-	t.Setenv("ECSTORE_IDLE_TIMEOUT", d)
-	s := StartServer(t, NewDriveDirs(t, 6))
+	s := &Server{t: t, Dirs: NewDriveDirs(t, 6), Args: []string{"server"},
+		Env: []string{"ECSTORE_BODY_IDLE_TIMEOUT=" + d, "ECSTORE_WRITE_IDLE_TIMEOUT=" + d, "ECSTORE_IDLE_TIMEOUT=" + d}}
+	s.start()
+	t.Cleanup(s.Stop)
 	mc := s.Minio(t)
 	if err := mc.MakeBucket(testCtx(t, 30*time.Second), "stall", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
@@ -143,6 +145,7 @@ func wantNoTempShards(t *testing.T, s *Server, what string) {
 // shards are removed, and meanwhile neither other writes nor an operator's
 // heal wait behind it. Covered: PUT, UploadPart, an aws-chunked PUT.
 func TestStalledUploadTimesOut(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
 	s, mc := startStallServer(t)
 	const size = 4 << 20 // shard files, not inline
@@ -228,6 +231,7 @@ func TestStalledUploadTimesOut(t *testing.T) {
 // TestStalledPostFormTimesOut: a browser-form upload (POST) that goes
 // silent in its file part is answered 400 RequestTimeout as well.
 func TestStalledPostFormTimesOut(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 2*time.Minute)
 	s, mc := startStallServer(t)
 	const size = 4 << 20
@@ -263,6 +267,7 @@ func TestStalledPostFormTimesOut(t *testing.T) {
 // TestStalledReaderIsCut: a GET client that stops reading is disconnected
 // after the write idle timeout; the server serves on.
 func TestStalledReaderIsCut(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 2*time.Minute)
 	s, mc := startStallServer(t)
 	// Larger than what the kernel buffers on the two sides of a loopback
@@ -311,6 +316,8 @@ func TestStalledReaderIsCut(t *testing.T) {
 
 // TestIdleKeepAliveClosed: a keep-alive connection with no next request
 // is closed after the idle timeout.
+//
+// Serial: the close must come between 0.8x and 3x the 2 s idle timeout.
 func TestIdleKeepAliveClosed(t *testing.T) {
 	s, _ := startStallServer(t)
 	conn, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)

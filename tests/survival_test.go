@@ -95,6 +95,7 @@ func wipe(t *testing.T, dirs ...string) {
 // 4+2: everything must survive), then a third (old objects must fail
 // cleanly, never with wrong bytes).
 func TestSurvivalTwoDrivesLost(t *testing.T) {
+	parallelHeavy(t, 20*time.Second)
 	ctx := testCtx(t, 5*time.Minute)
 	dirs := NewDriveDirs(t, 6)
 	s := StartServer(t, dirs)

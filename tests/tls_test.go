@@ -68,6 +68,7 @@ func writeTestPKI(t *testing.T, dir string) (caFile, certFile, keyFile string, p
 // TestTLS starts the server with a certificate and talks to it over HTTPS
 // with minio-go (custom root CA) and the aws CLI (--ca-bundle).
 func TestTLS(t *testing.T) {
+	parallelLight(t)
 	ctx := testCtx(t, 2*time.Minute)
 	caFile, certFile, keyFile, pool := writeTestPKI(t, t.TempDir())
 	dirs := NewDriveDirs(t, 6)
