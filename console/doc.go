@@ -29,9 +29,10 @@
 // valid S3 request, since ecstore allows no anonymous access; every signed
 // request to a bucket named "console" still reaches S3.
 //
-// The console never imports the storage packages below the gateway
-// (storagenode, ec, placement): it sees storage only through ObjectLayer and
-// Health. It serves HTTP with net/http alone: gin and the S3 front end
-// (s3compat) are not among its dependencies, even transitively (a test over
-// `go list -deps` enforces both).
+// The console must never import the storage packages below the gateway
+// (storagenode, ec, placement) other than through the gateway's value
+// types: it sees storage only through ObjectLayer and Health. It serves HTTP
+// with net/http alone, so it must never import gin or the S3 front end
+// (s3compat), even transitively (a test over `go list -deps` enforces
+// both).
 package console
