@@ -212,8 +212,9 @@ const slowWriteTimeout = 10 * time.Second
 // GatewayConfig configures an S3 gateway over remote nodes (`ecstore
 // gateway`).
 type GatewayConfig struct {
-	// Address is where the S3 endpoint listens. Default 127.0.0.1:9000.
-	Address string
+	// Endpoint is the S3 endpoint (address, credentials, TLS, timeouts),
+	// as for Config.
+	Endpoint
 	// ClusterFile is the cluster map. Required.
 	ClusterFile string
 	// Secret is the cluster secret (ECSTORE_CLUSTER_SECRET). Required.
@@ -221,25 +222,12 @@ type GatewayConfig struct {
 	// InternodeCA, when set, is a PEM file of the CA that signed the
 	// nodes' certificates (nodes addressed as https://host:port).
 	InternodeCA string
-	// AccessKey, SecretKey, Region, CertFile, KeyFile: as for Config.
-	AccessKey, SecretKey, Region string
-	Domain                       string // virtual-hosted-style requests under this domain
-	// UploadExpiry: as for Config (default 7 days, negative disables).
-	UploadExpiry time.Duration
-	// PresignV2MaxAge: as for Config (default 7 days).
-	PresignV2MaxAge time.Duration
 	// StateDir keeps the gateway's own small state (heal progress, so an
 	// operator's heal resumes after a restart). Default "": not kept.
 	StateDir string
 	// RebalanceRate bounds the rebalance after a map change, in objects a
 	// second; 0 runs it at full speed.
 	RebalanceRate float64
-	// Timeouts: as for Config (defaults 30s body, 60s write, 120s
-	// keep-alive idle).
-	Timeouts          Timeouts
-	CertFile, KeyFile string
-	Logger            *slog.Logger
-	ShutdownTimeout   time.Duration
 }
 
 // DefaultGatewayConfig returns a gateway's defaults; ClusterFile and Secret
@@ -251,30 +239,7 @@ func DefaultGatewayConfig() GatewayConfig {
 }
 
 // EnsureDefaults fills unset fields with their defaults.
-func (c *GatewayConfig) EnsureDefaults() {
-	if c.Address == "" {
-		c.Address = DefaultAddress
-	}
-	if c.AccessKey == "" && c.SecretKey == "" {
-		c.AccessKey, c.SecretKey = DefaultAccessKey, DefaultSecretKey
-	}
-	if c.Region == "" {
-		c.Region = DefaultRegion
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if c.UploadExpiry == 0 {
-		c.UploadExpiry = DefaultUploadExpiry
-	}
-	if c.PresignV2MaxAge == 0 {
-		c.PresignV2MaxAge = DefaultPresignV2MaxAge
-	}
-	c.Timeouts.EnsureDefaults()
-}
+func (c *GatewayConfig) EnsureDefaults() { c.Endpoint.ensureDefaults() }
 
 // Validate checks the configuration with messages a user can act on.
 func (c *GatewayConfig) Validate() error {
@@ -283,18 +248,10 @@ func (c *GatewayConfig) Validate() error {
 		return errors.New("gateway: --cluster FILE is required")
 	case len(c.Secret) < rpc.MinSecretLen:
 		return fmt.Errorf("gateway: set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes", rpc.MinSecretLen)
-	case (c.CertFile == "") != (c.KeyFile == ""):
-		return errors.New("gateway: give both --tls-cert and --tls-key, or neither")
 	case c.RebalanceRate < 0:
 		return fmt.Errorf("gateway: --rebalance-rate %v: give 0 (full speed) or more", c.RebalanceRate)
 	}
-	if err := validateCredentials(c.AccessKey, c.SecretKey); err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
-	if c.PresignV2MaxAge < time.Second {
-		return fmt.Errorf("gateway: --presign-v2-max-age %v is too short; give at least 1s (default %v)", c.PresignV2MaxAge, DefaultPresignV2MaxAge)
-	}
-	if err := c.Timeouts.Validate(); err != nil {
+	if err := c.Endpoint.validate(); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	return nil

@@ -30,15 +30,11 @@ const (
 	DefaultSecretKey = "ecstoreadmin-secret"
 )
 
-// Config configures the embedded server.
-type Config struct {
+// Endpoint is the S3 endpoint's settings, the same for the embedded server
+// (Config) and a gateway (GatewayConfig), which embed it.
+type Endpoint struct {
 	// Address is where the S3 endpoint listens. Default "127.0.0.1:9000".
 	Address string
-	// DriveDirs are the drive folders, one drive each. Default: 6 folders
-	// ./ecstore-data/drive1 ... drive6.
-	DriveDirs []string
-	// DataShards (k) and ParityShards (m). Default 4+2.
-	DataShards, ParityShards int
 	// AccessKey and SecretKey are the root credentials. Default
 	// DefaultAccessKey / DefaultSecretKey (local use only).
 	AccessKey, SecretKey string
@@ -65,6 +61,57 @@ type Config struct {
 	// may stay valid: one whose Expires lies further ahead is refused
 	// (AccessDenied). Default 7 days, SigV4's limit.
 	PresignV2MaxAge time.Duration
+}
+
+// ensureDefaults fills the endpoint's unset fields with their defaults.
+func (e *Endpoint) ensureDefaults() {
+	if e.Address == "" {
+		e.Address = DefaultAddress
+	}
+	if e.AccessKey == "" && e.SecretKey == "" {
+		e.AccessKey, e.SecretKey = DefaultAccessKey, DefaultSecretKey
+	}
+	if e.Region == "" {
+		e.Region = DefaultRegion
+	}
+	if e.Logger == nil {
+		e.Logger = slog.Default()
+	}
+	if e.ShutdownTimeout == 0 {
+		e.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if e.UploadExpiry == 0 {
+		e.UploadExpiry = DefaultUploadExpiry
+	}
+	e.Timeouts.EnsureDefaults()
+	if e.PresignV2MaxAge == 0 {
+		e.PresignV2MaxAge = DefaultPresignV2MaxAge
+	}
+}
+
+// validate checks the endpoint's settings.
+func (e *Endpoint) validate() error {
+	if err := validateCredentials(e.AccessKey, e.SecretKey); err != nil {
+		return err
+	}
+	if (e.CertFile == "") != (e.KeyFile == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if e.PresignV2MaxAge < time.Second {
+		return fmt.Errorf("--presign-v2-max-age %v is too short; give at least 1s (default %v)", e.PresignV2MaxAge, DefaultPresignV2MaxAge)
+	}
+	return e.Timeouts.Validate()
+}
+
+// Config configures the embedded server.
+type Config struct {
+	// Endpoint is the S3 endpoint (address, credentials, TLS, timeouts).
+	Endpoint
+	// DriveDirs are the drive folders, one drive each. Default: 6 folders
+	// ./ecstore-data/drive1 ... drive6.
+	DriveDirs []string
+	// DataShards (k) and ParityShards (m). Default 4+2.
+	DataShards, ParityShards int
 	// DeleteGrace is how long a deleted or replaced version's shard files
 	// stay readable for the GETs that started on it (in each drive's
 	// trash/). Default 15 minutes; negative: removed at once.
@@ -96,9 +143,7 @@ func DefaultConfig() Config {
 
 // EnsureDefaults fills unset fields with their defaults.
 func (c *Config) EnsureDefaults() {
-	if c.Address == "" {
-		c.Address = DefaultAddress
-	}
+	c.Endpoint.ensureDefaults()
 	if len(c.DriveDirs) == 0 {
 		for i := 1; i <= 6; i++ {
 			c.DriveDirs = append(c.DriveDirs, filepath.Join("ecstore-data", fmt.Sprintf("drive%d", i)))
@@ -106,25 +151,6 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.DataShards == 0 && c.ParityShards == 0 {
 		c.DataShards, c.ParityShards = 4, 2
-	}
-	if c.AccessKey == "" && c.SecretKey == "" {
-		c.AccessKey, c.SecretKey = DefaultAccessKey, DefaultSecretKey
-	}
-	if c.Region == "" {
-		c.Region = DefaultRegion
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if c.UploadExpiry == 0 {
-		c.UploadExpiry = DefaultUploadExpiry
-	}
-	c.Timeouts.EnsureDefaults()
-	if c.PresignV2MaxAge == 0 {
-		c.PresignV2MaxAge = DefaultPresignV2MaxAge
 	}
 	if c.DeleteGrace == 0 {
 		c.DeleteGrace = DefaultDeleteGrace
@@ -159,16 +185,7 @@ func (c *Config) Validate() error {
 		}
 		seen[abs] = true
 	}
-	if err := validateCredentials(c.AccessKey, c.SecretKey); err != nil {
-		return err
-	}
-	if (c.CertFile == "") != (c.KeyFile == "") {
-		return errors.New("give both --tls-cert and --tls-key, or neither")
-	}
-	if c.PresignV2MaxAge < time.Second {
-		return fmt.Errorf("--presign-v2-max-age %v is too short; give at least 1s (default %v)", c.PresignV2MaxAge, DefaultPresignV2MaxAge)
-	}
-	return c.Timeouts.Validate()
+	return c.Endpoint.validate()
 }
 
 // validateCredentials checks the root credentials of an S3 endpoint.
