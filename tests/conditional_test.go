@@ -33,62 +33,23 @@ func TestConditionalRequests(t *testing.T) {
 		t.Fatalf("HEAD: ETag %s, Last-Modified %q (%v)", etag, head.Header.Get("Last-Modified"), err)
 	}
 	date := func(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
-	before, after := date(lm.Add(-time.Hour)), date(lm.Add(time.Hour))
+	before := date(lm.Add(-time.Hour))
 
-	type hdr = map[string]string
-	cases := []struct {
-		name   string
-		h      hdr
-		status int // for GET and HEAD alike
-	}{
-		{"If-Match the ETag", hdr{"If-Match": etag}, 200},
-		{"If-Match the ETag unquoted", hdr{"If-Match": md5Hex(data)}, 200},
-		{"If-Match *", hdr{"If-Match": "*"}, 200},
-		{"If-Match in a list", hdr{"If-Match": `"0123", ` + etag}, 200},
-		{"If-Match another ETag", hdr{"If-Match": `"0123456789abcdef0123456789abcdef"`}, 412},
-		{"If-None-Match the ETag", hdr{"If-None-Match": etag}, 304},
-		{"If-None-Match *", hdr{"If-None-Match": "*"}, 304},
-		{"If-None-Match another ETag", hdr{"If-None-Match": `"0123456789abcdef0123456789abcdef"`}, 200},
-		{"If-Modified-Since Last-Modified", hdr{"If-Modified-Since": date(lm)}, 304},
-		{"If-Modified-Since later", hdr{"If-Modified-Since": after}, 304},
-		{"If-Modified-Since earlier", hdr{"If-Modified-Since": before}, 200},
-		{"If-Unmodified-Since Last-Modified", hdr{"If-Unmodified-Since": date(lm)}, 200},
-		{"If-Unmodified-Since later", hdr{"If-Unmodified-Since": after}, 200},
-		{"If-Unmodified-Since earlier", hdr{"If-Unmodified-Since": before}, 412},
-		{"If-Modified-Since not a date (ignored)", hdr{"If-Modified-Since": "yesterday"}, 200},
-		{"If-Unmodified-Since not a date (ignored)", hdr{"If-Unmodified-Since": "yesterday"}, 200},
-		// S3: If-Match true and If-Unmodified-Since false -> 200.
-		{"If-Match true wins over If-Unmodified-Since false", hdr{"If-Match": etag, "If-Unmodified-Since": before}, 200},
-		// S3: If-None-Match false and If-Modified-Since true -> 304.
-		{"If-None-Match false wins over If-Modified-Since true", hdr{"If-None-Match": etag, "If-Modified-Since": before}, 304},
-		{"If-None-Match true ignores If-Modified-Since", hdr{"If-None-Match": `"0123"`, "If-Modified-Since": after}, 200},
-		{"If-Match false before If-None-Match", hdr{"If-Match": `"0123"`, "If-None-Match": etag}, 412},
-		{"If-Match and If-None-Match both true", hdr{"If-Match": etag, "If-None-Match": `"0123"`}, 200},
-	}
-	for _, c := range cases {
-		for _, method := range []string{http.MethodGet, http.MethodHead} {
-			h := http.Header{}
-			for k, v := range c.h {
-				h.Set(k, v)
-			}
-			r := signedDo(ctx, t, s, method, objectPath(bucket, "obj"), "", nil, h)
-			what := fmt.Sprintf("%s %s", method, c.name)
-			if r.Status != c.status {
-				t.Errorf("%s: HTTP %d, want %d\n%s", what, r.Status, c.status, r.Body)
-				continue
-			}
-			switch {
-			case c.status == 200 && method == http.MethodGet && string(r.Body) != string(data):
-				t.Errorf("%s: body %q, want the object", what, r.Body)
-			case c.status == 304 && len(r.Body) != 0:
-				t.Errorf("%s: 304 with a body: %q", what, r.Body)
-			case c.status == 304 && (r.Header.Get("ETag") != etag || r.Header.Get("Last-Modified") == ""):
-				t.Errorf("%s: 304 without the object's ETag and Last-Modified: %v", what, r.Header)
-			case c.status == 412 && method == http.MethodGet && r.Err().Code != "PreconditionFailed":
-				t.Errorf("%s: 412 body is not PreconditionFailed:\n%s", what, r.Body)
-			case c.status == 412 && method == http.MethodHead && len(r.Body) != 0:
-				t.Errorf("%s: HEAD 412 with a body", what)
-			}
+	// The conditions themselves, every combination on GET and HEAD, are
+	// the front end's: s3compat's TestConditionalHandler checks them at the
+	// handler. Here, one of each answer through the real stack.
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		r := signedDo(ctx, t, s, method, objectPath(bucket, "obj"), "", nil, http.Header{"If-None-Match": {etag}})
+		if r.Status != http.StatusNotModified || len(r.Body) != 0 || r.Header.Get("ETag") != etag || r.Header.Get("Last-Modified") == "" {
+			t.Errorf("%s If-None-Match the ETag: HTTP %d %q %v, want 304 with ETag and Last-Modified", method, r.Status, r.Body, r.Header)
+		}
+		r = signedDo(ctx, t, s, method, objectPath(bucket, "obj"), "", nil, http.Header{"If-Unmodified-Since": {before}})
+		if r.Status != http.StatusPreconditionFailed || (method == http.MethodGet && r.Err().Code != "PreconditionFailed") {
+			t.Errorf("%s If-Unmodified-Since earlier: HTTP %d\n%s, want 412 PreconditionFailed", method, r.Status, r.Body)
+		}
+		r = signedDo(ctx, t, s, method, objectPath(bucket, "obj"), "", nil, http.Header{"If-Match": {etag}})
+		if r.Status != http.StatusOK || (method == http.MethodGet && string(r.Body) != string(data)) {
+			t.Errorf("%s If-Match the ETag: HTTP %d %q, want 200 and the object", method, r.Status, r.Body)
 		}
 	}
 
