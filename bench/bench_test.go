@@ -196,8 +196,8 @@ func startServer(t *testing.T) string {
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- server.Run(ctx, server.Config{Address: "127.0.0.1:0", DriveDirs: dirs,
-			AccessKey: testAccessKey, SecretKey: testSecretKey, Logger: slog.New(slog.DiscardHandler)},
+		done <- server.Run(ctx, server.Config{DriveDirs: dirs, Endpoint: server.Endpoint{Address: "127.0.0.1:0",
+			AccessKey: testAccessKey, SecretKey: testSecretKey, Logger: slog.New(slog.DiscardHandler)}},
 			func(addr string) { addrc <- addr })
 	}()
 	select {
