@@ -207,7 +207,7 @@ func TestDuplicateCompleteAnswersTheSame(t *testing.T) {
 // free, deletes refused too), a DELETE answers 507 and nothing visible
 // changes: the object reads back whole and is listed, before and after the
 // space comes back. Below the reserve (not at 0 bytes) deletes succeed:
-// that is LocalDrive's checkSpace, tested in storagenode.
+// that is the local drive's checkSpace, tested in storagenode/local.
 func TestDeleteWithoutQuorumChangesNothing(t *testing.T) {
 	for _, size := range []int{100 << 10, 3 << 20} {
 		tc := newCluster(t, 6, 4, 2, 64<<10)

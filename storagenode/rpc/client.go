@@ -63,7 +63,7 @@ func NewClient(baseURL, driveID string, opts Options) *Client {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
-		panic(fmt.Sprintf("storagenode: NewRemoteDrive: base URL %q: want http(s)://host:port", baseURL))
+		panic(fmt.Sprintf("rpc.NewClient: base URL %q: want http(s)://host:port", baseURL))
 	}
 	d := &Client{
 		id:     driveID,

@@ -47,7 +47,7 @@ func NewHandler(drives []storagenode.Drive, opts Options) http.Handler {
 	}
 	for _, d := range drives {
 		if s.drives[d.ID()] != nil {
-			panic(fmt.Sprintf("storagenode: NewRPCHandler: two drives with ID %q", d.ID()))
+			panic(fmt.Sprintf("rpc.NewHandler: two drives with ID %q", d.ID()))
 		}
 		s.drives[d.ID()] = d
 		s.order = append(s.order, d.ID())
