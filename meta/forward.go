@@ -84,12 +84,15 @@ func (s *Store) serveForward(c net.Conn) {
 		return
 	}
 	_ = c.SetDeadline(time.Now().Add(s.cfg.ApplyTimeout + s.cfg.HandshakeTimeout))
+	// Close does not wait for an idle caller's deadline.
+	stop := context.AfterFunc(s.ctx, func() { _ = c.SetDeadline(time.Now()) })
+	defer stop()
 	var req fwdRequest
 	if err := readFrame(c, &req); err != nil {
 		s.log.Warn("meta: bad forwarded request", "remote", c.RemoteAddr().String(), "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ApplyTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.ApplyTimeout)
 	defer cancel()
 	var resp fwdResponse
 	var err error

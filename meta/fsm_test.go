@@ -189,3 +189,26 @@ func FuzzDecodeCommand(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeRefuses: the proposer refuses what Apply would refuse, so an
+// unknown or incomplete command never reaches the log from this code.
+func TestEncodeRefuses(t *testing.T) {
+	for _, c := range []struct {
+		cmd  command
+		want error
+	}{
+		{command{Op: 0}, ErrUnknownOp},
+		{command{Op: opEnd}, ErrUnknownOp},
+		{command{Op: OpDeleteBucket}, ErrBadCommand},
+		{command{Op: OpPutBucketSettings, Bucket: "a"}, ErrBadCommand},
+		{command{Op: OpSetClusterMap, Epoch: 1}, ErrBadCommand},
+		{command{Op: OpAcquireLease, Job: "j", Holder: "h"}, ErrBadCommand},
+		{command{Op: OpRenewLease, Job: "j", Holder: "h", TTL: 1}, ErrBadCommand},
+		{command{Op: OpReleaseLease, Job: "j"}, ErrBadCommand},
+		{command{Op: OpSetClusterMap, Map: make([]byte, maxCommand)}, ErrBadCommand},
+	} {
+		if _, err := encodeCommand(c.cmd); !errors.Is(err, c.want) {
+			t.Errorf("%v: %v, want %v", c.cmd.Op, err, c.want)
+		}
+	}
+}

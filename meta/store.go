@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,6 +106,8 @@ type Store struct {
 	layer *streamLayer
 	bolt  *raftboltdb.BoltStore
 
+	ctx       context.Context // ends at Close
+	cancel    context.CancelFunc
 	ready     chan struct{} // closed once raft is set
 	closeOnce sync.Once
 	closeErr  error
@@ -122,6 +125,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("meta: %w", err)
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger.With("meta", cfg.ID), fsm: newFSM(), ready: make(chan struct{}), closed: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Info, Output: slogWriter{s.log}})
 
 	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
@@ -160,6 +164,7 @@ func Open(cfg Config) (*Store, error) {
 
 	fail := func(err error) (*Store, error) {
 		close(s.closed)
+		s.cancel()
 		s.trans.Close()
 		s.layer.wait()
 		bolt.Close()
@@ -198,6 +203,7 @@ func (s *Store) Addr() string { return string(s.trans.LocalAddr()) }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
+		s.cancel()
 		err := s.raft.Shutdown().Error()
 		err = errors.Join(err, s.trans.Close())
 		s.layer.wait()
@@ -535,7 +541,17 @@ func (s *Store) Status() (Status, error) {
 type slogWriter struct{ log *slog.Logger }
 
 func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Info("raft", "line", string(trimNL(p)))
+	line := string(trimNL(p))
+	level := slog.LevelInfo
+	switch {
+	case strings.Contains(line, "[ERROR]"):
+		level = slog.LevelError
+	case strings.Contains(line, "[WARN]"):
+		level = slog.LevelWarn
+	case strings.Contains(line, "[DEBUG]"), strings.Contains(line, "[TRACE]"):
+		level = slog.LevelDebug
+	}
+	w.log.Log(context.Background(), level, "raft", "line", line)
 	return len(p), nil
 }
 

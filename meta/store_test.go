@@ -355,3 +355,26 @@ func TestThreeVoters(t *testing.T) {
 		t.Fatalf("rejoined member has %v, want %v", got, want)
 	}
 }
+
+// TestConfigValidate: each required setting is named when missing.
+func TestConfigValidate(t *testing.T) {
+	good := Config{ID: "n1", Dir: "d", Bind: "127.0.0.1:0", Secret: testSecret}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, mut := range map[string]func(*Config){
+		"ID":     func(c *Config) { c.ID = "" },
+		"Dir":    func(c *Config) { c.Dir = "" },
+		"Bind":   func(c *Config) { c.Bind = "" },
+		"Secret": func(c *Config) { c.Secret = []byte("short") },
+		"peer":   func(c *Config) { c.Peers = []Peer{{ID: "n1", Address: "x:1"}} },
+	} {
+		c := good
+		mut(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if _, err := Open(c); err == nil {
+			t.Errorf("%s: Open accepted it", name)
+		}
+	}
+}

@@ -33,6 +33,11 @@ const (
 	keyLabel       = "ecstore meta raft transport v1"
 	nonceSize      = 32
 
+	// maxHandshakes bounds the connections being authenticated at once;
+	// more are closed at once (a flood of idle connections cannot pin
+	// goroutines past the limit).
+	maxHandshakes = 64
+
 	kindRaft    byte = 'R'
 	kindForward byte = 'F'
 	handshakeOK byte = 'K'
@@ -133,6 +138,7 @@ type streamLayer struct {
 	log       *slog.Logger
 
 	raftConns    chan net.Conn
+	handshakes   chan struct{}  // a slot per handshake in progress
 	serveForward func(net.Conn) // set before the first Accept
 
 	closeOnce sync.Once
@@ -158,7 +164,7 @@ func newStreamLayer(bind string, advertise string, secret []byte, timeout time.D
 	}
 	s := &streamLayer{
 		ln: ln, advertise: adv, key: deriveKey(secret), timeout: timeout, log: log,
-		raftConns: make(chan net.Conn), serveForward: serveForward, done: make(chan struct{}),
+		raftConns: make(chan net.Conn), handshakes: make(chan struct{}, maxHandshakes), serveForward: serveForward, done: make(chan struct{}),
 	}
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -187,6 +193,13 @@ func (s *streamLayer) acceptLoop() {
 			}
 			continue
 		}
+		select {
+		case s.handshakes <- struct{}{}:
+		default:
+			s.log.Warn("meta: refused a connection: too many handshakes in progress", "remote", c.RemoteAddr().String())
+			c.Close()
+			continue
+		}
 		s.wg.Add(1)
 		go s.handshake(c)
 	}
@@ -196,6 +209,7 @@ func (s *streamLayer) acceptLoop() {
 func (s *streamLayer) handshake(c net.Conn) {
 	defer s.wg.Done()
 	kind, err := acceptHandshake(c, s.key, s.timeout)
+	<-s.handshakes
 	if err != nil {
 		s.log.Warn("meta: refused a connection", "remote", c.RemoteAddr().String(), "err", err)
 		c.Close()
