@@ -41,6 +41,9 @@
 // retry). Renew and Release need the current token (ErrStaleToken).
 // CheckToken compares against the local copy and does not judge expiry:
 // the next grant, with its higher token, is what fences an expired holder.
+// Expiry is judged by the proposers' clocks, so clock skew between
+// gateways can shorten or lengthen a lease; it can never let two tokens
+// pass the same up-to-date CheckToken, which is what fencing rests on.
 //
 // # Forwarding
 //
@@ -55,7 +58,11 @@
 // here that loop is in one place (Store.do), retrying only when the
 // request certainly was not applied (no leader known, the leader could not
 // be reached, or the member asked is not the leader any more), until the
-// context's deadline (ApplyTimeout by default).
+// context's deadline (ApplyTimeout by default). A write whose leader lost
+// its leadership while committing it fails with an error wrapping
+// raft.ErrLeadershipLost: its outcome is unknown (it may still commit), and
+// it is not retried, so a retry never reports ErrBucketExists for the
+// caller's own create; the caller decides, after a Sync and a read.
 //
 // Sync is a read index: the leader confirms its leadership with a barrier
 // and returns its applied index; the member waits until its own copy has

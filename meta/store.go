@@ -49,6 +49,15 @@ type Config struct {
 	RetainSnapshots   int           // snapshots kept on disk; default 2
 }
 
+// DefaultConfig returns a Config with every default set; the caller sets
+// ID, Dir, Bind, Secret and, for the first member, Bootstrap.
+func DefaultConfig() Config {
+	var c Config
+	c.setDefaults()
+	c.Logger = nil // Open's default: discard
+	return c
+}
+
 func (c *Config) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {

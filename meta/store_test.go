@@ -249,6 +249,12 @@ func TestSnapshotRestore(t *testing.T) {
 	if err != nil || len(st.Voters) != 1 || len(st.Nonvoters) != 1 || st.Nonvoters[0].ID != "n2" {
 		t.Fatalf("status %+v, %v", st, err)
 	}
+	if err := s.RemoveServer(ctx, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Status(); err != nil || len(st.Nonvoters) != 0 {
+		t.Fatalf("after RemoveServer: %+v, %v", st, err)
+	}
 
 	addr := s.Addr()
 	s.Close()
@@ -353,6 +359,20 @@ func TestThreeVoters(t *testing.T) {
 	slices.Sort(want)
 	if got := bucketNames(back); !slices.Equal(got, want) {
 		t.Fatalf("rejoined member has %v, want %v", got, want)
+	}
+
+	// A membership change through a member that does not lead is forwarded.
+	var other *Store
+	for _, n := range followers {
+		if n != leader2 {
+			other = n
+		}
+	}
+	if err := back.RemoveServer(ctx, other.cfg.ID); err != nil {
+		t.Fatalf("remove %s through %s: %v", other.cfg.ID, back.cfg.ID, err)
+	}
+	if st, err := leader2.Status(); err != nil || len(st.Voters) != 2 || slices.ContainsFunc(st.Voters, func(p Peer) bool { return p.ID == other.cfg.ID }) {
+		t.Fatalf("after removing %s: %+v, %v", other.cfg.ID, st, err)
 	}
 }
 
