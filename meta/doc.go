@@ -65,9 +65,13 @@
 // caller's own create; the caller decides, after a Sync and a read.
 //
 // Sync is a read index: the leader confirms its leadership with a barrier
-// and returns its applied index; the member waits until its own copy has
-// applied that far. Reads after Sync are linearizable; reads without it
-// are the local copy, at most a heartbeat or so behind.
+// (which returns once its state machine has applied everything before it)
+// and returns the index of the last command its state holds; the member
+// waits until its own state holds that command. The state machine counts
+// that index itself (and keeps it in snapshots): raft.AppliedIndex counts
+// entries handed to the state machine's goroutine, not yet applied. Reads
+// after Sync are linearizable; reads without it are the local copy,
+// usually a heartbeat or so behind.
 //
 // # Transport
 //

@@ -100,8 +100,9 @@ type result struct {
 // fsm is the raft.FSM: the state, guarded for the Store's readers. Apply
 // is deterministic: it reads nothing but the entry and the state.
 type fsm struct {
-	mu sync.RWMutex
-	st state
+	mu      sync.RWMutex
+	st      state
+	applied uint64 // the index of the last command entry applied (Sync waits on it)
 }
 
 var _ raft.FSM = (*fsm)(nil)
@@ -117,10 +118,14 @@ func (f *fsm) Apply(l *raft.Log) any {
 	}
 	c, err := decodeCommand(l.Data)
 	if err != nil {
+		f.mu.Lock()
+		f.applied = l.Index
+		f.mu.Unlock()
 		return &result{err: fmt.Errorf("entry %d: %w", l.Index, err)}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.applied = l.Index
 	return f.apply(l.Index, c)
 }
 
@@ -199,7 +204,7 @@ func (st *state) epoch() uint64 {
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	b, err := json.Marshal(snapshotFile{V: cmdVersion, State: f.st})
+	b, err := json.Marshal(snapshotFile{V: cmdVersion, Applied: f.applied, State: f.st})
 	if err != nil {
 		return nil, fmt.Errorf("meta: snapshot: %w", err)
 	}
@@ -208,8 +213,9 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 
 // snapshotFile is the snapshot's encoding: the state under a version.
 type snapshotFile struct {
-	V     uint8 `json:"v"`
-	State state `json:"state"`
+	V       uint8  `json:"v"`
+	Applied uint64 `json:"applied"` // fsm.applied
+	State   state  `json:"state"`
 }
 
 // Restore replaces the state with a snapshot's.
@@ -229,7 +235,7 @@ func (f *fsm) Restore(r io.ReadCloser) error {
 		s.State.Leases = map[string]Lease{}
 	}
 	f.mu.Lock()
-	f.st = s.State
+	f.st, f.applied = s.State, s.Applied
 	f.mu.Unlock()
 	return nil
 }
@@ -247,6 +253,16 @@ func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 func (fsmSnapshot) Release() {}
 
 // Readers of the local copy.
+
+// appliedIndex is the index of the last command entry the state holds.
+// raft.AppliedIndex is not that: it counts entries handed to the FSM's
+// goroutine, not applied yet, and entries (barriers, configuration) that
+// never reach Apply.
+func (f *fsm) appliedIndex() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.applied
+}
 
 func (f *fsm) bucket(name string) (Bucket, bool) {
 	f.mu.RLock()

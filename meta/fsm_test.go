@@ -126,6 +126,9 @@ func TestFSMApply(t *testing.T) {
 	if err := g.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
 		t.Fatal(err)
 	}
+	if g.appliedIndex() != f.appliedIndex() || f.appliedIndex() != uint64(len(steps)) {
+		t.Fatalf("applied index %d restored as %d, want %d", f.appliedIndex(), g.appliedIndex(), len(steps))
+	}
 	if !reflect.DeepEqual(f.st, g.st) {
 		t.Fatalf("restored state differs:\n%+v\n%+v", f.st, g.st)
 	}

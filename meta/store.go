@@ -433,10 +433,10 @@ func (s *Store) Sync(ctx context.Context) error {
 	defer cancel()
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
-	for s.raft.AppliedIndex() < index {
+	for s.fsm.appliedIndex() < index {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("meta: sync: applied %d of %d: %w", s.raft.AppliedIndex(), index, ctx.Err())
+			return fmt.Errorf("meta: sync: applied %d of %d: %w", s.fsm.appliedIndex(), index, ctx.Err())
 		case <-s.closed:
 			return ErrClosed
 		case <-t.C:
@@ -445,7 +445,8 @@ func (s *Store) Sync(ctx context.Context) error {
 	return nil
 }
 
-// leaderIndex runs a barrier on the leader and returns its applied index.
+// leaderIndex runs a barrier on the leader and returns the index of the
+// last command its state holds.
 func (s *Store) leaderIndex(ctx context.Context) (uint64, error) {
 	timeout := s.cfg.ApplyTimeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -458,7 +459,9 @@ func (s *Store) leaderIndex(ctx context.Context) (uint64, error) {
 		}
 		return 0, raftErr(err)
 	}
-	return s.raft.AppliedIndex(), nil
+	// After the barrier the state holds every command committed before
+	// it; a member whose state holds the same last command holds them all.
+	return s.fsm.appliedIndex(), nil
 }
 
 // AddVoter adds (or promotes) a member as a voter.
