@@ -201,8 +201,8 @@ func TestClusterMapCAS(t *testing.T) {
 	if h := s.ClusterMapHistory(); len(h) != 2 || h[0].Epoch != e1 || h[1].Epoch != e2 {
 		t.Fatalf("history %+v", h)
 	}
-	if st, _ := s.Status(); st.AppliedIndex < e2 {
-		t.Fatalf("applied %d < epoch %d", st.AppliedIndex, e2)
+	if st, _ := s.Status(); st.StateIndex < e2 {
+		t.Fatalf("state index %d < epoch %d", st.StateIndex, e2)
 	}
 }
 
