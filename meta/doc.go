@@ -18,12 +18,14 @@
 //
 // # State machine and commands
 //
-// Every log entry is a command: a JSON envelope {v, op, t, fields...} with
+// Every command entry of the log is a JSON envelope {v, op, t, fields...} with
 // a version and an Op enum (op numbers are stored in logs: never reused).
 // decodeCommand refuses unknown versions, ops and fields and commands
 // without the fields their op needs; the Store refuses them before
 // proposing, and Apply refuses them again (returning ErrUnknownOp) rather
-// than ever applying one. Apply is deterministic: it reads only the entry
+// than ever applying one. A field added later therefore comes with a new
+// op or envelope version: a member that does not know it refuses the entry
+// instead of applying half of it. Apply is deterministic: it reads only the entry
 // and the state, never the clock. The proposer stamps its time in the
 // command, and that time is a bucket's creation time and the clock lease
 // expiry is judged against. The whole state is one JSON document in
