@@ -150,6 +150,7 @@ func TestBoundaries(t *testing.T) {
 		"storagenode/faultdrive": banned(append([]string{"net/http", mod + "gateway", mod + "s3compat"}, drives...)...),
 		"storagenode/scrub":      banned(append([]string{"net/http", mod + "gateway", mod + "s3compat"}, drives...)...),
 		"cluster":                banned(mod+"gateway", mod+"s3compat", mod+"server"),
+		"meta":                   banned(append([]string{mod + "gateway", mod + "s3compat", mod + "server", gin}, drives...)...),
 		"console":                banned(mod+"s3compat", gin, mod+"server", mod+"storagenode/local", mod+"storagenode/rpc", pebble),
 		"admin":                  banned(append([]string{mod + "s3compat!", gin, mod + "server"}, drives...)...),
 		"bench":                  banned(mod),

@@ -1,0 +1,315 @@
+package meta
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// mapHistory is how many cluster map versions the state keeps, the
+// current one included.
+const mapHistory = 32
+
+// BucketSettings is a bucket's settings document: one optional JSON
+// document per feature, owned by the issue that implements it. A nil field
+// is unset. PutBucketSettings changes only the fields it carries; a field
+// carrying JSON null clears it.
+type BucketSettings struct {
+	Versioning json.RawMessage `json:"versioning,omitempty"`
+	ObjectLock json.RawMessage `json:"objectLock,omitempty"`
+	Lifecycle  json.RawMessage `json:"lifecycle,omitempty"`
+	Policy     json.RawMessage `json:"policy,omitempty"`
+	CORS       json.RawMessage `json:"cors,omitempty"`
+	Tags       json.RawMessage `json:"tags,omitempty"`
+	Encryption json.RawMessage `json:"encryption,omitempty"`
+}
+
+// fields lists the settings' fields, for merging.
+func (s *BucketSettings) fields() []*json.RawMessage {
+	return []*json.RawMessage{&s.Versioning, &s.ObjectLock, &s.Lifecycle, &s.Policy, &s.CORS, &s.Tags, &s.Encryption}
+}
+
+// merge applies a PutBucketSettings document to s.
+func (s *BucketSettings) merge(u BucketSettings) {
+	dst, src := s.fields(), u.fields()
+	for i := range dst {
+		switch v := *src[i]; {
+		case v == nil:
+		case string(v) == "null":
+			*dst[i] = nil
+		default:
+			*dst[i] = slices.Clone(v)
+		}
+	}
+}
+
+func (s BucketSettings) clone() BucketSettings {
+	c := s
+	for _, f := range c.fields() {
+		*f = slices.Clone(*f)
+	}
+	return c
+}
+
+// Bucket is one row of the bucket table.
+type Bucket struct {
+	Name     string         `json:"name"`
+	Created  time.Time      `json:"created"` // the proposer's clock
+	Owner    string         `json:"owner"`
+	Settings BucketSettings `json:"settings"`
+}
+
+// MapVersion is one version of the cluster map: opaque bytes (package
+// cluster gives them meaning) and the epoch that committed them, the index
+// of their entry in the log. Epoch 0 is "no map yet".
+type MapVersion struct {
+	Epoch uint64    `json:"epoch"`
+	Time  time.Time `json:"time"`
+	Data  []byte    `json:"data"`
+}
+
+// Lease is a cluster-wide job's lease. Token is the fencing token, the log
+// index of the grant: every new grant of any lease has a higher one.
+type Lease struct {
+	Job     string    `json:"job"`
+	Holder  string    `json:"holder"`
+	Token   uint64    `json:"token"`
+	Expires time.Time `json:"expires"` // judged against commands' clocks
+}
+
+// state is everything the state machine holds; it is also the snapshot.
+type state struct {
+	Buckets map[string]Bucket `json:"buckets"`
+	Maps    []MapVersion      `json:"maps"` // oldest first; the last is current
+	Leases  map[string]Lease  `json:"leases"`
+}
+
+// result is what Apply returns for one entry.
+type result struct {
+	err   error
+	token uint64 // AcquireLease, RenewLease
+	epoch uint64 // SetClusterMap
+}
+
+// fsm is the raft.FSM: the state, guarded for the Store's readers. Apply
+// is deterministic: it reads nothing but the entry and the state.
+type fsm struct {
+	mu      sync.RWMutex
+	st      state
+	applied uint64 // the index of the last command entry applied (Sync waits on it)
+}
+
+var _ raft.FSM = (*fsm)(nil)
+
+func newFSM() *fsm {
+	return &fsm{st: state{Buckets: map[string]Bucket{}, Leases: map[string]Lease{}}}
+}
+
+// Apply applies one committed entry and returns a *result.
+func (f *fsm) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return &result{}
+	}
+	c, err := decodeCommand(l.Data)
+	if err != nil {
+		f.mu.Lock()
+		f.applied = l.Index
+		f.mu.Unlock()
+		return &result{err: fmt.Errorf("entry %d: %w", l.Index, err)}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.applied = l.Index
+	return f.apply(l.Index, c)
+}
+
+func (f *fsm) apply(index uint64, c command) *result {
+	st := &f.st
+	switch c.Op {
+	case OpCreateBucket:
+		if _, ok := st.Buckets[c.Bucket]; ok {
+			return &result{err: fmt.Errorf("create %q: %w", c.Bucket, ErrBucketExists)}
+		}
+		st.Buckets[c.Bucket] = Bucket{Name: c.Bucket, Created: c.time(), Owner: c.Owner}
+	case OpDeleteBucket:
+		if _, ok := st.Buckets[c.Bucket]; !ok {
+			return &result{err: fmt.Errorf("delete %q: %w", c.Bucket, ErrBucketNotFound)}
+		}
+		delete(st.Buckets, c.Bucket)
+	case OpPutBucketSettings:
+		b, ok := st.Buckets[c.Bucket]
+		if !ok {
+			return &result{err: fmt.Errorf("settings of %q: %w", c.Bucket, ErrBucketNotFound)}
+		}
+		b.Settings = b.Settings.clone()
+		b.Settings.merge(*c.Settings)
+		st.Buckets[c.Bucket] = b
+	case OpSetClusterMap:
+		if cur := st.epoch(); c.Epoch != cur {
+			return &result{err: fmt.Errorf("set map at epoch %d, current %d: %w", c.Epoch, cur, ErrEpochMismatch)}
+		}
+		st.Maps = append(st.Maps, MapVersion{Epoch: index, Time: c.time(), Data: slices.Clone(c.Map)})
+		if n := len(st.Maps); n > mapHistory {
+			st.Maps = slices.Clone(st.Maps[n-mapHistory:])
+		}
+		return &result{epoch: index}
+	case OpAcquireLease:
+		now := c.time()
+		if l, ok := st.Leases[c.Job]; ok && now.Before(l.Expires) {
+			if l.Holder != c.Holder {
+				return &result{err: fmt.Errorf("lease %q held by %q until %s: %w", c.Job, l.Holder, l.Expires.Format(time.RFC3339Nano), ErrLeaseHeld)}
+			}
+			// The holder asks again (a retry): same grant, extended.
+			l.Expires = now.Add(time.Duration(c.TTL))
+			st.Leases[c.Job] = l
+			return &result{token: l.Token}
+		}
+		st.Leases[c.Job] = Lease{Job: c.Job, Holder: c.Holder, Token: index, Expires: now.Add(time.Duration(c.TTL))}
+		return &result{token: index}
+	case OpRenewLease:
+		l, ok := st.Leases[c.Job]
+		if !ok || l.Holder != c.Holder || l.Token != c.Token || !c.time().Before(l.Expires) {
+			return &result{err: fmt.Errorf("renew lease %q token %d: %w", c.Job, c.Token, ErrStaleToken)}
+		}
+		l.Expires = c.time().Add(time.Duration(c.TTL))
+		st.Leases[c.Job] = l
+		return &result{token: l.Token}
+	case OpReleaseLease:
+		l, ok := st.Leases[c.Job]
+		if !ok || l.Holder != c.Holder || l.Token != c.Token {
+			return &result{err: fmt.Errorf("release lease %q token %d: %w", c.Job, c.Token, ErrStaleToken)}
+		}
+		delete(st.Leases, c.Job)
+	default: // decodeCommand refuses these already; never apply one anyway
+		return &result{err: fmt.Errorf("%w: %v", ErrUnknownOp, c.Op)}
+	}
+	return &result{}
+}
+
+func (st *state) epoch() uint64 {
+	if len(st.Maps) == 0 {
+		return 0
+	}
+	return st.Maps[len(st.Maps)-1].Epoch
+}
+
+// Snapshot encodes the whole state at once (it is small) so Persist can
+// run while Apply goes on.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	b, err := json.Marshal(snapshotFile{V: cmdVersion, Applied: f.applied, State: f.st})
+	if err != nil {
+		return nil, fmt.Errorf("meta: snapshot: %w", err)
+	}
+	return fsmSnapshot(b), nil
+}
+
+// snapshotFile is the snapshot's encoding: the state under a version.
+type snapshotFile struct {
+	V       uint8  `json:"v"`
+	Applied uint64 `json:"applied"` // fsm.applied
+	State   state  `json:"state"`
+}
+
+// Restore replaces the state with a snapshot's.
+func (f *fsm) Restore(r io.ReadCloser) error {
+	defer r.Close()
+	var s snapshotFile
+	if err := json.NewDecoder(r).Decode(&s); err != nil {
+		return fmt.Errorf("meta: restore: %w", err)
+	}
+	if s.V != cmdVersion {
+		return fmt.Errorf("meta: restore: snapshot version %d: %w", s.V, ErrUnknownOp)
+	}
+	if s.State.Buckets == nil {
+		s.State.Buckets = map[string]Bucket{}
+	}
+	if s.State.Leases == nil {
+		s.State.Leases = map[string]Lease{}
+	}
+	f.mu.Lock()
+	f.st, f.applied = s.State, s.Applied
+	f.mu.Unlock()
+	return nil
+}
+
+type fsmSnapshot []byte
+
+func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("meta: persist snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (fsmSnapshot) Release() {}
+
+// Readers of the local copy.
+
+// appliedIndex is the index of the last command entry the state holds.
+// raft.AppliedIndex is not that: it counts entries handed to the FSM's
+// goroutine, not applied yet, and entries (barriers, configuration) that
+// never reach Apply.
+func (f *fsm) appliedIndex() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.applied
+}
+
+func (f *fsm) bucket(name string) (Bucket, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	b, ok := f.st.Buckets[name]
+	if ok {
+		b.Settings = b.Settings.clone()
+	}
+	return b, ok
+}
+
+func (f *fsm) buckets() []Bucket {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]Bucket, 0, len(f.st.Buckets))
+	for _, name := range slices.Sorted(maps.Keys(f.st.Buckets)) {
+		b := f.st.Buckets[name]
+		b.Settings = b.Settings.clone()
+		out = append(out, b)
+	}
+	return out
+}
+
+func (f *fsm) clusterMap() MapVersion {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if len(f.st.Maps) == 0 {
+		return MapVersion{}
+	}
+	m := f.st.Maps[len(f.st.Maps)-1]
+	m.Data = slices.Clone(m.Data)
+	return m
+}
+
+func (f *fsm) mapHistory() []MapVersion {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := slices.Clone(f.st.Maps)
+	for i := range out {
+		out[i].Data = slices.Clone(out[i].Data)
+	}
+	return out
+}
+
+func (f *fsm) lease(job string) (Lease, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	l, ok := f.st.Leases[job]
+	return l, ok
+}

@@ -1,0 +1,491 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// Peer is a member of the group: its Raft server ID and address.
+type Peer struct {
+	ID      string
+	Address string
+}
+
+// Config opens a Store. Zero durations and counts take the defaults
+// stated on each field.
+type Config struct {
+	ID        string // this member's Raft server ID; required
+	Dir       string // the Raft log, stable store and snapshots; required
+	Bind      string // the TCP address to listen on, e.g. "127.0.0.1:0"; required
+	Advertise string // the address peers dial; default: the bound address
+	Secret    []byte // the cluster secret the transport handshake proves; required, 16 bytes or more
+	// Bootstrap creates the group with this member and Peers as voters
+	// when Dir holds no state yet; it is ignored when Dir has state.
+	Bootstrap bool
+	Peers     []Peer       // the other first voters, for Bootstrap
+	Logger    *slog.Logger // default: discard
+
+	HandshakeTimeout  time.Duration // the transport handshake's deadline; default 5 s
+	ApplyTimeout      time.Duration // a write's bound when its context has none; default 10 s
+	HeartbeatTimeout  time.Duration // Raft's; default 1 s
+	ElectionTimeout   time.Duration // Raft's; default 1 s
+	LeaderLeaseTime   time.Duration // Raft's LeaderLeaseTimeout; default 500 ms
+	SnapshotThreshold uint64        // log entries between snapshots; default 1024
+	SnapshotInterval  time.Duration // how often the threshold is checked; default 30 s
+	TrailingLogs      uint64        // entries kept after a snapshot; default 1024
+	RetainSnapshots   int           // snapshots kept on disk; default 2
+}
+
+// DefaultConfig returns a Config with every default set; the caller sets
+// ID, Dir, Bind, Secret and, for the first member, Bootstrap.
+func DefaultConfig() Config {
+	var c Config
+	c.setDefaults()
+	c.Logger = nil // Open's default: discard
+	return c
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.HandshakeTimeout, 5*time.Second)
+	def(&c.ApplyTimeout, 10*time.Second)
+	def(&c.HeartbeatTimeout, time.Second)
+	def(&c.ElectionTimeout, time.Second)
+	def(&c.LeaderLeaseTime, 500*time.Millisecond)
+	def(&c.SnapshotInterval, 30*time.Second)
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = 1024
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = 1024
+	}
+	if c.RetainSnapshots <= 0 {
+		c.RetainSnapshots = 2
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("meta: Config.ID is empty: give this member a unique name")
+	case c.Dir == "":
+		return errors.New("meta: Config.Dir is empty: give a directory for the Raft log")
+	case c.Bind == "":
+		return errors.New("meta: Config.Bind is empty: give a TCP address such as 127.0.0.1:7001")
+	case len(c.Secret) < 16:
+		return errors.New("meta: Config.Secret is shorter than 16 bytes: give the cluster secret")
+	}
+	for _, p := range c.Peers {
+		if p.ID == "" || p.Address == "" || p.ID == c.ID {
+			return fmt.Errorf("meta: peer %+v: each peer needs its own ID and an address", p)
+		}
+	}
+	return nil
+}
+
+// Store is one member of the metadata group: a Raft node, its state machine
+// and the local copy readers use.
+type Store struct {
+	cfg   Config
+	log   *slog.Logger
+	fsm   *fsm
+	raft  *raft.Raft
+	trans *raft.NetworkTransport
+	layer *streamLayer
+	bolt  *raftboltdb.BoltStore
+
+	ctx       context.Context // ends at Close
+	cancel    context.CancelFunc
+	ready     chan struct{} // closed once raft is set
+	closeOnce sync.Once
+	closeErr  error
+	closed    chan struct{}
+}
+
+// Open starts a member: it opens (or creates) the Raft state in Dir,
+// listens on Bind and, with Bootstrap on an empty Dir, creates the group.
+func Open(cfg Config) (*Store, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("meta: %w", err)
+	}
+	s := &Store{cfg: cfg, log: cfg.Logger.With("meta", cfg.ID), fsm: newFSM(), ready: make(chan struct{}), closed: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Info, Output: slogWriter{s.log}})
+
+	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("meta: open the Raft log in %s: %w", cfg.Dir, err)
+	}
+	s.bolt = bolt
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, cfg.RetainSnapshots, hlog)
+	if err != nil {
+		bolt.Close()
+		return nil, fmt.Errorf("meta: snapshot store in %s: %w", cfg.Dir, err)
+	}
+	logs, err := raft.NewLogCache(256, bolt)
+	if err != nil {
+		bolt.Close()
+		return nil, fmt.Errorf("meta: %w", err)
+	}
+	s.layer, err = newStreamLayer(cfg.Bind, cfg.Advertise, cfg.Secret, cfg.HandshakeTimeout, s.log, s.serveForward)
+	if err != nil {
+		bolt.Close()
+		return nil, err
+	}
+	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: s.layer, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+	})
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.Logger = hlog
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = min(cfg.LeaderLeaseTime, cfg.HeartbeatTimeout)
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.TrailingLogs = cfg.TrailingLogs
+
+	fail := func(err error) (*Store, error) {
+		close(s.closed)
+		s.cancel()
+		s.trans.Close()
+		s.layer.wait()
+		bolt.Close()
+		return nil, err
+	}
+	if cfg.Bootstrap {
+		has, err := raft.HasExistingState(logs, bolt, snaps)
+		if err != nil {
+			return fail(fmt.Errorf("meta: read the Raft state: %w", err))
+		}
+		if !has {
+			servers := []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: s.trans.LocalAddr()}}
+			for _, p := range cfg.Peers {
+				servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
+			}
+			if err := raft.BootstrapCluster(rc, logs, bolt, snaps, s.trans, raft.Configuration{Servers: servers}); err != nil {
+				return fail(fmt.Errorf("meta: bootstrap: %w", err))
+			}
+			s.log.Info("meta: bootstrapped the metadata group", "voters", len(servers))
+		}
+	}
+	r, err := raft.NewRaft(rc, s.fsm, logs, bolt, snaps, s.trans)
+	if err != nil {
+		return fail(fmt.Errorf("meta: start Raft: %w", err))
+	}
+	s.raft = r
+	close(s.ready)
+	return s, nil
+}
+
+// Addr is the address peers dial (the advertised one).
+func (s *Store) Addr() string { return string(s.trans.LocalAddr()) }
+
+// Close leaves the group's work to the others: it stops Raft, the
+// transport and the log. It is safe to call twice.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.cancel()
+		err := s.raft.Shutdown().Error()
+		err = errors.Join(err, s.trans.Close())
+		s.layer.wait()
+		err = errors.Join(err, s.bolt.Close())
+		if err != nil {
+			s.closeErr = fmt.Errorf("meta: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// ctxTimeout bounds ctx by ApplyTimeout when it has no deadline.
+func (s *Store) ctxTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+}
+
+// applyLocal applies an encoded command on this member, the leader.
+func (s *Store) applyLocal(ctx context.Context, b []byte) (*result, error) {
+	if _, err := decodeCommand(b); err != nil {
+		return nil, err
+	}
+	timeout := s.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	f := s.raft.Apply(b, timeout)
+	if err := f.Error(); err != nil {
+		return nil, raftErr(err)
+	}
+	r, _ := f.Response().(*result)
+	if r == nil {
+		return nil, errors.New("meta: apply returned no result")
+	}
+	return r, r.err
+}
+
+// raftErr turns the engine's "not the leader" answers, after which the
+// entry certainly was not appended, into ErrNotLeader, which is retried.
+func raftErr(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrNotVoter):
+		return fmt.Errorf("%w: %v", ErrNotLeader, err)
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	return fmt.Errorf("meta: %w", err)
+}
+
+// do runs one request against the leader: locally when this member leads,
+// forwarded otherwise, retried while no leader is known or the one asked
+// is not the leader any more, until ctx ends.
+func (s *Store) do(ctx context.Context, local func(context.Context) error, req fwdRequest, remote func(fwdResponse)) error {
+	ctx, cancel := s.ctxTimeout(ctx)
+	defer cancel()
+	wait := 10 * time.Millisecond
+	var last error
+	for attempt := 0; ; attempt++ {
+		select {
+		case <-s.closed:
+			return ErrClosed
+		default:
+		}
+		var err error
+		if s.raft.State() == raft.Leader {
+			err = local(ctx)
+			if err == nil || !errors.Is(err, ErrNotLeader) {
+				return err
+			}
+		} else if addr, _ := s.raft.LeaderWithID(); addr == "" {
+			err = fmt.Errorf("%w known to %s", ErrNotLeader, s.cfg.ID)
+		} else {
+			var resp fwdResponse
+			resp, err = s.forward(ctx, string(addr), req)
+			if err == nil {
+				remote(resp)
+				return nil
+			}
+			if !errors.Is(err, errRetry) {
+				return err
+			}
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("meta: %s after %d attempts: %w (%w)", req.Kind, attempt+1, last, ctx.Err())
+		case <-s.closed:
+			return ErrClosed
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// propose encodes c with the proposer's clock and applies it through the
+// leader.
+func (s *Store) propose(ctx context.Context, c command) (*result, error) {
+	c.Time = time.Now().UnixNano()
+	b, err := encodeCommand(c)
+	if err != nil {
+		return nil, err
+	}
+	var res result
+	err = s.do(ctx, func(ctx context.Context) error {
+		r, err := s.applyLocal(ctx, b)
+		if r != nil {
+			res = *r
+		}
+		return err
+	}, fwdRequest{Kind: fwdApply, Cmd: b}, func(r fwdResponse) {
+		res.token, res.epoch = r.Token, r.Epoch
+	})
+	return &res, err
+}
+
+// CreateBucket adds a bucket to the table (ErrBucketExists if it is there).
+func (s *Store) CreateBucket(ctx context.Context, name, owner string) error {
+	_, err := s.propose(ctx, command{Op: OpCreateBucket, Bucket: name, Owner: owner})
+	return err
+}
+
+// DeleteBucket removes a bucket from the table (ErrBucketNotFound if it
+// is not there). It does not look at the bucket's objects: the caller
+// checks the bucket is empty first.
+func (s *Store) DeleteBucket(ctx context.Context, name string) error {
+	_, err := s.propose(ctx, command{Op: OpDeleteBucket, Bucket: name})
+	return err
+}
+
+// PutBucketSettings changes the fields set carries (JSON null clears one)
+// and leaves the others; ErrBucketNotFound if the bucket is not there.
+func (s *Store) PutBucketSettings(ctx context.Context, name string, set BucketSettings) error {
+	_, err := s.propose(ctx, command{Op: OpPutBucketSettings, Bucket: name, Settings: &set})
+	return err
+}
+
+// Bucket returns a bucket from the local copy (no network).
+func (s *Store) Bucket(name string) (Bucket, bool) { return s.fsm.bucket(name) }
+
+// Buckets returns the local copy's bucket table, sorted by name.
+func (s *Store) Buckets() []Bucket { return s.fsm.buckets() }
+
+// SetClusterMap stores a new cluster map if the current epoch is
+// expectEpoch (0 when there is none yet), and returns the new epoch;
+// ErrEpochMismatch otherwise.
+func (s *Store) SetClusterMap(ctx context.Context, expectEpoch uint64, data []byte) (uint64, error) {
+	r, err := s.propose(ctx, command{Op: OpSetClusterMap, Epoch: expectEpoch, Map: data})
+	if err != nil {
+		return 0, err
+	}
+	return r.epoch, nil
+}
+
+// ClusterMap returns the local copy's current map (epoch 0: none yet).
+func (s *Store) ClusterMap() MapVersion { return s.fsm.clusterMap() }
+
+// ClusterMapHistory returns the kept map versions, oldest first.
+func (s *Store) ClusterMapHistory() []MapVersion { return s.fsm.mapHistory() }
+
+// AcquireLease grants job's lease to holder for ttl, judged by this
+// member's clock, and returns its fencing token; ErrLeaseHeld while
+// another holder's lease runs. A holder that asks again while it holds the
+// lease gets the same token, extended.
+func (s *Store) AcquireLease(ctx context.Context, job, holder string, ttl time.Duration) (uint64, error) {
+	r, err := s.propose(ctx, command{Op: OpAcquireLease, Job: job, Holder: holder, TTL: int64(ttl)})
+	if err != nil {
+		return 0, err
+	}
+	return r.token, nil
+}
+
+// RenewLease extends holder's lease with token by ttl; ErrStaleToken if the
+// lease expired, was released or granted again.
+func (s *Store) RenewLease(ctx context.Context, job, holder string, token uint64, ttl time.Duration) error {
+	_, err := s.propose(ctx, command{Op: OpRenewLease, Job: job, Holder: holder, Token: token, TTL: int64(ttl)})
+	return err
+}
+
+// ReleaseLease ends holder's lease with token; ErrStaleToken if it is not
+// the current one.
+func (s *Store) ReleaseLease(ctx context.Context, job, holder string, token uint64) error {
+	_, err := s.propose(ctx, command{Op: OpReleaseLease, Job: job, Holder: holder, Token: token})
+	return err
+}
+
+// Lease returns job's lease from the local copy.
+func (s *Store) Lease(job string) (Lease, bool) { return s.fsm.lease(job) }
+
+// CheckToken reports, from the local copy, whether token is job's current
+// fencing token: ErrStaleToken if a newer grant exists or the lease was
+// released. It does not judge expiry (clocks differ between processes);
+// an expired lease is fenced by the next grant, whose token is higher.
+func (s *Store) CheckToken(job string, token uint64) error {
+	l, ok := s.fsm.lease(job)
+	if !ok || l.Token != token {
+		return fmt.Errorf("meta: job %q token %d: %w", job, token, ErrStaleToken)
+	}
+	return nil
+}
+
+// Sync waits until the local copy holds every change committed before
+// the call (a read index): the leader confirms its leadership with a
+// barrier and this member waits to apply up to the leader's index. Reads
+// after Sync are linearizable.
+func (s *Store) Sync(ctx context.Context) error {
+	var index uint64
+	err := s.do(ctx, func(ctx context.Context) error {
+		var err error
+		index, err = s.leaderIndex(ctx)
+		return err
+	}, fwdRequest{Kind: fwdSync}, func(r fwdResponse) { index = r.Index })
+	if err != nil {
+		return fmt.Errorf("meta: sync: %w", err)
+	}
+	ctx, cancel := s.ctxTimeout(ctx)
+	defer cancel()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for s.fsm.appliedIndex() < index {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("meta: sync: applied %d of %d: %w", s.fsm.appliedIndex(), index, ctx.Err())
+		case <-s.closed:
+			return ErrClosed
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// leaderIndex runs a barrier on the leader and returns the index of the
+// last command its state holds.
+func (s *Store) leaderIndex(ctx context.Context) (uint64, error) {
+	timeout := s.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	if err := s.raft.Barrier(timeout).Error(); err != nil {
+		if errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			// A barrier changes nothing: asking again is safe.
+			return 0, fmt.Errorf("%w: %v", ErrNotLeader, err)
+		}
+		return 0, raftErr(err)
+	}
+	// After the barrier the state holds every command committed before
+	// it; a member whose state holds the same last command holds them all.
+	return s.fsm.appliedIndex(), nil
+}
+
+// slogWriter carries hclog's lines (Raft's own logging) into slog.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	line := string(trimNL(p))
+	level := slog.LevelInfo
+	switch {
+	case strings.Contains(line, "[ERROR]"):
+		level = slog.LevelError
+	case strings.Contains(line, "[WARN]"):
+		level = slog.LevelWarn
+	case strings.Contains(line, "[DEBUG]"), strings.Contains(line, "[TRACE]"):
+		level = slog.LevelDebug
+	}
+	w.log.Log(context.Background(), level, "raft", "line", line)
+	return len(p), nil
+}
+
+func trimNL(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+var _ io.Writer = slogWriter{}
