@@ -2,6 +2,7 @@ package tests
 
 import (
 	"crypto/sha256"
+	"flag"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -12,16 +13,26 @@ import (
 	"time"
 )
 
+// bulkFull runs TestAWSCLIBulk at its full size (1,000 objects and a
+// 200 MiB file per CLI) instead of the default 300 objects and 64 MiB
+// (still multipart, and a multipart copy for mv).
+var bulkFull = flag.Bool("bulk.full", false, "run TestAWSCLIBulk with 1,000 objects and 200 MiB per CLI")
+
 // TestAWSCLIBulk drives both aws CLI majors (v1 on PATH, v2 at
 // /usr/bin/aws) through s3 cp/sync/mv/rm --recursive/ls --recursive with
-// 1,000 small objects and a 200 MiB file, comparing every byte.
+// 300 small objects and a 64 MiB file (-bulk.full: 1,000 and 200 MiB),
+// comparing every byte.
 func TestAWSCLIBulk(t *testing.T) {
 	if testing.Short() {
-		t.Skip("moves 1,000 objects and 200 MiB per CLI; skipped with -short")
+		t.Skip("moves hundreds of objects and a multipart file per CLI; skipped with -short")
 	}
 	t.Parallel() // each CLI's subtest takes its own slot
-	small := bulkSmallFiles()
-	big := randData(900, 200<<20)
+	nSmall, bigSize := 300, 64<<20
+	if *bulkFull {
+		nSmall, bigSize = 1000, 200<<20
+	}
+	small := bulkSmallFiles(nSmall)
+	big := randData(900, bigSize)
 	bigSum := sha256Hex(big)
 	for _, v := range []struct{ name, bin string }{{"v1", ""}, {"v2", "/usr/bin/aws"}} {
 		t.Run(v.name, func(t *testing.T) {
@@ -30,7 +41,7 @@ func TestAWSCLIBulk(t *testing.T) {
 					t.Skipf("aws CLI %s not installed at %s", v.name, v.bin)
 				}
 			}
-			parallelHeavy(t, 60*time.Second)
+			parallelHeavy(t, 25*time.Second)
 			ctx := testCtx(t, 10*time.Minute)
 			s := StartServer(t, NewDriveDirs(t, 6))
 			cli := awsCLI{t: t, ctx: ctx, s: s, bin: v.bin}
@@ -42,10 +53,10 @@ func TestAWSCLIBulk(t *testing.T) {
 	}
 }
 
-// bulkSmallFiles is 1,000 files of 0-4 KiB (some empty) in 10 folders.
-func bulkSmallFiles() map[string][]byte {
+// bulkSmallFiles is n files of 0-4 KiB (some empty) in 10 folders.
+func bulkSmallFiles(n int) map[string][]byte {
 	files := map[string][]byte{}
-	for i := range 1000 {
+	for i := range n {
 		n := (i * 37) % 4097
 		if i%97 == 0 {
 			n = 0
@@ -77,8 +88,8 @@ func bulkCLIRun(t *testing.T, cli awsCLI, small map[string][]byte, big []byte, b
 		t.Logf("%s: %v", what, time.Since(start).Round(10*time.Millisecond))
 	}
 
-	timed("sync up 1,000 objects", func() { cli.ok("s3", "sync", "--only-show-errors", up, b+"/sync") })
-	timed("cp --recursive up 1,000 objects", func() { cli.ok("s3", "cp", "--only-show-errors", "--recursive", up, b+"/cp") })
+	timed(fmt.Sprintf("sync up %d objects", len(small)), func() { cli.ok("s3", "sync", "--only-show-errors", up, b+"/sync") })
+	timed(fmt.Sprintf("cp --recursive up %d objects", len(small)), func() { cli.ok("s3", "cp", "--only-show-errors", "--recursive", up, b+"/cp") })
 	timed("ls --recursive", func() {
 		objs, _ := parseS3Ls(cli.ok("s3", "ls", "--recursive", b+"/sync/"))
 		if want := wantUnder("sync/"); !mapsEqual(objs, want) {
@@ -103,7 +114,7 @@ func bulkCLIRun(t *testing.T, cli awsCLI, small map[string][]byte, big []byte, b
 		os.RemoveAll(filepath.Join(work, "down-sync"))
 		os.RemoveAll(down)
 	})
-	timed("mv --recursive 100 objects within the bucket", func() {
+	timed("mv --recursive a tenth of the objects within the bucket", func() {
 		cli.ok("s3", "mv", "--only-show-errors", "--recursive", b+"/cp/d3/", b+"/moved/d3/")
 		objs, _ := parseS3Ls(cli.ok("s3", "ls", "--recursive", b+"/moved/"))
 		want := map[string]int64{}
@@ -131,16 +142,16 @@ func bulkCLIRun(t *testing.T, cli awsCLI, small map[string][]byte, big []byte, b
 
 	bigFile := filepath.Join(work, "big.bin")
 	writeTestFile(t, bigFile, big)
-	timed("cp up 200 MiB", func() { cli.ok("s3", "cp", "--only-show-errors", bigFile, b+"/big/big.bin") })
-	timed("cp down 200 MiB", func() {
+	timed(fmt.Sprintf("cp up %d MiB", len(big)>>20), func() { cli.ok("s3", "cp", "--only-show-errors", bigFile, b+"/big/big.bin") })
+	timed(fmt.Sprintf("cp down %d MiB", len(big)>>20), func() {
 		dst := filepath.Join(work, "big.down")
 		cli.ok("s3", "cp", "--only-show-errors", b+"/big/big.bin", dst)
 		if got := streamSHA256(t, dst); got != bigSum {
-			t.Errorf("200 MiB download sha256 %s, want %s", got, bigSum)
+			t.Errorf("%d MiB download sha256 %s, want %s", len(big)>>20, got, bigSum)
 		}
 		os.Remove(dst)
 	})
-	timed("mv 200 MiB within the bucket (multipart copy)", func() {
+	timed(fmt.Sprintf("mv %d MiB within the bucket (multipart copy)", len(big)>>20), func() {
 		cli.ok("s3", "mv", "--only-show-errors", b+"/big/big.bin", b+"/big/moved.bin")
 		if out := cli.fails("s3api", "head-object", "--bucket", bucket, "--key", "big/big.bin"); !strings.Contains(out, "404") {
 			t.Errorf("mv left its source: head-object:\n%s", out)
@@ -148,7 +159,7 @@ func bulkCLIRun(t *testing.T, cli awsCLI, small map[string][]byte, big []byte, b
 		dst := filepath.Join(work, "moved.down")
 		cli.ok("s3", "mv", "--only-show-errors", b+"/big/moved.bin", dst)
 		if got := streamSHA256(t, dst); got != bigSum {
-			t.Errorf("200 MiB after two moves: sha256 %s, want %s", got, bigSum)
+			t.Errorf("%d MiB after two moves: sha256 %s, want %s", len(big)>>20, got, bigSum)
 		}
 		if objs := lsEmptyOK(cli, b+"/big/"); len(objs) != 0 {
 			t.Errorf("mv to a local file left objects: %v", objs)
@@ -161,13 +172,19 @@ func bulkCLIRun(t *testing.T, cli awsCLI, small map[string][]byte, big []byte, b
 		var h headObject
 		cli.json(&h, "s3api", "head-object", "--bucket", bucket, "--key", "big/up-moved.bin")
 		if h.ContentLength != int64(len(big)) {
-			t.Errorf("moved-up 200 MiB object: %d bytes", h.ContentLength)
+			t.Errorf("moved-up %d MiB object: %d bytes", len(big)>>20, h.ContentLength)
 		}
 	})
 	timed("rm --recursive", func() {
 		cli.ok("s3", "rm", "--only-show-errors", "--recursive", b+"/sync/d0/")
 		objs, _ := parseS3Ls(cli.ok("s3", "ls", "--recursive", b+"/sync/"))
-		if want := len(small) - 100; len(objs) != want {
+		inD0 := 0
+		for name := range small {
+			if strings.HasPrefix(name, "d0/") {
+				inD0++
+			}
+		}
+		if want := len(small) - inD0; len(objs) != want {
 			t.Errorf("after rm --recursive sync/d0/: %d objects left under sync/, want %d", len(objs), want)
 		}
 		cli.ok("s3", "rm", "--only-show-errors", "--recursive", b)
