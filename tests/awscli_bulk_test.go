@@ -2,8 +2,8 @@ package tests
 
 import (
 	"crypto/sha256"
-	"flag"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"os"
