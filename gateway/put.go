@@ -31,30 +31,25 @@ type partWrite struct {
 	drives    []storagenode.Drive // where each shard went (fallbacks included)
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // digestReader is the one sequence every written body goes through, inline
 // or in shard files: it counts the bytes and sums their MD5 as the encoder
 // reads them; check then holds them against the declared size and
 // Content-MD5 and returns the ETag and the client's checksum.
 type digestReader struct {
-	countingReader
+	r   io.Reader
+	n   int64
 	md5 hash.Hash
 }
 
 func newDigestReader(body io.Reader) *digestReader {
 	h := md5.New()
-	return &digestReader{countingReader: countingReader{r: io.TeeReader(body, h)}, md5: h}
+	return &digestReader{r: io.TeeReader(body, h), md5: h}
+}
+
+func (d *digestReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	d.n += int64(n)
+	return n, err
 }
 
 // check verifies a fully read body: size (-1: unknown) and Content-MD5.
