@@ -26,6 +26,7 @@ const (
 	OpAcquireLease
 	OpRenewLease
 	OpReleaseLease
+	OpImportBuckets
 	opEnd // one past the last known op
 )
 
@@ -45,6 +46,8 @@ func (o Op) String() string {
 		return "RenewLease"
 	case OpReleaseLease:
 		return "ReleaseLease"
+	case OpImportBuckets:
+		return "ImportBuckets"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
 }
@@ -68,6 +71,8 @@ type command struct {
 	Holder string `json:"holder,omitempty"`
 	TTL    int64  `json:"ttl,omitempty"` // nanoseconds
 	Token  uint64 `json:"token,omitempty"`
+
+	Import []Bucket `json:"import,omitempty"` // ImportBuckets
 }
 
 func encodeCommand(c command) ([]byte, error) {
@@ -126,6 +131,12 @@ func (c command) validate() error {
 	case OpSetClusterMap:
 		if len(c.Map) == 0 {
 			missing = "map"
+		}
+	case OpImportBuckets:
+		for _, b := range c.Import {
+			if b.Name == "" {
+				missing = "a bucket's name"
+			}
 		}
 	case OpAcquireLease, OpRenewLease, OpReleaseLease:
 		switch {

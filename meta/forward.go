@@ -44,6 +44,9 @@ type fwdResponse struct {
 	Token uint64 `json:"token,omitempty"`
 	Epoch uint64 `json:"epoch,omitempty"`
 	Index uint64 `json:"index,omitempty"`
+	// Applied is an applied command's log index: the forwarding member
+	// waits for its own copy to hold it before it answers its caller.
+	Applied uint64 `json:"applied,omitempty"`
 }
 
 func writeFrame(w io.Writer, v any) error {
@@ -104,7 +107,7 @@ func (s *Store) serveForward(c net.Conn) {
 			var r *result
 			r, err = s.applyLocal(ctx, req.Cmd)
 			if r != nil {
-				resp.Token, resp.Epoch = r.token, r.epoch
+				resp.Token, resp.Epoch, resp.Applied = r.token, r.epoch, r.index
 			}
 		case fwdSync:
 			resp.Index, err = s.leaderIndex(ctx)
@@ -136,7 +139,7 @@ func (s *Store) forward(ctx context.Context, addr string, req fwdRequest) (fwdRe
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
-	c, err := s.layer.dial(addr, kindForward, timeout)
+	c, err := s.dial(addr, kindForward, timeout)
 	if err != nil {
 		return fwdResponse{}, fmt.Errorf("%w: %v", errRetry, err)
 	}

@@ -88,11 +88,15 @@ type state struct {
 	Buckets map[string]Bucket `json:"buckets"`
 	Maps    []MapVersion      `json:"maps"` // oldest first; the last is current
 	Leases  map[string]Lease  `json:"leases"`
+	// Imported: the buckets of a store written before the metadata group
+	// existed were imported (ImportBuckets runs once).
+	Imported bool `json:"imported,omitempty"`
 }
 
 // result is what Apply returns for one entry.
 type result struct {
 	err   error
+	index uint64 // the entry's log index
 	token uint64 // AcquireLease, RenewLease
 	epoch uint64 // SetClusterMap
 }
@@ -121,12 +125,14 @@ func (f *fsm) Apply(l *raft.Log) any {
 		f.mu.Lock()
 		f.applied = l.Index
 		f.mu.Unlock()
-		return &result{err: fmt.Errorf("entry %d: %w", l.Index, err)}
+		return &result{err: fmt.Errorf("entry %d: %w", l.Index, err), index: l.Index}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.applied = l.Index
-	return f.apply(l.Index, c)
+	r := f.apply(l.Index, c)
+	r.index = l.Index
+	return r
 }
 
 func (f *fsm) apply(index uint64, c command) *result {
@@ -186,6 +192,17 @@ func (f *fsm) apply(index uint64, c command) *result {
 			return &result{err: fmt.Errorf("release lease %q token %d: %w", c.Job, c.Token, ErrStaleToken)}
 		}
 		delete(st.Leases, c.Job)
+	case OpImportBuckets:
+		if st.Imported {
+			return &result{} // another member's start imported them first
+		}
+		for _, b := range c.Import {
+			if _, ok := st.Buckets[b.Name]; !ok {
+				b.Settings = b.Settings.clone()
+				st.Buckets[b.Name] = b
+			}
+		}
+		st.Imported = true
 	default: // decodeCommand refuses these already; never apply one anyway
 		return &result{err: fmt.Errorf("%w: %v", ErrUnknownOp, c.Op)}
 	}
@@ -305,6 +322,12 @@ func (f *fsm) mapHistory() []MapVersion {
 		out[i].Data = slices.Clone(out[i].Data)
 	}
 	return out
+}
+
+func (f *fsm) imported() bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.Imported
 }
 
 func (f *fsm) lease(job string) (Lease, bool) {

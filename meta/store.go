@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,9 +111,13 @@ type Store struct {
 	log   *slog.Logger
 	fsm   *fsm
 	raft  *raft.Raft
-	trans *raft.NetworkTransport
-	layer *streamLayer
+	trans raft.Transport
 	bolt  *raftboltdb.BoltStore
+	// dial opens an authenticated connection of a kind to a member (the
+	// TCP stream layer's, or the in-process group's); closeNet stops the
+	// transport and waits for its goroutines.
+	dial     func(addr string, kind byte, timeout time.Duration) (net.Conn, error)
+	closeNet func() error
 
 	ctx       context.Context // ends at Close
 	cancel    context.CancelFunc
@@ -129,6 +134,12 @@ func Open(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return openMember(cfg, nil)
+}
+
+// openMember starts a member over TCP (in == nil) or over the in-process
+// network of a Group.
+func openMember(cfg Config, in *inmemNet) (*Store, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("meta: %w", err)
 	}
@@ -151,14 +162,24 @@ func Open(cfg Config) (*Store, error) {
 		bolt.Close()
 		return nil, fmt.Errorf("meta: %w", err)
 	}
-	s.layer, err = newStreamLayer(cfg.Bind, cfg.Advertise, cfg.Secret, cfg.HandshakeTimeout, s.log, s.serveForward)
-	if err != nil {
-		bolt.Close()
-		return nil, err
+	if in != nil {
+		s.trans, s.dial, s.closeNet = in.join(cfg.ID, s.serveForward)
+	} else {
+		layer, err := newStreamLayer(cfg.Bind, cfg.Advertise, cfg.Secret, cfg.HandshakeTimeout, s.log, s.serveForward)
+		if err != nil {
+			bolt.Close()
+			return nil, err
+		}
+		nt := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: layer, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+		})
+		s.trans, s.dial = nt, layer.dial
+		s.closeNet = func() error {
+			err := nt.Close()
+			layer.wait()
+			return err
+		}
 	}
-	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: s.layer, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
-	})
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
@@ -173,8 +194,7 @@ func Open(cfg Config) (*Store, error) {
 	fail := func(err error) (*Store, error) {
 		close(s.closed)
 		s.cancel()
-		s.trans.Close()
-		s.layer.wait()
+		s.closeNet()
 		bolt.Close()
 		return nil, err
 	}
@@ -213,8 +233,7 @@ func (s *Store) Close() error {
 		close(s.closed)
 		s.cancel()
 		err := s.raft.Shutdown().Error()
-		err = errors.Join(err, s.trans.Close())
-		s.layer.wait()
+		err = errors.Join(err, s.closeNet())
 		err = errors.Join(err, s.bolt.Close())
 		if err != nil {
 			s.closeErr = fmt.Errorf("meta: close: %w", err)
@@ -324,9 +343,37 @@ func (s *Store) propose(ctx context.Context, c command) (*result, error) {
 		}
 		return err
 	}, fwdRequest{Kind: fwdApply, Cmd: b}, func(r fwdResponse) {
-		res.token, res.epoch = r.Token, r.Epoch
+		res.token, res.epoch, res.index = r.Token, r.Epoch, r.Applied
 	})
+	if res.index > 0 {
+		// Read your writes: the local copy holds the change (or the
+		// refusal's state) before the caller hears of it.
+		if werr := s.waitApplied(ctx, res.index); werr != nil && err == nil {
+			err = werr
+		}
+	}
 	return &res, err
+}
+
+// waitApplied waits until the local copy holds the command at index.
+func (s *Store) waitApplied(ctx context.Context, index uint64) error {
+	if s.fsm.appliedIndex() >= index {
+		return nil
+	}
+	ctx, cancel := s.ctxTimeout(ctx)
+	defer cancel()
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for s.fsm.appliedIndex() < index {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("meta: applied %d of %d: %w", s.fsm.appliedIndex(), index, ctx.Err())
+		case <-s.closed:
+			return ErrClosed
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // CreateBucket adds a bucket to the table (ErrBucketExists if it is there).
@@ -349,6 +396,18 @@ func (s *Store) PutBucketSettings(ctx context.Context, name string, set BucketSe
 	_, err := s.propose(ctx, command{Op: OpPutBucketSettings, Bucket: name, Settings: &set})
 	return err
 }
+
+// ImportBuckets adds the buckets of a store written before the metadata
+// group existed (those the table lacks) and marks the import done, in one
+// entry; once done, later imports change nothing. The caller Syncs and
+// checks Imported first, so only a first start reads the drives.
+func (s *Store) ImportBuckets(ctx context.Context, buckets []Bucket) error {
+	_, err := s.propose(ctx, command{Op: OpImportBuckets, Import: buckets})
+	return err
+}
+
+// Imported reports from the local copy whether ImportBuckets ran.
+func (s *Store) Imported() bool { return s.fsm.imported() }
 
 // Bucket returns a bucket from the local copy (no network).
 func (s *Store) Bucket(name string) (Bucket, bool) { return s.fsm.bucket(name) }
@@ -428,18 +487,8 @@ func (s *Store) Sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("meta: sync: %w", err)
 	}
-	ctx, cancel := s.ctxTimeout(ctx)
-	defer cancel()
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for s.fsm.appliedIndex() < index {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("meta: sync: applied %d of %d: %w", s.fsm.appliedIndex(), index, ctx.Err())
-		case <-s.closed:
-			return ErrClosed
-		case <-t.C:
-		}
+	if err := s.waitApplied(ctx, index); err != nil {
+		return fmt.Errorf("meta: sync: %w", err)
 	}
 	return nil
 }
