@@ -54,6 +54,9 @@ type Config struct {
 	// first (their writes on the old map could otherwise land behind the
 	// walk). Default 0; gateways over remote nodes set a few map polls.
 	RebalanceDelay time.Duration
+	// Catalog is the bucket table (the metadata store's copy). Nil: the
+	// drives' bucket records are the table (see Catalog).
+	Catalog Catalog
 	// Logger for errors and heal notices. Default slog.Default().
 	Logger *slog.Logger
 }

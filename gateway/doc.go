@@ -23,8 +23,13 @@
 // at the boundary, from one table (toS3). Internal code branches on the
 // gateway's errors, never on S3 codes.
 //
-// The gateway reaches S3 only through package s3api and drives only through
-// the storagenode contract: it must never import, even transitively,
-// s3compat, gin, net/http, the local drive, the RPC client or pebble (a
-// test over `go list -deps` enforces it).
+// Buckets: with a Catalog (catalog.go; the server adapts the metadata
+// store to it) the bucket table is the catalog's local copy, one lookup on
+// the data path; without one, the drives' bucket records decide.
+//
+// The gateway reaches S3 only through package s3api, drives only through
+// the storagenode contract and the metadata store only through Catalog: it
+// must never import, even transitively, s3compat, gin, net/http, meta, the
+// local drive, the RPC client or pebble (a test over `go list -deps`
+// enforces it).
 package gateway

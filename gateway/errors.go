@@ -34,8 +34,9 @@ var (
 	// ErrWriteQuorum: too few drives stored a write.
 	ErrWriteQuorum = errors.New("gateway: write quorum not reached")
 	// ErrUnavailable: too few drives answered a question about a bucket
-	// (does it exist, what it lists); unlike ErrReadQuorum it says nothing
-	// about a write of an object in progress.
+	// (does it exist, what it lists), or the Catalog cannot commit a
+	// change; unlike ErrReadQuorum it says nothing about a write of an
+	// object in progress.
 	ErrUnavailable = errors.New("gateway: too few drives answered")
 	// ErrStorageFull: a drive has no space for the write.
 	ErrStorageFull = errors.New("gateway: storage full")

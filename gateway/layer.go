@@ -134,7 +134,8 @@ func (l *Layer) bucketQuorum() int { return len(l.topo().drives)/2 + 1 }
 // all of them).
 func (l *Layer) allDrives() []storagenode.Drive { return l.topo().drives }
 
-// MakeBucket creates the bucket record on every drive.
+// MakeBucket creates the bucket record on every drive and, with a
+// Catalog, then commits the bucket to the catalog, which decides.
 func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 	defer translate(&err)
 	if _, err := l.HeadBucket(ctx, bucket); err == nil {
@@ -151,6 +152,14 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 		}
 		return err
 	})
+	if c := l.cfg.Catalog; c != nil {
+		// Records the catalog does not name are invisible: a failed
+		// create leaves them for the next create of the name.
+		if countNil(errs) < len(drives)/2+1 {
+			return worstWriteError(errs)
+		}
+		return c.CreateBucket(ctx, bucket)
+	}
 	if countNil(errs) < len(drives)/2+1 {
 		// Undo so that a failed create leaves no half-made bucket.
 		fanout(drives, func(i int, d storagenode.Drive) error {
@@ -164,9 +173,13 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 	return nil
 }
 
-// HeadBucket reports the bucket if a majority of drives hold its record.
+// HeadBucket reports the bucket if the catalog holds it (without a
+// Catalog: if a majority of drives hold its record).
 func (l *Layer) HeadBucket(ctx context.Context, bucket string) (_ s3api.BucketInfo, err error) {
 	defer translate(&err)
+	if c := l.cfg.Catalog; c != nil {
+		return catalogBucket(ctx, c, bucket, l.log)
+	}
 	drives := l.allDrives()
 	infos := make([]storagenode.BucketInfo, len(drives))
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
@@ -196,8 +209,23 @@ func (l *Layer) HeadBucket(ctx context.Context, bucket string) (_ s3api.BucketIn
 	return s3api.BucketInfo{}, withMessage(ErrUnavailable, "Not enough drives answered to confirm the bucket %q.", bucket)
 }
 
-// ListBuckets lists the buckets held by a majority of drives.
+// ListBuckets lists the catalog's buckets (without a Catalog: those held
+// by a majority of drives).
 func (l *Layer) ListBuckets(ctx context.Context) (_ []s3api.BucketInfo, err error) {
+	defer translate(&err)
+	if c := l.cfg.Catalog; c != nil {
+		if err := c.Sync(ctx); err != nil {
+			// Reads go on from the copy while the store has no majority.
+			l.log.Warn("listing buckets from the local copy: the metadata store did not confirm it", "err", err)
+		}
+		return c.Buckets(), nil
+	}
+	return l.DriveBuckets(ctx)
+}
+
+// DriveBuckets lists the buckets a majority of drives hold records of: the
+// table itself without a Catalog, and what a first start imports into one.
+func (l *Layer) DriveBuckets(ctx context.Context) (_ []s3api.BucketInfo, err error) {
 	defer translate(&err)
 	drives := l.allDrives()
 	lists := make([][]storagenode.BucketInfo, len(drives))
@@ -242,6 +270,11 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
 	if len(res.Objects) > 0 {
 		return ErrBucketNotEmpty
 	}
+	if c := l.cfg.Catalog; c != nil {
+		if err := c.DeleteBucket(ctx, bucket); err != nil {
+			return err
+		}
+	}
 	drives := l.allDrives()
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error {
 		err := d.DeleteBucket(ctx, bucket)
@@ -250,10 +283,37 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
 		}
 		return err
 	})
+	if l.cfg.Catalog != nil {
+		// The bucket is gone for every gateway already; a drive that
+		// kept its records holds invisible leftovers.
+		for i, e := range errs {
+			if e != nil {
+				l.log.Warn("deleted bucket's records stay on a drive", "bucket", bucket, "drive", drives[i].ID(), "err", e)
+			}
+		}
+		return nil
+	}
 	if countNil(errs) < len(drives)/2+1 {
 		return worstWriteError(errs)
 	}
 	return nil
+}
+
+// catalogBucket looks a bucket up in the catalog's copy. A miss is
+// confirmed with a Sync (the bucket may have been created through another
+// gateway a moment ago); without the store's answer the copy decides.
+func catalogBucket(ctx context.Context, c Catalog, bucket string, log *slog.Logger) (s3api.BucketInfo, error) {
+	if b, ok := c.Bucket(bucket); ok {
+		return b, nil
+	}
+	if err := c.Sync(ctx); err != nil {
+		log.Warn("bucket lookup from the local copy: the metadata store did not confirm it", "bucket", bucket, "err", err)
+		return s3api.BucketInfo{}, ErrBucketNotFound
+	}
+	if b, ok := c.Bucket(bucket); ok {
+		return b, nil
+	}
+	return s3api.BucketInfo{}, ErrBucketNotFound
 }
 
 // HealBuckets creates bucket records missing on some drives (a replaced or

@@ -517,14 +517,14 @@ type slogWriter struct{ log *slog.Logger }
 
 func (w slogWriter) Write(p []byte) (int, error) {
 	line := string(trimNL(p))
-	level := slog.LevelInfo
+	// Raft's INFO lines (elections, peers, snapshots) are debug detail to
+	// us; its warnings and errors stay.
+	level := slog.LevelDebug
 	switch {
 	case strings.Contains(line, "[ERROR]"):
 		level = slog.LevelError
 	case strings.Contains(line, "[WARN]"):
 		level = slog.LevelWarn
-	case strings.Contains(line, "[DEBUG]"), strings.Contains(line, "[TRACE]"):
-		level = slog.LevelDebug
 	}
 	w.log.Log(context.Background(), level, "raft", "line", line)
 	return len(p), nil

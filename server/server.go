@@ -15,6 +15,7 @@ import (
 	"github.com/ecstore/ecstore/admin"
 	"github.com/ecstore/ecstore/console"
 	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/meta"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/s3compat/sigv4"
 	"github.com/ecstore/ecstore/storagenode"
@@ -267,10 +268,27 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		// In the embedded server every drive folder is its own node.
 		drives = append(drives, gateway.Drive{Drive: met.instrument(d), Node: d.ID(), Weight: 1})
 	}
+	// The bucket table is the metadata group's, kept on the first drive
+	// folders (see groupMembers); it closes after every job that uses it.
+	group, err := meta.OpenGroup(meta.GroupConfig{Members: groupMembers(cfg.DriveDirs, set), Logger: log})
+	if err != nil {
+		cancel()
+		return errors.Join(fmt.Errorf("metadata store: %w", err), g.Wait())
+	}
+	defer func() {
+		if err := group.Close(); err != nil {
+			log.Warn("closing the metadata store", "err", err)
+		}
+	}()
 	layer, err := gateway.New(gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
+		Catalog: catalog{s: group.Store(), alone: true},
 	})
 	if err != nil {
+		cancel()
+		return errors.Join(err, g.Wait())
+	}
+	if err := importBuckets(gctx, group.Store(), layer, log); err != nil {
 		cancel()
 		return errors.Join(err, g.Wait())
 	}

@@ -139,7 +139,7 @@ func TestBoundaries(t *testing.T) {
 		"s3api":                  standardOnly(all),
 		"s3compat":               banned(mod+"gateway", mod+"ec", mod+"placement", mod+"storagenode"),
 		"s3compat/sigv4":         standardOnly(all),
-		"gateway":                banned(append([]string{mod + "s3compat", gin, "net/http", mod + "server"}, drives...)...),
+		"gateway":                banned(append([]string{mod + "s3compat", gin, "net/http", mod + "server", mod + "meta"}, drives...)...),
 		"ec":                     banned("net", mod+"storagenode", mod+"gateway", mod+"placement"),
 		"placement":              both(banned("net"), standardOnly(all)),
 		"storagenode":            banned(pebble, "net/http", mod+"gateway", mod+"s3compat", mod+"s3api", mod+"ec", mod+"placement", mod+"cluster"),
