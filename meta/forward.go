@@ -28,6 +28,8 @@ const (
 
 type fwdRequest struct {
 	Kind   fwdKind         `json:"kind"`
+	After  uint64          `json:"after,omitempty"` // clientWatch: the client's index
+	Now    bool            `json:"now,omitempty"`   // clientWatch: answer at once
 	Cmd    json.RawMessage `json:"cmd,omitempty"`
 	Member *memberChange   `json:"member,omitempty"`
 }
@@ -47,6 +49,10 @@ type fwdResponse struct {
 	// Applied is an applied command's log index: the forwarding member
 	// waits for its own copy to hold it before it answers its caller.
 	Applied uint64 `json:"applied,omitempty"`
+	// State is the member's whole state (clientWatch), as a snapshot.
+	State json.RawMessage `json:"state,omitempty"`
+	// Status is the member's view of the group (clientStatus).
+	Status *Status `json:"status,omitempty"`
 }
 
 func writeFrame(w io.Writer, v any) error {
@@ -62,13 +68,16 @@ func writeFrame(w io.Writer, v any) error {
 	return nil
 }
 
-func readFrame(r io.Reader, v any) error {
+func readFrame(r io.Reader, v any) error { return readFrameMax(r, v, maxForward) }
+
+// readFrameMax reads a frame of at most limit bytes.
+func readFrameMax(r io.Reader, v any, limit uint32) error {
 	var n [4]byte
 	if _, err := io.ReadFull(r, n[:]); err != nil {
 		return err
 	}
 	size := binary.BigEndian.Uint32(n[:])
-	if size > maxForward {
+	if size > limit {
 		return fmt.Errorf("%w: frame of %d bytes", ErrBadCommand, size)
 	}
 	b := make([]byte, size)

@@ -107,12 +107,15 @@ type fsm struct {
 	mu      sync.RWMutex
 	st      state
 	applied uint64 // the index of the last command entry applied (Sync waits on it)
+	// changed is closed (and replaced) whenever applied moves: waiters
+	// (watching clients, Sync) wake without polling.
+	changed chan struct{}
 }
 
 var _ raft.FSM = (*fsm)(nil)
 
 func newFSM() *fsm {
-	return &fsm{st: state{Buckets: map[string]Bucket{}, Leases: map[string]Lease{}}}
+	return &fsm{st: state{Buckets: map[string]Bucket{}, Leases: map[string]Lease{}}, changed: make(chan struct{})}
 }
 
 // Apply applies one committed entry and returns a *result.
@@ -123,16 +126,42 @@ func (f *fsm) Apply(l *raft.Log) any {
 	c, err := decodeCommand(l.Data)
 	if err != nil {
 		f.mu.Lock()
-		f.applied = l.Index
+		f.setApplied(l.Index)
 		f.mu.Unlock()
 		return &result{err: fmt.Errorf("entry %d: %w", l.Index, err), index: l.Index}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.applied = l.Index
+	f.setApplied(l.Index)
 	r := f.apply(l.Index, c)
 	r.index = l.Index
 	return r
+}
+
+// setApplied moves applied and wakes the waiters; f.mu is held.
+func (f *fsm) setApplied(index uint64) {
+	f.applied = index
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// appliedSince returns the applied index and a channel closed when it
+// moves next.
+func (f *fsm) appliedSince() (uint64, <-chan struct{}) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.applied, f.changed
+}
+
+// encode returns the state as a snapshot file (what Restore reads).
+func (f *fsm) encode() ([]byte, uint64, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	b, err := json.Marshal(snapshotFile{V: cmdVersion, Applied: f.applied, State: f.st})
+	if err != nil {
+		return nil, 0, fmt.Errorf("meta: encode the state: %w", err)
+	}
+	return b, f.applied, nil
 }
 
 func (f *fsm) apply(index uint64, c command) *result {
@@ -219,11 +248,9 @@ func (st *state) epoch() uint64 {
 // Snapshot encodes the whole state at once (it is small) so Persist can
 // run while Apply goes on.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	b, err := json.Marshal(snapshotFile{V: cmdVersion, Applied: f.applied, State: f.st})
+	b, _, err := f.encode()
 	if err != nil {
-		return nil, fmt.Errorf("meta: snapshot: %w", err)
+		return nil, err
 	}
 	return fsmSnapshot(b), nil
 }
@@ -252,7 +279,8 @@ func (f *fsm) Restore(r io.ReadCloser) error {
 		s.State.Leases = map[string]Lease{}
 	}
 	f.mu.Lock()
-	f.st, f.applied = s.State, s.Applied
+	f.st = s.State
+	f.setApplied(s.Applied)
 	f.mu.Unlock()
 	return nil
 }

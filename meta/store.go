@@ -165,7 +165,7 @@ func openMember(cfg Config, in *inmemNet) (*Store, error) {
 	if in != nil {
 		s.trans, s.dial, s.closeNet = in.join(cfg.ID, s.serveForward)
 	} else {
-		layer, err := newStreamLayer(cfg.Bind, cfg.Advertise, cfg.Secret, cfg.HandshakeTimeout, s.log, s.serveForward)
+		layer, err := newStreamLayer(cfg.Bind, cfg.Advertise, cfg.Secret, cfg.HandshakeTimeout, s.log, s.serveConn)
 		if err != nil {
 			bolt.Close()
 			return nil, err
@@ -335,8 +335,13 @@ func (s *Store) propose(ctx context.Context, c command) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.proposeEncoded(ctx, b)
+}
+
+// proposeEncoded applies an encoded command through the leader.
+func (s *Store) proposeEncoded(ctx context.Context, b []byte) (*result, error) {
 	var res result
-	err = s.do(ctx, func(ctx context.Context) error {
+	err := s.do(ctx, func(ctx context.Context) error {
 		r, err := s.applyLocal(ctx, b)
 		if r != nil {
 			res = *r
@@ -357,23 +362,27 @@ func (s *Store) propose(ctx context.Context, c command) (*result, error) {
 
 // waitApplied waits until the local copy holds the command at index.
 func (s *Store) waitApplied(ctx context.Context, index uint64) error {
-	if s.fsm.appliedIndex() >= index {
-		return nil
-	}
 	ctx, cancel := s.ctxTimeout(ctx)
 	defer cancel()
-	t := time.NewTicker(2 * time.Millisecond)
-	defer t.Stop()
-	for s.fsm.appliedIndex() < index {
+	return waitIndex(ctx, s.fsm, index, s.closed)
+}
+
+// waitIndex waits until f holds the command at index, ctx ends or closed
+// is closed.
+func waitIndex(ctx context.Context, f *fsm, index uint64, closed <-chan struct{}) error {
+	for {
+		applied, changed := f.appliedSince()
+		if applied >= index {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("meta: applied %d of %d: %w", s.fsm.appliedIndex(), index, ctx.Err())
-		case <-s.closed:
+			return fmt.Errorf("meta: applied %d of %d: %w", applied, index, ctx.Err())
+		case <-closed:
 			return ErrClosed
-		case <-t.C:
+		case <-changed:
 		}
 	}
-	return nil
 }
 
 // CreateBucket adds a bucket to the table (ErrBucketExists if it is there).

@@ -40,6 +40,7 @@ const (
 
 	kindRaft    byte = 'R'
 	kindForward byte = 'F'
+	kindClient  byte = 'C' // a gateway's Client (client.go)
 	handshakeOK byte = 'K'
 )
 
@@ -119,7 +120,7 @@ func acceptHandshake(c net.Conn, key []byte, timeout time.Duration) (byte, error
 	if !hmac.Equal(in[1:], proof(key, "dialer", nd, na, kind)) {
 		return 0, fmt.Errorf("%w: the peer does not hold the cluster secret", ErrHandshake)
 	}
-	if kind != kindRaft && kind != kindForward {
+	if kind != kindRaft && kind != kindForward && kind != kindClient {
 		return 0, fmt.Errorf("%w: unknown connection kind %q", ErrHandshake, kind)
 	}
 	if _, err := c.Write([]byte{handshakeOK}); err != nil {
@@ -129,7 +130,7 @@ func acceptHandshake(c net.Conn, key []byte, timeout time.Duration) (byte, error
 }
 
 // streamLayer is a raft.StreamLayer over TCP whose connections have passed
-// the handshake. It also hands forwarding connections to serveForward.
+// the handshake. It hands forwarding and client connections to serve.
 type streamLayer struct {
 	ln        net.Listener
 	advertise net.Addr
@@ -139,7 +140,7 @@ type streamLayer struct {
 
 	raftConns    chan net.Conn
 	handshakes   chan struct{}  // a slot per handshake in progress
-	serveForward func(net.Conn) // set before the first Accept
+	serve func(kind byte, c net.Conn) // forwarding and client connections
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -148,7 +149,7 @@ type streamLayer struct {
 
 var _ raft.StreamLayer = (*streamLayer)(nil)
 
-func newStreamLayer(bind string, advertise string, secret []byte, timeout time.Duration, log *slog.Logger, serveForward func(net.Conn)) (*streamLayer, error) {
+func newStreamLayer(bind string, advertise string, secret []byte, timeout time.Duration, log *slog.Logger, serve func(kind byte, c net.Conn)) (*streamLayer, error) {
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("meta: listen %s: %w", bind, err)
@@ -164,7 +165,7 @@ func newStreamLayer(bind string, advertise string, secret []byte, timeout time.D
 	}
 	s := &streamLayer{
 		ln: ln, advertise: adv, key: deriveKey(secret), timeout: timeout, log: log,
-		raftConns: make(chan net.Conn), handshakes: make(chan struct{}, maxHandshakes), serveForward: serveForward, done: make(chan struct{}),
+		raftConns: make(chan net.Conn), handshakes: make(chan struct{}, maxHandshakes), serve: serve, done: make(chan struct{}),
 	}
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -215,8 +216,8 @@ func (s *streamLayer) handshake(c net.Conn) {
 		c.Close()
 		return
 	}
-	if kind == kindForward {
-		s.serveForward(c)
+	if kind != kindRaft {
+		s.serve(kind, c)
 		return
 	}
 	select {
@@ -256,18 +257,27 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 }
 
 func (s *streamLayer) dial(address string, kind byte, timeout time.Duration) (net.Conn, error) {
+	c, err := dialKind(address, s.key, kind, s.timeout, timeout)
+	if errors.Is(err, ErrHandshake) {
+		s.log.Warn("meta: handshake with a peer failed", "peer", address, "err", err)
+	}
+	return c, err
+}
+
+// dialKind opens a connection of a kind to a member and runs the
+// handshake, under the shorter of the two timeouts.
+func dialKind(address string, key []byte, kind byte, handshakeTimeout, timeout time.Duration) (net.Conn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.Dial("tcp", address)
 	if err != nil {
 		return nil, err
 	}
-	hs := s.timeout
+	hs := handshakeTimeout
 	if timeout > 0 && timeout < hs {
 		hs = timeout
 	}
-	if err := dialHandshake(c, s.key, kind, hs); err != nil {
+	if err := dialHandshake(c, key, kind, hs); err != nil {
 		c.Close()
-		s.log.Warn("meta: handshake with a peer failed", "peer", address, "err", err)
 		return nil, fmt.Errorf("meta: dial %s: %w", address, err)
 	}
 	return c, nil

@@ -1,0 +1,381 @@
+package meta
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The client protocol: a gateway is not a member of the group; it keeps a
+// read-only copy of the state, current by a long poll (watch) on any
+// member, and sends its changes to a member, which forwards them to the
+// leader. One request and one answer per authenticated connection (kind
+// 'C'), framed as the forwarding RPC's.
+const (
+	clientApply  fwdKind = "c-apply"  // Cmd, applied through the leader
+	clientSync   fwdKind = "c-sync"   // a read index: the member Syncs, answers its index
+	clientWatch  fwdKind = "c-watch"  // the state once the member's index passes After
+	clientMember fwdKind = "c-member" // a configuration change
+	clientStatus fwdKind = "c-status" // the member's Status
+)
+
+// maxState bounds a watch answer (the whole state).
+const maxState = 256 << 20
+
+// serveConn routes an authenticated connection that is not Raft's.
+func (s *Store) serveConn(kind byte, c net.Conn) {
+	if kind == kindForward {
+		s.serveForward(c)
+		return
+	}
+	s.serveClient(c)
+}
+
+// serveClient answers one request of a Client.
+func (s *Store) serveClient(c net.Conn) {
+	defer c.Close()
+	select {
+	case <-s.ready:
+	case <-s.closed:
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	var req fwdRequest
+	if err := readFrame(c, &req); err != nil {
+		s.log.Warn("meta: bad client request", "remote", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	timeout := s.cfg.ApplyTimeout
+	if req.Kind == clientWatch {
+		timeout = watchTimeout
+	}
+	_ = c.SetDeadline(time.Now().Add(timeout + s.cfg.HandshakeTimeout))
+	stop := context.AfterFunc(s.ctx, func() { _ = c.SetDeadline(time.Now()) })
+	defer stop()
+	ctx, cancel := context.WithTimeout(s.ctx, timeout)
+	defer cancel()
+	var resp fwdResponse
+	var err error
+	switch req.Kind {
+	case clientApply:
+		var r *result
+		r, err = s.proposeEncoded(ctx, req.Cmd)
+		if r != nil {
+			resp.Token, resp.Epoch, resp.Applied = r.token, r.epoch, r.index
+		}
+	case clientSync:
+		if err = s.Sync(ctx); err == nil {
+			resp.Index = s.fsm.appliedIndex()
+		}
+	case clientWatch:
+		// Wait for a change past the client's copy; at the timeout the
+		// state is sent anyway (the client's copy may be newer than this
+		// member's: it then asks again).
+		if !req.Now {
+			_ = waitIndex(ctx, s.fsm, req.After+1, s.closed)
+		}
+		resp.State, resp.Index, err = s.fsm.encode()
+	case clientMember:
+		if req.Member == nil {
+			err = fmt.Errorf("%w: member change without a member", ErrBadCommand)
+		} else {
+			err = s.change(ctx, *req.Member)
+		}
+	case clientStatus:
+		var st Status
+		st, err = s.Status()
+		resp.Status = &st
+	default:
+		err = fmt.Errorf("%w: client request %q", ErrUnknownOp, req.Kind)
+	}
+	if err != nil {
+		resp.Code, resp.Error = codeOf(err), err.Error()
+	}
+	if err := writeFrame(c, resp); err != nil && !errors.Is(err, net.ErrClosed) {
+		s.log.Debug("meta: answering a client", "remote", c.RemoteAddr().String(), "err", err)
+	}
+}
+
+// watchTimeout bounds a watch's long poll on the member.
+const watchTimeout = 20 * time.Second
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	Members []string // the members' metadata addresses; required
+	Secret  []byte   // the cluster secret; required, 16 bytes or more
+	Logger  *slog.Logger
+	// HandshakeTimeout bounds dialing a member and its handshake;
+	// default 5 s. ApplyTimeout bounds a change or a Sync whose context
+	// has no deadline; default 10 s.
+	HandshakeTimeout, ApplyTimeout time.Duration
+}
+
+// Client is a gateway's view of the metadata group: a local copy of the
+// state (the same reads as a member's: Bucket, Buckets, ClusterMap,
+// Lease, CheckToken; no network), kept current by a watch on one member at
+// a time, and changes sent through any member to the leader. Every change
+// waits for the local copy to hold it before it returns (read your
+// writes); Sync waits for every change committed before the call.
+type Client struct {
+	cfg     ClientConfig
+	log     *slog.Logger
+	key     []byte
+	fsm     *fsm
+	next    atomic.Uint32 // the member to ask first
+	watched atomic.Uint32 // the member the watch is on, for Status
+	ready   chan struct{} // closed at the first copy
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// NewClient starts a Client and its watch; the copy is empty until the
+// first answer (WaitReady).
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if len(cfg.Members) == 0 {
+		return nil, errors.New("meta: a client needs the members' addresses")
+	}
+	if len(cfg.Secret) < 16 {
+		return nil, errors.New("meta: ClientConfig.Secret is shorter than 16 bytes: give the cluster secret")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 5 * time.Second
+	}
+	if cfg.ApplyTimeout <= 0 {
+		cfg.ApplyTimeout = 10 * time.Second
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger, key: deriveKey(cfg.Secret), fsm: newFSM(), ready: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wg.Add(1)
+	go c.watch()
+	return c, nil
+}
+
+// Close stops the watch.
+func (c *Client) Close() error {
+	c.cancel()
+	c.wg.Wait()
+	return nil
+}
+
+// Index is the local copy's index: the last command it holds.
+func (c *Client) Index() uint64 { return c.fsm.appliedIndex() }
+
+// WaitReady waits for the first copy of the state.
+func (c *Client) WaitReady(ctx context.Context) error {
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("meta: no member sent the state: %w", ctx.Err())
+	case <-c.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// watch keeps the copy current: a long poll on one member; a member that
+// fails is left for the next.
+func (c *Client) watch() {
+	defer c.wg.Done()
+	wait := 50 * time.Millisecond
+	first := true
+	for c.ctx.Err() == nil {
+		i := c.next.Load() % uint32(len(c.cfg.Members))
+		c.watched.Store(i)
+		resp, err := c.call(c.ctx, c.cfg.Members[i], fwdRequest{Kind: clientWatch, After: c.fsm.appliedIndex(), Now: first}, watchTimeout+c.cfg.HandshakeTimeout)
+		if err == nil && (first || resp.Index > c.fsm.appliedIndex()) {
+			err = c.fsm.Restore(io.NopCloser(bytes.NewReader(resp.State)))
+		}
+		if err == nil {
+			if first {
+				first = false
+				close(c.ready)
+			}
+			wait = 50 * time.Millisecond
+			continue
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
+		c.log.Debug("meta: watch failed; trying the next member", "member", c.cfg.Members[i], "err", err)
+		c.next.CompareAndSwap(i, i+1)
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// call sends one request to the member at addr.
+func (c *Client) call(ctx context.Context, addr string, req fwdRequest, timeout time.Duration) (fwdResponse, error) {
+	conn, err := dialKind(addr, c.key, kindClient, c.cfg.HandshakeTimeout, c.cfg.HandshakeTimeout)
+	if err != nil {
+		return fwdResponse{}, fmt.Errorf("%w: %w", errRetry, err)
+	}
+	defer conn.Close()
+	dl := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		dl = d
+	}
+	_ = conn.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	if err := writeFrame(conn, req); err != nil {
+		return fwdResponse{}, fmt.Errorf("%w: send to %s: %v", errRetry, addr, err)
+	}
+	var resp fwdResponse
+	if err := readFrameMax(conn, &resp, maxState); err != nil {
+		return fwdResponse{}, fmt.Errorf("meta: answer of %s: %w", addr, err)
+	}
+	if resp.Error != "" {
+		if sentinel, ok := codes[resp.Code]; ok {
+			if resp.Code == "not_leader" || resp.Code == "closed" {
+				return resp, fmt.Errorf("%w: %s: %w", errRetry, addr, wrapMsg{sentinel, resp.Error})
+			}
+			return resp, fmt.Errorf("meta: %s: %w", addr, wrapMsg{sentinel, resp.Error})
+		}
+		return resp, fmt.Errorf("meta: %s: %s", addr, resp.Error)
+	}
+	return resp, nil
+}
+
+// do sends req to the members in turn, from the last one that answered,
+// until one answers or ctx ends; only requests that certainly were not
+// applied (errRetry) move on to the next member.
+func (c *Client) do(ctx context.Context, req fwdRequest) (fwdResponse, error) {
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	n := uint32(len(c.cfg.Members))
+	var last error
+	refused := uint32(0) // members in a row that failed the handshake
+	for attempt := uint32(0); ; attempt++ {
+		i := c.next.Load() % n
+		resp, err := c.call(ctx, c.cfg.Members[i], req, c.cfg.ApplyTimeout+c.cfg.HandshakeTimeout)
+		if err == nil || !errors.Is(err, errRetry) {
+			return resp, err
+		}
+		if refused++; !errors.Is(err, ErrHandshake) {
+			refused = 0
+		}
+		if refused >= n {
+			// Every member refuses us: another cluster's secret.
+			return resp, fmt.Errorf("meta: %s: %w", req.Kind, err)
+		}
+		last = err
+		c.next.CompareAndSwap(i, i+1)
+		if attempt%n == n-1 {
+			// Every member tried: wait a little before the next round.
+			select {
+			case <-ctx.Done():
+				return resp, fmt.Errorf("meta: %s: no member could do it: %w (%w)", req.Kind, last, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if ctx.Err() != nil {
+			return resp, fmt.Errorf("meta: %s: %w (%w)", req.Kind, last, ctx.Err())
+		}
+	}
+}
+
+func (c *Client) ctxTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.cfg.ApplyTimeout)
+}
+
+// propose applies c through the group and waits for the copy to hold it.
+func (c *Client) propose(ctx context.Context, cmd command) (*result, error) {
+	cmd.Time = time.Now().UnixNano()
+	b, err := encodeCommand(cmd)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, fwdRequest{Kind: clientApply, Cmd: b})
+	res := &result{token: resp.Token, epoch: resp.Epoch, index: resp.Applied}
+	if res.index > 0 {
+		wctx, cancel := c.ctxTimeout(ctx)
+		defer cancel()
+		if werr := waitIndex(wctx, c.fsm, res.index, c.ctx.Done()); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return res, err
+}
+
+// Sync waits until the copy holds every change committed before the call.
+func (c *Client) Sync(ctx context.Context) error {
+	resp, err := c.do(ctx, fwdRequest{Kind: clientSync})
+	if err != nil {
+		return fmt.Errorf("meta: sync: %w", err)
+	}
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	if err := waitIndex(ctx, c.fsm, resp.Index, c.ctx.Done()); err != nil {
+		return fmt.Errorf("meta: sync: %w", err)
+	}
+	return nil
+}
+
+// CreateBucket adds a bucket to the table (ErrBucketExists if it is there).
+func (c *Client) CreateBucket(ctx context.Context, name, owner string) error {
+	_, err := c.propose(ctx, command{Op: OpCreateBucket, Bucket: name, Owner: owner})
+	return err
+}
+
+// DeleteBucket removes a bucket from the table (ErrBucketNotFound).
+func (c *Client) DeleteBucket(ctx context.Context, name string) error {
+	_, err := c.propose(ctx, command{Op: OpDeleteBucket, Bucket: name})
+	return err
+}
+
+// ImportBuckets is Store.ImportBuckets through the group.
+func (c *Client) ImportBuckets(ctx context.Context, buckets []Bucket) error {
+	_, err := c.propose(ctx, command{Op: OpImportBuckets, Import: buckets})
+	return err
+}
+
+// Imported reports from the copy whether ImportBuckets ran.
+func (c *Client) Imported() bool { return c.fsm.imported() }
+
+// Bucket returns a bucket from the copy.
+func (c *Client) Bucket(name string) (Bucket, bool) { return c.fsm.bucket(name) }
+
+// Buckets returns the copy's bucket table, sorted by name.
+func (c *Client) Buckets() []Bucket { return c.fsm.buckets() }
+
+// AddNonvoter adds a member that receives the log but does not vote.
+func (c *Client) AddNonvoter(ctx context.Context, id, address string) error {
+	_, err := c.do(ctx, fwdRequest{Kind: clientMember, Member: &memberChange{Op: "nonvoter", ID: id, Address: address}})
+	return err
+}
+
+// RemoveServer removes a member from the group.
+func (c *Client) RemoveServer(ctx context.Context, id string) error {
+	_, err := c.do(ctx, fwdRequest{Kind: clientMember, Member: &memberChange{Op: "remove", ID: id}})
+	return err
+}
+
+// MemberStatus asks the member at addr for its view of the group.
+func (c *Client) MemberStatus(ctx context.Context, addr string) (Status, error) {
+	resp, err := c.call(ctx, addr, fwdRequest{Kind: clientStatus}, c.cfg.HandshakeTimeout)
+	if err != nil {
+		return Status{}, err
+	}
+	if resp.Status == nil {
+		return Status{}, fmt.Errorf("meta: %s sent no status", addr)
+	}
+	return *resp.Status, nil
+}

@@ -1,0 +1,127 @@
+package meta
+
+import (
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+// freeAddrs returns n 127.0.0.1 addresses whose ports were free a moment
+// ago.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+// bootGroup starts n members that all bootstrap the same configuration at
+// once, as the storage nodes of a new cluster do.
+func bootGroup(t *testing.T, n int) ([]*Store, []string) {
+	t.Helper()
+	addrs := freeAddrs(t, n)
+	ids := []string{"n1", "n2", "n3", "n4", "n5"}[:n]
+	var stores []*Store
+	for i := range n {
+		c := testConfig(t, ids[i], t.TempDir())
+		c.Bind, c.Bootstrap = addrs[i], true
+		for j := range n {
+			if j != i {
+				c.Peers = append(c.Peers, Peer{ID: ids[j], Address: addrs[j]})
+			}
+		}
+		stores = append(stores, open(t, c))
+	}
+	waitLeader(t, stores...)
+	return stores, addrs
+}
+
+func newTestClient(t *testing.T, members []string, secret []byte) *Client {
+	t.Helper()
+	c, err := NewClient(ClientConfig{Members: members, Secret: secret, HandshakeTimeout: time.Second, ApplyTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestClients: two gateways' clients see each other's changes: at once
+// after a Sync, and soon without one (the watch); a change waits for the
+// client's own copy; a client goes on when the member it used dies; a
+// client without the secret gets nothing.
+func TestClients(t *testing.T) {
+	ctx := ctxT(t)
+	stores, addrs := bootGroup(t, 3)
+	a := newTestClient(t, addrs, testSecret)
+	b := newTestClient(t, []string{addrs[2], addrs[1], addrs[0]}, testSecret)
+	if err := a.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := a.CreateBucket(ctx, "shared", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Bucket("shared"); !ok {
+		t.Fatal("the creating client's copy lacks its own bucket")
+	}
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.Bucket("shared"); !ok {
+		t.Fatal("other client's copy lacks the bucket after Sync")
+	}
+	if err := b.CreateBucket(ctx, "shared", "root"); !errors.Is(err, ErrBucketExists) {
+		t.Fatalf("second create through the other client: %v", err)
+	}
+	if err := b.DeleteBucket(ctx, "shared"); err != nil {
+		t.Fatal(err)
+	}
+	// The watch brings the delete to a without a Sync.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok := a.Bucket("shared"); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the watch did not bring the delete within 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// The first member dies: both clients go on through the others.
+	stores[0].Close()
+	if err := a.CreateBucket(ctx, "after-loss", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.Bucket("after-loss"); !ok {
+		t.Fatal("bucket missing after a member died")
+	}
+	st, err := b.MemberStatus(ctx, addrs[1])
+	if err != nil || len(st.Voters) != 3 {
+		t.Fatalf("status: %+v, %v", st, err)
+	}
+
+	bad := newTestClient(t, addrs[1:], []byte("another-secret-entirely-0123456"))
+	if err := bad.CreateBucket(ctx, "intruder", "x"); err == nil {
+		t.Fatal("a client without the secret changed the table")
+	}
+	if bad.Index() != 0 {
+		t.Fatal("a client without the secret got a copy")
+	}
+}
