@@ -138,9 +138,9 @@ type streamLayer struct {
 	timeout   time.Duration // handshake deadline
 	log       *slog.Logger
 
-	raftConns    chan net.Conn
-	handshakes   chan struct{}  // a slot per handshake in progress
-	serve func(kind byte, c net.Conn) // forwarding and client connections
+	raftConns  chan net.Conn
+	handshakes chan struct{}               // a slot per handshake in progress
+	serve      func(kind byte, c net.Conn) // forwarding and client connections
 
 	closeOnce sync.Once
 	done      chan struct{}
