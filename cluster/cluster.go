@@ -37,10 +37,13 @@ type Layout struct {
 
 // Node is one storage node process.
 type Node struct {
-	ID      string  `yaml:"id" json:"id"`
-	Address string  `yaml:"address" json:"address"` // host:port of its internode API
-	Zone    string  `yaml:"zone" json:"zone"`
-	Drives  []Drive `yaml:"drives" json:"drives"`
+	ID      string `yaml:"id" json:"id"`
+	Address string `yaml:"address" json:"address"` // host:port of its internode API
+	// Meta is host:port of its metadata (Raft) listener; default: the
+	// host of Address and its port plus 1000 (see MetaAddress).
+	Meta   string  `yaml:"meta,omitempty" json:"meta,omitempty"`
+	Zone   string  `yaml:"zone" json:"zone"`
+	Drives []Drive `yaml:"drives" json:"drives"`
 	// Draining nodes take no new shards: a rebalance moves theirs away,
 	// after which the node can be removed.
 	Draining bool `yaml:"draining,omitempty" json:"draining,omitempty"`
@@ -141,6 +144,14 @@ func (m *Map) Validate() error {
 		nodes[n.ID] = true
 		if !n.Removed {
 			addrs[n.Address] = true
+			meta, err := n.MetaAddress()
+			if err != nil {
+				return err
+			}
+			if addrs[meta] {
+				return fmt.Errorf("cluster: node %q's metadata address %s is another's address; give it its own with meta: host:port", n.ID, meta)
+			}
+			addrs[meta] = true
 		}
 		for _, d := range n.Drives {
 			switch {

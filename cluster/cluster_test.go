@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,51 @@ func TestValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("want error containing %q, got %v", tc.want, err)
 		}
+	}
+}
+
+// TestMetaMembers: voters come from the zones in turn, at most 5 and an
+// odd number; metadata addresses default to the next port.
+func TestMetaMembers(t *testing.T) {
+	m, err := Parse([]byte(`epoch: 1
+ec: 2+1
+nodes:
+  - {id: a1, address: "h:9100", zone: a, drives: [{id: a1d}]}
+  - {id: a2, address: "h:9200", zone: a, drives: [{id: a2d}]}
+  - {id: a3, address: "h:9300", zone: a, drives: [{id: a3d}]}
+  - {id: b1, address: "h:9400", zone: b, drives: [{id: b1d}]}
+  - {id: c1, address: "h:9500", meta: "h:7000", zone: c, drives: [{id: c1d}]}
+  - {id: c2, address: "h:9600", zone: c, drives: [{id: c2d}]}
+  - {id: gone, address: "h:9700", zone: c, drives: [{id: g}], removed: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	voters, non := m.MetaMembers()
+	ids := func(ns []Node) (out []string) {
+		for _, n := range ns {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	if got := ids(voters); !slices.Equal(got, []string{"a1", "a2", "b1", "c1", "c2"}) {
+		t.Fatalf("voters %v", got)
+	}
+	if got := ids(non); !slices.Equal(got, []string{"a3"}) {
+		t.Fatalf("non-voters %v", got)
+	}
+	if a, _ := m.Node("a1").MetaAddress(); a != "h:10100" {
+		t.Fatalf("default meta address %s", a)
+	}
+	if a, _ := m.Node("c1").MetaAddress(); a != "h:7000" {
+		t.Fatalf("given meta address %s", a)
+	}
+	m.Nodes = m.Nodes[:4]
+	if v, _ := m.MetaMembers(); len(v) != 3 {
+		t.Fatalf("4 nodes: %d voters, want 3", len(v))
+	}
+	m.Nodes[1].Meta = "h:9100"
+	if err := m.Validate(); err == nil {
+		t.Fatal("a meta address equal to another node's address was accepted")
 	}
 }

@@ -106,7 +106,7 @@ func (l *Layer) readMetaInline(ctx context.Context, bucket, key string) (*storag
 	if notFound >= l.k {
 		// So many drives lack the key that no acknowledged write can exist.
 		if bucketMissing > 0 {
-			if _, err := l.HeadBucket(ctx, bucket); err != nil {
+			if _, err := l.bucket(ctx, bucket); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -243,7 +243,7 @@ func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) (err error
 		}
 	}
 	if bucketMissing > 0 {
-		if _, err := l.HeadBucket(ctx, bucket); err != nil {
+		if _, err := l.bucket(ctx, bucket); err != nil {
 			l.restoreRecords(ctx, drives, removed)
 			return err
 		}

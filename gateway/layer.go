@@ -138,7 +138,7 @@ func (l *Layer) allDrives() []storagenode.Drive { return l.topo().drives }
 // Catalog, then commits the bucket to the catalog, which decides.
 func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 	defer translate(&err)
-	if _, err := l.HeadBucket(ctx, bucket); err == nil {
+	if _, err := l.bucket(ctx, bucket); err == nil {
 		return ErrBucketExists
 	} else if !errors.Is(err, ErrBucketNotFound) {
 		return err
@@ -173,10 +173,27 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 	return nil
 }
 
-// HeadBucket reports the bucket if the catalog holds it (without a
-// Catalog: if a majority of drives hold its record).
+// HeadBucket reports the bucket if the catalog holds it after a Sync, so
+// that a bucket created or deleted through another gateway a moment ago
+// is answered as it is now (without a Catalog: if a majority of drives
+// hold its record).
 func (l *Layer) HeadBucket(ctx context.Context, bucket string) (_ s3api.BucketInfo, err error) {
 	defer translate(&err)
+	if c := l.cfg.Catalog; c != nil {
+		if err := c.Sync(ctx); err != nil {
+			// Reads go on from the copy while the store has no majority.
+			l.log.Warn("bucket lookup from the local copy: the metadata store did not confirm it", "bucket", bucket, "err", err)
+		}
+	}
+	return l.bucket(ctx, bucket)
+}
+
+// bucket is the data path's bucket check: one lookup in the catalog's
+// copy (a miss confirmed with a Sync), or without a Catalog a question to
+// every drive. A write that a stale copy lets through into a bucket
+// deleted meanwhile fails on the drives, which lost their records before
+// the delete was acknowledged.
+func (l *Layer) bucket(ctx context.Context, bucket string) (s3api.BucketInfo, error) {
 	if c := l.cfg.Catalog; c != nil {
 		return catalogBucket(ctx, c, bucket, l.log)
 	}
@@ -260,7 +277,7 @@ func (l *Layer) DriveBuckets(ctx context.Context) (_ []s3api.BucketInfo, err err
 // DeleteBucket removes an empty bucket from every drive.
 func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
 	defer translate(&err)
-	if _, err := l.HeadBucket(ctx, bucket); err != nil {
+	if _, err := l.bucket(ctx, bucket); err != nil {
 		return err
 	}
 	res, err := l.ListObjects(ctx, bucket, s3api.ListParams{MaxKeys: 1})

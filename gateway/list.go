@@ -123,7 +123,7 @@ func (l *Layer) newMerger(ctx context.Context, bucket, prefix, after string, bat
 	}
 	if ok < len(all)/2+1 {
 		if bucketMissing > 0 {
-			if _, err := l.HeadBucket(ctx, bucket); err != nil {
+			if _, err := l.bucket(ctx, bucket); err != nil {
 				return nil, err
 			}
 		}

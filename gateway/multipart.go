@@ -25,7 +25,7 @@ const minPartSize = 5 << 20
 // NewMultipartUpload records an upload on the object's drives.
 func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts s3api.PutOptions) (_ string, err error) {
 	defer translate(&err)
-	if _, err := l.HeadBucket(ctx, bucket); err != nil {
+	if _, err := l.bucket(ctx, bucket); err != nil {
 		return "", err
 	}
 	drives, err := l.place(bucket, key)
@@ -76,7 +76,7 @@ func (l *Layer) readUpload(ctx context.Context, bucket, key, uploadID string) (*
 	case u != nil && found >= u.EC.Data:
 		return u, l.drivesByID(u.Drives), nil
 	case missing >= l.k:
-		if _, err := l.HeadBucket(ctx, bucket); err != nil {
+		if _, err := l.bucket(ctx, bucket); err != nil {
 			return nil, nil, err
 		}
 		return nil, nil, ErrUploadNotFound
@@ -599,7 +599,7 @@ func (l *Layer) ListMultipartUploads(ctx context.Context, bucket string, p s3api
 		return err
 	})
 	if countNil(errs) < len(all)/2+1 {
-		if _, err := l.HeadBucket(ctx, bucket); err != nil {
+		if _, err := l.bucket(ctx, bucket); err != nil {
 			return s3api.ListUploadsResult{}, err
 		}
 		return s3api.ListUploadsResult{}, ErrUnavailable

@@ -206,7 +206,7 @@ func (l *Layer) deleteVersion(ctx context.Context, drives []storagenode.Drive, b
 // PutObject stores a new version of bucket/key.
 func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reader, size int64, opts s3api.PutOptions) (_ s3api.ObjectInfo, err error) {
 	defer translate(&err)
-	if _, err := l.HeadBucket(ctx, bucket); err != nil {
+	if _, err := l.bucket(ctx, bucket); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
 	t := l.beginWrite()

@@ -379,3 +379,21 @@ func (c *Client) MemberStatus(ctx context.Context, addr string) (Status, error) 
 	}
 	return *resp.Status, nil
 }
+
+// GroupExists asks the members at addrs, each within timeout, whether
+// they belong to a group (a member that was bootstrapped or added). A new
+// member bootstraps only when none does: one that joins an existing
+// cluster waits to be added instead of starting a group of its own.
+func GroupExists(ctx context.Context, addrs []string, secret []byte, timeout time.Duration) bool {
+	key := deriveKey(secret)
+	c := &Client{cfg: ClientConfig{HandshakeTimeout: timeout}, key: key}
+	for _, a := range addrs {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		resp, err := c.call(cctx, a, fwdRequest{Kind: clientStatus}, timeout)
+		cancel()
+		if err == nil && resp.Status != nil && len(resp.Status.Voters) > 0 {
+			return true
+		}
+	}
+	return false
+}

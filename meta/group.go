@@ -136,6 +136,9 @@ func (g *Group) Close() error {
 	return err
 }
 
+// HasState reports whether dir holds a member's Raft log or snapshot.
+func HasState(dir string) (bool, error) { return hasState(dir) }
+
 // hasState reports whether dir holds a Raft log or snapshot.
 func hasState(dir string) (bool, error) {
 	snaps, err := os.ReadDir(filepath.Join(dir, "snapshots"))

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,7 @@ type Config struct {
 	// when Dir holds no state yet; it is ignored when Dir has state.
 	Bootstrap bool
 	Peers     []Peer       // the other first voters, for Bootstrap
+	Nonvoters []Peer       // the first non-voters, for Bootstrap
 	Logger    *slog.Logger // default: discard
 
 	HandshakeTimeout  time.Duration // the transport handshake's deadline; default 5 s
@@ -96,7 +98,7 @@ func (c *Config) Validate() error {
 	case len(c.Secret) < 16:
 		return errors.New("meta: Config.Secret is shorter than 16 bytes: give the cluster secret")
 	}
-	for _, p := range c.Peers {
+	for _, p := range append(slices.Clone(c.Peers), c.Nonvoters...) {
 		if p.ID == "" || p.Address == "" || p.ID == c.ID {
 			return fmt.Errorf("meta: peer %+v: each peer needs its own ID and an address", p)
 		}
@@ -207,6 +209,9 @@ func openMember(cfg Config, in *inmemNet) (*Store, error) {
 			servers := []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: s.trans.LocalAddr()}}
 			for _, p := range cfg.Peers {
 				servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
+			}
+			for _, p := range cfg.Nonvoters {
+				servers = append(servers, raft.Server{Suffrage: raft.Nonvoter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
 			}
 			if err := raft.BootstrapCluster(rc, logs, bolt, snaps, s.trans, raft.Configuration{Servers: servers}); err != nil {
 				return fail(fmt.Errorf("meta: bootstrap: %w", err))

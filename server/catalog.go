@@ -2,21 +2,45 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
+	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/meta"
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
+// metaTable is the bucket table of the metadata store, as a member
+// (*meta.Store, the embedded server) or a client (*meta.Client, a
+// gateway of a cluster) holds it.
+type metaTable interface {
+	Bucket(name string) (meta.Bucket, bool)
+	Buckets() []meta.Bucket
+	CreateBucket(ctx context.Context, name, owner string) error
+	DeleteBucket(ctx context.Context, name string) error
+	Sync(ctx context.Context) error
+	Imported() bool
+	ImportBuckets(ctx context.Context, buckets []meta.Bucket) error
+}
+
+var (
+	_ metaTable = (*meta.Store)(nil)
+	_ metaTable = (*meta.Client)(nil)
+)
+
 // catalog adapts the metadata store to the gateway's Catalog: meta's
 // sentinels become the gateway's, and a store without a majority is a 503.
 type catalog struct {
-	s *meta.Store
+	s metaTable
 	// alone: this process is the only one that changes the table (the
 	// embedded server), and every change waits for s's copy, so the copy
 	// is always current and Sync has nothing to wait for.
@@ -92,7 +116,12 @@ const metaDir = "meta"
 // metadata store existed into it, once: the first start of this version
 // reads the drives' buckets (those a majority holds, as that version
 // decided) and commits them in one entry.
-func importBuckets(ctx context.Context, s *meta.Store, layer *gateway.Layer, log *slog.Logger) error {
+func importBuckets(ctx context.Context, s metaTable, layer *gateway.Layer, log *slog.Logger) error {
+	if s.Imported() {
+		return nil
+	}
+	// The copy may be behind (a member replays its log once a leader is
+	// known): ask the group.
 	if err := s.Sync(ctx); err != nil {
 		return fmt.Errorf("metadata store: %w", err)
 	}
@@ -114,4 +143,115 @@ func importBuckets(ctx context.Context, s *meta.Store, layer *gateway.Layer, log
 		log.Info("imported the drives' buckets into the metadata store (first start of this version)", "buckets", len(bs))
 	}
 	return nil
+}
+
+// openNodeMeta starts the node's member of the metadata group, its log in
+// the first drive folder that can hold it, listening on the node's
+// metadata address in the map. A member without state bootstraps the
+// group the map describes (MetaMembers) unless another member already
+// belongs to one: the nodes of a new cluster all bootstrap the same
+// configuration, and a node that joins later waits to be added.
+func openNodeMeta(ctx context.Context, cfg NodeConfig, m *cluster.Map, log *slog.Logger) (*meta.Store, error) {
+	self := m.Node(cfg.ID)
+	if self == nil {
+		return nil, fmt.Errorf("node %q is not in the cluster map", cfg.ID)
+	}
+	addr, err := self.MetaAddress()
+	if err != nil {
+		return nil, err
+	}
+	var dir string
+	for _, d := range cfg.DriveDirs {
+		if err := os.MkdirAll(filepath.Join(d, metaDir), 0o755); err == nil {
+			dir = filepath.Join(d, metaDir)
+			break
+		}
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("no drive folder of %v can hold it", cfg.DriveDirs)
+	}
+	voters, nonvoters := m.MetaMembers()
+	mc := meta.Config{ID: cfg.ID, Dir: dir, Bind: addr, Secret: cfg.Secret, Logger: log}
+	var others []string
+	voter := false
+	for i, n := range append(slices.Clone(voters), nonvoters...) {
+		a, err := n.MetaAddress()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case n.ID == cfg.ID:
+			voter = i < len(voters)
+		case i < len(voters):
+			mc.Peers = append(mc.Peers, meta.Peer{ID: n.ID, Address: a})
+			others = append(others, a)
+		default:
+			mc.Nonvoters = append(mc.Nonvoters, meta.Peer{ID: n.ID, Address: a})
+			others = append(others, a)
+		}
+	}
+	has, err := meta.HasState(dir)
+	if err != nil {
+		return nil, err
+	}
+	// Only a first voter bootstraps; the others are sent the log.
+	if !has && voter {
+		if meta.GroupExists(ctx, others, cfg.Secret, 2*time.Second) {
+			log.Info("metadata store: joining the existing group")
+		} else {
+			mc.Bootstrap = true
+		}
+	}
+	return meta.Open(mc)
+}
+
+// openGatewayMeta starts a gateway's client of the metadata group (the
+// metadata addresses of the map's live nodes) and waits for its first
+// copy of the state.
+func openGatewayMeta(ctx context.Context, m *cluster.Map, secret []byte, log *slog.Logger) (*meta.Client, error) {
+	var addrs []string
+	for _, n := range m.Nodes {
+		if n.Removed {
+			continue
+		}
+		a, err := n.MetaAddress()
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, a)
+	}
+	c, err := meta.NewClient(meta.ClientConfig{Members: addrs, Secret: secret, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := c.WaitReady(wctx)
+		cancel()
+		if err == nil {
+			return c, nil
+		}
+		if ctx.Err() != nil {
+			c.Close()
+			return nil, fmt.Errorf("metadata store: %w", ctx.Err())
+		}
+		log.Warn("waiting for a member of the metadata group to answer", "members", addrs)
+	}
+}
+
+// serveMetaStatus answers /health/meta: this member's view of the
+// metadata group (state, leader, term, indexes, members) as JSON; 503
+// when the node is no member.
+func serveMetaStatus(w http.ResponseWriter, s *meta.Store) {
+	w.Header().Set("Content-Type", "application/json")
+	if s == nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":"this node is no member of the metadata group (started without --cluster)"}` + "\n"))
+		return
+	}
+	st, err := s.Status()
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(st)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/meta"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode/local"
 	"github.com/ecstore/ecstore/storagenode/rpc"
@@ -187,11 +188,26 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	// Every job below ends with ctx; the drives close only after all of
 	// them have returned.
 	defer closeDrives(drives, log)
+	var store *meta.Store
+	if m := keeper.Map(); m != nil {
+		store, err = openNodeMeta(ctx, cfg, m, log)
+		if err != nil {
+			return fmt.Errorf("node: metadata store: %w", err)
+		}
+		defer func() {
+			if err := store.Close(); err != nil {
+				log.Warn("closing the metadata store", "err", err)
+			}
+		}()
+	} else {
+		log.Warn("node runs without a cluster map (--cluster): it is no member of the metadata group")
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	startScrubbers(gctx, g, drives, log)
 	mux := http.NewServeMux()
 	mux.Handle("/ecstore/", rpc.NewHandler(drives, opts))
 	mux.HandleFunc("/health/live", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("/health/meta", func(w http.ResponseWriter, _ *http.Request) { serveMetaStatus(w, store) })
 	g.Go(func() error {
 		return serve(gctx, serveConfig{
 			name: "ecstore node " + cfg.ID, address: cfg.Address, handler: mux, log: log,
@@ -313,10 +329,30 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	keeper.OnAdopt = ms.adopted
 	top := ms.topology(m)
 	k, p := m.Code()
+	// The bucket table: the metadata group's, through a client.
+	mc, err := openGatewayMeta(ctx, m, cfg.Secret, log)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	defer mc.Close()
 	layer, err := gateway.New(gateway.Config{Drives: top.Drives, Prior: top.Prior, Epoch: m.Epoch, DataShards: k, ParityShards: p, Logger: log,
-		SlowWriteTimeout: slowWriteTimeout, RebalanceDelay: 3 * mapPollInterval})
+		SlowWriteTimeout: slowWriteTimeout, RebalanceDelay: 3 * mapPollInterval, Catalog: catalog{s: mc}})
 	if err != nil {
 		return err
+	}
+	for {
+		err := importBuckets(ctx, mc, layer, log)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+		log.Warn("importing the drives' buckets into the metadata store failed; trying again", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
 	}
 	repair := gateway.NewRepair(layer)
 	ms.mu.Lock()

@@ -111,7 +111,8 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 	c := &Cluster{t: t, Dir: t.TempDir()}
 	c.MapFile = filepath.Join(c.Dir, "cluster.yaml")
 	c.LogDir = clusterLogDir(t, c.Dir)
-	addrs := freeAddrs(t, nodes+gateways)
+	addrs := freeAddrs(t, 2*nodes+gateways)
+	metaAddrs := addrs[nodes+gateways:] // the nodes' metadata (Raft) listeners
 
 	var m strings.Builder
 	fmt.Fprintf(&m, "# written by tests.StartCluster\nepoch: 1\nec: %s\nnodes:\n", clusterEC)
@@ -122,7 +123,7 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 			n.Dirs = append(n.Dirs, filepath.Join(c.Dir, n.ID, fmt.Sprintf("drive%d", d+1)))
 			ids = append(ids, fmt.Sprintf("{id: %s-d%d}", n.ID, d+1))
 		}
-		fmt.Fprintf(&m, "  - id: %s\n    address: %s\n    zone: %s\n    drives: [%s]\n", n.ID, n.Addr, n.Zone, strings.Join(ids, ", "))
+		fmt.Fprintf(&m, "  - id: %s\n    address: %s\n    meta: %s\n    zone: %s\n    drives: [%s]\n", n.ID, n.Addr, metaAddrs[i], n.Zone, strings.Join(ids, ", "))
 		args := append([]string{"node", "--address", n.Addr, "--id", n.ID, "--zone", n.Zone, "--cluster", c.MapFile}, n.Dirs...)
 		n.proc = newClusterProc(t, c.LogDir, n.ID, args, func() bool { return httpOK("http://" + n.Addr + "/health/live") })
 		c.Nodes = append(c.Nodes, n)
