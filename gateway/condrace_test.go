@@ -227,18 +227,30 @@ func TestConditionalRaceTwoGateways(t *testing.T) {
 				_, err := g.b.CompleteMultipartUpload(ctx, "bkt", key, idb, pb, opts)
 				return err
 			})
-			if w := raceOutcome(t, key, ea, eb, stats); w >= 0 {
-				g.checkBoth(t, key, key, [][]byte{da, db}[w])
+			w := raceOutcome(t, key, ea, eb, stats)
+			if w < 0 {
+				continue
 			}
-			// Neither upload is left: the winner's is the object now, the
-			// loser's was aborted.
+			g.checkBoth(t, key, key, [][]byte{da, db}[w])
+			// The winner's upload is the object now. The loser's is gone
+			// when it lost the race at commit, and left as it was when
+			// its conditions failed first (409, or 412 once the winner
+			// held a quorum): aborting it must not touch the object.
 			res, err := g.a.ListMultipartUploads(ctx, "bkt", s3api.ListUploadsParams{Prefix: key, MaxUploads: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, u := range res.Uploads {
-				if u.Key == key {
-					t.Errorf("%s: upload %s still listed after the race", key, u.UploadID)
+				switch {
+				case u.Key != key:
+				case u.UploadID == []string{ida, idb}[w]:
+					t.Errorf("%s: the winner's upload is still listed", key)
+				default:
+					stats["loser's upload left"]++
+					if err := g.a.AbortMultipartUpload(ctx, "bkt", key, u.UploadID); err != nil {
+						t.Errorf("%s: abort of the loser's upload: %v", key, err)
+					}
+					g.checkBoth(t, key+" after the loser's abort", key, [][]byte{da, db}[w])
 				}
 			}
 		}
