@@ -537,15 +537,16 @@ var errPartReplaced = withMessage(ErrInvalidPart, "A part was uploaded again whi
 // commit is undone, and it must be: a loser's records would otherwise
 // keep the winner from its quorum. The records it takes back are only its
 // own (not those of a duplicate, ErrUploadCompleted). A duplicate
-// conditional Complete of this upload through another gateway meets the
-// same drives in the same order, so it loses too, at the same drive or
-// one before, and never counts records this one takes back, unless it
-// could not reach the drive this one lost at: then it may win with a
-// majority that counts this one's records, and this take-back leaves that
-// object short (the heal cannot rebuild it if fewer than k drives keep
-// it). That needs a duplicate Complete, a racing conditional write of
-// another upload or PUT, and gateways that reach different drives, all at
-// once.
+// conditional Complete of this upload through another gateway asks the
+// same drives in the same order: when it reaches the same drives it shares
+// this one's fate (a racer that held the drive this one lost at still
+// held it when the duplicate got there) and never wins on records this
+// one takes back. A window remains when it cannot reach the drive this
+// one lost at: it may then win with a majority that counts this one's
+// records, and this take-back leaves that object short (the heal cannot
+// rebuild it if fewer than k drives keep it). That needs a duplicate
+// conditional Complete, a racing conditional write of another upload or
+// PUT, and gateways that reach different drives, all at once.
 //
 // Short of the quorum without a loss (too few drives answered), it answers
 // 503 and leaves what it committed, as an unconditional Complete does.
