@@ -246,7 +246,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}
-	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
+	cond, err := l.checkWriteConditions(ctx, bucket, key, opts, uploadID)
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}
@@ -393,9 +393,11 @@ func (l *Layer) findCompleted(ctx context.Context, bucket, key, uploadID string)
 // batch: no crash leaves an object record and a live upload over one
 // folder, so no abort or expiry can remove a committed object's data.
 //
-// One drive is asked first, alone: cond's arbiter for a conditional
-// Complete, else the first in shard order that answers; the others follow
-// in parallel. A drive where another Complete of the upload committed first
+// An unconditional Complete asks one drive first, alone: the first in
+// shard order that answers; the others follow in parallel. A conditional
+// one (cond set) first takes a quorum of the drives one at a time by
+// compare-and-set (raceUpload, see condwrite.go); the others follow in
+// parallel. A drive where another Complete of the upload committed first
 // (a duplicate through another gateway, or a Complete cut short by a crash)
 // counts as holding this one: the records differ only in their time, and
 // carrying the commit on to the drives the other did not reach is what
@@ -406,7 +408,8 @@ func (l *Layer) findCompleted(ctx context.Context, bucket, key, uploadID string)
 // retired the upload, its commit is only ever carried forward (by a resent
 // Complete, see completedBefore, or by the heal), never undone, so it also
 // runs to the end when the client goes away. Undoing could take back the
-// records a duplicate through another gateway counted as its own.
+// records a duplicate through another gateway counted as its own. The one
+// exception is a conditional Complete that lost its race (raceUpload).
 func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, meta *storagenode.ObjectMeta, cond *writeCond) error {
 	n := len(drives)
 	wq := writeQuorum(meta.EC.Data, meta.EC.Parity)
@@ -417,53 +420,58 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 			errs[i] = storagenode.ErrDriveOffline
 		}
 	}
-	// The first drive, alone.
-	first := -1
-	for i, d := range drives {
-		if d == nil || cond != nil && d.ID() != cond.arbiter {
-			continue
+	asked := make([]bool, n) // before the parallel phase
+	if cond != nil {
+		// Carried to the end once it starts (see above).
+		if err := l.raceUpload(context.WithoutCancel(ctx), drives, meta, cond, prevs, errs, asked); err != nil {
+			return err
 		}
-		var expect *string
-		if cond != nil {
-			expect = &cond.expect
+	} else {
+		// The first drive, alone.
+		first := -1
+		for i, d := range drives {
+			if d == nil {
+				continue
+			}
+			asked[i] = true
+			prevs[i], errs[i] = d.CompleteUpload(ctx, meta, nil)
+			switch err := errs[i]; {
+			case errors.Is(err, storagenode.ErrPartReplaced):
+				// A part was uploaded again (through another gateway)
+				// while this Complete was on its way: nothing is
+				// committed.
+				return errPartReplaced
+			case err == nil, errors.Is(err, storagenode.ErrStale), errors.Is(err, storagenode.ErrUploadCompleted):
+				// ErrUploadCompleted: another Complete of the upload
+				// committed here first (a duplicate through another
+				// gateway, or one cut short by a crash): this one
+				// carries the commit on to the drives it may not have
+				// reached.
+				first = i
+			}
+			if first >= 0 {
+				break
+			}
+			// The drive is down or lacks the upload: the next one decides.
 		}
-		prevs[i], errs[i] = d.CompleteUpload(ctx, meta, expect)
-		switch err := errs[i]; {
-		case errors.Is(err, storagenode.ErrConflict):
-			l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
-			return ErrPreconditionFailed
-		case errors.Is(err, storagenode.ErrPartReplaced):
-			// A part was uploaded again (through another gateway) while
-			// this Complete was on its way: nothing is committed.
-			return withMessage(ErrInvalidPart, "A part was uploaded again while the upload was being completed; list the parts and send the Complete again.")
-		case err == nil, errors.Is(err, storagenode.ErrStale), errors.Is(err, storagenode.ErrUploadCompleted):
-			// ErrUploadCompleted: another Complete of the upload committed
-			// here first (a duplicate through another gateway, or one cut
-			// short by a crash): this one carries the commit on to the
-			// drives it may not have reached.
-			first = i
+		if first < 0 {
+			return worstWriteError(errs)
 		}
-		if first >= 0 || cond != nil {
-			break
-		}
-		// The drive is down or lacks the upload: the next one decides.
+		crashpoint.Hit(crashpoint.CompleteArbiter)
 	}
-	if first < 0 {
-		return worstWriteError(errs)
-	}
-	crashpoint.Hit(crashpoint.CompleteArbiter)
 	ctx = context.WithoutCancel(ctx) // carried to the end, see above
-	// Then the drives not asked yet, in parallel (without cond, those
-	// before the first answered already: they are down or lack the
-	// upload).
+	// Then the drives not asked yet, in parallel (those before the first
+	// answered already: they are down or lack the upload). After a won
+	// race they still only replace what they held (a conflict there is a
+	// racer's record not yet taken back: a drive to heal).
 	rest := make([]storagenode.Drive, n)
 	for i, d := range drives {
-		if i != first && (cond != nil || i > first) {
+		if !asked[i] {
 			rest[i] = d
 		}
 	}
 	restErrs := fanout(rest, func(i int, d storagenode.Drive) (err error) {
-		prevs[i], err = d.CompleteUpload(ctx, meta, nil)
+		prevs[i], err = d.CompleteUpload(ctx, meta, cond.expectOf(d))
 		return err
 	})
 	for i, d := range rest {
@@ -506,6 +514,93 @@ func (l *Layer) commitUpload(ctx context.Context, drives []storagenode.Drive, me
 	if good < n {
 		l.stats.PartialWrites.Add(1)
 		l.queueHeal(meta.Bucket, meta.Key)
+	}
+	return nil
+}
+
+// errPartReplaced answers a Complete that found a listed part uploaded
+// again before it committed anything.
+var errPartReplaced = withMessage(ErrInvalidPart, "A part was uploaded again while the upload was being completed; list the parts and send the Complete again.")
+
+// raceUpload is a conditional Complete's compare-and-set race (see
+// condwrite.go): it takes the placed drives one at a time with
+// CompleteUpload expecting what each held, until cond.quorum hold the
+// upload's record. It fills prevs, errs and asked for the drives it asked.
+// A drive that another Complete of this upload committed already
+// (ErrUploadCompleted: an earlier try cut short, or a duplicate through
+// another gateway) counts as taken: the commit is carried on.
+//
+// When the race is lost, the Complete takes back its records where they
+// are still the stored ones and aborts the upload (S3 asks the client to
+// start a new one), answering 412: each drive then removes the upload's
+// files unless a record names them. This is the one place a Complete's
+// commit is undone, and it must be: a loser's records would otherwise
+// keep the winner from its quorum. The records it takes back are only its
+// own (not those of a duplicate, ErrUploadCompleted). A duplicate
+// conditional Complete of this upload through another gateway asks the
+// same drives in the same order: when it reaches the same drives it shares
+// this one's fate (a racer that held the drive this one lost at still
+// held it when the duplicate got there) and never wins on records this
+// one takes back. A window remains when it cannot reach the drive this
+// one lost at: it may then win with a majority that counts this one's
+// records, and this take-back leaves that object short (the heal cannot
+// rebuild it if fewer than k drives keep it). That needs a duplicate
+// conditional Complete, a racing conditional write of another upload or
+// PUT, and gateways that reach different drives, all at once.
+//
+// Short of the quorum without a loss (too few drives answered), it answers
+// 503 and leaves what it committed, as an unconditional Complete does.
+func (l *Layer) raceUpload(ctx context.Context, drives []storagenode.Drive, meta *storagenode.ObjectMeta, cond *writeCond, prevs []*storagenode.ObjectMeta, errs []error, asked []bool) error {
+	need := cond.quorum(writeQuorum(meta.EC.Data, meta.EC.Parity))
+	mine := make([]bool, len(drives))
+	held, replaced := 0, false
+	order := cond.raceOrder(drives, func(int) bool { return true })
+	taken, lost := acquire(order, need, func(i int) casResult {
+		asked[i] = true
+		prevs[i], errs[i] = drives[i].CompleteUpload(ctx, meta, cond.expectOf(drives[i]))
+		switch err := errs[i]; {
+		case err == nil:
+			mine[i] = true
+			held++
+			return casTaken
+		case errors.Is(err, storagenode.ErrUploadCompleted):
+			held++
+			return casTaken
+		case errors.Is(err, storagenode.ErrConflict), errors.Is(err, storagenode.ErrStale):
+			// ErrStale: the drive held what was expected but orders
+			// after this Complete (a clock behind); it retired the
+			// upload all the same. Lost as well.
+			return casLost
+		case errors.Is(err, storagenode.ErrPartReplaced) && held == 0:
+			// Nothing is committed yet: the client lists the parts and
+			// sends the Complete again.
+			replaced = true
+			return casLost
+		}
+		// Down, lacks the upload, or (after a first commit) a part
+		// replaced there: a drive for the heal.
+		return casSkipped
+	})
+	switch {
+	case replaced:
+		return errPartReplaced
+	case lost:
+		for i, e := range takeBack(ctx, drives, mine, meta, prevs) {
+			if e != nil {
+				l.log.Warn("conditional Complete lost its race; record not taken back, heal queued",
+					"bucket", meta.Bucket, "key", meta.Key, "upload", meta.DataDir, "drive", drives[i].ID(), "err", e)
+				l.queueHeal(meta.Bucket, meta.Key)
+			}
+		}
+		l.abortUpload(ctx, drives, meta.Bucket, meta.Key, meta.DataDir)
+		return ErrPreconditionFailed
+	case taken < need && taken > 0:
+		l.queueHeal(meta.Bucket, meta.Key)
+		l.log.Warn("conditional Complete committed on too few drives to win; a resent Complete or the heal finishes it",
+			"bucket", meta.Bucket, "key", meta.Key, "upload", meta.DataDir, "drives", taken, "quorum", need)
+		return withMessage(ErrWriteQuorum, "The object was stored on %d drives of the %d it needs; send the Complete again to finish it.", taken, need)
+	case taken < need:
+		return worstWriteError(errs)
 	}
 	return nil
 }

@@ -212,7 +212,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
-	cond, err := l.checkWriteConditions(ctx, bucket, key, opts)
+	cond, err := l.checkWriteConditions(ctx, bucket, key, opts, "")
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}
@@ -306,16 +306,12 @@ func withInline(meta *storagenode.ObjectMeta, shards [][]byte, i int) *storageno
 	return &c
 }
 
-// writeCond is a conditional write's compare-and-set: the arbiter drive
-// must still hold version expect ("" = no record) when the write commits.
-type writeCond struct {
-	expect  string
-	arbiter string // drive ID
-}
-
 // checkWriteConditions applies If-None-Match: * and If-Match to a write.
-// It returns nil for an unconditional write.
-func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, opts s3api.PutOptions) (*writeCond, error) {
+// It returns nil for an unconditional write. own is the upload id of a
+// Complete ("" for a PUT): a record of that upload is the Complete's own
+// (an earlier try cut short, or a duplicate through another gateway), not
+// a racer's.
+func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, opts s3api.PutOptions, own string) (*writeCond, error) {
 	if opts.IfNoneMatch == "" && opts.IfMatch == "" {
 		return nil, nil
 	}
@@ -323,9 +319,9 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 	if err != nil {
 		return nil, err
 	}
-	// The arbiter is the first reachable drive in shard order: every
-	// conditional writer of this key asks it first, and its compare-and-set
-	// lets exactly one of them through.
+	// Each placed drive is expected to hold what it holds now (see
+	// condwrite.go): a drive that missed the last write or delete is
+	// guarded in its own state, and two racers expect the same.
 	drives, err := l.place(bucket, key)
 	if err != nil {
 		return nil, err
@@ -335,29 +331,40 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 		metas[i], err = d.GetMeta(ctx, bucket, key)
 		return err
 	})
+	cond := &writeCond{placed: driveIDs(drives), expect: map[string]string{}}
 	for i, e := range errs {
 		if e != nil && !errors.Is(e, storagenode.ErrObjectNotFound) {
-			continue
+			continue // unreadable: not part of the race
 		}
-		arb := metas[i]
+		m := metas[i]
 		switch {
-		case arb == nil && cur == nil, arb != nil && cur != nil && arb.VersionID == cur.VersionID:
-			// The arbiter agrees with the quorum.
-		case arb != nil && (cur == nil || arb.Newer(cur)) && time.Since(arb.ModTime) < inFlightWindow:
+		case m == nil:
+			cond.expect[drives[i].ID()] = ""
+			continue
+		case cur != nil && m.VersionID == cur.VersionID, own != "" && m.DataDir == own:
+			// The drive agrees with the quorum, or holds this Complete.
+		case (cur == nil || m.Newer(cur)) && time.Since(m.ModTime) < inFlightWindow:
 			// A newer version is being committed by another writer right
 			// now: S3 answers 409 and the client retries.
 			return nil, ErrWriteConflict
 		default:
-			// The arbiter is stale (it missed the last write or delete):
-			// the compare-and-set guards its own current state.
+			// Stale (it missed the last write or delete), or an old
+			// leftover: the compare-and-set guards its own state.
 		}
-		expect := ""
-		if arb != nil {
-			expect = arb.VersionID
-		}
-		return &writeCond{expect: expect, arbiter: drives[i].ID()}, nil
+		cond.expect[drives[i].ID()] = m.VersionID
 	}
-	return nil, ErrWriteQuorum
+	if len(cond.expect) < cond.quorum(writeQuorum(l.k, l.m)) {
+		// Too few drives answered to win a race: fail before any data is
+		// written.
+		var failed []error
+		for _, e := range errs {
+			if e != nil && !errors.Is(e, storagenode.ErrObjectNotFound) {
+				failed = append(failed, e)
+			}
+		}
+		return nil, worstWriteError(failed)
+	}
+	return cond, nil
 }
 
 // inFlightWindow: a record newer than the quorum's version and younger than
@@ -401,47 +408,75 @@ func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3
 // write quorum stores it, the versions it replaced are deleted; otherwise
 // the previous records are restored and the new shards removed.
 //
-// With cond set, the write is a compare-and-set on the arbiter drive, asked
-// alone and first, so that of two racing conditional writers exactly one
-// gets past it; the other drives follow in parallel, unconditionally. (If
-// the arbiter goes offline between two racing writers, both could pick
-// different arbiters: a window the design accepts for now.)
+// With cond set, the write is a compare-and-set on a quorum of the placed
+// drives, taken one at a time in shard order (see condwrite.go): of two
+// racing conditional writers exactly one wins, through one gateway or
+// several, even when they reach different drives. (It used to be one
+// arbiter drive, the first each gateway could reach: two gateways that
+// reached different first drives could both win.) The other drives follow
+// in parallel, as all drives of an unconditional write do.
 //
 // inline, when set, holds the shards of an inline object by index: each
 // drive's record carries its own.
 func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok []bool, meta *storagenode.ObjectMeta, cond *writeCond, inline [][]byte) error {
 	wq := writeQuorum(meta.EC.Data, meta.EC.Parity)
-	prevs := make([]*storagenode.ObjectMeta, len(drives))
-	stale := make([]bool, len(drives))
-	first := -1
+	n := len(drives)
+	prevs := make([]*storagenode.ObjectMeta, n)
+	stale := make([]bool, n)
+	asked := make([]bool, n) // by the compare-and-set race, one at a time
+	errs := make([]error, n)
 	if cond != nil {
-		for i, d := range drives {
-			if ok[i] && d.ID() == cond.arbiter {
-				first = i
+		mine := make([]bool, n)
+		need := cond.quorum(wq)
+		order := cond.raceOrder(drives, func(i int) bool { return ok[i] })
+		taken, lost := acquire(order, need, func(i int) casResult {
+			asked[i] = true
+			prevs[i], errs[i] = drives[i].PutMetaIf(ctx, withInline(meta, inline, i), *cond.expectOf(drives[i]))
+			switch err := errs[i]; {
+			case err == nil:
+				mine[i] = true
+				return casTaken
+			case errors.Is(err, storagenode.ErrConflict), errors.Is(err, storagenode.ErrStale):
+				// ErrStale: the drive holds what was expected, but it
+				// orders after this write (a clock behind): lost as well.
+				return casLost
 			}
-		}
-		var err error
-		if first < 0 {
-			err = storagenode.ErrDriveOffline
-		} else {
-			prevs[first], err = drives[first].PutMetaIf(ctx, withInline(meta, inline, first), cond.expect)
-		}
-		if err != nil {
+			return casSkipped
+		})
+		if lost || taken < need {
+			for i, e := range takeBack(ctx, drives, mine, meta, prevs) {
+				if e != nil {
+					l.log.Warn("conditional write: record not taken back; heal queued", "bucket", meta.Bucket, "key", meta.Key, "drive", drives[i].ID(), "err", e)
+					l.queueHeal(meta.Bucket, meta.Key)
+				}
+			}
 			l.deleteVersion(ctx, drives, meta.Bucket, meta.DataDir)
-			if errors.Is(err, storagenode.ErrConflict) || errors.Is(err, storagenode.ErrStale) {
+			if lost {
 				return ErrPreconditionFailed
 			}
-			return worstWriteError([]error{err})
+			for i := range errs {
+				if errs[i] == nil && !mine[i] {
+					errs[i] = storagenode.ErrDriveOffline
+				}
+			}
+			return worstWriteError(errs)
 		}
 	}
-	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
-		if i == first {
-			return nil
-		}
-		if !ok[i] {
+	rest := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		switch {
+		case asked[i]:
+			return errs[i]
+		case !ok[i]:
 			return storagenode.ErrDriveOffline
 		}
-		prevs[i], err = d.PutMeta(ctx, withInline(meta, inline, i))
+		m := withInline(meta, inline, i)
+		if e := cond.expectOf(d); e != nil {
+			// Won: the rest still only replace what they held (a conflict
+			// is a racer's record not yet taken back: a drive to heal).
+			prevs[i], err = d.PutMetaIf(ctx, m, *e)
+		} else {
+			prevs[i], err = d.PutMeta(ctx, m)
+		}
 		if errors.Is(err, storagenode.ErrStale) {
 			// A newer version is already stored here: ours was superseded
 			// at once, which is a success for this write.
@@ -450,7 +485,9 @@ func (l *Layer) commitMeta(ctx context.Context, drives []storagenode.Drive, ok [
 		}
 		return err
 	})
+	copy(errs, rest)
 	if countNil(errs) < wq {
+		// (Never after a won race: it holds the write quorum.)
 		wrote := make([]bool, len(drives))
 		for i, e := range errs {
 			wrote[i] = e == nil && !stale[i]

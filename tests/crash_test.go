@@ -2,6 +2,8 @@ package tests
 
 import (
 	"bytes"
+	"crypto/md5"
+	"fmt"
 	"testing"
 	"time"
 
@@ -37,7 +39,9 @@ func crashAt(t *testing.T, s *Server, point string, op func(c minio.Core) error)
 // acknowledged data is whole; an operation the crash cut short either took
 // effect whole or not at all; a Complete committed with quorum (though
 // never acknowledged) is never taken back by an abort or the expiry; a
-// Complete retried after a crash finishes it.
+// Complete retried after a crash finishes it. The conditional writes (an
+// If-Match overwrite, an If-None-Match Complete) crash in the middle of
+// their compare-and-set race, after its first drive (cond.acquire).
 //
 // Serial: it gives the upload expiry, run in the background at start, a
 // fixed 500 ms before it checks that nothing was taken back; on a loaded
@@ -87,6 +91,11 @@ func TestCrashPoints(t *testing.T) {
 	}
 	committed := newUpload("mp-committed", 10)
 	arbiter := newUpload("mp-arbiter", 20)
+	condUp := newUpload("mp-cond", 30)
+	condOld, condNew := randData(6, 1<<20), randData(7, 1<<20)
+	if err := put(c, "cond", condOld); err != nil {
+		t.Fatal(err)
+	}
 	complete := func(key string, u upload) func(c minio.Core) error {
 		return func(c minio.Core) error {
 			_, err := c.CompleteMultipartUpload(ctx, bucket, key, u.id, u.parts, minio.PutObjectOptions{})
@@ -101,6 +110,20 @@ func TestCrashPoints(t *testing.T) {
 	crashAt(t, s, crashpoint.DeleteRecords, func(c minio.Core) error {
 		return c.RemoveObject(ctx, bucket, "del", minio.RemoveObjectOptions{})
 	})
+
+	crashAt(t, s, crashpoint.CondAcquire, func(c minio.Core) error {
+		var opts minio.PutObjectOptions
+		opts.SetMatchETag(fmt.Sprintf("%x", md5.Sum(condOld)))
+		_, err := c.PutObject(ctx, bucket, "cond", bytes.NewReader(condNew), int64(len(condNew)), "", "", opts)
+		return err
+	})
+	condComplete := func(c minio.Core) error {
+		var opts minio.PutObjectOptions
+		opts.SetMatchETagExcept("*")
+		_, err := c.CompleteMultipartUpload(ctx, bucket, "mp-cond", condUp.id, condUp.parts, opts)
+		return err
+	}
+	crashAt(t, s, crashpoint.CondAcquire, condComplete)
 
 	// Past each crash point the operation had its quorum: it took effect.
 	acked["mp-committed"] = committed.data
@@ -121,12 +144,22 @@ func TestCrashPoints(t *testing.T) {
 		if _, err := c.StatObject(ctx, bucket, "del", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
 			t.Errorf("%s: HEAD of the deleted key: %v, want NoSuchKey", when, err)
 		}
-		// The Complete cut short after its first drive: not acknowledged,
-		// so absent or whole.
-		if got, err := getAll(ctx, c.Client, bucket, "mp-arbiter", minio.GetObjectOptions{}); err == nil && !bytes.Equal(got, arbiter.data) {
-			t.Errorf("%s: mp-arbiter reads %d wrong bytes", when, len(got))
-		} else if err != nil && minio.ToErrorResponse(err).Code != "NoSuchKey" {
-			t.Errorf("%s: GET mp-arbiter: %v, want whole or NoSuchKey", when, err)
+		// The Completes cut short after their first drive: not
+		// acknowledged, so absent or whole.
+		for key, data := range map[string][]byte{"mp-arbiter": arbiter.data, "mp-cond": condUp.data} {
+			if _, ok := acked[key]; ok {
+				continue
+			}
+			if got, err := getAll(ctx, c.Client, bucket, key, minio.GetObjectOptions{}); err == nil && !bytes.Equal(got, data) {
+				t.Errorf("%s: %s reads %d wrong bytes", when, key, len(got))
+			} else if err != nil && minio.ToErrorResponse(err).Code != "NoSuchKey" {
+				t.Errorf("%s: GET %s: %v, want whole or NoSuchKey", when, key, err)
+			}
+		}
+		// The conditional overwrite cut short: the acknowledged version,
+		// or the new one whole.
+		if got, err := getAll(ctx, c.Client, bucket, "cond", minio.GetObjectOptions{}); err != nil || !bytes.Equal(got, condOld) && !bytes.Equal(got, condNew) {
+			t.Errorf("%s: GET cond: %d bytes, err %v; want the acknowledged version or the new one, whole", when, len(got), err)
 		}
 	}
 	check("after the crashes")
@@ -136,6 +169,12 @@ func TestCrashPoints(t *testing.T) {
 		t.Fatalf("retried Complete after a crash: %v", err)
 	}
 	acked["mp-arbiter"] = arbiter.data
+	// And the conditional one: the drive its first try took holds this
+	// upload's record, which counts as its own, not a racer's.
+	if err := condComplete(c); err != nil {
+		t.Fatalf("retried conditional Complete after a crash: %v", err)
+	}
+	acked["mp-cond"] = condUp.data
 
 	// Abort everything listed, and the committed uploads by id.
 	res, err := c.ListMultipartUploads(ctx, bucket, "", "", "", "", 1000)
@@ -148,7 +187,7 @@ func TestCrashPoints(t *testing.T) {
 			t.Errorf("abort %s: %v", u.Key, err)
 		}
 	}
-	for key, u := range map[string]upload{"mp-committed": committed, "mp-arbiter": arbiter} {
+	for key, u := range map[string]upload{"mp-committed": committed, "mp-arbiter": arbiter, "mp-cond": condUp} {
 		err := c.AbortMultipartUpload(ctx, bucket, key, u.id)
 		if code := minio.ToErrorResponse(err).Code; err != nil && code != "NoSuchUpload" {
 			t.Errorf("abort of the completed upload of %s: %v", key, err)

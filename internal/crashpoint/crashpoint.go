@@ -14,6 +14,9 @@ const Env = "ECSTORE_CRASH_AT"
 const (
 	// CompleteArbiter: a Complete committed on its first drive only.
 	CompleteArbiter = "complete.arbiter"
+	// CondAcquire: a conditional write (PUT or Complete) took its first
+	// drive by compare-and-set, short of the quorum that wins its race.
+	CondAcquire = "cond.acquire"
 	// CompleteCommitted: a Complete committed with quorum, before replaced
 	// versions' files are removed.
 	CompleteCommitted = "complete.committed"
