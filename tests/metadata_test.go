@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -67,8 +66,7 @@ func containsInt(xs []int, x int) bool {
 // every gateway. A bucket created through gateway A is usable through B at
 // once; deleted through A, it is refused through B at once (HeadBucket,
 // PUT and ListBuckets). With 2 of 5 nodes down, the metadata leader among
-// them, buckets are still created, deleted and used, and existing objects
-// read.
+// them, buckets are still created and deleted.
 func TestMetadataAcrossGateways(t *testing.T) {
 	parallelHeavy(t, 40*time.Second)
 	c := StartCluster(t, 5, 2, 3, 2)
@@ -133,12 +131,7 @@ func TestMetadataAcrossGateways(t *testing.T) {
 		}
 	}
 
-	// Data written before the faults.
 	if err := a.MakeBucket(ctx, "kept", minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	data := bytes.Repeat([]byte("acknowledged "), 4096)
-	if _, err := a.PutObject(ctx, "kept", "obj", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -156,25 +149,16 @@ func TestMetadataAcrossGateways(t *testing.T) {
 	if ok, err := a.BucketExists(ctx, "after-loss"); err != nil || !ok {
 		t.Fatalf("HeadBucket through A: %v, %v", ok, err)
 	}
-	if err := put(a, "after-loss", "k", "v"); err != nil {
-		t.Fatalf("PUT into the new bucket with 2 nodes down: %v", err)
+	// (Objects are another matter: with 4 of 10 drives down, some keys
+	// have more than m shards there. The table is what is tested here.)
+	if ok, err := b.BucketExists(ctx, "kept"); err != nil || !ok {
+		t.Fatalf("HeadBucket of a bucket made before the faults: %v, %v", ok, err)
 	}
-	o, err := b.GetObject(ctx, "kept", "obj", minio.GetObjectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got bytes.Buffer
-	if _, err := got.ReadFrom(o); err != nil || !bytes.Equal(got.Bytes(), data) {
-		t.Fatalf("object written before the faults: %d bytes, %v", got.Len(), err)
-	}
-	if err := b.RemoveObject(ctx, "after-loss", "k", minio.RemoveObjectOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.RemoveBucket(ctx, "after-loss"); err != nil {
+	if err := a.RemoveBucket(ctx, "after-loss"); err != nil {
 		t.Fatalf("delete with 2 of 5 nodes down: %v", err)
 	}
-	if ok, err := a.BucketExists(ctx, "after-loss"); err != nil || ok {
-		t.Fatalf("HeadBucket through A after the delete through B: %v, %v", ok, err)
+	if ok, err := b.BucketExists(ctx, "after-loss"); err != nil || ok {
+		t.Fatalf("HeadBucket through B after the delete through A: %v, %v", ok, err)
 	}
 	if l := metaLeader(t, c, leader, other); l == leader || l == other {
 		t.Fatalf("leader %d is a killed node", l)
