@@ -47,6 +47,7 @@ type Cluster interface {
 type Handler struct {
 	layer    Cluster
 	members  Membership // nil for the embedded server
+	meta     Metadata   // nil: no metadata group
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 }

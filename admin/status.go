@@ -35,6 +35,8 @@ type Status struct {
 	Nodes    []NodeStatus `json:"nodes,omitempty"`
 	// Rebalance is the rebalance after the last map change.
 	Rebalance RebalanceStatus `json:"rebalance"`
+	// Metadata is the metadata group (bucket table).
+	Metadata *MetaStatus `json:"metadata,omitempty"`
 }
 
 func (h *Handler) status(ctx context.Context) Status {
@@ -50,6 +52,10 @@ func (h *Handler) status(ctx context.Context) Status {
 	}
 	if h.members != nil {
 		st.MapEpoch, st.Nodes = h.members.Nodes(ctx, drives)
+	}
+	if h.meta != nil {
+		m := h.meta.MetaStatus(ctx)
+		st.Metadata = &m
 	}
 	return st
 }
@@ -117,6 +123,9 @@ func FormatStatus(st Status) string {
 	fmt.Fprintf(&b, "heal: %s\nrebalance: %s\n", heal, RebalanceLine(st.Rebalance))
 	if st.MapEpoch > 0 {
 		fmt.Fprintf(&b, "cluster map epoch: %d\n", st.MapEpoch)
+	}
+	if st.Metadata != nil {
+		formatMeta(&b, st.Metadata)
 	}
 	for _, n := range st.Nodes {
 		switch {

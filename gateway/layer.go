@@ -158,7 +158,7 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 		if countNil(errs) < len(drives)/2+1 {
 			return worstWriteError(errs)
 		}
-		return c.CreateBucket(ctx, bucket)
+		return catalogChange(c.CreateBucket(ctx, bucket))
 	}
 	if countNil(errs) < len(drives)/2+1 {
 		// Undo so that a failed create leaves no half-made bucket.
@@ -289,7 +289,7 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
 	}
 	if c := l.cfg.Catalog; c != nil {
 		if err := c.DeleteBucket(ctx, bucket); err != nil {
-			return err
+			return catalogChange(err)
 		}
 	}
 	drives := l.allDrives()
@@ -314,6 +314,15 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
 		return worstWriteError(errs)
 	}
 	return nil
+}
+
+// catalogChange gives a catalog change that could not commit the message
+// clients see.
+func catalogChange(err error) error {
+	if errors.Is(err, ErrUnavailable) {
+		return withMessage(err, "The metadata store cannot commit bucket changes now: no majority of its voters answers. Reads and writes of existing buckets go on; retry the change later.")
+	}
+	return err
 }
 
 // catalogBucket looks a bucket up in the catalog's copy. A miss is

@@ -61,6 +61,11 @@ func (s *Store) serveClient(c net.Conn) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(s.ctx, timeout)
 	defer cancel()
+	if req.Deadline > 0 {
+		var cancelDL context.CancelFunc
+		ctx, cancelDL = context.WithDeadline(ctx, time.Unix(0, req.Deadline))
+		defer cancelDL()
+	}
 	var resp fwdResponse
 	var err error
 	switch req.Kind {
@@ -232,6 +237,9 @@ func (c *Client) call(ctx context.Context, addr string, req fwdRequest, timeout 
 	_ = conn.SetDeadline(dl)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
+	if d, ok := ctx.Deadline(); ok && req.Kind != clientWatch {
+		req.Deadline = d.UnixNano()
+	}
 	if err := writeFrame(conn, req); err != nil {
 		return fwdResponse{}, fmt.Errorf("%w: send to %s: %v", errRetry, addr, err)
 	}

@@ -39,6 +39,11 @@ type Config struct {
 	Peers     []Peer       // the other first voters, for Bootstrap
 	Nonvoters []Peer       // the first non-voters, for Bootstrap
 	Logger    *slog.Logger // default: discard
+	// Cut, when set and true, cuts the member off: it accepts no
+	// connection, dials none, and the ones it has fail (a test fault: the
+	// member's network to the group and its clients is down, its process
+	// and drives are not).
+	Cut func() bool
 
 	HandshakeTimeout  time.Duration // the transport handshake's deadline; default 5 s
 	ApplyTimeout      time.Duration // a write's bound when its context has none; default 10 s
@@ -167,7 +172,7 @@ func openMember(cfg Config, in *inmemNet) (*Store, error) {
 	if in != nil {
 		s.trans, s.dial, s.closeNet = in.join(cfg.ID, s.serveForward)
 	} else {
-		layer, err := newStreamLayer(cfg.Bind, cfg.Advertise, cfg.Secret, cfg.HandshakeTimeout, s.log, s.serveConn)
+		layer, err := newStreamLayer(cfg.Bind, cfg.Advertise, cfg.Secret, cfg.HandshakeTimeout, s.log, s.serveConn, cfg.Cut)
 		if err != nil {
 			bolt.Close()
 			return nil, err
@@ -419,6 +424,9 @@ func (s *Store) ImportBuckets(ctx context.Context, buckets []Bucket) error {
 	_, err := s.propose(ctx, command{Op: OpImportBuckets, Import: buckets})
 	return err
 }
+
+// Index is the local copy's index: the last command it holds.
+func (s *Store) Index() uint64 { return s.fsm.appliedIndex() }
 
 // Imported reports from the local copy whether ImportBuckets ran.
 func (s *Store) Imported() bool { return s.fsm.imported() }

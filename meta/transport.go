@@ -141,6 +141,7 @@ type streamLayer struct {
 	raftConns  chan net.Conn
 	handshakes chan struct{}               // a slot per handshake in progress
 	serve      func(kind byte, c net.Conn) // forwarding and client connections
+	cut        func() bool                 // Config.Cut (nil: never)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -149,7 +150,7 @@ type streamLayer struct {
 
 var _ raft.StreamLayer = (*streamLayer)(nil)
 
-func newStreamLayer(bind string, advertise string, secret []byte, timeout time.Duration, log *slog.Logger, serve func(kind byte, c net.Conn)) (*streamLayer, error) {
+func newStreamLayer(bind string, advertise string, secret []byte, timeout time.Duration, log *slog.Logger, serve func(kind byte, c net.Conn), cut func() bool) (*streamLayer, error) {
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("meta: listen %s: %w", bind, err)
@@ -165,7 +166,7 @@ func newStreamLayer(bind string, advertise string, secret []byte, timeout time.D
 	}
 	s := &streamLayer{
 		ln: ln, advertise: adv, key: deriveKey(secret), timeout: timeout, log: log,
-		raftConns: make(chan net.Conn), handshakes: make(chan struct{}, maxHandshakes), serve: serve, done: make(chan struct{}),
+		raftConns: make(chan net.Conn), handshakes: make(chan struct{}, maxHandshakes), serve: serve, cut: cut, done: make(chan struct{}),
 	}
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -194,6 +195,11 @@ func (s *streamLayer) acceptLoop() {
 			}
 			continue
 		}
+		if s.isCut() {
+			c.Close()
+			continue
+		}
+		c = s.wrap(c)
 		select {
 		case s.handshakes <- struct{}{}:
 		default:
@@ -257,7 +263,13 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 }
 
 func (s *streamLayer) dial(address string, kind byte, timeout time.Duration) (net.Conn, error) {
+	if s.isCut() {
+		return nil, fmt.Errorf("meta: dial %s: this member is cut off (test fault)", address)
+	}
 	c, err := dialKind(address, s.key, kind, s.timeout, timeout)
+	if c != nil {
+		c = s.wrap(c)
+	}
 	if errors.Is(err, ErrHandshake) {
 		s.log.Warn("meta: handshake with a peer failed", "peer", address, "err", err)
 	}
@@ -281,4 +293,43 @@ func dialKind(address string, key []byte, kind byte, handshakeTimeout, timeout t
 		return nil, fmt.Errorf("meta: dial %s: %w", address, err)
 	}
 	return c, nil
+}
+
+func (s *streamLayer) isCut() bool { return s.cut != nil && s.cut() }
+
+// wrap makes a connection fail while the member is cut off.
+func (s *streamLayer) wrap(c net.Conn) net.Conn {
+	if s.cut == nil {
+		return c
+	}
+	return cutConn{c, s.cut}
+}
+
+// cutConn is a connection of a member that can be cut off (Config.Cut).
+type cutConn struct {
+	net.Conn
+	cut func() bool
+}
+
+var errCut = errors.New("meta: member cut off (test fault)")
+
+func (c cutConn) Read(p []byte) (int, error) {
+	if c.cut() {
+		c.Conn.Close()
+		return 0, errCut
+	}
+	n, err := c.Conn.Read(p)
+	if c.cut() {
+		c.Conn.Close()
+		return 0, errCut
+	}
+	return n, err
+}
+
+func (c cutConn) Write(p []byte) (int, error) {
+	if c.cut() {
+		c.Conn.Close()
+		return 0, errCut
+	}
+	return c.Conn.Write(p)
 }

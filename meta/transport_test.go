@@ -18,7 +18,7 @@ import (
 func TestHandshake(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	accepted := make(chan net.Conn, 4)
-	srv, err := newStreamLayer("127.0.0.1:0", "", testSecret, 300*time.Millisecond, log, func(_ byte, c net.Conn) { accepted <- c })
+	srv, err := newStreamLayer("127.0.0.1:0", "", testSecret, 300*time.Millisecond, log, func(_ byte, c net.Conn) { accepted <- c }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestHandshake(t *testing.T) {
 	}()
 	addr := srv.Addr().String()
 
-	good, err := newStreamLayer("127.0.0.1:0", "", testSecret, time.Second, log, func(_ byte, c net.Conn) { c.Close() })
+	good, err := newStreamLayer("127.0.0.1:0", "", testSecret, time.Second, log, func(_ byte, c net.Conn) { c.Close() }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestHandshake(t *testing.T) {
 		c.Close()
 	}
 
-	bad, err := newStreamLayer("127.0.0.1:0", "", []byte("another-cluster-secret-entirely"), time.Second, log, func(_ byte, c net.Conn) { c.Close() })
+	bad, err := newStreamLayer("127.0.0.1:0", "", []byte("another-cluster-secret-entirely"), time.Second, log, func(_ byte, c net.Conn) { c.Close() }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

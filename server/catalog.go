@@ -63,11 +63,25 @@ func (c catalog) Buckets() []s3api.BucketInfo {
 	return out
 }
 
+// The catalog's bounds: a change that the group cannot commit fails
+// within changeTimeout (a 503 the client retries; a CreateBucket, which
+// first confirms the name is free with a Sync, answers within 10 s); a
+// read index that does not come within syncTimeout leaves the answer to
+// the local copy, so reads go on while the group has no majority.
+const (
+	changeTimeout = 6 * time.Second
+	syncTimeout   = 2 * time.Second
+)
+
 func (c catalog) CreateBucket(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, changeTimeout)
+	defer cancel()
 	return catalogErr(c.s.CreateBucket(ctx, name, ""))
 }
 
 func (c catalog) DeleteBucket(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, changeTimeout)
+	defer cancel()
 	return catalogErr(c.s.DeleteBucket(ctx, name))
 }
 
@@ -75,6 +89,8 @@ func (c catalog) Sync(ctx context.Context) error {
 	if c.alone {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
 	return catalogErr(c.s.Sync(ctx))
 }
 
@@ -171,7 +187,7 @@ func openNodeMeta(ctx context.Context, cfg NodeConfig, m *cluster.Map, log *slog
 		return nil, fmt.Errorf("no drive folder of %v can hold it", cfg.DriveDirs)
 	}
 	voters, nonvoters := m.MetaMembers()
-	mc := meta.Config{ID: cfg.ID, Dir: dir, Bind: addr, Secret: cfg.Secret, Logger: log}
+	mc := meta.Config{ID: cfg.ID, Dir: dir, Bind: addr, Secret: cfg.Secret, Logger: log, Cut: metaCutHook()}
 	var others []string
 	voter := false
 	for i, n := range append(slices.Clone(voters), nonvoters...) {
@@ -209,17 +225,7 @@ func openNodeMeta(ctx context.Context, cfg NodeConfig, m *cluster.Map, log *slog
 // metadata addresses of the map's live nodes) and waits for its first
 // copy of the state.
 func openGatewayMeta(ctx context.Context, m *cluster.Map, secret []byte, log *slog.Logger) (*meta.Client, error) {
-	var addrs []string
-	for _, n := range m.Nodes {
-		if n.Removed {
-			continue
-		}
-		a, err := n.MetaAddress()
-		if err != nil {
-			return nil, err
-		}
-		addrs = append(addrs, a)
-	}
+	addrs := metaAddrs(m)
 	c, err := meta.NewClient(meta.ClientConfig{Members: addrs, Secret: secret, Logger: log})
 	if err != nil {
 		return nil, err
@@ -254,4 +260,31 @@ func serveMetaStatus(w http.ResponseWriter, s *meta.Store) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	_ = json.NewEncoder(w).Encode(st)
+}
+
+// metaCutHook is a test fault: with ECSTORE_TEST_META_CUT naming a file,
+// the node's metadata member is cut off from the group and its clients
+// while that file exists (its drives go on serving). Tests use it to take
+// the majority of the voters away without stopping their drives.
+func metaCutHook() func() bool {
+	path := os.Getenv("ECSTORE_TEST_META_CUT")
+	if path == "" {
+		return nil
+	}
+	return func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	}
+}
+
+// metaAddrs are the metadata addresses of the map's live nodes (the map
+// was validated: every one parses).
+func metaAddrs(m *cluster.Map) []string {
+	var addrs []string
+	for _, n := range m.Nodes {
+		if a, err := n.MetaAddress(); err == nil && !n.Removed {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
 }

@@ -305,7 +305,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		log.Warn("could not resume the last heal", "err", err)
 	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
-	handler := startServices(gctx, g, gatewayView{layer, repair}, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil)
+	handler := startServices(gctx, g, gatewayView{layer, repair}, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil, embeddedMetaView(group))
 	g.Go(func() error {
 		return serve(gctx, serveConfig{
 			name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
@@ -357,7 +357,7 @@ const (
 // rest of it is filled here.
 // The jobs run in g until ctx ends; an operator's heal started through the
 // admin API is stopped by Repair.Stop once they are done.
-func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership) http.Handler {
+func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership, md *metaView) http.Handler {
 	g.Go(func() error { gw.RunHealer(ctx); return nil })
 	g.Go(func() error { gw.RunUploadExpiry(ctx, uploadExpiry, time.Hour); return nil })
 	g.Go(func() error {
@@ -373,6 +373,10 @@ func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *me
 	ah := admin.NewHandler(gw, creds, log)
 	if members != nil {
 		ah.SetMembership(members)
+	}
+	if md != nil {
+		ah.SetMetadata(md)
+		m.reg.MustRegister(metaCollector{md})
 	}
 	return m.mount(gw.Layer, ah.Mount(web))
 }
