@@ -27,15 +27,15 @@ const (
 )
 
 type fwdRequest struct {
-	Kind   fwdKind         `json:"kind"`
-	After  uint64          `json:"after,omitempty"` // clientWatch: the client's index
-	Now    bool            `json:"now,omitempty"`   // clientWatch: answer at once
+	Kind  fwdKind `json:"kind"`
+	After uint64  `json:"after,omitempty"` // clientWatch: the client's index
+	Now   bool    `json:"now,omitempty"`   // clientWatch: answer at once
 	// Deadline is the client's (Unix nanoseconds): the member stops
 	// trying when the client stops waiting, so a change the client was
 	// told failed is not applied later by a member still retrying it.
-	Deadline int64 `json:"deadline,omitempty"`
-	Cmd    json.RawMessage `json:"cmd,omitempty"`
-	Member *memberChange   `json:"member,omitempty"`
+	Deadline int64           `json:"deadline,omitempty"`
+	Cmd      json.RawMessage `json:"cmd,omitempty"`
+	Member   *memberChange   `json:"member,omitempty"`
 }
 
 type memberChange struct {
