@@ -388,20 +388,11 @@ func (c *Client) MemberStatus(ctx context.Context, addr string) (Status, error) 
 	return *resp.Status, nil
 }
 
-// GroupExists asks the members at addrs, each within timeout, whether
-// they belong to a group (a member that was bootstrapped or added). A new
-// member bootstraps only when none does: one that joins an existing
-// cluster waits to be added instead of starting a group of its own.
-func GroupExists(ctx context.Context, addrs []string, secret []byte, timeout time.Duration) bool {
-	key := deriveKey(secret)
-	c := &Client{cfg: ClientConfig{HandshakeTimeout: timeout}, key: key}
-	for _, a := range addrs {
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		resp, err := c.call(cctx, a, fwdRequest{Kind: clientStatus}, timeout)
-		cancel()
-		if err == nil && resp.Status != nil && len(resp.Status.Voters) > 0 {
-			return true
-		}
-	}
-	return false
+// PeerStatus asks the member at addr, within timeout, for its view of
+// the group (a member that is in no group yet has no voters).
+func PeerStatus(ctx context.Context, addr string, secret []byte, timeout time.Duration) (Status, error) {
+	c := &Client{cfg: ClientConfig{HandshakeTimeout: timeout}, key: deriveKey(secret)}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return c.MemberStatus(ctx, addr)
 }

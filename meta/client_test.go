@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"context"
 	"errors"
 	"net"
 	"testing"
@@ -123,5 +124,56 @@ func TestClients(t *testing.T) {
 	}
 	if bad.Index() != 0 {
 		t.Fatal("a client without the secret got a copy")
+	}
+}
+
+// TestRecoverFromSurvivor: with two of three voters lost for good, the
+// survivor's configuration is rewritten to itself alone (Recover) and it
+// serves again with everything it held.
+func TestRecoverFromSurvivor(t *testing.T) {
+	ctx := ctxT(t)
+	stores, addrs := bootGroup(t, 3)
+	leader := waitLeader(t, stores...)
+	if err := leader.CreateBucket(ctx, "before-loss", "root"); err != nil {
+		t.Fatal(err)
+	}
+	survivor := stores[0]
+	if err := survivor.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := survivor.cfg
+	for _, s := range stores {
+		s.Close()
+	}
+	// The survivor alone cannot elect itself: 1 of 3 votes.
+	cfg.Bootstrap = false
+	lone := open(t, cfg)
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err := lone.CreateBucket(short, "no-majority", "root")
+	cancel()
+	if err == nil {
+		t.Fatal("a lone voter of three committed a change")
+	}
+	lone.Close()
+
+	if err := Recover(cfg, []Peer{{ID: cfg.ID, Address: addrs[0]}}); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, cfg)
+	waitLeader(t, s)
+	if _, ok := s.Bucket("before-loss"); !ok {
+		if err := s.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := s.Bucket("before-loss"); !ok {
+			t.Fatal("the recovered member lost a bucket")
+		}
+	}
+	if err := s.CreateBucket(ctx, "after-recovery", "root"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Status()
+	if err != nil || len(st.Voters) != 1 {
+		t.Fatalf("status after recovery: %+v, %v", st, err)
 	}
 }

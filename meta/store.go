@@ -233,6 +233,25 @@ func openMember(cfg Config, in *inmemNet) (*Store, error) {
 	return s, nil
 }
 
+// Bootstrap creates the group on a member opened without state and
+// without Config.Bootstrap, with this member and cfg's Peers as voters
+// and Nonvoters as non-voters (the caller decided no group exists yet).
+// Members bootstrapping the same configuration at once is safe.
+func (s *Store) Bootstrap() error {
+	servers := []raft.Server{{Suffrage: raft.Voter, ID: raft.ServerID(s.cfg.ID), Address: s.trans.LocalAddr()}}
+	for _, p := range s.cfg.Peers {
+		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
+	}
+	for _, p := range s.cfg.Nonvoters {
+		servers = append(servers, raft.Server{Suffrage: raft.Nonvoter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
+	}
+	if err := s.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		return fmt.Errorf("meta: bootstrap: %w", err)
+	}
+	s.log.Info("meta: bootstrapped the metadata group", "voters", 1+len(s.cfg.Peers), "nonvoters", len(s.cfg.Nonvoters))
+	return nil
+}
+
 // Addr is the address peers dial (the advertised one).
 func (s *Store) Addr() string { return string(s.trans.LocalAddr()) }
 

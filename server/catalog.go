@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecstore/ecstore/cluster"
@@ -163,11 +164,11 @@ func importBuckets(ctx context.Context, s metaTable, layer *gateway.Layer, log *
 
 // openNodeMeta starts the node's member of the metadata group, its log in
 // the first drive folder that can hold it, listening on the node's
-// metadata address in the map. A member without state bootstraps the
-// group the map describes (MetaMembers) unless another member already
-// belongs to one: the nodes of a new cluster all bootstrap the same
-// configuration, and a node that joins later waits to be added.
-func openNodeMeta(ctx context.Context, cfg NodeConfig, m *cluster.Map, log *slog.Logger) (*meta.Store, error) {
+// metadata address in the map. The group it may create is the one the
+// map describes (MetaMembers): the nodes of a new cluster all bootstrap
+// that same configuration, and a node that joins later is added by the
+// leader (reconcile).
+func openNodeMeta(cfg NodeConfig, m *cluster.Map, log *slog.Logger) (*nodeStore, error) {
 	self := m.Node(cfg.ID)
 	if self == nil {
 		return nil, fmt.Errorf("node %q is not in the cluster map", cfg.ID)
@@ -188,7 +189,6 @@ func openNodeMeta(ctx context.Context, cfg NodeConfig, m *cluster.Map, log *slog
 	}
 	voters, nonvoters := m.MetaMembers()
 	mc := meta.Config{ID: cfg.ID, Dir: dir, Bind: addr, Secret: cfg.Secret, Logger: log, Cut: metaCutHook()}
-	var others []string
 	voter := false
 	for i, n := range append(slices.Clone(voters), nonvoters...) {
 		a, err := n.MetaAddress()
@@ -200,25 +200,109 @@ func openNodeMeta(ctx context.Context, cfg NodeConfig, m *cluster.Map, log *slog
 			voter = i < len(voters)
 		case i < len(voters):
 			mc.Peers = append(mc.Peers, meta.Peer{ID: n.ID, Address: a})
-			others = append(others, a)
 		default:
 			mc.Nonvoters = append(mc.Nonvoters, meta.Peer{ID: n.ID, Address: a})
-			others = append(others, a)
+		}
+	}
+	if len(cfg.MetaRecover) > 0 {
+		var survivors []meta.Peer
+		for _, id := range cfg.MetaRecover {
+			n := m.Node(id)
+			if n == nil {
+				return nil, fmt.Errorf("--meta-recover: node %q is not in the cluster map", id)
+			}
+			a, err := n.MetaAddress()
+			if err != nil {
+				return nil, err
+			}
+			survivors = append(survivors, meta.Peer{ID: id, Address: a})
+		}
+		// Once per list: a restart that still carries the flag must not
+		// take the members added back since out of the group again.
+		marker := filepath.Join(dir, "recovered-"+strings.Join(cfg.MetaRecover, "+"))
+		if _, err := os.Stat(marker); err == nil {
+			log.Info("metadata group: --meta-recover with this list ran before; ignored", "voters", cfg.MetaRecover)
+		} else {
+			if err := meta.Recover(mc, survivors); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(marker, nil, 0o644); err != nil {
+				return nil, fmt.Errorf("--meta-recover: %w", err)
+			}
+			log.Warn("metadata group recovered: its voters are now the survivors given; the others are added back as they return", "voters", cfg.MetaRecover)
 		}
 	}
 	has, err := meta.HasState(dir)
 	if err != nil {
 		return nil, err
 	}
-	// Only a first voter bootstraps; the others are sent the log.
-	if !has && voter {
-		if meta.GroupExists(ctx, others, cfg.Secret, 2*time.Second) {
-			log.Info("metadata store: joining the existing group")
-		} else {
-			mc.Bootstrap = true
+	s, err := meta.Open(mc)
+	if err != nil {
+		return nil, err
+	}
+	// Only a voter of the map's first configuration, without state, may
+	// create the group, and only once every other such voter answers that
+	// it is in no group (bootstrapWhenAlone); the others are sent the log.
+	return &nodeStore{Store: s, bootstrap: !has && voter, voters: voterAddrs(mc)}, nil
+}
+
+// nodeStore is a node's member and whether it may have to create the
+// group (see bootstrapWhenAlone).
+type nodeStore struct {
+	*meta.Store
+	bootstrap bool
+	voters    []string // the other first voters' metadata addresses
+}
+
+func voterAddrs(c meta.Config) []string {
+	var out []string
+	for _, p := range c.Peers {
+		out = append(out, p.Address)
+	}
+	return out
+}
+
+// bootstrapWhenAlone creates the group once every other first voter
+// answers that it belongs to none, and returns without creating it as
+// soon as one does (it was created meanwhile, or it existed: this member
+// lost its state and is sent the log). While a voter does not answer it
+// waits: a member whose state is lost must never start a group of its own
+// beside one that exists, which could take the place of the group's
+// newer log.
+func (s *nodeStore) bootstrapWhenAlone(ctx context.Context, secret []byte, log *slog.Logger) error {
+	start := time.Now()
+	warned := time.Time{}
+	for {
+		fresh := 0
+		var silent []string
+		for _, a := range s.voters {
+			st, err := meta.PeerStatus(ctx, a, secret, 2*time.Second)
+			switch {
+			case err != nil:
+				silent = append(silent, a)
+			case len(st.Voters) > 0:
+				log.Info("metadata store: joining the existing group")
+				return nil
+			default:
+				fresh++
+			}
+		}
+		if st, err := s.Status(); err == nil && len(st.Voters) > 0 {
+			return nil // added to a group meanwhile
+		}
+		if len(silent) == 0 {
+			return s.Bootstrap()
+		}
+		if time.Since(warned) > 10*time.Second && time.Since(start) > 5*time.Second {
+			log.Warn("metadata store: waiting for every first voter to answer before creating the metadata group", "silent", silent)
+			warned = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
 		}
 	}
-	return meta.Open(mc)
 }
 
 // openGatewayMeta starts a gateway's client of the metadata group (the
@@ -234,6 +318,9 @@ func openGatewayMeta(ctx context.Context, m *cluster.Map, secret []byte, log *sl
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := c.WaitReady(wctx)
 		cancel()
+		if err == nil && staleCatalogHook() {
+			err = freezeCopy(ctx, c, log)
+		}
 		if err == nil {
 			return c, nil
 		}
@@ -275,6 +362,30 @@ func metaCutHook() func() bool {
 		_, err := os.Stat(path)
 		return err == nil
 	}
+}
+
+// staleCatalogHook is a test fault: with ECSTORE_TEST_STALE_CATALOG=1 a
+// gateway's copy of the bucket table stops following the group (see
+// freezeCopy). Tests use it to prove that their linearizability checker
+// catches a stale copy.
+func staleCatalogHook() bool { return os.Getenv("ECSTORE_TEST_STALE_CATALOG") == "1" }
+
+// freezeCopy waits until c's copy holds the import (the other gateway
+// does it, or did), then stops c's watch: the copy keeps that state for
+// good, a Sync fails (the client is closed) and HeadBucket and
+// ListBuckets answer from the frozen copy, as they do when the group has
+// no majority. Changes through this gateway commit but answer 503.
+func freezeCopy(ctx context.Context, c *meta.Client, log *slog.Logger) error {
+	for !c.Imported() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	c.Close()
+	log.Warn("test fault ECSTORE_TEST_STALE_CATALOG: this gateway's copy of the bucket table no longer follows the metadata group", "index", c.Index())
+	return nil
 }
 
 // metaAddrs are the metadata addresses of the map's live nodes (the map

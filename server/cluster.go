@@ -46,6 +46,11 @@ type NodeConfig struct {
 	// stay readable for the GETs that started on it (in each drive's
 	// trash/). Default 15 minutes; negative: removed at once.
 	DeleteGrace time.Duration
+	// MetaRecover, when set, names the surviving voters of a metadata
+	// group that lost a majority of its voters for good: before it starts,
+	// the node rewrites its member's configuration to them alone
+	// (meta.Recover). Give every survivor the same list, once.
+	MetaRecover []string
 
 	// openLocal opens a drive folder; tests replace it. Default
 	// local.Open.
@@ -166,9 +171,14 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		}
 		return err
 	}
+	nm := &nodeMeta{cfg: cfg, log: log, maps: keeper.Map, adopted: make(chan struct{}, 1)}
 	keeper.OnAdopt = func(m *cluster.Map) {
 		n := m.Node(cfg.ID)
 		log.Info("cluster map adopted", "map", m.ID(), "in_map", n != nil && !n.Removed)
+		select {
+		case nm.adopted <- struct{}{}:
+		default:
+		}
 	}
 	opts := rpc.Options{Secret: cfg.Secret, Maps: keeper, Logger: log, Node: rpc.NodeIdentity{ID: cfg.ID, Zone: cfg.Zone}}
 	if err := opts.Validate(); err != nil {
@@ -188,26 +198,28 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 	// Every job below ends with ctx; the drives close only after all of
 	// them have returned.
 	defer closeDrives(drives, log)
-	var store *meta.Store
-	if m := keeper.Map(); m != nil {
-		store, err = openNodeMeta(ctx, cfg, m, log)
-		if err != nil {
+	if keeper.Map() != nil {
+		// A node of the map's first start opens its member before it
+		// serves, so that gateways find the group at once.
+		if err := nm.open(); err != nil {
 			return fmt.Errorf("node: metadata store: %w", err)
 		}
-		defer func() {
-			if err := store.Close(); err != nil {
-				log.Warn("closing the metadata store", "err", err)
-			}
-		}()
 	} else {
-		log.Warn("node runs without a cluster map (--cluster): it is no member of the metadata group")
+		log.Info("node runs without a cluster map (--cluster): it joins the metadata group once it is added to the map")
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return nm.run(gctx) })
 	startScrubbers(gctx, g, drives, log)
 	mux := http.NewServeMux()
 	mux.Handle("/ecstore/", rpc.NewHandler(drives, opts))
 	mux.HandleFunc("/health/live", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("/health/meta", func(w http.ResponseWriter, _ *http.Request) { serveMetaStatus(w, store) })
+	mux.HandleFunc("/health/meta", func(w http.ResponseWriter, _ *http.Request) {
+		var s *meta.Store
+		if ns := nm.store.Load(); ns != nil {
+			s = ns.Store
+		}
+		serveMetaStatus(w, s)
+	})
 	g.Go(func() error {
 		return serve(gctx, serveConfig{
 			name: "ecstore node " + cfg.ID, address: cfg.Address, handler: mux, log: log,

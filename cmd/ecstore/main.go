@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -173,6 +174,7 @@ ECSTORE_CLUSTER_SECRET (or the config file's cluster-secret).
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the internode API")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
 	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", cfg.DeleteGrace, deleteGraceUsage)
+	recoverMeta := fs.String("meta-recover", "", "once, after the metadata group lost a majority of its voters for good: make the surviving voters `ID,ID...` (this node among them) the group's only voters; run every survivor with the same list")
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
 	st, err := parseSettings(fs, args)
 	if err != nil {
@@ -182,6 +184,9 @@ ECSTORE_CLUSTER_SECRET (or the config file's cluster-secret).
 		return err
 	}
 	cfg.DriveDirs = st.Args
+	if *recoverMeta != "" {
+		cfg.MetaRecover = strings.Split(*recoverMeta, ",")
+	}
 	if cfg.ID == "" {
 		cfg.ID = os.Getenv("ECSTORE_NODE_ID") // the name before ECSTORE_ID
 	}
