@@ -358,6 +358,20 @@ func (c *Client) ImportBuckets(ctx context.Context, buckets []Bucket) error {
 // Imported reports from the copy whether ImportBuckets ran.
 func (c *Client) Imported() bool { return c.fsm.imported() }
 
+// SetClusterMap is Store.SetClusterMap through the group: the new map is
+// stored if the current epoch is expectEpoch (0: none yet); it returns the
+// new epoch, or ErrEpochMismatch.
+func (c *Client) SetClusterMap(ctx context.Context, expectEpoch uint64, data []byte) (uint64, error) {
+	r, err := c.propose(ctx, command{Op: OpSetClusterMap, Epoch: expectEpoch, Map: data})
+	if err != nil {
+		return 0, err
+	}
+	return r.epoch, nil
+}
+
+// ClusterMap returns the copy's current map (epoch 0: none yet).
+func (c *Client) ClusterMap() MapVersion { return c.fsm.clusterMap() }
+
 // Bucket returns a bucket from the copy.
 func (c *Client) Bucket(name string) (Bucket, bool) { return c.fsm.bucket(name) }
 

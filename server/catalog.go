@@ -399,3 +399,22 @@ func metaAddrs(m *cluster.Map) []string {
 	}
 	return addrs
 }
+
+// importMap stores the map a gateway runs with in the metadata group when
+// the group holds none (a store from before the group, or a new one), so
+// that map changes are ordered there from the first. Another gateway
+// doing it first is fine; a group without a majority is left for the
+// first map change (see membership.commitMap).
+func importMap(ctx context.Context, mc *meta.Client, m *cluster.Map, log *slog.Logger) {
+	if m == nil || mc.ClusterMap().Epoch > 0 {
+		return
+	}
+	_, err := mc.SetClusterMap(ctx, 0, m.Encode())
+	switch {
+	case err == nil:
+		log.Info("stored the cluster map in the metadata group", "map", m.ID())
+	case errors.Is(err, meta.ErrEpochMismatch):
+	default:
+		log.Warn("could not store the cluster map in the metadata group; the first map change will", "err", err)
+	}
+}

@@ -366,6 +366,8 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 		case <-time.After(2 * time.Second):
 		}
 	}
+	ms.maps = mc
+	importMap(ctx, mc, keeper.Map(), log)
 	repair := gateway.NewRepair(layer)
 	ms.mu.Lock()
 	ms.layer, ms.repair = layer, repair

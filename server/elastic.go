@@ -13,6 +13,7 @@ import (
 	"github.com/ecstore/ecstore/admin"
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/meta"
 	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/intercept"
 	"github.com/ecstore/ecstore/storagenode/rpc"
@@ -38,6 +39,10 @@ type membership struct {
 	ctx    context.Context
 
 	changeMu sync.Mutex // one map change at a time
+	// maps orders map changes across gateways: every change is a
+	// compare-and-set on the metadata group's map (see change). Nil in
+	// tests that run without a group.
+	maps metaMaps
 
 	mu     sync.Mutex
 	drives map[string]gateway.Drive // by drive ID: one breaker per drive for the process's life
@@ -223,6 +228,16 @@ func (ms *membership) catchUp(ctx context.Context) {
 			best = a.m
 		}
 	}
+	// The metadata group's map is the one changes are ordered by: of its
+	// epoch, it wins over any other a node holds.
+	if ms.maps != nil {
+		if mv := ms.maps.ClusterMap(); mv.Epoch > 0 {
+			if gm, err := cluster.Parse(mv.Data); err == nil && (best == nil || gm.Epoch >= best.Epoch) {
+				best = gm
+				votes[gm.ID()] = len(cur.Nodes) + 1
+			}
+		}
+	}
 	if best != nil && (best.Epoch > cur.Epoch || (best.Epoch == cur.Epoch && best.ID() != cur.ID() && votes[best.ID()] > votes[cur.ID()])) {
 		if _, err := ms.keeper.Adopt(best, true); err != nil {
 			ms.log.Warn("a node holds a newer cluster map that this gateway cannot use", "map", best.ID(), "err", err)
@@ -296,6 +311,15 @@ func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (str
 	if err := next.Validate(); err != nil {
 		return admin.MapChange{}, err
 	}
+	// The change is committed in the metadata group first, as a
+	// compare-and-set on the map this one was built from: of two changes
+	// made at once through two gateways, the second is refused instead of
+	// both being stored with one epoch (and one of them lost).
+	if ms.maps != nil {
+		if err := ms.commitMap(ctx, cur, next); err != nil {
+			return admin.MapChange{}, err
+		}
+	}
 	// Push to the new map's nodes and to those it drops (so they stop
 	// taking calls on the old map).
 	targets := map[string]bool{}
@@ -333,7 +357,11 @@ func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (str
 		})
 	}
 	wg.Wait()
-	if need := live/2 + 1; took < need {
+	if need := live/2 + 1; took < need && ms.maps != nil {
+		// Committed in the metadata group: the change stands, and the
+		// gateways' catch-up brings it to the nodes that missed it.
+		ms.log.Warn("cluster map committed; some nodes did not take it yet and get it by catch-up", "epoch", next.Epoch, "nodes_stored", took, "nodes", live, "err", errors.Join(errs...))
+	} else if took < need {
 		return admin.MapChange{}, fmt.Errorf("map epoch %d: only %d of %d nodes stored it, need %d (the nodes that did keep it; retry when the others answer): %w",
 			next.Epoch, took, live, need, errors.Join(errs...))
 	}
@@ -343,6 +371,44 @@ func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (str
 	ms.log.Info("cluster map changed", "epoch", next.Epoch, "map", next.ID(), "change", msg, "nodes_stored", took)
 	return admin.MapChange{Epoch: next.Epoch, Message: msg}, nil
 }
+
+// metaMaps is the cluster map in the metadata group (a gateway's client).
+type metaMaps interface {
+	ClusterMap() meta.MapVersion
+	SetClusterMap(ctx context.Context, expectEpoch uint64, data []byte) (uint64, error)
+	Sync(ctx context.Context) error
+}
+
+// commitMap stores next in the metadata group if the group's map is still
+// cur (or the group holds none yet: a store from before the group, whose
+// first change brings its map along).
+func (ms *membership) commitMap(ctx context.Context, cur, next *cluster.Map) error {
+	if err := ms.maps.Sync(ctx); err != nil {
+		return fmt.Errorf("map epoch %d: the metadata group cannot order the change now: %w", next.Epoch, err)
+	}
+	mv := ms.maps.ClusterMap()
+	if mv.Epoch > 0 {
+		held, err := cluster.Parse(mv.Data)
+		if err != nil {
+			return fmt.Errorf("the metadata group's cluster map: %w", err)
+		}
+		// (A group map older than cur is one from before a change made
+		// without the group, by an earlier version: cur replaces it.)
+		if held.ID() != cur.ID() && held.Epoch >= cur.Epoch {
+			return fmt.Errorf("map epoch %d: %w: another change (map %s) was committed first; look at `ecstore admin status` and retry", next.Epoch, errMapChanged, held.ID())
+		}
+	}
+	if _, err := ms.maps.SetClusterMap(ctx, mv.Epoch, next.Encode()); err != nil {
+		if errors.Is(err, meta.ErrEpochMismatch) {
+			return fmt.Errorf("map epoch %d: %w: another change was committed first; retry", next.Epoch, errMapChanged)
+		}
+		return fmt.Errorf("map epoch %d: the metadata group cannot order the change now: %w", next.Epoch, err)
+	}
+	return nil
+}
+
+// errMapChanged: a map change lost its race with another.
+var errMapChanged = errors.New("the cluster map changed meanwhile")
 
 // moveFrom records the current layout as prior (objects placed by it have
 // to move) and names this gateway to run the rebalance.

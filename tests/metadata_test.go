@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -425,4 +427,69 @@ func TestMetadataRecoverFromSurvivor(t *testing.T) {
 		t.Fatalf("voters before the restart %v, after %v (%v)", before.Voters, after.Voters, err)
 	}
 	t.Logf("voters after the recovery: %v", after.Voters)
+}
+
+// TestMapChangesRacing (issue 16): map changes made at once through two
+// gateways are ordered by the metadata group: every change that reports
+// success is in the map afterwards, and the loser is told the map changed.
+// (The nodes' own check, a majority refusing a second map of one epoch,
+// refused the loser before too, as long as pushes reached a majority; this
+// guards the ordering now that the group decides first.)
+func TestMapChangesRacing(t *testing.T) {
+	parallelHeavy(t, 40*time.Second)
+	c := StartCluster(t, 6, 2, 3, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	weightOf := func(st *elasticStatus, node string) float64 {
+		for _, d := range st.Drives {
+			if d.Node == node {
+				return d.Weight
+			}
+		}
+		return -1
+	}
+	settled := func() *elasticStatus {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			a, errA := tryStatus(ctx, c.Gateway(0))
+			b, errB := tryStatus(ctx, c.Gateway(1))
+			if errA == nil && errB == nil && a.MapEpoch == b.MapEpoch && !a.Rebalance.Pending && !a.Rebalance.Running && !b.Rebalance.Pending && !b.Rebalance.Running {
+				return a
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the gateways did not settle on one map: %v / %v", errA, errB)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	lost, refused := 0, 0
+	for round := range 3 {
+		settled()
+		nodes := [2]string{fmt.Sprintf("node%d", round%6+1), fmt.Sprintf("node%d", (round+3)%6+1)}
+		weights := [2]string{fmt.Sprintf("%d.5", round+2), fmt.Sprintf("%d.25", round+2)}
+		var outs [2]string
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i := range 2 {
+			wg.Go(func() {
+				outs[i], errs[i] = adminRunCtx(ctx, c.Gateway(i).Endpoint, "node", "weight", nodes[i], weights[i])
+			})
+		}
+		wg.Wait()
+		st := settled()
+		for i := range 2 {
+			if errs[i] != nil {
+				refused++
+				t.Logf("round %d: %s weight %s through gateway%d refused: %s", round, nodes[i], weights[i], i+1, strings.TrimSpace(outs[i]))
+				continue
+			}
+			want, _ := strconv.ParseFloat(weights[i], 64)
+			if got := weightOf(st, nodes[i]); got != want {
+				lost++
+				t.Errorf("round %d: %s weight %s through gateway%d succeeded, but the map has %v", round, nodes[i], weights[i], i+1, got)
+			}
+		}
+	}
+	t.Logf("3 rounds of 2 racing changes: %d refused, %d acknowledged and lost", refused, lost)
 }
