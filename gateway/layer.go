@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/ec"
+	"github.com/ecstore/ecstore/internal/crashpoint"
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
@@ -158,7 +159,12 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 		if countNil(errs) < len(drives)/2+1 {
 			return worstWriteError(errs)
 		}
-		return catalogChange(c.CreateBucket(ctx, bucket))
+		crashpoint.Hit(crashpoint.BucketRecords)
+		if err := c.CreateBucket(ctx, bucket); err != nil {
+			return catalogChange(err)
+		}
+		crashpoint.Hit(crashpoint.BucketCataloged)
+		return nil
 	}
 	if countNil(errs) < len(drives)/2+1 {
 		// Undo so that a failed create leaves no half-made bucket.
@@ -291,6 +297,7 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
 		if err := c.DeleteBucket(ctx, bucket); err != nil {
 			return catalogChange(err)
 		}
+		crashpoint.Hit(crashpoint.BucketUncataloged)
 	}
 	drives := l.allDrives()
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error {

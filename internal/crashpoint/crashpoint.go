@@ -26,6 +26,15 @@ const (
 	// PutCommitted: an overwrite committed its record with quorum, before
 	// the replaced version's files are removed.
 	PutCommitted = "put.committed"
+	// BucketRecords: a CreateBucket wrote the drives' bucket records,
+	// before the metadata store commits the bucket.
+	BucketRecords = "bucket.records"
+	// BucketCataloged: a CreateBucket committed the bucket in the
+	// metadata store, before it answers.
+	BucketCataloged = "bucket.cataloged"
+	// BucketUncataloged: a DeleteBucket removed the bucket from the
+	// metadata store, before the drives' records.
+	BucketUncataloged = "bucket.uncataloged"
 )
 
 var at = sync.OnceValue(func() string { return os.Getenv(Env) })
