@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Metadata is the metadata group as a gateway sees it; the server
@@ -22,6 +23,17 @@ type MetaStatus struct {
 	Index   uint64       `json:"index"` // the newest state any member holds
 	Copy    uint64       `json:"copy"`  // this gateway's copy
 	Members []MetaMember `json:"members"`
+	// Jobs are the cluster-wide jobs' leases: who runs each.
+	Jobs []JobLease `json:"jobs,omitempty"`
+}
+
+// JobLease is a cluster-wide job's lease: the holder runs the job; the
+// token is its fencing token.
+type JobLease struct {
+	Job     string    `json:"job"`
+	Holder  string    `json:"holder"`
+	Token   uint64    `json:"token"`
+	Expires time.Time `json:"expires"`
 }
 
 // MetaMember is one member of the group. Lag is how many entries it is
@@ -62,4 +74,7 @@ func formatMeta(b *strings.Builder, m *MetaStatus) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", mm.ID, role, state, mm.Applied, mm.Lag, mm.Address)
 	}
 	tw.Flush()
+	for _, j := range m.Jobs {
+		fmt.Fprintf(b, "job %s: run by %s (token %d, lease until %s)\n", j.Job, j.Holder, j.Token, j.Expires.Format(time.RFC3339))
+	}
 }

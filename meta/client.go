@@ -372,6 +372,30 @@ func (c *Client) SetClusterMap(ctx context.Context, expectEpoch uint64, data []b
 // ClusterMap returns the copy's current map (epoch 0: none yet).
 func (c *Client) ClusterMap() MapVersion { return c.fsm.clusterMap() }
 
+// AcquireLease is Store.AcquireLease through the group.
+func (c *Client) AcquireLease(ctx context.Context, job, holder string, ttl time.Duration) (uint64, error) {
+	r, err := c.propose(ctx, command{Op: OpAcquireLease, Job: job, Holder: holder, TTL: int64(ttl)})
+	if err != nil {
+		return 0, err
+	}
+	return r.token, nil
+}
+
+// RenewLease is Store.RenewLease through the group.
+func (c *Client) RenewLease(ctx context.Context, job, holder string, token uint64, ttl time.Duration) error {
+	_, err := c.propose(ctx, command{Op: OpRenewLease, Job: job, Holder: holder, Token: token, TTL: int64(ttl)})
+	return err
+}
+
+// ReleaseLease is Store.ReleaseLease through the group.
+func (c *Client) ReleaseLease(ctx context.Context, job, holder string, token uint64) error {
+	_, err := c.propose(ctx, command{Op: OpReleaseLease, Job: job, Holder: holder, Token: token})
+	return err
+}
+
+// Lease returns job's lease from the copy.
+func (c *Client) Lease(job string) (Lease, bool) { return c.fsm.lease(job) }
+
 // Bucket returns a bucket from the copy.
 func (c *Client) Bucket(name string) (Bucket, bool) { return c.fsm.bucket(name) }
 

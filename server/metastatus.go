@@ -14,6 +14,7 @@ import (
 // probe returns one member's view of the group (meta.Status).
 type metaView struct {
 	copyIndex func() uint64
+	lease     func(job string) (meta.Lease, bool)
 	probes    []metaProbe
 }
 
@@ -26,7 +27,7 @@ var _ admin.Metadata = (*metaView)(nil)
 
 // embeddedMetaView asks the embedded server's members (in process).
 func embeddedMetaView(g *meta.Group) *metaView {
-	v := &metaView{copyIndex: g.Store().Index}
+	v := &metaView{copyIndex: g.Store().Index, lease: g.Store().Lease}
 	for _, s := range g.Members() {
 		v.probes = append(v.probes, metaProbe{status: func(context.Context) (meta.Status, error) { return s.Status() }})
 	}
@@ -35,7 +36,7 @@ func embeddedMetaView(g *meta.Group) *metaView {
 
 // clientMetaView asks each member at addrs through a gateway's client.
 func clientMetaView(c *meta.Client, addrs []string) *metaView {
-	v := &metaView{copyIndex: c.Index}
+	v := &metaView{copyIndex: c.Index, lease: c.Lease}
 	for _, a := range addrs {
 		v.probes = append(v.probes, metaProbe{addr: a, status: func(ctx context.Context) (meta.Status, error) { return c.MemberStatus(ctx, a) }})
 	}
@@ -57,6 +58,11 @@ func (v *metaView) MetaStatus(ctx context.Context) admin.MetaStatus {
 	}
 	wg.Wait()
 	out := admin.MetaStatus{Copy: v.copyIndex()}
+	for _, job := range []string{leaseScanner, leaseUploadExpiry} {
+		if l, ok := v.lease(job); ok {
+			out.Jobs = append(out.Jobs, admin.JobLease{Job: l.Job, Holder: l.Holder, Token: l.Token, Expires: l.Expires})
+		}
+	}
 	byID := map[string]meta.Status{}
 	errByAddr := map[string]error{}
 	var conf *meta.Status

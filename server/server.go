@@ -305,7 +305,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		log.Warn("could not resume the last heal", "err", err)
 	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
-	handler := startServices(gctx, g, gatewayView{layer, repair}, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil, embeddedMetaView(group))
+	handler := startServices(gctx, g, gatewayView{layer, repair}, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil, embeddedMetaView(group),
+		jobLeases{group.Store(), holderID(cfg.Address)})
 	g.Go(func() error {
 		return serve(gctx, serveConfig{
 			name: "ecstore S3 endpoint", address: cfg.Address, handler: handler, log: log,
@@ -357,11 +358,20 @@ const (
 // rest of it is filled here.
 // The jobs run in g until ctx ends; an operator's heal started through the
 // admin API is stopped by Repair.Stop once they are done.
-func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership, md *metaView) http.Handler {
+func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership, md *metaView, jobs jobLeases) http.Handler {
 	g.Go(func() error { gw.RunHealer(ctx); return nil })
-	g.Go(func() error { gw.RunUploadExpiry(ctx, uploadExpiry, time.Hour); return nil })
+	// The scanner and the upload expiry are cluster-wide jobs: one gateway
+	// at a time runs each, the holder of its lease.
 	g.Go(func() error {
-		gw.RunScanner(ctx, scanInterval, scanRate, false) // stops the healer's walk as it returns
+		runLeased(ctx, jobs.store, leaseUploadExpiry, jobs.holder, log, func(ctx context.Context) {
+			gw.RunUploadExpiry(ctx, uploadExpiry, time.Hour)
+		})
+		return nil
+	})
+	g.Go(func() error {
+		runLeased(ctx, jobs.store, leaseScanner, jobs.holder, log, func(ctx context.Context) {
+			gw.RunScanner(ctx, scanInterval, scanRate, false) // stops the healer's walk as it returns
+		})
 		return nil
 	})
 	m.attach(gw)
@@ -379,6 +389,13 @@ func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *me
 		m.reg.MustRegister(metaCollector{md})
 	}
 	return m.mount(gw.Layer, ah.Mount(web))
+}
+
+// jobLeases is where a process takes the leases of the cluster-wide jobs
+// and its name as their holder.
+type jobLeases struct {
+	store  leaseStore
+	holder string
 }
 
 // gatewayView joins a gateway's data path and its repair work: the

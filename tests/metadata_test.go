@@ -174,7 +174,7 @@ func TestMetadataAcrossGateways(t *testing.T) {
 		t.Fatalf("admin status: %v\n%s", err, out)
 	}
 	t.Logf("admin status:\n%s", out)
-	for _, want := range []string{`metadata group: leader node\d`, fmt.Sprintf(`node%d\s+voter\s+DOWN`, leader+1), fmt.Sprintf(`node%d\s+voter\s+DOWN`, other+1)} {
+	for _, want := range []string{`metadata group: leader node\d`, `job scanner: run by \S+`, `job upload-expiry: run by \S+`, fmt.Sprintf(`node%d\s+voter\s+DOWN`, leader+1), fmt.Sprintf(`node%d\s+voter\s+DOWN`, other+1)} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("admin status lacks %q", want)
 		}

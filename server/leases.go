@@ -1,0 +1,118 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ecstore/ecstore/meta"
+)
+
+// leaseStore is the metadata group's leases, as a member or a client
+// holds them.
+type leaseStore interface {
+	AcquireLease(ctx context.Context, job, holder string, ttl time.Duration) (uint64, error)
+	RenewLease(ctx context.Context, job, holder string, token uint64, ttl time.Duration) error
+	ReleaseLease(ctx context.Context, job, holder string, token uint64) error
+	Lease(job string) (meta.Lease, bool)
+}
+
+var (
+	_ leaseStore = (*meta.Store)(nil)
+	_ leaseStore = (*meta.Client)(nil)
+)
+
+// The cluster-wide jobs run under a lease, by one gateway at a time.
+const (
+	leaseScanner      = "scanner"
+	leaseUploadExpiry = "upload-expiry"
+)
+
+// leaseTTL is a job lease's length. The holder renews it every third of
+// it and stops the job itself when no renewal succeeded for leaseFence,
+// well before another gateway can be granted the lease (after leaseTTL,
+// judged by its own clock): clocks may differ by up to the difference.
+// (Variables: tests shorten them.)
+var (
+	leaseTTL   = 30 * time.Second
+	leaseFence = 20 * time.Second
+)
+
+// holderID names this process as a lease holder: the host, the address
+// and a random part, so that a restarted process is a new holder.
+func holderID(addr string) string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return host + "/" + addr + "/" + hex.EncodeToString(b)
+}
+
+// runLeased runs job while this process holds the lease named name, until
+// ctx ends: it asks for the lease, runs job with a context that ends when
+// the lease is lost (a renewal refused, or none succeeded for
+// leaseFence), waits for job to return, and asks again. It releases the
+// lease when ctx ends.
+func runLeased(ctx context.Context, ls leaseStore, name, holder string, log *slog.Logger, job func(context.Context)) {
+	retry := leaseTTL / 3
+	for ctx.Err() == nil {
+		token, err := ls.AcquireLease(ctx, name, holder, leaseTTL)
+		if err != nil {
+			if !errors.Is(err, meta.ErrLeaseHeld) && ctx.Err() == nil {
+				log.Debug("job lease not granted", "job", name, "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(retry):
+			}
+			continue
+		}
+		log.Info("job lease granted: this gateway runs the job", "job", name, "token", token)
+		holdLease(ctx, ls, name, holder, token, log, job)
+	}
+}
+
+// holdLease runs job under one grant of the lease (token) until the
+// lease is lost or ctx ends.
+func holdLease(ctx context.Context, ls leaseStore, name, holder string, token uint64, log *slog.Logger, job func(context.Context)) {
+	jobCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { job(jobCtx) })
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+	renewed := time.Now()
+	t := time.NewTicker(leaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			stop()
+			wg.Wait()
+			_ = ls.ReleaseLease(rctx, name, holder, token)
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, leaseTTL/3)
+		err := ls.RenewLease(rctx, name, holder, token, leaseTTL)
+		cancel()
+		switch {
+		case err == nil:
+			renewed = time.Now()
+		case errors.Is(err, meta.ErrStaleToken):
+			log.Warn("job lease lost: stopping the job", "job", name, "token", token)
+			return
+		case time.Since(renewed) > leaseFence:
+			log.Warn("job lease not renewed in time: stopping the job before another gateway may take it", "job", name, "token", token, "err", err)
+			return
+		}
+	}
+}
