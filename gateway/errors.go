@@ -97,6 +97,7 @@ var s3Errors = [...]s3Error{
 // belowS3Errors translates the errors of the layers below the gateway.
 var belowS3Errors = [...]s3Error{
 	{storagenode.ErrBucketNotFound, s3api.ErrNoSuchBucket, ""},
+	{storagenode.ErrStaleToken, s3api.ErrServiceUnavailable, "A cluster-wide job's lease passed to another gateway."},
 	{storagenode.ErrObjectNotFound, s3api.ErrNoSuchKey, ""},
 	{storagenode.ErrUploadNotFound, s3api.ErrNoSuchUpload, ""},
 	{storagenode.ErrDiskFull, s3api.ErrStorageFull, ""},

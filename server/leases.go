@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/meta"
+	"github.com/ecstore/ecstore/storagenode"
 )
 
 // leaseStore is the metadata group's leases, as a member or a client
@@ -80,7 +81,10 @@ func runLeased(ctx context.Context, ls leaseStore, name, holder string, log *slo
 // holdLease runs job under one grant of the lease (token) until the
 // lease is lost or ctx ends.
 func holdLease(ctx context.Context, ls leaseStore, name, holder string, token uint64, log *slog.Logger, job func(context.Context)) {
-	jobCtx, stop := context.WithCancel(ctx)
+	// Every drive write of the job carries the token: a drive refuses the
+	// writes of a holder whose lease passed on once it has seen the next
+	// holder's (storagenode.WithFence).
+	jobCtx, stop := context.WithCancel(storagenode.WithFence(ctx, name, token))
 	var wg sync.WaitGroup
 	wg.Go(func() { job(jobCtx) })
 	defer func() {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/meta"
+	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // failingRenewals is a lease store whose renewals fail (the group is
@@ -33,7 +35,7 @@ func (f *failingRenewals) RenewLease(ctx context.Context, job, holder string, to
 // whose renewals fail stops its job by itself within leaseFence.
 func TestRunLeased(t *testing.T) {
 	oldTTL, oldFence := leaseTTL, leaseFence
-	leaseTTL, leaseFence = 900*time.Millisecond, 600*time.Millisecond
+	leaseTTL, leaseFence = 3*time.Second, 2*time.Second
 	defer func() { leaseTTL, leaseFence = oldTTL, oldFence }()
 
 	var ms []meta.GroupMember
@@ -50,8 +52,19 @@ func TestRunLeased(t *testing.T) {
 	var running atomic.Int32
 	var overlap atomic.Bool
 	ran := map[string]*atomic.Int32{"a": {}, "b": {}}
+	tokens := map[string]*atomic.Uint64{"a": {}, "b": {}}
+	drive := local.NewMem("d")
+	defer drive.Close()
+	if err := drive.MakeBucket(context.Background(), "jobs", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	job := func(name string) func(context.Context) {
 		return func(ctx context.Context) {
+			f, ok := storagenode.FenceOf(ctx)
+			if !ok || f.Job != "job" {
+				t.Errorf("%s's job runs without its fence: %+v", name, f)
+			}
+			tokens[name].Store(f.Token)
 			if running.Add(1) > 1 {
 				overlap.Store(true)
 			}
@@ -74,6 +87,20 @@ func TestRunLeased(t *testing.T) {
 	}
 	stopA() // a releases: b takes over
 	waitFor(t, func() bool { return ran["b"].Load() == 1 })
+	ta, tb := tokens["a"].Load(), tokens["b"].Load()
+	if tb <= ta {
+		t.Fatalf("b's token %d is not above a's %d", tb, ta)
+	}
+	// A drive that saw b's token refuses a write a makes late.
+	rec := &storagenode.ObjectMeta{Bucket: "jobs", Key: "k", VersionID: "v1", DataDir: "d1", ModTime: time.Now(), EC: storagenode.ECInfo{Data: 1, Parity: 0, BlockSize: 1}}
+	if _, err := drive.PutMeta(storagenode.WithFence(context.Background(), "job", tb), rec); err != nil {
+		t.Fatal(err)
+	}
+	late := *rec
+	late.VersionID, late.ModTime = "v2", time.Now().Add(time.Second)
+	if _, err := drive.PutMeta(storagenode.WithFence(context.Background(), "job", ta), &late); !errors.Is(err, storagenode.ErrStaleToken) {
+		t.Fatalf("a late write of the old holder: %v, want ErrStaleToken", err)
+	}
 
 	// b's renewals fail: it stops the job by itself.
 	store.fail.Store(true)

@@ -53,6 +53,7 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"ConcurrentMixed", testConcurrentMixed},
 		{"CanceledContext", testCanceledContext},
 		{"Closed", testClosed},
+		{"Fence", testFence},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

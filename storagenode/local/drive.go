@@ -154,7 +154,9 @@ type Drive struct {
 	db   *pebble.DB
 
 	format formatInfo // drive.json; guarded by mu (JoinSet writes it)
-	home   driveHome  // the folder is still ours (see local_identity.go)
+	// fenceMu orders the fencing checks (checkFence).
+	fenceMu sync.Mutex
+	home    driveHome // the folder is still ours (see local_identity.go)
 
 	// mu guards closed; every method holds it for reading while it works,
 	// so Close waits for calls in flight.
@@ -518,6 +520,10 @@ func (d *Drive) startWrite(ctx context.Context, checked error, deleting bool) er
 		return err
 	}
 	if err := d.checkSpace(deleting); err != nil {
+		d.leave()
+		return err
+	}
+	if err := d.checkFence(ctx); err != nil {
 		d.leave()
 		return err
 	}

@@ -180,7 +180,7 @@ func (d *Client) send(ctx context.Context, op, httpMethod string, u *url.URL, bo
 		cancel()
 		return nil, nil, fmt.Errorf("%s: %s: %w", d.where, op, err)
 	}
-	req.URL = u
+	req.URL = withFence(ctx, u)
 	req.Host = d.base.Host
 	content := emptySHA256
 	if body != nil {
@@ -464,4 +464,22 @@ func entries(ms []*storagenode.ObjectMeta) []storagenode.ObjectEntry {
 		out[i] = m.Entry()
 	}
 	return out
+}
+
+// fenceParam carries a write's fencing token (storagenode.WithFence) in
+// the query, which the request's signature covers.
+const fenceParam = "fence"
+
+// withFence returns u with ctx's fence in its query (u itself without
+// one).
+func withFence(ctx context.Context, u *url.URL) *url.URL {
+	f, ok := storagenode.FenceOf(ctx)
+	if !ok {
+		return u
+	}
+	c := *u
+	q := c.Query()
+	q.Set(fenceParam, f.String())
+	c.RawQuery = q.Encode()
+	return &c
 }

@@ -62,7 +62,7 @@ func (d *Client) CreateShard(ctx context.Context, ref storagenode.ShardRef) (sto
 		w.release()
 		return nil, fmt.Errorf("%s: %s: %w", d.where, op, err)
 	}
-	req.URL = d.url(mShardWrite, refQuery(ref))
+	req.URL = withFence(ctx, d.url(mShardWrite, refQuery(ref)))
 	req.Host = d.base.Host
 	req.Body = pr
 	req.ContentLength = -1 // chunked

@@ -178,6 +178,14 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("caller's cluster map %q is not this node's %q", got, s.auth.mapID())))
 		return
 	}
+	if v := r.URL.Query().Get(fenceParam); v != "" {
+		f, err := storagenode.ParseFence(v)
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("%w: %v", errBadRequest, err))
+			return
+		}
+		r = r.WithContext(storagenode.WithFence(r.Context(), f.Job, f.Token))
+	}
 	d, method, err := s.route(r)
 	if err != nil {
 		s.fail(w, r, err)

@@ -171,6 +171,7 @@ var errorCodes = []struct {
 	{"Conflict", storagenode.ErrConflict, http.StatusPreconditionFailed},
 	{"UploadCompleted", storagenode.ErrUploadCompleted, http.StatusConflict},
 	{"PartReplaced", storagenode.ErrPartReplaced, http.StatusConflict},
+	{"StaleToken", storagenode.ErrStaleToken, http.StatusConflict},
 	{"Corrupt", storagenode.ErrCorrupt, http.StatusInternalServerError},
 	{"DriveNotFound", errDriveNotFound, http.StatusNotFound},
 	{"BadRequest", errBadRequest, http.StatusBadRequest},
