@@ -139,24 +139,23 @@ func (l *Layer) allDrives() []storagenode.Drive { return l.topo().drives }
 // Catalog, then commits the bucket to the catalog, which decides.
 func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 	defer translate(&err)
-	if _, err := l.bucket(ctx, bucket); err == nil {
-		return ErrBucketExists
-	} else if !errors.Is(err, ErrBucketNotFound) {
-		return err
-	}
 	now := time.Now().UTC()
 	drives := l.allDrives()
-	errs := fanout(drives, func(_ int, d storagenode.Drive) error {
-		err := d.MakeBucket(ctx, bucket, now)
-		if errors.Is(err, storagenode.ErrBucketExists) {
-			return nil
-		}
-		return err
-	})
+	makeRecords := func() []error {
+		return fanout(drives, func(_ int, d storagenode.Drive) error {
+			err := d.MakeBucket(ctx, bucket, now)
+			if errors.Is(err, storagenode.ErrBucketExists) {
+				return nil
+			}
+			return err
+		})
+	}
 	if c := l.cfg.Catalog; c != nil {
-		// Records the catalog does not name are invisible: a failed
-		// create leaves them for the next create of the name.
-		if countNil(errs) < len(drives)/2+1 {
+		// The catalog decides whether the name is taken (the local copy
+		// may be behind: it never answers this). Records the catalog does
+		// not name are invisible: a failed create leaves them for the
+		// next create of the name.
+		if errs := makeRecords(); countNil(errs) < len(drives)/2+1 {
 			return worstWriteError(errs)
 		}
 		crashpoint.Hit(crashpoint.BucketRecords)
@@ -164,8 +163,17 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 			return catalogChange(err)
 		}
 		crashpoint.Hit(crashpoint.BucketCataloged)
+		// And again once committed: a DeleteBucket of the same name
+		// through another gateway may have removed them meanwhile.
+		makeRecords()
 		return nil
 	}
+	if _, err := l.bucket(ctx, bucket); err == nil {
+		return ErrBucketExists
+	} else if !errors.Is(err, ErrBucketNotFound) {
+		return err
+	}
+	errs := makeRecords()
 	if countNil(errs) < len(drives)/2+1 {
 		// Undo so that a failed create leaves no half-made bucket.
 		fanout(drives, func(i int, d storagenode.Drive) error {
@@ -298,6 +306,13 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
 			return catalogChange(err)
 		}
 		crashpoint.Hit(crashpoint.BucketUncataloged)
+		// A CreateBucket of the name through another gateway may have
+		// committed since: its records stay.
+		if err := c.Sync(ctx); err == nil {
+			if _, ok := c.Bucket(bucket); ok {
+				return nil
+			}
+		}
 	}
 	drives := l.allDrives()
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error {

@@ -3,6 +3,8 @@ package meta
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -86,7 +88,7 @@ func (s *Store) serveClient(c net.Conn) {
 		if !req.Now {
 			_ = waitIndex(ctx, s.fsm, req.After+1, s.closed)
 		}
-		resp.State, resp.Index, err = s.fsm.encode()
+		resp.State, resp.Index, err = s.fsm.encode(true)
 	case clientMember:
 		if req.Member == nil {
 			err = fmt.Errorf("%w: member change without a member", ErrBadCommand)
@@ -110,6 +112,25 @@ func (s *Store) serveClient(c net.Conn) {
 
 // watchTimeout bounds a watch's long poll on the member.
 const watchTimeout = 20 * time.Second
+
+// How long a client waits for one member before it asks the next: for a
+// read index, and for a change (which may then be sent again: its request
+// ID keeps it from being applied twice).
+const (
+	syncPerMember  = 750 * time.Millisecond
+	applyPerMember = 3 * time.Second
+)
+
+// errNoAnswer: the member took the request but sent no answer in time (it
+// may have done it).
+var errNoAnswer = errors.New("meta: no answer")
+
+// requestID returns a new random request ID.
+func requestID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // ClientConfig configures a Client.
 type ClientConfig struct {
@@ -136,9 +157,14 @@ type Client struct {
 	next    atomic.Uint32 // the member to ask first
 	watched atomic.Uint32 // the member the watch is on, for Status
 	ready   chan struct{} // closed at the first copy
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// kick ends the watch's current long poll so that it starts again on
+	// member next (see synced).
+	kickMu sync.Mutex
+	kick   context.CancelFunc
+	kicked atomic.Bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // NewClient starts a Client and its watch; the copy is empty until the
@@ -197,7 +223,15 @@ func (c *Client) watch() {
 	for c.ctx.Err() == nil {
 		i := c.next.Load() % uint32(len(c.cfg.Members))
 		c.watched.Store(i)
-		resp, err := c.call(c.ctx, c.cfg.Members[i], fwdRequest{Kind: clientWatch, After: c.fsm.appliedIndex(), Now: first}, watchTimeout+c.cfg.HandshakeTimeout)
+		wctx, cancel := context.WithCancel(c.ctx)
+		c.kickMu.Lock()
+		c.kick = cancel
+		c.kickMu.Unlock()
+		resp, err := c.call(wctx, c.cfg.Members[i], fwdRequest{Kind: clientWatch, After: c.fsm.appliedIndex(), Now: first}, watchTimeout+c.cfg.HandshakeTimeout)
+		cancel()
+		if c.kicked.Swap(false) && c.ctx.Err() == nil {
+			continue // moved to the member that answered a Sync
+		}
 		if err == nil && (first || resp.Index > c.fsm.appliedIndex()) {
 			err = c.fsm.Restore(io.NopCloser(bytes.NewReader(resp.State)))
 		}
@@ -245,7 +279,7 @@ func (c *Client) call(ctx context.Context, addr string, req fwdRequest, timeout 
 	}
 	var resp fwdResponse
 	if err := readFrameMax(conn, &resp, maxState); err != nil {
-		return fwdResponse{}, fmt.Errorf("meta: answer of %s: %w", addr, err)
+		return fwdResponse{}, fmt.Errorf("%w: answer of %s: %w", errNoAnswer, addr, err)
 	}
 	if resp.Error != "" {
 		if sentinel, ok := codes[resp.Code]; ok {
@@ -268,10 +302,30 @@ func (c *Client) do(ctx context.Context, req fwdRequest) (fwdResponse, error) {
 	n := uint32(len(c.cfg.Members))
 	var last error
 	refused := uint32(0) // members in a row that failed the handshake
+	// A read index, or a change that carries its request ID (applied at
+	// most once, see command.ID), may go to the next member when one does
+	// not answer in time: a member that is frozen or cut off must not use
+	// up the caller's whole deadline while the others could answer.
+	perCall := c.cfg.ApplyTimeout + c.cfg.HandshakeTimeout
+	switch {
+	case req.Kind == clientSync:
+		perCall = syncPerMember
+	case req.Kind == clientApply && req.ID != "":
+		perCall = applyPerMember
+	}
 	for attempt := uint32(0); ; attempt++ {
 		i := c.next.Load() % n
-		resp, err := c.call(ctx, c.cfg.Members[i], req, c.cfg.ApplyTimeout+c.cfg.HandshakeTimeout)
-		if err == nil || !errors.Is(err, errRetry) {
+		cctx, cancel := context.WithTimeout(ctx, perCall)
+		resp, err := c.call(cctx, c.cfg.Members[i], req, perCall)
+		cancel()
+		if err == nil {
+			if req.Kind == clientSync {
+				c.synced(i, resp.Index)
+			}
+			return resp, nil
+		}
+		retry := errors.Is(err, errRetry) || errors.Is(err, errNoAnswer) && (req.Kind == clientSync || req.ID != "")
+		if !retry {
 			return resp, err
 		}
 		if refused++; !errors.Is(err, ErrHandshake) {
@@ -307,11 +361,12 @@ func (c *Client) ctxTimeout(ctx context.Context) (context.Context, context.Cance
 // propose applies c through the group and waits for the copy to hold it.
 func (c *Client) propose(ctx context.Context, cmd command) (*result, error) {
 	cmd.Time = time.Now().UnixNano()
+	cmd.ID = requestID()
 	b, err := encodeCommand(cmd)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.do(ctx, fwdRequest{Kind: clientApply, Cmd: b})
+	resp, err := c.do(ctx, fwdRequest{Kind: clientApply, Cmd: b, ID: cmd.ID})
 	res := &result{token: resp.Token, epoch: resp.Epoch, index: resp.Applied}
 	if res.index > 0 {
 		wctx, cancel := c.ctxTimeout(ctx)
@@ -321,6 +376,42 @@ func (c *Client) propose(ctx context.Context, cmd command) (*result, error) {
 		}
 	}
 	return res, err
+}
+
+// synced notes that member i answered a read index of index: when the
+// copy is not there soon, the watch is moved to member i, which holds it
+// (the member watched may be frozen or cut off; its long poll would hold
+// the copy back for up to watchTimeout).
+func (c *Client) synced(i uint32, index uint64) {
+	if c.fsm.appliedIndex() >= index {
+		return
+	}
+	if c.watched.Load() == i {
+		return
+	}
+	t := time.NewTimer(100 * time.Millisecond)
+	defer t.Stop()
+	for c.fsm.appliedIndex() < index {
+		_, changed := c.fsm.appliedSince()
+		select {
+		case <-changed:
+			continue
+		case <-t.C:
+		case <-c.ctx.Done():
+			return
+		}
+		break
+	}
+	if c.fsm.appliedIndex() >= index {
+		return
+	}
+	c.next.Store(i)
+	c.kicked.Store(true)
+	c.kickMu.Lock()
+	if c.kick != nil {
+		c.kick()
+	}
+	c.kickMu.Unlock()
 }
 
 // Sync waits until the copy holds every change committed before the call.

@@ -177,3 +177,32 @@ func TestRecoverFromSurvivor(t *testing.T) {
 		t.Fatalf("status after recovery: %+v, %v", st, err)
 	}
 }
+
+// TestRetriedRequestAppliedOnce: a change sent again with its request ID
+// (a client that did not hear back and asked another member) gets the
+// first try's answer and is not applied twice.
+func TestRetriedRequestAppliedOnce(t *testing.T) {
+	ctx := ctxT(t)
+	g := openGroup(t, groupMembers(t.TempDir(), 1))
+	s := g.Store()
+	b, err := encodeCommand(command{Op: OpCreateBucket, Bucket: "once", Time: time.Now().UnixNano(), ID: "req-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.proposeEncoded(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.proposeEncoded(ctx, b); err != nil {
+		t.Fatalf("the retry of a create that succeeded: %v, want its first answer (success)", err)
+	}
+	other, err := encodeCommand(command{Op: OpCreateBucket, Bucket: "once", Time: time.Now().UnixNano(), ID: "req-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.proposeEncoded(ctx, other); !errors.Is(err, ErrBucketExists) {
+		t.Fatalf("another request's create: %v, want ErrBucketExists", err)
+	}
+	if _, err := s.proposeEncoded(ctx, other); !errors.Is(err, ErrBucketExists) {
+		t.Fatalf("its retry: %v, want the same ErrBucketExists", err)
+	}
+}

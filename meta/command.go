@@ -73,6 +73,13 @@ type command struct {
 	Token  uint64 `json:"token,omitempty"`
 
 	Import []Bucket `json:"import,omitempty"` // ImportBuckets
+
+	// ID names one request of a client across its retries: a command
+	// whose ID the state machine applied recently is answered with the
+	// first try's result and not applied again (see fsm.apply), so a
+	// client may send a change again through another member when it did
+	// not hear back.
+	ID string `json:"id,omitempty"`
 }
 
 func encodeCommand(c command) ([]byte, error) {

@@ -30,6 +30,7 @@ type fwdRequest struct {
 	Kind  fwdKind `json:"kind"`
 	After uint64  `json:"after,omitempty"` // clientWatch: the client's index
 	Now   bool    `json:"now,omitempty"`   // clientWatch: answer at once
+	ID    string  `json:"id,omitempty"`    // clientApply: Cmd's request ID
 	// Deadline is the client's (Unix nanoseconds): the member stops
 	// trying when the client stops waiting, so a change the client was
 	// told failed is not applied later by a member still retrying it.

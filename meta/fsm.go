@@ -91,6 +91,22 @@ type state struct {
 	// Imported: the buckets of a store written before the metadata group
 	// existed were imported (ImportBuckets runs once).
 	Imported bool `json:"imported,omitempty"`
+	// Recent are the results of the last recentMax commands that carried
+	// an ID, oldest first (deduplication of retried requests).
+	Recent []recentResult `json:"recent,omitempty"`
+}
+
+// recentMax is how many request results the state keeps for retries.
+const recentMax = 2048
+
+// recentResult is an applied request's result: its ID, the sentinel's
+// wire code of its error ("" for none) and its values.
+type recentResult struct {
+	ID    string `json:"id"`
+	Code  string `json:"code,omitempty"`
+	Token uint64 `json:"token,omitempty"`
+	Epoch uint64 `json:"epoch,omitempty"`
+	Index uint64 `json:"index"`
 }
 
 // result is what Apply returns for one entry.
@@ -133,8 +149,26 @@ func (f *fsm) Apply(l *raft.Log) any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.setApplied(l.Index)
+	if c.ID != "" {
+		for _, rr := range f.st.Recent {
+			if rr.ID == c.ID {
+				// A retry of a request applied before: its first result.
+				r := &result{token: rr.Token, epoch: rr.Epoch, index: rr.Index}
+				if rr.Code != "" {
+					r.err = fmt.Errorf("an earlier try of this request: %w", codes[rr.Code])
+				}
+				return r
+			}
+		}
+	}
 	r := f.apply(l.Index, c)
 	r.index = l.Index
+	if c.ID != "" {
+		f.st.Recent = append(f.st.Recent, recentResult{ID: c.ID, Code: codeOf(r.err), Token: r.token, Epoch: r.epoch, Index: l.Index})
+		if n := len(f.st.Recent); n > recentMax {
+			f.st.Recent = slices.Clone(f.st.Recent[n-recentMax:])
+		}
+	}
 	return r
 }
 
@@ -153,11 +187,16 @@ func (f *fsm) appliedSince() (uint64, <-chan struct{}) {
 	return f.applied, f.changed
 }
 
-// encode returns the state as a snapshot file (what Restore reads).
-func (f *fsm) encode() ([]byte, uint64, error) {
+// encode returns the state as a snapshot file (what Restore reads);
+// forClient leaves out what only members need (the recent requests).
+func (f *fsm) encode(forClient bool) ([]byte, uint64, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	b, err := json.Marshal(snapshotFile{V: cmdVersion, Applied: f.applied, State: f.st})
+	st := f.st
+	if forClient {
+		st.Recent = nil
+	}
+	b, err := json.Marshal(snapshotFile{V: cmdVersion, Applied: f.applied, State: st})
 	if err != nil {
 		return nil, 0, fmt.Errorf("meta: encode the state: %w", err)
 	}
@@ -248,7 +287,7 @@ func (st *state) epoch() uint64 {
 // Snapshot encodes the whole state at once (it is small) so Persist can
 // run while Apply goes on.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
-	b, _, err := f.encode()
+	b, _, err := f.encode(false)
 	if err != nil {
 		return nil, err
 	}
