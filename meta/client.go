@@ -150,6 +150,8 @@ type ClientConfig struct {
 // waits for the local copy to hold it before it returns (read your
 // writes); Sync waits for every change committed before the call.
 type Client struct {
+	changes
+	view
 	cfg     ClientConfig
 	log     *slog.Logger
 	key     []byte
@@ -186,6 +188,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		cfg.ApplyTimeout = 10 * time.Second
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, key: deriveKey(cfg.Secret), fsm: newFSM(), ready: make(chan struct{})}
+	c.changes, c.view = changes{c.propose}, view{c.fsm}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Add(1)
 	go c.watch()
@@ -198,9 +201,6 @@ func (c *Client) Close() error {
 	c.wg.Wait()
 	return nil
 }
-
-// Index is the local copy's index: the last command it holds.
-func (c *Client) Index() uint64 { return c.fsm.appliedIndex() }
 
 // WaitReady waits for the first copy of the state.
 func (c *Client) WaitReady(ctx context.Context) error {
@@ -427,71 +427,6 @@ func (c *Client) Sync(ctx context.Context) error {
 	}
 	return nil
 }
-
-// CreateBucket adds a bucket to the table (ErrBucketExists if it is there).
-func (c *Client) CreateBucket(ctx context.Context, name, owner string) error {
-	_, err := c.propose(ctx, command{Op: OpCreateBucket, Bucket: name, Owner: owner})
-	return err
-}
-
-// DeleteBucket removes a bucket from the table (ErrBucketNotFound).
-func (c *Client) DeleteBucket(ctx context.Context, name string) error {
-	_, err := c.propose(ctx, command{Op: OpDeleteBucket, Bucket: name})
-	return err
-}
-
-// ImportBuckets is Store.ImportBuckets through the group.
-func (c *Client) ImportBuckets(ctx context.Context, buckets []Bucket) error {
-	_, err := c.propose(ctx, command{Op: OpImportBuckets, Import: buckets})
-	return err
-}
-
-// Imported reports from the copy whether ImportBuckets ran.
-func (c *Client) Imported() bool { return c.fsm.imported() }
-
-// SetClusterMap is Store.SetClusterMap through the group: the new map is
-// stored if the current epoch is expectEpoch (0: none yet); it returns the
-// new epoch, or ErrEpochMismatch.
-func (c *Client) SetClusterMap(ctx context.Context, expectEpoch uint64, data []byte) (uint64, error) {
-	r, err := c.propose(ctx, command{Op: OpSetClusterMap, Epoch: expectEpoch, Map: data})
-	if err != nil {
-		return 0, err
-	}
-	return r.epoch, nil
-}
-
-// ClusterMap returns the copy's current map (epoch 0: none yet).
-func (c *Client) ClusterMap() MapVersion { return c.fsm.clusterMap() }
-
-// AcquireLease is Store.AcquireLease through the group.
-func (c *Client) AcquireLease(ctx context.Context, job, holder string, ttl time.Duration) (uint64, error) {
-	r, err := c.propose(ctx, command{Op: OpAcquireLease, Job: job, Holder: holder, TTL: int64(ttl)})
-	if err != nil {
-		return 0, err
-	}
-	return r.token, nil
-}
-
-// RenewLease is Store.RenewLease through the group.
-func (c *Client) RenewLease(ctx context.Context, job, holder string, token uint64, ttl time.Duration) error {
-	_, err := c.propose(ctx, command{Op: OpRenewLease, Job: job, Holder: holder, Token: token, TTL: int64(ttl)})
-	return err
-}
-
-// ReleaseLease is Store.ReleaseLease through the group.
-func (c *Client) ReleaseLease(ctx context.Context, job, holder string, token uint64) error {
-	_, err := c.propose(ctx, command{Op: OpReleaseLease, Job: job, Holder: holder, Token: token})
-	return err
-}
-
-// Lease returns job's lease from the copy.
-func (c *Client) Lease(job string) (Lease, bool) { return c.fsm.lease(job) }
-
-// Bucket returns a bucket from the copy.
-func (c *Client) Bucket(name string) (Bucket, bool) { return c.fsm.bucket(name) }
-
-// Buckets returns the copy's bucket table, sorted by name.
-func (c *Client) Buckets() []Bucket { return c.fsm.buckets() }
 
 // AddNonvoter adds a member that receives the log but does not vote.
 func (c *Client) AddNonvoter(ctx context.Context, id, address string) error {

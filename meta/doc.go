@@ -88,6 +88,18 @@
 // that lack the secret, not an attacker on the path who can hijack a TCP
 // stream; the later wiring may wrap the stream in TLS for that.
 //
+// # Holders: Store, Group, Client
+//
+// A Store is one member over TCP (a storage node). A Group is the embedded
+// server's members in one process, one per drive folder, over raft's
+// in-memory transport (group.go). A Client is a gateway's read-only copy,
+// kept current by a long poll on any member, its changes sent through a
+// member (client.go); it is not a member. All three read and change the
+// state through the same operations (ops.go). A change from a Client
+// carries a request ID that the state machine applies at most once (it
+// keeps the results of the last 2,048), so the Client may send it again
+// through another member when one does not answer.
+//
 // # The data path never waits on it
 //
 // Gateways read bucket existence and settings, the map and tokens from

@@ -114,6 +114,8 @@ func (c *Config) Validate() error {
 // Store is one member of the metadata group: a Raft node, its state machine
 // and the local copy readers use.
 type Store struct {
+	changes
+	view
 	cfg   Config
 	log   *slog.Logger
 	fsm   *fsm
@@ -151,6 +153,7 @@ func openMember(cfg Config, in *inmemNet) (*Store, error) {
 		return nil, fmt.Errorf("meta: %w", err)
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger.With("meta", cfg.ID), fsm: newFSM(), ready: make(chan struct{}), closed: make(chan struct{})}
+	s.changes, s.view = changes{s.propose}, view{s.fsm}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Info, Output: slogWriter{s.log}})
 
@@ -412,106 +415,6 @@ func waitIndex(ctx context.Context, f *fsm, index uint64, closed <-chan struct{}
 		case <-changed:
 		}
 	}
-}
-
-// CreateBucket adds a bucket to the table (ErrBucketExists if it is there).
-func (s *Store) CreateBucket(ctx context.Context, name, owner string) error {
-	_, err := s.propose(ctx, command{Op: OpCreateBucket, Bucket: name, Owner: owner})
-	return err
-}
-
-// DeleteBucket removes a bucket from the table (ErrBucketNotFound if it
-// is not there). It does not look at the bucket's objects: the caller
-// checks the bucket is empty first.
-func (s *Store) DeleteBucket(ctx context.Context, name string) error {
-	_, err := s.propose(ctx, command{Op: OpDeleteBucket, Bucket: name})
-	return err
-}
-
-// PutBucketSettings changes the fields set carries (JSON null clears one)
-// and leaves the others; ErrBucketNotFound if the bucket is not there.
-func (s *Store) PutBucketSettings(ctx context.Context, name string, set BucketSettings) error {
-	_, err := s.propose(ctx, command{Op: OpPutBucketSettings, Bucket: name, Settings: &set})
-	return err
-}
-
-// ImportBuckets adds the buckets of a store written before the metadata
-// group existed (those the table lacks) and marks the import done, in one
-// entry; once done, later imports change nothing. The caller Syncs and
-// checks Imported first, so only a first start reads the drives.
-func (s *Store) ImportBuckets(ctx context.Context, buckets []Bucket) error {
-	_, err := s.propose(ctx, command{Op: OpImportBuckets, Import: buckets})
-	return err
-}
-
-// Index is the local copy's index: the last command it holds.
-func (s *Store) Index() uint64 { return s.fsm.appliedIndex() }
-
-// Imported reports from the local copy whether ImportBuckets ran.
-func (s *Store) Imported() bool { return s.fsm.imported() }
-
-// Bucket returns a bucket from the local copy (no network).
-func (s *Store) Bucket(name string) (Bucket, bool) { return s.fsm.bucket(name) }
-
-// Buckets returns the local copy's bucket table, sorted by name.
-func (s *Store) Buckets() []Bucket { return s.fsm.buckets() }
-
-// SetClusterMap stores a new cluster map if the current epoch is
-// expectEpoch (0 when there is none yet), and returns the new epoch;
-// ErrEpochMismatch otherwise.
-func (s *Store) SetClusterMap(ctx context.Context, expectEpoch uint64, data []byte) (uint64, error) {
-	r, err := s.propose(ctx, command{Op: OpSetClusterMap, Epoch: expectEpoch, Map: data})
-	if err != nil {
-		return 0, err
-	}
-	return r.epoch, nil
-}
-
-// ClusterMap returns the local copy's current map (epoch 0: none yet).
-func (s *Store) ClusterMap() MapVersion { return s.fsm.clusterMap() }
-
-// ClusterMapHistory returns the kept map versions, oldest first.
-func (s *Store) ClusterMapHistory() []MapVersion { return s.fsm.mapHistory() }
-
-// AcquireLease grants job's lease to holder for ttl, judged by this
-// member's clock, and returns its fencing token; ErrLeaseHeld while
-// another holder's lease runs. A holder that asks again while it holds the
-// lease gets the same token, extended.
-func (s *Store) AcquireLease(ctx context.Context, job, holder string, ttl time.Duration) (uint64, error) {
-	r, err := s.propose(ctx, command{Op: OpAcquireLease, Job: job, Holder: holder, TTL: int64(ttl)})
-	if err != nil {
-		return 0, err
-	}
-	return r.token, nil
-}
-
-// RenewLease extends holder's lease with token by ttl; ErrStaleToken if the
-// lease expired, was released or granted again.
-func (s *Store) RenewLease(ctx context.Context, job, holder string, token uint64, ttl time.Duration) error {
-	_, err := s.propose(ctx, command{Op: OpRenewLease, Job: job, Holder: holder, Token: token, TTL: int64(ttl)})
-	return err
-}
-
-// ReleaseLease ends holder's lease with token; ErrStaleToken if it is not
-// the current one.
-func (s *Store) ReleaseLease(ctx context.Context, job, holder string, token uint64) error {
-	_, err := s.propose(ctx, command{Op: OpReleaseLease, Job: job, Holder: holder, Token: token})
-	return err
-}
-
-// Lease returns job's lease from the local copy.
-func (s *Store) Lease(job string) (Lease, bool) { return s.fsm.lease(job) }
-
-// CheckToken reports, from the local copy, whether token is job's current
-// fencing token: ErrStaleToken if a newer grant exists or the lease was
-// released. It does not judge expiry (clocks differ between processes);
-// an expired lease is fenced by the next grant, whose token is higher.
-func (s *Store) CheckToken(job string, token uint64) error {
-	l, ok := s.fsm.lease(job)
-	if !ok || l.Token != token {
-		return fmt.Errorf("meta: job %q token %d: %w", job, token, ErrStaleToken)
-	}
-	return nil
 }
 
 // Sync waits until the local copy holds every change committed before
