@@ -396,8 +396,13 @@ func TestMetadataRecoverFromSurvivor(t *testing.T) {
 	if ok, err := cl.BucketExists(ctx, "before-loss"); err != nil || !ok {
 		t.Fatalf("a bucket of before the loss: %v, %v", ok, err)
 	}
-	if ok, err := cl.BucketExists(ctx, "no-majority"); err != nil || ok {
-		t.Fatalf("the refused create left a bucket: %v, %v", ok, err)
+	// The create refused without a majority may have reached a
+	// survivor's log; recovery takes the survivors' logs whole (as
+	// raft.RecoverCluster documents), so it may now exist: whole, if so.
+	if ok, err := cl.BucketExists(ctx, "no-majority"); err != nil {
+		t.Fatal(err)
+	} else if ok {
+		t.Log("the create refused before the recovery was in a survivor's log and is committed now")
 	}
 
 	// A restart that still carries the flag changes nothing (the
