@@ -20,11 +20,16 @@ type nodeMeta struct {
 	log     *slog.Logger
 	maps    func() *cluster.Map
 	adopted chan struct{} // a map was adopted
-	store   atomic.Pointer[nodeStore]
+	// adopt makes a map the node's (its keeper's Adopt, replace set).
+	adopt func(m *cluster.Map) (bool, error)
+	store atomic.Pointer[nodeStore]
+	// mapEpoch is the group's map epoch the node last adopted.
+	mapEpoch uint64
 }
 
-// reconcileInterval is how often the leader compares the group with the map.
-const reconcileInterval = 3 * time.Second
+// reconcileTicks: every how many seconds the leader compares the group
+// with the map.
+const reconcileTicks = 3
 
 func (nm *nodeMeta) open() error {
 	s, err := openNodeMeta(nm.cfg, nm.maps(), nm.log)
@@ -63,22 +68,47 @@ func (nm *nodeMeta) run(ctx context.Context) error {
 			return fmt.Errorf("node: metadata store: %w", err)
 		}
 	}
-	t := time.NewTicker(reconcileInterval)
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
 		s := nm.store.Load()
-		if !s.IsLeader() {
+		nm.followMap(s.Store)
+		if tick%reconcileTicks != 0 || !s.IsLeader() {
 			continue
 		}
 		if err := reconcile(ctx, s.Store, nm.maps(), nm.cfg.Secret, nm.log); err != nil {
 			nm.log.Warn("metadata group: could not bring its members in line with the cluster map", "err", err)
 		}
 	}
+}
+
+// followMap adopts the group's cluster map when it changed: the node does
+// not wait for a gateway's push (which may have missed it) to run on the
+// map the group ordered.
+func (nm *nodeMeta) followMap(s *meta.Store) {
+	mv := s.ClusterMap()
+	if mv.Epoch == 0 || mv.Epoch == nm.mapEpoch {
+		return
+	}
+	m, err := cluster.Parse(mv.Data)
+	if err == nil {
+		if cur := nm.maps(); cur != nil && m.Epoch < cur.Epoch {
+			// A map from before a change made without the group: the
+			// newer one the node holds stands.
+			nm.mapEpoch = mv.Epoch
+			return
+		}
+		_, err = nm.adopt(m)
+	}
+	if err != nil {
+		nm.log.Warn("cannot adopt the metadata group's cluster map", "epoch", mv.Epoch, "err", err)
+	}
+	nm.mapEpoch = mv.Epoch
 }
 
 // caughtUp reports whether the member at addr answers and holds the log
