@@ -27,6 +27,10 @@ const (
 	OpRenewLease
 	OpReleaseLease
 	OpImportBuckets
+	OpPutUser
+	OpDeleteUser
+	OpPutPolicy
+	OpDeletePolicy
 	opEnd // one past the last known op
 )
 
@@ -48,6 +52,14 @@ func (o Op) String() string {
 		return "ReleaseLease"
 	case OpImportBuckets:
 		return "ImportBuckets"
+	case OpPutUser:
+		return "PutUser"
+	case OpDeleteUser:
+		return "DeleteUser"
+	case OpPutPolicy:
+		return "PutPolicy"
+	case OpDeletePolicy:
+		return "DeletePolicy"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
 }
@@ -73,6 +85,10 @@ type command struct {
 	Token  uint64 `json:"token,omitempty"`
 
 	Import []Bucket `json:"import,omitempty"` // ImportBuckets
+
+	User   *User           `json:"user,omitempty"`   // PutUser
+	Name   string          `json:"name,omitempty"`   // DeleteUser (access key), PutPolicy, DeletePolicy
+	Policy json.RawMessage `json:"policy,omitempty"` // PutPolicy
 
 	// ID names one request of a client across its retries: a command
 	// whose ID the state machine applied recently is answered with the
@@ -144,6 +160,21 @@ func (c command) validate() error {
 			if b.Name == "" {
 				missing = "a bucket's name"
 			}
+		}
+	case OpPutUser:
+		switch {
+		case c.User == nil || c.User.AccessKey == "":
+			missing = "user"
+		case len(c.User.SealedSecret) == 0:
+			missing = "sealed secret"
+		}
+	case OpDeleteUser, OpDeletePolicy:
+		if c.Name == "" {
+			missing = "name"
+		}
+	case OpPutPolicy:
+		if c.Name == "" || len(c.Policy) == 0 {
+			missing = "policy"
 		}
 	case OpAcquireLease, OpRenewLease, OpReleaseLease:
 		switch {

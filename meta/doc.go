@@ -88,6 +88,15 @@
 // that lack the secret, not an attacker on the path who can hijack a TCP
 // stream; the later wiring may wrap the stream in TLS for that.
 //
+// # Users and policies
+//
+// The state has room for users (access key, secret, policy names) and
+// named policy documents (users.go), for the users-and-policies issue;
+// nothing authenticates with them yet. A user's secret is sealed by the
+// proposer with AES-256-GCM under a key derived from the cluster secret
+// (HMAC-SHA256 with a fixed label), the access key as additional data:
+// the log, the snapshots and every copy hold only the sealed form.
+//
 // # Holders: Store, Group, Client
 //
 // A Store is one member over TCP (a storage node). A Group is the embedded

@@ -27,6 +27,8 @@ var (
 	ErrNotLeader = errors.New("meta: no leader")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("meta: store closed")
+	// ErrNotFound: a user or policy the state lacks.
+	ErrNotFound = errors.New("meta: not found")
 	// ErrHandshake: a connection failed the cluster-secret handshake.
 	ErrHandshake = errors.New("meta: handshake failed")
 )
@@ -43,6 +45,7 @@ var codes = map[string]error{
 	"bad_command":      ErrBadCommand,
 	"not_leader":       ErrNotLeader,
 	"closed":           ErrClosed,
+	"not_found":        ErrNotFound,
 }
 
 // codeOf returns the wire code of err's sentinel, or "" for any other error.

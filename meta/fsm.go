@@ -91,6 +91,10 @@ type state struct {
 	// Imported: the buckets of a store written before the metadata group
 	// existed were imported (ImportBuckets runs once).
 	Imported bool `json:"imported,omitempty"`
+	// Users by access key, and named policies (documents the IAM issue
+	// gives meaning; stored as given).
+	Users    map[string]User            `json:"users,omitempty"`
+	Policies map[string]json.RawMessage `json:"policies,omitempty"`
 	// Recent are the results of the last recentMax commands that carried
 	// an ID, oldest first (deduplication of retried requests).
 	Recent []recentResult `json:"recent,omitempty"`
@@ -260,6 +264,34 @@ func (f *fsm) apply(index uint64, c command) *result {
 			return &result{err: fmt.Errorf("release lease %q token %d: %w", c.Job, c.Token, ErrStaleToken)}
 		}
 		delete(st.Leases, c.Job)
+	case OpPutUser:
+		if st.Users == nil {
+			st.Users = map[string]User{}
+		}
+		u := *c.User
+		u.SealedSecret = slices.Clone(u.SealedSecret)
+		u.Policies = slices.Clone(u.Policies)
+		if old, ok := st.Users[u.AccessKey]; ok {
+			u.Created = old.Created
+		} else {
+			u.Created = c.time()
+		}
+		st.Users[u.AccessKey] = u
+	case OpDeleteUser:
+		if _, ok := st.Users[c.Name]; !ok {
+			return &result{err: fmt.Errorf("user %q: %w", c.Name, ErrNotFound)}
+		}
+		delete(st.Users, c.Name)
+	case OpPutPolicy:
+		if st.Policies == nil {
+			st.Policies = map[string]json.RawMessage{}
+		}
+		st.Policies[c.Name] = slices.Clone(c.Policy)
+	case OpDeletePolicy:
+		if _, ok := st.Policies[c.Name]; !ok {
+			return &result{err: fmt.Errorf("policy %q: %w", c.Name, ErrNotFound)}
+		}
+		delete(st.Policies, c.Name)
 	case OpImportBuckets:
 		if st.Imported {
 			return &result{} // another member's start imported them first
@@ -389,6 +421,21 @@ func (f *fsm) mapHistory() []MapVersion {
 		out[i].Data = slices.Clone(out[i].Data)
 	}
 	return out
+}
+
+func (f *fsm) user(accessKey string) (User, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	u, ok := f.st.Users[accessKey]
+	u.SealedSecret, u.Policies = slices.Clone(u.SealedSecret), slices.Clone(u.Policies)
+	return u, ok
+}
+
+func (f *fsm) policy(name string) (json.RawMessage, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	p, ok := f.st.Policies[name]
+	return slices.Clone(p), ok
 }
 
 func (f *fsm) imported() bool {
