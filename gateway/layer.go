@@ -190,16 +190,22 @@ func (l *Layer) MakeBucket(ctx context.Context, bucket string) (err error) {
 // HeadBucket reports the bucket if the catalog holds it after a Sync, so
 // that a bucket created or deleted through another gateway a moment ago
 // is answered as it is now (without a Catalog: if a majority of drives
-// hold its record).
+// hold its record). Without the store's confirmation it answers 503, not
+// what the copy says: the copy may be behind.
 func (l *Layer) HeadBucket(ctx context.Context, bucket string) (_ s3api.BucketInfo, err error) {
 	defer translate(&err)
 	if c := l.cfg.Catalog; c != nil {
 		if err := c.Sync(ctx); err != nil {
-			// Reads go on from the copy while the store has no majority.
-			l.log.Warn("bucket lookup from the local copy: the metadata store did not confirm it", "bucket", bucket, "err", err)
+			return s3api.BucketInfo{}, unconfirmed(err)
 		}
 	}
 	return l.bucket(ctx, bucket)
+}
+
+// unconfirmed is the answer to a question about buckets that the metadata
+// store could not confirm (no majority, or an election under way).
+func unconfirmed(err error) error {
+	return withMessage(fmt.Errorf("%w: %w", ErrUnavailable, err), "The metadata store could not confirm the bucket table now; retry. (Reads and writes of objects in existing buckets go on.)")
 }
 
 // bucket is the data path's bucket check: one lookup in the catalog's
@@ -209,7 +215,7 @@ func (l *Layer) HeadBucket(ctx context.Context, bucket string) (_ s3api.BucketIn
 // the delete was acknowledged.
 func (l *Layer) bucket(ctx context.Context, bucket string) (s3api.BucketInfo, error) {
 	if c := l.cfg.Catalog; c != nil {
-		return catalogBucket(ctx, c, bucket, l.log)
+		return catalogBucket(ctx, c, bucket)
 	}
 	drives := l.allDrives()
 	infos := make([]storagenode.BucketInfo, len(drives))
@@ -246,8 +252,7 @@ func (l *Layer) ListBuckets(ctx context.Context) (_ []s3api.BucketInfo, err erro
 	defer translate(&err)
 	if c := l.cfg.Catalog; c != nil {
 		if err := c.Sync(ctx); err != nil {
-			// Reads go on from the copy while the store has no majority.
-			l.log.Warn("listing buckets from the local copy: the metadata store did not confirm it", "err", err)
+			return nil, unconfirmed(err)
 		}
 		return c.Buckets(), nil
 	}
@@ -349,14 +354,13 @@ func catalogChange(err error) error {
 
 // catalogBucket looks a bucket up in the catalog's copy. A miss is
 // confirmed with a Sync (the bucket may have been created through another
-// gateway a moment ago); without the store's answer the copy decides.
-func catalogBucket(ctx context.Context, c Catalog, bucket string, log *slog.Logger) (s3api.BucketInfo, error) {
+// gateway a moment ago); without the store's answer it is a 503.
+func catalogBucket(ctx context.Context, c Catalog, bucket string) (s3api.BucketInfo, error) {
 	if b, ok := c.Bucket(bucket); ok {
 		return b, nil
 	}
 	if err := c.Sync(ctx); err != nil {
-		log.Warn("bucket lookup from the local copy: the metadata store did not confirm it", "bucket", bucket, "err", err)
-		return s3api.BucketInfo{}, ErrBucketNotFound
+		return s3api.BucketInfo{}, unconfirmed(err)
 	}
 	if b, ok := c.Bucket(bucket); ok {
 		return b, nil

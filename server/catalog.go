@@ -65,13 +65,13 @@ func (c catalog) Buckets() []s3api.BucketInfo {
 }
 
 // The catalog's bounds: a change that the group cannot commit fails
-// within changeTimeout (a 503 the client retries; a CreateBucket, which
-// first confirms the name is free with a Sync, answers within 10 s); a
-// read index that does not come within syncTimeout leaves the answer to
-// the local copy, so reads go on while the group has no majority.
+// within changeTimeout (a 503 the client retries); a read index that
+// does not come within
+// syncTimeout makes HeadBucket and ListBuckets answer 503 (the copy may be
+// behind), long enough to ride out an election.
 const (
 	changeTimeout = 6 * time.Second
-	syncTimeout   = 2 * time.Second
+	syncTimeout   = 4 * time.Second
 )
 
 func (c catalog) CreateBucket(ctx context.Context, name string) error {
@@ -372,9 +372,10 @@ func staleCatalogHook() bool { return os.Getenv("ECSTORE_TEST_STALE_CATALOG") ==
 
 // freezeCopy waits until c's copy holds the import (the other gateway
 // does it, or did), then stops c's watch: the copy keeps that state for
-// good, a Sync fails (the client is closed) and HeadBucket and
-// ListBuckets answer from the frozen copy, as they do when the group has
-// no majority. Changes through this gateway commit but answer 503.
+// good, and the gateway's catalog skips its Syncs (alone), so HeadBucket
+// and ListBuckets answer from the frozen copy as if it were current: a
+// gateway whose read index is broken. Changes through this gateway commit
+// but answer 503.
 func freezeCopy(ctx context.Context, c *meta.Client, log *slog.Logger) error {
 	for !c.Imported() {
 		select {

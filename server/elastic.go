@@ -156,11 +156,30 @@ func (ms *membership) startRebalance(m *cluster.Map) {
 		return
 	}
 	epoch := m.Epoch
-	ms.repair.StartRebalance(ms.ctx, ms.rate, func(st gateway.HealStatus) {
+	ms.repair.StartRebalance(ms.rebalanceContext(m), ms.rate, func(st gateway.HealStatus) {
 		// Not on the walk's goroutine: a map change holding changeMu may be
 		// waiting for this walk to stop.
 		go ms.finishRebalance(epoch, st)
 	})
+}
+
+// rebalanceContext is the context of m's rebalance: its moves carry a
+// fencing token, the log position at which the metadata group committed
+// m, so a drive refuses the moves of a rebalance of an older map once it
+// has seen one of a newer map's (storagenode.WithFence).
+func (ms *membership) rebalanceContext(m *cluster.Map) context.Context {
+	ctx := ms.ctx
+	if ms.maps == nil {
+		return ctx
+	}
+	mv := ms.maps.ClusterMap()
+	if mv.Epoch == 0 {
+		return ctx
+	}
+	if gm, err := cluster.Parse(mv.Data); err != nil || gm.ID() != m.ID() {
+		return ctx
+	}
+	return storagenode.WithFence(ctx, "rebalance", mv.Epoch)
 }
 
 // finishRebalance drops the prior layouts once the walk of epoch is done.
