@@ -74,9 +74,7 @@ func (s *Store) serveClient(c net.Conn) {
 	case clientApply:
 		var r *result
 		r, err = s.proposeEncoded(ctx, req.Cmd)
-		if r != nil {
-			resp.Token, resp.Epoch, resp.Applied = r.token, r.epoch, r.index
-		}
+		resp.setResult(r)
 	case clientSync:
 		if err = s.Sync(ctx); err == nil {
 			resp.Index = s.fsm.appliedIndex()

@@ -60,6 +60,13 @@ type fwdResponse struct {
 	Status *Status `json:"status,omitempty"`
 }
 
+// setResult carries an applied command's result (nil: none) in resp.
+func (resp *fwdResponse) setResult(r *result) {
+	if r != nil {
+		resp.Token, resp.Epoch, resp.Applied = r.token, r.epoch, r.index
+	}
+}
+
 func writeFrame(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -120,9 +127,7 @@ func (s *Store) serveForward(c net.Conn) {
 		case fwdApply:
 			var r *result
 			r, err = s.applyLocal(ctx, req.Cmd)
-			if r != nil {
-				resp.Token, resp.Epoch, resp.Applied = r.token, r.epoch, r.index
-			}
+			resp.setResult(r)
 		case fwdSync:
 			resp.Index, err = s.leaderIndex(ctx)
 		case fwdMember:
