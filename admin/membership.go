@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -33,6 +34,12 @@ type Membership interface {
 	// gateway (taking it over from another gateway).
 	Rebalance(ctx context.Context) (MapChange, error)
 }
+
+// ErrMapUnavailable marks a map change that could not be ordered now (the
+// metadata group has no majority, or did not answer in time): it answers
+// 503, and the change may still take effect if it reached the group. Any
+// other refusal answers 409 and changed nothing.
+var ErrMapUnavailable = errors.New("the cluster map cannot be changed now")
 
 // MapChange is the answer to a map change.
 type MapChange struct {
@@ -113,7 +120,11 @@ func (h *Handler) serveMembership(w http.ResponseWriter, r *http.Request, op str
 	}
 	if err != nil {
 		h.log.Warn("admin map change refused", "op", op, "query", r.URL.RawQuery, "err", err)
-		writeJSON(w, http.StatusConflict, apiError{err.Error()})
+		status := http.StatusConflict
+		if errors.Is(err, ErrMapUnavailable) {
+			status = http.StatusServiceUnavailable
+		}
+		writeJSON(w, status, apiError{err.Error()})
 		return
 	}
 	h.log.Info("admin map change", "op", op, "query", r.URL.RawQuery, "epoch", ch.Epoch, "remote", r.RemoteAddr)

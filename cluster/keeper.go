@@ -123,6 +123,19 @@ func (k *Keeper) AdoptMap(data []byte, replace bool) error {
 // reports whether m was adopted; the same map again is no change and no
 // error; an older one fails with ErrStaleMap.
 func (k *Keeper) Adopt(m *Map, replace bool) (bool, error) {
+	return k.adopt(m, func(cur *Map) bool { return m.Epoch > cur.Epoch || (m.Epoch == cur.Epoch && replace) })
+}
+
+// Follow makes m current, after storing it, whatever the current map's
+// epoch: m comes from the authority that orders map changes (the metadata
+// group), which may renumber epochs (a map's epoch is its log position
+// there). The same map again is no change.
+func (k *Keeper) Follow(m *Map) (bool, error) {
+	return k.adopt(m, func(*Map) bool { return true })
+}
+
+// adopt makes m current if newer reports so of the current map.
+func (k *Keeper) adopt(m *Map, newer func(cur *Map) bool) (bool, error) {
 	if err := m.Validate(); err != nil {
 		return false, err
 	}
@@ -138,7 +151,7 @@ func (k *Keeper) Adopt(m *Map, replace bool) (bool, error) {
 		case id == k.id:
 			k.mu.Unlock()
 			return false, nil
-		case m.Epoch < k.cur.Epoch || (m.Epoch == k.cur.Epoch && !replace):
+		case !newer(k.cur):
 			cur := k.id
 			k.mu.Unlock()
 			return false, fmt.Errorf("%w: offered %s, have %s", ErrStaleMap, id, cur)

@@ -109,6 +109,21 @@ func TestKeeperAdopt(t *testing.T) {
 	if k2.MapID() != other.ID() {
 		t.Fatalf("after a restart: %s, want %s", k2.MapID(), other.ID())
 	}
+
+	// Follow takes the authority's map whatever its epoch, and stores it.
+	renum := other.Clone()
+	renum.Epoch = 2
+	if ok, err := k2.Follow(renum); !ok || err != nil || k2.MapID() != renum.ID() {
+		t.Fatalf("follow a renumbered map: %v %v, on %s", ok, err, k2.MapID())
+	}
+	if ok, err := k2.Follow(renum.Clone()); ok || err != nil {
+		t.Fatalf("follow the same map again: %v %v", ok, err)
+	}
+	for _, p := range paths {
+		if data, err := os.ReadFile(p); err != nil || mustParse(t, string(data)).ID() != renum.ID() {
+			t.Fatalf("%s after follow: %v", p, err)
+		}
+	}
 }
 
 // TestKeeperWithoutMap: a node started without a map accepts every caller

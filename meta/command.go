@@ -77,6 +77,7 @@ type command struct {
 	Settings *BucketSettings `json:"settings,omitempty"`
 
 	Epoch uint64 `json:"epoch,omitempty"` // SetClusterMap: the expected epoch
+	Floor uint64 `json:"floor,omitempty"` // SetClusterMap: the new epoch is at least this
 	Map   []byte `json:"map,omitempty"`
 
 	Job    string `json:"job,omitempty"`

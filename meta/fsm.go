@@ -66,8 +66,12 @@ type Bucket struct {
 }
 
 // MapVersion is one version of the cluster map: opaque bytes (package
-// cluster gives them meaning) and the epoch that committed them, the index
-// of their entry in the log. Epoch 0 is "no map yet".
+// cluster gives them meaning) and its epoch, the index of the log entry
+// that committed it. Epoch 0 is "no map yet". Epochs only grow: the map
+// imported into the group (from a store older than it, or the cluster file
+// of a new one) keeps its own epoch (command.Floor), so that nothing the
+// nodes hold is renumbered, and a map after one whose epoch is ahead of the
+// log counts on from it until the log's index passes it.
 type MapVersion struct {
 	Epoch uint64    `json:"epoch"`
 	Time  time.Time `json:"time"`
@@ -232,11 +236,15 @@ func (f *fsm) apply(index uint64, c command) *result {
 		if cur := st.epoch(); c.Epoch != cur {
 			return &result{err: fmt.Errorf("set map at epoch %d, current %d: %w", c.Epoch, cur, ErrEpochMismatch)}
 		}
-		st.Maps = append(st.Maps, MapVersion{Epoch: index, Time: c.time(), Data: slices.Clone(c.Map)})
+		epoch := max(index, st.epoch()+1)
+		if c.Floor > 0 { // an import keeps the map's own epoch
+			epoch = max(c.Floor, st.epoch()+1)
+		}
+		st.Maps = append(st.Maps, MapVersion{Epoch: epoch, Time: c.time(), Data: slices.Clone(c.Map)})
 		if n := len(st.Maps); n > mapHistory {
 			st.Maps = slices.Clone(st.Maps[n-mapHistory:])
 		}
-		return &result{epoch: index}
+		return &result{epoch: epoch}
 	case OpAcquireLease:
 		now := c.time()
 		if l, ok := st.Leases[c.Job]; ok && now.Before(l.Expires) {

@@ -154,6 +154,29 @@ func TestMapHistoryBounded(t *testing.T) {
 	}
 }
 
+// TestMapEpochFloor: a map's epoch is its entry's log index, except that
+// the imported first map keeps its own epoch, and the maps after one that
+// is ahead of the log count on from it until the log's index passes it.
+func TestMapEpochFloor(t *testing.T) {
+	f := newFSM()
+	steps := []struct {
+		index, expect, floor, want uint64
+	}{
+		{index: 3, floor: 1, want: 1},              // a new cluster's file: epoch 1 stays
+		{index: 4, expect: 1, want: 4},             // then log indexes
+		{index: 6, expect: 4, floor: 40, want: 40}, // (an import over a map: only the FSM's rule)
+		{index: 7, expect: 40, want: 41},           // ahead of the log: counts on
+		{index: 9, expect: 41, want: 42},           //
+		{index: 50, expect: 42, want: 50},          // the log passed it: the index again
+	}
+	for _, st := range steps {
+		r := f.Apply(&raft.Log{Index: st.index, Type: raft.LogCommand, Data: mustEncode(t, command{Op: OpSetClusterMap, Epoch: st.expect, Floor: st.floor, Map: []byte{byte(st.index)}})}).(*result)
+		if r.err != nil || r.epoch != st.want || f.clusterMap().Epoch != st.want {
+			t.Fatalf("index %d floor %d: epoch %d (copy %d), %v; want %d", st.index, st.floor, r.epoch, f.clusterMap().Epoch, r.err, st.want)
+		}
+	}
+}
+
 type memSink struct{ bytes.Buffer }
 
 func (*memSink) ID() string    { return "mem" }

@@ -72,6 +72,18 @@ func (c changes) SetClusterMap(ctx context.Context, expectEpoch uint64, data []b
 	return r.epoch, nil
 }
 
+// ImportClusterMap stores the first cluster map (ErrEpochMismatch when the
+// group holds one already) under epoch, the one the map has (>= 1): a
+// store older than the group, or the cluster file of a new one, keeps its
+// numbering; every later map's epoch is its log index (SetClusterMap).
+func (c changes) ImportClusterMap(ctx context.Context, epoch uint64, data []byte) (uint64, error) {
+	r, err := c.propose(ctx, command{Op: OpSetClusterMap, Floor: epoch, Map: data})
+	if err != nil {
+		return 0, err
+	}
+	return r.epoch, nil
+}
+
 // ClusterMap returns the local copy's current map (epoch 0: none yet).
 func (v view) ClusterMap() MapVersion { return v.fsm.clusterMap() }
 

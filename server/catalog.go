@@ -410,7 +410,7 @@ func importMap(ctx context.Context, mc *meta.Client, m *cluster.Map, log *slog.L
 	if m == nil || mc.ClusterMap().Epoch > 0 {
 		return
 	}
-	_, err := mc.SetClusterMap(ctx, 0, m.Encode())
+	_, err := mc.ImportClusterMap(ctx, uint64(m.Epoch), m.Encode())
 	switch {
 	case err == nil:
 		log.Info("stored the cluster map in the metadata group", "map", m.ID())

@@ -172,7 +172,7 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		return err
 	}
 	nm := &nodeMeta{cfg: cfg, log: log, maps: keeper.Map, adopted: make(chan struct{}, 1),
-		adopt: func(m *cluster.Map) (bool, error) { return keeper.Adopt(m, true) }}
+		follow: keeper.Follow}
 	keeper.OnAdopt = func(m *cluster.Map) {
 		n := m.Node(cfg.ID)
 		log.Info("cluster map adopted", "map", m.ID(), "in_map", n != nil && !n.Removed)

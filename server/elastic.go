@@ -173,10 +173,7 @@ func (ms *membership) rebalanceContext(m *cluster.Map) context.Context {
 		return ctx
 	}
 	mv := ms.maps.ClusterMap()
-	if mv.Epoch == 0 {
-		return ctx
-	}
-	if gm, err := cluster.Parse(mv.Data); err != nil || gm.ID() != m.ID() {
+	if gm, err := groupMap(mv); err != nil || gm == nil || gm.ID() != m.ID() {
 		return ctx
 	}
 	return storagenode.WithFence(ctx, "rebalance", mv.Epoch)
@@ -230,38 +227,48 @@ func (ms *membership) catchUp(ctx context.Context) {
 		})
 	}
 	wg.Wait()
-	// The newest map any node holds wins; of two of one epoch (concurrent
-	// changes), the one more nodes hold.
-	var best *cluster.Map
-	votes := map[string]int{}
-	for _, a := range answers {
-		if a.m != nil {
-			votes[a.m.ID()]++
-		}
-	}
-	for _, a := range answers {
-		if a.m == nil {
-			continue
-		}
-		if best == nil || a.m.Epoch > best.Epoch || (a.m.Epoch == best.Epoch && votes[a.m.ID()] > votes[best.ID()]) {
-			best = a.m
-		}
-	}
-	// The metadata group's map is the one changes are ordered by: of its
-	// epoch, it wins over any other a node holds.
+	// The metadata group orders map changes: its map is the one to run on.
+	// Only while it holds none (a store from before it whose import has
+	// not happened yet) does the newest map any node holds win, and of two
+	// of one epoch, the one more nodes hold.
+	var gm *cluster.Map
 	if ms.maps != nil {
-		if mv := ms.maps.ClusterMap(); mv.Epoch > 0 {
-			if gm, err := cluster.Parse(mv.Data); err == nil && (best == nil || gm.Epoch >= best.Epoch) {
-				best = gm
-				votes[gm.ID()] = len(cur.Nodes) + 1
+		var err error
+		if gm, err = groupMap(ms.maps.ClusterMap()); err != nil {
+			ms.log.Warn("the metadata group's cluster map cannot be used", "err", err)
+		}
+	}
+	switch {
+	case gm != nil:
+		if followsGroup(cur, gm, ms.maps.ClusterMapHistory()) {
+			if _, err := ms.keeper.Follow(gm); err != nil {
+				ms.log.Warn("the metadata group's cluster map cannot be used here", "map", gm.ID(), "err", err)
+			} else {
+				ms.log.Info("adopted the metadata group's cluster map", "map", gm.ID())
 			}
 		}
-	}
-	if best != nil && (best.Epoch > cur.Epoch || (best.Epoch == cur.Epoch && best.ID() != cur.ID() && votes[best.ID()] > votes[cur.ID()])) {
-		if _, err := ms.keeper.Adopt(best, true); err != nil {
-			ms.log.Warn("a node holds a newer cluster map that this gateway cannot use", "map", best.ID(), "err", err)
-		} else {
-			ms.log.Info("adopted a newer cluster map from the nodes", "map", best.ID())
+	default:
+		var best *cluster.Map
+		votes := map[string]int{}
+		for _, a := range answers {
+			if a.m != nil {
+				votes[a.m.ID()]++
+			}
+		}
+		for _, a := range answers {
+			if a.m == nil {
+				continue
+			}
+			if best == nil || a.m.Epoch > best.Epoch || (a.m.Epoch == best.Epoch && votes[a.m.ID()] > votes[best.ID()]) {
+				best = a.m
+			}
+		}
+		if best != nil && (best.Epoch > cur.Epoch || (best.Epoch == cur.Epoch && best.ID() != cur.ID() && votes[best.ID()] > votes[cur.ID()])) {
+			if _, err := ms.keeper.Adopt(best, true); err != nil {
+				ms.log.Warn("a node holds a newer cluster map that this gateway cannot use", "map", best.ID(), "err", err)
+			} else {
+				ms.log.Info("adopted a newer cluster map from the nodes", "map", best.ID())
+			}
 		}
 	}
 	mine := ms.keeper.Map()
@@ -319,6 +326,14 @@ func (ms *membership) superviseRebalance() {
 func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (string, error)) (admin.MapChange, error) {
 	ms.changeMu.Lock()
 	defer ms.changeMu.Unlock()
+	if ms.maps != nil {
+		// The copy of the group's map must hold every change committed
+		// before this one began, or the change would be built on a stale
+		// map and refused by commitMap's compare-and-set.
+		if err := ms.maps.Sync(ctx); err != nil {
+			return admin.MapChange{}, fmt.Errorf("%w: the metadata group cannot order it: %w", admin.ErrMapUnavailable, err)
+		}
+	}
 	ms.catchUp(ctx) // never build on a stale map
 	cur := ms.keeper.Map()
 	next := cur.Clone()
@@ -333,11 +348,14 @@ func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (str
 	// The change is committed in the metadata group first, as a
 	// compare-and-set on the map this one was built from: of two changes
 	// made at once through two gateways, the second is refused instead of
-	// both being stored with one epoch (and one of them lost).
+	// both being stored with one epoch (and one of them lost). The new
+	// map's epoch is the log position the group committed it at.
 	if ms.maps != nil {
-		if err := ms.commitMap(ctx, cur, next); err != nil {
+		epoch, err := ms.commitMap(ctx, cur, next)
+		if err != nil {
 			return admin.MapChange{}, err
 		}
+		next.Epoch = int(epoch)
 	}
 	// Push to the new map's nodes and to those it drops (so they stop
 	// taking calls on the old map).
@@ -384,7 +402,14 @@ func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (str
 		return admin.MapChange{}, fmt.Errorf("map epoch %d: only %d of %d nodes stored it, need %d (the nodes that did keep it; retry when the others answer): %w",
 			next.Epoch, took, live, need, errors.Join(errs...))
 	}
-	if _, err := ms.keeper.Adopt(next, false); err != nil {
+	adopt := func(m *cluster.Map) (bool, error) { return ms.keeper.Adopt(m, false) }
+	if ms.maps != nil {
+		adopt = ms.keeper.Follow
+	}
+	if _, err := adopt(next); err != nil {
+		if ms.maps != nil { // committed: it stands, and catch-up retries
+			return admin.MapChange{}, fmt.Errorf("%w: map epoch %d is committed, but this gateway cannot run on it yet: %w", admin.ErrMapUnavailable, next.Epoch, err)
+		}
 		return admin.MapChange{}, err
 	}
 	ms.log.Info("cluster map changed", "epoch", next.Epoch, "map", next.ID(), "change", msg, "nodes_stored", took)
@@ -394,36 +419,79 @@ func (ms *membership) change(ctx context.Context, edit func(m *cluster.Map) (str
 // metaMaps is the cluster map in the metadata group (a gateway's client).
 type metaMaps interface {
 	ClusterMap() meta.MapVersion
+	ClusterMapHistory() []meta.MapVersion
 	SetClusterMap(ctx context.Context, expectEpoch uint64, data []byte) (uint64, error)
+	ImportClusterMap(ctx context.Context, epoch uint64, data []byte) (uint64, error)
 	Sync(ctx context.Context) error
+}
+
+// groupMap is the metadata group's map version mv as a cluster map whose
+// epoch is the group's (the log position that committed it: the bytes
+// stored carry the epoch their proposer guessed); nil when mv is "none".
+func groupMap(mv meta.MapVersion) (*cluster.Map, error) {
+	if mv.Epoch == 0 {
+		return nil, nil
+	}
+	m, err := cluster.Parse(mv.Data)
+	if err != nil {
+		return nil, fmt.Errorf("the metadata group's cluster map of epoch %d: %w", mv.Epoch, err)
+	}
+	m.Epoch = int(mv.Epoch)
+	return m, nil
+}
+
+// followsGroup reports whether a process running on cur takes the group's
+// map gm: gm is newer, or cur is none of the maps the group committed (a
+// map from before the group, or numbered before epochs were log
+// positions). A group map not newer than a cur the group did commit is
+// only this process's copy of the group lagging behind a change it has
+// been told of already.
+func followsGroup(cur, gm *cluster.Map, history []meta.MapVersion) bool {
+	if cur == nil || gm.Epoch > cur.Epoch {
+		return true
+	}
+	if gm.ID() == cur.ID() {
+		return false
+	}
+	for _, mv := range history {
+		if m, err := groupMap(mv); err == nil && m.ID() == cur.ID() {
+			return false
+		}
+	}
+	return true
 }
 
 // commitMap stores next in the metadata group if the group's map is still
 // cur (or the group holds none yet: a store from before the group, whose
-// first change brings its map along).
-func (ms *membership) commitMap(ctx context.Context, cur, next *cluster.Map) error {
+// first change brings its map along, with its own epoch), and returns the
+// epoch the group gave it.
+func (ms *membership) commitMap(ctx context.Context, cur, next *cluster.Map) (uint64, error) {
 	if err := ms.maps.Sync(ctx); err != nil {
-		return fmt.Errorf("map epoch %d: the metadata group cannot order the change now: %w", next.Epoch, err)
+		return 0, fmt.Errorf("%w: the metadata group cannot order it: %w", admin.ErrMapUnavailable, err)
 	}
 	mv := ms.maps.ClusterMap()
-	if mv.Epoch > 0 {
-		held, err := cluster.Parse(mv.Data)
-		if err != nil {
-			return fmt.Errorf("the metadata group's cluster map: %w", err)
-		}
+	held, err := groupMap(mv)
+	if err != nil {
+		return 0, err
+	}
+	var epoch uint64
+	if held == nil {
+		epoch, err = ms.maps.ImportClusterMap(ctx, uint64(next.Epoch), next.Encode())
+	} else {
 		// (A group map older than cur is one from before a change made
 		// without the group, by an earlier version: cur replaces it.)
 		if held.ID() != cur.ID() && held.Epoch >= cur.Epoch {
-			return fmt.Errorf("map epoch %d: %w: another change (map %s) was committed first; look at `ecstore admin status` and retry", next.Epoch, errMapChanged, held.ID())
+			return 0, fmt.Errorf("map change: %w: another change (map %s) was committed first; look at `ecstore admin status` and retry", errMapChanged, held.ID())
 		}
+		epoch, err = ms.maps.SetClusterMap(ctx, mv.Epoch, next.Encode())
 	}
-	if _, err := ms.maps.SetClusterMap(ctx, mv.Epoch, next.Encode()); err != nil {
+	if err != nil {
 		if errors.Is(err, meta.ErrEpochMismatch) {
-			return fmt.Errorf("map epoch %d: %w: another change was committed first; retry", next.Epoch, errMapChanged)
+			return 0, fmt.Errorf("map change: %w: another change was committed first; retry", errMapChanged)
 		}
-		return fmt.Errorf("map epoch %d: the metadata group cannot order the change now: %w", next.Epoch, err)
+		return 0, fmt.Errorf("%w: the metadata group did not confirm it (it may still take effect): %w", admin.ErrMapUnavailable, err)
 	}
-	return nil
+	return epoch, nil
 }
 
 // errMapChanged: a map change lost its race with another.

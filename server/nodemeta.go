@@ -20,9 +20,9 @@ type nodeMeta struct {
 	log     *slog.Logger
 	maps    func() *cluster.Map
 	adopted chan struct{} // a map was adopted
-	// adopt makes a map the node's (its keeper's Adopt, replace set).
-	adopt func(m *cluster.Map) (bool, error)
-	store atomic.Pointer[nodeStore]
+	// follow makes the group's map the node's (its keeper's Follow).
+	follow func(m *cluster.Map) (bool, error)
+	store  atomic.Pointer[nodeStore]
 	// mapEpoch is the group's map epoch the node last adopted.
 	mapEpoch uint64
 }
@@ -95,15 +95,9 @@ func (nm *nodeMeta) followMap(s *meta.Store) {
 	if mv.Epoch == 0 || mv.Epoch == nm.mapEpoch {
 		return
 	}
-	m, err := cluster.Parse(mv.Data)
-	if err == nil {
-		if cur := nm.maps(); cur != nil && m.Epoch < cur.Epoch {
-			// A map from before a change made without the group: the
-			// newer one the node holds stands.
-			nm.mapEpoch = mv.Epoch
-			return
-		}
-		_, err = nm.adopt(m)
+	m, err := groupMap(mv)
+	if err == nil && followsGroup(nm.maps(), m, s.ClusterMapHistory()) {
+		_, err = nm.follow(m)
 	}
 	if err != nil {
 		nm.log.Warn("cannot adopt the metadata group's cluster map", "epoch", mv.Epoch, "err", err)

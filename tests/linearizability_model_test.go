@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -15,7 +18,10 @@ import (
 
 // The porcupine model of the bucket table, as the linearizability tests
 // (linearizability_test.go) see it through S3: a few fixed bucket names,
-// each there or not.
+// each there or not; and of the cluster map's weights, as `ecstore admin
+// node weight` changes them: each of the first linNodes nodes at weight 1
+// or 2, and the epoch each acknowledged change answers. The two are
+// independent objects (porcupine checks them apart: Partition).
 
 // linBuckets are the names the linearizability tests use; bucket b of the
 // model is linBuckets[b].
@@ -24,13 +30,18 @@ var linBuckets = [...]string{"lin-a", "lin-b", "lin-c", "lin-d"}
 type linKind uint8
 
 const (
-	linCreate linKind = iota // CreateBucket
-	linDelete                // DeleteBucket
-	linHead                  // HeadBucket
-	linList                  // ListBuckets
+	linCreate  linKind = iota // CreateBucket
+	linDelete                 // DeleteBucket
+	linHead                   // HeadBucket
+	linList                   // ListBuckets
+	linWeight                 // admin node weight (Bucket: the node, Heavy: weight 2, else 1)
+	linMapRead                // the weights once the gateways settled (Output.Set: bit n for node n at weight 2)
 )
 
-var linKindNames = [...]string{"create", "delete", "head", "list"}
+var linKindNames = [...]string{"create", "delete", "head", "list", "weight", "map"}
+
+// linNodes is how many nodes the weight changes touch (node1..).
+const linNodes = 5
 
 type linResult uint8
 
@@ -40,22 +51,37 @@ const (
 	linMissing                  // delete: NoSuchBucket; head: 404
 	linUnknown                  // create or delete: 503, timeout, connection error: done or not
 	linListed                   // list: Output.Set holds the names listed
+	linRefused                  // weight: 409, the change was refused and changed nothing
 )
 
-var linResultNames = [...]string{"ok", "exists", "missing", "unknown", "listed"}
+var linResultNames = [...]string{"ok", "exists", "missing", "unknown", "listed", "refused"}
 
 // linInput is an operation's input: Bucket is an index of linBuckets
 // (unused by a list).
 type linInput struct {
 	Kind   linKind
 	Bucket int
+	Heavy  bool
 }
 
 // linOutput is an operation's outcome; for a list, Set has bit b for each
-// linBuckets[b] listed.
+// linBuckets[b] listed; for a weight change, Epoch is the map epoch it
+// answered.
 type linOutput struct {
 	Result linResult
 	Set    uint8
+	Epoch  uint64
+}
+
+// linState is the model's state: the bucket tables still allowed, the
+// weight vectors still allowed (bit v for vector v, whose bit n says node
+// n is at weight 2), and the highest epoch an acknowledged change
+// answered: the map's epochs are log positions of the metadata group, so a
+// change acknowledged after another answers a higher one.
+type linState struct {
+	Tables  linTables
+	Weights uint32
+	Epoch   uint64
 }
 
 // linTables is the model's state: the set of bucket tables the history
@@ -103,38 +129,128 @@ func linStepTable(t uint8, in linInput, out linOutput) linTables {
 	return 0
 }
 
-// linModel: the table starts empty (the tests start new clusters).
+// linStepMap returns the state after a weight change or the final map
+// read, and whether s allows it.
+func linStepMap(s linState, in linInput, out linOutput) (bool, linState) {
+	if in.Kind == linMapRead {
+		if s.Weights&(1<<out.Set) == 0 {
+			return false, s
+		}
+		s.Weights = 1 << out.Set
+		return true, s
+	}
+	if out.Result == linRefused {
+		return true, s
+	}
+	bit := uint8(1) << in.Bucket
+	var changed uint32
+	for v := range 1 << linNodes {
+		if s.Weights&(1<<v) == 0 {
+			continue
+		}
+		w := uint8(v) &^ bit
+		if in.Heavy {
+			w |= bit
+		}
+		changed |= 1 << w
+	}
+	switch out.Result {
+	case linOK:
+		if out.Epoch <= s.Epoch {
+			return false, s
+		}
+		s.Weights, s.Epoch = changed, out.Epoch
+	case linUnknown: // done or not (if done, at an epoch not known)
+		s.Weights |= changed
+	default:
+		return false, s
+	}
+	return true, s
+}
+
+// linIsMap reports whether op is on the map (else on the bucket table).
+func linIsMap(op porcupine.Operation) bool {
+	k := op.Input.(linInput).Kind
+	return k == linWeight || k == linMapRead
+}
+
+// linModel: the table starts empty and every node at weight 1 (the tests
+// start new clusters).
 var linModel = porcupine.Model{
-	Init: func() any { return linTables(1) },
+	Partition: func(ops []porcupine.Operation) [][]porcupine.Operation {
+		var table, maps []porcupine.Operation
+		for _, op := range ops {
+			if linIsMap(op) {
+				maps = append(maps, op)
+			} else {
+				table = append(table, op)
+			}
+		}
+		return [][]porcupine.Operation{table, maps}
+	},
+	Init: func() any { return linState{Tables: 1, Weights: 1} },
 	Step: func(state, input, output any) (bool, any) {
-		s, in, out := state.(linTables), input.(linInput), output.(linOutput)
+		s, in, out := state.(linState), input.(linInput), output.(linOutput)
+		if in.Kind == linWeight || in.Kind == linMapRead {
+			return linStepMap(s, in, out)
+		}
 		var next linTables
 		for t := range 1 << len(linBuckets) {
-			if s&(1<<t) != 0 {
+			if s.Tables&(1<<t) != 0 {
 				next |= linStepTable(uint8(t), in, out)
 			}
 		}
-		return next != 0, next
+		s.Tables = next
+		return next != 0, s
 	},
-	Hash: func(state any) uint64 { return uint64(state.(linTables)) },
+	Hash: func(state any) uint64 {
+		s := state.(linState)
+		return uint64(s.Tables) ^ uint64(s.Weights)<<16 ^ s.Epoch<<48 ^ s.Epoch>>16
+	},
 	DescribeOperation: func(input, output any) string {
 		in, out := input.(linInput), output.(linOutput)
-		if in.Kind == linList {
+		switch in.Kind {
+		case linList:
 			return "list → " + linSetString(out.Set)
+		case linMapRead:
+			return "map → " + linWeightsString(out.Set)
+		case linWeight:
+			w, epoch := 1, ""
+			if in.Heavy {
+				w = 2
+			}
+			if out.Result == linOK {
+				epoch = fmt.Sprintf(" epoch %d", out.Epoch)
+			}
+			return fmt.Sprintf("weight(node%d=%d) → %s%s", in.Bucket+1, w, linResultNames[out.Result], epoch)
 		}
 		return fmt.Sprintf("%s(%s) → %s", linKindNames[in.Kind], linBuckets[in.Bucket], linResultNames[out.Result])
 	},
 	DescribeState: func(state any) string {
-		s := state.(linTables)
-		var alts []string
+		s := state.(linState)
+		var alts, ws []string
 		for t := range 1 << len(linBuckets) {
-			if s&(1<<t) != 0 {
+			if s.Tables&(1<<t) != 0 {
 				alts = append(alts, linSetString(uint8(t)))
 			}
 		}
-		return strings.Join(alts, " or ")
+		for v := range 1 << linNodes {
+			if s.Weights&(1<<v) != 0 {
+				ws = append(ws, linWeightsString(uint8(v)))
+			}
+		}
+		return fmt.Sprintf("tables %s; weights %s; epoch > %d", strings.Join(alts, " or "), strings.Join(ws, " or "), s.Epoch)
 	},
 	DescribeOperationMetadata: func(info any) string { s, _ := info.(string); return s },
+}
+
+// linWeightsString shows a weight vector: "[1 2 1 1 1]".
+func linWeightsString(v uint8) string {
+	var ws []string
+	for n := range linNodes {
+		ws = append(ws, fmt.Sprint(1+int(v>>n&1)))
+	}
+	return "[" + strings.Join(ws, " ") + "]"
 }
 
 func linSetString(set uint8) string {
@@ -170,7 +286,7 @@ func (h *linHistory) now() int64 { return time.Since(h.start).Nanoseconds() }
 // run does in through gateway gw (its name in gwName) for client and
 // records it: a read that failed is dropped (run reports false), a change
 // that failed other than with its expected S3 code is unknown.
-func (h *linHistory) run(ctx context.Context, client int, gw *minio.Client, gwName string, in linInput) bool {
+func (h *linHistory) run(ctx context.Context, client int, gw linGateway, gwName string, in linInput) bool {
 	call := h.now()
 	out, err := linDo(ctx, gw, in)
 	ret := h.now()
@@ -178,7 +294,10 @@ func (h *linHistory) run(ctx context.Context, client int, gw *minio.Client, gwNa
 	defer h.mu.Unlock()
 	if err != nil {
 		code := minio.ToErrorResponse(err).Code
+		var ae *linAdminError
 		switch {
+		case errors.As(err, &ae):
+			code = ae.status
 		case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 			code = "timeout"
 		case code == "":
@@ -189,7 +308,7 @@ func (h *linHistory) run(ctx context.Context, client int, gw *minio.Client, gwNa
 		}
 		h.errs[fmt.Sprintf("%s through %s: %s", linKindNames[in.Kind], gwName, code)]++
 	}
-	if err != nil && (in.Kind == linHead || in.Kind == linList) {
+	if err != nil && (in.Kind == linHead || in.Kind == linList || in.Kind == linMapRead) {
 		h.dropped++
 		return false
 	}
@@ -202,12 +321,17 @@ func (h *linHistory) run(ctx context.Context, client int, gw *minio.Client, gwNa
 // linDo does one operation. For a change, a nil error with Result
 // linUnknown never happens: an error makes it unknown unless it is the
 // S3 answer that says what happened.
-func linDo(ctx context.Context, gw *minio.Client, in linInput) (linOutput, error) {
+func linDo(ctx context.Context, g linGateway, in linInput) (linOutput, error) {
+	gw := g.s3
 	name := ""
-	if in.Kind != linList {
+	if in.Kind == linCreate || in.Kind == linDelete || in.Kind == linHead {
 		name = linBuckets[in.Bucket]
 	}
 	switch in.Kind {
+	case linWeight:
+		return linSetWeight(ctx, g.endpoint, in)
+	case linMapRead:
+		return linReadWeights(ctx, g.endpoint)
 	case linCreate:
 		err := gw.MakeBucket(ctx, name, minio.MakeBucketOptions{})
 		switch code := minio.ToErrorResponse(err).Code; {
@@ -248,6 +372,75 @@ func linDo(ctx context.Context, gw *minio.Client, in linInput) (linOutput, error
 		}
 	}
 	return out, err
+}
+
+// linGateway is one gateway as the clients reach it: S3 (minio-go) and
+// the admin API (the ecstore binary's admin command).
+type linGateway struct {
+	s3       *minio.Client
+	endpoint string
+}
+
+// linAdminError is a failed admin command; status is "409", "503", ...,
+// or "error" when no HTTP answer was printed.
+type linAdminError struct {
+	status string
+	out    string
+}
+
+func (e *linAdminError) Error() string { return "admin " + e.status + ": " + e.out }
+
+var linEpochLine = regexp.MustCompile(`cluster map epoch (\d+):`)
+
+// linSetWeight sets node in.Bucket+1's weight to 2 (Heavy) or 1 with
+// `ecstore admin node weight`: success answers the map's new epoch; a 409
+// is a refusal that changed nothing (another change won the race, or a
+// rebalance is pending); anything else (a 503, a timeout) is unknown.
+func linSetWeight(ctx context.Context, endpoint string, in linInput) (linOutput, error) {
+	w := "1"
+	if in.Heavy {
+		w = "2"
+	}
+	out, err := adminRunCtx(ctx, endpoint, "node", "weight", fmt.Sprintf("node%d", in.Bucket+1), w)
+	if err == nil {
+		m := linEpochLine.FindStringSubmatch(out)
+		if m == nil {
+			return linOutput{Result: linUnknown}, &linAdminError{"no epoch", out}
+		}
+		epoch, _ := strconv.ParseUint(m[1], 10, 64)
+		return linOutput{Result: linOK, Epoch: epoch}, nil
+	}
+	status := "error"
+	if m := regexp.MustCompile(`admin: (\d{3}) `).FindStringSubmatch(out); m != nil {
+		status = m[1]
+	}
+	if status == "409" {
+		return linOutput{Result: linRefused}, &linAdminError{status, out}
+	}
+	return linOutput{Result: linUnknown}, &linAdminError{status, out}
+}
+
+// linReadWeights reads the map's weights of node1..linNodes through the
+// gateway's admin status.
+func linReadWeights(ctx context.Context, endpoint string) (linOutput, error) {
+	st, err := tryStatus(ctx, &ClusterGateway{Server: &Server{Endpoint: endpoint}})
+	if err != nil {
+		return linOutput{}, &linAdminError{"error", err.Error()}
+	}
+	return linOutput{Result: linListed, Set: linWeightVector(st)}, nil
+}
+
+// linWeightVector is the weight vector of a status: bit n for node n+1 at
+// weight 2 (every drive of it).
+func linWeightVector(st *elasticStatus) uint8 {
+	var v uint8
+	for _, d := range st.Drives {
+		var n int
+		if _, err := fmt.Sscanf(d.Node, "node%d", &n); err == nil && n >= 1 && n <= linNodes && d.Weight == 2 {
+			v |= 1 << (n - 1)
+		}
+	}
+	return v
 }
 
 // close ends the history: unknown outcomes return after everything else.
@@ -341,4 +534,53 @@ func linCheck(ops []porcupine.Operation, timeout time.Duration) (porcupine.Check
 		fmt.Fprintf(&b, "\n    %s", describe(i))
 	}
 	return res, info, b.String()
+}
+
+// TestLinModel checks the model itself on small histories, so that the
+// cluster tests' verdicts mean what they say: each row is linearizable or
+// not, as porcupine must find it.
+func TestLinModel(t *testing.T) {
+	type op struct {
+		in        linInput
+		out       linOutput
+		call, ret int64
+	}
+	w := func(node int, heavy bool, r linResult, epoch uint64, call, ret int64) op {
+		return op{linInput{Kind: linWeight, Bucket: node, Heavy: heavy}, linOutput{Result: r, Epoch: epoch}, call, ret}
+	}
+	read := func(v uint8, call int64) op {
+		return op{linInput{Kind: linMapRead}, linOutput{Result: linListed, Set: v}, call, call + 1}
+	}
+	create := func(b int, r linResult, call, ret int64) op {
+		return op{linInput{Kind: linCreate, Bucket: b}, linOutput{Result: r}, call, ret}
+	}
+	list := func(set uint8, call int64) op {
+		return op{linInput{Kind: linList}, linOutput{Result: linListed, Set: set}, call, call + 1}
+	}
+	rows := []struct {
+		name string
+		ops  []op
+		want porcupine.CheckResult
+	}{
+		{"one change, read", []op{w(0, true, linOK, 5, 0, 10), read(0b1, 20)}, porcupine.Ok},
+		{"change not seen by the read", []op{w(0, true, linOK, 5, 0, 10), read(0, 20)}, porcupine.Illegal},
+		{"epochs grow in order", []op{w(0, true, linOK, 5, 0, 10), w(1, true, linOK, 9, 20, 30), read(0b11, 40)}, porcupine.Ok},
+		{"an epoch going back", []op{w(0, true, linOK, 9, 0, 10), w(1, true, linOK, 5, 20, 30)}, porcupine.Illegal},
+		{"concurrent changes: either order", []op{w(0, true, linOK, 9, 0, 30), w(0, false, linOK, 5, 10, 20), read(0b1, 40)}, porcupine.Ok},
+		{"concurrent changes: the later epoch wins", []op{w(0, true, linOK, 9, 0, 30), w(0, false, linOK, 5, 10, 20), read(0, 40)}, porcupine.Illegal},
+		{"a refusal changes nothing", []op{w(2, true, linRefused, 0, 0, 10), read(0b100, 20)}, porcupine.Illegal},
+		{"unknown: done", []op{w(2, true, linUnknown, 0, 0, 10), read(0b100, 20)}, porcupine.Ok},
+		{"unknown: not done", []op{w(2, true, linUnknown, 0, 0, 10), read(0, 20)}, porcupine.Ok},
+		{"map and table apart", []op{w(0, true, linOK, 5, 0, 10), create(1, linOK, 0, 10), list(0b10, 20), read(0b1, 20)}, porcupine.Ok},
+		{"table still checked", []op{create(1, linOK, 0, 10), list(0, 20), read(0, 20)}, porcupine.Illegal},
+	}
+	for _, r := range rows {
+		var ops []porcupine.Operation
+		for i, o := range r.ops {
+			ops = append(ops, porcupine.Operation{ClientId: i, Input: o.in, Output: o.out, Call: o.call, Return: o.ret})
+		}
+		if got := porcupine.CheckOperations(linModel, ops); got != (r.want == porcupine.Ok) {
+			t.Errorf("%s: linearizable %v, want %v", r.name, got, r.want == porcupine.Ok)
+		}
+	}
 }

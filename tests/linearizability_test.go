@@ -30,15 +30,15 @@ var (
 const linOpTimeout = 12 * time.Second
 
 // TestBucketTableLinearizable (issue 16): clients through both gateways
-// of a 5-node cluster create, delete, head and list a few buckets while a
-// seeded fault loop SIGKILLs, SIGSTOPs and restarts up to 2 nodes at a
-// time, the metadata leader often among them; porcupine must find the
-// history linearizable (Unknown, a check that timed out, fails too).
-//
-// Changing the map's weights is not part of the workload: the cluster
-// map is not on the metadata group (Raft) yet, it lives in
-// cluster.Keeper, whose newest epoch wins; it joins the history once it
-// moves to the group.
+// of a 5-node cluster create, delete, head and list a few buckets and
+// change the map's node weights while a seeded fault loop SIGKILLs,
+// SIGSTOPs and restarts up to 2 nodes at a time, the metadata leader often
+// among them; porcupine must find the history linearizable (Unknown, a
+// check that timed out, fails too). A weight change that succeeds answers
+// the map's epoch, its log position in the metadata group, so changes
+// acknowledged one after another must answer growing epochs; the history
+// ends with each gateway's list of buckets and, once the gateways settled
+// on one map, each gateway's weights.
 func TestBucketTableLinearizable(t *testing.T) {
 	parallelHeavy(t, 40*time.Second)
 	seed := linSeedOrClock(t)
@@ -52,9 +52,9 @@ func TestBucketTableLinearizable(t *testing.T) {
 	}
 	ctx := testCtx(t, duration+checkTimeout+3*time.Minute)
 	c := StartCluster(t, 5, 2, 3, 2)
-	gws := []*minio.Client{linClient(t, c.Gateway(0)), linClient(t, c.Gateway(1))}
+	gws := linGateways(t, c)
 	both := []int{0, 1}
-	clients := []linClientSpec{{both, both}, {both, both}, {both, both}, {both, both}}
+	clients := []linClientSpec{{both, both, true}, {both, both, true}, {both, both, false}, {both, both, false}}
 
 	h := newLinHistory()
 	faults := &linFaults{t: t, c: c, rng: rand.New(rand.NewPCG(seed, 0xfa17)), start: h.start, down: map[int]linDown{}}
@@ -70,10 +70,11 @@ func TestBucketTableLinearizable(t *testing.T) {
 	// history, which every change must have reached.
 	metaLeader(t, c)
 	linFinalLists(ctx, t, h, gws, len(clients))
+	linFinalMaps(ctx, t, c, h, gws, len(clients))
 
 	ops := h.close()
 	res, info, verdict := linCheck(ops, checkTimeout)
-	t.Logf("linearizability (seed %d, %v of operations, 4 clients through 2 gateways, 5 nodes):\n  %s  faults (%d):\n    %s\n  %s",
+	t.Logf("linearizability (seed %d, %v of operations, 4 clients through 2 gateways, 5 nodes; bucket table and map weights):\n  %s  faults (%d):\n    %s\n  %s",
 		seed, duration, h.summary(), len(faults.log), strings.Join(faults.log, "\n    "), verdict)
 	if res != porcupine.Ok {
 		linVisualize(t, c, ops, info)
@@ -93,7 +94,7 @@ func TestBucketTableStaleCopyCaught(t *testing.T) {
 	c := StartClusterWith(t, 3, 2, 3, 2, func(c *Cluster) {
 		c.Gateways[1].proc.env = append(c.Gateways[1].proc.env, "ECSTORE_TEST_STALE_CATALOG=1")
 	})
-	gws := []*minio.Client{linClient(t, c.Gateway(0)), linClient(t, c.Gateway(1))}
+	gws := linGateways(t, c)
 	clients := []linClientSpec{{write: []int{0}, read: []int{1}}, {write: []int{0}, read: []int{1}}}
 	h := newLinHistory()
 	var wg sync.WaitGroup
@@ -135,14 +136,23 @@ func linClient(t *testing.T, g *ClusterGateway) *minio.Client {
 	return cl
 }
 
+// linGateways are the first two gateways of c, for the clients.
+func linGateways(t *testing.T, c *Cluster) []linGateway {
+	return []linGateway{{linClient(t, c.Gateway(0)), c.Gateway(0).Endpoint}, {linClient(t, c.Gateway(1)), c.Gateway(1).Endpoint}}
+}
+
 // linClientSpec is one client: the gateways (indexes) it sends its
-// changes and its reads through, one picked at random per operation.
-type linClientSpec struct{ write, read []int }
+// changes and its reads through, one picked at random per operation;
+// weights: it changes map weights too.
+type linClientSpec struct {
+	write, read []int
+	weights     bool
+}
 
 // runLinClients starts one goroutine per client (wg owns them); each does
 // one operation at a time, chosen by its seeded RNG, until the time or
 // its count runs out.
-func runLinClients(ctx context.Context, wg *sync.WaitGroup, h *linHistory, gws []*minio.Client, specs []linClientSpec, seed uint64, until time.Time, perClient int) {
+func runLinClients(ctx context.Context, wg *sync.WaitGroup, h *linHistory, gws []linGateway, specs []linClientSpec, seed uint64, until time.Time, perClient int) {
 	for id, spec := range specs {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(id)))
@@ -152,6 +162,8 @@ func runLinClients(ctx context.Context, wg *sync.WaitGroup, h *linHistory, gws [
 				}
 				var in linInput
 				switch p := rng.IntN(100); {
+				case spec.weights && p < 6:
+					in = linInput{Kind: linWeight, Bucket: rng.IntN(linNodes), Heavy: rng.IntN(2) == 0}
 				case p < 30:
 					in.Kind = linCreate
 				case p < 55:
@@ -161,9 +173,11 @@ func runLinClients(ctx context.Context, wg *sync.WaitGroup, h *linHistory, gws [
 				default:
 					in.Kind = linList
 				}
-				in.Bucket = rng.IntN(len(linBuckets))
+				if in.Kind != linWeight {
+					in.Bucket = rng.IntN(len(linBuckets))
+				}
 				via := spec.read
-				if in.Kind == linCreate || in.Kind == linDelete {
+				if in.Kind == linCreate || in.Kind == linDelete || in.Kind == linWeight {
 					via = spec.write
 				}
 				gw := via[rng.IntN(len(via))]
@@ -181,7 +195,7 @@ func runLinClients(ctx context.Context, wg *sync.WaitGroup, h *linHistory, gws [
 // linFinalLists lists the buckets through each gateway once every client
 // is done (retrying a failed list for up to 30 s), as the history's last
 // operations.
-func linFinalLists(ctx context.Context, t *testing.T, h *linHistory, gws []*minio.Client, client int) {
+func linFinalLists(ctx context.Context, t *testing.T, h *linHistory, gws []linGateway, client int) {
 	t.Helper()
 	for i, gw := range gws {
 		deadline := time.Now().Add(30 * time.Second)
@@ -196,6 +210,33 @@ func linFinalLists(ctx context.Context, t *testing.T, h *linHistory, gws []*mini
 				t.Fatalf("ListBuckets through gateway%d still fails 30 s after the faults ended: %s", i+1, h.summary())
 			}
 			time.Sleep(500 * time.Millisecond)
+		}
+	}
+}
+
+// linFinalMaps waits (up to 90 s) until both gateways run on one map with
+// no rebalance pending, then reads each one's weights as the history's
+// last operations.
+func linFinalMaps(ctx context.Context, t *testing.T, c *Cluster, h *linHistory, gws []linGateway, client int) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		a, errA := tryStatus(ctx, c.Gateway(0))
+		b, errB := tryStatus(ctx, c.Gateway(1))
+		if errA == nil && errB == nil && a.MapEpoch == b.MapEpoch && !a.Rebalance.Pending && !a.Rebalance.Running && !b.Rebalance.Pending && !b.Rebalance.Running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateways did not settle on one map 90 s after the faults ended: %v / %v", errA, errB)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for i, gw := range gws {
+		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		ok := h.run(octx, client, gw, fmt.Sprintf("gateway%d", i+1), linInput{Kind: linMapRead})
+		cancel()
+		if !ok {
+			t.Fatalf("reading the map through gateway%d failed: %s", i+1, h.summary())
 		}
 	}
 }
