@@ -24,8 +24,10 @@ type Map struct {
 	// moved yet: readers look there too, and a rebalance moves them. It is
 	// emptied (in a new epoch) when a rebalance finishes.
 	Prior []Layout `yaml:"prior,omitempty" json:"prior,omitempty"`
-	// RebalanceBy names the gateway (its address) that runs the rebalance
-	// of Prior; "" when there is none to run.
+	// RebalanceBy names the gateway (its address) that made the change
+	// Prior waits for. Versions before the metadata group ran the
+	// rebalance there; now the holder of the group's rebalance lease runs
+	// it, whichever gateway that is.
 	RebalanceBy string `yaml:"rebalance_by,omitempty" json:"rebalance_by,omitempty"`
 }
 

@@ -388,7 +388,6 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	// The walks (heal, rebalance) stop before the drives close.
 	defer repair.Stop()
 	g.Go(func() error { ms.watch(gctx); return nil })
-	ms.startRebalance(m)
 	s3cfg := s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}
 	handler := startServices(gctx, g, gatewayView{layer, repair}, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, s3cfg, cfg.UploadExpiry, log, ms, clientMetaView(mc, metaAddrs(m)),
 		jobLeases{mc, holderID(cfg.Address)})

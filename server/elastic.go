@@ -30,7 +30,7 @@ const maxPriorLayouts = 4
 // drives from the map, keeps the map in step with the nodes, runs the
 // rebalance after a change, and makes the admin node operations.
 type membership struct {
-	self   string // this gateway's address: who runs a rebalance
+	self   string // this gateway's address
 	keeper *cluster.Keeper
 	opts   rpc.Options // client options; Maps is keeper
 	met    *metrics
@@ -44,7 +44,14 @@ type membership struct {
 	// tests that run without a group.
 	maps metaMaps
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// lease is the rebalance lease's job context while this gateway holds
+	// it (nil otherwise), and leaseToken its fencing token: only the
+	// holder runs the rebalance (rebalanceJob).
+	lease      context.Context
+	leaseToken uint64
+	// leases is where the lease is kept (for the takeover's answer).
+	leases leaseStore
 	drives map[string]gateway.Drive // by drive ID: one breaker per drive for the process's life
 	nodes  map[string]*rpc.NodeClient
 	layer  *gateway.Layer
@@ -150,33 +157,57 @@ func (ms *membership) adopted(m *cluster.Map) {
 }
 
 // startRebalance runs the rebalance of m's prior layouts if this gateway
-// is the one to run it.
+// holds the rebalance lease.
 func (ms *membership) startRebalance(m *cluster.Map) {
-	if len(m.Prior) == 0 || m.RebalanceBy != ms.self {
+	ctx := ms.rebalanceContext(m)
+	if len(m.Prior) == 0 || ctx == nil {
 		return
 	}
 	epoch := m.Epoch
-	ms.repair.StartRebalance(ms.rebalanceContext(m), ms.rate, func(st gateway.HealStatus) {
+	ms.repair.StartRebalance(ctx, ms.rate, func(st gateway.HealStatus) {
 		// Not on the walk's goroutine: a map change holding changeMu may be
 		// waiting for this walk to stop.
 		go ms.finishRebalance(epoch, st)
 	})
 }
 
-// rebalanceContext is the context of m's rebalance: its moves carry a
-// fencing token, the log position at which the metadata group committed
-// m, so a drive refuses the moves of a rebalance of an older map once it
-// has seen one of a newer map's (storagenode.WithFence).
+// rebalanceContext is the context of m's rebalance, nil unless this
+// gateway holds the rebalance lease: it ends with the lease, and its moves
+// carry a fencing token, the higher of the lease's (the log position of
+// its grant) and m's epoch (the log position that committed m), so a drive
+// refuses the moves of an earlier holder, and of a rebalance of an older
+// map, once it has seen a later one's (storagenode.WithFence).
 func (ms *membership) rebalanceContext(m *cluster.Map) context.Context {
-	ctx := ms.ctx
-	if ms.maps == nil {
-		return ctx
+	ms.mu.Lock()
+	ctx, token := ms.lease, ms.leaseToken
+	ms.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		return nil
 	}
-	mv := ms.maps.ClusterMap()
-	if gm, err := groupMap(mv); err != nil || gm == nil || gm.ID() != m.ID() {
-		return ctx
+	if ms.maps != nil {
+		if gm, err := groupMap(ms.maps.ClusterMap()); err == nil && gm != nil && gm.ID() == m.ID() {
+			token = max(token, uint64(gm.Epoch))
+		}
 	}
-	return storagenode.WithFence(ctx, "rebalance", mv.Epoch)
+	return storagenode.WithFence(ctx, leaseRebalance, token)
+}
+
+// rebalanceJob runs while this gateway holds the rebalance lease (ctx ends
+// when it is lost): it starts the rebalance pending, and lets map changes
+// and the supervision start the next ones, until the lease ends.
+func (ms *membership) rebalanceJob(ctx context.Context) {
+	f, _ := storagenode.FenceOf(ctx)
+	ms.mu.Lock()
+	ms.lease, ms.leaseToken = ctx, f.Token
+	ms.mu.Unlock()
+	defer func() {
+		ms.mu.Lock()
+		ms.lease, ms.leaseToken = nil, 0
+		ms.mu.Unlock()
+		ms.repair.Rebalancer().Stop() // (its context ended with the lease)
+	}()
+	ms.startRebalance(ms.keeper.Map())
+	<-ctx.Done()
 }
 
 // finishRebalance drops the prior layouts once the walk of epoch is done.
@@ -306,7 +337,7 @@ func (ms *membership) watch(ctx context.Context) {
 // a clean walk if that failed.
 func (ms *membership) superviseRebalance() {
 	m := ms.keeper.Map()
-	if len(m.Prior) == 0 || m.RebalanceBy != ms.self {
+	if len(m.Prior) == 0 || ms.rebalanceContext(m) == nil {
 		return
 	}
 	st := ms.repair.RebalanceStatus()
@@ -498,7 +529,8 @@ func (ms *membership) commitMap(ctx context.Context, cur, next *cluster.Map) (ui
 var errMapChanged = errors.New("the cluster map changed meanwhile")
 
 // moveFrom records the current layout as prior (objects placed by it have
-// to move) and names this gateway to run the rebalance.
+// to move; the holder of the rebalance lease moves them) and names this
+// gateway as the one that asked (for versions before the lease).
 func (ms *membership) moveFrom(m *cluster.Map) error {
 	if len(m.Prior) >= maxPriorLayouts {
 		return fmt.Errorf("%d map changes are already waiting for the rebalance; let it finish first", len(m.Prior))
@@ -632,14 +664,25 @@ func (ms *membership) RemoveNode(ctx context.Context, id string, force bool) (ad
 	})
 }
 
+// Rebalance restarts the pending rebalance's walk here if this gateway
+// holds the rebalance lease; otherwise it says which gateway does (the
+// lease passes on by itself when its holder stops answering).
 func (ms *membership) Rebalance(ctx context.Context) (admin.MapChange, error) {
-	return ms.change(ctx, func(m *cluster.Map) (string, error) {
-		if len(m.Prior) == 0 {
-			return "", errors.New("no rebalance pending")
+	m := ms.keeper.Map()
+	if len(m.Prior) == 0 {
+		return admin.MapChange{}, errors.New("no rebalance pending")
+	}
+	if ms.rebalanceContext(m) != nil {
+		ms.startRebalance(m)
+		return admin.MapChange{Epoch: m.Epoch, Message: "rebalance restarted on " + ms.self + " (it holds the rebalance lease)"}, nil
+	}
+	if ms.leases != nil {
+		if l, ok := ms.leases.Lease(leaseRebalance); ok {
+			return admin.MapChange{}, fmt.Errorf("the rebalance runs on the gateway holding its lease (%s, until %s); it passes to another gateway by itself when that one stops renewing it",
+				l.Holder, l.Expires.Format(time.RFC3339))
 		}
-		m.RebalanceBy = ms.self
-		return "rebalance taken over by " + ms.self, nil
-	})
+	}
+	return admin.MapChange{}, errors.New("no gateway holds the rebalance lease yet; one takes it within seconds (see `ecstore admin status`)")
 }
 
 func (ms *membership) Nodes(_ context.Context, drives []gateway.DriveState) (int, []admin.NodeStatus) {

@@ -32,6 +32,7 @@ var (
 const (
 	leaseScanner      = "scanner"
 	leaseUploadExpiry = "upload-expiry"
+	leaseRebalance    = "rebalance" // cluster gateways only: the walk after a map change
 )
 
 // leaseTTL is a job lease's length. The holder renews it every third of

@@ -374,6 +374,13 @@ func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *me
 		})
 		return nil
 	})
+	if ms, ok := members.(*membership); ok {
+		ms.leases = jobs.store
+		g.Go(func() error {
+			runLeased(ctx, jobs.store, leaseRebalance, jobs.holder, log, ms.rebalanceJob)
+			return nil
+		})
+	}
 	m.attach(gw)
 	s3cfg.Credentials, s3cfg.Logger, s3cfg.Observe = creds, log, m.observe
 	s3 := s3compat.NewServer(gw.Layer, s3cfg)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -830,7 +831,8 @@ func TestElasticDrain(t *testing.T) {
 }
 
 // TestElasticRebalancerKilled SIGKILLs the gateway in the middle of a
-// rebalance and starts it again: the rebalance must resume and end with
+// rebalance and starts it again: once it holds the rebalance lease again
+// (the killed one's ran out), the rebalance must resume and end with
 // every object readable, exactly k+m shards per object, and nothing left for
 // a heal to repair.
 func TestElasticRebalancerKilled(t *testing.T) {
@@ -891,7 +893,21 @@ func TestElasticRebalancerKilled(t *testing.T) {
 	}
 	g.Start()
 	phase("gateway started again")
-	st = elasticStatusOf(ctx, t, g)
+	// The rebalance runs under a lease of the metadata group: the killed
+	// process's lease runs out (30 s after its last renewal) before the
+	// restarted one, a new holder, is granted it and resumes the walk.
+	deadline = time.Now().Add(90 * time.Second)
+	for {
+		st = elasticStatusOf(ctx, t, g)
+		if rb := st.Rebalance; rb.Running || !rb.Pending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("90 s after the restart the rebalance has not started again: %v", st.Rebalance)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	phase("the restarted gateway holds the rebalance lease")
 	t.Logf("status after the restart: map epoch %d, %d nodes, rebalance %v, cursor %+v", st.MapEpoch, len(st.Nodes), st.Rebalance, st.Rebalance.Cursor)
 	if rb := st.Rebalance; rb.Epoch != killed.Epoch || rb.Started != killed.Started || rb.Cursor.Key == "" {
 		t.Errorf("the restarted gateway does not resume the rebalance it was running (epoch %d started %s, %d objects scanned): it shows epoch %d started %s, cursor %+v",
@@ -940,5 +956,144 @@ func TestElasticRebalancerKilled(t *testing.T) {
 	}
 	if h.ObjectsScanned < int64(len(objs)) {
 		t.Errorf("the heal scanned %d objects, want >= %d", h.ObjectsScanned, len(objs))
+	}
+}
+
+// rebalanceHolder returns the index of the gateway (of c) that holds the
+// rebalance lease, as gateway gw's status shows it; -1 when none does.
+func rebalanceHolder(ctx context.Context, c *Cluster, gw int) int {
+	out, err := adminRunCtx(ctx, c.Gateway(gw).Endpoint, "status", "--json")
+	i := strings.IndexByte(out, '{')
+	if err != nil || i < 0 {
+		return -1
+	}
+	var st struct {
+		Metadata struct {
+			Jobs []struct {
+				Job     string    `json:"job"`
+				Holder  string    `json:"holder"`
+				Expires time.Time `json:"expires"`
+			} `json:"jobs"`
+		} `json:"metadata"`
+	}
+	if json.NewDecoder(strings.NewReader(out[i:])).Decode(&st) != nil {
+		return -1
+	}
+	for _, j := range st.Metadata.Jobs {
+		if j.Job != "rebalance" || time.Now().After(j.Expires) {
+			continue
+		}
+		for k, g := range c.Gateways {
+			if strings.Contains(j.Holder, "/"+g.Addr+"/") {
+				return k
+			}
+		}
+	}
+	return -1
+}
+
+// TestRebalanceLeaseTakeover (issue 16): the rebalance runs on the gateway
+// holding the rebalance lease of the metadata group, whichever made the
+// map change. SIGSTOP that gateway mid-rebalance: the other one is granted
+// the lease once it runs out and finishes the rebalance. SIGCONT the old
+// holder: it finds its lease gone and stops (and a move it still sends
+// carries its old fencing token, which the drives refuse). Every object
+// reads back, and a heal afterwards has nothing to repair.
+func TestRebalanceLeaseTakeover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process elastic cluster; skipped with -short")
+	}
+	parallelHeavy(t, 45*time.Second)
+	ctx := testCtx(t, 6*time.Minute)
+	start := time.Now()
+	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(start).Seconds(), what) }
+	c := StartCluster(t, 6, 1, 3, 2)
+	const bucket = "takeover"
+	if err := c.Gateway(0).Minio(t).MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 500))
+	objs := make([]*clusterObject, 400)
+	for i := range objs {
+		objs[i] = newClusterObject(fmt.Sprintf("o/%03d", i), 300<<10+r.Int64N(700<<10), uint64(50_000+i), "minio", 0)
+	}
+	uploadObjects(ctx, t, c.Gateway(0), bucket, objs)
+	holder := -1
+	for deadline := time.Now().Add(30 * time.Second); holder < 0; time.Sleep(300 * time.Millisecond) {
+		if holder = rebalanceHolder(ctx, c, 0); holder < 0 && time.Now().After(deadline) {
+			t.Fatal("no gateway holds the rebalance lease 30 s after the start")
+		}
+	}
+	other := 1 - holder
+	phase(fmt.Sprintf("%d objects written; gateway%d holds the rebalance lease", len(objs), holder+1))
+
+	// The change is made through the other gateway: the holder runs it.
+	n7 := c.StartNewNode("node7", "zone1", 1)
+	if out, err := adminRunCtx(ctx, c.Gateway(other).Endpoint, "node", "add", "--address", n7.Addr, "--zone", "zone1"); err != nil {
+		t.Fatalf("admin node add through gateway%d: %v\n%s", other+1, err, out)
+	}
+	var stopped rebalanceStatus
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		st := elasticStatusOf(ctx, t, c.Gateway(holder))
+		if rb := st.Rebalance; rb.Running && rb.ShardsMoved > 0 {
+			c.Gateway(holder).proc.signal(syscall.SIGSTOP)
+			stopped = rb
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lease holder gateway%d did not start moving shards within a minute: %v", holder+1, st.Rebalance)
+		}
+	}
+	phase(fmt.Sprintf("gateway%d SIGSTOPped mid-rebalance: %v", holder+1, stopped))
+	resumed := false
+	defer func() {
+		if !resumed {
+			c.Gateway(holder).proc.signal(syscall.SIGCONT)
+		}
+	}()
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		st := elasticStatusOf(ctx, t, c.Gateway(other))
+		if rb := st.Rebalance; !rb.Pending && !rb.Running {
+			// (Its scanner, whose lease it took over too, may have moved
+			// the shards first: a heal puts misplaced shards home.)
+			if rb.ObjectsScanned < int64(len(objs)) || rb.ObjectsFailed != 0 || rb.Error != "" {
+				t.Fatalf("gateway%d's rebalance: %v; want every object walked, none failed", other+1, rb)
+			}
+			checkRecords(t, st, len(objs), false)
+			for _, d := range st.Drives {
+				if d.Node == "node7" && d.Records == 0 {
+					t.Errorf("node7's drive %s holds no records after the rebalance", d.ID)
+				}
+			}
+			phase(fmt.Sprintf("gateway%d took the lease over and finished the rebalance: %v", other+1, rb))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("3 minutes after gateway%d stopped, the rebalance is not over: %v", holder+1, st.Rebalance)
+		}
+	}
+	c.Gateway(holder).proc.signal(syscall.SIGCONT)
+	resumed = true
+	phase(fmt.Sprintf("gateway%d resumed", holder+1))
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		st, err := tryStatus(ctx, c.Gateway(holder))
+		if err == nil && !st.Rebalance.Running && !st.Rebalance.Pending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the old holder still rebalances a minute after it resumed: %v %v", st, err)
+		}
+	}
+	if log := c.Gateway(holder).log(); !strings.Contains(log, "job lease lost") && !strings.Contains(log, "job lease not renewed in time") {
+		t.Errorf("the old holder does not log that it lost the rebalance lease")
+	}
+	for _, g := range c.Gateways {
+		verifyObjects(ctx, t, g, bucket, objs)
+	}
+	phase("every object read back through both gateways")
+	adminOK(t, c, "heal")
+	h := elasticStatusOf(ctx, t, c.Gateway(0)).Heal
+	if h.ObjectsRepaired != 0 || h.ObjectsFailed != 0 || h.ObjectsScanned < int64(len(objs)) {
+		t.Errorf("the heal after the takeover: %d scanned, %d repaired, %d failed; want all scanned, nothing to repair", h.ObjectsScanned, h.ObjectsRepaired, h.ObjectsFailed)
 	}
 }
