@@ -103,28 +103,46 @@ type ShardStore interface {
 	DeleteShard(ctx context.Context, ref ShardRef) error
 }
 
-// MetaStore keeps the per-object metadata records in a sorted index.
+// MetaStore keeps the per-object metadata records in a sorted index: each
+// key's versions, ordered by (ModTime, VersionID), the newest being the
+// key's current version. A record is one version (ObjectMeta.Versioned,
+// DeleteMarker).
 type MetaStore interface {
-	// PutMeta stores the record for (m.Bucket, m.Key). If a record with a
-	// newer (ModTime, VersionID) is stored it refuses with ErrStale; a
-	// record of the same ModTime and VersionID is replaced (a retry or a
-	// heal). The check and the write are atomic. It returns the record it
-	// replaced, or nil. The write is durable (fsynced) when PutMeta returns.
+	// PutMeta stores the version m of (m.Bucket, m.Key). The version it
+	// replaces is the stored one of the same VersionID (a retry or a heal)
+	// or, for a null version (not Versioned), the key's null version: if
+	// that one is newer (ModTime, VersionID) it refuses with ErrStale.
+	// Other versions stay (m is current if it is the newest). The check
+	// and the write are atomic. It returns the version it replaced, or
+	// nil. The write is durable (fsynced) when PutMeta returns.
 	PutMeta(ctx context.Context, m *ObjectMeta) (prev *ObjectMeta, err error)
-	// PutMetaIf is PutMeta as a compare-and-set: it stores m only if the
-	// stored record's VersionID equals expect (expect "" means no record may
-	// be stored), and fails with ErrConflict otherwise. Conditional writes
-	// (If-None-Match, If-Match) are built on it.
+	// PutMetaIf is PutMeta as a compare-and-set on the current version: it
+	// stores m only if the current version's VersionID equals expect
+	// (expect "" means no current version, or a delete marker), and fails
+	// with ErrConflict otherwise. Conditional writes (If-None-Match,
+	// If-Match) are built on it.
 	PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (prev *ObjectMeta, err error)
-	// GetMeta returns the stored record or ErrObjectNotFound.
+	// GetMeta returns the current version (which may be a delete marker)
+	// or ErrObjectNotFound.
 	GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error)
-	// DeleteMeta removes the record if its VersionID equals versionID
-	// (versionID "" removes whatever is stored). It returns the removed
-	// record, or ErrObjectNotFound.
+	// GetVersion returns the version whose VersionID is versionID, or with
+	// versionID "null" the key's null version; ErrObjectNotFound if the
+	// drive holds no such version.
+	GetVersion(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error)
+	// DeleteMeta removes the version whose VersionID is versionID
+	// (versionID "": the current version); the next newest becomes
+	// current. It returns the removed record, or ErrObjectNotFound.
 	DeleteMeta(ctx context.Context, bucket, key, versionID string) (*ObjectMeta, error)
-	// ListMeta returns up to limit records of the bucket whose keys start with
-	// prefix and sort strictly after `after`, in key order (byte order).
-	// limit <= 0 means no limit.
+	// ListVersions returns up to limit versions (limit <= 0: no limit) of
+	// the bucket's keys that start with prefix, in key order (byte order)
+	// and, within a key, newest first, starting after version afterVersion
+	// of key afterKey (afterVersion "": after every version of afterKey;
+	// both "": from the first key).
+	ListVersions(ctx context.Context, bucket, prefix, afterKey, afterVersion string, limit int) ([]ObjectEntry, error)
+	// ListMeta returns the current versions (delete markers included) of
+	// up to limit keys of the bucket that start with prefix and sort
+	// strictly after `after`, in key order (byte order). limit <= 0 means
+	// no limit.
 	ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*ObjectMeta, error)
 	// ListEntries is ListMeta for object listings: the same records in the
 	// same order, each cut to the fields a listing shows (ObjectEntry), which
@@ -152,7 +170,7 @@ type UploadStore interface {
 	// record and its part records, so that no crash leaves an object record
 	// and an upload record over one folder; then it removes the upload's
 	// shard files that m.Parts does not name. Errors:
-	//   - ErrUploadCompleted: the stored record already names the
+	//   - ErrUploadCompleted: a stored version already names the
 	//     upload's folder (a duplicate Complete). The stored record stays;
 	//     an upload record still beside it is removed.
 	//   - ErrUploadNotFound: the upload record is gone otherwise.
@@ -166,7 +184,7 @@ type UploadStore interface {
 	//     completed); its shard files are the caller's to remove.
 	CompleteUpload(ctx context.Context, m *ObjectMeta, expect *string) (prev *ObjectMeta, err error)
 	// AbortUpload removes the upload record and its part records, then the
-	// upload's shard files, unless the stored record of key names the
+	// upload's shard files, unless a stored version of key names the
 	// upload's folder (a Complete committed it here): data a committed
 	// record references is never removed. ErrUploadNotFound if there was
 	// no upload record (unreferenced shard files of that id go all the
@@ -267,6 +285,14 @@ type ObjectMeta struct {
 	// stored one when not); GetMeta returns it when the drive holds it;
 	// ListMeta and the records PutMeta and DeleteMeta return leave it out.
 	Inline []byte `json:"inline,omitempty"`
+	// Versioned: the version has an S3 version id, its VersionID (written
+	// while the bucket's versioning was Enabled). Otherwise it is the
+	// key's "null" version (every version written before versioning
+	// existed, or while it is off or Suspended): a key has at most one,
+	// and storing a null version replaces the one there is.
+	Versioned bool `json:"vd,omitempty"`
+	// DeleteMarker: the version says the key is deleted; it has no data.
+	DeleteMarker bool `json:"dm,omitempty"`
 }
 
 // ObjectEntry is the part of an ObjectMeta record that object listings use:
@@ -283,6 +309,9 @@ type ObjectEntry struct {
 	// DataShards is the record's EC.Data: how many drives must hold the
 	// version for it to be whole.
 	DataShards int `json:"k"`
+	// Versioned and DeleteMarker are the record's.
+	Versioned    bool `json:"vd,omitempty"`
+	DeleteMarker bool `json:"dm,omitempty"`
 }
 
 // Entry returns m's listing entry (sharing m's UserMeta map).
@@ -290,6 +319,7 @@ func (m *ObjectMeta) Entry() ObjectEntry {
 	return ObjectEntry{
 		Key: m.Key, VersionID: m.VersionID, ModTime: m.ModTime, Size: m.Size, ETag: m.ETag,
 		ContentType: m.ContentType, UserMeta: m.UserMeta, DataShards: m.EC.Data,
+		Versioned: m.Versioned, DeleteMarker: m.DeleteMarker,
 	}
 }
 

@@ -51,7 +51,13 @@ func (o *OfflineDrive) PutMetaIf(context.Context, *ObjectMeta, string) (*ObjectM
 func (o *OfflineDrive) GetMeta(context.Context, string, string) (*ObjectMeta, error) {
 	return nil, o.err
 }
+func (o *OfflineDrive) GetVersion(context.Context, string, string, string) (*ObjectMeta, error) {
+	return nil, o.err
+}
 func (o *OfflineDrive) DeleteMeta(context.Context, string, string, string) (*ObjectMeta, error) {
+	return nil, o.err
+}
+func (o *OfflineDrive) ListVersions(context.Context, string, string, string, string, int) ([]ObjectEntry, error) {
 	return nil, o.err
 }
 func (o *OfflineDrive) ListMeta(context.Context, string, string, string, int) ([]*ObjectMeta, error) {

@@ -54,6 +54,9 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"CanceledContext", testCanceledContext},
 		{"Closed", testClosed},
 		{"Fence", testFence},
+		{"Versions", testVersions},
+		{"ListVersions", testListVersions},
+		{"UploadVersions", testUploadVersions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,6 +29,8 @@ const (
 	OpDeleteMeta
 	OpListMeta
 	OpListEntries
+	OpGetVersion
+	OpListVersions
 	OpPutUpload
 	OpGetUpload
 	OpDeleteUpload
@@ -61,6 +63,8 @@ var opInfo = [numOps]struct {
 	OpDeleteMeta:     {"DeleteMeta", true},
 	OpListMeta:       {"ListMeta", false},
 	OpListEntries:    {"ListEntries", false},
+	OpGetVersion:     {"GetVersion", false},
+	OpListVersions:   {"ListVersions", false},
 	OpPutUpload:      {"PutUpload", true},
 	OpGetUpload:      {"GetUpload", false},
 	OpDeleteUpload:   {"DeleteUpload", true},
@@ -269,6 +273,18 @@ func (f *Drive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (
 func (f *Drive) ListMeta(ctx context.Context, bucket, prefix, after string, limit int) ([]*storagenode.ObjectMeta, error) {
 	return do1(f, ctx, OpListMeta, func(ctx context.Context) ([]*storagenode.ObjectMeta, error) {
 		return f.inner.ListMeta(ctx, bucket, prefix, after, limit)
+	})
+}
+
+func (f *Drive) GetVersion(ctx context.Context, bucket, key, versionID string) (*storagenode.ObjectMeta, error) {
+	return do1(f, ctx, OpGetVersion, func(ctx context.Context) (*storagenode.ObjectMeta, error) {
+		return f.inner.GetVersion(ctx, bucket, key, versionID)
+	})
+}
+
+func (f *Drive) ListVersions(ctx context.Context, bucket, prefix, afterKey, afterVersion string, limit int) ([]storagenode.ObjectEntry, error) {
+	return do1(f, ctx, OpListVersions, func(ctx context.Context) ([]storagenode.ObjectEntry, error) {
+		return f.inner.ListVersions(ctx, bucket, prefix, afterKey, afterVersion, limit)
 	})
 }
 

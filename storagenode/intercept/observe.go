@@ -25,7 +25,7 @@ var classes = [numOps]string{
 	OpMakeBucket: ClassOther, OpDeleteBucket: ClassOther, OpStatBucket: ClassMetaRead, OpListBuckets: ClassList,
 	OpCreateShard: ClassShardWrite, OpOpenShard: ClassShardRead, OpDeleteVersion: ClassOther, OpDeleteShard: ClassOther,
 	OpPutMeta: ClassMetaWrite, OpPutMetaIf: ClassMetaWrite, OpGetMeta: ClassMetaRead, OpDeleteMeta: ClassMetaWrite,
-	OpListMeta: ClassList, OpListEntries: ClassList,
+	OpListMeta: ClassList, OpListEntries: ClassList, OpListVersions: ClassList, OpGetVersion: ClassMetaRead,
 	OpPutUpload: ClassMetaWrite, OpGetUpload: ClassMetaRead, OpDeleteUpload: ClassMetaWrite, OpCompleteUpload: ClassMetaWrite,
 	OpAbortUpload: ClassMetaWrite, OpListUploads: ClassList, OpPutPart: ClassMetaWrite, OpListParts: ClassMetaRead,
 }

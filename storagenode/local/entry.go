@@ -91,6 +91,10 @@ func fastEntry(b []byte) (e storagenode.ObjectEntry, ok bool) {
 			e.UserMeta, ok = r.strMap()
 		case "ec":
 			e.DataShards, ok = r.ecData()
+		case "vd":
+			e.Versioned, ok = r.boolean()
+		case "dm":
+			e.DeleteMarker, ok = r.boolean()
 		case "bucket", "dir", "headers", "sums", "drives", "parts", "inl", "inline":
 			ok = r.skip(1)
 		default:
@@ -213,6 +217,21 @@ func (r *cborReader) null() bool {
 		return true
 	}
 	return false
+}
+
+// boolean reads a CBOR true or false (or null, as false).
+func (r *cborReader) boolean() (bool, bool) {
+	if r.i < len(r.b) {
+		switch r.b[r.i] {
+		case 0xf5:
+			r.i++
+			return true, true
+		case 0xf4, 0xf6:
+			r.i++
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // utf8 reads a text string holding valid UTF-8 (as the record decoder requires),

@@ -27,11 +27,12 @@ func entryTestMetas() []*storagenode.ObjectMeta {
 			{Number: 1, Size: 42, ETag: "p", Name: "part.1", Checksums: map[string]string{"CRC32": "x"}},
 			{Number: 2, Size: 1, ETag: "q", Name: "part.2"},
 		},
-		InlineData: true, Inline: []byte{0, 1, 2, 255},
+		InlineData: true, Inline: []byte{0, 1, 2, 255}, Versioned: true,
 	}
 	return []*storagenode.ObjectMeta{
 		full,
 		{Bucket: "b", Key: "bare"},
+		{Bucket: "b", Key: "marker", VersionID: "m1", Versioned: true, DeleteMarker: true},
 		{Bucket: "b", Key: "zero-time", VersionID: "v", ModTime: time.Time{}, Size: -1},
 		{Bucket: "b", Key: "whole-second", ModTime: time.Date(2025, 2, 28, 23, 59, 59, 0, time.UTC)},
 		{Bucket: "b", Key: "one-digit", ModTime: time.Date(2025, 2, 28, 23, 59, 59, 100000000, time.UTC)},
@@ -106,7 +107,7 @@ func libraryEntry(t testing.TB, b []byte) storagenode.ObjectEntry {
 		t.Fatalf("library decode: %v", err)
 	}
 	return storagenode.ObjectEntry{Key: r.Key, VersionID: r.VersionID, ModTime: r.ModTime, Size: r.Size, ETag: r.ETag,
-		ContentType: r.ContentType, UserMeta: r.UserMeta, DataShards: r.EC.Data}
+		ContentType: r.ContentType, UserMeta: r.UserMeta, DataShards: r.EC.Data, Versioned: r.Versioned, DeleteMarker: r.DeleteMarker}
 }
 
 func sameEntry(a, b storagenode.ObjectEntry) bool {

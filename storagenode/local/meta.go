@@ -151,7 +151,7 @@ func (d *Drive) DeleteBucket(ctx context.Context, bucket string) error {
 		return err
 	}
 	b := d.db.NewBatch()
-	for _, kind := range []byte{'o', 'i', 'u', 'p'} {
+	for _, kind := range []byte{'o', 'v', 'i', 'u', 'p'} {
 		p := kindPrefix(kind, bucket)
 		if err := b.DeleteRange(p, prefixEnd(p), nil); err != nil {
 			b.Close()
@@ -247,20 +247,19 @@ func (d *Drive) putMeta(ctx context.Context, m *storagenode.ObjectMeta, expect *
 	k := objectKey(m.Bucket, m.Key)
 	mu := d.keys.lock(k)
 	defer mu.Unlock()
-	prev, err := getRecord[storagenode.ObjectMeta](d.db, k)
+	cur, err := getRecord[storagenode.ObjectMeta](d.db, k)
 	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return nil, errf(err, "put meta %s/%s", m.Bucket, m.Key)
 	}
-	if err := checkExpect(m, prev, expect); err != nil {
+	if err := checkExpect(m, cur, expect); err != nil {
 		return nil, err
-	}
-	if prev != nil && prev.Newer(m) {
-		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
-			m.Bucket, m.Key, m.VersionID, m.ModTime.Format(time.RFC3339Nano), storagenode.ErrStale)
 	}
 	b := d.db.NewBatch()
 	defer b.Close()
-	_ = b.Set(k, v, nil)
+	prev, err := d.putVersion(ctx, b, d.db, cur, m, v)
+	if err != nil {
+		return nil, err
+	}
 	if inline != nil {
 		_ = b.Set(inlineKey(m.Bucket, m.DataDir), inline, nil)
 	}
@@ -292,17 +291,8 @@ func (d *Drive) GetMeta(ctx context.Context, bucket, key string) (*storagenode.O
 		}
 		return nil, fmt.Errorf("storagenode: get meta %s/%s: %w", bucket, key, storagenode.ErrObjectNotFound)
 	}
-	if m.InlineData {
-		v, closer, err := d.db.Get(inlineKey(bucket, m.DataDir))
-		switch {
-		case errors.Is(err, pebble.ErrNotFound):
-			// A record without its shard: the shard is missing here.
-		case err != nil:
-			return nil, errf(err, "get meta %s/%s: inline shard", bucket, key)
-		default:
-			m.Inline = bytes.Clone(v)
-			closer.Close()
-		}
+	if err := d.loadInline(d.db, m); err != nil {
+		return nil, errf(err, "get meta %s/%s: inline shard", bucket, key)
 	}
 	return m, nil
 }
@@ -321,14 +311,40 @@ func (d *Drive) DeleteMeta(ctx context.Context, bucket, key, versionID string) (
 	k := objectKey(bucket, key)
 	mu := d.keys.lock(k)
 	defer mu.Unlock()
-	m, err := getRecord[storagenode.ObjectMeta](d.db, k)
+	cur, err := getRecord[storagenode.ObjectMeta](d.db, k)
 	if err != nil {
 		return nil, errf(err, "delete meta %s/%s", bucket, key)
 	}
-	if m == nil || (versionID != "" && m.VersionID != versionID) {
+	m, vk, err := findVersion(ctx, d.db, bucket, key, cur, func(o *storagenode.ObjectMeta) bool { return versionID == "" || o.VersionID == versionID })
+	if err != nil {
+		return nil, errf(err, "delete meta %s/%s", bucket, key)
+	}
+	if m == nil {
 		return nil, fmt.Errorf("storagenode: delete meta %s/%s version %q: %w", bucket, key, versionID, storagenode.ErrObjectNotFound)
 	}
-	if err := d.db.Delete(k, pebble.Sync); err != nil {
+	b := d.db.NewBatch()
+	defer b.Close()
+	if vk != nil {
+		_ = b.Delete(vk, nil)
+	} else {
+		// The current version goes: the newest noncurrent one takes its
+		// place.
+		next, nk, err := newestNoncurrent(ctx, d.db, bucket, key)
+		if err != nil {
+			return nil, errf(err, "delete meta %s/%s", bucket, key)
+		}
+		if next == nil {
+			_ = b.Delete(k, nil)
+		} else {
+			nv, err := encodeRecord(next)
+			if err != nil {
+				return nil, err
+			}
+			_ = b.Delete(nk, nil)
+			_ = b.Set(k, nv, nil)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, errf(err, "delete meta %s/%s", bucket, key)
 	}
 	if err := d.confirm(); err != nil {
@@ -400,14 +416,15 @@ func (d *Drive) listObjects(ctx context.Context, op, bucket, prefix, after strin
 	return nil
 }
 
-// checkExpect applies PutMetaIf's condition (nil: unconditional).
-func checkExpect(m, prev *storagenode.ObjectMeta, expect *string) error {
+// checkExpect applies PutMetaIf's condition (nil: unconditional) to the
+// current version cur (nil: none); a delete marker counts as none.
+func checkExpect(m, cur *storagenode.ObjectMeta, expect *string) error {
 	if expect == nil {
 		return nil
 	}
 	have := ""
-	if prev != nil {
-		have = prev.VersionID
+	if cur != nil && !cur.DeleteMarker {
+		have = cur.VersionID
 	}
 	if have != *expect {
 		return fmt.Errorf("storagenode: put meta %s/%s: stored version %q, expected %q: %w", m.Bucket, m.Key, have, *expect, storagenode.ErrConflict)

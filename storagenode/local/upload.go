@@ -35,7 +35,11 @@ func (d *Drive) PutUpload(ctx context.Context, u *storagenode.UploadMeta) error 
 	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return errf(err, "put upload %s/%s", u.Bucket, u.UploadID)
 	}
-	if cur != nil && cur.DataDir == u.UploadID {
+	done, err := versionWithDir(ctx, d.db, u.Bucket, u.Key, u.UploadID, cur)
+	if err != nil {
+		return errf(err, "put upload %s/%s", u.Bucket, u.UploadID)
+	}
+	if done {
 		return fmt.Errorf("storagenode: put upload %s/%s: %w", u.Bucket, u.UploadID, storagenode.ErrUploadCompleted)
 	}
 	if err := d.db.Set(uk, v, pebble.Sync); err != nil {
@@ -218,7 +222,7 @@ func (d *Drive) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, e
 	ok, uk := objectKey(m.Bucket, m.Key), uploadKey(m.Bucket, m.DataDir)
 	defer d.keys.lockPair(ok, uk)()
 	op := fmt.Sprintf("complete upload %s/%s (%s)", m.Bucket, m.DataDir, m.Key)
-	prev, err := getRecord[storagenode.ObjectMeta](d.db, ok)
+	cur, err := getRecord[storagenode.ObjectMeta](d.db, ok)
 	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return nil, errf(err, "%s", op)
 	}
@@ -226,13 +230,21 @@ func (d *Drive) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, e
 	if err != nil {
 		return nil, errf(err, "%s", op)
 	}
+	// done: a version of this upload is stored already (a duplicate
+	// Complete; or beside its upload record, as a store written before
+	// Complete retired the upload in the same batch left it): keep that
+	// version, retire the upload.
+	done, err := versionWithDir(ctx, d.db, m.Bucket, m.Key, m.DataDir, cur)
+	if err != nil {
+		return nil, errf(err, "%s", op)
+	}
 	if !found {
-		if prev != nil && prev.DataDir == m.DataDir {
+		if done {
 			return nil, fmt.Errorf("storagenode: %s: %w", op, storagenode.ErrUploadCompleted)
 		}
 		return nil, fmt.Errorf("storagenode: %s: %w", op, storagenode.ErrUploadNotFound)
 	}
-	if err := checkExpect(m, prev, expect); err != nil {
+	if err := checkExpect(m, cur, expect); err != nil {
 		return nil, err
 	}
 	pp := partPrefix(m.Bucket, m.DataDir)
@@ -244,13 +256,16 @@ func (d *Drive) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, e
 	if err := retireUpload(b, m.Bucket, m.DataDir); err != nil {
 		return nil, errf(err, "%s", op)
 	}
-	// done: a record of this upload is stored already, beside its upload
-	// record (a store written before Complete retired the upload in the
-	// same batch): keep that record, retire the upload.
-	done := prev != nil && prev.DataDir == m.DataDir
-	stale := !done && prev != nil && prev.Newer(m)
-	if !done && !stale {
-		_ = b.Set(ok, v, nil)
+	var prev *storagenode.ObjectMeta
+	stale := false
+	if !done {
+		prev, err = d.putVersion(ctx, b, d.db, cur, m, v)
+		switch {
+		case errors.Is(err, storagenode.ErrStale):
+			stale = true
+		case err != nil:
+			return nil, err
+		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, errf(err, "%s", op)
@@ -353,7 +368,11 @@ func (d *Drive) AbortUpload(ctx context.Context, bucket, key, uploadID string) e
 	// The key's lock is held: no Complete can commit a record naming the
 	// folder between this check and the removal (and none can commit after
 	// it, the upload record being gone).
-	if cur == nil || cur.DataDir != uploadID {
+	named, err := versionWithDir(ctx, d.db, bucket, key, uploadID, cur)
+	if err != nil {
+		return errf(err, "%s", op)
+	}
+	if !named {
 		// No read can be on an upload's parts: they go at once.
 		if err := d.removeVersion(bucket, uploadID, d.fs.RemoveAll); err != nil {
 			return errf(err, "%s", op)

@@ -340,6 +340,28 @@ func (d *Client) GetMeta(ctx context.Context, bucket, key string) (*storagenode.
 	return m, nil
 }
 
+func (d *Client) GetVersion(ctx context.Context, bucket, key, versionID string) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckKey(bucket, key); err != nil {
+		return nil, err
+	}
+	m := new(storagenode.ObjectMeta)
+	args := keyArgs{Bucket: bucket, Key: key, VersionID: versionID}
+	if err := d.post(ctx, "get version "+bucket+"/"+key+" "+versionID, mGetVersion, args, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (d *Client) ListVersions(ctx context.Context, bucket, prefix, afterKey, afterVersion string, limit int) ([]storagenode.ObjectEntry, error) {
+	if err := storagenode.CheckBucket(bucket); err != nil {
+		return nil, err
+	}
+	var out []storagenode.ObjectEntry
+	args := listVersionsArgs{Bucket: bucket, Prefix: []byte(prefix), AfterKey: []byte(afterKey), AfterVersion: afterVersion, Limit: max(limit, 0)}
+	err := d.post(ctx, "list versions "+bucket, mListVersions, args, &out)
+	return out, err
+}
+
 func (d *Client) DeleteMeta(ctx context.Context, bucket, key, versionID string) (*storagenode.ObjectMeta, error) {
 	if err := storagenode.CheckKey(bucket, key); err != nil {
 		return nil, err

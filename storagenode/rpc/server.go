@@ -127,6 +127,12 @@ func jsonCalls() map[string]jsonCall {
 		mListEntries: call(func(ctx context.Context, d storagenode.Drive, a *listMetaArgs) (any, error) {
 			return d.ListEntries(ctx, a.Bucket, string(a.Prefix), string(a.After), a.Limit)
 		}),
+		mGetVersion: call(func(ctx context.Context, d storagenode.Drive, a *keyArgs) (any, error) {
+			return d.GetVersion(ctx, a.Bucket, a.Key, a.VersionID)
+		}),
+		mListVersions: call(func(ctx context.Context, d storagenode.Drive, a *listVersionsArgs) (any, error) {
+			return d.ListVersions(ctx, a.Bucket, string(a.Prefix), string(a.AfterKey), a.AfterVersion, a.Limit)
+		}),
 		mPutUpload: call(func(ctx context.Context, d storagenode.Drive, u *storagenode.UploadMeta) (any, error) {
 			return none(d.PutUpload(ctx, u))
 		}),

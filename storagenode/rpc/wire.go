@@ -38,6 +38,8 @@ const (
 	mDeleteMeta     = "meta/delete"
 	mListMeta       = "meta/list"
 	mListEntries    = "meta/entries"
+	mGetVersion     = "meta/version"
+	mListVersions   = "meta/versions"
 	mPutUpload      = "upload/put"
 	mGetUpload      = "upload/get"
 	mDeleteUpload   = "upload/delete"
@@ -81,6 +83,14 @@ type (
 		Prefix []byte `json:"prefix,omitempty"`
 		After  []byte `json:"after,omitempty"`
 		Limit  int    `json:"limit,omitempty"`
+	}
+	// listVersionsArgs is listMetaArgs with the version to start after.
+	listVersionsArgs struct {
+		Bucket       string `json:"bucket"`
+		Prefix       []byte `json:"prefix,omitempty"`
+		AfterKey     []byte `json:"after,omitempty"`
+		AfterVersion string `json:"after_vid,omitempty"`
+		Limit        int    `json:"limit,omitempty"`
 	}
 	uploadArgs struct {
 		Bucket   string `json:"bucket"`
