@@ -332,8 +332,8 @@ func (l *Layer) ListObjects(ctx context.Context, bucket string, p s3api.ListPara
 		if !ok {
 			break
 		}
-		if e == nil {
-			continue
+		if e == nil || e.DeleteMarker {
+			continue // no version whole, or deleted (its current version is a delete marker)
 		}
 		if n == p.MaxKeys {
 			res.IsTruncated = true

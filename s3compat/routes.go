@@ -15,7 +15,7 @@ var unsupportedSubresources = []string{
 	"replication", "encryption", "object-lock", "retention", "legal-hold",
 	"notification", "logging", "requestPayment", "accelerate", "analytics",
 	"inventory", "metrics", "intelligent-tiering", "ownershipControls",
-	"publicAccessBlock", "torrent", "restore", "select", "versions",
+	"publicAccessBlock", "torrent", "restore", "select",
 	"versionId", "session", "metadataTable",
 }
 
@@ -56,6 +56,8 @@ func (s *Server) route(q *request) (handler, string) {
 				return s.getBucketLocation, "GetBucketLocation"
 			case has("versioning"):
 				return s.getBucketVersioning, "GetBucketVersioning"
+			case has("versions"):
+				return s.listObjectVersions, "ListObjectVersions"
 			case has("uploads"):
 				return s.listMultipartUploads, "ListMultipartUploads"
 			case q.query.Get("list-type") == "2":

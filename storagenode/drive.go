@@ -136,8 +136,9 @@ type MetaStore interface {
 	// ListVersions returns up to limit versions (limit <= 0: no limit) of
 	// the bucket's keys that start with prefix, in key order (byte order)
 	// and, within a key, newest first, starting after version afterVersion
-	// of key afterKey (afterVersion "": after every version of afterKey;
-	// both "": from the first key).
+	// ("null": the null version) of key afterKey (afterVersion "": after
+	// every version of afterKey; both "": from the first key). A drive
+	// that does not hold afterVersion lists every version of afterKey.
 	ListVersions(ctx context.Context, bucket, prefix, afterKey, afterVersion string, limit int) ([]ObjectEntry, error)
 	// ListMeta returns the current versions (delete markers included) of
 	// up to limit keys of the bucket that start with prefix and sort

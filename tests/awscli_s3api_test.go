@@ -80,6 +80,25 @@ func TestAWSCLIS3APIBreadth(t *testing.T) {
 			if strings.Join(keys, ",") != "sum/SHA1,sum/SHA256" {
 				t.Errorf("list-objects-v2 --prefix sum/ --start-after sum/CRC32: %v", keys)
 			}
+			// ListObjectVersions of a bucket that never had versioning:
+			// each object once, as its null version, the latest; pages of
+			// one (the CLI follows NextKeyMarker/NextVersionIdMarker).
+			var lv struct {
+				Versions []struct {
+					Key, VersionId string
+					IsLatest       bool
+					Size           int64
+				}
+				DeleteMarkers []any
+			}
+			cli.json(&lv, "s3api", "list-object-versions", "--bucket", b, "--prefix", "sum/", "--page-size", "1")
+			var vs []string
+			for _, v := range lv.Versions {
+				vs = append(vs, v.Key+"@"+v.VersionId+"/"+strconv.FormatBool(v.IsLatest)+"/"+strconv.FormatInt(v.Size, 10))
+			}
+			if got, want := strings.Join(vs, ","), "sum/CRC32@null/true/70000,sum/SHA1@null/true/70000,sum/SHA256@null/true/70000"; got != want || len(lv.DeleteMarkers) != 0 {
+				t.Errorf("list-object-versions --prefix sum/ --page-size 1: %s (delete markers %v), want %s", got, lv.DeleteMarkers, want)
+			}
 			// UploadPartCopy with a range, then Complete; bytes compared.
 			big := filepath.Join(work, "big.bin")
 			bigData := randData(2, 6<<20+123)

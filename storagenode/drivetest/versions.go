@@ -196,8 +196,13 @@ func testListVersions(t *testing.T, d storagenode.Drive) {
 		}
 		wantIDs(t, got, want...)
 	}
-	// After a key: none of its versions.
+	// After a key: none of its versions. After a version the drive does
+	// not hold: all of the key's. After the null version.
 	wantIDs(t, versionIDs(t, d, "", "ab", "", 0), want[9:]...)
+	wantIDs(t, versionIDs(t, d, "", "ab", "gone", 0), want[6:]...)
+	putMeta(t, d, meta("bkt", "ab", 0)) // the oldest version of "ab": null
+	wantIDs(t, versionIDs(t, d, "ab", "ab", "null", 0))
+	wantIDs(t, versionIDs(t, d, "ab", "ab", vmeta("ab", 7).VersionID, 0), "ab@v000000")
 }
 
 // testUploadVersions: a completed upload whose version is no longer

@@ -257,37 +257,44 @@ func (d *Drive) ListVersions(ctx context.Context, bucket, prefix, afterKey, afte
 	full := func() bool { return limit > 0 && len(out) >= limit }
 	ob := len(kindPrefix('o', bucket))
 	stop := errors.New("full")
+	var key []storagenode.ObjectEntry // the versions of one key, reused
 	err = scanRaw(ctx, snap, lower, upper, 0, func(k, v []byte) error {
-		key := string(k[ob:])
-		// Resuming inside afterKey: skip its versions up to afterVersion.
-		skipping := afterVersion != "" && key == afterKey
+		name := string(k[ob:])
 		cur, err := decodeEntry(v)
 		if err != nil {
 			return fmt.Errorf("%w (index key %q)", err, k)
 		}
-		if !skipping {
-			out = append(out, cur)
-		} else if cur.VersionID == afterVersion {
-			skipping = false
-		}
-		vp := versionPrefix(bucket, key)
-		for ok := vit.SeekGE(vp); ok && bytes.HasPrefix(vit.Key(), vp) && !full(); ok = vit.Next() {
+		key = append(key[:0], cur)
+		vp := versionPrefix(bucket, name)
+		for ok := vit.SeekGE(vp); ok && bytes.HasPrefix(vit.Key(), vp); ok = vit.Next() {
 			val, err := vit.ValueAndErr()
 			if err != nil {
 				return err
 			}
-			e, err := decodeEntry(val)
-			if err != nil {
-				continue // a damaged noncurrent record: a write replaces it
+			if e, err := decodeEntry(val); err == nil { // (a damaged noncurrent record: a write replaces it)
+				key = append(key, e)
 			}
-			if skipping {
-				skipping = e.VersionID != afterVersion
-				continue
-			}
-			out = append(out, e)
 		}
 		if err := vit.Error(); err != nil {
 			return err
+		}
+		from := 0
+		if afterVersion != "" && name == afterKey {
+			// Resuming inside afterKey, after afterVersion; a drive that
+			// does not hold that version lists them all (the caller
+			// places them).
+			for i, e := range key {
+				if e.VersionID == afterVersion || (afterVersion == "null" && !e.Versioned) {
+					from = i + 1
+					break
+				}
+			}
+		}
+		for _, e := range key[from:] {
+			if full() {
+				return stop
+			}
+			out = append(out, e)
 		}
 		if full() {
 			return stop

@@ -1,0 +1,239 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/ecstore/ecstore/s3api"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// s3VersionID is the S3 version id of a version: its VersionID, or "null"
+// for the key's null version.
+func s3VersionID(versioned bool, vid string) string {
+	if !versioned {
+		return "null"
+	}
+	return vid
+}
+
+// vcursor walks one drive's versions in its order (key, then newest
+// first) in batches.
+type vcursor struct {
+	ctx                context.Context
+	d                  storagenode.Drive
+	bucket, prefix     string
+	afterKey, afterVID string // where the next batch starts (S3 version id)
+	limit              int
+	buf                []storagenode.ObjectEntry
+	done               bool
+	err                error
+}
+
+func (c *vcursor) fill() {
+	if len(c.buf) > 0 || c.done {
+		return
+	}
+	es, err := c.d.ListVersions(c.ctx, c.bucket, c.prefix, c.afterKey, c.afterVID, c.limit)
+	if err != nil {
+		c.buf, c.err, c.done = nil, err, true
+		return
+	}
+	c.buf, c.done = es, len(es) < c.limit
+	if len(es) > 0 {
+		last := es[len(es)-1]
+		c.afterKey, c.afterVID = last.Key, s3VersionID(last.Versioned, last.VersionID)
+	}
+	c.limit = listBatch
+}
+
+func (c *vcursor) peek() *storagenode.ObjectEntry {
+	c.fill()
+	if len(c.buf) == 0 {
+		return nil
+	}
+	return &c.buf[0]
+}
+
+// versionBefore reports whether a comes before b in a version listing:
+// key order, then newest first.
+func versionBefore(a, b *storagenode.ObjectEntry) bool {
+	if a.Key != b.Key {
+		return a.Key < b.Key
+	}
+	return a.Newer(b)
+}
+
+// vmerger yields each version the drives hold once, with how many drives
+// hold it, in listing order. It reads every drive.
+type vmerger struct {
+	cur []*vcursor
+}
+
+// next returns the next version and how many drives hold it; ok false at
+// the end.
+func (m *vmerger) next() (e storagenode.ObjectEntry, holders int, ok bool) {
+	var first *storagenode.ObjectEntry
+	for _, c := range m.cur {
+		if h := c.peek(); h != nil && (first == nil || versionBefore(h, first)) {
+			first = h
+		}
+	}
+	if first == nil {
+		return e, 0, false
+	}
+	e = *first
+	for _, c := range m.cur {
+		if h := c.peek(); h != nil && h.Key == e.Key && h.VersionID == e.VersionID {
+			holders++
+			c.buf = c.buf[1:]
+		}
+	}
+	return e, holders, true
+}
+
+// skipKeys drops every version of keys that start with p.
+func (m *vmerger) skipKeys(p string) {
+	for _, c := range m.cur {
+		for {
+			h := c.peek()
+			if h == nil || !strings.HasPrefix(h.Key, p) {
+				break
+			}
+			c.buf = c.buf[1:]
+			if len(c.buf) == 0 && !c.done && c.err == nil {
+				// Jump past the prefix instead of reading all of it
+				// (0xff never occurs in UTF-8).
+				c.afterKey, c.afterVID = p+"\xff", ""
+			}
+		}
+	}
+}
+
+// ListObjectVersions merges the drives' version indexes: a version is
+// listed when at least its k drives hold it (as pick chooses a current
+// version); the first listed version of a key is its latest.
+func (l *Layer) ListObjectVersions(ctx context.Context, bucket string, p s3api.ListVersionsParams) (_ s3api.ListVersionsResult, err error) {
+	defer translate(&err)
+	var res s3api.ListVersionsResult
+	if _, err := l.bucket(ctx, bucket); err != nil {
+		return res, err
+	}
+	all := l.topo().drives
+	m := &vmerger{}
+	batch := min(max(p.MaxKeys, 1), listBatch) + 1
+	afterKey, afterVID := p.KeyMarker, p.VersionIDMarker
+	if p.KeyMarker == "" {
+		afterVID = ""
+	}
+	if p.Delimiter != "" && afterVID == "" && strings.HasPrefix(afterKey, p.Prefix) {
+		// Continuing after a common prefix: skip everything under it.
+		rest := afterKey[len(p.Prefix):]
+		if i := strings.Index(rest, p.Delimiter); i >= 0 && i+len(p.Delimiter) == len(rest) {
+			afterKey += "\xff"
+		}
+	}
+	for _, d := range all {
+		m.cur = append(m.cur, &vcursor{ctx: ctx, d: d, bucket: bucket, prefix: p.Prefix, afterKey: afterKey, afterVID: afterVID, limit: batch})
+	}
+	fanout(all, func(i int, _ storagenode.Drive) error { m.cur[i].fill(); return nil })
+	answered := 0
+	for _, c := range m.cur {
+		if c.err == nil {
+			answered++
+		} else if !errors.Is(c.err, storagenode.ErrDriveOffline) {
+			l.log.Warn("list versions: drive failed", "drive", c.d.ID(), "err", c.err)
+		}
+	}
+	if answered < len(all)/2+1 {
+		return res, withMessage(ErrUnavailable, "Not enough drives answered to list the bucket's versions.")
+	}
+	// Resuming inside KeyMarker: a drive that does not hold the marker
+	// version lists all of that key's versions; drop those up to the
+	// marker (if no drive holds it any more, all of them are listed).
+	var pending []storagenode.ObjectEntry
+	var holders []int
+	if afterVID != "" {
+		for {
+			e, h, ok := m.peekKey(afterKey)
+			if !ok {
+				break
+			}
+			pending, holders = append(pending, e), append(holders, h)
+		}
+		for i, e := range pending {
+			if s3VersionID(e.Versioned, e.VersionID) == afterVID {
+				pending, holders = pending[i+1:], holders[i+1:]
+				break
+			}
+		}
+	}
+	latestDone := afterVID != "" // the marker's key had its latest on an earlier page
+	lastKey := ""
+	n := 0
+	for {
+		var e storagenode.ObjectEntry
+		var h int
+		if len(pending) > 0 {
+			e, h, pending, holders = pending[0], holders[0], pending[1:], holders[1:]
+		} else {
+			var ok bool
+			if e, h, ok = m.next(); !ok {
+				break
+			}
+		}
+		k := e.DataShards
+		if k <= 0 {
+			k = l.k
+		}
+		if h < k {
+			continue // not whole: a write that lost its quorum, or a leftover
+		}
+		if e.Key != lastKey {
+			lastKey, latestDone = e.Key, latestDone && e.Key == afterKey
+		}
+		if p.Delimiter != "" {
+			if i := strings.Index(e.Key[len(p.Prefix):], p.Delimiter); i >= 0 {
+				if n == p.MaxKeys {
+					res.IsTruncated = true
+					break
+				}
+				cp := e.Key[:len(p.Prefix)+i+len(p.Delimiter)]
+				res.Prefixes = append(res.Prefixes, cp)
+				res.NextKeyMarker, res.NextVersionIDMarker = cp, ""
+				n++
+				m.skipKeys(cp)
+				pending, holders = nil, nil
+				continue
+			}
+		}
+		if n == p.MaxKeys {
+			res.IsTruncated = true
+			break
+		}
+		vid := s3VersionID(e.Versioned, e.VersionID)
+		res.Versions = append(res.Versions, s3api.VersionInfo{
+			Key: e.Key, VersionID: vid, IsLatest: !latestDone, DeleteMarker: e.DeleteMarker,
+			Size: e.Size, ETag: e.ETag, ModTime: e.ModTime,
+		})
+		latestDone = true
+		res.NextKeyMarker, res.NextVersionIDMarker = e.Key, vid
+		n++
+	}
+	return res, nil
+}
+
+// peekKey returns the next version if it is one of key's (taking it).
+func (m *vmerger) peekKey(key string) (storagenode.ObjectEntry, int, bool) {
+	var first *storagenode.ObjectEntry
+	for _, c := range m.cur {
+		if h := c.peek(); h != nil && (first == nil || versionBefore(h, first)) {
+			first = h
+		}
+	}
+	if first == nil || first.Key != key {
+		return storagenode.ObjectEntry{}, 0, false
+	}
+	return m.next()
+}
