@@ -91,6 +91,16 @@ func (b BucketSettings) Get(s Setting) []byte {
 	return b.Docs[s]
 }
 
+// Empty reports whether no document is set.
+func (b BucketSettings) Empty() bool {
+	for _, d := range b.Docs {
+		if d != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // Tag is one tag of a tag set.
 type Tag struct {
 	Key   string `json:"key"`

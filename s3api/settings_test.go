@@ -62,7 +62,13 @@ func TestSettings(t *testing.T) {
 		seen[s.String()] = true
 	}
 	var b BucketSettings
+	if !b.Empty() {
+		t.Error("zero BucketSettings not Empty")
+	}
 	b.Docs[SettingTags] = []byte(`[]`)
+	if b.Empty() {
+		t.Error("BucketSettings with tags Empty")
+	}
 	if string(b.Get(SettingTags)) != "[]" || b.Get(Setting(-1)) != nil || b.Get(numSettings) != nil || Setting(99).Valid() {
 		t.Error("Get/Valid outside the enum")
 	}
