@@ -33,4 +33,13 @@ type Catalog interface {
 	// call (a read index); a copy no other process changes may return
 	// at once.
 	Sync(ctx context.Context) error
+
+	// Settings returns a bucket's settings documents from the local copy
+	// (no network); false when the copy lacks the bucket.
+	Settings(name string) (s3api.BucketSettings, bool)
+	// PutSetting replaces one settings document of a bucket (nil removes
+	// it), ordered by the store with every other change, and returns once
+	// the local copy holds it (read your writes). ErrBucketNotFound, or
+	// ErrUnavailable when the store cannot commit it.
+	PutSetting(ctx context.Context, name string, s s3api.Setting, doc []byte) error
 }

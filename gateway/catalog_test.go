@@ -26,11 +26,40 @@ type memCatalog struct {
 	buckets   map[string]s3api.BucketInfo
 	pending   map[string]s3api.BucketInfo
 	syncs     atomic.Int64
-	changeErr error // CreateBucket and DeleteBucket fail with it
+	changeErr error // CreateBucket, DeleteBucket and PutSetting fail with it
+	// settings by bucket; pendingSet are changes another gateway made
+	// that this copy has not seen yet (Sync applies them).
+	settings   map[string]s3api.BucketSettings
+	pendingSet map[string]s3api.BucketSettings
 }
 
 func newMemCatalog() *memCatalog {
-	return &memCatalog{buckets: map[string]s3api.BucketInfo{}, pending: map[string]s3api.BucketInfo{}}
+	return &memCatalog{buckets: map[string]s3api.BucketInfo{}, pending: map[string]s3api.BucketInfo{},
+		settings: map[string]s3api.BucketSettings{}, pendingSet: map[string]s3api.BucketSettings{}}
+}
+
+func (c *memCatalog) Settings(name string) (s3api.BucketSettings, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.buckets[name]; !ok {
+		return s3api.BucketSettings{}, false
+	}
+	return c.settings[name], true
+}
+
+func (c *memCatalog) PutSetting(_ context.Context, name string, s s3api.Setting, doc []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.changeErr != nil {
+		return c.changeErr
+	}
+	if _, ok := c.buckets[name]; !ok {
+		return ErrBucketNotFound
+	}
+	set := c.settings[name]
+	set.Docs[s] = bytes.Clone(doc)
+	c.settings[name] = set
+	return nil
 }
 
 func (c *memCatalog) Bucket(name string) (s3api.BucketInfo, bool) {
@@ -74,6 +103,7 @@ func (c *memCatalog) DeleteBucket(_ context.Context, name string) error {
 		return ErrBucketNotFound
 	}
 	delete(c.buckets, name)
+	delete(c.settings, name)
 	return nil
 }
 
@@ -85,6 +115,10 @@ func (c *memCatalog) Sync(context.Context) error {
 		c.buckets[n] = b
 	}
 	clear(c.pending)
+	for n, set := range c.pendingSet {
+		c.settings[n] = set
+	}
+	clear(c.pendingSet)
 	return nil
 }
 

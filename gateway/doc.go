@@ -25,7 +25,9 @@
 //
 // Buckets: with a Catalog (catalog.go; the server adapts the metadata
 // store to it) the bucket table is the catalog's local copy, one lookup on
-// the data path; without one, the drives' bucket records decide.
+// the data path; without one, the drives' bucket records decide. A
+// bucket's settings documents (s3api.SettingsLayer; settings.go) live in
+// the catalog too; without one a bucket has none.
 //
 // The gateway reaches S3 only through package s3api, drives only through
 // the storagenode contract and the metadata store only through Catalog: it

@@ -34,6 +34,9 @@ func (s *Server) route(q *request) (handler, string) {
 		// Objects carry no tags (so GetObjectTagging's empty answer is true).
 		return nil, "Object tagging (x-amz-tagging)"
 	}
+	if h, api := s.routeSettings(q); h != nil {
+		return h, api
+	}
 	for _, sub := range unsupportedSubresources {
 		if has(sub) {
 			if sub == "versionId" && (q.query.Get(sub) == "" || q.query.Get(sub) == "null") {

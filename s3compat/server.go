@@ -1,8 +1,11 @@
 package s3compat
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -444,19 +447,46 @@ func splitPath(p string) (bucket, key string) {
 
 // readXML decodes a bounded XML request body into v.
 func readXML(q *request, v any) error {
-	body := io.LimitReader(q.auth.Body, maxXMLBody+1)
-	data, err := io.ReadAll(body)
+	data, err := readXMLBody(q, false)
 	if err != nil {
-		return bodyError(err)
-	}
-	if len(data) > maxXMLBody {
-		return s3api.ErrMalformedXML.WithMessage("request body larger than %d bytes", maxXMLBody)
-	}
-	if len(data) == 0 {
-		return s3api.ErrMissingRequestBodyError
+		return err
 	}
 	if err := xml.Unmarshal(data, v); err != nil {
 		return s3api.ErrMalformedXML
 	}
 	return nil
+}
+
+// readXMLBody reads a bounded, non-empty XML request body; with checkMD5
+// a Content-MD5 header, if sent, must be the body's (InvalidDigest when it
+// is not an MD5 in base64, BadDigest when it differs).
+func readXMLBody(q *request, checkMD5 bool) ([]byte, error) {
+	var want []byte
+	if v := q.r.Header.Get("Content-MD5"); checkMD5 && v != "" {
+		sum, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(sum) != md5.Size {
+			return nil, s3api.ErrInvalidDigest
+		}
+		want = sum
+	}
+	if q.auth == nil || q.auth.Body == nil {
+		return nil, s3api.ErrMissingRequestBodyError
+	}
+	body := io.LimitReader(q.auth.Body, maxXMLBody+1)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	if len(data) > maxXMLBody {
+		return nil, s3api.ErrMalformedXML.WithMessage("request body larger than %d bytes", maxXMLBody)
+	}
+	if len(data) == 0 {
+		return nil, s3api.ErrMissingRequestBodyError
+	}
+	if want != nil {
+		if got := md5.Sum(data); !bytes.Equal(got[:], want) {
+			return nil, s3api.ErrBadDigest
+		}
+	}
+	return data, nil
 }

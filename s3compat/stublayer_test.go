@@ -42,7 +42,8 @@ type stubLayer struct {
 	uploads     s3api.ListUploadsResult
 	uploadAlgo  string // UploadChecksum's answer
 	uploadType  string
-	deleteErrOf map[string]error // DeleteObject's error by key
+	deleteErrOf map[string]error     // DeleteObject's error by key
+	settings    s3api.BucketSettings // GetBucketSettings' answer
 	calls       []stubCall
 }
 
@@ -65,6 +66,8 @@ type stubCall struct {
 	Max        int
 	ReadOffset int64 // Object.Read
 	ReadLength int64
+	Setting    s3api.Setting // PutBucketSetting
+	Doc        []byte
 }
 
 // stubObject is an object OpenObject returns.
@@ -103,6 +106,7 @@ func (o partedStubObject) Parts() []s3api.PartInfo { return o.parts }
 var (
 	_ s3api.ObjectLayer      = (*stubLayer)(nil)
 	_ s3api.UploadChecksumer = (*stubLayer)(nil)
+	_ s3api.SettingsLayer    = (*stubLayer)(nil)
 	_ s3api.PartedObject     = partedStubObject{}
 )
 
@@ -330,6 +334,23 @@ func (l *stubLayer) ListMultipartUploads(_ context.Context, bucket string, p s3a
 	return l.uploads, l.err("ListMultipartUploads")
 }
 
+func (l *stubLayer) GetBucketSettings(_ context.Context, bucket string) (s3api.BucketSettings, error) {
+	l.record(stubCall{Method: "GetBucketSettings", Bucket: bucket})
+	if err := l.err("GetBucketSettings"); err != nil {
+		return s3api.BucketSettings{}, err
+	}
+	return l.settings, nil
+}
+
+func (l *stubLayer) PutBucketSetting(_ context.Context, bucket string, set s3api.Setting, doc []byte) error {
+	l.record(stubCall{Method: "PutBucketSetting", Bucket: bucket, Setting: set, Doc: slices.Clone(doc)})
+	return l.err("PutBucketSetting")
+}
+
+// plainLayer hides the stub's optional capabilities (SettingsLayer,
+// UploadChecksumer): a layer with the ObjectLayer methods alone.
+type plainLayer struct{ s3api.ObjectLayer }
+
 func (l *stubLayer) UploadChecksum(_ context.Context, bucket, key, uploadID string) (string, string, error) {
 	l.record(stubCall{Method: "UploadChecksum", Bucket: bucket, Key: key, UploadID: uploadID})
 	if err := l.err("UploadChecksum"); err != nil {
@@ -357,6 +378,8 @@ type handlerCase struct {
 	cfg func(*Config)
 	// script sets the layer's answers (errors, canned values, objects).
 	script func(l *stubLayer)
+	// plain serves the stub as a plainLayer (no optional capabilities).
+	plain bool
 	// status and code are the HTTP status and S3 error code ("" for none,
 	// and always for HEAD, whose errors have no body).
 	status int
@@ -386,7 +409,11 @@ func runHandlerCases(t *testing.T, cfg Config, cases []handlerCase) {
 			if tc.cfg != nil {
 				tc.cfg(&c)
 			}
-			s, logs := newTestServer(l, c)
+			var layer s3api.ObjectLayer = l
+			if tc.plain {
+				layer = plainLayer{l}
+			}
+			s, logs := newTestServer(layer, c)
 			host := tc.host
 			if host == "" {
 				host = "127.0.0.1:9000"

@@ -28,6 +28,7 @@ type metaTable interface {
 	Buckets() []meta.Bucket
 	CreateBucket(ctx context.Context, name, owner string) error
 	DeleteBucket(ctx context.Context, name string) error
+	PutBucketSettings(ctx context.Context, name string, set meta.BucketSettings) error
 	Sync(ctx context.Context) error
 	Imported() bool
 	ImportBuckets(ctx context.Context, buckets []meta.Bucket) error
@@ -84,6 +85,68 @@ func (c catalog) DeleteBucket(ctx context.Context, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, changeTimeout)
 	defer cancel()
 	return catalogErr(c.s.DeleteBucket(ctx, name))
+}
+
+func (c catalog) Settings(name string) (s3api.BucketSettings, bool) {
+	b, ok := c.s.Bucket(name)
+	if !ok {
+		return s3api.BucketSettings{}, false
+	}
+	var out s3api.BucketSettings
+	for _, s := range s3api.Settings() {
+		if d := *settingField(&b.Settings, s); d != nil {
+			out.Docs[s] = d
+		}
+	}
+	return out, true
+}
+
+// PutSetting commits one document of the bucket's settings; the store
+// merges it into the others (a nil document is sent as JSON null, which
+// removes it) and the change returns once this process's copy holds it.
+func (c catalog) PutSetting(ctx context.Context, name string, s s3api.Setting, doc []byte) error {
+	f := settingField(nil, s)
+	if f == nil {
+		return fmt.Errorf("settings of %q: unknown setting %v", name, s)
+	}
+	var set meta.BucketSettings
+	switch {
+	case len(doc) == 0:
+		*settingField(&set, s) = json.RawMessage("null")
+	case !json.Valid(doc) || string(doc) == "null":
+		return fmt.Errorf("settings of %q: the %v document is not a JSON value", name, s)
+	default:
+		*settingField(&set, s) = json.RawMessage(doc)
+	}
+	ctx, cancel := context.WithTimeout(ctx, changeTimeout)
+	defer cancel()
+	return catalogErr(c.s.PutBucketSettings(ctx, name, set))
+}
+
+// settingField is the field of set holding s's document, or nil for a
+// Setting the store has no field for. With a nil set it only answers
+// whether there is one (a non-nil pointer into a scratch value).
+func settingField(set *meta.BucketSettings, s s3api.Setting) *json.RawMessage {
+	if set == nil {
+		set = &meta.BucketSettings{}
+	}
+	switch s {
+	case s3api.SettingVersioning:
+		return &set.Versioning
+	case s3api.SettingObjectLock:
+		return &set.ObjectLock
+	case s3api.SettingLifecycle:
+		return &set.Lifecycle
+	case s3api.SettingPolicy:
+		return &set.Policy
+	case s3api.SettingCORS:
+		return &set.CORS
+	case s3api.SettingTags:
+		return &set.Tags
+	case s3api.SettingEncryption:
+		return &set.Encryption
+	}
+	return nil
 }
 
 func (c catalog) Sync(ctx context.Context) error {

@@ -151,6 +151,6 @@ func TestConditionalRequests(t *testing.T) {
 		signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "fresh"), "tagging=", []byte(`<Tagging><TagSet/></Tagging>`), nil).
 			wantErr(t, "PutObjectTagging", http.StatusNotImplemented, "NotImplemented")
 		signedDo(ctx, t, s, http.MethodGet, objectPath(bucket, ""), "tagging=", nil, nil).
-			wantErr(t, "GetBucketTagging", http.StatusNotImplemented, "NotImplemented")
+			wantErr(t, "GetBucketTagging of a bucket without tags", http.StatusNotFound, "NoSuchTagSet")
 	})
 }
