@@ -59,6 +59,11 @@ type Config struct {
 	Catalog Catalog
 	// Logger for errors and heal notices. Default slog.Default().
 	Logger *slog.Logger
+	// Versioning lets PutBucketSetting turn a bucket's versioning on
+	// (s3api.SettingVersioning); without it that answers NotImplemented.
+	// Experimental: the heal, scanner, rebalance and scrub keep only
+	// current versions whole so far.
+	Versioning bool
 }
 
 // DefaultInlineMax is the default size limit of inline objects.

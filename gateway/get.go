@@ -25,13 +25,21 @@ func (l *Layer) readMeta(ctx context.Context, bucket, key string) (*storagenode.
 // inline shards of the chosen version by drive ID. The record it returns
 // carries no inline bytes.
 func (l *Layer) readMetaInline(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, map[string][]byte, error) {
+	return l.readMetaWith(ctx, bucket, key, func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
+		return d.GetMeta(ctx, bucket, key)
+	})
+}
+
+// readMetaWith is readMetaInline reading each drive's record with fetch
+// (the current version, or one version by id).
+func (l *Layer) readMetaWith(ctx context.Context, bucket, key string, fetch func(context.Context, storagenode.Drive) (*storagenode.ObjectMeta, error)) (*storagenode.ObjectMeta, map[string][]byte, error) {
 	drives, err := l.lookupDrives(l.topo(), bucket, key)
 	if err != nil {
 		return nil, nil, err
 	}
 	metas := make([]*storagenode.ObjectMeta, len(drives))
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
-		metas[i], err = d.GetMeta(ctx, bucket, key)
+		metas[i], err = fetch(ctx, d)
 		return err
 	})
 	// A degraded write may have put shards (and records) on drives outside
@@ -39,7 +47,7 @@ func (l *Layer) readMetaInline(ctx context.Context, bucket, key string) (*storag
 	if extra := l.extraDrives(drives, metas); len(extra) > 0 {
 		xm := make([]*storagenode.ObjectMeta, len(extra))
 		xe := fanout(extra, func(i int, d storagenode.Drive) (err error) {
-			xm[i], err = d.GetMeta(ctx, bucket, key)
+			xm[i], err = fetch(ctx, d)
 			return err
 		})
 		for i := range extra {
@@ -117,12 +125,7 @@ func (l *Layer) readMetaInline(ctx context.Context, bucket, key string) (*storag
 
 // OpenObject returns a handle on the current version of bucket/key.
 func (l *Layer) OpenObject(ctx context.Context, bucket, key string) (_ s3api.Object, err error) {
-	defer translate(&err)
-	meta, inline, err := l.readMetaInline(ctx, bucket, key)
-	if err != nil {
-		return nil, err
-	}
-	return &object{l: l, meta: meta, inline: inline}, nil
+	return l.OpenObjectVersion(ctx, bucket, key, "")
 }
 
 // object is an opened version; it reads shards from the drives recorded in
@@ -133,7 +136,7 @@ type object struct {
 	inline map[string][]byte // an inline object's shards by drive ID
 }
 
-func (o *object) Info() s3api.ObjectInfo { return objectInfo(o.meta) }
+func (o *object) Info() s3api.ObjectInfo { return o.l.versionInfo(o.meta) }
 
 // Read streams bytes [offset, offset+length) part by part.
 func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) (err error) {

@@ -297,6 +297,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		Bucket: bucket, Key: key, VersionID: uploadID, DataDir: uploadID, ModTime: time.Now().UTC(),
 		Size: size, ETag: fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts)),
 		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: headers, EC: u.EC, Drives: u.Drives, Parts: infos,
+		Versioned: l.versioningOf(bucket) == versioningEnabled,
 	}
 	if ckAlgo != "" {
 		v, err := s3api.CombineChecksums(opts.NewHash, ckAlgo, ckType, ckParts)
@@ -336,7 +337,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	if !slices.Equal(target, u.Drives) {
 		l.healq.park(healItem{bucket, key}) // move home when the drives return
 	}
-	return objectInfo(meta), nil
+	return l.versionInfo(meta), nil
 }
 
 // completedBefore answers a Complete of an upload that is gone (or that
@@ -361,7 +362,7 @@ func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID strin
 	if err := l.commitUpload(ctx, l.drivesByID(rec.Drives), rec, nil); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
-	return objectInfo(rec), nil
+	return l.versionInfo(rec), nil
 }
 
 // findCompleted returns the newest record of key on its drives that names

@@ -236,10 +236,11 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	drives = pw.drives
 	meta := newVersionMeta(bucket, key, vid, pw.size, pw.etag, pw.checksums, opts, e, drives)
+	meta.Versioned = l.versioningOf(bucket) == versioningEnabled
 	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond, nil); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
-	return objectInfo(meta), nil
+	return l.versionInfo(meta), nil
 }
 
 // putInline stores a small object with its shards inline in the metadata
@@ -285,6 +286,7 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 		shards[i] = bufs[i].Bytes()
 	}
 	meta := newVersionMeta(bucket, key, vid, size, etag, checksums, opts, e, drives)
+	meta.Versioned = l.versioningOf(bucket) == versioningEnabled
 	meta.InlineData = true
 	if err := l.commitMeta(ctx, drives, ok, meta, cond, shards); err != nil {
 		return s3api.ObjectInfo{}, err
@@ -292,7 +294,7 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 	if !slices.Equal(home, meta.Drives) {
 		l.healq.park(healItem{bucket, key}) // move home when the drives return
 	}
-	return objectInfo(meta), nil
+	return l.versionInfo(meta), nil
 }
 
 // withInline returns meta carrying shard as its inline bytes (meta itself

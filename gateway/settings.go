@@ -51,6 +51,12 @@ func (l *Layer) PutBucketSetting(ctx context.Context, bucket string, s s3api.Set
 		}
 		return withMessage(ErrNotImplemented, "Bucket settings need the metadata store; this gateway runs without one.")
 	}
+	if s == s3api.SettingVersioning && !l.cfg.Versioning {
+		if _, err := l.bucket(ctx, bucket); err != nil {
+			return err
+		}
+		return withMessage(ErrNotImplemented, "Bucket versioning is experimental in this version: start the server with --experimental-versioning to use it (noncurrent versions are not healed or rebalanced yet).")
+	}
 	if err := c.PutSetting(ctx, bucket, s, doc); err != nil {
 		if errors.Is(err, ErrUnavailable) {
 			return withMessage(err, "The metadata store cannot commit bucket settings now: no majority of its voters answers. Retry the change later.")

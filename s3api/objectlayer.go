@@ -120,6 +120,9 @@ type ObjectInfo struct {
 	// (COMPOSITE for a multipart object's checksum of part checksums).
 	Checksums  map[string]string
 	PartsCount int // >0 for multipart objects
+	// VersionID is the version's S3 id ("null": the null version of a
+	// bucket that has had versioning; "": a bucket that never had).
+	VersionID string
 }
 
 // ListParams selects a page of a listing.

@@ -47,3 +47,41 @@ type ListVersionsResult struct {
 	NextKeyMarker       string
 	NextVersionIDMarker string
 }
+
+// VersionedLayer is implemented by a layer that reads and deletes object
+// versions by id. VersionID "null" names the key's null version.
+type VersionedLayer interface {
+	// OpenObjectVersion opens one version (versionID "": the current one).
+	// A delete marker answers ErrNoSuchKey wrapped in a *DeleteMarkerError
+	// when it is the current version, ErrMethodNotAllowed wrapped in one
+	// when it is asked for by id.
+	OpenObjectVersion(ctx context.Context, bucket, key, versionID string) (Object, error)
+	// DeleteObjectVersion deletes as DeleteObject (versionID ""): on a
+	// versioned bucket that writes a delete marker; or removes the version
+	// versionID for good. It says what it did.
+	DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (DeleteResult, error)
+}
+
+// DeleteResult is what a delete did: the version it removed or the delete
+// marker it wrote (VersionID: its S3 id; "" on a bucket that never had
+// versioning).
+type DeleteResult struct {
+	VersionID    string
+	DeleteMarker bool
+}
+
+// DeleteMarkerError marks an answer about a delete marker: S3 sends
+// x-amz-delete-marker: true and the marker's version id with it.
+type DeleteMarkerError struct {
+	VersionID string
+	Err       error // ErrNoSuchKey or ErrMethodNotAllowed
+}
+
+func (e *DeleteMarkerError) Error() string { return e.Err.Error() + " (a delete marker)" }
+func (e *DeleteMarkerError) Unwrap() error { return e.Err }
+
+// VersioningDoc is the SettingVersioning document: {"status":"Enabled"}
+// or {"status":"Suspended"}; no document means versioning was never set.
+type VersioningDoc struct {
+	Status string `json:"status"`
+}

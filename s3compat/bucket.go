@@ -3,7 +3,9 @@ package s3compat
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -81,12 +83,52 @@ func (s *Server) getBucketLocation(ctx context.Context, q *request) (*response, 
 	return &response{xml: locationConstraint{Xmlns: s3NS, Region: region}}, nil
 }
 
-// getBucketVersioning answers truthfully that versioning was never enabled.
+// getBucketVersioning answers the bucket's versioning state: no Status
+// when it was never set.
 func (s *Server) getBucketVersioning(ctx context.Context, q *request) (*response, error) {
-	if _, err := s.bucketExists(ctx, q.bucket); err != nil {
+	set, err := s.bucketSettings(ctx, q.bucket)
+	if err != nil {
 		return nil, err
 	}
-	return &response{xml: versioningConfiguration{Xmlns: s3NS}}, nil
+	out := versioningConfiguration{Xmlns: s3NS}
+	if doc := set.Get(s3api.SettingVersioning); doc != nil {
+		var d s3api.VersioningDoc
+		if err := json.Unmarshal(doc, &d); err != nil {
+			return nil, fmt.Errorf("bucket %s: versioning document: %w", q.bucket, err)
+		}
+		out.Status = d.Status
+	}
+	return &response{xml: out}, nil
+}
+
+// putBucketVersioning sets the bucket's versioning to Enabled or
+// Suspended (a bucket cannot go back to never versioned, as in S3). MFA
+// delete is not implemented.
+func (s *Server) putBucketVersioning(ctx context.Context, q *request) (*response, error) {
+	if !s3api.ValidBucketName(q.bucket) {
+		return nil, s3api.ErrNoSuchBucket
+	}
+	var cfg versioningConfiguration
+	if err := readXML(q, &cfg); err != nil {
+		return nil, err
+	}
+	if cfg.MfaDelete == "Enabled" {
+		return nil, s3api.ErrNotImplemented.WithMessage("MFA delete is not implemented.")
+	}
+	if cfg.MfaDelete != "" && cfg.MfaDelete != "Disabled" {
+		return nil, s3api.ErrMalformedXML
+	}
+	if cfg.Status != "Enabled" && cfg.Status != "Suspended" {
+		return nil, s3api.ErrIllegalVersioningConfiguration
+	}
+	doc, err := json.Marshal(s3api.VersioningDoc{Status: cfg.Status})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.putBucketSetting(ctx, q.bucket, s3api.SettingVersioning, doc); err != nil {
+		return nil, err
+	}
+	return &response{}, nil
 }
 
 func (s *Server) bucketExists(ctx context.Context, bucket string) (s3api.BucketInfo, error) {
@@ -258,11 +300,9 @@ func (s *Server) deleteObjects(ctx context.Context, q *request) (*response, erro
 	out := deleteResult{Xmlns: s3NS}
 	for _, o := range req.Objects {
 		err := checkKey(o.Key)
-		if err == nil && o.VersionID != "" && o.VersionID != "null" {
-			err = s3api.ErrNotImplemented.WithMessage("Object versions are not supported.")
-		}
+		var res s3api.DeleteResult
 		if err == nil {
-			err = s.layer.DeleteObject(ctx, q.bucket, o.Key)
+			res, err = s.deleteVersion(ctx, q.bucket, o.Key, o.VersionID)
 		}
 		if err != nil {
 			ae, known := toAPIError(err)
@@ -273,7 +313,11 @@ func (s *Server) deleteObjects(ctx context.Context, q *request) (*response, erro
 			continue
 		}
 		if !req.Quiet {
-			out.Deleted = append(out.Deleted, deletedXML{Key: xmlText(o.Key)})
+			d := deletedXML{Key: xmlText(o.Key), VersionID: o.VersionID, DeleteMarker: res.DeleteMarker}
+			if res.DeleteMarker && o.VersionID == "" {
+				d.DeleteMarkerVersionID = res.VersionID // the marker it wrote
+			}
+			out.Deleted = append(out.Deleted, d)
 		}
 	}
 	return &response{xml: out}, nil

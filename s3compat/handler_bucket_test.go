@@ -45,7 +45,27 @@ func TestBucketHandlers(t *testing.T) {
 		{name: "create with object lock false", req: testRequest{method: "PUT", target: "/newbkt", header: hdrs("x-amz-bucket-object-lock-enabled", "false")},
 			status: 200},
 		{name: "put bucket versioning", req: testRequest{method: "PUT", target: "/bkt?versioning",
-			body: `<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`}, status: 501, code: "NotImplemented", calls: []string{}},
+			body: `<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`}, status: 200, calls: []string{"PutBucketSetting"},
+			check: func(t *testing.T, l *stubLayer, _ *httptest.ResponseRecorder) {
+				if c := l.call(t, "PutBucketSetting"); c.Setting != s3api.SettingVersioning || string(c.Doc) != `{"status":"Enabled"}` {
+					t.Errorf("PutBucketSetting(%v, %s)", c.Setting, c.Doc)
+				}
+			}},
+		{name: "suspend bucket versioning", req: testRequest{method: "PUT", target: "/bkt?versioning",
+			body: `<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Suspended</Status><MfaDelete>Disabled</MfaDelete></VersioningConfiguration>`},
+			status: 200, calls: []string{"PutBucketSetting"}},
+		{name: "versioning refused by the layer", req: testRequest{method: "PUT", target: "/bkt?versioning",
+			body: `<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`},
+			script: func(l *stubLayer) { l.errs["PutBucketSetting"] = s3api.ErrNotImplemented }, status: 501, code: "NotImplemented"},
+		{name: "versioning status not valid", req: testRequest{method: "PUT", target: "/bkt?versioning",
+			body: `<VersioningConfiguration><Status>Off</Status></VersioningConfiguration>`}, status: 400, code: "IllegalVersioningConfigurationException", calls: []string{}},
+		{name: "versioning with MFA delete", req: testRequest{method: "PUT", target: "/bkt?versioning",
+			body: `<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Enabled</MfaDelete></VersioningConfiguration>`}, status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "versioning malformed", req: testRequest{method: "PUT", target: "/bkt?versioning", body: `<VersioningConfiguration>`},
+			status: 400, code: "MalformedXML", calls: []string{}},
+		{name: "versioning enabled", req: req("GET", "/bkt?versioning"), script: func(l *stubLayer) {
+			l.settings.Docs[s3api.SettingVersioning] = []byte(`{"status":"Enabled"}`)
+		}, status: 200, body: []string{"<Status>Enabled</Status>"}},
 
 		{name: "head", req: req("HEAD", "/bkt"), status: 200, header: hdrs("x-amz-bucket-region", "us-east-1"), calls: []string{"HeadBucket"}},
 		{name: "head missing", req: req("HEAD", "/nobkt"), script: func(l *stubLayer) { l.errs["HeadBucket"] = s3api.ErrNoSuchBucket }, status: 404, code: ""},
@@ -66,7 +86,7 @@ func TestBucketHandlers(t *testing.T) {
 			status: 404, code: "NoSuchBucket"},
 		{name: "versioning never enabled", req: req("GET", "/bkt?versioning"), status: 200,
 			body: []string{"<VersioningConfiguration", "!<Status>"}},
-		{name: "versioning of a missing bucket", req: req("GET", "/nobkt?versioning"), script: func(l *stubLayer) { l.errs["HeadBucket"] = s3api.ErrNoSuchBucket },
+		{name: "versioning of a missing bucket", req: req("GET", "/nobkt?versioning"), script: func(l *stubLayer) { l.errs["GetBucketSettings"] = s3api.ErrNoSuchBucket },
 			status: 404, code: "NoSuchBucket"},
 	}
 	for _, name := range []string{"ab", "UpperCase", "under_score", "-leading-dash", "trailing-dash-", "double..dot", "192.168.1.1",
@@ -203,7 +223,7 @@ func TestDeleteObjectsHandler(t *testing.T) {
 			l.deleteErrOf = map[string]error{"bad": errors.New("drive gone")}
 		}, status: 200, errLog: true, body: []string{"<Error><Key>bad</Key><Code>InternalError</Code>", "!drive gone"}},
 		{name: "a version", req: del(`<Delete><Object><Key>a</Key><VersionId>v1</VersionId></Object><Object><Key>b</Key><VersionId>null</VersionId></Object></Delete>`),
-			status: 200, check: deleted("bkt/b"), body: []string{"<Error><Key>a</Key><Code>NotImplemented</Code>", "<Deleted><Key>b</Key></Deleted>"}},
+			status: 200, check: deleted("bkt/b"), body: []string{"<Error><Key>a</Key><Code>NotImplemented</Code>", "<Deleted><Key>b</Key><VersionId>null</VersionId></Deleted>"}},
 		{name: "an empty key", req: del(keys("")), status: 200, check: deleted(), body: []string{"<Code>InvalidObjectName</Code>"}},
 		{name: "a key too long", req: del(keys(strings.Repeat("k", 1025))), status: 200, check: deleted(), body: []string{"<Code>KeyTooLongError</Code>"}},
 		{name: "malformed XML", req: del(`<Delete><Object><Key>a</Key></Delete>`), status: 400, code: "MalformedXML", calls: []string{"HeadBucket"}},

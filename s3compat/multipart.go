@@ -158,6 +158,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 	}
 	out := completeMultipartUploadResult{Xmlns: s3NS, Location: objectURL(q, s.hostBucket(q.r) != "", q.key), Bucket: q.bucket, Key: xmlText(q.key), ETag: `"` + info.ETag + `"`}
 	h := http.Header{}
+	addVersionHeader(h, info.VersionID)
 	if len(info.Checksums) > 0 {
 		out.set(info.Checksums)
 		out.ChecksumType = checksumType(info.Checksums)

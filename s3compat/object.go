@@ -185,12 +185,14 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 	}
 	h := http.Header{"ETag": {`"` + info.ETag + `"`}}
 	addChecksumHeaders(h, info.Checksums)
+	addVersionHeader(h, info.VersionID)
 	return &response{header: h}, nil
 }
 
 // objectHeaders are the headers describing an object on GET and HEAD.
 func objectHeaders(info s3api.ObjectInfo, withChecksums bool) http.Header {
 	h := http.Header{}
+	addVersionHeader(h, info.VersionID)
 	h.Set("ETag", `"`+info.ETag+`"`)
 	h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
@@ -278,7 +280,7 @@ func (s *Server) openObject(ctx context.Context, q *request) (s3api.Object, erro
 	if err := checkKey(q.key); err != nil {
 		return nil, s3api.ErrNoSuchKey
 	}
-	obj, err := s.layer.OpenObject(ctx, q.bucket, q.key)
+	obj, err := s.openVersion(ctx, q.bucket, q.key, q.query.Get("versionId"))
 	if err != nil {
 		return nil, err
 	}
@@ -368,10 +370,16 @@ func (s *Server) deleteObject(ctx context.Context, q *request) (*response, error
 	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
-	if err := s.layer.DeleteObject(ctx, q.bucket, q.key); err != nil {
+	res, err := s.deleteVersion(ctx, q.bucket, q.key, q.query.Get("versionId"))
+	if err != nil {
 		return nil, err
 	}
-	return &response{status: http.StatusNoContent}, nil
+	h := http.Header{}
+	addVersionHeader(h, res.VersionID)
+	if res.DeleteMarker {
+		h.Set("x-amz-delete-marker", "true")
+	}
+	return &response{status: http.StatusNoContent, header: h}, nil
 }
 
 // parseCopySource splits x-amz-copy-source ("/bucket/key" or "bucket/key",

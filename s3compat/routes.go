@@ -42,6 +42,10 @@ func (s *Server) route(q *request) (handler, string) {
 			if sub == "versionId" && (q.query.Get(sub) == "" || q.query.Get(sub) == "null") {
 				continue // the only version there is
 			}
+			if _, ok := s.layer.(s3api.VersionedLayer); ok && sub == "versionId" && q.key != "" &&
+				(m == http.MethodGet || m == http.MethodHead || m == http.MethodDelete) {
+				continue // GET, HEAD, DELETE and GetObjectAttributes of a version
+			}
 			return nil, m + " ?" + sub
 		}
 	}
@@ -70,7 +74,7 @@ func (s *Server) route(q *request) (handler, string) {
 			}
 		case http.MethodPut:
 			if has("versioning") {
-				return nil, "PutBucketVersioning"
+				return s.putBucketVersioning, "PutBucketVersioning"
 			}
 			return s.createBucket, "CreateBucket"
 		case http.MethodHead:

@@ -344,6 +344,10 @@ func (s *Server) writeError(q *request, err error) int {
 		s.log.Error("internal error", "id", q.id, "api", q.api, "err", err)
 	}
 	h := q.w.Header()
+	if dm, ok := errors.AsType[*s3api.DeleteMarkerError](err); ok {
+		h.Set("x-amz-delete-marker", "true")
+		addVersionHeader(h, dm.VersionID)
+	}
 	h.Set("Content-Type", "application/xml")
 	h.Del("Content-Length")
 	h.Del("ETag")

@@ -3,6 +3,7 @@ package s3compat
 import (
 	"context"
 	"encoding/xml"
+	"net/http"
 
 	"github.com/ecstore/ecstore/s3api"
 )
@@ -88,4 +89,36 @@ func (s *Server) listObjectVersions(ctx context.Context, q *request) (*response,
 	}
 	out.CommonPrefixes = lq.prefixes(res.Prefixes)
 	return &response{xml: out}, nil
+}
+
+// addVersionHeader sets x-amz-version-id when the answer has one.
+func addVersionHeader(h http.Header, versionID string) {
+	if versionID != "" {
+		h.Set("x-amz-version-id", versionID)
+	}
+}
+
+// openVersion opens a version of bucket/key by its S3 id ("": the
+// current one) through a layer that keeps versions; other layers have
+// only the current version, whose id may be given as "null".
+func (s *Server) openVersion(ctx context.Context, bucket, key, versionID string) (s3api.Object, error) {
+	if vl, ok := s.layer.(s3api.VersionedLayer); ok {
+		return vl.OpenObjectVersion(ctx, bucket, key, versionID)
+	}
+	if versionID != "" && versionID != "null" {
+		return nil, s3api.ErrNotImplemented.WithMessage("Object versions are not supported.")
+	}
+	return s.layer.OpenObject(ctx, bucket, key)
+}
+
+// deleteVersion deletes as DELETE Object does, with or without a version
+// id; see openVersion for layers without versions.
+func (s *Server) deleteVersion(ctx context.Context, bucket, key, versionID string) (s3api.DeleteResult, error) {
+	if vl, ok := s.layer.(s3api.VersionedLayer); ok {
+		return vl.DeleteObjectVersion(ctx, bucket, key, versionID)
+	}
+	if versionID != "" && versionID != "null" {
+		return s3api.DeleteResult{}, s3api.ErrNotImplemented.WithMessage("Object versions are not supported.")
+	}
+	return s3api.DeleteResult{}, s.layer.DeleteObject(ctx, bucket, key)
 }

@@ -62,6 +62,11 @@ type Endpoint struct {
 	// may stay valid: one whose Expires lies further ahead is refused
 	// (AccessDenied). Default 7 days, SigV4's limit.
 	PresignV2MaxAge time.Duration
+	// ExperimentalVersioning lets PutBucketVersioning turn versioning on.
+	// Off by default: the heal, the scanner, the rebalance and the scrub
+	// do not keep noncurrent versions whole yet (issue 17), so without the
+	// flag PutBucketVersioning answers NotImplemented.
+	ExperimentalVersioning bool
 }
 
 // ensureDefaults fills the endpoint's unset fields with their defaults.
@@ -282,7 +287,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}()
 	layer, err := gateway.New(gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
-		Catalog: catalog{s: group.Store(), alone: true},
+		Catalog: catalog{s: group.Store(), alone: true}, Versioning: cfg.ExperimentalVersioning,
 	})
 	if err != nil {
 		cancel()

@@ -71,6 +71,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
+// versioningUsage is the help of --experimental-versioning.
+const versioningUsage = "let PutBucketVersioning turn versioning on (experimental: noncurrent versions are not healed, scrubbed or rebalanced yet, so a lost drive can lose them)"
+
 func runServer(args []string, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
 	fs := newFlagSet("server", fmt.Sprintf(`Usage: ecstore server [flags] [DRIVE_DIR...]
@@ -90,6 +93,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.StringVar(&cfg.Address, "address", cfg.Address, "S3 listen address `HOST:PORT`")
 	fs.StringVar(&cfg.Domain, "domain", "", "serve virtual-hosted-style requests for BUCKET.`DOMAIN` as well as path style")
 	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", cfg.UploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
+	fs.BoolVar(&cfg.ExperimentalVersioning, "experimental-versioning", cfg.ExperimentalVersioning, versioningUsage)
 	fs.DurationVar(&cfg.PresignV2MaxAge, "presign-v2-max-age", cfg.PresignV2MaxAge, "refuse Signature Version 2 presigned URLs valid for longer than `DURATION` (SigV4's own limit is 7 days)")
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
@@ -218,6 +222,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.StringVar(&cfg.ClusterFile, "cluster", "", "cluster map `FILE` (YAML)")
 	fs.StringVar(&cfg.Domain, "domain", "", "serve virtual-hosted-style requests for BUCKET.`DOMAIN` as well as path style")
 	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", cfg.UploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
+	fs.BoolVar(&cfg.ExperimentalVersioning, "experimental-versioning", cfg.ExperimentalVersioning, versioningUsage)
 	fs.DurationVar(&cfg.PresignV2MaxAge, "presign-v2-max-age", cfg.PresignV2MaxAge, "refuse Signature Version 2 presigned URLs valid for longer than `DURATION` (SigV4's own limit is 7 days)")
 	fs.StringVar(&cfg.StateDir, "state-dir", "", "`DIR` for the gateway's own state (heal and rebalance progress, resumed after a restart; the newest cluster map)")
 	fs.Float64Var(&cfg.RebalanceRate, "rebalance-rate", 0, "bound the rebalance after a cluster map change to `N` objects a second (0: full speed)")

@@ -1,0 +1,203 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/ecstore/ecstore/internal/crashpoint"
+	"github.com/ecstore/ecstore/s3api"
+	"github.com/ecstore/ecstore/storagenode"
+	"github.com/google/uuid"
+)
+
+// versioningState is a bucket's versioning as S3 defines it: never set
+// (every write replaces the key's null version), Enabled (every write adds
+// a version with its own id), Suspended (writes replace the null version
+// again; the versions with ids stay).
+type versioningState uint8
+
+const (
+	versioningOff versioningState = iota
+	versioningEnabled
+	versioningSuspended
+)
+
+// parseVersioning reads a versioning document (nil: never set).
+func parseVersioning(doc []byte) versioningState {
+	var d s3api.VersioningDoc
+	if doc == nil || json.Unmarshal(doc, &d) != nil {
+		return versioningOff
+	}
+	switch d.Status {
+	case "Enabled":
+		return versioningEnabled
+	case "Suspended":
+		return versioningSuspended
+	}
+	return versioningOff
+}
+
+// versioningOf is the bucket's versioning state from the catalog's local
+// copy (no network: the data path reads it on every write).
+func (l *Layer) versioningOf(bucket string) versioningState {
+	c := l.cfg.Catalog
+	if c == nil {
+		return versioningOff
+	}
+	set, ok := c.Settings(bucket)
+	if !ok {
+		return versioningOff
+	}
+	return parseVersioning(set.Get(s3api.SettingVersioning))
+}
+
+// versionInfo is objectInfo with the S3 version id the bucket shows: the
+// version's id, "null" for the null version of a bucket that has had
+// versioning, nothing for one that never had.
+func (l *Layer) versionInfo(m *storagenode.ObjectMeta) s3api.ObjectInfo {
+	info := objectInfo(m)
+	info.VersionID = l.s3ID(m)
+	return info
+}
+
+// s3ID is the S3 version id of m as versionInfo shows it.
+func (l *Layer) s3ID(m *storagenode.ObjectMeta) string {
+	if m.Versioned {
+		return m.VersionID
+	}
+	if l.versioningOf(m.Bucket) != versioningOff {
+		return "null"
+	}
+	return ""
+}
+
+// OpenObjectVersion opens one version of bucket/key by its S3 id ("": the
+// current version, "null": the null version).
+func (l *Layer) OpenObjectVersion(ctx context.Context, bucket, key, versionID string) (_ s3api.Object, err error) {
+	defer translate(&err)
+	fetch := func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
+		return d.GetVersion(ctx, bucket, key, versionID)
+	}
+	if versionID == "" {
+		fetch = func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
+			return d.GetMeta(ctx, bucket, key)
+		}
+	}
+	meta, inline, err := l.readMetaWith(ctx, bucket, key, fetch)
+	if err != nil {
+		return nil, err
+	}
+	if meta.DeleteMarker {
+		code := s3api.ErrNoSuchKey
+		if versionID != "" {
+			code = s3api.ErrMethodNotAllowed
+		}
+		return nil, &s3api.DeleteMarkerError{VersionID: l.s3ID(meta), Err: code}
+	}
+	return &object{l: l, meta: meta, inline: inline}, nil
+}
+
+// DeleteObjectVersion deletes bucket/key as S3 does for the bucket's
+// versioning: with a versionID, that version goes for good (its files
+// after its record, as DeleteObject); without one, a bucket that never had
+// versioning loses the key (DeleteObject), an Enabled one gets a delete
+// marker with its own id, and a Suspended one a delete marker as the null
+// version, which replaces the null version there was (whose files go).
+func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (_ s3api.DeleteResult, err error) {
+	defer translate(&err)
+	state := l.versioningOf(bucket)
+	switch {
+	case versionID != "":
+		return l.removeVersion(ctx, bucket, key, versionID)
+	case state == versioningOff:
+		return s3api.DeleteResult{}, l.DeleteObject(ctx, bucket, key)
+	}
+	if _, err := l.bucket(ctx, bucket); err != nil {
+		return s3api.DeleteResult{}, err
+	}
+	t := l.beginWrite()
+	defer t.writes.Done()
+	defer l.locks.write(bucket, key)()
+	drives, err := t.place(bucket, key, l.k, l.m)
+	if err != nil {
+		return s3api.DeleteResult{}, err
+	}
+	vid := uuid.NewString()
+	marker := &storagenode.ObjectMeta{
+		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
+		EC: l.ecInfo(), Drives: driveIDs(drives), Versioned: state == versioningEnabled, DeleteMarker: true,
+	}
+	ok := make([]bool, len(drives))
+	for i := range ok {
+		ok[i] = true
+	}
+	if err := l.commitMeta(ctx, drives, ok, marker, nil, nil); err != nil {
+		return s3api.DeleteResult{}, err
+	}
+	return s3api.DeleteResult{VersionID: l.s3ID(marker), DeleteMarker: true}, nil
+}
+
+// removeVersion removes one version of bucket/key for good: its records
+// with the delete quorum first (put back without it), then its files.
+func (l *Layer) removeVersion(ctx context.Context, bucket, key, versionID string) (s3api.DeleteResult, error) {
+	t := l.beginWrite()
+	defer t.writes.Done()
+	defer l.locks.write(bucket, key)()
+	drives, err := l.lookupDrives(t, bucket, key)
+	if err != nil {
+		return s3api.DeleteResult{}, err
+	}
+	// The version's own drives, as its records name them, too: a degraded
+	// write or an older map may have put it elsewhere.
+	metas := make([]*storagenode.ObjectMeta, len(drives))
+	fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		metas[i], err = d.GetVersion(ctx, bucket, key, versionID)
+		return err
+	})
+	drives = append(drives, l.extraDrives(drives, metas)...)
+	removed := make([]*storagenode.ObjectMeta, len(drives))
+	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
+		m, err := d.GetVersion(ctx, bucket, key, versionID)
+		if errors.Is(err, storagenode.ErrObjectNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		removed[i], err = d.DeleteMeta(ctx, bucket, key, m.VersionID)
+		if errors.Is(err, storagenode.ErrObjectNotFound) {
+			return nil
+		}
+		return err
+	})
+	for _, e := range errs {
+		if errors.Is(e, storagenode.ErrBucketNotFound) {
+			if _, err := l.bucket(ctx, bucket); err != nil {
+				l.restoreRecords(ctx, drives, removed)
+				return s3api.DeleteResult{}, err
+			}
+			break
+		}
+	}
+	cleanup := context.WithoutCancel(ctx)
+	if countNil(errs) < deleteQuorum(l.k, l.m) {
+		l.restoreRecords(cleanup, drives, removed)
+		return s3api.DeleteResult{}, worstWriteError(errs)
+	}
+	crashpoint.Hit(crashpoint.DeleteRecords)
+	res := s3api.DeleteResult{VersionID: versionID}
+	for _, m := range removed {
+		if m != nil {
+			res.DeleteMarker = m.DeleteMarker
+		}
+	}
+	fanout(drives, func(i int, d storagenode.Drive) error {
+		if m := removed[i]; m != nil && !m.DeleteMarker {
+			return d.DeleteVersion(cleanup, bucket, m.DataDir)
+		}
+		return nil
+	})
+	return res, nil
+}

@@ -1,0 +1,188 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
+	"github.com/ecstore/ecstore/storagenode/local"
+)
+
+// versioningLayer is a Layer over 6 in-memory drives with a catalog and
+// versioning allowed.
+func versioningLayer(t *testing.T, allow bool) *Layer {
+	t.Helper()
+	var drives []Drive
+	for i := range 6 {
+		d := local.NewMem(fmt.Sprintf("d%d", i))
+		drives = append(drives, Drive{Drive: d, Node: d.ID()})
+	}
+	l, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2, Catalog: newMemCatalog(), Versioning: allow,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MakeBucket(context.Background(), "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func setVersioning(t *testing.T, l *Layer, status string) {
+	t.Helper()
+	if err := l.PutBucketSetting(context.Background(), "bkt", s3api.SettingVersioning, []byte(`{"status":"`+status+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func putVersion(t *testing.T, l *Layer, key string, data []byte) s3api.ObjectInfo {
+	t.Helper()
+	info, err := l.PutObject(context.Background(), "bkt", key, bytes.NewReader(data), int64(len(data)), s3api.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// readVersion reads a version whole ("": the current one).
+func readVersion(l *Layer, key, vid string) ([]byte, s3api.ObjectInfo, error) {
+	ctx := context.Background()
+	o, err := l.OpenObjectVersion(ctx, "bkt", key, vid)
+	if err != nil {
+		return nil, s3api.ObjectInfo{}, err
+	}
+	var b bytes.Buffer
+	err = o.Read(ctx, &b, 0, o.Info().Size)
+	return b.Bytes(), o.Info(), err
+}
+
+func wantVersion(t *testing.T, l *Layer, key, vid string, want []byte) {
+	t.Helper()
+	got, _, err := readVersion(l, key, vid)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("version %q of %s: %d bytes, %v; want %d bytes", vid, key, len(got), err, len(want))
+	}
+}
+
+func versionsOf(t *testing.T, l *Layer, key string) []string {
+	t.Helper()
+	got, _ := listVersionLines(t, l, s3api.ListVersionsParams{Prefix: key, MaxKeys: 1000})
+	return got
+}
+
+// TestVersioning: the object paths under each versioning state. Before
+// versioning, a PUT replaces the null version; Enabled, each PUT adds a
+// version with its own id, readable by id, and a DELETE adds a delete
+// marker (the key reads as missing, the marker by id as MethodNotAllowed,
+// ListObjects hides the key) whose removal brings the object back; a
+// version deleted by id is gone, its data too, the others stay whole;
+// Suspended, a PUT replaces the null version again and leaves the others.
+func TestVersioning(t *testing.T) {
+	ctx := context.Background()
+	l := versioningLayer(t, true)
+	v0 := bytes.Repeat([]byte("0"), 1<<10)  // inline
+	v1 := bytes.Repeat([]byte("1"), 200<<10) // shard files
+	v2 := bytes.Repeat([]byte("2"), 3<<10)
+	if info := putVersion(t, l, "k", v0); info.VersionID != "" {
+		t.Fatalf("a PUT before versioning answers version id %q", info.VersionID)
+	}
+	setVersioning(t, l, "Enabled")
+	i1, i2 := putVersion(t, l, "k", v1), putVersion(t, l, "k", v2)
+	if i1.VersionID == "" || i2.VersionID == "" || i1.VersionID == i2.VersionID || i1.VersionID == "null" {
+		t.Fatalf("versioned PUTs answer ids %q and %q", i1.VersionID, i2.VersionID)
+	}
+	wantVersion(t, l, "k", "", v2)
+	wantVersion(t, l, "k", i1.VersionID, v1)
+	wantVersion(t, l, "k", "null", v0)
+	if _, info, _ := readVersion(l, "k", ""); info.VersionID != i2.VersionID {
+		t.Fatalf("GET answers version id %q, want %q", info.VersionID, i2.VersionID)
+	}
+	if got, want := versionsOf(t, l, "k"), []string{"k@" + i2.VersionID + "!", "k@" + i1.VersionID, "k@null"}; !slices.Equal(got, want) {
+		t.Fatalf("versions %v, want %v", got, want)
+	}
+
+	// A delete marker.
+	dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	if err != nil || !dm.DeleteMarker || dm.VersionID == "" || dm.VersionID == "null" {
+		t.Fatalf("DELETE on a versioned bucket: %+v, %v; want a delete marker with an id", dm, err)
+	}
+	_, _, err = readVersion(l, "k", "")
+	var dme *s3api.DeleteMarkerError
+	if !errors.As(err, &dme) || !errors.Is(err, s3api.ErrNoSuchKey) || dme.VersionID != dm.VersionID {
+		t.Fatalf("GET of a deleted key: %v; want NoSuchKey from delete marker %s", err, dm.VersionID)
+	}
+	if _, _, err = readVersion(l, "k", dm.VersionID); !errors.Is(err, s3api.ErrMethodNotAllowed) {
+		t.Fatalf("GET of the delete marker by id: %v, want MethodNotAllowed", err)
+	}
+	wantVersion(t, l, "k", i1.VersionID, v1) // the versions below stay
+	objs, err := l.ListObjects(ctx, "bkt", s3api.ListParams{MaxKeys: 100})
+	if err != nil || len(objs.Objects) != 0 {
+		t.Fatalf("ListObjects of a deleted key: %+v, %v", objs.Objects, err)
+	}
+	if got := versionsOf(t, l, "k"); len(got) != 4 || got[0] != "k@"+dm.VersionID+"*!" {
+		t.Fatalf("versions after the delete: %v", got)
+	}
+	// Removing the marker brings the object back.
+	res, err := l.DeleteObjectVersion(ctx, "bkt", "k", dm.VersionID)
+	if err != nil || !res.DeleteMarker || res.VersionID != dm.VersionID {
+		t.Fatalf("deleting the delete marker: %+v, %v", res, err)
+	}
+	wantVersion(t, l, "k", "", v2)
+
+	// A version deleted by id is gone for good; the others read whole.
+	if res, err := l.DeleteObjectVersion(ctx, "bkt", "k", i1.VersionID); err != nil || res.DeleteMarker {
+		t.Fatalf("deleting version %s: %+v, %v", i1.VersionID, res, err)
+	}
+	if _, _, err := readVersion(l, "k", i1.VersionID); !errors.Is(err, s3api.ErrNoSuchKey) {
+		t.Fatalf("GET of a deleted version: %v, want NoSuchKey", err)
+	}
+	wantVersion(t, l, "k", "", v2)
+	wantVersion(t, l, "k", "null", v0)
+	// Deleting the current version makes the one below current.
+	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", i2.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	wantVersion(t, l, "k", "", v0)
+
+	// Suspended: a PUT replaces the null version; versions with ids stay.
+	i3 := putVersion(t, l, "k", v1)
+	setVersioning(t, l, "Suspended")
+	v4 := bytes.Repeat([]byte("4"), 150<<10)
+	if info := putVersion(t, l, "k", v4); info.VersionID != "null" {
+		t.Fatalf("a PUT while suspended answers version id %q, want null", info.VersionID)
+	}
+	wantVersion(t, l, "k", "", v4)
+	wantVersion(t, l, "k", "null", v4)
+	wantVersion(t, l, "k", i3.VersionID, v1)
+	if got, want := versionsOf(t, l, "k"), []string{"k@null!", "k@" + i3.VersionID}; !slices.Equal(got, want) {
+		t.Fatalf("versions while suspended: %v, want %v", got, want)
+	}
+	// A DELETE while suspended writes a null delete marker, which replaces
+	// the null version.
+	dm, err = l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	if err != nil || !dm.DeleteMarker || dm.VersionID != "null" {
+		t.Fatalf("DELETE while suspended: %+v, %v; want a null delete marker", dm, err)
+	}
+	if got, want := versionsOf(t, l, "k"), []string{"k@null*!", "k@" + i3.VersionID}; !slices.Equal(got, want) {
+		t.Fatalf("versions after a DELETE while suspended: %v, want %v", got, want)
+	}
+}
+
+// TestVersioningNeedsTheFlag: without Config.Versioning, turning
+// versioning on is NotImplemented and nothing changes.
+func TestVersioningNeedsTheFlag(t *testing.T) {
+	l := versioningLayer(t, false)
+	err := l.PutBucketSetting(context.Background(), "bkt", s3api.SettingVersioning, []byte(`{"status":"Enabled"}`))
+	if !errors.Is(err, s3api.ErrNotImplemented) {
+		t.Fatalf("turning versioning on without the flag: %v, want NotImplemented", err)
+	}
+	if info := putVersion(t, l, "k", []byte("x")); info.VersionID != "" {
+		t.Fatalf("PUT answers version id %q", info.VersionID)
+	}
+}
