@@ -86,7 +86,7 @@ func versionsOf(t *testing.T, l *Layer, key string) []string {
 func TestVersioning(t *testing.T) {
 	ctx := context.Background()
 	l := versioningLayer(t, true)
-	v0 := bytes.Repeat([]byte("0"), 1<<10)  // inline
+	v0 := bytes.Repeat([]byte("0"), 1<<10)   // inline
 	v1 := bytes.Repeat([]byte("1"), 200<<10) // shard files
 	v2 := bytes.Repeat([]byte("2"), 3<<10)
 	if info := putVersion(t, l, "k", v0); info.VersionID != "" {
