@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/storagenode"
@@ -58,6 +59,20 @@ func (r *Repair) HealObject(ctx context.Context, bucket, key string, deep bool) 
 	if err != nil {
 		return res, err
 	}
+	res, err = r.healVersion(ctx, meta, deep)
+	if err == nil && l.versioningOf(bucket) != versioningOff {
+		r.healNoncurrent(ctx, meta, deep, &res)
+	}
+	return res, err
+}
+
+// healVersion heals one version of an object, meta being its quorum
+// record: classify, rebuild, commit. The caller holds the key's heal
+// lock.
+func (r *Repair) healVersion(ctx context.Context, meta *storagenode.ObjectMeta, deep bool) (HealResult, error) {
+	l := r.l
+	var res HealResult
+	bucket, key := meta.Bucket, meta.Key
 	coder, err := l.coder(meta.EC)
 	if err != nil {
 		return res, err
@@ -126,7 +141,7 @@ func (s shardStates) good() (n int) {
 func (l *Layer) classify(ctx context.Context, coder *ec.Coder, meta *storagenode.ObjectMeta, drives []storagenode.Drive, deep bool) shardStates {
 	s := shardStates{reachable: make([]bool, len(drives)), bad: make([]bool, len(drives)), inline: make([][]byte, len(drives))}
 	fanout(drives, func(i int, d storagenode.Drive) error {
-		m, err := d.GetMeta(ctx, meta.Bucket, meta.Key)
+		m, err := recordOf(ctx, d, meta)
 		switch {
 		case errors.Is(err, storagenode.ErrDriveOffline):
 			return err
@@ -466,7 +481,13 @@ func (l *Layer) settleRecords(ctx context.Context, meta *storagenode.ObjectMeta)
 	cleanup := context.WithoutCancel(ctx)
 	fanout(strays, func(_ int, d storagenode.Drive) error {
 		m, err := d.GetMeta(ctx, meta.Bucket, meta.Key)
-		if err != nil || (m.VersionID != meta.VersionID && !meta.Newer(m)) {
+		if err != nil {
+			return nil
+		}
+		// A stray copy of this version, or a null version this null
+		// version replaced; never another version of a versioned key.
+		replaced := meta.Newer(m) && !m.Versioned && !meta.Versioned
+		if m.VersionID != meta.VersionID && !replaced {
 			return nil
 		}
 		if _, err := d.DeleteMeta(ctx, meta.Bucket, meta.Key, m.VersionID); err != nil {
@@ -567,7 +588,7 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	if meta.InlineData {
 		have := make([][]byte, len(current))
 		fanout(sources, func(j int, d storagenode.Drive) error {
-			if m, err := d.GetMeta(ctx, meta.Bucket, meta.Key); err == nil && m.VersionID == meta.VersionID && inlineOK(coder, m.Inline, meta.Size, false) {
+			if m, err := recordOf(ctx, d, meta); err == nil && m.VersionID == meta.VersionID && inlineOK(coder, m.Inline, meta.Size, false) {
 				have[j] = m.Inline
 			}
 			return nil
@@ -638,4 +659,79 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	l.stats.BytesHealed.Add(n)
 	*meta = moved
 	return true
+}
+
+// recordOf reads drive d's record of meta's version: its current record
+// when that is the version (every node version answers GetMeta), else,
+// when the key may have other versions, the version by id.
+func recordOf(ctx context.Context, d storagenode.Drive, meta *storagenode.ObjectMeta) (*storagenode.ObjectMeta, error) {
+	m, err := d.GetMeta(ctx, meta.Bucket, meta.Key)
+	if err == nil && m.VersionID != meta.VersionID && (m.Versioned || meta.Versioned || m.DeleteMarker) {
+		return d.GetVersion(ctx, meta.Bucket, meta.Key, meta.VersionID)
+	}
+	return m, err
+}
+
+// healNoncurrent heals every version of meta's key but meta's (the
+// current one, healed already) that its drives hold, adding to res. A
+// version that cannot be read with quorum is counted lost.
+func (r *Repair) healNoncurrent(ctx context.Context, meta *storagenode.ObjectMeta, deep bool, res *HealResult) {
+	l := r.l
+	bucket, key := meta.Bucket, meta.Key
+	drives, err := l.lookupDrives(l.topo(), bucket, key)
+	if err != nil {
+		return
+	}
+	var mu sync.Mutex
+	vids := map[string]bool{}
+	fanout(drives, func(_ int, d storagenode.Drive) error {
+		afterKey, afterVID := "", ""
+		for {
+			es, err := d.ListVersions(ctx, bucket, key, afterKey, afterVID, 1000)
+			if err != nil {
+				return err
+			}
+			more := len(es) == 1000
+			for _, e := range es {
+				if e.Key != key {
+					more = false
+					break
+				}
+				mu.Lock()
+				vids[e.VersionID] = true
+				mu.Unlock()
+				afterKey, afterVID = e.Key, s3VersionID(e.Versioned, e.VersionID)
+			}
+			if !more {
+				return nil
+			}
+		}
+	})
+	delete(vids, meta.VersionID)
+	for vid := range vids {
+		if ctx.Err() != nil {
+			return
+		}
+		vm, _, err := l.readMetaWith(ctx, bucket, key, func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
+			return d.GetVersion(ctx, bucket, key, vid)
+		})
+		if err != nil {
+			if !errors.Is(err, ErrObjectNotFound) {
+				res.Lost = true
+				l.log.Warn("heal: a noncurrent version cannot be read", "bucket", bucket, "key", key, "version", vid, "err", err)
+			}
+			continue
+		}
+		vr, err := r.healVersion(ctx, vm, deep)
+		res.Checked += vr.Checked
+		res.Repaired += vr.Repaired
+		res.Unreachable += vr.Unreachable
+		res.Bytes += vr.Bytes
+		res.Away += vr.Away
+		res.Moved += vr.Moved
+		res.Lost = res.Lost || vr.Lost
+		if err != nil {
+			l.log.Warn("heal: a noncurrent version not healed", "bucket", bucket, "key", key, "version", vid, "err", err)
+		}
+	}
 }

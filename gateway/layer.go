@@ -299,11 +299,13 @@ func (l *Layer) DeleteBucket(ctx context.Context, bucket string) (err error) {
 	if _, err := l.bucket(ctx, bucket); err != nil {
 		return err
 	}
-	res, err := l.ListObjects(ctx, bucket, s3api.ListParams{MaxKeys: 1})
+	// Any version counts, noncurrent ones and delete markers included:
+	// deleting the bucket would destroy them.
+	res, err := l.ListObjectVersions(ctx, bucket, s3api.ListVersionsParams{MaxKeys: 1})
 	if err != nil {
 		return err
 	}
-	if len(res.Objects) > 0 {
+	if len(res.Versions) > 0 {
 		return ErrBucketNotEmpty
 	}
 	if c := l.cfg.Catalog; c != nil {

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ecstore/ecstore/s3api"
+	"github.com/ecstore/ecstore/storagenode"
 	"github.com/ecstore/ecstore/storagenode/local"
 )
 
@@ -174,6 +176,35 @@ func TestVersioning(t *testing.T) {
 	}
 }
 
+// TestDeleteBucketKeepsVersions: a bucket whose keys are all deleted
+// (delete markers current) still holds versions: DeleteBucket answers
+// BucketNotEmpty until every version and marker is gone.
+func TestDeleteBucketKeepsVersions(t *testing.T) {
+	ctx := context.Background()
+	l := versioningLayer(t, true)
+	setVersioning(t, l, "Enabled")
+	i := putVersion(t, l, "k", []byte("data"))
+	dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.DeleteBucket(ctx, "bkt"); !errors.Is(err, s3api.ErrBucketNotEmpty) {
+		t.Fatalf("DeleteBucket with a noncurrent version and a delete marker: %v, want BucketNotEmpty", err)
+	}
+	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", i.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.DeleteBucket(ctx, "bkt"); !errors.Is(err, s3api.ErrBucketNotEmpty) {
+		t.Fatalf("DeleteBucket with a delete marker left: %v, want BucketNotEmpty", err)
+	}
+	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", dm.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.DeleteBucket(ctx, "bkt"); err != nil {
+		t.Fatalf("DeleteBucket of an empty bucket: %v", err)
+	}
+}
+
 // TestVersioningNeedsTheFlag: without Config.Versioning, turning
 // versioning on is NotImplemented and nothing changes.
 func TestVersioningNeedsTheFlag(t *testing.T) {
@@ -184,5 +215,153 @@ func TestVersioningNeedsTheFlag(t *testing.T) {
 	}
 	if info := putVersion(t, l, "k", []byte("x")); info.VersionID != "" {
 		t.Fatalf("PUT answers version id %q", info.VersionID)
+	}
+}
+
+// TestHealDeleteMarker: a heal of a key whose current version is a delete
+// marker keeps the marker (and the versions below), and puts back a
+// marker record a drive lost.
+func TestHealDeleteMarker(t *testing.T) {
+	ctx := context.Background()
+	l := versioningLayer(t, true)
+	setVersioning(t, l, "Enabled")
+	data := bytes.Repeat([]byte("v"), 300<<10)
+	i := putVersion(t, l, "k", data)
+	dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d0 := l.topo().drives[0]
+	if _, err := d0.DeleteMeta(ctx, "bkt", "k", ""); err != nil { // drive 0 loses the marker's record
+		t.Fatal(err)
+	}
+	r := NewRepair(l)
+	if _, err := r.HealObject(ctx, "bkt", "k", true); err != nil {
+		t.Fatalf("heal of a delete marker: %v", err)
+	}
+	if m, err := d0.GetMeta(ctx, "bkt", "k"); err != nil || !m.DeleteMarker {
+		t.Fatalf("drive 0 after the heal: %+v, %v; want the delete marker back", m, err)
+	}
+	if _, _, err := readVersion(l, "k", ""); !errors.Is(err, s3api.ErrNoSuchKey) {
+		t.Fatalf("GET after the heal: %v, want NoSuchKey", err)
+	}
+	wantVersion(t, l, "k", i.VersionID, data)
+	if got := versionsOf(t, l, "k"); len(got) != 2 || got[0] != "k@"+dm.VersionID+"*!" {
+		t.Fatalf("versions after the heal: %v", got)
+	}
+}
+
+// TestHealNoncurrentVersions: a heal of a versioned key brings back every
+// version's record and shards on a drive that lost them, not only the
+// current one's.
+func TestHealNoncurrentVersions(t *testing.T) {
+	ctx := context.Background()
+	l := versioningLayer(t, true)
+	putVersion(t, l, "k", []byte("null version, inline"))
+	setVersioning(t, l, "Enabled")
+	datas := [][]byte{bytes.Repeat([]byte("a"), 250<<10), []byte("small"), bytes.Repeat([]byte("c"), 130<<10)}
+	var ids []string
+	for _, d := range datas {
+		ids = append(ids, putVersion(t, l, "k", d).VersionID)
+	}
+	d0 := l.topo().drives[0]
+	// Drive 0 loses every record of the key (as a replaced drive would).
+	for {
+		if _, err := d0.DeleteMeta(ctx, "bkt", "k", ""); err != nil {
+			break
+		}
+	}
+	if es, _ := d0.ListVersions(ctx, "bkt", "k", "", "", 0); len(es) != 0 {
+		t.Fatalf("drive 0 still lists %d versions", len(es))
+	}
+	res, err := NewRepair(l).HealObject(ctx, "bkt", "k", true)
+	if err != nil || res.Lost {
+		t.Fatalf("heal: %+v, %v", res, err)
+	}
+	es, err := d0.ListVersions(ctx, "bkt", "k", "", "", 0)
+	if err != nil || len(es) != 4 {
+		t.Fatalf("drive 0 after the heal: %d versions (%+v), %v; want all 4 back", len(es), es, err)
+	}
+	if res.Repaired < 4 {
+		t.Errorf("heal repaired %d shards, want one per version at least", res.Repaired)
+	}
+	for i, id := range ids {
+		wantVersion(t, l, "k", id, datas[i])
+	}
+	wantVersion(t, l, "k", "null", []byte("null version, inline"))
+	// A second heal finds nothing to do.
+	if res, err := NewRepair(l).HealObject(ctx, "bkt", "k", true); err != nil || res.Repaired != 0 {
+		t.Fatalf("second heal: %+v, %v; want nothing repaired", res, err)
+	}
+}
+
+// TestRebalanceMovesNoncurrentVersions: after a drive is added, the
+// rebalance moves every version of a versioned key to the new placement,
+// not only the current one: each version's record then names its
+// placement drives, and every version reads back.
+func TestRebalanceMovesNoncurrentVersions(t *testing.T) {
+	ctx := context.Background()
+	const n = 8
+	var drives []Drive
+	for i := range n + 1 {
+		d := local.NewMem(fmt.Sprintf("d%d", i))
+		drives = append(drives, Drive{Drive: d, Node: d.ID()})
+	}
+	l, err := New(Config{Drives: drives[:n], DataShards: 4, ParityShards: 2, BlockSize: 4096, InlineMax: 2048,
+		Catalog: newMemCatalog(), Versioning: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MakeBucket(ctx, "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := drives[n].MakeBucket(ctx, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	setVersioning(t, l, "Enabled")
+	type version struct {
+		key, id string
+		data    []byte
+	}
+	var all []version
+	for i := range 40 {
+		key := fmt.Sprintf("obj/%02d", i)
+		for j := range 3 {
+			data := randBytes(uint64(i*10+j), 1000+3000*j) // inline and shard files
+			all = append(all, version{key, putVersion(t, l, key, data).VersionID, data})
+		}
+	}
+	if err := l.SetTopology(Topology{Epoch: 2, Drives: drives, Prior: [][]Drive{drives[:n]}}); err != nil {
+		t.Fatal(err)
+	}
+	st := rebalanceAndWait(t, NewRepair(l))
+	if st.ObjectsFailed != 0 || st.Error != "" {
+		t.Fatalf("rebalance: %+v", st)
+	}
+	if err := l.SetTopology(Topology{Epoch: 3, Drives: drives}); err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for _, v := range all {
+		home, err := l.place("bkt", v.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := l.readMetaWith(ctx, "bkt", v.key, func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
+			return d.GetVersion(ctx, "bkt", v.key, v.id)
+		})
+		if err != nil {
+			t.Fatalf("%s version %s after the rebalance: %v", v.key, v.id, err)
+		}
+		if !slices.Equal(m.Drives, driveIDs(home)) {
+			t.Fatalf("%s version %s on %v after the rebalance, placement %v", v.key, v.id, m.Drives, driveIDs(home))
+		}
+		if slices.Contains(m.Drives, "d8") {
+			moved++
+		}
+		wantVersion(t, l, v.key, v.id, v.data)
+	}
+	if moved == 0 {
+		t.Fatal("no version was placed on the new drive")
 	}
 }
