@@ -68,7 +68,39 @@ func (s *Scrubber) Pass(ctx context.Context) error {
 	coders := map[storagenode.ECInfo]*ec.Coder{}
 	start := time.Now()
 	var read int64
+	// check verifies every shard of m this drive holds, at the bounded rate.
+	check := func(m *storagenode.ObjectMeta) error {
+		if !slices.Contains(m.Drives, d.ID()) {
+			return nil
+		}
+		c := coders[m.EC]
+		if c == nil {
+			var err error
+			if c, err = ec.New(m.EC.Data, m.EC.Parity, ec.WithBlockSize(int(m.EC.BlockSize))); err != nil {
+				return nil
+			}
+			coders[m.EC] = c
+		}
+		for _, p := range m.Parts {
+			n, err := s.verify(ctx, c, m, p)
+			read += n
+			if err != nil {
+				return err
+			}
+			// Bound the rate: sleep off any lead over BytesPerSec.
+			ahead := time.Duration(float64(read)/float64(s.BytesPerSec)*float64(time.Second)) - time.Since(start)
+			if ahead > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(ahead):
+				}
+			}
+		}
+		return nil
+	}
 	for _, b := range buckets {
+		// The current versions, whole records a page at a time.
 		after := ""
 		for {
 			metas, err := d.ListMeta(ctx, b.Name, "", after, 1000)
@@ -77,40 +109,58 @@ func (s *Scrubber) Pass(ctx context.Context) error {
 			}
 			for _, m := range metas {
 				after = m.Key
-				if !slices.Contains(m.Drives, d.ID()) {
-					continue
-				}
-				c := coders[m.EC]
-				if c == nil {
-					if c, err = ec.New(m.EC.Data, m.EC.Parity, ec.WithBlockSize(int(m.EC.BlockSize))); err != nil {
-						continue
-					}
-					coders[m.EC] = c
-				}
-				for _, p := range m.Parts {
-					n, err := s.verify(ctx, c, m, p)
-					read += n
-					if err != nil {
-						return err
-					}
-					// Bound the rate: sleep off any lead over BytesPerSec.
-					ahead := time.Duration(float64(read)/float64(s.BytesPerSec)*float64(time.Second)) - time.Since(start)
-					if ahead > 0 {
-						select {
-						case <-ctx.Done():
-							return ctx.Err()
-						case <-time.After(ahead):
-						}
-					}
+				if err := check(m); err != nil {
+					return err
 				}
 			}
 			if len(metas) < 1000 {
 				break
 			}
 		}
+		// Then the noncurrent versions (each key's versions after its
+		// first), each record read by id.
+		if err := s.noncurrent(ctx, b.Name, check); err != nil {
+			return err
+		}
 	}
 	s.Stats.Passes.Add(1)
 	return nil
+}
+
+// noncurrent calls check with the record of every noncurrent version of
+// the bucket the drive holds.
+func (s *Scrubber) noncurrent(ctx context.Context, bucket string, check func(*storagenode.ObjectMeta) error) error {
+	d := s.Drive
+	afterKey, afterVID := "", ""
+	prevKey := ""
+	for {
+		es, err := d.ListVersions(ctx, bucket, "", afterKey, afterVID, 1000)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			vid := e.VersionID
+			if !e.Versioned {
+				vid = "null"
+			}
+			afterKey, afterVID = e.Key, vid
+			first := e.Key != prevKey
+			prevKey = e.Key
+			if first || e.DeleteMarker {
+				continue // the current version (checked above), or no data
+			}
+			m, err := d.GetVersion(ctx, bucket, e.Key, e.VersionID)
+			if err != nil {
+				continue // gone meanwhile
+			}
+			if err := check(m); err != nil {
+				return err
+			}
+		}
+		if len(es) < 1000 {
+			return nil
+		}
+	}
 }
 
 // verify checks one shard file; a corrupt one is removed. It returns the

@@ -26,6 +26,7 @@ func TestScrubberFindsAndRemovesCorruptShard(t *testing.T) {
 	if _, _, err := c.Encode(ctx, bytes.NewReader(data), []io.Writer{&shards[0], &shards[1], &shards[2]}, 3); err != nil {
 		t.Fatal(err)
 	}
+	versioned := false
 	put := func(key, dir string, shard []byte) {
 		w, _ := d.CreateShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: dir, Name: "part.1"})
 		w.Write(shard)
@@ -34,7 +35,7 @@ func TestScrubberFindsAndRemovesCorruptShard(t *testing.T) {
 		}
 		m := &storagenode.ObjectMeta{Bucket: "bkt", Key: key, VersionID: dir, DataDir: dir, ModTime: time.Now(), Size: int64(len(data)),
 			EC: storagenode.ECInfo{Data: 2, Parity: 1, BlockSize: 1024}, Drives: []string{"d1", "x", "y"},
-			Parts: []storagenode.PartInfo{{Number: 1, Size: int64(len(data)), Name: "part.1"}}}
+			Parts: []storagenode.PartInfo{{Number: 1, Size: int64(len(data)), Name: "part.1"}}, Versioned: versioned}
 		if _, err := d.PutMeta(ctx, m); err != nil {
 			t.Fatal(err)
 		}
@@ -55,5 +56,23 @@ func TestScrubberFindsAndRemovesCorruptShard(t *testing.T) {
 	}
 	if _, err := d.OpenShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}); err != nil {
 		t.Fatalf("the good shard was touched: %v", err)
+	}
+
+	// Noncurrent versions are scrubbed too: a corrupt one below a good
+	// current version of the key.
+	versioned = true
+	put("ver", "v4", bad)
+	put("ver", "v5", shards[0].Bytes())
+	if err := s.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Stats.Shards.Load() != 2+3 || s.Stats.Corrupt.Load() != 2 {
+		t.Fatalf("second pass: shards %d corrupt %d; want the noncurrent version's corrupt shard found", s.Stats.Shards.Load(), s.Stats.Corrupt.Load())
+	}
+	if _, err := d.OpenShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v4", Name: "part.1"}); err == nil {
+		t.Fatal("the noncurrent version's corrupt shard is still there")
+	}
+	if _, err := d.OpenShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v5", Name: "part.1"}); err != nil {
+		t.Fatalf("the current version's shard was touched: %v", err)
 	}
 }
