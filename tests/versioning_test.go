@@ -1,0 +1,271 @@
+package tests
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/ecstore/ecstore/internal/crashpoint"
+)
+
+// TestVersioningAWSCLI (issue 17) drives versioning with the aws CLI
+// against the embedded server started with --experimental-versioning:
+// put-bucket-versioning, versioned put-object, list-object-versions,
+// get-object --version-id, delete markers (delete-object, head-object
+// 404, removing the marker brings the object back), delete-object
+// --version-id, and delete-bucket refused while versions remain. Without
+// the flag, put-bucket-versioning answers NotImplemented.
+func TestVersioningAWSCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("aws CLI runs are slow; skipped with -short")
+	}
+	parallelHeavy(t, 20*time.Second)
+	ctx := testCtx(t, 4*time.Minute)
+	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
+	cli := awsCLI{t: t, ctx: ctx, s: s}
+	work := t.TempDir()
+	const b = "versioned"
+	cli.ok("s3api", "create-bucket", "--bucket", b)
+	var vc struct{ Status string }
+	if out := strings.TrimSpace(cli.ok("s3api", "get-bucket-versioning", "--bucket", b)); out != "" && out != "{}" {
+		t.Fatalf("versioning of a new bucket: %s, want no status", out)
+	}
+	cli.ok("s3api", "put-bucket-versioning", "--bucket", b, "--versioning-configuration", "Status=Enabled")
+	cli.json(&vc, "s3api", "get-bucket-versioning", "--bucket", b)
+	if vc.Status != "Enabled" {
+		t.Fatalf("versioning after put-bucket-versioning Enabled: %q", vc.Status)
+	}
+	var ids []string
+	var datas [][]byte
+	for i := range 3 {
+		data := randData(uint64(900+i), 100_000*(i+1))
+		f := writeTemp(t, work, data)
+		var put struct{ VersionId string }
+		cli.json(&put, "s3api", "put-object", "--bucket", b, "--key", "doc", "--body", f)
+		if put.VersionId == "" || put.VersionId == "null" {
+			t.Fatalf("put-object on a versioned bucket answers version id %q", put.VersionId)
+		}
+		ids, datas = append(ids, put.VersionId), append(datas, data)
+	}
+	type versions struct {
+		Versions []struct {
+			Key, VersionId string
+			IsLatest       bool
+		}
+		DeleteMarkers []struct {
+			Key, VersionId string
+			IsLatest       bool
+		}
+	}
+	var lv versions
+	cli.json(&lv, "s3api", "list-object-versions", "--bucket", b)
+	if len(lv.Versions) != 3 || lv.Versions[0].VersionId != ids[2] || !lv.Versions[0].IsLatest || lv.Versions[2].VersionId != ids[0] || lv.Versions[1].IsLatest {
+		t.Fatalf("list-object-versions: %+v, want %v newest first", lv.Versions, ids)
+	}
+	out := work + "/out"
+	cli.ok("s3api", "get-object", "--bucket", b, "--key", "doc", "--version-id", ids[0], out)
+	if got := readFile(t, out); !bytes.Equal(got, datas[0]) {
+		t.Fatalf("get-object --version-id of the first version: %d bytes, want %d", len(got), len(datas[0]))
+	}
+	// A delete marker.
+	var del struct {
+		DeleteMarker bool
+		VersionId    string
+	}
+	cli.json(&del, "s3api", "delete-object", "--bucket", b, "--key", "doc")
+	if !del.DeleteMarker || del.VersionId == "" {
+		t.Fatalf("delete-object on a versioned bucket: %+v, want a delete marker", del)
+	}
+	if msg := cli.fails("s3api", "head-object", "--bucket", b, "--key", "doc"); !strings.Contains(msg, "404") {
+		t.Fatalf("head-object of a deleted key: %s", msg)
+	}
+	lv = versions{}
+	cli.json(&lv, "s3api", "list-object-versions", "--bucket", b)
+	if len(lv.DeleteMarkers) != 1 || !lv.DeleteMarkers[0].IsLatest || lv.DeleteMarkers[0].VersionId != del.VersionId || len(lv.Versions) != 3 || lv.Versions[0].IsLatest {
+		t.Fatalf("list-object-versions after the delete: %+v", lv)
+	}
+	if msg := cli.fails("s3api", "delete-bucket", "--bucket", b); !strings.Contains(msg, "BucketNotEmpty") {
+		t.Fatalf("delete-bucket with versions left: %s", msg)
+	}
+	cli.json(&del, "s3api", "delete-object", "--bucket", b, "--key", "doc", "--version-id", del.VersionId)
+	cli.ok("s3api", "get-object", "--bucket", b, "--key", "doc", out)
+	if got := readFile(t, out); !bytes.Equal(got, datas[2]) {
+		t.Fatalf("get-object after the delete marker's removal: %d bytes, want the latest version's %d", len(got), len(datas[2]))
+	}
+	// Every version deleted by id; then the bucket goes.
+	for _, id := range ids {
+		cli.ok("s3api", "delete-object", "--bucket", b, "--key", "doc", "--version-id", id)
+	}
+	lv = versions{} // (the CLI leaves out empty lists)
+	cli.json(&lv, "s3api", "list-object-versions", "--bucket", b)
+	if len(lv.Versions)+len(lv.DeleteMarkers) != 0 {
+		t.Fatalf("versions left after deleting each: %+v", lv)
+	}
+	cli.ok("s3api", "delete-bucket", "--bucket", b)
+
+	// Without the flag: refused, never a silent success.
+	s2 := StartServer(t, NewDriveDirs(t, 6))
+	cli2 := awsCLI{t: t, ctx: ctx, s: s2}
+	cli2.ok("s3api", "create-bucket", "--bucket", b)
+	if msg := cli2.fails("s3api", "put-bucket-versioning", "--bucket", b, "--versioning-configuration", "Status=Enabled"); !strings.Contains(msg, "NotImplemented") {
+		t.Fatalf("put-bucket-versioning without --experimental-versioning: %s", msg)
+	}
+}
+
+// TestVersioningCrash (issue 17) SIGKILLs the embedded server during
+// versioned writes and deletes: at the named crash points (after a
+// version's or a delete marker's records commit, after a version's
+// records are removed by id), and at random moments under a stream of
+// versioned PUTs. After each restart every acknowledged version is
+// listed and reads back byte-identical, and the latest version is the
+// last acknowledged one or one a request the crash cut short wrote.
+func TestVersioningCrash(t *testing.T) {
+	parallelHeavy(t, 30*time.Second)
+	ctx := testCtx(t, 4*time.Minute)
+	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
+	const bucket = "vcrash"
+	c := minio.Core{Client: s.Minio(t)}
+	if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetBucketVersioning(ctx, bucket, minio.BucketVersioningConfiguration{Status: "Enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string][]byte{} // version id -> bytes, of key "k"
+	var order []string           // acknowledged versions of "k", oldest first
+	put := func(c minio.Core, key string, data []byte) (string, error) {
+		info, err := c.PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), "", "", minio.PutObjectOptions{})
+		return info.VersionID, err
+	}
+	for i := range 3 {
+		data := randData(uint64(700+i), 200_000+i)
+		id, err := put(c, "k", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked[id], order = data, append(order, id)
+	}
+	check := func(what string, allowUnacked bool) {
+		t.Helper()
+		c := minio.Core{Client: s.Minio(t)}
+		listed := map[string]bool{}
+		latest := ""
+		for o := range c.Client.ListObjects(ctx, bucket, minio.ListObjectsOptions{WithVersions: true, Prefix: "k"}) {
+			if o.Err != nil {
+				t.Fatalf("%s: list versions: %v", what, o.Err)
+			}
+			if o.Key != "k" {
+				continue
+			}
+			listed[o.VersionID] = true
+			if o.IsLatest {
+				latest = o.VersionID
+			}
+		}
+		for _, id := range order {
+			if !listed[id] {
+				t.Fatalf("%s: acknowledged version %s is not listed (listed %v)", what, id, listed)
+			}
+			r, err := c.Client.GetObject(ctx, bucket, "k", minio.GetObjectOptions{VersionID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			if err != nil || !bytes.Equal(got, acked[id]) {
+				t.Fatalf("%s: version %s reads %d bytes, %v; want %d", what, id, len(got), err, len(acked[id]))
+			}
+		}
+		if last := order[len(order)-1]; latest != last {
+			if _, known := acked[latest]; known || !allowUnacked || latest == "" {
+				t.Fatalf("%s: the latest version is %q, want the last acknowledged %s (or one a cut request wrote)", what, latest, last)
+			}
+		}
+	}
+
+	// At the crash points.
+	crashAt(t, s, crashpoint.PutCommitted, func(c minio.Core) error {
+		_, err := put(c, "k", randData(800, 300_000))
+		return err
+	})
+	s.start()
+	check("after a crash once a version's records committed", true)
+	crashAt(t, s, crashpoint.PutCommitted, func(c minio.Core) error {
+		return c.RemoveObject(ctx, bucket, "k", minio.RemoveObjectOptions{}) // a delete marker's commit
+	})
+	s.start()
+	c = minio.Core{Client: s.Minio(t)}
+	// The marker may have committed: remove whatever is latest and not
+	// acknowledged, so the acknowledged versions are on top again.
+	for o := range c.Client.ListObjects(ctx, bucket, minio.ListObjectsOptions{WithVersions: true, Prefix: "k"}) {
+		if _, known := acked[o.VersionID]; !known && o.Err == nil {
+			if err := c.RemoveObject(ctx, bucket, "k", minio.RemoveObjectOptions{VersionID: o.VersionID}); err != nil {
+				t.Fatalf("removing the unacknowledged version %s: %v", o.VersionID, err)
+			}
+		}
+	}
+	check("after a crash in a delete marker's commit", false)
+	// A version deleted by id, cut after its records went: the others stay.
+	victim := order[0]
+	crashAt(t, s, crashpoint.DeleteRecords, func(c minio.Core) error {
+		return c.RemoveObject(ctx, bucket, "k", minio.RemoveObjectOptions{VersionID: victim})
+	})
+	s.start()
+	delete(acked, victim)
+	order = order[1:]
+	check("after a crash in a version's delete", false)
+
+	// SIGKILL at random moments under a stream of versioned PUTs.
+	rng := rand.New(rand.NewPCG(17, 17))
+	for round := range 3 {
+		c := minio.Core{Client: minioWith(t, s, testAccessKey, testSecretKey, 1)}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sizes := rand.New(rand.NewPCG(uint64(round), 99))
+			for i := 0; ; i++ {
+				data := randData(uint64(1000*round+i), 50_000+sizes.IntN(200_000))
+				id, err := put(c, "k", data)
+				if err != nil {
+					return // the server is gone
+				}
+				acked[id], order = data, append(order, id)
+			}
+		}()
+		time.Sleep(time.Duration(300+rng.IntN(700)) * time.Millisecond)
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		<-done
+		s.start()
+		check("after a SIGKILL under versioned PUTs", true)
+	}
+	t.Logf("%d acknowledged versions survived the crashes, each read back whole", len(order))
+}
+
+// writeTemp writes data to a new file in dir and returns its path.
+func writeTemp(t *testing.T, dir string, data []byte) string {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "body-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
