@@ -3,8 +3,8 @@ package tests
 import (
 	"bytes"
 	"io"
-	"os"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
