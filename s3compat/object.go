@@ -384,23 +384,21 @@ func (s *Server) deleteObject(ctx context.Context, q *request) (*response, error
 
 // parseCopySource splits x-amz-copy-source ("/bucket/key" or "bucket/key",
 // URL-encoded, optionally with ?versionId=).
-func parseCopySource(v string) (bucket, key string, err error) {
+func parseCopySource(v string) (bucket, key, versionID string, err error) {
 	src, query, _ := strings.Cut(v, "?")
 	if query != "" {
 		vals, _ := url.ParseQuery(query)
-		if vid := vals.Get("versionId"); vid != "" && vid != "null" {
-			return "", "", s3api.ErrNotImplemented.WithMessage("Copying a specific version is not supported.")
-		}
+		versionID = vals.Get("versionId")
 	}
 	src, err = url.PathUnescape(src)
 	if err != nil {
-		return "", "", s3api.ErrInvalidCopySource
+		return "", "", "", s3api.ErrInvalidCopySource
 	}
 	bucket, key = splitPath("/" + strings.TrimPrefix(src, "/"))
 	if bucket == "" || key == "" {
-		return "", "", s3api.ErrInvalidCopySource
+		return "", "", "", s3api.ErrInvalidCopySource
 	}
-	return bucket, key, nil
+	return bucket, key, versionID, nil
 }
 
 func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) {
@@ -419,7 +417,8 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	switch d := q.r.Header.Get("x-amz-metadata-directive"); d {
 	case "", "COPY":
 		sc := q.r.Header.Get("x-amz-storage-class")
-		if srcBucket == q.bucket && srcKey == q.key && sc == "" {
+		// (Copying an older version onto its key restores it: allowed.)
+		if srcBucket == q.bucket && srcKey == q.key && sc == "" && (info.VersionID == "" || info.VersionID == currentVersion(ctx, s, q)) {
 			return nil, s3api.ErrInvalidCopyDest
 		}
 		opts = s3api.PutOptions{ContentType: info.ContentType, UserMeta: info.UserMeta, Headers: maps.Clone(info.Headers)}
@@ -478,7 +477,12 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 		res.set(out.Checksums)
 		res.ChecksumType = checksumType(out.Checksums)
 	}
-	return &response{xml: res}, nil
+	hdr := http.Header{}
+	addVersionHeader(hdr, out.VersionID)
+	if info.VersionID != "" {
+		hdr.Set("x-amz-copy-source-version-id", info.VersionID)
+	}
+	return &response{xml: res, header: hdr}, nil
 }
 
 // defaultChecksum is the algorithm of the checksum S3 computes for an
@@ -524,7 +528,7 @@ func streamRange(ctx context.Context, src s3api.Object, off, n int64, h hash.Has
 // openCopySource opens the object named by x-amz-copy-source and applies the
 // x-amz-copy-source-if-* conditions (CopyObject, UploadPartCopy).
 func (s *Server) openCopySource(ctx context.Context, q *request) (src s3api.Object, bucket, key string, err error) {
-	bucket, key, err = parseCopySource(q.r.Header.Get("x-amz-copy-source"))
+	bucket, key, vid, err := parseCopySource(q.r.Header.Get("x-amz-copy-source"))
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -534,7 +538,7 @@ func (s *Server) openCopySource(ctx context.Context, q *request) (src s3api.Obje
 	if checkKey(key) != nil {
 		return nil, "", "", s3api.ErrNoSuchKey
 	}
-	if src, err = s.layer.OpenObject(ctx, bucket, key); err != nil {
+	if src, err = s.openVersion(ctx, bucket, key, vid); err != nil {
 		return nil, "", "", err
 	}
 	if err := checkPreconditions(q.r.Header, "x-amz-copy-source-", src.Info()); err != nil {

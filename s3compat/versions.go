@@ -122,3 +122,13 @@ func (s *Server) deleteVersion(ctx context.Context, bucket, key, versionID strin
 	}
 	return s3api.DeleteResult{}, s.layer.DeleteObject(ctx, bucket, key)
 }
+
+// currentVersion is the S3 version id of the request's key's current
+// version, "" when it has none or none can be read.
+func currentVersion(ctx context.Context, s *Server, q *request) string {
+	o, err := s.openVersion(ctx, q.bucket, q.key, "")
+	if err != nil {
+		return ""
+	}
+	return o.Info().VersionID
+}

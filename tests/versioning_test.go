@@ -98,6 +98,19 @@ func TestVersioningAWSCLI(t *testing.T) {
 	if got := readFile(t, out); !bytes.Equal(got, datas[2]) {
 		t.Fatalf("get-object after the delete marker's removal: %d bytes, want the latest version's %d", len(got), len(datas[2]))
 	}
+	// Copying an older version onto its key restores it, as a new version.
+	var cp struct {
+		VersionId, CopySourceVersionId string
+	}
+	cli.json(&cp, "s3api", "copy-object", "--bucket", b, "--key", "doc", "--copy-source", b+"/doc?versionId="+ids[0])
+	if cp.VersionId == "" || cp.CopySourceVersionId != ids[0] {
+		t.Fatalf("copy-object of version %s: %+v", ids[0], cp)
+	}
+	cli.ok("s3api", "get-object", "--bucket", b, "--key", "doc", out)
+	if got := readFile(t, out); !bytes.Equal(got, datas[0]) {
+		t.Fatalf("get-object after restoring the first version: %d bytes, want %d", len(got), len(datas[0]))
+	}
+	ids = append(ids, cp.VersionId)
 	// Every version deleted by id; then the bucket goes.
 	for _, id := range ids {
 		cli.ok("s3api", "delete-object", "--bucket", b, "--key", "doc", "--version-id", id)
