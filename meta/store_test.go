@@ -242,8 +242,12 @@ func TestSnapshotRestore(t *testing.T) {
 	if got := bucketNames(n2); !slices.Equal(got, want) {
 		t.Fatalf("new member: %v", got)
 	}
-	if n2.raft.Stats()["last_snapshot_index"] == "0" {
-		t.Fatal("the new member did not install a snapshot")
+	// (raft records the installed snapshot a moment after the state
+	// machine has restored it, which Sync may already see.)
+	for deadline := time.Now().Add(5 * time.Second); n2.raft.Stats()["last_snapshot_index"] == "0"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the new member did not install a snapshot")
+		}
 	}
 	st, err := s.Status()
 	if err != nil || len(st.Voters) != 1 || len(st.Nonvoters) != 1 || st.Nonvoters[0].ID != "n2" {
