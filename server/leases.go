@@ -45,6 +45,24 @@ var (
 	leaseFence = 20 * time.Second
 )
 
+// testLeaseTTL is a test hook: ECSTORE_TEST_LEASE_TTL=DURATION shortens
+// the job leases (renewals and the self-fence scale with it), so that the
+// end-to-end tests that wait for a lease to pass on wait less. Call it
+// before any lease is asked for.
+func testLeaseTTL(log *slog.Logger) {
+	v := os.Getenv("ECSTORE_TEST_LEASE_TTL")
+	if v == "" {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second {
+		log.Warn("test hook ECSTORE_TEST_LEASE_TTL ignored: want a duration of 1s or more", "value", v)
+		return
+	}
+	leaseTTL, leaseFence = d, d*2/3
+	log.Warn("test hook ECSTORE_TEST_LEASE_TTL: job leases last "+d.String(), "fence", leaseFence)
+}
+
 // holderID names this process as a lease holder: the host, the address
 // and a random part, so that a restarted process is a new holder.
 func holderID(addr string) string {

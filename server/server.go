@@ -364,6 +364,7 @@ const (
 // The jobs run in g until ctx ends; an operator's heal started through the
 // admin API is stopped by Repair.Stop once they are done.
 func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership, md *metaView, jobs jobLeases) http.Handler {
+	testLeaseTTL(log)
 	g.Go(func() error { gw.RunHealer(ctx); return nil })
 	// The scanner and the upload expiry are cluster-wide jobs: one gateway
 	// at a time runs each, the holder of its lease.

@@ -843,7 +843,7 @@ func TestElasticRebalancerKilled(t *testing.T) {
 	ctx := testCtx(t, 8*time.Minute)
 	start := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(start).Seconds(), what) }
-	c := StartCluster(t, 6, 1, 3, 1)
+	c := StartClusterWith(t, 6, 1, 3, 1, shortLeases)
 	g := c.Gateway(0)
 	const bucket = "rebalkill"
 	if err := g.Minio(t).MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
@@ -894,8 +894,9 @@ func TestElasticRebalancerKilled(t *testing.T) {
 	g.Start()
 	phase("gateway started again")
 	// The rebalance runs under a lease of the metadata group: the killed
-	// process's lease runs out (30 s after its last renewal) before the
-	// restarted one, a new holder, is granted it and resumes the walk.
+	// process's lease runs out (6 s after its last renewal, shortLeases)
+	// before the restarted one, a new holder, is granted it and resumes
+	// the walk.
 	deadline = time.Now().Add(90 * time.Second)
 	for {
 		st = elasticStatusOf(ctx, t, g)
@@ -959,6 +960,14 @@ func TestElasticRebalancerKilled(t *testing.T) {
 	}
 }
 
+// shortLeases gives the gateways of c job leases of 6 s instead of 30
+// (ECSTORE_TEST_LEASE_TTL), for the tests that wait for one to pass on.
+func shortLeases(c *Cluster) {
+	for _, g := range c.Gateways {
+		g.proc.env = append(g.proc.env, "ECSTORE_TEST_LEASE_TTL=6s")
+	}
+}
+
 // rebalanceHolder returns the index of the gateway (of c) that holds the
 // rebalance lease, as gateway gw's status shows it; -1 when none does.
 func rebalanceHolder(ctx context.Context, c *Cluster, gw int) int {
@@ -1003,11 +1012,11 @@ func TestRebalanceLeaseTakeover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process elastic cluster; skipped with -short")
 	}
-	parallelHeavy(t, 45*time.Second)
+	parallelHeavy(t, 35*time.Second)
 	ctx := testCtx(t, 6*time.Minute)
 	start := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(start).Seconds(), what) }
-	c := StartCluster(t, 6, 1, 3, 2)
+	c := StartClusterWith(t, 6, 1, 3, 2, shortLeases)
 	const bucket = "takeover"
 	if err := c.Gateway(0).Minio(t).MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
