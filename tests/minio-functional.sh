@@ -12,6 +12,7 @@
 #   MINT_FUNCS   a space-separated subset of test functions to run (default all);
 #                the suite is recompiled with a main that calls only those
 #   WORK_DIR     where to put the work folder (default: mktemp)
+#   ECSTORE_SERVER_ARGS  extra flags for `ecstore server` (say --experimental-versioning)
 # Exit status: 0 when no function failed, 1 otherwise, 2 on setup errors.
 set -euo pipefail
 
@@ -91,7 +92,8 @@ drives=()
 for i in 1 2 3 4 5 6; do drives+=("$work/drives/drive$i"); done
 export ECSTORE_ACCESS_KEY="minio-functional-ak"
 export ECSTORE_SECRET_KEY="minio-functional-sk-0123456789"
-"$bin" server --address "$addr" "${drives[@]}" >"$work/server.log" 2>&1 &
+# shellcheck disable=SC2086 # the extra flags are words
+"$bin" server --address "$addr" ${ECSTORE_SERVER_ARGS:-} "${drives[@]}" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 300); do
   if curl -s -o /dev/null "http://$addr/" 2>/dev/null; then break; fi
