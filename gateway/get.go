@@ -71,6 +71,8 @@ func (l *Layer) readMetaWith(ctx context.Context, bucket, key string, fetch func
 			if v == nil {
 				v = &vote{meta: metas[i]}
 				votes[metas[i].VersionID] = v
+			} else if metas[i].TagTime > v.meta.TagTime {
+				v.meta = metas[i] // its tags changed later (a drive missed the change)
 			}
 			v.count++
 		case errors.Is(err, storagenode.ErrBucketNotFound):

@@ -149,8 +149,8 @@ func (l *Layer) classify(ctx context.Context, coder *ec.Coder, meta *storagenode
 			return err
 		}
 		s.reachable[i] = true
-		if err != nil || m.VersionID != meta.VersionID {
-			s.bad[i] = true
+		if err != nil || m.VersionID != meta.VersionID || m.TagTime < meta.TagTime {
+			s.bad[i] = true // (an older tag set: the record is rewritten)
 			return nil
 		}
 		if meta.InlineData {

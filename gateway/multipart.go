@@ -35,7 +35,7 @@ func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts
 	u := &storagenode.UploadMeta{
 		Bucket: bucket, Key: key, UploadID: uuid.NewString(), Initiated: time.Now().UTC(),
 		ContentType: opts.ContentType, UserMeta: opts.UserMeta, Headers: opts.Headers,
-		EC: l.ecInfo(), Drives: driveIDs(drives),
+		EC: l.ecInfo(), Drives: driveIDs(drives), Tags: recordTags(opts.Tags),
 	}
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error { return d.PutUpload(ctx, u) })
 	if countNil(errs) < writeQuorum(l.k, l.m) {
@@ -297,7 +297,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		Bucket: bucket, Key: key, VersionID: uploadID, DataDir: uploadID, ModTime: time.Now().UTC(),
 		Size: size, ETag: fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts)),
 		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: headers, EC: u.EC, Drives: u.Drives, Parts: infos,
-		Versioned: l.versioningOf(bucket) == versioningEnabled,
+		Versioned: l.versioningOf(bucket) == versioningEnabled, Tags: u.Tags,
 	}
 	if ckAlgo != "" {
 		v, err := s3api.CombineChecksums(opts.NewHash, ckAlgo, ckType, ckParts)

@@ -77,6 +77,7 @@ func newVersionMeta(bucket, key, vid string, size int64, etag string, checksums 
 		Size: size, ETag: etag, ContentType: opts.ContentType, UserMeta: opts.UserMeta,
 		Headers: opts.Headers, Checksums: checksums, EC: e, Drives: driveIDs(drives),
 		Parts: []storagenode.PartInfo{{Number: 1, Size: size, ETag: etag, Name: "part.1"}},
+		Tags:  recordTags(opts.Tags),
 	}
 }
 
@@ -565,6 +566,7 @@ func objectInfo(m *storagenode.ObjectMeta) s3api.ObjectInfo {
 	info := s3api.ObjectInfo{
 		Bucket: m.Bucket, Key: m.Key, Size: m.Size, ETag: m.ETag, ModTime: m.ModTime,
 		ContentType: m.ContentType, UserMeta: m.UserMeta, Headers: m.Headers, Checksums: m.Checksums,
+		Tags: s3Tags(m.Tags),
 	}
 	if len(m.Parts) > 1 || (len(m.Parts) == 1 && isMultipartETag(m.ETag)) {
 		info.PartsCount = len(m.Parts)

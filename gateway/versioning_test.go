@@ -365,3 +365,69 @@ func TestRebalanceMovesNoncurrentVersions(t *testing.T) {
 		t.Fatal("no version was placed on the new drive")
 	}
 }
+
+// TestObjectTags: a PUT's tags are the version's; PutObjectTags replaces
+// them (per version on a versioned bucket) without touching the data; a
+// drive that missed a change is outvoted by TagTime and rewritten by the
+// heal; a delete marker has no tags to read or set.
+func TestObjectTags(t *testing.T) {
+	ctx := context.Background()
+	l := versioningLayer(t, true)
+	data := bytes.Repeat([]byte("t"), 200<<10)
+	info, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{Tags: []s3api.Tag{{Key: "a", Value: "1"}, {Key: "b", Value: ""}}})
+	if err != nil || len(info.Tags) != 2 {
+		t.Fatalf("PUT with tags: %+v, %v", info.Tags, err)
+	}
+	tags, _, err := l.GetObjectTags(ctx, "bkt", "k", "")
+	if err != nil || len(tags) != 2 || tags[0] != (s3api.Tag{Key: "a", Value: "1"}) || tags[1].Key != "b" {
+		t.Fatalf("tags after the PUT: %+v, %v", tags, err)
+	}
+	if _, err := l.PutObjectTags(ctx, "bkt", "k", "", []s3api.Tag{{Key: "c", Value: "3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if tags, _, _ = l.GetObjectTags(ctx, "bkt", "k", ""); len(tags) != 1 || tags[0].Key != "c" {
+		t.Fatalf("tags after PutObjectTags: %+v", tags)
+	}
+	wantVersion(t, l, "k", "", data)
+
+	// Drive 0 goes back to the record before the change: outvoted.
+	d0 := l.topo().drives[0]
+	m, err := d0.GetMeta(ctx, "bkt", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := m.Clone()
+	stale.Tags, stale.TagTime, stale.Inline = []storagenode.Tag{{Key: "old", Value: "x"}}, 0, nil
+	if _, err := d0.PutMeta(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	if tags, _, _ = l.GetObjectTags(ctx, "bkt", "k", ""); len(tags) != 1 || tags[0].Key != "c" {
+		t.Fatalf("tags with one drive behind: %+v, want the newer set", tags)
+	}
+	if _, err := NewRepair(l).HealObject(ctx, "bkt", "k", false); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := d0.GetMeta(ctx, "bkt", "k"); len(m.Tags) != 1 || m.Tags[0].Key != "c" {
+		t.Fatalf("drive 0 after the heal: tags %+v, want the newer set", m.Tags)
+	}
+
+	// Per version, on a versioned bucket; a delete marker has none.
+	setVersioning(t, l, "Enabled")
+	v2 := putVersion(t, l, "k", []byte("second"))
+	if _, err := l.PutObjectTags(ctx, "bkt", "k", "null", []s3api.Tag{{Key: "null", Value: "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if tags, vid, _ := l.GetObjectTags(ctx, "bkt", "k", ""); len(tags) != 0 || vid != v2.VersionID {
+		t.Fatalf("the current version's tags: %+v (%s), want none (%s)", tags, vid, v2.VersionID)
+	}
+	if tags, _, _ = l.GetObjectTags(ctx, "bkt", "k", "null"); len(tags) != 1 || tags[0].Key != "null" {
+		t.Fatalf("the null version's tags: %+v", tags)
+	}
+	dm, _ := l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	if _, _, err := l.GetObjectTags(ctx, "bkt", "k", ""); !errors.Is(err, s3api.ErrNoSuchKey) {
+		t.Fatalf("tags of a deleted key: %v, want NoSuchKey", err)
+	}
+	if _, err := l.PutObjectTags(ctx, "bkt", "k", dm.VersionID, nil); !errors.Is(err, s3api.ErrMethodNotAllowed) {
+		t.Fatalf("tagging a delete marker: %v, want MethodNotAllowed", err)
+	}
+}

@@ -103,6 +103,9 @@ type PutOptions struct {
 	// CompleteMultipartUpload, whose ObjectLayer combines the parts'
 	// checksums with it (CombineChecksums).
 	NewHash func(algo string) (h hash.Hash, name string, ok bool)
+	// Tags is the new version's tag set (x-amz-tagging), checked by the
+	// front end (CheckTags with MaxObjectTags).
+	Tags []Tag
 }
 
 // ObjectInfo describes one object version.
@@ -123,6 +126,9 @@ type ObjectInfo struct {
 	// VersionID is the version's S3 id ("null": the null version of a
 	// bucket that has had versioning; "": a bucket that never had).
 	VersionID string
+	// Tags is the version's tag set (GET/HEAD send its size as
+	// x-amz-tagging-count; CopyObject copies it by default).
+	Tags []Tag
 }
 
 // ListParams selects a page of a listing.

@@ -85,3 +85,14 @@ func (e *DeleteMarkerError) Unwrap() error { return e.Err }
 type VersioningDoc struct {
 	Status string `json:"status"`
 }
+
+// TaggingLayer is implemented by a layer that keeps object tags. A layer
+// without it answers an empty tag set and refuses tag changes.
+type TaggingLayer interface {
+	// GetObjectTags returns the tag set of a version (versionID "": the
+	// current one) and that version's S3 id.
+	GetObjectTags(ctx context.Context, bucket, key, versionID string) (tags []Tag, vid string, err error)
+	// PutObjectTags replaces the tag set of a version (nil: no tags) and
+	// returns its S3 id; the version's data and other metadata stay.
+	PutObjectTags(ctx context.Context, bucket, key, versionID string, tags []Tag) (vid string, err error)
+}

@@ -68,6 +68,13 @@ func putOptions(h http.Header) (s3api.PutOptions, error) {
 		// class is stored the same way (erasure-coded, readable at once).
 		opts.Headers[storageClassHeader] = sc
 	}
+	if v := h.Get("x-amz-tagging"); v != "" {
+		tags, err := parseTagHeader(v)
+		if err != nil {
+			return opts, err
+		}
+		opts.Tags = tags
+	}
 	return opts, nil
 }
 
@@ -193,6 +200,9 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 func objectHeaders(info s3api.ObjectInfo, withChecksums bool) http.Header {
 	h := http.Header{}
 	addVersionHeader(h, info.VersionID)
+	if len(info.Tags) > 0 {
+		h.Set("x-amz-tagging-count", strconv.Itoa(len(info.Tags)))
+	}
 	h.Set("ETag", `"`+info.ETag+`"`)
 	h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
@@ -441,6 +451,20 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 		opts.ContentMD5 = nil
 	default:
 		return nil, s3api.ErrInvalidArgument.WithMessage("Unknown metadata directive %q.", d)
+	}
+	// The tags: the source's (COPY, the default) or the request's.
+	switch d := q.r.Header.Get("x-amz-tagging-directive"); d {
+	case "", "COPY":
+		opts.Tags = info.Tags
+	case "REPLACE":
+		opts.Tags = nil
+		if v := q.r.Header.Get("x-amz-tagging"); v != "" {
+			if opts.Tags, err = parseTagHeader(v); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		return nil, s3api.ErrInvalidArgument.WithMessage("Unknown tagging directive %q.", d)
 	}
 	// The copy gets a full-object checksum of the algorithm asked for, else
 	// of the source's algorithm (a composite source checksum cannot be

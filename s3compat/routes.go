@@ -27,10 +27,20 @@ func (s *Server) route(q *request) (handler, string) {
 	if has("unsorted") && has("versions") {
 		return s.invalidArgument("Unsorted listings of versions are not supported."), "ListObjectVersions"
 	}
+	if _, ok := s.layer.(s3api.TaggingLayer); ok && q.key != "" && has("tagging") {
+		switch m {
+		case http.MethodGet:
+			return s.getObjectTags, "GetObjectTagging"
+		case http.MethodPut:
+			return s.putObjectTags, "PutObjectTagging"
+		case http.MethodDelete:
+			return s.deleteObjectTags, "DeleteObjectTagging"
+		}
+	}
 	if q.key != "" && m == http.MethodGet && has("tagging") && !has("versionId") {
 		return s.getObjectTagging, "GetObjectTagging"
 	}
-	if q.key != "" && q.r.Header.Get("x-amz-tagging") != "" {
+	if _, ok := s.layer.(s3api.TaggingLayer); !ok && q.key != "" && q.r.Header.Get("x-amz-tagging") != "" {
 		// Objects carry no tags (so GetObjectTagging's empty answer is true).
 		return nil, "Object tagging (x-amz-tagging)"
 	}

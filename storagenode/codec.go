@@ -52,6 +52,7 @@ func (m *ObjectMeta) Clone() *ObjectMeta {
 	c.Drives = slices.Clone(m.Drives)
 	c.Parts = slices.Clone(m.Parts)
 	c.Inline = slices.Clone(m.Inline)
+	c.Tags = slices.Clone(m.Tags)
 	return &c
 }
 
@@ -64,6 +65,7 @@ func (u *UploadMeta) Clone() *UploadMeta {
 	c.UserMeta = maps.Clone(u.UserMeta)
 	c.Headers = maps.Clone(u.Headers)
 	c.Drives = slices.Clone(u.Drives)
+	c.Tags = slices.Clone(u.Tags)
 	return &c
 }
 

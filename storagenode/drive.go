@@ -294,6 +294,18 @@ type ObjectMeta struct {
 	Versioned bool `json:"vd,omitempty"`
 	// DeleteMarker: the version says the key is deleted; it has no data.
 	DeleteMarker bool `json:"dm,omitempty"`
+	// Tags is the version's tag set (x-amz-tagging, PutObjectTagging), in
+	// the order given; TagTime is when PutObjectTagging last changed it
+	// (Unix nanoseconds; 0: as written), which decides between records of
+	// one version that disagree (a drive that missed the change).
+	Tags    []Tag `json:"tags,omitempty"`
+	TagTime int64 `json:"tagt,omitempty"`
+}
+
+// Tag is one tag of an object's tag set.
+type Tag struct {
+	Key   string `json:"k"`
+	Value string `json:"v"`
 }
 
 // ObjectEntry is the part of an ObjectMeta record that object listings use:
@@ -343,6 +355,7 @@ func (m *ObjectMeta) Newer(o *ObjectMeta) bool {
 
 // UploadMeta is the record of a multipart upload in progress.
 type UploadMeta struct {
+	Tags        []Tag             `json:"tags,omitempty"` // the object's tag set, for Complete
 	Bucket      string            `json:"bucket"`
 	Key         string            `json:"key"`
 	UploadID    string            `json:"id"`

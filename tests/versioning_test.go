@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,57 @@ func TestVersioningAWSCLI(t *testing.T) {
 	if got := readFile(t, out); !bytes.Equal(got, datas[2]) {
 		t.Fatalf("get-object after the delete marker's removal: %d bytes, want the latest version's %d", len(got), len(datas[2]))
 	}
+	// Object tags: on a PUT, per version, copied by CopyObject, S3's limits.
+	type tagSet struct {
+		VersionId string
+		TagSet    []struct{ Key, Value string }
+	}
+	tagsOf := func(args ...string) string {
+		var ts tagSet
+		cli.json(&ts, append([]string{"s3api", "get-object-tagging", "--bucket", b}, args...)...)
+		var parts []string
+		for _, t := range ts.TagSet {
+			parts = append(parts, t.Key+"="+t.Value)
+		}
+		return strings.Join(parts, ",")
+	}
+	small := writeTemp(t, work, []byte("tagged"))
+	cli.ok("s3api", "put-object", "--bucket", b, "--key", "tagged", "--body", small, "--tagging", "k1=v1&k2=v%202")
+	if got := tagsOf("--key", "tagged"); got != "k1=v1,k2=v 2" {
+		t.Fatalf("get-object-tagging after put-object --tagging: %q", got)
+	}
+	cli.ok("s3api", "copy-object", "--bucket", b, "--key", "tagged-copy", "--copy-source", b+"/tagged")
+	if got := tagsOf("--key", "tagged-copy"); got != "k1=v1,k2=v 2" {
+		t.Fatalf("tags of a copy (tagging directive COPY): %q", got)
+	}
+	cli.ok("s3api", "put-object-tagging", "--bucket", b, "--key", "doc", "--version-id", ids[0], "--tagging", "TagSet=[{Key=first,Value=yes}]")
+	if got := tagsOf("--key", "doc", "--version-id", ids[0]); got != "first=yes" {
+		t.Fatalf("tags of version %s: %q", ids[0], got)
+	}
+	if got := tagsOf("--key", "doc"); got != "" {
+		t.Fatalf("tags of the current version after tagging an older one: %q", got)
+	}
+	cli.ok("s3api", "delete-object-tagging", "--bucket", b, "--key", "doc", "--version-id", ids[0])
+	if got := tagsOf("--key", "doc", "--version-id", ids[0]); got != "" {
+		t.Fatalf("tags after delete-object-tagging: %q", got)
+	}
+	var eleven []string
+	for i := range 11 {
+		eleven = append(eleven, "{Key=k"+strconv.Itoa(i)+",Value=v}")
+	}
+	if msg := cli.fails("s3api", "put-object-tagging", "--bucket", b, "--key", "tagged", "--tagging", "TagSet=["+strings.Join(eleven, ",")+"]"); !strings.Contains(msg, "InvalidTag") {
+		t.Fatalf("11 tags: %s", msg)
+	}
+	for _, k := range []string{"tagged", "tagged-copy"} {
+		var lv versions
+		cli.json(&lv, "s3api", "list-object-versions", "--bucket", b, "--prefix", k)
+		for _, v := range lv.Versions {
+			if v.Key == k {
+				cli.ok("s3api", "delete-object", "--bucket", b, "--key", k, "--version-id", v.VersionId)
+			}
+		}
+	}
+
 	// Copying an older version onto its key restores it, as a new version.
 	var cp struct {
 		VersionId, CopySourceVersionId string
