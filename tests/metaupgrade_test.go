@@ -203,6 +203,18 @@ func TestMetadataUpgradeFromPreviousBinary(t *testing.T) {
 	}
 	s := StartServer(t, dirs)
 	checkMetaUpgrade(ctx, t, s.Minio(t))
+	// Objects written before versions existed are their keys' null
+	// versions (issue 17).
+	n := 0
+	for o := range s.Minio(t).ListObjects(ctx, "meta-a", minio.ListObjectsOptions{WithVersions: true, Recursive: true}) {
+		if o.Err != nil || o.VersionID != "null" || !o.IsLatest {
+			t.Fatalf("version of an object from before versions: %+v, %v; want the null version, latest", o, o.Err)
+		}
+		n++
+	}
+	if n != len(metaUpgradeObjects()) {
+		t.Fatalf("%d versions listed in meta-a, want %d", n, len(metaUpgradeObjects()))
+	}
 	if !strings.Contains(s.Log(), "imported") {
 		t.Error("the embedded server did not log the import of the drives' buckets")
 	}
