@@ -346,10 +346,29 @@ func (d *Client) GetVersion(ctx context.Context, bucket, key, versionID string) 
 	}
 	m := new(storagenode.ObjectMeta)
 	args := keyArgs{Bucket: bucket, Key: key, VersionID: versionID}
-	if err := d.post(ctx, "get version "+bucket+"/"+key+" "+versionID, mGetVersion, args, m); err != nil {
+	err := d.post(ctx, "get version "+bucket+"/"+key+" "+versionID, mGetVersion, args, m)
+	if unknownMethod(err) {
+		// A node from before versions (during an upgrade) holds one
+		// version per key, its current record.
+		cur, err := d.GetMeta(ctx, bucket, key)
+		if err != nil {
+			return nil, err
+		}
+		if cur.VersionID != versionID && (versionID != "null" || cur.Versioned) {
+			return nil, fmt.Errorf("storagenode: get version %s/%s %s: %w", bucket, key, versionID, storagenode.ErrObjectNotFound)
+		}
+		return cur, nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// unknownMethod reports whether err is a node's refusal of a call it does
+// not know (an older version, during an upgrade).
+func unknownMethod(err error) bool {
+	return errors.Is(err, errBadRequest) && strings.Contains(err.Error(), "unknown method")
 }
 
 func (d *Client) ListVersions(ctx context.Context, bucket, prefix, afterKey, afterVersion string, limit int) ([]storagenode.ObjectEntry, error) {
@@ -359,6 +378,12 @@ func (d *Client) ListVersions(ctx context.Context, bucket, prefix, afterKey, aft
 	var out []storagenode.ObjectEntry
 	args := listVersionsArgs{Bucket: bucket, Prefix: []byte(prefix), AfterKey: []byte(afterKey), AfterVersion: afterVersion, Limit: max(limit, 0)}
 	err := d.post(ctx, "list versions "+bucket, mListVersions, args, &out)
+	if unknownMethod(err) {
+		// A node from before versions holds one version per key: its
+		// listing entries are its versions. (After a version of afterKey:
+		// that key's one version is behind.)
+		return d.ListEntries(ctx, bucket, prefix, afterKey, limit)
+	}
 	return out, err
 }
 
@@ -394,7 +419,7 @@ func (d *Client) ListEntries(ctx context.Context, bucket, prefix, after string, 
 	var out []storagenode.ObjectEntry
 	args := listMetaArgs{Bucket: bucket, Prefix: []byte(prefix), After: []byte(after), Limit: max(limit, 0)}
 	err := d.post(ctx, "list entries "+bucket, mListEntries, args, &out)
-	if errors.Is(err, errBadRequest) && strings.Contains(err.Error(), "unknown method") {
+	if unknownMethod(err) {
 		ms, err := d.ListMeta(ctx, bucket, prefix, after, limit)
 		if err != nil {
 			return nil, err

@@ -363,3 +363,47 @@ func TestRemoteListEntriesOlderNode(t *testing.T) {
 		t.Fatalf("ListEntries from an older node = %+v, %v", es, err)
 	}
 }
+
+// TestVersionsFromAnOldNode: a node from before versions (it answers
+// "unknown method" to GetVersion and ListVersions) is read as holding one
+// version per key, its current record, so that listing versions and
+// DeleteBucket's emptiness check work during an upgrade.
+func TestVersionsFromAnOldNode(t *testing.T) {
+	ctx := context.Background()
+	mem := local.NewMem("d1")
+	if err := mem.MakeBucket(ctx, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	m := &storagenode.ObjectMeta{Bucket: "bkt", Key: "k", VersionID: "v1", DataDir: "v1", ModTime: time.Now(),
+		EC: storagenode.ECInfo{Data: 1, Parity: 1, BlockSize: 1024}, Drives: []string{"d1"}}
+	if _, err := mem.PutMeta(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHandler([]storagenode.Drive{mem}, testOpts)
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, method := range []string{mGetVersion, mListVersions} {
+			if strings.HasSuffix(r.URL.Path, "/"+method) {
+				writeError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("%v: unknown method %q", errBadRequest, method))
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer old.Close()
+	c := NewClient(old.URL, "d1", testOpts)
+	defer c.Close()
+	es, err := c.ListVersions(ctx, "bkt", "", "", "", 10)
+	if err != nil || len(es) != 1 || es[0].VersionID != "v1" {
+		t.Fatalf("versions of an old node: %+v, %v", es, err)
+	}
+	got, err := c.GetVersion(ctx, "bkt", "k", "v1")
+	if err != nil || got.VersionID != "v1" {
+		t.Fatalf("GetVersion of an old node's current version: %+v, %v", got, err)
+	}
+	if got, err = c.GetVersion(ctx, "bkt", "k", "null"); err != nil || got.VersionID != "v1" {
+		t.Fatalf("GetVersion null of an old node (its record is the null version): %+v, %v", got, err)
+	}
+	if _, err := c.GetVersion(ctx, "bkt", "k", "v0"); !errors.Is(err, storagenode.ErrObjectNotFound) {
+		t.Fatalf("GetVersion of another version on an old node: %v, want ErrObjectNotFound", err)
+	}
+}
