@@ -36,6 +36,13 @@ func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts
 		Bucket: bucket, Key: key, UploadID: uuid.NewString(), Initiated: time.Now().UTC(),
 		ContentType: opts.ContentType, UserMeta: opts.UserMeta, Headers: opts.Headers,
 		EC: l.ecInfo(), Drives: driveIDs(drives), Tags: recordTags(opts.Tags),
+		LockMode: opts.Lock.Mode, LegalHold: opts.Lock.LegalHold,
+	}
+	if opts.Lock.Mode != "" {
+		u.RetainUntil = opts.Lock.RetainUntil.UnixNano()
+	}
+	if doc := l.lockOf(bucket); !doc.Enabled && (opts.Lock.Mode != "" || opts.Lock.LegalHold) {
+		return "", s3api.ErrInvalidRequest.WithMessage("Bucket is missing Object Lock Configuration.")
 	}
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error { return d.PutUpload(ctx, u) })
 	if countNil(errs) < writeQuorum(l.k, l.m) {
@@ -298,6 +305,13 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		Size: size, ETag: fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts)),
 		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: headers, EC: u.EC, Drives: u.Drives, Parts: infos,
 		Versioned: l.versioningOf(bucket) == versioningEnabled, Tags: u.Tags,
+	}
+	lock := s3api.ObjectLock{Mode: u.LockMode, LegalHold: u.LegalHold}
+	if u.RetainUntil != 0 {
+		lock.RetainUntil = time.Unix(0, u.RetainUntil)
+	}
+	if err := l.applyLock(meta, lock); err != nil {
+		return s3api.ObjectInfo{}, err
 	}
 	if ckAlgo != "" {
 		v, err := s3api.CombineChecksums(opts.NewHash, ckAlgo, ckType, ckParts)

@@ -210,6 +210,9 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if _, err := l.bucket(ctx, bucket); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
+	if (opts.Lock.Mode != "" || opts.Lock.LegalHold) && !l.lockOf(bucket).Enabled {
+		return s3api.ObjectInfo{}, s3api.ErrInvalidRequest.WithMessage("Bucket is missing Object Lock Configuration.")
+	}
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
@@ -238,6 +241,9 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	drives = pw.drives
 	meta := newVersionMeta(bucket, key, vid, pw.size, pw.etag, pw.checksums, opts, e, drives)
 	meta.Versioned = l.versioningOf(bucket) == versioningEnabled
+	if err := l.applyLock(meta, opts.Lock); err != nil {
+		return s3api.ObjectInfo{}, err
+	}
 	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond, nil); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
@@ -288,6 +294,9 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 	}
 	meta := newVersionMeta(bucket, key, vid, size, etag, checksums, opts, e, drives)
 	meta.Versioned = l.versioningOf(bucket) == versioningEnabled
+	if err := l.applyLock(meta, opts.Lock); err != nil {
+		return s3api.ObjectInfo{}, err
+	}
 	meta.InlineData = true
 	if err := l.commitMeta(ctx, drives, ok, meta, cond, shards); err != nil {
 		return s3api.ObjectInfo{}, err

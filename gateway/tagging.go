@@ -73,6 +73,16 @@ func (l *Layer) GetObjectTags(ctx context.Context, bucket, key, versionID string
 // record, which reads and the heal tell apart by TagTime.
 func (l *Layer) PutObjectTags(ctx context.Context, bucket, key, versionID string, tags []s3api.Tag) (_ string, err error) {
 	defer translate(&err)
+	return l.updateRecord(ctx, bucket, key, versionID, func(m *storagenode.ObjectMeta) error {
+		m.Tags = recordTags(tags)
+		return nil
+	})
+}
+
+// updateRecord changes a version's record with edit (its tags, its lock)
+// and writes it to the version's drives with a newer TagTime; see
+// PutObjectTags.
+func (l *Layer) updateRecord(ctx context.Context, bucket, key, versionID string, edit func(*storagenode.ObjectMeta) error) (string, error) {
 	if _, err := l.bucket(ctx, bucket); err != nil {
 		return "", err
 	}
@@ -85,7 +95,9 @@ func (l *Layer) PutObjectTags(ctx context.Context, bucket, key, versionID string
 	}
 	next := meta.Clone()
 	next.Inline = nil // PutMeta keeps each drive's own inline shard
-	next.Tags = recordTags(tags)
+	if err := edit(next); err != nil {
+		return "", err
+	}
 	next.TagTime = max(time.Now().UnixNano(), meta.TagTime+1)
 	drives := l.drivesByID(meta.Drives)
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error {

@@ -105,12 +105,12 @@ func (l *Layer) OpenObjectVersion(ctx context.Context, bucket, key, versionID st
 // versioning loses the key (DeleteObject), an Enabled one gets a delete
 // marker with its own id, and a Suspended one a delete marker as the null
 // version, which replaces the null version there was (whose files go).
-func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (_ s3api.DeleteResult, err error) {
+func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID string, opts s3api.DeleteOptions) (_ s3api.DeleteResult, err error) {
 	defer translate(&err)
 	state := l.versioningOf(bucket)
 	switch {
 	case versionID != "":
-		return l.removeVersion(ctx, bucket, key, versionID)
+		return l.removeVersion(ctx, bucket, key, versionID, opts.BypassGovernance)
 	case state == versioningOff:
 		return s3api.DeleteResult{}, l.DeleteObject(ctx, bucket, key)
 	}
@@ -141,10 +141,20 @@ func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 
 // removeVersion removes one version of bucket/key for good: its records
 // with the delete quorum first (put back without it), then its files.
-func (l *Layer) removeVersion(ctx context.Context, bucket, key, versionID string) (s3api.DeleteResult, error) {
+func (l *Layer) removeVersion(ctx context.Context, bucket, key, versionID string, bypass bool) (s3api.DeleteResult, error) {
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
+	// A locked version stays (object lock): judged on its quorum record.
+	if meta, _, err := l.readMetaWith(ctx, bucket, key, func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
+		return d.GetVersion(ctx, bucket, key, versionID)
+	}); err == nil {
+		if err := checkDeletable(meta, bypass); err != nil {
+			return s3api.DeleteResult{}, err
+		}
+	} else if !errors.Is(err, ErrObjectNotFound) {
+		return s3api.DeleteResult{}, err
+	}
 	drives, err := l.lookupDrives(t, bucket, key)
 	if err != nil {
 		return s3api.DeleteResult{}, err

@@ -110,7 +110,7 @@ func TestVersioning(t *testing.T) {
 	}
 
 	// A delete marker.
-	dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "", s3api.DeleteOptions{})
 	if err != nil || !dm.DeleteMarker || dm.VersionID == "" || dm.VersionID == "null" {
 		t.Fatalf("DELETE on a versioned bucket: %+v, %v; want a delete marker with an id", dm, err)
 	}
@@ -131,14 +131,14 @@ func TestVersioning(t *testing.T) {
 		t.Fatalf("versions after the delete: %v", got)
 	}
 	// Removing the marker brings the object back.
-	res, err := l.DeleteObjectVersion(ctx, "bkt", "k", dm.VersionID)
+	res, err := l.DeleteObjectVersion(ctx, "bkt", "k", dm.VersionID, s3api.DeleteOptions{})
 	if err != nil || !res.DeleteMarker || res.VersionID != dm.VersionID {
 		t.Fatalf("deleting the delete marker: %+v, %v", res, err)
 	}
 	wantVersion(t, l, "k", "", v2)
 
 	// A version deleted by id is gone for good; the others read whole.
-	if res, err := l.DeleteObjectVersion(ctx, "bkt", "k", i1.VersionID); err != nil || res.DeleteMarker {
+	if res, err := l.DeleteObjectVersion(ctx, "bkt", "k", i1.VersionID, s3api.DeleteOptions{}); err != nil || res.DeleteMarker {
 		t.Fatalf("deleting version %s: %+v, %v", i1.VersionID, res, err)
 	}
 	if _, _, err := readVersion(l, "k", i1.VersionID); !errors.Is(err, s3api.ErrNoSuchKey) {
@@ -147,7 +147,7 @@ func TestVersioning(t *testing.T) {
 	wantVersion(t, l, "k", "", v2)
 	wantVersion(t, l, "k", "null", v0)
 	// Deleting the current version makes the one below current.
-	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", i2.VersionID); err != nil {
+	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", i2.VersionID, s3api.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	wantVersion(t, l, "k", "", v0)
@@ -167,7 +167,7 @@ func TestVersioning(t *testing.T) {
 	}
 	// A DELETE while suspended writes a null delete marker, which replaces
 	// the null version.
-	dm, err = l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	dm, err = l.DeleteObjectVersion(ctx, "bkt", "k", "", s3api.DeleteOptions{})
 	if err != nil || !dm.DeleteMarker || dm.VersionID != "null" {
 		t.Fatalf("DELETE while suspended: %+v, %v; want a null delete marker", dm, err)
 	}
@@ -184,20 +184,20 @@ func TestDeleteBucketKeepsVersions(t *testing.T) {
 	l := versioningLayer(t, true)
 	setVersioning(t, l, "Enabled")
 	i := putVersion(t, l, "k", []byte("data"))
-	dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "", s3api.DeleteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := l.DeleteBucket(ctx, "bkt"); !errors.Is(err, s3api.ErrBucketNotEmpty) {
 		t.Fatalf("DeleteBucket with a noncurrent version and a delete marker: %v, want BucketNotEmpty", err)
 	}
-	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", i.VersionID); err != nil {
+	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", i.VersionID, s3api.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.DeleteBucket(ctx, "bkt"); !errors.Is(err, s3api.ErrBucketNotEmpty) {
 		t.Fatalf("DeleteBucket with a delete marker left: %v, want BucketNotEmpty", err)
 	}
-	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", dm.VersionID); err != nil {
+	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", dm.VersionID, s3api.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.DeleteBucket(ctx, "bkt"); err != nil {
@@ -227,7 +227,7 @@ func TestHealDeleteMarker(t *testing.T) {
 	setVersioning(t, l, "Enabled")
 	data := bytes.Repeat([]byte("v"), 300<<10)
 	i := putVersion(t, l, "k", data)
-	dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "", s3api.DeleteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,11 +423,95 @@ func TestObjectTags(t *testing.T) {
 	if tags, _, _ = l.GetObjectTags(ctx, "bkt", "k", "null"); len(tags) != 1 || tags[0].Key != "null" {
 		t.Fatalf("the null version's tags: %+v", tags)
 	}
-	dm, _ := l.DeleteObjectVersion(ctx, "bkt", "k", "")
+	dm, _ := l.DeleteObjectVersion(ctx, "bkt", "k", "", s3api.DeleteOptions{})
 	if _, _, err := l.GetObjectTags(ctx, "bkt", "k", ""); !errors.Is(err, s3api.ErrNoSuchKey) {
 		t.Fatalf("tags of a deleted key: %v, want NoSuchKey", err)
 	}
 	if _, err := l.PutObjectTags(ctx, "bkt", "k", dm.VersionID, nil); !errors.Is(err, s3api.ErrMethodNotAllowed) {
 		t.Fatalf("tagging a delete marker: %v, want MethodNotAllowed", err)
+	}
+}
+
+// TestObjectLock: on a bucket with object lock, a version under a
+// GOVERNANCE retention is deleted by id only with bypass, one under a
+// COMPLIANCE retention or a legal hold not at all; a delete marker can
+// always be written; a COMPLIANCE retention cannot be shortened, a
+// GOVERNANCE one only with bypass; the bucket's default retention applies
+// to writes without a lock; a bucket without object lock refuses locks.
+func TestObjectLock(t *testing.T) {
+	ctx := context.Background()
+	l := versioningLayer(t, true)
+	put := func(lock s3api.ObjectLock) string {
+		t.Helper()
+		info, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader([]byte("locked")), 6, s3api.PutOptions{Lock: lock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.VersionID
+	}
+	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader([]byte("x")), 1, s3api.PutOptions{Lock: s3api.ObjectLock{LegalHold: true}}); !errors.Is(err, s3api.ErrInvalidRequest) {
+		t.Fatalf("a lock on a bucket without object lock: %v, want InvalidRequest", err)
+	}
+	setVersioning(t, l, "Enabled")
+	if err := l.PutBucketSetting(ctx, "bkt", s3api.SettingObjectLock, []byte(`{"enabled":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	denied := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, s3api.ErrAccessDenied) {
+			t.Fatalf("%s: %v, want AccessDenied", what, err)
+		}
+	}
+	soon := time.Now().Add(time.Hour)
+	gov := put(s3api.ObjectLock{Mode: "GOVERNANCE", RetainUntil: soon})
+	_, err := l.DeleteObjectVersion(ctx, "bkt", "k", gov, s3api.DeleteOptions{})
+	denied("deleting a GOVERNANCE version", err)
+	_, err = l.PutObjectRetention(ctx, "bkt", "k", gov, s3api.ObjectLock{Mode: "GOVERNANCE", RetainUntil: soon.Add(-time.Minute)}, false)
+	denied("shortening a GOVERNANCE retention without bypass", err)
+	if _, err := l.PutObjectRetention(ctx, "bkt", "k", gov, s3api.ObjectLock{Mode: "GOVERNANCE", RetainUntil: soon.Add(time.Hour)}, false); err != nil {
+		t.Fatalf("extending a retention: %v", err)
+	}
+	if lock, _, err := l.GetObjectLock(ctx, "bkt", "k", gov); err != nil || lock.Mode != "GOVERNANCE" || !lock.RetainUntil.After(soon) {
+		t.Fatalf("lock after extending: %+v, %v", lock, err)
+	}
+	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", gov, s3api.DeleteOptions{BypassGovernance: true}); err != nil {
+		t.Fatalf("deleting a GOVERNANCE version with bypass: %v", err)
+	}
+
+	comp := put(s3api.ObjectLock{Mode: "COMPLIANCE", RetainUntil: soon})
+	_, err = l.DeleteObjectVersion(ctx, "bkt", "k", comp, s3api.DeleteOptions{BypassGovernance: true})
+	denied("deleting a COMPLIANCE version, even with bypass", err)
+	_, err = l.PutObjectRetention(ctx, "bkt", "k", comp, s3api.ObjectLock{}, true)
+	denied("removing a COMPLIANCE retention", err)
+	_, err = l.PutObjectRetention(ctx, "bkt", "k", comp, s3api.ObjectLock{Mode: "GOVERNANCE", RetainUntil: soon.Add(time.Hour)}, true)
+	denied("turning COMPLIANCE into GOVERNANCE", err)
+	if dm, err := l.DeleteObjectVersion(ctx, "bkt", "k", "", s3api.DeleteOptions{}); err != nil || !dm.DeleteMarker {
+		t.Fatalf("a delete marker over a locked version: %+v, %v", dm, err)
+	}
+	wantVersion(t, l, "k", comp, []byte("locked"))
+	// The heal keeps it.
+	if _, err := NewRepair(l).HealObject(ctx, "bkt", "k", true); err != nil {
+		t.Fatal(err)
+	}
+	wantVersion(t, l, "k", comp, []byte("locked"))
+
+	held := put(s3api.ObjectLock{LegalHold: true})
+	_, err = l.DeleteObjectVersion(ctx, "bkt", "k", held, s3api.DeleteOptions{BypassGovernance: true})
+	denied("deleting a version under a legal hold", err)
+	if _, err := l.PutObjectLegalHold(ctx, "bkt", "k", held, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.DeleteObjectVersion(ctx, "bkt", "k", held, s3api.DeleteOptions{}); err != nil {
+		t.Fatalf("deleting after the legal hold is lifted: %v", err)
+	}
+
+	// The default retention.
+	if err := l.PutBucketSetting(ctx, "bkt", s3api.SettingObjectLock, []byte(`{"enabled":true,"mode":"GOVERNANCE","days":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	def := put(s3api.ObjectLock{})
+	lock, _, err := l.GetObjectLock(ctx, "bkt", "k", def)
+	if want := time.Now().AddDate(0, 0, 2); err != nil || lock.Mode != "GOVERNANCE" || lock.RetainUntil.Before(want.Add(-time.Minute)) || lock.RetainUntil.After(want.Add(time.Minute)) {
+		t.Fatalf("default retention: %+v, %v; want GOVERNANCE for 2 days", lock, err)
 	}
 }

@@ -83,6 +83,9 @@ const (
 	ErrNoSuchWebsiteConfiguration
 	ErrNoSuchReplicationConfiguration
 	ErrNoSuchPublicAccessBlockConfiguration
+	ErrInvalidBucketState
+	ErrObjectLockConfigurationNotFound
+	ErrNoSuchObjectLockConfiguration
 
 	numErrorCodes // the number of ErrorCodes; not an error
 )
@@ -162,6 +165,9 @@ var errorTable = [numErrorCodes]errorInfo{
 	ErrNoSuchWebsiteConfiguration:           {"NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration.", 404},
 	ErrNoSuchReplicationConfiguration:       {"ReplicationConfigurationNotFoundError", "The replication configuration was not found.", 404},
 	ErrNoSuchPublicAccessBlockConfiguration: {"NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found.", 404},
+	ErrInvalidBucketState:                   {"InvalidBucketState", "The request is not valid with the current state of the bucket.", 409},
+	ErrObjectLockConfigurationNotFound:      {"ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket.", 404},
+	ErrNoSuchObjectLockConfiguration:        {"NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration.", 404},
 }
 
 func (c ErrorCode) info() errorInfo {

@@ -106,6 +106,9 @@ type PutOptions struct {
 	// Tags is the new version's tag set (x-amz-tagging), checked by the
 	// front end (CheckTags with MaxObjectTags).
 	Tags []Tag
+	// Lock is the new version's object lock (x-amz-object-lock-*); the
+	// bucket's default retention applies when it sets no Mode.
+	Lock ObjectLock
 }
 
 // ObjectInfo describes one object version.

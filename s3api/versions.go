@@ -59,7 +59,7 @@ type VersionedLayer interface {
 	// DeleteObjectVersion deletes as DeleteObject (versionID ""): on a
 	// versioned bucket that writes a delete marker; or removes the version
 	// versionID for good. It says what it did.
-	DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (DeleteResult, error)
+	DeleteObjectVersion(ctx context.Context, bucket, key, versionID string, opts DeleteOptions) (DeleteResult, error)
 }
 
 // DeleteResult is what a delete did: the version it removed or the delete
@@ -95,4 +95,39 @@ type TaggingLayer interface {
 	// PutObjectTags replaces the tag set of a version (nil: no tags) and
 	// returns its S3 id; the version's data and other metadata stay.
 	PutObjectTags(ctx context.Context, bucket, key, versionID string, tags []Tag) (vid string, err error)
+}
+
+// ObjectLock is a version's object lock: a retention (Mode GOVERNANCE or
+// COMPLIANCE, until RetainUntil) and a legal hold.
+type ObjectLock struct {
+	Mode        string // "" when no retention is set
+	RetainUntil time.Time
+	LegalHold   bool
+}
+
+// ObjectLockDoc is the SettingObjectLock document: object lock enabled on
+// the bucket (at its creation), and its default retention, if any (Days or
+// Years).
+type ObjectLockDoc struct {
+	Enabled bool   `json:"enabled"`
+	Mode    string `json:"mode,omitempty"`
+	Days    int    `json:"days,omitempty"`
+	Years   int    `json:"years,omitempty"`
+}
+
+// LockLayer is implemented by a layer that keeps object lock settings of
+// versions. versionID "" is the current version.
+type LockLayer interface {
+	GetObjectLock(ctx context.Context, bucket, key, versionID string) (ObjectLock, string, error)
+	// PutObjectRetention sets a version's retention (Mode "" removes it);
+	// shortening or removing one needs bypass (GOVERNANCE only: a
+	// COMPLIANCE retention cannot be shortened or removed by anyone).
+	PutObjectRetention(ctx context.Context, bucket, key, versionID string, lock ObjectLock, bypass bool) (string, error)
+	PutObjectLegalHold(ctx context.Context, bucket, key, versionID string, on bool) (string, error)
+}
+
+// DeleteOptions are a delete's options: BypassGovernance lets a version
+// under a GOVERNANCE retention be deleted (x-amz-bypass-governance-retention).
+type DeleteOptions struct {
+	BypassGovernance bool
 }

@@ -33,8 +33,9 @@ func (s *Server) createBucket(ctx context.Context, q *request) (*response, error
 	if err := checkBucket(q.bucket); err != nil {
 		return nil, err
 	}
-	if strings.EqualFold(q.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
-		return nil, s3api.ErrNotImplemented.WithMessage("Object lock is not supported by ecstore.")
+	withLock := strings.EqualFold(q.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true")
+	if _, ok := s.layer.(s3api.LockLayer); withLock && !ok {
+		return nil, s3api.ErrNotImplemented.WithMessage("Object lock is not supported by this layer.")
 	}
 	// The body, if any, is a CreateBucketConfiguration naming a location;
 	// ecstore has one region, so it is read (bounded) and ignored.
@@ -48,6 +49,23 @@ func (s *Server) createBucket(ctx context.Context, q *request) (*response, error
 	}
 	if err := s.layer.MakeBucket(ctx, q.bucket); err != nil {
 		return nil, err
+	}
+	if withLock {
+		// Object lock turns versioning on for good. Without either (the
+		// layer refuses versioning), the bucket goes again: never a bucket
+		// that says it is locked and is not.
+		lockDoc, _ := json.Marshal(s3api.ObjectLockDoc{Enabled: true})
+		verDoc, _ := json.Marshal(s3api.VersioningDoc{Status: "Enabled"})
+		err := s.putBucketSetting(ctx, q.bucket, s3api.SettingVersioning, verDoc)
+		if err == nil {
+			err = s.putBucketSetting(ctx, q.bucket, s3api.SettingObjectLock, lockDoc)
+		}
+		if err != nil {
+			if derr := s.layer.DeleteBucket(ctx, q.bucket); derr != nil {
+				s.log.Error("a bucket created with object lock could not be locked nor removed", "bucket", q.bucket, "err", err, "remove_err", derr)
+			}
+			return nil, err
+		}
 	}
 	return &response{header: http.Header{"Location": {"/" + q.bucket}}}, nil
 }
@@ -120,6 +138,11 @@ func (s *Server) putBucketVersioning(ctx context.Context, q *request) (*response
 	}
 	if cfg.Status != "Enabled" && cfg.Status != "Suspended" {
 		return nil, s3api.ErrIllegalVersioningConfiguration
+	}
+	if cfg.Status == "Suspended" {
+		if d, err := s.lockDoc(ctx, q.bucket); err == nil && d.Enabled {
+			return nil, s3api.ErrInvalidBucketState.WithMessage("An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.")
+		}
 	}
 	doc, err := json.Marshal(s3api.VersioningDoc{Status: cfg.Status})
 	if err != nil {
@@ -302,7 +325,7 @@ func (s *Server) deleteObjects(ctx context.Context, q *request) (*response, erro
 		err := checkKey(o.Key)
 		var res s3api.DeleteResult
 		if err == nil {
-			res, err = s.deleteVersion(ctx, q.bucket, o.Key, o.VersionID)
+			res, err = s.deleteVersion(ctx, q, q.bucket, o.Key, o.VersionID)
 		}
 		if err != nil {
 			ae, known := toAPIError(err)

@@ -53,7 +53,7 @@ func TestBucketHandlers(t *testing.T) {
 			}},
 		{name: "suspend bucket versioning", req: testRequest{method: "PUT", target: "/bkt?versioning",
 			body: `<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Suspended</Status><MfaDelete>Disabled</MfaDelete></VersioningConfiguration>`},
-			status: 200, calls: []string{"PutBucketSetting"}},
+			status: 200, calls: []string{"GetBucketSettings", "PutBucketSetting"}},
 		{name: "versioning refused by the layer", req: testRequest{method: "PUT", target: "/bkt?versioning",
 			body: `<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`},
 			script: func(l *stubLayer) { l.errs["PutBucketSetting"] = s3api.ErrNotImplemented }, status: 501, code: "NotImplemented"},

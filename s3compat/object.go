@@ -75,6 +75,11 @@ func putOptions(h http.Header) (s3api.PutOptions, error) {
 		}
 		opts.Tags = tags
 	}
+	lock, err := parseLockHeaders(h)
+	if err != nil {
+		return opts, err
+	}
+	opts.Lock = lock
 	return opts, nil
 }
 
@@ -380,7 +385,7 @@ func (s *Server) deleteObject(ctx context.Context, q *request) (*response, error
 	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
-	res, err := s.deleteVersion(ctx, q.bucket, q.key, q.query.Get("versionId"))
+	res, err := s.deleteVersion(ctx, q, q.bucket, q.key, q.query.Get("versionId"))
 	if err != nil {
 		return nil, err
 	}

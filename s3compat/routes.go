@@ -37,6 +37,22 @@ func (s *Server) route(q *request) (handler, string) {
 			return s.deleteObjectTags, "DeleteObjectTagging"
 		}
 	}
+	if _, ok := s.layer.(s3api.LockLayer); ok {
+		switch {
+		case q.key == "" && has("object-lock") && m == http.MethodGet:
+			return s.getObjectLockConfig, "GetObjectLockConfiguration"
+		case q.key == "" && has("object-lock") && m == http.MethodPut:
+			return s.putObjectLockConfig, "PutObjectLockConfiguration"
+		case q.key != "" && has("retention") && m == http.MethodGet:
+			return s.getObjectRetention, "GetObjectRetention"
+		case q.key != "" && has("retention") && m == http.MethodPut:
+			return s.putObjectRetention, "PutObjectRetention"
+		case q.key != "" && has("legal-hold") && m == http.MethodGet:
+			return s.getObjectLegalHold, "GetObjectLegalHold"
+		case q.key != "" && has("legal-hold") && m == http.MethodPut:
+			return s.putObjectLegalHold, "PutObjectLegalHold"
+		}
+	}
 	if q.key != "" && m == http.MethodGet && has("tagging") && !has("versionId") {
 		return s.getObjectTagging, "GetObjectTagging"
 	}

@@ -270,7 +270,11 @@ func (s *Server) run(ctx context.Context, q *request) (int, error) {
 		if err := s.authenticate(q); err != nil {
 			return s.writeError(q, err), err
 		}
-		if err := refuseUnsupported(q.r.Header, q.r.TLS != nil, refusedByAPI[api]); err != nil {
+		what := refusedByAPI[api]
+		if _, ok := s.layer.(s3api.LockLayer); ok && api != "PostObject" {
+			what &^= refuseLock // the layer keeps object locks (and refuses them on a bucket without)
+		}
+		if err := refuseUnsupported(q.r.Header, q.r.TLS != nil, what); err != nil {
 			return s.writeError(q, err), err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"net/http"
+	"strings"
 
 	"github.com/ecstore/ecstore/s3api"
 )
@@ -113,9 +114,10 @@ func (s *Server) openVersion(ctx context.Context, bucket, key, versionID string)
 
 // deleteVersion deletes as DELETE Object does, with or without a version
 // id; see openVersion for layers without versions.
-func (s *Server) deleteVersion(ctx context.Context, bucket, key, versionID string) (s3api.DeleteResult, error) {
+func (s *Server) deleteVersion(ctx context.Context, q *request, bucket, key, versionID string) (s3api.DeleteResult, error) {
 	if vl, ok := s.layer.(s3api.VersionedLayer); ok {
-		return vl.DeleteObjectVersion(ctx, bucket, key, versionID)
+		bypass := strings.EqualFold(q.r.Header.Get("x-amz-bypass-governance-retention"), "true")
+		return vl.DeleteObjectVersion(ctx, bucket, key, versionID, s3api.DeleteOptions{BypassGovernance: bypass})
 	}
 	if versionID != "" && versionID != "null" {
 		return s3api.DeleteResult{}, s3api.ErrNotImplemented.WithMessage("Object versions are not supported.")

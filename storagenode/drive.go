@@ -300,6 +300,13 @@ type ObjectMeta struct {
 	// one version that disagree (a drive that missed the change).
 	Tags    []Tag `json:"tags,omitempty"`
 	TagTime int64 `json:"tagt,omitempty"`
+	// Object lock: LockMode ("GOVERNANCE" or "COMPLIANCE") and
+	// RetainUntil (Unix nanoseconds) keep the version from being deleted
+	// or overwritten in place until then; LegalHold keeps it until
+	// lifted. A change to them moves TagTime on, as a tag change does.
+	LockMode    string `json:"lm,omitempty"`
+	RetainUntil int64  `json:"lru,omitempty"`
+	LegalHold   bool   `json:"lh,omitempty"`
 }
 
 // Tag is one tag of an object's tag set.
@@ -356,6 +363,9 @@ func (m *ObjectMeta) Newer(o *ObjectMeta) bool {
 // UploadMeta is the record of a multipart upload in progress.
 type UploadMeta struct {
 	Tags        []Tag             `json:"tags,omitempty"` // the object's tag set, for Complete
+	LockMode    string            `json:"lm,omitempty"`   // the object's lock, for Complete
+	RetainUntil int64             `json:"lru,omitempty"`
+	LegalHold   bool              `json:"lh,omitempty"`
 	Bucket      string            `json:"bucket"`
 	Key         string            `json:"key"`
 	UploadID    string            `json:"id"`

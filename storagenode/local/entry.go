@@ -95,7 +95,7 @@ func fastEntry(b []byte) (e storagenode.ObjectEntry, ok bool) {
 			e.Versioned, ok = r.boolean()
 		case "dm":
 			e.DeleteMarker, ok = r.boolean()
-		case "bucket", "dir", "headers", "sums", "drives", "parts", "inl", "inline", "tags", "tagt":
+		case "bucket", "dir", "headers", "sums", "drives", "parts", "inl", "inline", "tags", "tagt", "lm", "lru", "lh":
 			ok = r.skip(1)
 		default:
 			// Not a field name of ours: the general decoder also matches
