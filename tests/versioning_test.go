@@ -372,3 +372,98 @@ func TestVersioningBoto3(t *testing.T) {
 		t.Errorf("the script did not finish (err %v)", err)
 	}
 }
+
+// TestObjectLockAWSCLI (issue 17) drives object lock with the aws CLI
+// against the embedded server with --experimental-versioning: a bucket
+// created with object lock (versioning on, suspending refused), its
+// default retention, retention headers on put-object, deletes of locked
+// versions refused (GOVERNANCE gives way to
+// --bypass-governance-retention, COMPLIANCE to nobody), legal holds.
+func TestObjectLockAWSCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("aws CLI runs are slow; skipped with -short")
+	}
+	parallelHeavy(t, 20*time.Second)
+	ctx := testCtx(t, 4*time.Minute)
+	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
+	cli := awsCLI{t: t, ctx: ctx, s: s}
+	work := t.TempDir()
+	const b = "locked"
+	cli.ok("s3api", "create-bucket", "--bucket", b, "--object-lock-enabled-for-bucket")
+	var vc struct{ Status string }
+	cli.json(&vc, "s3api", "get-bucket-versioning", "--bucket", b)
+	if vc.Status != "Enabled" {
+		t.Fatalf("versioning of a bucket created with object lock: %q", vc.Status)
+	}
+	if msg := cli.fails("s3api", "put-bucket-versioning", "--bucket", b, "--versioning-configuration", "Status=Suspended"); !strings.Contains(msg, "InvalidBucketState") {
+		t.Fatalf("suspending versioning of a locked bucket: %s", msg)
+	}
+	var olc struct {
+		ObjectLockConfiguration struct {
+			ObjectLockEnabled string
+			Rule              *struct {
+				DefaultRetention struct {
+					Mode string
+					Days int
+				}
+			}
+		}
+	}
+	cli.json(&olc, "s3api", "get-object-lock-configuration", "--bucket", b)
+	if olc.ObjectLockConfiguration.ObjectLockEnabled != "Enabled" || olc.ObjectLockConfiguration.Rule != nil {
+		t.Fatalf("object lock configuration of a new locked bucket: %+v", olc)
+	}
+	body := writeTemp(t, work, []byte("keep me"))
+	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	var put struct{ VersionId string }
+	cli.json(&put, "s3api", "put-object", "--bucket", b, "--key", "gov", "--body", body, "--object-lock-mode", "GOVERNANCE", "--object-lock-retain-until-date", until)
+	gov := put.VersionId
+	cli.json(&put, "s3api", "put-object", "--bucket", b, "--key", "comp", "--body", body, "--object-lock-mode", "COMPLIANCE", "--object-lock-retain-until-date", until)
+	comp := put.VersionId
+	var ret struct{ Retention struct{ Mode string } }
+	cli.json(&ret, "s3api", "get-object-retention", "--bucket", b, "--key", "comp", "--version-id", comp)
+	if ret.Retention.Mode != "COMPLIANCE" {
+		t.Fatalf("get-object-retention: %+v", ret)
+	}
+	if msg := cli.fails("s3api", "delete-object", "--bucket", b, "--key", "gov", "--version-id", gov); !strings.Contains(msg, "AccessDenied") {
+		t.Fatalf("deleting a GOVERNANCE version: %s", msg)
+	}
+	cli.ok("s3api", "delete-object", "--bucket", b, "--key", "gov", "--version-id", gov, "--bypass-governance-retention")
+	if msg := cli.fails("s3api", "delete-object", "--bucket", b, "--key", "comp", "--version-id", comp, "--bypass-governance-retention"); !strings.Contains(msg, "AccessDenied") {
+		t.Fatalf("deleting a COMPLIANCE version with bypass: %s", msg)
+	}
+	if msg := cli.fails("s3api", "put-object-retention", "--bucket", b, "--key", "comp", "--version-id", comp, "--bypass-governance-retention",
+		"--retention", "Mode=GOVERNANCE,RetainUntilDate="+until); !strings.Contains(msg, "AccessDenied") {
+		t.Fatalf("weakening a COMPLIANCE retention: %s", msg)
+	}
+	var del struct{ DeleteMarker bool }
+	cli.json(&del, "s3api", "delete-object", "--bucket", b, "--key", "comp")
+	if !del.DeleteMarker {
+		t.Fatal("delete-object of a locked key without a version id: no delete marker")
+	}
+	out := work + "/out"
+	cli.ok("s3api", "get-object", "--bucket", b, "--key", "comp", "--version-id", comp, out)
+	if got := readFile(t, out); string(got) != "keep me" {
+		t.Fatalf("the COMPLIANCE version after a delete marker: %q", got)
+	}
+	// A legal hold, and the default retention.
+	cli.json(&put, "s3api", "put-object", "--bucket", b, "--key", "held", "--body", body, "--object-lock-legal-hold-status", "ON")
+	held := put.VersionId
+	if msg := cli.fails("s3api", "delete-object", "--bucket", b, "--key", "held", "--version-id", held); !strings.Contains(msg, "AccessDenied") {
+		t.Fatalf("deleting a version under a legal hold: %s", msg)
+	}
+	cli.ok("s3api", "put-object-legal-hold", "--bucket", b, "--key", "held", "--version-id", held, "--legal-hold", "Status=OFF")
+	cli.ok("s3api", "delete-object", "--bucket", b, "--key", "held", "--version-id", held)
+	cli.ok("s3api", "put-object-lock-configuration", "--bucket", b, "--object-lock-configuration",
+		`{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}`)
+	cli.json(&put, "s3api", "put-object", "--bucket", b, "--key", "default", "--body", body)
+	cli.json(&ret, "s3api", "get-object-retention", "--bucket", b, "--key", "default", "--version-id", put.VersionId)
+	if ret.Retention.Mode != "GOVERNANCE" {
+		t.Fatalf("the default retention on a put without lock headers: %+v", ret)
+	}
+	// Without object lock, the lock headers are refused.
+	cli.ok("s3api", "create-bucket", "--bucket", "unlocked")
+	if msg := cli.fails("s3api", "put-object", "--bucket", "unlocked", "--key", "k", "--body", body, "--object-lock-legal-hold-status", "ON"); !strings.Contains(msg, "InvalidRequest") {
+		t.Fatalf("a legal hold on a bucket without object lock: %s", msg)
+	}
+}
