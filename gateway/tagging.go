@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ecstore/ecstore/s3api"
@@ -44,6 +45,9 @@ func (l *Layer) readVersion(ctx context.Context, bucket, key, versionID string) 
 		return d.GetVersion(ctx, bucket, key, versionID)
 	}
 	meta, _, err := l.readMetaWith(ctx, bucket, key, fetch)
+	if versionID != "" && errors.Is(err, ErrObjectNotFound) {
+		return nil, s3api.ErrNoSuchVersion
+	}
 	if err != nil {
 		return nil, err
 	}

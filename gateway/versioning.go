@@ -86,6 +86,9 @@ func (l *Layer) OpenObjectVersion(ctx context.Context, bucket, key, versionID st
 		}
 	}
 	meta, inline, err := l.readMetaWith(ctx, bucket, key, fetch)
+	if versionID != "" && errors.Is(err, ErrObjectNotFound) {
+		return nil, s3api.ErrNoSuchVersion
+	}
 	if err != nil {
 		return nil, err
 	}

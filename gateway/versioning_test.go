@@ -141,8 +141,8 @@ func TestVersioning(t *testing.T) {
 	if res, err := l.DeleteObjectVersion(ctx, "bkt", "k", i1.VersionID, s3api.DeleteOptions{}); err != nil || res.DeleteMarker {
 		t.Fatalf("deleting version %s: %+v, %v", i1.VersionID, res, err)
 	}
-	if _, _, err := readVersion(l, "k", i1.VersionID); !errors.Is(err, s3api.ErrNoSuchKey) {
-		t.Fatalf("GET of a deleted version: %v, want NoSuchKey", err)
+	if _, _, err := readVersion(l, "k", i1.VersionID); !errors.Is(err, s3api.ErrNoSuchVersion) {
+		t.Fatalf("GET of a deleted version: %v, want NoSuchVersion", err)
 	}
 	wantVersion(t, l, "k", "", v2)
 	wantVersion(t, l, "k", "null", v0)

@@ -86,6 +86,7 @@ const (
 	ErrInvalidBucketState
 	ErrObjectLockConfigurationNotFound
 	ErrNoSuchObjectLockConfiguration
+	ErrNoSuchVersion
 
 	numErrorCodes // the number of ErrorCodes; not an error
 )
@@ -168,6 +169,7 @@ var errorTable = [numErrorCodes]errorInfo{
 	ErrInvalidBucketState:                   {"InvalidBucketState", "The request is not valid with the current state of the bucket.", 409},
 	ErrObjectLockConfigurationNotFound:      {"ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket.", 404},
 	ErrNoSuchObjectLockConfiguration:        {"NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration.", 404},
+	ErrNoSuchVersion:                        {"NoSuchVersion", "The specified version does not exist.", 404},
 }
 
 func (c ErrorCode) info() errorInfo {

@@ -158,6 +158,7 @@ func (s *Server) getObjectAttributes(ctx context.Context, q *request) (*response
 	}
 	h := http.Header{}
 	h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
+	addVersionHeader(h, info.VersionID)
 	return &response{header: h, xml: out}, nil
 }
 

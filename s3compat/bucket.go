@@ -332,7 +332,7 @@ func (s *Server) deleteObjects(ctx context.Context, q *request) (*response, erro
 			if !known {
 				s.log.Error("multi-delete", "id", q.id, "key", o.Key, "err", err)
 			}
-			out.Errors = append(out.Errors, deleteErrorXML{Key: xmlText(o.Key), Code: ae.Code(), Message: ae.Message()})
+			out.Errors = append(out.Errors, deleteErrorXML{Key: xmlText(o.Key), VersionID: o.VersionID, Code: ae.Code(), Message: ae.Message()})
 			continue
 		}
 		if !req.Quiet {

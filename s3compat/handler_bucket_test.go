@@ -223,7 +223,7 @@ func TestDeleteObjectsHandler(t *testing.T) {
 			l.deleteErrOf = map[string]error{"bad": errors.New("drive gone")}
 		}, status: 200, errLog: true, body: []string{"<Error><Key>bad</Key><Code>InternalError</Code>", "!drive gone"}},
 		{name: "a version", req: del(`<Delete><Object><Key>a</Key><VersionId>v1</VersionId></Object><Object><Key>b</Key><VersionId>null</VersionId></Object></Delete>`),
-			status: 200, check: deleted("bkt/b"), body: []string{"<Error><Key>a</Key><Code>NotImplemented</Code>", "<Deleted><Key>b</Key><VersionId>null</VersionId></Deleted>"}},
+			status: 200, check: deleted("bkt/b"), body: []string{"<Error><Key>a</Key><VersionId>v1</VersionId><Code>NotImplemented</Code>", "<Deleted><Key>b</Key><VersionId>null</VersionId></Deleted>"}},
 		{name: "an empty key", req: del(keys("")), status: 200, check: deleted(), body: []string{"<Code>InvalidObjectName</Code>"}},
 		{name: "a key too long", req: del(keys(strings.Repeat("k", 1025))), status: 200, check: deleted(), body: []string{"<Code>KeyTooLongError</Code>"}},
 		{name: "malformed XML", req: del(`<Delete><Object><Key>a</Key></Delete>`), status: 400, code: "MalformedXML", calls: []string{"HeadBucket"}},

@@ -113,9 +113,10 @@ type deletedXML struct {
 }
 
 type deleteErrorXML struct {
-	Key     xmlText `xml:"Key"`
-	Code    string  `xml:"Code"`
-	Message string  `xml:"Message"`
+	Key       xmlText `xml:"Key"`
+	VersionID string  `xml:"VersionId,omitempty"`
+	Code      string  `xml:"Code"`
+	Message   string  `xml:"Message"`
 }
 
 type deleteResult struct {

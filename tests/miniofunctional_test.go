@@ -17,7 +17,8 @@ import (
 var knownMinioFunctionalFailures = map[string]string{}
 
 // TestMinioFunctional runs minio-go's own functional test suite against a
-// fresh ecstore server through tests/minio-functional.sh.
+// fresh ecstore server (with --experimental-versioning) through
+// tests/minio-functional.sh.
 func TestMinioFunctional(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs minio-go's whole functional suite (about a minute)")
@@ -31,7 +32,9 @@ func TestMinioFunctional(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "minio-functional.sh")
 	cmd := exec.CommandContext(testCtx(t, 10*time.Minute), "bash", script)
-	cmd.Env = append(os.Environ(), "ECSTORE_BIN="+binPath, "WORK_DIR="+t.TempDir())
+	// With versioning allowed, so that the suite's versioning and object
+	// lock functions run (issue 17).
+	cmd.Env = append(os.Environ(), "ECSTORE_BIN="+binPath, "WORK_DIR="+t.TempDir(), "ECSTORE_SERVER_ARGS=--experimental-versioning")
 	out, err := cmd.CombinedOutput()
 	t.Logf("minio-functional.sh:\n%s", out)
 	var summary string
