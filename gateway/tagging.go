@@ -38,27 +38,34 @@ func s3Tags(ts []storagenode.Tag) []s3api.Tag {
 // readVersion reads the quorum record of a version of bucket/key by its S3
 // id ("": the current one); a delete marker answers as OpenObjectVersion.
 func (l *Layer) readVersion(ctx context.Context, bucket, key, versionID string) (*storagenode.ObjectMeta, error) {
+	meta, _, err := l.readVersionInline(ctx, bucket, key, versionID)
+	return meta, err
+}
+
+// readVersionInline is readVersion with an inline object's shards (see
+// readMetaInline).
+func (l *Layer) readVersionInline(ctx context.Context, bucket, key, versionID string) (*storagenode.ObjectMeta, map[string][]byte, error) {
 	fetch := func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
 		if versionID == "" {
 			return d.GetMeta(ctx, bucket, key)
 		}
 		return d.GetVersion(ctx, bucket, key, versionID)
 	}
-	meta, _, err := l.readMetaWith(ctx, bucket, key, fetch)
+	meta, inline, err := l.readMetaWith(ctx, bucket, key, fetch)
 	if versionID != "" && errors.Is(err, ErrObjectNotFound) {
-		return nil, s3api.ErrNoSuchVersion
+		return nil, nil, s3api.ErrNoSuchVersion
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if meta.DeleteMarker {
 		code := s3api.ErrNoSuchKey
 		if versionID != "" {
 			code = s3api.ErrMethodNotAllowed
 		}
-		return nil, &s3api.DeleteMarkerError{VersionID: l.s3ID(meta), Err: code}
+		return nil, nil, &s3api.DeleteMarkerError{VersionID: l.s3ID(meta), Err: code}
 	}
-	return meta, nil
+	return meta, inline, nil
 }
 
 // GetObjectTags returns a version's tag set.

@@ -77,27 +77,9 @@ func (l *Layer) s3ID(m *storagenode.ObjectMeta) string {
 // current version, "null": the null version).
 func (l *Layer) OpenObjectVersion(ctx context.Context, bucket, key, versionID string) (_ s3api.Object, err error) {
 	defer translate(&err)
-	fetch := func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
-		return d.GetVersion(ctx, bucket, key, versionID)
-	}
-	if versionID == "" {
-		fetch = func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
-			return d.GetMeta(ctx, bucket, key)
-		}
-	}
-	meta, inline, err := l.readMetaWith(ctx, bucket, key, fetch)
-	if versionID != "" && errors.Is(err, ErrObjectNotFound) {
-		return nil, s3api.ErrNoSuchVersion
-	}
+	meta, inline, err := l.readVersionInline(ctx, bucket, key, versionID)
 	if err != nil {
 		return nil, err
-	}
-	if meta.DeleteMarker {
-		code := s3api.ErrNoSuchKey
-		if versionID != "" {
-			code = s3api.ErrMethodNotAllowed
-		}
-		return nil, &s3api.DeleteMarkerError{VersionID: l.s3ID(meta), Err: code}
 	}
 	return &object{l: l, meta: meta, inline: inline}, nil
 }
