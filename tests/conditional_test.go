@@ -146,10 +146,21 @@ func TestConditionalRequests(t *testing.T) {
 		}
 		signedDo(ctx, t, s, http.MethodGet, objectPath(bucket, "nope"), "tagging=", nil, nil).
 			wantErr(t, "GetObjectTagging of a missing key", http.StatusNotFound, "NoSuchKey")
-		signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "tagged"), "", []byte("x"), http.Header{"X-Amz-Tagging": {"a=b"}}).
-			wantErr(t, "PUT with x-amz-tagging", http.StatusNotImplemented, "NotImplemented")
-		signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "fresh"), "tagging=", []byte(`<Tagging><TagSet/></Tagging>`), nil).
-			wantErr(t, "PutObjectTagging", http.StatusNotImplemented, "NotImplemented")
+		// Tags are kept (issue 17): a PUT's, then PutObjectTagging's.
+		if r := signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "tagged"), "", []byte("x"), http.Header{"X-Amz-Tagging": {"a=b"}}); r.Status != http.StatusOK {
+			t.Errorf("PUT with x-amz-tagging: HTTP %d\n%s", r.Status, r.Body)
+		}
+		r = signedDo(ctx, t, s, http.MethodGet, objectPath(bucket, "tagged"), "tagging=", nil, nil)
+		tg.TagSet.Tags = nil
+		if err := xml.Unmarshal(r.Body, &tg); err != nil || len(tg.TagSet.Tags) != 1 || tg.TagSet.Tags[0].Key != "a" || tg.TagSet.Tags[0].Value != "b" {
+			t.Errorf("GetObjectTagging after a PUT with x-amz-tagging: HTTP %d %v\n%s", r.Status, err, r.Body)
+		}
+		if r := signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "fresh"), "tagging=", []byte(`<Tagging><TagSet/></Tagging>`), nil); r.Status != http.StatusOK {
+			t.Errorf("PutObjectTagging of an empty set: HTTP %d\n%s", r.Status, r.Body)
+		}
+		signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "fresh"), "tagging=",
+			[]byte(`<Tagging><TagSet><Tag><Key>aws:no</Key><Value>x</Value></Tag></TagSet></Tagging>`), nil).
+			wantErr(t, "PutObjectTagging with an aws: key", http.StatusBadRequest, "InvalidTag")
 		signedDo(ctx, t, s, http.MethodGet, objectPath(bucket, ""), "tagging=", nil, nil).
 			wantErr(t, "GetBucketTagging of a bucket without tags", http.StatusNotFound, "NoSuchTagSet")
 	})
