@@ -534,6 +534,7 @@ func TestVersioningCluster(t *testing.T) {
 	}
 	readAll("all nodes up")
 	c.KillNode(0)
+	metaLeader(t, c, 0) // (listings confirm the bucket with the metadata group)
 	readAll("node1 down")
 	// Versions written while node1 is down miss its drives.
 	for i := range 4 {
@@ -563,6 +564,7 @@ func TestVersioningCluster(t *testing.T) {
 		t.Fatalf("admin heal: %v\n%s", err, out)
 	}
 	c.KillNode(1)
+	metaLeader(t, c, 1)
 	readAll("node2 down after node1 was healed")
 	t.Logf("%d versions of 12 keys read back whole through both gateways with a node down, before and after a heal", len(all))
 }
