@@ -301,10 +301,14 @@ func (m *merger) logErrors(log *slog.Logger) {
 // entryInfo is a listing's ObjectInfo of an entry: the fields a listing
 // shows (no headers, checksums or part count).
 func entryInfo(bucket string, e *storagenode.ObjectEntry) s3api.ObjectInfo {
-	return s3api.ObjectInfo{
+	info := s3api.ObjectInfo{
 		Bucket: bucket, Key: e.Key, Size: e.Size, ETag: e.ETag, ModTime: e.ModTime,
 		ContentType: e.ContentType, UserMeta: e.UserMeta,
 	}
+	if e.StorageClass != "" {
+		info.Headers = map[string]string{s3api.StorageClassHeader: e.StorageClass}
+	}
+	return info
 }
 
 // ListObjects merges the sorted indexes of the drives (see merger).

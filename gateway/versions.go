@@ -215,7 +215,7 @@ func (l *Layer) ListObjectVersions(ctx context.Context, bucket string, p s3api.L
 		vid := s3VersionID(e.Versioned, e.VersionID)
 		res.Versions = append(res.Versions, s3api.VersionInfo{
 			Key: e.Key, VersionID: vid, IsLatest: !latestDone, DeleteMarker: e.DeleteMarker,
-			Size: e.Size, ETag: e.ETag, ModTime: e.ModTime,
+			Size: e.Size, ETag: e.ETag, ModTime: e.ModTime, StorageClass: e.StorageClass,
 		})
 		latestDone = true
 		res.NextKeyMarker, res.NextVersionIDMarker = e.Key, vid

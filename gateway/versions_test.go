@@ -161,3 +161,29 @@ func sameItems(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// TestListingStorageClass: listings (objects and versions) carry an
+// object's storage class, as GET and HEAD do.
+func TestListingStorageClass(t *testing.T) {
+	ctx := context.Background()
+	lc := newListCluster(t, 6, 4, 2, nil)
+	l := lc.Layer
+	opts := s3api.PutOptions{Headers: map[string]string{s3api.StorageClassHeader: "REDUCED_REDUNDANCY"}}
+	if _, err := l.PutObject(ctx, "bkt", "rr", strings.NewReader("x"), 1, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.PutObject(ctx, "bkt", "std", strings.NewReader("x"), 1, s3api.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.ListObjects(ctx, "bkt", s3api.ListParams{MaxKeys: 10})
+	if err != nil || len(res.Objects) != 2 {
+		t.Fatalf("list: %+v, %v", res.Objects, err)
+	}
+	if sc := res.Objects[0].Headers[s3api.StorageClassHeader]; sc != "REDUCED_REDUNDANCY" || res.Objects[1].Headers[s3api.StorageClassHeader] != "" {
+		t.Fatalf("storage classes listed: %q and %q", sc, res.Objects[1].Headers[s3api.StorageClassHeader])
+	}
+	vs, err := l.ListObjectVersions(ctx, "bkt", s3api.ListVersionsParams{MaxKeys: 10})
+	if err != nil || len(vs.Versions) != 2 || vs.Versions[0].StorageClass != "REDUCED_REDUNDANCY" || vs.Versions[1].StorageClass != "" {
+		t.Fatalf("versions listed: %+v, %v", vs.Versions, err)
+	}
+}

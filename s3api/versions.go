@@ -33,7 +33,12 @@ type VersionInfo struct {
 	Size         int64
 	ETag         string // without quotes
 	ModTime      time.Time
+	StorageClass string // "": STANDARD
 }
+
+// StorageClassHeader is the stored header (ObjectInfo.Headers) that holds
+// an object's storage class when it is not STANDARD.
+const StorageClassHeader = "X-Amz-Storage-Class"
 
 // ListVersionsResult is one page of ListObjectVersions, in key order and,
 // within a key, newest first. MaxKeys counts versions, delete markers and

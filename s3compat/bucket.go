@@ -198,7 +198,7 @@ func (lq listQuery) enc(s string) xmlText {
 func (lq listQuery) contents(objs []s3api.ObjectInfo, withOwner bool) []objectXML {
 	out := make([]objectXML, 0, len(objs))
 	for _, o := range objs {
-		x := objectXML{Key: lq.enc(o.Key), LastModified: timeISO(o.ModTime), ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: "STANDARD"}
+		x := objectXML{Key: lq.enc(o.Key), LastModified: timeISO(o.ModTime), ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: storageClassOr(o.Headers[storageClassHeader])}
 		if withOwner {
 			ow := rootOwner
 			x.Owner = &ow

@@ -83,7 +83,7 @@ func putOptions(h http.Header) (s3api.PutOptions, error) {
 	return opts, nil
 }
 
-const storageClassHeader = "X-Amz-Storage-Class"
+const storageClassHeader = s3api.StorageClassHeader
 
 // storageClasses are the S3 storage classes a PUT may name: those whose
 // objects stay readable at once. Archive classes (GLACIER, DEEP_ARCHIVE)

@@ -84,7 +84,7 @@ func (s *Server) listObjectVersions(ctx context.Context, q *request) (*response,
 			x.XMLName.Local = "DeleteMarker"
 		} else {
 			size := v.Size
-			x.XMLName.Local, x.ETag, x.Size, x.StorageClass = "Version", `"`+v.ETag+`"`, &size, "STANDARD"
+			x.XMLName.Local, x.ETag, x.Size, x.StorageClass = "Version", `"`+v.ETag+`"`, &size, storageClassOr(v.StorageClass)
 		}
 		out.Entries = append(out.Entries, x)
 	}
@@ -133,4 +133,12 @@ func currentVersion(ctx context.Context, s *Server, q *request) string {
 		return ""
 	}
 	return o.Info().VersionID
+}
+
+// storageClassOr is sc, or STANDARD for "".
+func storageClassOr(sc string) string {
+	if sc == "" {
+		return "STANDARD"
+	}
+	return sc
 }

@@ -332,6 +332,9 @@ type ObjectEntry struct {
 	// Versioned and DeleteMarker are the record's.
 	Versioned    bool `json:"vd,omitempty"`
 	DeleteMarker bool `json:"dm,omitempty"`
+	// StorageClass is the record's Headers["X-Amz-Storage-Class"] ("":
+	// STANDARD).
+	StorageClass string `json:"sc,omitempty"`
 }
 
 // Entry returns m's listing entry (sharing m's UserMeta map).
@@ -339,7 +342,7 @@ func (m *ObjectMeta) Entry() ObjectEntry {
 	return ObjectEntry{
 		Key: m.Key, VersionID: m.VersionID, ModTime: m.ModTime, Size: m.Size, ETag: m.ETag,
 		ContentType: m.ContentType, UserMeta: m.UserMeta, DataShards: m.EC.Data,
-		Versioned: m.Versioned, DeleteMarker: m.DeleteMarker,
+		Versioned: m.Versioned, DeleteMarker: m.DeleteMarker, StorageClass: m.Headers["X-Amz-Storage-Class"],
 	}
 }
 

@@ -24,7 +24,12 @@ type entryRecord struct {
 	EC struct {
 		Data int `json:"k"`
 	} `json:"ec"`
+	Headers map[string]string `json:"headers"`
 }
+
+// storageClassHeader is the stored header that holds an object's storage
+// class (absent: STANDARD), as the S3 front end stores it.
+const storageClassHeader = "X-Amz-Storage-Class"
 
 // decodeEntry decodes the listing entry of an object record. CBOR records
 // written by this package take the fast path; JSON records and anything
@@ -43,6 +48,7 @@ func decodeEntry(b []byte) (storagenode.ObjectEntry, error) {
 	}
 	e := r.ObjectEntry
 	e.DataShards = r.EC.Data
+	e.StorageClass = r.Headers[storageClassHeader]
 	return e, nil
 }
 
@@ -63,7 +69,7 @@ func fastEntry(b []byte) (e storagenode.ObjectEntry, ok bool) {
 	}
 	// The strings are views into b until the end, then copied into one
 	// allocation.
-	var key, vid, etag, ctype []byte
+	var key, vid, etag, ctype, sc []byte
 	for range n {
 		name, ok := r.shortText()
 		if !ok {
@@ -95,7 +101,9 @@ func fastEntry(b []byte) (e storagenode.ObjectEntry, ok bool) {
 			e.Versioned, ok = r.boolean()
 		case "dm":
 			e.DeleteMarker, ok = r.boolean()
-		case "bucket", "dir", "headers", "sums", "drives", "parts", "inl", "inline", "tags", "tagt", "lm", "lru", "lh":
+		case "headers":
+			sc, ok = r.strMapGet(storageClassHeader)
+		case "bucket", "dir", "sums", "drives", "parts", "inl", "inline", "tags", "tagt", "lm", "lru", "lh":
 			ok = r.skip(1)
 		default:
 			// Not a field name of ours: the general decoder also matches
@@ -110,15 +118,17 @@ func fastEntry(b []byte) (e storagenode.ObjectEntry, ok bool) {
 		return e, false
 	}
 	var sb strings.Builder
-	sb.Grow(len(key) + len(vid) + len(etag) + len(ctype))
+	sb.Grow(len(key) + len(vid) + len(etag) + len(ctype) + len(sc))
 	sb.Write(key)
 	sb.Write(vid)
 	sb.Write(etag)
 	sb.Write(ctype)
+	sb.Write(sc)
 	all := sb.String()
 	e.Key, all = all[:len(key)], all[len(key):]
 	e.VersionID, all = all[:len(vid)], all[len(vid):]
-	e.ETag, e.ContentType = all[:len(etag)], all[len(etag):]
+	e.ETag, all = all[:len(etag)], all[len(etag):]
+	e.ContentType, e.StorageClass = all[:len(ctype)], all[len(ctype):]
 	return e, true
 }
 
@@ -290,6 +300,35 @@ func (r *cborReader) strMap() (map[string]string, bool) {
 		m[k] = v
 	}
 	return m, true
+}
+
+// strMapGet reads a map of text strings, or null, without copying it, and
+// returns the value under want (nil when absent). A map holding want twice
+// is left to the general decoder (ok false).
+func (r *cborReader) strMapGet(want string) ([]byte, bool) {
+	if r.null() {
+		return nil, true
+	}
+	major, n, indef := r.head()
+	if !r.ok || major != cborMap || indef || n > uint64(len(r.b)-r.i) {
+		return nil, false
+	}
+	var got []byte
+	found := false
+	for range n {
+		k, ok1 := r.utf8()
+		v, ok2 := r.utf8()
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		if string(k) == want {
+			if found {
+				return nil, false
+			}
+			got, found = v, true
+		}
+	}
+	return got, true
 }
 
 // ecData reads an ECInfo map, or null, and returns its "k".

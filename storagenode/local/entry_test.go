@@ -21,7 +21,7 @@ func entryTestMetas() []*storagenode.ObjectMeta {
 		Bucket: "b", Key: "k/é\x00x", VersionID: "v1", DataDir: "v1",
 		ModTime: time.Date(2026, 11, 25, 1, 2, 3, 456789123, time.UTC), Size: 5<<30 + 3, ETag: "abc-3",
 		ContentType: "text/plain", UserMeta: map[string]string{"a": "1", "ü": ""},
-		Headers: map[string]string{"Cache-Control": "no"}, Checksums: map[string]string{"CRC32": "AAAA"},
+		Headers: map[string]string{"Cache-Control": "no", "X-Amz-Storage-Class": "REDUCED_REDUNDANCY"}, Checksums: map[string]string{"CRC32": "AAAA"},
 		EC: storagenode.ECInfo{Data: 4, Parity: 2, BlockSize: 1 << 20}, Drives: []string{"d1", "d2"},
 		Parts: []storagenode.PartInfo{
 			{Number: 1, Size: 42, ETag: "p", Name: "part.1", Checksums: map[string]string{"CRC32": "x"}},
@@ -107,7 +107,8 @@ func libraryEntry(t testing.TB, b []byte) storagenode.ObjectEntry {
 		t.Fatalf("library decode: %v", err)
 	}
 	return storagenode.ObjectEntry{Key: r.Key, VersionID: r.VersionID, ModTime: r.ModTime, Size: r.Size, ETag: r.ETag,
-		ContentType: r.ContentType, UserMeta: r.UserMeta, DataShards: r.EC.Data, Versioned: r.Versioned, DeleteMarker: r.DeleteMarker}
+		ContentType: r.ContentType, UserMeta: r.UserMeta, DataShards: r.EC.Data, Versioned: r.Versioned, DeleteMarker: r.DeleteMarker,
+		StorageClass: r.Headers[storageClassHeader]}
 }
 
 func sameEntry(a, b storagenode.ObjectEntry) bool {
