@@ -56,7 +56,7 @@ func TestRoutingHandler(t *testing.T) {
 		{name: "PATCH object", req: testRequest{method: "PATCH", target: "/bkt/obj"}, status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "POST object without a subresource", req: testRequest{method: "POST", target: "/bkt/obj"}, status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "OPTIONS bucket", req: testRequest{method: "OPTIONS", target: "/bkt"}, status: 501, code: "NotImplemented", calls: []string{}},
-		{name: "unsigned and not implemented", req: testRequest{method: "GET", target: "/bkt?logging", anonymous: true}, status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "unsigned and not implemented: authentication first", req: testRequest{method: "GET", target: "/bkt?logging", anonymous: true}, status: 403, code: "AccessDenied", calls: []string{}},
 
 		{name: "virtual host GET", host: "bkt.s3.example.test", req: testRequest{method: "GET", target: "/obj"}, status: 200, body: []string{stubData},
 			calls: []string{"OpenObject", "Read"}},

@@ -262,6 +262,11 @@ func (s *Server) run(ctx context.Context, q *request) (int, error) {
 	h, api := s.route(q)
 	q.api = api
 	if h == nil {
+		// Only a signed request learns what is not implemented: an
+		// anonymous or forged one gets the authentication error first.
+		if err := s.authenticate(q); err != nil {
+			return s.writeError(q, err), err
+		}
 		return s.writeError(q, s3api.ErrNotImplemented.WithMessage("%s is not implemented by ecstore", api)), nil
 	}
 	// A browser-form POST carries its signature in the form, not the
