@@ -136,9 +136,14 @@ type object struct {
 	l      *Layer
 	meta   *storagenode.ObjectMeta
 	inline map[string][]byte // an inline object's shards by drive ID
+	vid    string            // its S3 version id (see Layer.s3ID)
 }
 
-func (o *object) Info() s3api.ObjectInfo { return o.l.versionInfo(o.meta) }
+func (o *object) Info() s3api.ObjectInfo {
+	info := objectInfo(o.meta)
+	info.VersionID = o.vid
+	return info
+}
 
 // Read streams bytes [offset, offset+length) part by part.
 func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) (err error) {

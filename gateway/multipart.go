@@ -41,8 +41,8 @@ func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts
 	if opts.Lock.Mode != "" {
 		u.RetainUntil = opts.Lock.RetainUntil.UnixNano()
 	}
-	if doc := l.lockOf(bucket); !doc.Enabled && (opts.Lock.Mode != "" || opts.Lock.LegalHold) {
-		return "", s3api.ErrInvalidRequest.WithMessage("Bucket is missing Object Lock Configuration.")
+	if err := l.stateOf(bucket).refuseLock(opts.Lock); err != nil {
+		return "", err
 	}
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error { return d.PutUpload(ctx, u) })
 	if countNil(errs) < writeQuorum(l.k, l.m) {
@@ -304,13 +304,14 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		Bucket: bucket, Key: key, VersionID: uploadID, DataDir: uploadID, ModTime: time.Now().UTC(),
 		Size: size, ETag: fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts)),
 		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: headers, EC: u.EC, Drives: u.Drives, Parts: infos,
-		Versioned: l.versioningOf(bucket) == versioningEnabled, Tags: u.Tags,
+		Tags: u.Tags,
 	}
 	lock := s3api.ObjectLock{Mode: u.LockMode, LegalHold: u.LegalHold}
 	if u.RetainUntil != 0 {
 		lock.RetainUntil = time.Unix(0, u.RetainUntil)
 	}
-	if err := l.applyLock(meta, lock); err != nil {
+	st := l.stateOf(bucket)
+	if err := st.newVersion(meta, lock); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
 	if ckAlgo != "" {
@@ -351,7 +352,7 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	if !slices.Equal(target, u.Drives) {
 		l.healq.park(healItem{bucket, key}) // move home when the drives return
 	}
-	return l.versionInfo(meta), nil
+	return st.info(meta), nil
 }
 
 // completedBefore answers a Complete of an upload that is gone (or that
@@ -376,7 +377,7 @@ func (l *Layer) completedBefore(ctx context.Context, bucket, key, uploadID strin
 	if err := l.commitUpload(ctx, l.drivesByID(rec.Drives), rec, nil); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
-	return l.versionInfo(rec), nil
+	return l.stateOf(bucket).info(rec), nil
 }
 
 // findCompleted returns the newest record of key on its drives that names

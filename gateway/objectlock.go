@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/ecstore/ecstore/s3api"
@@ -11,35 +10,26 @@ import (
 
 var _ s3api.LockLayer = (*Layer)(nil)
 
-// lockOf is the bucket's object lock document from the catalog's local
-// copy (zero: object lock not enabled).
-func (l *Layer) lockOf(bucket string) s3api.ObjectLockDoc {
-	var d s3api.ObjectLockDoc
-	c := l.cfg.Catalog
-	if c == nil {
-		return d
+// lockOf is the bucket's object lock document (zero: object lock not
+// enabled).
+func (l *Layer) lockOf(bucket string) s3api.ObjectLockDoc { return l.stateOf(bucket).lock }
+
+// refuseLock refuses a lock asked for on a bucket without object lock
+// (before any byte of the write is stored).
+func (st bucketState) refuseLock(lock s3api.ObjectLock) error {
+	if !st.lock.Enabled && (lock.Mode != "" || lock.LegalHold) {
+		return s3api.ErrInvalidRequest.WithMessage("Bucket is missing Object Lock Configuration.")
 	}
-	set, ok := c.Settings(bucket)
-	if !ok {
-		return d
-	}
-	if doc := set.Get(s3api.SettingObjectLock); doc != nil {
-		_ = json.Unmarshal(doc, &d)
-	}
-	return d
+	return nil
 }
 
 // applyLock gives a new version its object lock: the request's, or the
 // bucket's default retention when the request sets no retention. On a
-// bucket without object lock a lock is refused (the front end refuses the
-// headers already).
-func (l *Layer) applyLock(m *storagenode.ObjectMeta, lock s3api.ObjectLock) error {
-	doc := l.lockOf(m.Bucket)
+// bucket without object lock a lock is refused (refuseLock did already).
+func (st bucketState) applyLock(m *storagenode.ObjectMeta, lock s3api.ObjectLock) error {
+	doc := st.lock
 	if !doc.Enabled {
-		if lock.Mode != "" || lock.LegalHold {
-			return s3api.ErrInvalidRequest.WithMessage("Bucket is missing Object Lock Configuration.")
-		}
-		return nil
+		return st.refuseLock(lock)
 	}
 	m.LegalHold = lock.LegalHold
 	switch {

@@ -210,8 +210,9 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if _, err := l.bucket(ctx, bucket); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
-	if (opts.Lock.Mode != "" || opts.Lock.LegalHold) && !l.lockOf(bucket).Enabled {
-		return s3api.ObjectInfo{}, s3api.ErrInvalidRequest.WithMessage("Bucket is missing Object Lock Configuration.")
+	st := l.stateOf(bucket)
+	if err := st.refuseLock(opts.Lock); err != nil {
+		return s3api.ObjectInfo{}, err
 	}
 	t := l.beginWrite()
 	defer t.writes.Done()
@@ -227,7 +228,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	vid := uuid.NewString()
 	e := l.ecInfo()
 	if size >= 0 && size <= l.cfg.InlineMax {
-		return l.putInline(ctx, bucket, key, vid, drives, body, size, opts, cond)
+		return l.putInline(ctx, st, bucket, key, vid, drives, body, size, opts, cond)
 	}
 	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, nil)
 	if err != nil {
@@ -240,21 +241,20 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	drives = pw.drives
 	meta := newVersionMeta(bucket, key, vid, pw.size, pw.etag, pw.checksums, opts, e, drives)
-	meta.Versioned = l.versioningOf(bucket) == versioningEnabled
-	if err := l.applyLock(meta, opts.Lock); err != nil {
+	if err := st.newVersion(meta, opts.Lock); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
 	if err := l.commitMeta(ctx, drives, pw.ok, meta, cond, nil); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
-	return l.versionInfo(meta), nil
+	return st.info(meta), nil
 }
 
 // putInline stores a small object with its shards inline in the metadata
 // records: the body (at most InlineMax bytes) is encoded in memory and each
 // drive gets its record and shard in one synced write. Drives known to be
 // down are replaced by fallback drives, as for shard files.
-func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives []storagenode.Drive, body io.Reader, size int64, opts s3api.PutOptions, cond *writeCond) (s3api.ObjectInfo, error) {
+func (l *Layer) putInline(ctx context.Context, st bucketState, bucket, key, vid string, drives []storagenode.Drive, body io.Reader, size int64, opts s3api.PutOptions, cond *writeCond) (s3api.ObjectInfo, error) {
 	e := l.ecInfo()
 	coder, err := l.coder(e)
 	if err != nil {
@@ -293,8 +293,7 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 		shards[i] = bufs[i].Bytes()
 	}
 	meta := newVersionMeta(bucket, key, vid, size, etag, checksums, opts, e, drives)
-	meta.Versioned = l.versioningOf(bucket) == versioningEnabled
-	if err := l.applyLock(meta, opts.Lock); err != nil {
+	if err := st.newVersion(meta, opts.Lock); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
 	meta.InlineData = true
@@ -304,7 +303,7 @@ func (l *Layer) putInline(ctx context.Context, bucket, key, vid string, drives [
 	if !slices.Equal(home, meta.Drives) {
 		l.healq.park(healItem{bucket, key}) // move home when the drives return
 	}
-	return l.versionInfo(meta), nil
+	return st.info(meta), nil
 }
 
 // withInline returns meta carrying shard as its inline bytes (meta itself

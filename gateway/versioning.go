@@ -39,38 +39,70 @@ func parseVersioning(doc []byte) versioningState {
 	return versioningOff
 }
 
-// versioningOf is the bucket's versioning state from the catalog's local
-// copy (no network: the data path reads it on every write).
-func (l *Layer) versioningOf(bucket string) versioningState {
+// bucketState is what the data path needs of a bucket's settings: its
+// versioning and object lock, read once per request from the catalog's
+// local copy (no network).
+type bucketState struct {
+	versioning versioningState
+	lock       s3api.ObjectLockDoc
+}
+
+// stateOf reads bucket's state (a bucket without settings, or a layer
+// without a catalog: versioning off, no object lock).
+func (l *Layer) stateOf(bucket string) bucketState {
+	var st bucketState
 	c := l.cfg.Catalog
 	if c == nil {
-		return versioningOff
+		return st
 	}
 	set, ok := c.Settings(bucket)
 	if !ok {
-		return versioningOff
+		return st
 	}
-	return parseVersioning(set.Get(s3api.SettingVersioning))
+	st.versioning = parseVersioning(set.Get(s3api.SettingVersioning))
+	if doc := set.Get(s3api.SettingObjectLock); doc != nil {
+		_ = json.Unmarshal(doc, &st.lock)
+	}
+	return st
 }
 
-// versionInfo is objectInfo with the S3 version id the bucket shows: the
+// versioningOf is the bucket's versioning state.
+func (l *Layer) versioningOf(bucket string) versioningState { return l.stateOf(bucket).versioning }
+
+// newVersion gives a new version's record the bucket's versioning and its
+// object lock (see applyLock).
+func (st bucketState) newVersion(m *storagenode.ObjectMeta, lock s3api.ObjectLock) error {
+	m.Versioned = st.versioning == versioningEnabled
+	return st.applyLock(m, lock)
+}
+
+// info is objectInfo with the S3 version id the bucket shows: the
 // version's id, "null" for the null version of a bucket that has had
 // versioning, nothing for one that never had.
-func (l *Layer) versionInfo(m *storagenode.ObjectMeta) s3api.ObjectInfo {
+func (st bucketState) info(m *storagenode.ObjectMeta) s3api.ObjectInfo {
 	info := objectInfo(m)
-	info.VersionID = l.s3ID(m)
+	info.VersionID = st.s3ID(m)
 	return info
 }
 
-// s3ID is the S3 version id of m as versionInfo shows it.
+// s3ID is the S3 version id of m as info shows it.
+func (st bucketState) s3ID(m *storagenode.ObjectMeta) string {
+	switch {
+	case m.Versioned:
+		return m.VersionID
+	case st.versioning != versioningOff:
+		return "null"
+	}
+	return ""
+}
+
+// s3ID is the S3 version id of m, its bucket's state read when m is a null
+// version.
 func (l *Layer) s3ID(m *storagenode.ObjectMeta) string {
 	if m.Versioned {
 		return m.VersionID
 	}
-	if l.versioningOf(m.Bucket) != versioningOff {
-		return "null"
-	}
-	return ""
+	return l.stateOf(m.Bucket).s3ID(m)
 }
 
 // OpenObjectVersion opens one version of bucket/key by its S3 id ("": the
@@ -81,7 +113,7 @@ func (l *Layer) OpenObjectVersion(ctx context.Context, bucket, key, versionID st
 	if err != nil {
 		return nil, err
 	}
-	return &object{l: l, meta: meta, inline: inline}, nil
+	return &object{l: l, meta: meta, inline: inline, vid: l.s3ID(meta)}, nil
 }
 
 // DeleteObjectVersion deletes bucket/key as S3 does for the bucket's
@@ -92,11 +124,11 @@ func (l *Layer) OpenObjectVersion(ctx context.Context, bucket, key, versionID st
 // version, which replaces the null version there was (whose files go).
 func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID string, opts s3api.DeleteOptions) (_ s3api.DeleteResult, err error) {
 	defer translate(&err)
-	state := l.versioningOf(bucket)
+	st := l.stateOf(bucket)
 	switch {
 	case versionID != "":
 		return l.removeVersion(ctx, bucket, key, versionID, opts.BypassGovernance)
-	case state == versioningOff:
+	case st.versioning == versioningOff:
 		return s3api.DeleteResult{}, l.DeleteObject(ctx, bucket, key)
 	}
 	if _, err := l.bucket(ctx, bucket); err != nil {
@@ -112,7 +144,7 @@ func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 	vid := uuid.NewString()
 	marker := &storagenode.ObjectMeta{
 		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
-		EC: l.ecInfo(), Drives: driveIDs(drives), Versioned: state == versioningEnabled, DeleteMarker: true,
+		EC: l.ecInfo(), Drives: driveIDs(drives), Versioned: st.versioning == versioningEnabled, DeleteMarker: true,
 	}
 	ok := make([]bool, len(drives))
 	for i := range ok {
@@ -121,7 +153,7 @@ func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 	if err := l.commitMeta(ctx, drives, ok, marker, nil, nil); err != nil {
 		return s3api.DeleteResult{}, err
 	}
-	return s3api.DeleteResult{VersionID: l.s3ID(marker), DeleteMarker: true}, nil
+	return s3api.DeleteResult{VersionID: st.s3ID(marker), DeleteMarker: true}, nil
 }
 
 // removeVersion removes one version of bucket/key for good: its records
