@@ -457,6 +457,11 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	default:
 		return nil, s3api.ErrInvalidArgument.WithMessage("Unknown metadata directive %q.", d)
 	}
+	// The lock headers are the copy's, whatever the metadata directive
+	// (the source's lock is not copied, as in S3).
+	if opts.Lock, err = parseLockHeaders(q.r.Header); err != nil {
+		return nil, err
+	}
 	// The tags: the source's (COPY, the default) or the request's.
 	switch d := q.r.Header.Get("x-amz-tagging-directive"); d {
 	case "", "COPY":

@@ -446,6 +446,14 @@ func TestObjectLockAWSCLI(t *testing.T) {
 	if got := readFile(t, out); string(got) != "keep me" {
 		t.Fatalf("the COMPLIANCE version after a delete marker: %q", got)
 	}
+	// A copy takes the lock its request names (with the default metadata
+	// directive too).
+	cli.json(&put, "s3api", "copy-object", "--bucket", b, "--key", "copied", "--copy-source", b+"/comp?versionId="+comp,
+		"--object-lock-mode", "COMPLIANCE", "--object-lock-retain-until-date", until)
+	cli.json(&ret, "s3api", "get-object-retention", "--bucket", b, "--key", "copied")
+	if ret.Retention.Mode != "COMPLIANCE" {
+		t.Fatalf("retention of a copy made with lock headers: %+v", ret)
+	}
 	// A legal hold, and the default retention.
 	cli.json(&put, "s3api", "put-object", "--bucket", b, "--key", "held", "--body", body, "--object-lock-legal-hold-status", "ON")
 	held := put.VersionId
