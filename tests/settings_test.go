@@ -111,22 +111,30 @@ func wantTags(ctx context.Context, t *testing.T, s *Server, b string, want []str
 // by tagThroughCLI) through s; each failed check fails the test.
 func runBoto3Settings(t *testing.T, ctx context.Context, s *Server, b string) {
 	t.Helper()
+	runBoto3Script(t, ctx, s, "boto3_settings.py", "boto3 settings: ", "BUCKET="+b, "KEY=k", "TAGS=team=storage,env=test")
+}
+
+// runBoto3Script runs the boto3 check script of tests/ named script
+// against s with env added: each "FAIL name" line it prints fails the
+// test, and so does a run that does not reach its summary line (which
+// starts with summary).
+func runBoto3Script(t *testing.T, ctx context.Context, s *Server, script, summary string, env ...string) {
+	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.CommandContext(ctx, "python3", filepath.Join(filepath.Dir(file), "boto3_settings.py"))
-	cmd.Env = append(os.Environ(),
+	cmd := exec.CommandContext(ctx, "python3", filepath.Join(filepath.Dir(file), script))
+	cmd.Env = append(append(os.Environ(),
 		"S3_ENDPOINT="+s.Endpoint, "AWS_ACCESS_KEY_ID="+testAccessKey, "AWS_SECRET_ACCESS_KEY="+testSecretKey,
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
-		"BUCKET="+b, "KEY=k", "TAGS=team=storage,env=test")
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"), env...)
 	out, err := cmd.CombinedOutput()
-	t.Logf("boto3_settings.py:\n%s", out)
-	summary := false
+	t.Logf("%s:\n%s", script, out)
+	done := false
 	for _, line := range strings.Split(string(out), "\n") {
 		if name, ok := strings.CutPrefix(line, "FAIL "); ok {
 			t.Errorf("%s", name)
 		}
-		summary = summary || strings.HasPrefix(line, "boto3 settings: ")
+		done = done || strings.HasPrefix(line, summary)
 	}
-	if !summary {
-		t.Errorf("the script did not finish (err %v)", err)
+	if !done {
+		t.Errorf("%s did not finish (err %v)", script, err)
 	}
 }

@@ -2,12 +2,10 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,14 +24,7 @@ import (
 // --version-id, and delete-bucket refused while versions remain. Without
 // the flag, put-bucket-versioning answers NotImplemented.
 func TestVersioningAWSCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("aws CLI runs are slow; skipped with -short")
-	}
-	parallelHeavy(t, 20*time.Second)
-	ctx := testCtx(t, 4*time.Minute)
-	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
-	cli := awsCLI{t: t, ctx: ctx, s: s}
-	work := t.TempDir()
+	ctx, _, cli, work := versionedServerCLI(t)
 	const b = "versioned"
 	cli.ok("s3api", "create-bucket", "--bucket", b)
 	var vc struct{ Status string }
@@ -354,23 +345,7 @@ func TestVersioningBoto3(t *testing.T) {
 	if err := s.Minio(t).MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.CommandContext(ctx, "python3", filepath.Join(filepath.Dir(file), "boto3_versioning.py"))
-	cmd.Env = append(os.Environ(),
-		"S3_ENDPOINT="+s.Endpoint, "AWS_ACCESS_KEY_ID="+testAccessKey, "AWS_SECRET_ACCESS_KEY="+testSecretKey,
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true", "BUCKET="+b)
-	out, err := cmd.CombinedOutput()
-	t.Logf("boto3_versioning.py:\n%s", out)
-	summary := false
-	for _, line := range strings.Split(string(out), "\n") {
-		if name, ok := strings.CutPrefix(line, "FAIL "); ok {
-			t.Errorf("%s", name)
-		}
-		summary = summary || strings.HasPrefix(line, "boto3 versioning: ")
-	}
-	if !summary {
-		t.Errorf("the script did not finish (err %v)", err)
-	}
+	runBoto3Script(t, ctx, s, "boto3_versioning.py", "boto3 versioning: ", "BUCKET="+b)
 }
 
 // TestObjectLockAWSCLI (issue 17) drives object lock with the aws CLI
@@ -380,14 +355,7 @@ func TestVersioningBoto3(t *testing.T) {
 // versions refused (GOVERNANCE gives way to
 // --bypass-governance-retention, COMPLIANCE to nobody), legal holds.
 func TestObjectLockAWSCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("aws CLI runs are slow; skipped with -short")
-	}
-	parallelHeavy(t, 20*time.Second)
-	ctx := testCtx(t, 4*time.Minute)
-	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
-	cli := awsCLI{t: t, ctx: ctx, s: s}
-	work := t.TempDir()
+	_, _, cli, work := versionedServerCLI(t)
 	const b = "locked"
 	cli.ok("s3api", "create-bucket", "--bucket", b, "--object-lock-enabled-for-bucket")
 	var vc struct{ Status string }
@@ -575,4 +543,18 @@ func TestVersioningCluster(t *testing.T) {
 	metaLeader(t, c, 1)
 	readAll("node2 down after node1 was healed")
 	t.Logf("%d versions of 12 keys read back whole through both gateways with a node down, before and after a heal", len(all))
+}
+
+// versionedServerCLI starts the embedded server with
+// --experimental-versioning for an aws CLI test (a heavy slot; skipped with
+// -short) and returns its context, the server, the CLI and a work folder.
+func versionedServerCLI(t *testing.T) (context.Context, *Server, awsCLI, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("aws CLI runs are slow; skipped with -short")
+	}
+	parallelHeavy(t, 20*time.Second)
+	ctx := testCtx(t, 4*time.Minute)
+	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
+	return ctx, s, awsCLI{t: t, ctx: ctx, s: s}, t.TempDir()
 }
