@@ -61,8 +61,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Versioning lets PutBucketSetting turn a bucket's versioning on
 	// (s3api.SettingVersioning); without it that answers NotImplemented.
-	// Experimental: the heal, scanner, rebalance and scrub keep only
-	// current versions whole so far.
+	// Experimental while versioning is incomplete (no lifecycle yet).
 	Versioning bool
 }
 

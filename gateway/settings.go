@@ -55,7 +55,7 @@ func (l *Layer) PutBucketSetting(ctx context.Context, bucket string, s s3api.Set
 		if _, err := l.bucket(ctx, bucket); err != nil {
 			return err
 		}
-		return withMessage(ErrNotImplemented, "Bucket versioning is experimental in this version: start the server with --experimental-versioning to use it (noncurrent versions are not healed or rebalanced yet).")
+		return withMessage(ErrNotImplemented, "Bucket versioning is experimental in this version: start the server with --experimental-versioning to use it (lifecycle rules are not implemented yet; every node must run this version).")
 	}
 	if err := c.PutSetting(ctx, bucket, s, doc); err != nil {
 		if errors.Is(err, ErrUnavailable) {

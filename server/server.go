@@ -62,10 +62,11 @@ type Endpoint struct {
 	// may stay valid: one whose Expires lies further ahead is refused
 	// (AccessDenied). Default 7 days, SigV4's limit.
 	PresignV2MaxAge time.Duration
-	// ExperimentalVersioning lets PutBucketVersioning turn versioning on.
-	// Off by default: the heal, the scanner, the rebalance and the scrub
-	// do not keep noncurrent versions whole yet (issue 17), so without the
-	// flag PutBucketVersioning answers NotImplemented.
+	// ExperimentalVersioning lets PutBucketVersioning (and CreateBucket
+	// with object lock) turn versioning on. Off by default while versioning
+	// is incomplete (no lifecycle yet, issue 17): without the flag
+	// PutBucketVersioning answers NotImplemented. Every node must run this
+	// version first.
 	ExperimentalVersioning bool
 }
 

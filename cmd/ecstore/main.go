@@ -72,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // versioningUsage is the help of --experimental-versioning.
-const versioningUsage = "let PutBucketVersioning turn versioning on (experimental: noncurrent versions are not healed, scrubbed or rebalanced yet, so a lost drive can lose them)"
+const versioningUsage = "let PutBucketVersioning and CreateBucket with object lock turn versioning on (experimental: no lifecycle rules yet; start it only once every node runs this version)"
 
 func runServer(args []string, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
