@@ -2,9 +2,11 @@ package storagenode
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -27,11 +29,40 @@ func MarshalRecord(v any) ([]byte, error) { return recordMode.Marshal(v) }
 // UnmarshalRecord decodes b into v: JSON when b starts with '{' (records
 // and arguments written by hand or by earlier versions), CBOR otherwise.
 func UnmarshalRecord(b []byte, v any) error {
+	var err error
 	if len(b) > 0 && b[0] == '{' {
-		return json.Unmarshal(b, v)
+		err = json.Unmarshal(b, v)
+	} else {
+		err = recordDec.Unmarshal(b, v)
 	}
-	return recordDec.Unmarshal(b, v)
+	if err != nil {
+		return err
+	}
+	if r, ok := v.(timedRecord); ok {
+		return r.checkTimes()
+	}
+	return nil
 }
+
+// timedRecord is a record with times in it. CBOR carries a time as a
+// number too, so a damaged record can decode to a year RFC 3339 (and so
+// MarshalRecord) cannot write: such a record is refused as it is read,
+// rather than failing whoever tries to write it back (a heal, a move).
+type timedRecord interface{ checkTimes() error }
+
+// checkTime refuses a time outside the years RFC 3339 can write.
+func checkTime(name string, t time.Time) error {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("%s: year %d out of range", name, y)
+	}
+	return nil
+}
+
+func (m *ObjectMeta) checkTimes() error { return checkTime("mtime", m.ModTime) }
+func (u *UploadMeta) checkTimes() error { return checkTime("init", u.Initiated) }
+func (p *PartMeta) checkTimes() error   { return checkTime("mtime", p.ModTime) }
+func (b *BucketInfo) checkTimes() error { return checkTime("created", b.Created) }
+func (e *ObjectEntry) checkTimes() error { return checkTime("mtime", e.ModTime) }
 
 // ReadRecord decodes one CBOR value from r into v, with the bounds of
 // UnmarshalRecord.

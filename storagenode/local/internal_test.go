@@ -126,15 +126,34 @@ func TestRecordCodec(t *testing.T) {
 	}
 }
 
+// farMtime is a record whose mtime is a CBOR epoch time (tag 1) in the
+// year 125751, which RFC 3339 cannot write (found by FuzzDecodeRecord).
+var farMtime = []byte{0xa1, 0x65, 'm', 't', 'i', 'm', 'e', 0xc1, 0x1b, 0, 0, 0x03, 0x8d, 0x7e, 0xa4, 0xc6, 0x80}
+
+func TestDecodeRefusesUnwritableTime(t *testing.T) {
+	if _, err := decodeRecord[storagenode.ObjectMeta](farMtime); !errors.Is(err, storagenode.ErrCorrupt) {
+		t.Fatalf("record with year 125751: %v, want ErrCorrupt", err)
+	}
+	if _, err := decodeEntry(farMtime); !errors.Is(err, storagenode.ErrCorrupt) {
+		t.Fatalf("entry with year 125751: %v, want ErrCorrupt", err)
+	}
+}
+
 // FuzzDecodeRecord: a damaged record is an error, never a panic.
 func FuzzDecodeRecord(f *testing.F) {
 	b, _ := encodeRecord(&storagenode.ObjectMeta{Bucket: "b", Key: "k", Drives: []string{"x"}, Parts: []storagenode.PartInfo{{Number: 1}}})
 	f.Add(b)
 	f.Add([]byte(`{"bucket":"b"}`))
+	f.Add(farMtime)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if m, err := decodeRecord[storagenode.ObjectMeta](data); err == nil {
 			if _, err := encodeRecord(m); err != nil {
 				t.Fatalf("decoded record does not encode: %v", err)
+			}
+		}
+		if e, err := decodeEntry(data); err == nil {
+			if _, err := encodeRecord(&e); err != nil {
+				t.Fatalf("decoded entry does not encode: %v", err)
 			}
 		}
 	})
