@@ -58,10 +58,10 @@ func checkTime(name string, t time.Time) error {
 	return nil
 }
 
-func (m *ObjectMeta) checkTimes() error { return checkTime("mtime", m.ModTime) }
-func (u *UploadMeta) checkTimes() error { return checkTime("init", u.Initiated) }
-func (p *PartMeta) checkTimes() error   { return checkTime("mtime", p.ModTime) }
-func (b *BucketInfo) checkTimes() error { return checkTime("created", b.Created) }
+func (m *ObjectMeta) checkTimes() error  { return checkTime("mtime", m.ModTime) }
+func (u *UploadMeta) checkTimes() error  { return checkTime("init", u.Initiated) }
+func (p *PartMeta) checkTimes() error    { return checkTime("mtime", p.ModTime) }
+func (b *BucketInfo) checkTimes() error  { return checkTime("created", b.Created) }
 func (e *ObjectEntry) checkTimes() error { return checkTime("mtime", e.ModTime) }
 
 // ReadRecord decodes one CBOR value from r into v, with the bounds of
