@@ -39,6 +39,7 @@ type Cluster interface {
 	// HealStatus and RebalanceStatus are the progress of the current (or
 	// last) heal and rebalance walks; StartHeal starts an operator's heal.
 	HealStatus() gateway.HealStatus
+	LifecycleStatus() gateway.LifecycleStatus
 	RebalanceStatus() gateway.HealStatus
 	StartHeal(ctx context.Context, deep bool) error
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ecstore/ecstore/gateway"
 	"github.com/ecstore/ecstore/storagenode"
@@ -35,6 +36,9 @@ type Status struct {
 	Nodes    []NodeStatus `json:"nodes,omitempty"`
 	// Rebalance is the rebalance after the last map change.
 	Rebalance RebalanceStatus `json:"rebalance"`
+	// Lifecycle is this gateway's lifecycle worker (it runs on the holder
+	// of the lifecycle lease only).
+	Lifecycle gateway.LifecycleStatus `json:"lifecycle"`
 	// Metadata is the metadata group (bucket table).
 	Metadata *MetaStatus `json:"metadata,omitempty"`
 }
@@ -48,7 +52,7 @@ func (h *Handler) status(ctx context.Context) Status {
 	st := Status{
 		DataShards: k, ParityShards: m, Drives: drives, DrivesOnline: online, Ready: ready,
 		DegradedReads: l.Stats().DegradedReads.Load(), HealQueue: q, HealPending: l.HealPending(),
-		Heal: l.HealStatus(), MapEpoch: l.Epoch(), Rebalance: rebalanceStatus(l),
+		Heal: l.HealStatus(), MapEpoch: l.Epoch(), Rebalance: rebalanceStatus(l), Lifecycle: l.LifecycleStatus(),
 	}
 	if h.members != nil {
 		st.MapEpoch, st.Nodes = h.members.Nodes(ctx, drives)
@@ -65,6 +69,26 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	var st Status
 	err := c.do(ctx, http.MethodGet, "status", &st)
 	return st, err
+}
+
+// LifecycleLine is one line on the lifecycle worker of a gateway.
+func LifecycleLine(st gateway.LifecycleStatus) string {
+	if st.Passes == 0 && !st.Running {
+		return "no pass on this gateway yet (one gateway at a time runs them: see the lifecycle lease)"
+	}
+	state := "idle"
+	switch {
+	case st.Running:
+		state = "pass running since " + st.PassStarted.UTC().Format(time.RFC3339)
+	case !st.PassEnded.IsZero():
+		state = "last pass ended " + st.PassEnded.UTC().Format(time.RFC3339)
+	}
+	line := fmt.Sprintf("%s; since start: %d passes, %d versions examined, %d expired, %d removed, %d uploads aborted, %d kept by object lock, %d errors",
+		state, st.Passes, st.Scanned, st.Expired, st.Removed, st.Aborted, st.SkippedLocked, st.Errors)
+	if st.LastError != "" {
+		line += " (last: " + st.LastError + ")"
+	}
+	return line
 }
 
 // FormatStatus renders a status for a terminal: a summary, the nodes and
@@ -120,7 +144,7 @@ func FormatStatus(st Status) string {
 			heal = "last: " + heal
 		}
 	}
-	fmt.Fprintf(&b, "heal: %s\nrebalance: %s\n", heal, RebalanceLine(st.Rebalance))
+	fmt.Fprintf(&b, "heal: %s\nrebalance: %s\nlifecycle: %s\n", heal, RebalanceLine(st.Rebalance), LifecycleLine(st.Lifecycle))
 	if st.MapEpoch > 0 {
 		fmt.Fprintf(&b, "cluster map epoch: %d\n", st.MapEpoch)
 	}

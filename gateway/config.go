@@ -63,6 +63,10 @@ type Config struct {
 	// (s3api.SettingVersioning); without it that answers NotImplemented.
 	// Experimental while versioning is incomplete (no lifecycle yet).
 	Versioning bool
+	// LifecycleDay is the length of a lifecycle day (a test hook: days
+	// counted from a version's time, not rounded to midnight). Default
+	// 0: S3's days, rounded up to the next midnight UTC.
+	LifecycleDay time.Duration
 }
 
 // DefaultInlineMax is the default size limit of inline objects.

@@ -330,6 +330,13 @@ func (l *Layer) checkWriteConditions(ctx context.Context, bucket, key string, op
 	if err != nil {
 		return nil, err
 	}
+	return l.casOn(ctx, bucket, key, cur, own)
+}
+
+// casOn returns the compare-and-set of a write that may replace cur (the
+// read quorum's current version, nil for none) and nothing written since;
+// own is the data folder of a Complete, whose records count as cur's.
+func (l *Layer) casOn(ctx context.Context, bucket, key string, cur *storagenode.ObjectMeta, own string) (*writeCond, error) {
 	// Each placed drive is expected to hold what it holds now (see
 	// condwrite.go): a drive that missed the last write or delete is
 	// guarded in its own state, and two racers expect the same.

@@ -19,6 +19,7 @@ type Repair struct {
 	l          *Layer
 	healer     *Walker
 	rebalancer *Walker
+	lc         lifecycleStats
 }
 
 // NewRepair builds the repair work of l.

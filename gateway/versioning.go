@@ -134,9 +134,52 @@ func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 	if _, err := l.bucket(ctx, bucket); err != nil {
 		return s3api.DeleteResult{}, err
 	}
+	return l.putDeleteMarker(ctx, bucket, key, st, nil)
+}
+
+// errVersionChanged: a lifecycle action found the version it was decided
+// on no longer there, or no longer current; it does nothing.
+var errVersionChanged = errors.New("gateway: the version changed since it was listed")
+
+// errVersionLocked: a lifecycle removal found the version under object
+// lock; it stays.
+var errVersionLocked = errors.New("gateway: the version is locked")
+
+// versionRef names a version as a listing showed it: its S3 version id and
+// its time, which a later write of the same null version does not share.
+type versionRef struct {
+	vid   string
+	mtime time.Time
+}
+
+// is reports whether m is the version r names (with a listing's ids:
+// "null" for the null version).
+func (r *versionRef) is(m *storagenode.ObjectMeta) bool {
+	return m != nil && s3VersionID(m.Versioned, m.VersionID) == r.vid && m.ModTime.Equal(r.mtime)
+}
+
+// putDeleteMarker writes a delete marker as bucket/key's current version.
+// With ifCurrent set it is a compare-and-set (condwrite.go) that writes
+// only over that version, current at the read quorum: a write that came
+// since, through any gateway, wins and the marker is not written
+// (errVersionChanged).
+func (l *Layer) putDeleteMarker(ctx context.Context, bucket, key string, st bucketState, ifCurrent *versionRef) (s3api.DeleteResult, error) {
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
+	var cond *writeCond
+	if ifCurrent != nil {
+		cur, err := l.readMeta(ctx, bucket, key)
+		if errors.Is(err, ErrObjectNotFound) || err == nil && (cur.DeleteMarker || !ifCurrent.is(cur)) {
+			return s3api.DeleteResult{}, errVersionChanged
+		}
+		if err != nil {
+			return s3api.DeleteResult{}, err
+		}
+		if cond, err = l.casOn(ctx, bucket, key, cur, ""); err != nil {
+			return s3api.DeleteResult{}, err
+		}
+	}
 	drives, err := t.place(bucket, key, l.k, l.m)
 	if err != nil {
 		return s3api.DeleteResult{}, err
@@ -150,7 +193,10 @@ func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 	for i := range ok {
 		ok[i] = true
 	}
-	if err := l.commitMeta(ctx, drives, ok, marker, nil, nil); err != nil {
+	if err := l.commitMeta(ctx, drives, ok, marker, cond, nil); err != nil {
+		if cond != nil && errors.Is(err, ErrPreconditionFailed) {
+			return s3api.DeleteResult{}, errVersionChanged
+		}
 		return s3api.DeleteResult{}, err
 	}
 	return s3api.DeleteResult{VersionID: st.s3ID(marker), DeleteMarker: true}, nil
@@ -159,6 +205,17 @@ func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 // removeVersion removes one version of bucket/key for good: its records
 // with the delete quorum first (put back without it), then its files.
 func (l *Layer) removeVersion(ctx context.Context, bucket, key, versionID string, bypass bool) (s3api.DeleteResult, error) {
+	return l.removeVersionIf(ctx, bucket, key, versionRef{vid: versionID}, bypass)
+}
+
+// removeVersionIf is removeVersion of ref.vid; with ref.mtime set, only of
+// the version of that time (a lifecycle removal): a null version written
+// since is another version and stays, on every drive (errVersionChanged
+// when the quorum holds no such version, errVersionLocked when it is
+// locked).
+func (l *Layer) removeVersionIf(ctx context.Context, bucket, key string, ref versionRef, bypass bool) (s3api.DeleteResult, error) {
+	versionID, cond := ref.vid, !ref.mtime.IsZero()
+	same := func(m *storagenode.ObjectMeta) bool { return !cond || m.ModTime.Equal(ref.mtime) }
 	t := l.beginWrite()
 	defer t.writes.Done()
 	defer l.locks.write(bucket, key)()
@@ -166,9 +223,17 @@ func (l *Layer) removeVersion(ctx context.Context, bucket, key, versionID string
 	if meta, _, err := l.readMetaWith(ctx, bucket, key, func(ctx context.Context, d storagenode.Drive) (*storagenode.ObjectMeta, error) {
 		return d.GetVersion(ctx, bucket, key, versionID)
 	}); err == nil {
+		if !same(meta) {
+			return s3api.DeleteResult{}, errVersionChanged
+		}
 		if err := checkDeletable(meta, bypass); err != nil {
+			if cond {
+				return s3api.DeleteResult{}, errVersionLocked
+			}
 			return s3api.DeleteResult{}, err
 		}
+	} else if cond && errors.Is(err, ErrObjectNotFound) {
+		return s3api.DeleteResult{}, errVersionChanged
 	} else if !errors.Is(err, ErrObjectNotFound) {
 		return s3api.DeleteResult{}, err
 	}
@@ -192,6 +257,9 @@ func (l *Layer) removeVersion(ctx context.Context, bucket, key, versionID string
 		}
 		if err != nil {
 			return err
+		}
+		if !same(m) {
+			return nil // another version of the same id (null): not this one
 		}
 		removed[i], err = d.DeleteMeta(ctx, bucket, key, m.VersionID)
 		if errors.Is(err, storagenode.ErrObjectNotFound) {

@@ -77,6 +77,7 @@ const (
 	ErrIllegalVersioningConfiguration
 	ErrInvalidTag
 	ErrNoSuchTagSet
+	ErrNoSuchLifecycleConfiguration
 	ErrNoSuchBucketPolicy
 	ErrNoSuchCORSConfiguration
 	ErrNoSuchEncryptionConfiguration
@@ -160,6 +161,7 @@ var errorTable = [numErrorCodes]errorInfo{
 	ErrIllegalVersioningConfiguration:       {"IllegalVersioningConfigurationException", "The versioning configuration specified in the request is invalid.", 400},
 	ErrInvalidTag:                           {"InvalidTag", "Your request contains tag input that is not valid.", 400},
 	ErrNoSuchTagSet:                         {"NoSuchTagSet", "There is no tag set associated with the bucket.", 404},
+	ErrNoSuchLifecycleConfiguration:         {"NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist.", 404},
 	ErrNoSuchBucketPolicy:                   {"NoSuchBucketPolicy", "The specified bucket does not have a bucket policy.", 404},
 	ErrNoSuchCORSConfiguration:              {"NoSuchCORSConfiguration", "The specified bucket does not have a CORS configuration.", 404},
 	ErrNoSuchEncryptionConfiguration:        {"ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found.", 404},

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
+	"github.com/ecstore/ecstore/lifecycle"
 	"github.com/ecstore/ecstore/s3api"
 )
 
@@ -40,6 +43,17 @@ func (s *Server) routeSettings(q *request) (handler, string) {
 			return s.putBucketTagging, "PutBucketTagging"
 		case http.MethodDelete:
 			return s.deleteBucketTagging, "DeleteBucketTagging"
+		}
+		return nil, ""
+	}
+	if has("lifecycle") {
+		switch m {
+		case http.MethodGet:
+			return s.getBucketLifecycle, "GetBucketLifecycleConfiguration"
+		case http.MethodPut:
+			return s.putBucketLifecycle, "PutBucketLifecycleConfiguration"
+		case http.MethodDelete:
+			return s.deleteBucketLifecycle, "DeleteBucketLifecycle"
 		}
 		return nil, ""
 	}
@@ -176,6 +190,71 @@ func (s *Server) putBucketTagging(ctx context.Context, q *request) (*response, e
 
 func (s *Server) deleteBucketTagging(ctx context.Context, q *request) (*response, error) {
 	if err := s.putBucketSetting(ctx, q.bucket, s3api.SettingTags, nil); err != nil {
+		return nil, err
+	}
+	return &response{status: http.StatusNoContent}, nil
+}
+
+// The lifecycle configuration is kept as package lifecycle's JSON; the
+// background worker (gateway) applies it.
+
+func (s *Server) getBucketLifecycle(ctx context.Context, q *request) (*response, error) {
+	set, err := s.bucketSettings(ctx, q.bucket)
+	if err != nil {
+		return nil, err
+	}
+	doc := set.Get(s3api.SettingLifecycle)
+	if doc == nil {
+		return nil, s3api.ErrNoSuchLifecycleConfiguration
+	}
+	var c lifecycle.Configuration
+	if err := json.Unmarshal(doc, &c); err != nil {
+		return nil, fmt.Errorf("s3compat: the lifecycle configuration of bucket %q does not decode: %w", q.bucket, err)
+	}
+	c.Xmlns = s3NS
+	return &response{xml: &c}, nil
+}
+
+func (s *Server) putBucketLifecycle(ctx context.Context, q *request) (*response, error) {
+	if !s3api.ValidBucketName(q.bucket) {
+		return nil, s3api.ErrNoSuchBucket
+	}
+	data, err := readXMLBody(q, true)
+	if err != nil {
+		return nil, err
+	}
+	c, err := lifecycle.Parse(data)
+	switch {
+	case errors.Is(err, lifecycle.ErrMalformed):
+		return nil, s3api.ErrMalformedXML.WithMessage("%s", lifecycleMessage(err))
+	case errors.Is(err, lifecycle.ErrInvalid):
+		return nil, s3api.ErrInvalidArgument.WithMessage("%s", lifecycleMessage(err))
+	case errors.Is(err, lifecycle.ErrNotImplemented):
+		return nil, s3api.ErrNotImplemented.WithMessage("Lifecycle %s are not implemented.", lifecycleMessage(err))
+	case err != nil:
+		return nil, err
+	}
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.putBucketSetting(ctx, q.bucket, s3api.SettingLifecycle, doc); err != nil {
+		return nil, err
+	}
+	return &response{}, nil
+}
+
+// lifecycleMessage is a Parse error without the package's prefix.
+func lifecycleMessage(err error) string {
+	msg := err.Error()
+	for _, e := range []error{lifecycle.ErrMalformed, lifecycle.ErrInvalid, lifecycle.ErrNotImplemented} {
+		msg = strings.Replace(msg, e.Error()+": ", "", 1)
+	}
+	return msg
+}
+
+func (s *Server) deleteBucketLifecycle(ctx context.Context, q *request) (*response, error) {
+	if err := s.putBucketSetting(ctx, q.bucket, s3api.SettingLifecycle, nil); err != nil {
 		return nil, err
 	}
 	return &response{status: http.StatusNoContent}, nil

@@ -145,3 +145,43 @@ func TestBucketSettingsHandlers(t *testing.T) {
 	}
 	runHandlerCases(t, Config{}, cases)
 }
+
+// TestBucketLifecycleHandlers: Put/Get/DeleteBucketLifecycleConfiguration
+// keep package lifecycle's JSON through the SettingsLayer; S3's checks
+// answer MalformedXML or InvalidArgument, transitions NotImplemented.
+func TestBucketLifecycleHandlers(t *testing.T) {
+	const ns = `<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`
+	put := func(rules string) testRequest {
+		return testRequest{method: "PUT", target: "/bkt?lifecycle", body: ns + rules + `</LifecycleConfiguration>`}
+	}
+	stored := func(want string) func(*testing.T, *stubLayer, *httptest.ResponseRecorder) {
+		return func(t *testing.T, l *stubLayer, _ *httptest.ResponseRecorder) {
+			c := l.call(t, "PutBucketSetting")
+			if c.Bucket != "bkt" || c.Setting != s3api.SettingLifecycle || string(c.Doc) != want {
+				t.Errorf("PutBucketSetting(%q, %v, %s), want (bkt, lifecycle, %s)", c.Bucket, c.Setting, c.Doc, want)
+			}
+		}
+	}
+	withRules := func(doc string) func(*stubLayer) {
+		return func(l *stubLayer) { l.settings.Docs[s3api.SettingLifecycle] = []byte(doc) }
+	}
+	expire := `<Rule><ID>r1</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>3</Days></Expiration></Rule>`
+	cases := []handlerCase{
+		{name: "put", req: put(expire), status: 200, calls: []string{"PutBucketSetting"},
+			check: stored(`{"rules":[{"id":"r1","status":"Enabled","filter":{"prefix":"logs/"},"expiration":{"days":3}}]}`)},
+		{name: "put malformed", req: put(`<Rule><Status>Sometimes</Status><Expiration><Days>3</Days></Expiration></Rule>`), status: 400, code: "MalformedXML", calls: []string{}},
+		{name: "put invalid", req: put(`<Rule><Status>Enabled</Status><Expiration><Days>-1</Days></Expiration></Rule>`), status: 400, code: "InvalidArgument", calls: []string{}},
+		{name: "put a transition", req: put(`<Rule><Status>Enabled</Status><Transition><Days>1</Days><StorageClass>GLACIER</StorageClass></Transition></Rule>`),
+			status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "put to a missing bucket", req: put(expire), script: func(l *stubLayer) { l.errs["PutBucketSetting"] = s3api.ErrNoSuchBucket }, status: 404, code: "NoSuchBucket"},
+		{name: "put to a layer without settings", req: put(expire), plain: true, status: 501, code: "NotImplemented"},
+		{name: "get", req: testRequest{method: "GET", target: "/bkt?lifecycle"},
+			script: withRules(`{"rules":[{"id":"r1","status":"Enabled","filter":{"prefix":"logs/"},"expiration":{"days":3}}]}`), status: 200,
+			body: []string{ns + `<Rule><ID>r1</ID><Status>Enabled</Status><Filter><Prefix>logs/</Prefix></Filter><Expiration><Days>3</Days></Expiration></Rule></LifecycleConfiguration>`}},
+		{name: "get none", req: testRequest{method: "GET", target: "/bkt?lifecycle"}, status: 404, code: "NoSuchLifecycleConfiguration"},
+		{name: "get of a missing bucket", req: testRequest{method: "GET", target: "/bkt?lifecycle"},
+			script: func(l *stubLayer) { l.errs["GetBucketSettings"] = s3api.ErrNoSuchBucket }, status: 404, code: "NoSuchBucket"},
+		{name: "delete", req: testRequest{method: "DELETE", target: "/bkt?lifecycle"}, status: 204, check: stored("")},
+	}
+	runHandlerCases(t, Config{}, cases)
+}

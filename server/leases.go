@@ -32,6 +32,7 @@ var (
 const (
 	leaseScanner      = "scanner"
 	leaseUploadExpiry = "upload-expiry"
+	leaseLifecycle    = "lifecycle"
 	leaseRebalance    = "rebalance" // cluster gateways only: the walk after a map change
 )
 
@@ -62,6 +63,25 @@ func testLeaseTTL(log *slog.Logger) {
 	leaseTTL, leaseFence = d, d*2/3
 	log.Warn("test hook ECSTORE_TEST_LEASE_TTL: job leases last "+d.String(), "fence", leaseFence)
 }
+
+// testLifecycleDay is a test hook: ECSTORE_TEST_LIFECYCLE_DAY=DURATION
+// makes a lifecycle day that long (counted from each version's time, not
+// rounded to midnight) and runs lifecycle passes twice a day, so that
+// end-to-end tests see rules act. 0 without it (S3's days, hourly passes).
+func testLifecycleDay() time.Duration {
+	d, err := time.ParseDuration(os.Getenv("ECSTORE_TEST_LIFECYCLE_DAY"))
+	if err != nil || d < 100*time.Millisecond {
+		return 0
+	}
+	return d
+}
+
+// Lifecycle passes: how often, and how many versions a second a pass
+// examines at most.
+const (
+	lifecycleInterval = time.Hour
+	lifecycleRate     = 1000
+)
 
 // holderID names this process as a lease holder: the host, the address
 // and a random part, so that a restarted process is a new holder.

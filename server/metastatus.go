@@ -58,7 +58,7 @@ func (v *metaView) MetaStatus(ctx context.Context) admin.MetaStatus {
 	}
 	wg.Wait()
 	out := admin.MetaStatus{Copy: v.copyIndex()}
-	for _, job := range []string{leaseScanner, leaseUploadExpiry, leaseRebalance} {
+	for _, job := range []string{leaseScanner, leaseUploadExpiry, leaseLifecycle, leaseRebalance} {
 		if l, ok := v.lease(job); ok {
 			out.Jobs = append(out.Jobs, admin.JobLease{Job: l.Job, Holder: l.Holder, Token: l.Token, Expires: l.Expires})
 		}

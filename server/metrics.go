@@ -143,6 +143,14 @@ func (m *metrics) attach(gw gatewayView) {
 			func() float64 { return float64(heal().ObjectsTotal) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecstore_heal_objects_repaired", Help: "Objects repaired by the current or last heal walk."},
 			func() float64 { return float64(heal().ObjectsRepaired) }),
+		counter("ecstore_lifecycle_versions_scanned_total", "Versions examined by lifecycle passes of this process.", func() int64 { return gw.LifecycleStatus().Scanned }),
+		counter("ecstore_lifecycle_expired_total", "Current versions expired by lifecycle rules (removed, or hidden by a delete marker).", func() int64 { return gw.LifecycleStatus().Expired }),
+		counter("ecstore_lifecycle_versions_removed_total", "Noncurrent versions and lone delete markers removed by lifecycle rules.", func() int64 { return gw.LifecycleStatus().Removed }),
+		counter("ecstore_lifecycle_uploads_aborted_total", "Incomplete multipart uploads aborted by lifecycle rules.", func() int64 { return gw.LifecycleStatus().Aborted }),
+		counter("ecstore_lifecycle_locked_skipped_total", "Versions a lifecycle rule made due that object lock kept.", func() int64 { return gw.LifecycleStatus().SkippedLocked }),
+		counter("ecstore_lifecycle_errors_total", "Lifecycle actions that failed (tried again next pass).", func() int64 { return gw.LifecycleStatus().Errors }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecstore_lifecycle_running", Help: "1 while this process runs a lifecycle pass."},
+			func() float64 { return b2f(gw.LifecycleStatus().Running) }),
 		&driveCollector{layer: gw.Layer},
 	)
 }

@@ -289,6 +289,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	layer, err := gateway.New(gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
 		Catalog: catalog{s: group.Store(), alone: true}, Versioning: cfg.ExperimentalVersioning,
+		LifecycleDay: testLifecycleDay(),
 	})
 	if err != nil {
 		cancel()
@@ -367,11 +368,22 @@ const (
 func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *metrics, creds map[string]string, s3cfg s3compat.Config, uploadExpiry time.Duration, log *slog.Logger, members admin.Membership, md *metaView, jobs jobLeases) http.Handler {
 	testLeaseTTL(log)
 	g.Go(func() error { gw.RunHealer(ctx); return nil })
-	// The scanner and the upload expiry are cluster-wide jobs: one gateway
-	// at a time runs each, the holder of its lease.
+	// The scanner, the upload expiry and the lifecycle are cluster-wide
+	// jobs: one gateway at a time runs each, the holder of its lease.
 	g.Go(func() error {
 		runLeased(ctx, jobs.store, leaseUploadExpiry, jobs.holder, log, func(ctx context.Context) {
 			gw.RunUploadExpiry(ctx, uploadExpiry, time.Hour)
+		})
+		return nil
+	})
+	g.Go(func() error {
+		interval, rate := lifecycleInterval, float64(lifecycleRate)
+		if d := testLifecycleDay(); d > 0 {
+			interval, rate = d/2, 0
+			log.Warn("test hook ECSTORE_TEST_LIFECYCLE_DAY: a lifecycle day lasts "+d.String(), "pass_interval", interval)
+		}
+		runLeased(ctx, jobs.store, leaseLifecycle, jobs.holder, log, func(ctx context.Context) {
+			gw.RunLifecycle(ctx, interval, rate)
 		})
 		return nil
 	})

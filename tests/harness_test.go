@@ -97,7 +97,13 @@ func NewDriveDirs(t *testing.T, n int) []string {
 // waits until it answers S3 requests. It is stopped at test cleanup.
 func StartServer(t *testing.T, dirs []string, extra ...string) *Server {
 	t.Helper()
-	s := &Server{t: t, Dirs: dirs}
+	return StartServerEnv(t, dirs, nil, extra...)
+}
+
+// StartServerEnv is StartServer with extra environment (NAME=value).
+func StartServerEnv(t *testing.T, dirs, env []string, extra ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, Dirs: dirs, Env: env}
 	s.Args = append([]string{"server"}, extra...)
 	s.start()
 	t.Cleanup(s.Stop)

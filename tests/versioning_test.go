@@ -333,20 +333,30 @@ func readFile(t *testing.T, path string) []byte {
 // the embedded server with --experimental-versioning: versioned puts and
 // reads by id, delete markers (404 with x-amz-delete-marker, 405 by id),
 // tags per version, DeleteObjects with version ids, Suspended replacing
-// the null version; each failed check fails the test.
+// the null version; then tests/boto3_lifecycle.py with lifecycle days of
+// a second (test hook): rules put, read back and refused as S3 refuses
+// them, and observed acting (expiration into delete markers, noncurrent
+// versions and lone markers removed, tag filters, uploads aborted, a
+// COMPLIANCE-locked version kept). Each failed check fails the test.
 func TestVersioningBoto3(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boto3 runs are slow; skipped with -short")
 	}
 	parallelLight(t)
 	ctx := testCtx(t, 2*time.Minute)
-	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
+	s := StartServerEnv(t, NewDriveDirs(t, 6), []string{lifecycleDayHook}, "--experimental-versioning")
 	const b = "boto3-versions"
 	if err := s.Minio(t).MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	runBoto3Script(t, ctx, s, "boto3_versioning.py", "boto3 versioning: ", "BUCKET="+b)
+	runBoto3Script(t, ctx, s, "boto3_lifecycle.py", "boto3 lifecycle: ")
 }
+
+// lifecycleDayHook makes a lifecycle day last a second (the server's test
+// hook; passes then run every half second), so that rules act within a
+// test.
+const lifecycleDayHook = "ECSTORE_TEST_LIFECYCLE_DAY=1s"
 
 // TestObjectLockAWSCLI (issue 17) drives object lock with the aws CLI
 // against the embedded server with --experimental-versioning: a bucket
