@@ -1,0 +1,172 @@
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	mlc "github.com/minio/minio-go/v7/pkg/lifecycle"
+
+	"github.com/ecstore/ecstore/internal/crashpoint"
+)
+
+// shortLeaseEnv: the job leases last 2 s, so that a restarted server takes
+// the lifecycle lease its killed predecessor held within seconds, not 30.
+const shortLeaseEnv = "ECSTORE_TEST_LEASE_TTL=2s"
+
+// TestLifecycleCrash (issue 17) SIGKILLs the embedded server while its
+// lifecycle worker removes and expires versions: at the crash point after
+// a removal's records are gone (before its files), after an expiring
+// delete marker commits, and at a random moment of a chain of passes.
+// After each restart nothing outside the rules is touched (every such
+// object and version reads back byte-identical), every version listed
+// reads back whole, and the rules then finish their work.
+func TestLifecycleCrash(t *testing.T) {
+	parallelHeavy(t, 30*time.Second)
+	ctx := testCtx(t, 3*time.Minute)
+	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
+	c := s.Minio(t)
+	for _, b := range []string{"lcu", "lcv"} {
+		if err := c.MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.SetBucketVersioning(ctx, "lcv", minio.BucketVersioningConfiguration{Status: "Enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	kept := map[string][]byte{} // bucket/key/versionID -> bytes no rule may touch
+	put := func(bucket, key string, seed uint64, size int) string {
+		data := randData(seed, size)
+		info, err := c.PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(key, "keep/") {
+			kept[bucket+"/"+key+"/"+info.VersionID] = data
+		}
+		return info.VersionID
+	}
+	for i := range 12 {
+		put("lcu", fmt.Sprintf("exp/%02d", i), uint64(i), 150_000+i)
+		put("lcu", fmt.Sprintf("keep/%02d", i), uint64(100+i), 150_000+i)
+		for v := range 3 {
+			put("lcv", fmt.Sprintf("v/%02d", i), uint64(200+10*i+v), 100_000+v)
+			put("lcv", fmt.Sprintf("keep/%02d", i), uint64(400+10*i+v), 100_000+v)
+		}
+	}
+
+	// check reads every listed version whole and every kept one.
+	check := func(what string) {
+		t.Helper()
+		c := s.Minio(t)
+		for _, b := range []string{"lcu", "lcv"} {
+			for o := range c.ListObjects(ctx, b, minio.ListObjectsOptions{WithVersions: true, Recursive: true}) {
+				if o.Err != nil {
+					t.Fatalf("%s: list versions of %s: %v", what, b, o.Err)
+				}
+				if o.IsDeleteMarker {
+					continue
+				}
+				r, err := c.GetObject(ctx, b, o.Key, minio.GetObjectOptions{VersionID: o.VersionID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(r)
+				r.Close()
+				if err != nil || int64(len(got)) != o.Size {
+					t.Fatalf("%s: listed version %s/%s %s reads %d bytes, %v; listed %d", what, b, o.Key, o.VersionID, len(got), err, o.Size)
+				}
+			}
+		}
+		for id, want := range kept {
+			parts := strings.SplitN(id, "/", 4)
+			r, err := c.GetObject(ctx, parts[0], parts[1]+"/"+parts[2], minio.GetObjectOptions{VersionID: parts[3]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			r.Close()
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s: %s, which no rule selects, reads %d bytes, %v; want %d", what, id, len(got), err, len(want))
+			}
+		}
+	}
+	// count counts bucket's versions and delete markers under prefix.
+	count := func(bucket, prefix string) int {
+		n := 0
+		for o := range s.Minio(t).ListObjects(ctx, bucket, minio.ListObjectsOptions{WithVersions: true, Recursive: true, Prefix: prefix}) {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			n++
+		}
+		return n
+	}
+	waitEmpty := func(what, bucket, prefix string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for count(bucket, prefix) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d versions left under %s/%s", what, count(bucket, prefix), bucket, prefix)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	rules := func(bucket string, rs ...mlc.Rule) {
+		t.Helper()
+		if err := s.Minio(t).SetBucketLifecycle(ctx, bucket, &mlc.Configuration{Rules: rs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// crashIn starts the server with the lifecycle test hook and crash
+	// point point, sets rule on bucket, and waits for the worker to reach
+	// the point.
+	crashIn := func(point, bucket string, rs ...mlc.Rule) {
+		t.Helper()
+		s.Stop()
+		s.Env = []string{lifecycleDayHook, shortLeaseEnv, crashpoint.Env + "=" + point}
+		s.start()
+		rules(bucket, rs...)
+		select {
+		case <-s.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("crash point %s: the lifecycle worker never reached it", point)
+		}
+		s.cmd = nil
+		s.Env = []string{lifecycleDayHook, shortLeaseEnv}
+		s.start()
+	}
+
+	// Unversioned: a removal cut after its records went.
+	crashIn(crashpoint.DeleteRecords, "lcu", mlc.Rule{ID: "exp", Status: "Enabled",
+		RuleFilter: mlc.Filter{Prefix: "exp/"}, Expiration: mlc.Expiration{Days: 1}})
+	check("after a crash in a lifecycle removal")
+	waitEmpty("unversioned expiration after the crash", "lcu", "exp/")
+	check("after the unversioned expiration")
+
+	// Versioned: an expiring delete marker cut once committed.
+	crashIn(crashpoint.PutCommitted, "lcv", mlc.Rule{ID: "v", Status: "Enabled",
+		RuleFilter: mlc.Filter{Prefix: "v/"}, Expiration: mlc.Expiration{Days: 1},
+		NoncurrentVersionExpiration: mlc.NoncurrentVersionExpiration{NoncurrentDays: 1}})
+	check("after a crash in an expiring delete marker")
+	// And at a random moment of the passes that follow.
+	time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-s.exited
+	s.cmd = nil
+	s.start()
+	check("after a SIGKILL during lifecycle passes")
+	waitEmpty("versioned expiration after the crashes", "lcv", "v/")
+	check("after the versioned expiration")
+	if n := count("lcv", "keep/"); n != 36 {
+		t.Fatalf("lcv/keep/ holds %d versions, want the 36 written", n)
+	}
+}
