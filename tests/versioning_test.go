@@ -21,10 +21,12 @@ import (
 // put-bucket-versioning, versioned put-object, list-object-versions,
 // get-object --version-id, delete markers (delete-object, head-object
 // 404, removing the marker brings the object back), delete-object
-// --version-id, and delete-bucket refused while versions remain. Without
+// --version-id, and delete-bucket refused while versions remain;
+// put/get/delete-bucket-lifecycle-configuration, with an expiration
+// watched to its end (lifecycle days of a second: the test hook). Without
 // the flag, put-bucket-versioning answers NotImplemented.
 func TestVersioningAWSCLI(t *testing.T) {
-	ctx, _, cli, work := versionedServerCLI(t)
+	ctx, s, cli, work := versionedServerCLI(t)
 	const b = "versioned"
 	cli.ok("s3api", "create-bucket", "--bucket", b)
 	var vc struct{ Status string }
@@ -157,6 +159,48 @@ func TestVersioningAWSCLI(t *testing.T) {
 		t.Fatalf("get-object after restoring the first version: %d bytes, want %d", len(got), len(datas[0]))
 	}
 	ids = append(ids, cp.VersionId)
+
+	// Lifecycle, with days of a second (the test hook): tmp/x expires into
+	// a delete marker, its version goes as noncurrent, then the marker
+	// left alone; doc, outside the rule's prefix, keeps every version.
+	cli.ok("s3api", "put-object", "--bucket", b, "--key", "tmp/x", "--body", small)
+	cli.ok("s3api", "put-bucket-lifecycle-configuration", "--bucket", b, "--lifecycle-configuration",
+		`{"Rules":[{"ID":"tmp","Status":"Enabled","Filter":{"Prefix":"tmp/"},"Expiration":{"Days":1},"NoncurrentVersionExpiration":{"NoncurrentDays":1}}]}`)
+	var lc struct {
+		Rules []struct {
+			ID, Status string
+			Filter     struct{ Prefix string }
+			Expiration struct{ Days int }
+		}
+	}
+	cli.json(&lc, "s3api", "get-bucket-lifecycle-configuration", "--bucket", b)
+	if len(lc.Rules) != 1 || lc.Rules[0].ID != "tmp" || lc.Rules[0].Filter.Prefix != "tmp/" || lc.Rules[0].Expiration.Days != 1 {
+		t.Fatalf("get-bucket-lifecycle-configuration: %+v", lc)
+	}
+	mc := s.Minio(t)
+	left := func(prefix string) int {
+		n := 0
+		for o := range mc.ListObjects(ctx, b, minio.ListObjectsOptions{WithVersions: true, Prefix: prefix}) {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			n++
+		}
+		return n
+	}
+	for deadline := time.Now().Add(20 * time.Second); left("tmp/") > 0; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("tmp/x: %d versions left 20 s after its rule", left("tmp/"))
+		}
+	}
+	if n := left("doc"); n != len(ids) {
+		t.Fatalf("doc, which no rule selects: %d versions, want %d", n, len(ids))
+	}
+	cli.ok("s3api", "delete-bucket-lifecycle", "--bucket", b)
+	if msg := cli.fails("s3api", "get-bucket-lifecycle-configuration", "--bucket", b); !strings.Contains(msg, "NoSuchLifecycleConfiguration") {
+		t.Fatalf("get-bucket-lifecycle-configuration after delete-bucket-lifecycle: %s", msg)
+	}
+
 	// Every version deleted by id; then the bucket goes.
 	for _, id := range ids {
 		cli.ok("s3api", "delete-object", "--bucket", b, "--key", "doc", "--version-id", id)
@@ -565,6 +609,6 @@ func versionedServerCLI(t *testing.T) (context.Context, *Server, awsCLI, string)
 	}
 	parallelHeavy(t, 20*time.Second)
 	ctx := testCtx(t, 4*time.Minute)
-	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
+	s := StartServerEnv(t, NewDriveDirs(t, 6), []string{lifecycleDayHook}, "--experimental-versioning")
 	return ctx, s, awsCLI{t: t, ctx: ctx, s: s}, t.TempDir()
 }
