@@ -59,10 +59,6 @@ type Config struct {
 	Catalog Catalog
 	// Logger for errors and heal notices. Default slog.Default().
 	Logger *slog.Logger
-	// Versioning lets PutBucketSetting turn a bucket's versioning on
-	// (s3api.SettingVersioning); without it that answers NotImplemented.
-	// Experimental while versioning is incomplete (no lifecycle yet).
-	Versioning bool
 	// LifecycleDay is the length of a lifecycle day (a test hook: days
 	// counted from a version's time, not rounded to midnight). Default
 	// 0: S3's days, rounded up to the next midnight UTC.

@@ -13,8 +13,9 @@
 // does the work that brings objects back to full redundancy and placement:
 // the heal queue's worker (fed by the Layer's degraded reads and partial
 // writes), the background scanner and operator heals, the rebalance walk
-// after a cluster map change (one Walker type, its kind an enum), and the
-// expiry of abandoned multipart uploads. HealObject runs in three steps:
+// after a cluster map change (one Walker type, its kind an enum), the
+// expiry of abandoned multipart uploads, and the lifecycle passes
+// (lifecycle.go, rules decided by package lifecycle). HealObject runs in three steps:
 // classify the shards, rebuild the bad ones, commit their records.
 //
 // The gateway returns its own sentinel errors (ErrObjectNotFound,

@@ -16,16 +16,19 @@ import (
 	"github.com/ecstore/ecstore/storagenode/local"
 )
 
-// versioningLayer is a Layer over 6 in-memory drives with a catalog and
-// versioning allowed.
+// versioningLayer is a Layer over 6 in-memory drives with a catalog;
+// without allow, one drive answers as a node from before versions does.
 func versioningLayer(t *testing.T, allow bool) *Layer {
 	t.Helper()
 	var drives []Drive
 	for i := range 6 {
-		d := local.NewMem(fmt.Sprintf("d%d", i))
+		var d storagenode.Drive = local.NewMem(fmt.Sprintf("d%d", i))
+		if i == 0 && !allow {
+			d = olderDrive{d}
+		}
 		drives = append(drives, Drive{Drive: d, Node: d.ID()})
 	}
-	l, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2, Catalog: newMemCatalog(), Versioning: allow,
+	l, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2, Catalog: newMemCatalog(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -205,16 +208,42 @@ func TestDeleteBucketKeepsVersions(t *testing.T) {
 	}
 }
 
-// TestVersioningNeedsTheFlag: without Config.Versioning, turning
-// versioning on is NotImplemented and nothing changes.
-func TestVersioningNeedsTheFlag(t *testing.T) {
+// olderDrive answers DiskInfo as a drive of a node from before versions:
+// without DiskInfo.Versions.
+type olderDrive struct{ storagenode.Drive }
+
+func (d olderDrive) DiskInfo(ctx context.Context) (storagenode.DiskInfo, error) {
+	di, err := storagenode.DiskInfoOf(ctx, d.Drive)
+	di.Versions = false
+	return di, err
+}
+
+// TestVersioningNeedsEveryDrive: while a drive of the cluster does not
+// keep versions (a node not upgraded yet), turning versioning or object
+// lock on is NotImplemented and nothing changes; an offline drive makes
+// it wait (503).
+func TestVersioningNeedsEveryDrive(t *testing.T) {
+	ctx := context.Background()
 	l := versioningLayer(t, false)
-	err := l.PutBucketSetting(context.Background(), "bkt", s3api.SettingVersioning, []byte(`{"status":"Enabled"}`))
-	if !errors.Is(err, s3api.ErrNotImplemented) {
-		t.Fatalf("turning versioning on without the flag: %v, want NotImplemented", err)
+	for _, s := range []s3api.Setting{s3api.SettingVersioning, s3api.SettingObjectLock} {
+		if err := l.PutBucketSetting(ctx, "bkt", s, []byte(`{"status":"Enabled","enabled":true}`)); !errors.Is(err, s3api.ErrNotImplemented) {
+			t.Fatalf("turning %v on with a drive that keeps no versions: %v, want NotImplemented", s, err)
+		}
+	}
+	if err := l.PutBucketSetting(ctx, "bkt", s3api.SettingLifecycle, []byte(`{"rules":[]}`)); err != nil {
+		t.Fatalf("other settings are not held back: %v", err)
 	}
 	if info := putVersion(t, l, "k", []byte("x")); info.VersionID != "" {
 		t.Fatalf("PUT answers version id %q", info.VersionID)
+	}
+
+	l = versioningLayer(t, true)
+	d := l.topo().drives[1].(*local.Drive)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.PutBucketSetting(ctx, "bkt", s3api.SettingVersioning, []byte(`{"status":"Enabled"}`)); !errors.Is(err, s3api.ErrServiceUnavailable) {
+		t.Fatalf("turning versioning on with a drive offline: %v, want ServiceUnavailable", err)
 	}
 }
 
@@ -308,7 +337,7 @@ func TestRebalanceMovesNoncurrentVersions(t *testing.T) {
 		drives = append(drives, Drive{Drive: d, Node: d.ID()})
 	}
 	l, err := New(Config{Drives: drives[:n], DataShards: 4, ParityShards: 2, BlockSize: 4096, InlineMax: 2048,
-		Catalog: newMemCatalog(), Versioning: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Catalog: newMemCatalog(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

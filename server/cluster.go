@@ -350,7 +350,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	defer mc.Close()
 	layer, err := gateway.New(gateway.Config{Drives: top.Drives, Prior: top.Prior, Epoch: m.Epoch, DataShards: k, ParityShards: p, Logger: log,
 		SlowWriteTimeout: slowWriteTimeout, RebalanceDelay: 3 * mapPollInterval, Catalog: catalog{s: mc, alone: staleCatalogHook()},
-		Versioning: cfg.ExperimentalVersioning, LifecycleDay: testLifecycleDay()})
+		LifecycleDay: testLifecycleDay()})
 	if err != nil {
 		return err
 	}

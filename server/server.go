@@ -62,12 +62,6 @@ type Endpoint struct {
 	// may stay valid: one whose Expires lies further ahead is refused
 	// (AccessDenied). Default 7 days, SigV4's limit.
 	PresignV2MaxAge time.Duration
-	// ExperimentalVersioning lets PutBucketVersioning (and CreateBucket
-	// with object lock) turn versioning on. Off by default while versioning
-	// is incomplete (no lifecycle yet, issue 17): without the flag
-	// PutBucketVersioning answers NotImplemented. Every node must run this
-	// version first.
-	ExperimentalVersioning bool
 }
 
 // ensureDefaults fills the endpoint's unset fields with their defaults.
@@ -288,7 +282,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}()
 	layer, err := gateway.New(gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
-		Catalog: catalog{s: group.Store(), alone: true}, Versioning: cfg.ExperimentalVersioning,
+		Catalog: catalog{s: group.Store(), alone: true},
 		LifecycleDay: testLifecycleDay(),
 	})
 	if err != nil {

@@ -21,6 +21,11 @@ type DiskInfo struct {
 	// mounted read-only (as after errors), a file cannot be created in its
 	// folder, or a fault marks it so. It still serves reads.
 	ReadOnly bool `json:"readOnly,omitempty"`
+	// Versions is set by drives that keep noncurrent versions and delete
+	// markers (every drive since issue 17). A node of an earlier version
+	// answers without it: its drives would keep one record per key, so
+	// no bucket may turn versioning on while one is in the cluster.
+	Versions bool `json:"versions,omitempty"`
 }
 
 type recordCountKey struct{}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""boto3 checks of bucket lifecycle against a server started with
---experimental-versioning and the test hook ECSTORE_TEST_LIFECYCLE_DAY=1s
-(a lifecycle day lasts a second, passes run every half second).
+"""boto3 checks of bucket lifecycle against the embedded server started
+with the test hook ECSTORE_TEST_LIFECYCLE_DAY=1s (a lifecycle day lasts a
+second, passes run every half second).
 
 Run by TestVersioningBoto3 (tests/versioning_test.go):
 

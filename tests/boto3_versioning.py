@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""boto3 checks of versioning and object tagging against a server started
-with --experimental-versioning.
+"""boto3 checks of versioning and object tagging against the embedded server.
 
 Run by TestVersioningBoto3 (tests/versioning_test.go):
 

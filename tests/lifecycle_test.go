@@ -30,7 +30,7 @@ const shortLeaseEnv = "ECSTORE_TEST_LEASE_TTL=2s"
 func TestLifecycleCrash(t *testing.T) {
 	parallelHeavy(t, 30*time.Second)
 	ctx := testCtx(t, 3*time.Minute)
-	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
+	s := StartServer(t, NewDriveDirs(t, 6))
 	c := s.Minio(t)
 	for _, b := range []string{"lcu", "lcv"} {
 		if err := c.MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {

@@ -12,7 +12,7 @@
 #   MINT_FUNCS   a space-separated subset of test functions to run (default all);
 #                the suite is recompiled with a main that calls only those
 #   WORK_DIR     where to put the work folder (default: mktemp)
-#   ECSTORE_SERVER_ARGS  extra flags for `ecstore server` (say --experimental-versioning)
+#   ECSTORE_SERVER_ARGS  extra flags for `ecstore server` (say --upload-expiry 1h)
 # Exit status: 0 when no function failed, 1 otherwise, 2 on setup errors.
 set -euo pipefail
 

@@ -17,7 +17,7 @@ import (
 var knownMinioFunctionalFailures = map[string]string{}
 
 // TestMinioFunctional runs minio-go's own functional test suite against a
-// fresh ecstore server (with --experimental-versioning) through
+// fresh ecstore server through
 // tests/minio-functional.sh.
 func TestMinioFunctional(t *testing.T) {
 	if testing.Short() {
@@ -34,7 +34,7 @@ func TestMinioFunctional(t *testing.T) {
 	cmd := exec.CommandContext(testCtx(t, 10*time.Minute), "bash", script)
 	// With versioning allowed, so that the suite's versioning and object
 	// lock functions run (issue 17).
-	cmd.Env = append(os.Environ(), "ECSTORE_BIN="+binPath, "WORK_DIR="+t.TempDir(), "ECSTORE_SERVER_ARGS=--experimental-versioning")
+	cmd.Env = append(os.Environ(), "ECSTORE_BIN="+binPath, "WORK_DIR="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	t.Logf("minio-functional.sh:\n%s", out)
 	var summary string

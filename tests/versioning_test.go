@@ -17,14 +17,13 @@ import (
 )
 
 // TestVersioningAWSCLI (issue 17) drives versioning with the aws CLI
-// against the embedded server started with --experimental-versioning:
+// against the embedded server:
 // put-bucket-versioning, versioned put-object, list-object-versions,
 // get-object --version-id, delete markers (delete-object, head-object
 // 404, removing the marker brings the object back), delete-object
 // --version-id, and delete-bucket refused while versions remain;
 // put/get/delete-bucket-lifecycle-configuration, with an expiration
-// watched to its end (lifecycle days of a second: the test hook). Without
-// the flag, put-bucket-versioning answers NotImplemented.
+// watched to its end (lifecycle days of a second: the test hook).
 func TestVersioningAWSCLI(t *testing.T) {
 	ctx, s, cli, work := versionedServerCLI(t)
 	const b = "versioned"
@@ -211,14 +210,6 @@ func TestVersioningAWSCLI(t *testing.T) {
 		t.Fatalf("versions left after deleting each: %+v", lv)
 	}
 	cli.ok("s3api", "delete-bucket", "--bucket", b)
-
-	// Without the flag: refused, never a silent success.
-	s2 := StartServer(t, NewDriveDirs(t, 6))
-	cli2 := awsCLI{t: t, ctx: ctx, s: s2}
-	cli2.ok("s3api", "create-bucket", "--bucket", b)
-	if msg := cli2.fails("s3api", "put-bucket-versioning", "--bucket", b, "--versioning-configuration", "Status=Enabled"); !strings.Contains(msg, "NotImplemented") {
-		t.Fatalf("put-bucket-versioning without --experimental-versioning: %s", msg)
-	}
 }
 
 // TestVersioningCrash (issue 17) SIGKILLs the embedded server during
@@ -231,7 +222,7 @@ func TestVersioningAWSCLI(t *testing.T) {
 func TestVersioningCrash(t *testing.T) {
 	parallelHeavy(t, 30*time.Second)
 	ctx := testCtx(t, 4*time.Minute)
-	s := StartServer(t, NewDriveDirs(t, 6), "--experimental-versioning")
+	s := StartServer(t, NewDriveDirs(t, 6))
 	const bucket = "vcrash"
 	c := minio.Core{Client: s.Minio(t)}
 	if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
@@ -374,7 +365,7 @@ func readFile(t *testing.T, path string) []byte {
 }
 
 // TestVersioningBoto3 (issue 17) runs tests/boto3_versioning.py against
-// the embedded server with --experimental-versioning: versioned puts and
+// the embedded server: versioned puts and
 // reads by id, delete markers (404 with x-amz-delete-marker, 405 by id),
 // tags per version, DeleteObjects with version ids, Suspended replacing
 // the null version; then tests/boto3_lifecycle.py with lifecycle days of
@@ -388,7 +379,7 @@ func TestVersioningBoto3(t *testing.T) {
 	}
 	parallelLight(t)
 	ctx := testCtx(t, 2*time.Minute)
-	s := StartServerEnv(t, NewDriveDirs(t, 6), []string{lifecycleDayHook}, "--experimental-versioning")
+	s := StartServerEnv(t, NewDriveDirs(t, 6), []string{lifecycleDayHook})
 	const b = "boto3-versions"
 	if err := s.Minio(t).MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
@@ -403,7 +394,7 @@ func TestVersioningBoto3(t *testing.T) {
 const lifecycleDayHook = "ECSTORE_TEST_LIFECYCLE_DAY=1s"
 
 // TestObjectLockAWSCLI (issue 17) drives object lock with the aws CLI
-// against the embedded server with --experimental-versioning: a bucket
+// against the embedded server: a bucket
 // created with object lock (versioning on, suspending refused), its
 // default retention, retention headers on put-object, deletes of locked
 // versions refused (GOVERNANCE gives way to
@@ -499,7 +490,7 @@ func TestObjectLockAWSCLI(t *testing.T) {
 }
 
 // TestVersioningCluster (issue 17): on a process cluster (3 nodes × 2
-// drives, 4+2, two gateways with --experimental-versioning), versions
+// drives, 4+2, two gateways), versions
 // written through both gateways are listed and read through either; with
 // a node down every version still reads, and versions written then have
 // no shard on it; once newer versions cover those and a heal ran,
@@ -508,11 +499,7 @@ func TestObjectLockAWSCLI(t *testing.T) {
 func TestVersioningCluster(t *testing.T) {
 	parallelHeavy(t, 40*time.Second)
 	ctx := testCtx(t, 4*time.Minute)
-	c := StartClusterWith(t, 3, 2, 3, 2, func(c *Cluster) {
-		for _, g := range c.Gateways {
-			g.proc.args = append(g.proc.args, "--experimental-versioning")
-		}
-	})
+	c := StartCluster(t, 3, 2, 3, 2)
 	const bucket = "vcluster"
 	gws := []*minio.Client{c.Gateway(0).Minio(t), c.Gateway(1).Minio(t)}
 	if err := gws[0].MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
@@ -599,8 +586,8 @@ func TestVersioningCluster(t *testing.T) {
 	t.Logf("%d versions of 12 keys read back whole through both gateways with a node down, before and after a heal", len(all))
 }
 
-// versionedServerCLI starts the embedded server with
-// --experimental-versioning for an aws CLI test (a heavy slot; skipped with
+// versionedServerCLI starts the embedded server with lifecycle days of a
+// second (the test hook) for an aws CLI test (a heavy slot; skipped with
 // -short) and returns its context, the server, the CLI and a work folder.
 func versionedServerCLI(t *testing.T) (context.Context, *Server, awsCLI, string) {
 	t.Helper()
@@ -609,6 +596,6 @@ func versionedServerCLI(t *testing.T) (context.Context, *Server, awsCLI, string)
 	}
 	parallelHeavy(t, 20*time.Second)
 	ctx := testCtx(t, 4*time.Minute)
-	s := StartServerEnv(t, NewDriveDirs(t, 6), []string{lifecycleDayHook}, "--experimental-versioning")
+	s := StartServerEnv(t, NewDriveDirs(t, 6), []string{lifecycleDayHook})
 	return ctx, s, awsCLI{t: t, ctx: ctx, s: s}, t.TempDir()
 }

@@ -71,8 +71,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-// versioningUsage is the help of --experimental-versioning.
-const versioningUsage = "let PutBucketVersioning and CreateBucket with object lock turn versioning on (experimental: no lifecycle rules yet; start it only once every node runs this version)"
+// versioningUsage is the help of --experimental-versioning, which earlier
+// versions needed for versioning and which is still accepted (so that
+// scripts written for them run).
+const versioningUsage = "no longer needed: versioning is always available (a bucket turns it on once every drive of the cluster runs a version that keeps versions)"
 
 func runServer(args []string, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
@@ -93,7 +95,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.StringVar(&cfg.Address, "address", cfg.Address, "S3 listen address `HOST:PORT`")
 	fs.StringVar(&cfg.Domain, "domain", "", "serve virtual-hosted-style requests for BUCKET.`DOMAIN` as well as path style")
 	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", cfg.UploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
-	fs.BoolVar(&cfg.ExperimentalVersioning, "experimental-versioning", cfg.ExperimentalVersioning, versioningUsage)
+	fs.Bool("experimental-versioning", false, versioningUsage)
 	fs.DurationVar(&cfg.PresignV2MaxAge, "presign-v2-max-age", cfg.PresignV2MaxAge, "refuse Signature Version 2 presigned URLs valid for longer than `DURATION` (SigV4's own limit is 7 days)")
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
@@ -222,7 +224,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.StringVar(&cfg.ClusterFile, "cluster", "", "cluster map `FILE` (YAML)")
 	fs.StringVar(&cfg.Domain, "domain", "", "serve virtual-hosted-style requests for BUCKET.`DOMAIN` as well as path style")
 	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", cfg.UploadExpiry, "abort multipart uploads left unfinished for `DURATION` (negative: never)")
-	fs.BoolVar(&cfg.ExperimentalVersioning, "experimental-versioning", cfg.ExperimentalVersioning, versioningUsage)
+	fs.Bool("experimental-versioning", false, versioningUsage)
 	fs.DurationVar(&cfg.PresignV2MaxAge, "presign-v2-max-age", cfg.PresignV2MaxAge, "refuse Signature Version 2 presigned URLs valid for longer than `DURATION` (SigV4's own limit is 7 days)")
 	fs.StringVar(&cfg.StateDir, "state-dir", "", "`DIR` for the gateway's own state (heal and rebalance progress, resumed after a restart; the newest cluster map)")
 	fs.Float64Var(&cfg.RebalanceRate, "rebalance-rate", 0, "bound the rebalance after a cluster map change to `N` objects a second (0: full speed)")

@@ -142,6 +142,7 @@ func TestBoundaries(t *testing.T) {
 		"gateway":                banned(append([]string{mod + "s3compat", gin, "net/http", mod + "server", mod + "meta"}, drives...)...),
 		"ec":                     banned("net", mod+"storagenode", mod+"gateway", mod+"placement"),
 		"placement":              both(banned("net"), standardOnly(all)),
+		"lifecycle":              both(banned("net"), standardOnly(all)),
 		"storagenode":            banned(pebble, "net/http", mod+"gateway", mod+"s3compat", mod+"s3api", mod+"ec", mod+"placement", mod+"cluster"),
 		"storagenode/drivetest":  standardOnly(all, mod+"storagenode", "github.com/fxamacker/cbor/v2", "github.com/x448/float16"),
 		"storagenode/local":      banned(mod+"storagenode/rpc", mod+"storagenode/intercept", mod+"storagenode/faultdrive", mod+"gateway", mod+"s3compat", mod+"s3api"),
