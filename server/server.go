@@ -282,7 +282,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}()
 	layer, err := gateway.New(gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
-		Catalog: catalog{s: group.Store(), alone: true},
+		Catalog:      catalog{s: group.Store(), alone: true},
 		LifecycleDay: testLifecycleDay(),
 	})
 	if err != nil {
