@@ -26,7 +26,8 @@ const shortLeaseEnv = "ECSTORE_TEST_LEASE_TTL=2s"
 // delete marker commits, and at a random moment of a chain of passes.
 // After each restart nothing outside the rules is touched (every such
 // object and version reads back byte-identical), every version listed
-// reads back whole, and the rules then finish their work.
+// reads back whole, and the rules then finish their work (which the
+// lifecycle metrics and admin status show).
 func TestLifecycleCrash(t *testing.T) {
 	parallelHeavy(t, 30*time.Second)
 	ctx := testCtx(t, 3*time.Minute)
@@ -168,5 +169,14 @@ func TestLifecycleCrash(t *testing.T) {
 	check("after the versioned expiration")
 	if n := count("lcv", "keep/"); n != 36 {
 		t.Fatalf("lcv/keep/ holds %d versions, want the 36 written", n)
+	}
+	// What this process did shows in its metrics and in admin status.
+	m := scrape(t, s)
+	if m["ecstore_lifecycle_versions_removed_total"] < 1 || m["ecstore_lifecycle_versions_scanned_total"] < 1 {
+		t.Errorf("lifecycle metrics after the passes: removed %v, scanned %v",
+			m["ecstore_lifecycle_versions_removed_total"], m["ecstore_lifecycle_versions_scanned_total"])
+	}
+	if out, err := adminStatus(t, s); err != nil || !strings.Contains(out, "lifecycle: ") || !strings.Contains(out, "removed") {
+		t.Errorf("admin status: %v\n%s", err, out)
 	}
 }
