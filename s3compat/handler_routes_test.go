@@ -217,7 +217,7 @@ func TestPostObjectHandler(t *testing.T) {
 				}
 			}},
 		{name: "file under content-length-range", build: form(policy(`["content-length-range",10,30]`), "hello", "key", "up/k"), status: 400, code: "EntityTooSmall"},
-		{name: "tagging field", build: form(policy(`{"tagging":"<Tagging/>"}`), "hello", "key", "up/k", "tagging", "<Tagging/>"), status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "tagging field, a layer without tags", build: form(policy(`{"tagging":"<Tagging/>"}`), "hello", "key", "up/k", "tagging", "<Tagging/>"), status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "key too long", build: form(policy(), "hello", "key", "up/"+strings.Repeat("k", 1024)), status: 400, code: "KeyTooLongError", calls: []string{}},
 		{name: "missing bucket", build: form(policy(), "hello", "key", "up/k"), script: func(l *stubLayer) { l.errs["PutObject"] = s3api.ErrNoSuchBucket },
 			status: 404, code: "NoSuchBucket"},

@@ -61,8 +61,17 @@ func (s *Server) postObject(ctx context.Context, q *request) (*response, error) 
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	if _, ok := fields["tagging"]; ok {
-		return nil, s3api.ErrNotImplemented.WithMessage("Object tagging is not implemented by ecstore.")
+	// The tagging field is a Tagging document (not the header's query
+	// string form).
+	var tags []s3api.Tag
+	if doc, ok := fields["tagging"]; ok {
+		if _, ok := s.layer.(s3api.TaggingLayer); !ok {
+			return nil, s3api.ErrNotImplemented.WithMessage("Object tagging is not implemented by this storage.")
+		}
+		if tags, err = parseTagging([]byte(doc), s3api.MaxObjectTags); err != nil {
+			return nil, err
+		}
+		delete(fields, "tagging")
 	}
 	h := http.Header{}
 	for name, v := range fields {
@@ -77,6 +86,9 @@ func (s *Server) postObject(ctx context.Context, q *request) (*response, error) 
 	opts, err := putOptions(h)
 	if err != nil {
 		return nil, err
+	}
+	if tags != nil {
+		opts.Tags = tags
 	}
 	body, err := postBody(file, fields, policy)
 	if err != nil {

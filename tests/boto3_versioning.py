@@ -14,6 +14,7 @@ import os
 import sys
 
 import boto3
+import urllib3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -126,6 +127,25 @@ def main():
     for v in versions(s3, "k"):
         s3.delete_object(Bucket=BUCKET, Key="k", VersionId=v[0])
     check("every version deleted", versions(s3, "k") == [])
+
+    # POST Object (a browser form) with a tagging field: the tags go on
+    # the object.
+    tagdoc = "<Tagging><TagSet><Tag><Key>via</Key><Value>form</Value></Tag></TagSet></Tagging>"
+    post = s3.generate_presigned_post(BUCKET, "posted", Fields={"tagging": tagdoc}, Conditions=[{"tagging": tagdoc}])
+    fields = dict(post["fields"])
+    fields["file"] = ("f.txt", b"posted body")
+    r = urllib3.PoolManager().request("POST", post["url"], fields=fields)
+    check("POST Object with a tagging field", r.status == 204, "%d %s" % (r.status, r.data[:300]))
+    tags = s3.get_object_tagging(Bucket=BUCKET, Key="posted").get("TagSet", [])
+    check("the form's tags are on the object", tags == [{"Key": "via", "Value": "form"}], repr(tags))
+    bad = "<Tagging><TagSet>" + "".join("<Tag><Key>k%d</Key><Value>v</Value></Tag>" % i for i in range(11)) + "</TagSet></Tagging>"
+    post = s3.generate_presigned_post(BUCKET, "posted2", Fields={"tagging": bad}, Conditions=[{"tagging": bad}])
+    fields = dict(post["fields"])
+    fields["file"] = ("f.txt", b"x")
+    r = urllib3.PoolManager().request("POST", post["url"], fields=fields)
+    check("POST Object with 11 tags: 400 InvalidTag", r.status == 400 and b"InvalidTag" in r.data, "%d %s" % (r.status, r.data[:300]))
+    for v in versions(s3, "posted"):
+        s3.delete_object(Bucket=BUCKET, Key="posted", VersionId=v[0])
 
     print("boto3 versioning: %d failed" % len(failures))
     return 1 if failures else 0
