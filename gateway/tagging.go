@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ecstore/ecstore/internal/crashpoint"
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
@@ -116,6 +117,9 @@ func (l *Layer) updateRecord(ctx context.Context, bucket, key, versionID string,
 			return storagenode.ErrDriveOffline
 		}
 		_, err := d.PutMeta(ctx, next)
+		if err == nil {
+			crashpoint.Hit(crashpoint.RecordPartial)
+		}
 		return err
 	})
 	if countNil(errs) < writeQuorum(l.k, l.m) {

@@ -26,6 +26,9 @@ const (
 	// PutCommitted: an overwrite committed its record with quorum, before
 	// the replaced version's files are removed.
 	PutCommitted = "put.committed"
+	// RecordPartial: a change of a version's record (tags, retention,
+	// legal hold) stored on a first drive, short of the write quorum.
+	RecordPartial = "record.partial"
 	// BucketRecords: a CreateBucket wrote the drives' bucket records,
 	// before the metadata store commits the bucket.
 	BucketRecords = "bucket.records"
