@@ -280,17 +280,46 @@ func TestHealDeleteMarker(t *testing.T) {
 	}
 }
 
+// putCompliance writes a version locked in COMPLIANCE mode for an hour
+// (the bucket has object lock).
+func putCompliance(t *testing.T, l *Layer, key string, data []byte) string {
+	t.Helper()
+	info, err := l.PutObject(context.Background(), "bkt", key, bytes.NewReader(data), int64(len(data)),
+		s3api.PutOptions{Lock: s3api.ObjectLock{Mode: "COMPLIANCE", RetainUntil: time.Now().Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.VersionID
+}
+
+// wantCompliance checks that a version is still COMPLIANCE-locked: its
+// lock reads back and deleting it, even with the governance bypass, is
+// refused.
+func wantCompliance(t *testing.T, l *Layer, key, vid string) {
+	t.Helper()
+	ctx := context.Background()
+	if lock, _, err := l.GetObjectLock(ctx, "bkt", key, vid); err != nil || lock.Mode != "COMPLIANCE" {
+		t.Fatalf("lock of %s %s: %+v, %v; want COMPLIANCE", key, vid, lock, err)
+	}
+	if _, err := l.DeleteObjectVersion(ctx, "bkt", key, vid, s3api.DeleteOptions{BypassGovernance: true}); !errors.Is(err, s3api.ErrAccessDenied) {
+		t.Fatalf("deleting the COMPLIANCE version %s %s with bypass: %v, want AccessDenied", key, vid, err)
+	}
+}
+
 // TestHealNoncurrentVersions: a heal of a versioned key brings back every
 // version's record and shards on a drive that lost them, not only the
-// current one's.
+// current one's, and a COMPLIANCE-locked version with its lock.
 func TestHealNoncurrentVersions(t *testing.T) {
 	ctx := context.Background()
 	l := versioningLayer(t, true)
 	putVersion(t, l, "k", []byte("null version, inline"))
 	setVersioning(t, l, "Enabled")
+	if err := l.PutBucketSetting(ctx, "bkt", s3api.SettingObjectLock, []byte(`{"enabled":true}`)); err != nil {
+		t.Fatal(err)
+	}
 	datas := [][]byte{bytes.Repeat([]byte("a"), 250<<10), []byte("small"), bytes.Repeat([]byte("c"), 130<<10)}
-	var ids []string
-	for _, d := range datas {
+	ids := []string{putCompliance(t, l, "k", datas[0])}
+	for _, d := range datas[1:] {
 		ids = append(ids, putVersion(t, l, "k", d).VersionID)
 	}
 	d0 := l.topo().drives[0]
@@ -318,6 +347,10 @@ func TestHealNoncurrentVersions(t *testing.T) {
 		wantVersion(t, l, "k", id, datas[i])
 	}
 	wantVersion(t, l, "k", "null", []byte("null version, inline"))
+	if m, err := d0.GetVersion(ctx, "bkt", "k", ids[0]); err != nil || m.LockMode != "COMPLIANCE" {
+		t.Fatalf("drive 0's healed record of the locked version: %+v, %v", m, err)
+	}
+	wantCompliance(t, l, "k", ids[0])
 	// A second heal finds nothing to do.
 	if res, err := NewRepair(l).HealObject(ctx, "bkt", "k", true); err != nil || res.Repaired != 0 {
 		t.Fatalf("second heal: %+v, %v; want nothing repaired", res, err)
@@ -327,7 +360,8 @@ func TestHealNoncurrentVersions(t *testing.T) {
 // TestRebalanceMovesNoncurrentVersions: after a drive is added, the
 // rebalance moves every version of a versioned key to the new placement,
 // not only the current one: each version's record then names its
-// placement drives, and every version reads back.
+// placement drives, and every version reads back; COMPLIANCE-locked ones
+// keep their lock.
 func TestRebalanceMovesNoncurrentVersions(t *testing.T) {
 	ctx := context.Background()
 	const n = 8
@@ -348,6 +382,9 @@ func TestRebalanceMovesNoncurrentVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	setVersioning(t, l, "Enabled")
+	if err := l.PutBucketSetting(ctx, "bkt", s3api.SettingObjectLock, []byte(`{"enabled":true}`)); err != nil {
+		t.Fatal(err)
+	}
 	type version struct {
 		key, id string
 		data    []byte
@@ -357,6 +394,10 @@ func TestRebalanceMovesNoncurrentVersions(t *testing.T) {
 		key := fmt.Sprintf("obj/%02d", i)
 		for j := range 3 {
 			data := randBytes(uint64(i*10+j), 1000+3000*j) // inline and shard files
+			if j == 0 {
+				all = append(all, version{key, putCompliance(t, l, key, data), data}) // locked
+				continue
+			}
 			all = append(all, version{key, putVersion(t, l, key, data).VersionID, data})
 		}
 	}
@@ -370,7 +411,7 @@ func TestRebalanceMovesNoncurrentVersions(t *testing.T) {
 	if err := l.SetTopology(Topology{Epoch: 3, Drives: drives}); err != nil {
 		t.Fatal(err)
 	}
-	moved := 0
+	moved, locked := 0, 0
 	for _, v := range all {
 		home, err := l.place("bkt", v.key)
 		if err != nil {
@@ -389,6 +430,13 @@ func TestRebalanceMovesNoncurrentVersions(t *testing.T) {
 			moved++
 		}
 		wantVersion(t, l, v.key, v.id, v.data)
+		if m.LockMode != "" {
+			wantCompliance(t, l, v.key, v.id)
+			locked++
+		}
+	}
+	if locked != 40 {
+		t.Fatalf("%d versions still COMPLIANCE-locked after the rebalance, want 40", locked)
 	}
 	if moved == 0 {
 		t.Fatal("no version was placed on the new drive")
