@@ -6,7 +6,7 @@
 // the S3 front end that stores configurations (package s3compat) call it.
 //
 // The package must never import any other ecstore package or networking
-// (TestImports enforces it): the standard library only.
+// (TestBoundaries in internal/importtest enforces it): the standard library only.
 //
 // # What a rule does
 //

@@ -36,26 +36,14 @@ func (s *Server) routeSettings(q *request) (handler, string) {
 		return nil, ""
 	}
 	if has("tagging") {
-		switch m {
-		case http.MethodGet:
-			return s.getBucketTagging, "GetBucketTagging"
-		case http.MethodPut:
-			return s.putBucketTagging, "PutBucketTagging"
-		case http.MethodDelete:
-			return s.deleteBucketTagging, "DeleteBucketTagging"
-		}
-		return nil, ""
+		return getPutDelete{
+			{s.getBucketTagging, "GetBucketTagging"}, {s.putBucketTagging, "PutBucketTagging"}, {s.deleteBucketTagging, "DeleteBucketTagging"},
+		}.pick(m)
 	}
 	if has("lifecycle") {
-		switch m {
-		case http.MethodGet:
-			return s.getBucketLifecycle, "GetBucketLifecycleConfiguration"
-		case http.MethodPut:
-			return s.putBucketLifecycle, "PutBucketLifecycleConfiguration"
-		case http.MethodDelete:
-			return s.deleteBucketLifecycle, "DeleteBucketLifecycle"
-		}
-		return nil, ""
+		return getPutDelete{
+			{s.getBucketLifecycle, "GetBucketLifecycleConfiguration"}, {s.putBucketLifecycle, "PutBucketLifecycleConfiguration"}, {s.deleteBucketLifecycle, "DeleteBucketLifecycle"},
+		}.pick(m)
 	}
 	if m != http.MethodGet {
 		return nil, ""
@@ -63,6 +51,23 @@ func (s *Server) routeSettings(q *request) (handler, string) {
 	for _, r := range nothingSetReads {
 		if has(r.sub) {
 			return s.nothingSet(r), r.api
+		}
+	}
+	return nil, ""
+}
+
+// getPutDelete are the handlers (and API names) of a subresource's GET,
+// PUT and DELETE.
+type getPutDelete [3]struct {
+	h   handler
+	api string
+}
+
+// pick returns the handler of method, or nil for another method.
+func (g getPutDelete) pick(method string) (handler, string) {
+	for i, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		if m == method {
+			return g[i].h, g[i].api
 		}
 	}
 	return nil, ""

@@ -28,13 +28,10 @@ func (s *Server) route(q *request) (handler, string) {
 		return s.invalidArgument("Unsorted listings of versions are not supported."), "ListObjectVersions"
 	}
 	if _, ok := s.layer.(s3api.TaggingLayer); ok && q.key != "" && has("tagging") {
-		switch m {
-		case http.MethodGet:
-			return s.getObjectTags, "GetObjectTagging"
-		case http.MethodPut:
-			return s.putObjectTags, "PutObjectTagging"
-		case http.MethodDelete:
-			return s.deleteObjectTags, "DeleteObjectTagging"
+		if h, api := (getPutDelete{
+			{s.getObjectTags, "GetObjectTagging"}, {s.putObjectTags, "PutObjectTagging"}, {s.deleteObjectTags, "DeleteObjectTagging"},
+		}).pick(m); h != nil {
+			return h, api
 		}
 	}
 	if _, ok := s.layer.(s3api.LockLayer); ok {

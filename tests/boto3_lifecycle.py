@@ -13,36 +13,17 @@ and a summary, and exits 1 if any check failed.
 """
 
 import datetime
-import os
 import sys
 import time
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from s3check import call, check, client, failures
 
-ENDPOINT = os.environ["S3_ENDPOINT"]
 BUCKET = "boto3-lifecycle"
 LOCKED = "boto3-lifecycle-locked"
 
-failures = []
-
-
-def check(name, cond, detail=""):
-    if cond:
-        print("ok   " + name)
-    else:
-        print("FAIL " + name + (": " + detail if detail else ""))
-        failures.append(name)
-
-
 def code_of(fn, **kw):
     """Runs fn(**kw); returns the S3 error code, or "" if it succeeded."""
-    try:
-        fn(**kw)
-        return ""
-    except ClientError as e:
-        return e.response["Error"].get("Code", "")
+    return call(fn, **kw)[1]
 
 
 def shape(s3, bucket, key):
@@ -71,13 +52,7 @@ def wait_for(what, fn, want, timeout=20):
 
 
 def main():
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                      retries={"max_attempts": 1}),
-    )
+    s3 = client()
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
 

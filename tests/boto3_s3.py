@@ -30,34 +30,11 @@ import uuid
 import zlib
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ["S3_ENDPOINT"]
+from s3check import check, client, failures
+
 MiB = 1 << 20
-
-failures = []
-
-
-def check(name, cond, detail=""):
-    if cond:
-        print("ok   " + name)
-    else:
-        print("FAIL " + name + (": " + detail if detail else ""))
-        failures.append(name)
-
-
-def client(max_attempts=3):
-    return boto3.client(
-        "s3",
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": max_attempts, "mode": "standard"},
-        ),
-    )
 
 
 def err_of(fn):
@@ -415,7 +392,7 @@ def empty_bucket(s3, bucket):
 
 
 def main():
-    s3 = client()
+    s3 = client(max_attempts=3)
     bucket = "boto3-" + uuid.uuid4().hex[:12]
     s3.create_bucket(Bucket=bucket)
     scenarios = [conditional_put, conditional_race, conditional_complete, checksum_put, checksum_multipart, multipart_copy, presigned_post]

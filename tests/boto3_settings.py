@@ -17,66 +17,37 @@ import os
 import sys
 import uuid
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from s3check import call, check, client, failures
 
-ENDPOINT = os.environ["S3_ENDPOINT"]
 BUCKET = os.environ["BUCKET"]
 KEY = os.environ["KEY"]
 TAGS = [tuple(kv.split("=", 1)) for kv in os.environ["TAGS"].split(",")]
 MISSING = "missing-" + uuid.uuid4().hex[:12]
 
-failures = []
-
-
-def check(name, cond, detail=""):
-    if cond:
-        print("ok   " + name)
-    else:
-        print("FAIL " + name + (": " + detail if detail else ""))
-        failures.append(name)
-
-
-def call(fn, **kw):
-    """Runs fn(**kw); returns (HTTP status, S3 error code, response)."""
-    try:
-        r = fn(**kw)
-        return r["ResponseMetadata"]["HTTPStatusCode"], "", r
-    except ClientError as e:
-        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"].get("Code", ""), None
-
-
 def main():
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                      retries={"max_attempts": 1, "mode": "standard"}),
-    )
+    s3 = client()
 
     # Bucket tagging: the set the aws CLI put through the other gateway.
-    st, code, r = call(s3.get_bucket_tagging, Bucket=BUCKET)
+    st, code, r, _ = call(s3.get_bucket_tagging, Bucket=BUCKET)
     got = [(t["Key"], t["Value"]) for t in r["TagSet"]] if r else None
     check("get-bucket-tagging answers the tags put", st == 200 and got == TAGS, "%s %s %s" % (st, code, got))
-    st, code, _ = call(s3.put_bucket_tagging, Bucket=BUCKET,
+    st, code, _, _ = call(s3.put_bucket_tagging, Bucket=BUCKET,
                        Tagging={"TagSet": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]})
     check("put-bucket-tagging with a key twice: InvalidTag", (st, code) == (400, "InvalidTag"), "%s %s" % (st, code))
-    st, code, _ = call(s3.put_bucket_tagging, Bucket=BUCKET, Tagging={"TagSet": [{"Key": "aws:x", "Value": "1"}]})
+    st, code, _, _ = call(s3.put_bucket_tagging, Bucket=BUCKET, Tagging={"TagSet": [{"Key": "aws:x", "Value": "1"}]})
     check("put-bucket-tagging with an aws: key: InvalidTag", (st, code) == (400, "InvalidTag"), "%s %s" % (st, code))
     many = [{"Key": "k%d" % i, "Value": "v"} for i in range(51)]
-    st, code, _ = call(s3.put_bucket_tagging, Bucket=BUCKET, Tagging={"TagSet": many})
+    st, code, _, _ = call(s3.put_bucket_tagging, Bucket=BUCKET, Tagging={"TagSet": many})
     check("put-bucket-tagging with 51 tags: InvalidTag", (st, code) == (400, "InvalidTag"), "%s %s" % (st, code))
-    st, code, r = call(s3.get_bucket_tagging, Bucket=BUCKET)
+    st, code, r, _ = call(s3.get_bucket_tagging, Bucket=BUCKET)
     got = [(t["Key"], t["Value"]) for t in r["TagSet"]] if r else None
     check("refused puts change nothing", got == TAGS, "%s" % (got,))
-    st, code, _ = call(s3.delete_bucket_tagging, Bucket=BUCKET)
+    st, code, _, _ = call(s3.delete_bucket_tagging, Bucket=BUCKET)
     check("delete-bucket-tagging: 204", st == 204, "%s %s" % (st, code))
-    st, code, _ = call(s3.get_bucket_tagging, Bucket=BUCKET)
+    st, code, _, _ = call(s3.get_bucket_tagging, Bucket=BUCKET)
     check("get-bucket-tagging after the delete: NoSuchTagSet", (st, code) == (404, "NoSuchTagSet"), "%s %s" % (st, code))
-    st, code, _ = call(s3.put_bucket_tagging, Bucket=BUCKET, Tagging={"TagSet": many[:50]})
-    st2, code2, r = call(s3.get_bucket_tagging, Bucket=BUCKET)
+    st, code, _, _ = call(s3.put_bucket_tagging, Bucket=BUCKET, Tagging={"TagSet": many[:50]})
+    st2, code2, r, _ = call(s3.get_bucket_tagging, Bucket=BUCKET)
     check("50 tags put and read back", st == 204 and r is not None and len(r["TagSet"]) == 50, "%s %s / %s %s" % (st, code, st2, code2))
 
     # Nothing set: what S3 answers for a bucket without the feature.
@@ -88,27 +59,27 @@ def main():
         ("get-bucket-replication", s3.get_bucket_replication, (404, "ReplicationConfigurationNotFoundError")),
         ("get-public-access-block", s3.get_public_access_block, (404, "NoSuchPublicAccessBlockConfiguration")),
     ]:
-        st, code, _ = call(fn, Bucket=BUCKET)
+        st, code, _, _ = call(fn, Bucket=BUCKET)
         check(name + ": " + want[1], (st, code) == want, "%s %s" % (st, code))
-    st, code, r = call(s3.get_bucket_policy_status, Bucket=BUCKET)
+    st, code, r, _ = call(s3.get_bucket_policy_status, Bucket=BUCKET)
     check("get-bucket-policy-status: not public", r is not None and r["PolicyStatus"]["IsPublic"] is False, "%s %s %s" % (st, code, r))
-    st, code, r = call(s3.get_bucket_notification_configuration, Bucket=BUCKET)
+    st, code, r, _ = call(s3.get_bucket_notification_configuration, Bucket=BUCKET)
     confs = [k for k in (r or {}) if k.endswith("Configurations")]
     check("get-bucket-notification-configuration: empty", st == 200 and not confs, "%s %s %s" % (st, code, confs))
     for name, fn, kw in [("get-bucket-acl", s3.get_bucket_acl, {"Bucket": BUCKET}),
                          ("get-object-acl", s3.get_object_acl, {"Bucket": BUCKET, "Key": KEY})]:
-        st, code, r = call(fn, **kw)
+        st, code, r, _ = call(fn, **kw)
         grants = r["Grants"] if r else []
         ok = (st == 200 and r["Owner"].get("ID") and len(grants) == 1 and grants[0]["Permission"] == "FULL_CONTROL"
               and grants[0]["Grantee"].get("ID") == r["Owner"]["ID"] and grants[0]["Grantee"].get("Type") == "CanonicalUser")
         check(name + ": the owner has FULL_CONTROL", ok, "%s %s %s" % (st, code, r))
-    st, code, _ = call(s3.get_object_acl, Bucket=BUCKET, Key="no-such-key")
+    st, code, _, _ = call(s3.get_object_acl, Bucket=BUCKET, Key="no-such-key")
     check("get-object-acl of a missing key: NoSuchKey", (st, code) == (404, "NoSuchKey"), "%s %s" % (st, code))
 
     # Their writes are refused, never a silent success.
-    st, code, _ = call(s3.put_bucket_policy, Bucket=BUCKET, Policy='{"Version":"2012-10-17","Statement":[]}')
+    st, code, _, _ = call(s3.put_bucket_policy, Bucket=BUCKET, Policy='{"Version":"2012-10-17","Statement":[]}')
     check("put-bucket-policy: NotImplemented", (st, code) == (501, "NotImplemented"), "%s %s" % (st, code))
-    st, code, _ = call(s3.delete_bucket_cors, Bucket=BUCKET)
+    st, code, _, _ = call(s3.delete_bucket_cors, Bucket=BUCKET)
     check("delete-bucket-cors: NotImplemented", (st, code) == (501, "NotImplemented"), "%s %s" % (st, code))
 
     # A missing bucket is NoSuchBucket for every one of them.
@@ -118,11 +89,11 @@ def main():
                      ("get-bucket-website", s3.get_bucket_website), ("get-bucket-replication", s3.get_bucket_replication),
                      ("get-bucket-notification-configuration", s3.get_bucket_notification_configuration),
                      ("get-bucket-acl", s3.get_bucket_acl), ("get-public-access-block", s3.get_public_access_block)]:
-        st, code, _ = call(fn, Bucket=MISSING)
+        st, code, _, _ = call(fn, Bucket=MISSING)
         check(name + " of a missing bucket: NoSuchBucket", (st, code) == (404, "NoSuchBucket"), "%s %s" % (st, code))
-    st, code, _ = call(s3.put_bucket_tagging, Bucket=MISSING, Tagging={"TagSet": [{"Key": "a", "Value": "1"}]})
+    st, code, _, _ = call(s3.put_bucket_tagging, Bucket=MISSING, Tagging={"TagSet": [{"Key": "a", "Value": "1"}]})
     check("put-bucket-tagging of a missing bucket: NoSuchBucket", (st, code) == (404, "NoSuchBucket"), "%s %s" % (st, code))
-    st, code, _ = call(s3.get_object_acl, Bucket=MISSING, Key=KEY)
+    st, code, _, _ = call(s3.get_object_acl, Bucket=MISSING, Key=KEY)
     check("get-object-acl in a missing bucket: NoSuchBucket", (st, code) == (404, "NoSuchBucket"), "%s %s" % (st, code))
 
     print("boto3 settings: %d checks failed" % len(failures))

@@ -13,34 +13,11 @@ The bucket exists and is empty. It prints one line per check ("ok" or
 import os
 import sys
 
-import boto3
 import urllib3
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ["S3_ENDPOINT"]
+from s3check import call, check, client, failures
+
 BUCKET = os.environ["BUCKET"]
-
-failures = []
-
-
-def check(name, cond, detail=""):
-    if cond:
-        print("ok   " + name)
-    else:
-        print("FAIL " + name + (": " + detail if detail else ""))
-        failures.append(name)
-
-
-def call(fn, **kw):
-    """Runs fn(**kw); returns (HTTP status, S3 error code, response, headers)."""
-    try:
-        r = fn(**kw)
-        return r["ResponseMetadata"]["HTTPStatusCode"], "", r, r["ResponseMetadata"].get("HTTPHeaders", {})
-    except ClientError as e:
-        return (e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"].get("Code", ""), None,
-                e.response["ResponseMetadata"].get("HTTPHeaders", {}))
-
 
 def versions(s3, key):
     r = s3.list_object_versions(Bucket=BUCKET, Prefix=key)
@@ -53,13 +30,7 @@ def versions(s3, key):
 
 
 def main():
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                      retries={"max_attempts": 1, "mode": "standard"}),
-    )
+    s3 = client()
     # Before versioning: the null version.
     s3.put_object(Bucket=BUCKET, Key="k", Body=b"zero")
     st, code, r, _ = call(s3.get_bucket_versioning, Bucket=BUCKET)
