@@ -236,7 +236,7 @@ func listAll(t *testing.T, cfg Config, prefix string) []string {
 	var keys []string
 	token := ""
 	for {
-		page, err := c.list(context.Background(), prefix, token)
+		page, err := c.list(context.Background(), prefix, token, 1000)
 		var e *S3Error
 		if errors.As(err, &e) && e.Code == "NoSuchBucket" {
 			return nil // clean-up removed the bucket too
@@ -290,7 +290,7 @@ func runAllPhases(t *testing.T, cfg Config, size int64) {
 			t.Errorf("%s: ops %d (want 50), latency %+v, duration %v", r.Phase, r.Ops, r.Latency, r.DurationSeconds)
 		}
 	}
-	put, get, list := results[0], results[1], results[3]
+	put, get, list, versions := results[0], results[1], results[3], results[4]
 	if put.Bytes != 50*size || put.MiBPerSecond <= 0 || put.ObjectsPerSecond <= 0 {
 		t.Errorf("put: %+v", put)
 	}
@@ -299,6 +299,9 @@ func runAllPhases(t *testing.T, cfg Config, size int64) {
 	}
 	if list.Objects < 50 {
 		t.Errorf("list found %d keys in 50 pages, want at least 50", list.Objects)
+	}
+	if versions.Objects < 50 {
+		t.Errorf("listversions found %d versions in 50 pages, want at least 50", versions.Objects)
 	}
 	if keys := listAll(t, cfg, cfg.Prefix+"/"); len(keys) != 0 {
 		t.Errorf("clean-up left %d objects: %v", len(keys), keys[:min(len(keys), 5)])

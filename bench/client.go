@@ -47,7 +47,7 @@ const (
 	CodeTimeout        = "Timeout"        // RequestTimeout passed
 	CodeVerifyMismatch = "VerifyMismatch" // a GET returned other bytes than were PUT
 	CodeSizeMismatch   = "SizeMismatch"   // a GET returned another length than was PUT
-	CodeListMismatch   = "ListMismatch"   // a LIST walk found another number of keys than were written
+	CodeListMismatch   = "ListMismatch"   // a LIST or LISTVERSIONS walk found another number of objects than expected
 	CodeBadResponse    = "BadResponse"    // a 2xx answer bench could not read
 )
 
@@ -180,14 +180,42 @@ func (c *client) del(ctx context.Context, key string) error {
 // pageBufs recycles the buffers LIST answers are read into.
 var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// list fetches one ListObjectsV2 page of up to 1000 keys under prefix.
-func (c *client) list(ctx context.Context, prefix, token string) (listPage, error) {
-	q := url.Values{"list-type": {"2"}, "prefix": {prefix}, "max-keys": {"1000"}}
+// list fetches one ListObjectsV2 page of up to maxKeys keys under prefix.
+func (c *client) list(ctx context.Context, prefix, token string, maxKeys int) (listPage, error) {
+	q := url.Values{"list-type": {"2"}, "prefix": {prefix}, "max-keys": {strconv.Itoa(maxKeys)}}
 	if token != "" {
 		q.Set("continuation-token", token)
 	}
-	var page listPage
-	resp, err := c.do(ctx, "LIST "+prefix, http.MethodGet, "", q, nil)
+	page, err := fetchPage(ctx, c, "LIST "+prefix, q, parseListPage)
+	if err == nil && page.IsTruncated && page.NextContinuationToken == "" {
+		err = fmt.Errorf("%w: LIST %s: truncated page without a continuation token", errBadResponse, prefix)
+	}
+	return page, err
+}
+
+// listVersions fetches one ListObjectVersions page of up to maxKeys
+// versions and delete markers under prefix, after version vidMarker of
+// keyMarker ("" and "": from the start).
+func (c *client) listVersions(ctx context.Context, prefix, keyMarker, vidMarker string, maxKeys int) (versionsPage, error) {
+	q := url.Values{"versions": {""}, "prefix": {prefix}, "max-keys": {strconv.Itoa(maxKeys)}}
+	if keyMarker != "" {
+		q.Set("key-marker", keyMarker)
+		if vidMarker != "" {
+			q.Set("version-id-marker", vidMarker)
+		}
+	}
+	page, err := fetchPage(ctx, c, "LISTVERSIONS "+prefix, q, parseVersionsPage)
+	if err == nil && page.IsTruncated && page.NextKeyMarker == "" {
+		err = fmt.Errorf("%w: LISTVERSIONS %s: truncated page without a next key marker", errBadResponse, prefix)
+	}
+	return page, err
+}
+
+// fetchPage sends a GET on the bucket with query q and decodes the answer
+// with parse.
+func fetchPage[P any](ctx context.Context, c *client, op string, q url.Values, parse func([]byte) (P, error)) (P, error) {
+	var page P
+	resp, err := c.do(ctx, op, http.MethodGet, "", q, nil)
 	if err != nil {
 		return page, err
 	}
@@ -198,11 +226,8 @@ func (c *client) list(ctx context.Context, prefix, token string) (listPage, erro
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return page, err
 	}
-	if page, err = parseListPage(buf.Bytes()); err != nil {
-		return page, fmt.Errorf("%w: LIST %s: %w", errBadResponse, prefix, err)
-	}
-	if page.IsTruncated && page.NextContinuationToken == "" {
-		return page, fmt.Errorf("%w: LIST %s: truncated page without a continuation token", errBadResponse, prefix)
+	if page, err = parse(buf.Bytes()); err != nil {
+		return page, fmt.Errorf("%w: %s: %w", errBadResponse, op, err)
 	}
 	return page, nil
 }

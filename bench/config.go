@@ -28,15 +28,30 @@ const (
 	PhaseMixed Phase = "mixed"
 	// PhaseList walks the run's prefix with ListObjectsV2, pages of 1000
 	// keys; one operation is one page, and a walk that finds a different
-	// number of keys than were written counts as an error.
+	// number of keys than were written counts as an error. Over a prefix
+	// that held objects before the run (an existing data set, with Keep),
+	// it writes none and every walk must find what the phase's first
+	// complete walk found.
 	PhaseList Phase = "list"
+	// PhaseListVersions walks the run's prefix with ListObjectVersions,
+	// pages of 1000 versions and delete markers (both counted as objects:
+	// its objects/s are versions/s), following NextKeyMarker and
+	// NextVersionIdMarker; one operation is one page. A walk must find
+	// every object written as a key whose latest entry is a version;
+	// over an existing data set, as PhaseList, the same number of entries
+	// as the phase's first complete walk. It works on any bucket (one
+	// never versioned lists each object once, as its null version).
+	PhaseListVersions Phase = "listversions"
 	// PhaseDelete deletes the objects written, once each, until there are
 	// none left or the phase's bound is reached.
 	PhaseDelete Phase = "delete"
 )
 
 // Phases lists every phase in its usual order.
-var Phases = []Phase{PhasePut, PhaseGet, PhaseMixed, PhaseList, PhaseDelete}
+var Phases = []Phase{PhasePut, PhaseGet, PhaseMixed, PhaseList, PhaseListVersions, PhaseDelete}
+
+// listing reports whether p only walks the prefix.
+func listing(p Phase) bool { return p == PhaseList || p == PhaseListVersions }
 
 // Mix of PhaseMixed, in percent of operations.
 const (
@@ -95,6 +110,11 @@ type Config struct {
 	// Log receives notes (preparation, clean-up) and every verification
 	// failure. Default io.Discard.
 	Log io.Writer
+
+	// pageKeys is the max-keys of the list phases' pages. Default 1000,
+	// the most S3 answers; tests set fewer to walk small data sets over
+	// several pages.
+	pageKeys int
 }
 
 // MaxSize is the largest object one PUT can write on S3.
@@ -142,6 +162,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
+	}
+	if c.pageKeys == 0 {
+		c.pageKeys = 1000
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package bench is ecstore's S3 load generator, behind `ecstore bench`: it
 // drives any S3 endpoint (ecstore, MinIO, AWS) through timed phases (PUT,
-// GET, MIXED, LIST, DELETE) from a fixed number of workers, verifies a
-// sample of the bytes it reads back, and reports per phase the operations,
-// errors by S3 code, MiB/s, objects/s and latency percentiles.
+// GET, MIXED, LIST, LISTVERSIONS, DELETE) from a fixed number of workers,
+// verifies a sample of the bytes it reads back, and reports per phase the
+// operations, errors by S3 code, MiB/s, objects/s and latency percentiles.
 //
 // It is built to cost the server as little CPU as possible when both share
 // a machine: plain net/http with one idle connection per worker, SigV4

@@ -47,6 +47,31 @@ var xmlProlog = [][]byte{
 // child element. It reports false, meaning "ask encoding/xml", for
 // anything else.
 func scanListPage(data []byte) (listPage, bool) {
+	var s pageScan
+	if !scanPage(data, &s) {
+		return listPage{}, false
+	}
+	return s.page, true
+}
+
+// pageFields is what scanPage reads from one kind of page: which elements
+// are fields (whose text it reads), and what to do as an element starts
+// and as a field ends.
+type pageFields interface {
+	// isField reports whether the innermost open element (the last name
+	// of stack, the root first) is a field.
+	isField(stack [][]byte) bool
+	// start notes the element that stack's last name opens; false means
+	// "ask encoding/xml".
+	start(stack [][]byte) bool
+	// field stores the text of a field as it ends; false means "ask
+	// encoding/xml".
+	field(name, text []byte) bool
+}
+
+// scanPage walks the document for f under the rules of scanListPage,
+// reporting false for anything it does not fully understand.
+func scanPage(data []byte, f pageFields) bool {
 	p := bytes.TrimLeft(data, " \t\r\n")
 	for _, prolog := range xmlProlog {
 		if rest, ok := bytes.CutPrefix(p, prolog); ok {
@@ -54,37 +79,36 @@ func scanListPage(data []byte) (listPage, bool) {
 			break
 		}
 	}
-	var s pageScan
 	var stack [][]byte // names of the open elements
 	for {
 		// Text up to the next tag.
 		i := bytes.IndexByte(p, '<')
 		if i < 0 || len(stack) == 0 && i > 0 || !plainText(p[:i]) || i+1 == len(p) {
-			return listPage{}, false
+			return false
 		}
 		text := p[:i]
 		p = p[i+1:]
 		if p[0] == '/' { // end tag
 			name, rest, good := tagName(p[1:])
 			if !good || len(rest) == 0 || rest[0] != '>' || len(stack) == 0 || !bytes.Equal(name, stack[len(stack)-1]) {
-				return listPage{}, false
+				return false
 			}
 			p = rest[1:]
 		} else { // start tag
-			if isField(stack) {
-				return listPage{}, false // a field with a child element
+			if f.isField(stack) {
+				return false // a field with a child element
 			}
 			name, rest, good := tagName(p)
 			if !good {
-				return listPage{}, false
+				return false
 			}
 			var selfClosing bool
 			if p, selfClosing, good = tagEnd(rest); !good {
-				return listPage{}, false
+				return false
 			}
 			stack = append(stack, name)
-			if !s.start(stack) {
-				return listPage{}, false
+			if !f.start(stack) {
+				return false
 			}
 			if !selfClosing {
 				continue
@@ -93,12 +117,12 @@ func scanListPage(data []byte) (listPage, bool) {
 		}
 		// The innermost element ends; a field has no children, so text is
 		// its whole text.
-		if isField(stack) && !s.field(stack[len(stack)-1], text) {
-			return listPage{}, false
+		if f.isField(stack) && !f.field(stack[len(stack)-1], text) {
+			return false
 		}
 		stack = stack[:len(stack)-1]
 		if len(stack) == 0 {
-			return s.page, true // encoding/xml reads no further either
+			return true // encoding/xml reads no further either
 		}
 	}
 }
@@ -116,7 +140,7 @@ func (s *pageScan) start(stack [][]byte) bool {
 	case len(stack) == 2 && string(stack[1]) == "Contents":
 		s.page.Contents = append(s.page.Contents, struct{ Key string }{})
 		s.haveKey = false
-	case len(stack) == 3 && isField(stack): // a Key
+	case len(stack) == 3 && s.isField(stack): // a Key
 		if s.haveKey {
 			return false
 		}
@@ -134,26 +158,9 @@ func (s *pageScan) field(name, text []byte) bool {
 	}
 	switch string(name) {
 	case "IsTruncated":
-		if s.haveTrunc {
-			return false
-		}
-		s.haveTrunc = true
-		t := bytes.TrimSpace(text)
-		if len(t) == 0 {
-			s.page.IsTruncated = false
-			return true
-		}
-		v, err := strconv.ParseBool(string(t))
-		if err != nil {
-			return false
-		}
-		s.page.IsTruncated = v
+		return boolField(text, &s.page.IsTruncated, &s.haveTrunc)
 	case "NextContinuationToken":
-		if s.haveTok {
-			return false
-		}
-		s.haveTok = true
-		s.page.NextContinuationToken = string(text)
+		return stringField(text, &s.page.NextContinuationToken, &s.haveTok)
 	case "Key":
 		s.page.Contents[len(s.page.Contents)-1].Key = string(text)
 	}
@@ -163,7 +170,7 @@ func (s *pageScan) field(name, text []byte) bool {
 // isField reports whether the innermost open element is one whose text
 // bench reads: IsTruncated or NextContinuationToken under the root, Key
 // under a Contents under the root.
-func isField(stack [][]byte) bool {
+func (*pageScan) isField(stack [][]byte) bool {
 	switch len(stack) {
 	case 2:
 		n := string(stack[1])
@@ -172,6 +179,37 @@ func isField(stack [][]byte) bool {
 		return string(stack[1]) == "Contents" && string(stack[2]) == "Key"
 	}
 	return false
+}
+
+// boolField reads a boolean field as encoding/xml does (spaces trimmed,
+// empty is false), once: false for a second one or text that is not a
+// boolean.
+func boolField(text []byte, v, seen *bool) bool {
+	if *seen {
+		return false
+	}
+	*seen = true
+	t := bytes.TrimSpace(text)
+	if len(t) == 0 {
+		*v = false
+		return true
+	}
+	b, err := strconv.ParseBool(string(t))
+	if err != nil {
+		return false
+	}
+	*v = b
+	return true
+}
+
+// stringField reads a text field, once: false for a second one.
+func stringField(text []byte, v *string, seen *bool) bool {
+	if *seen {
+		return false
+	}
+	*seen = true
+	*v = string(text)
+	return true
 }
 
 // tagName splits a plain element name (letters, digits, '_', '-', '.'; no

@@ -27,7 +27,8 @@ type Result struct {
 	ErrorCodes   map[string]int64  `json:"error_codes"`
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 	// Objects counts the objects written, read or deleted successfully
-	// (for LIST: the keys listed); Bytes the object bytes moved.
+	// (for LIST: the keys listed; for LISTVERSIONS: the versions and delete
+	// markers listed); Bytes the object bytes moved.
 	Objects         int64   `json:"objects"`
 	Bytes           int64   `json:"bytes"`
 	DurationSeconds float64 `json:"duration_seconds"`
@@ -153,7 +154,7 @@ func WriteTable(w io.Writer, results []Result) error {
 			phase += "*"
 		}
 		mibs := fmt.Sprintf("%.2f", r.MiBPerSecond)
-		if r.Phase == PhaseList || r.Phase == PhaseDelete {
+		if listing(r.Phase) || r.Phase == PhaseDelete {
 			mibs = "-" // no object bytes move
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.2fs\t%s\t%.1f\t%s\t%s\t%s\t%s\t%d\t\n",

@@ -15,10 +15,11 @@ import (
 // bucket, if this run created it). It returns one Result per phase that
 // ran.
 //
-// Phases that read or delete (get, mixed, list, delete) need objects: when
-// none have been written yet, Run first writes some without measuring them
-// (cfg.Ops of them, or enough for a few hundred MiB, between Concurrency
-// and 1000).
+// Phases that read or delete (get, mixed, list, listversions, delete) need
+// objects: when none have been written yet, Run first writes some without
+// measuring them (cfg.Ops of them, or enough for a few hundred MiB,
+// between Concurrency and 1000). A list phase writes none when the prefix
+// already holds objects: it walks that data set.
 //
 // When ctx is cancelled, the phase in progress stops, its Result is marked
 // Interrupted, clean-up still runs (bounded by its own timeout) and Run
@@ -42,7 +43,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		if phase != PhasePut && len(r.live) == 0 {
+		if phase != PhasePut && len(r.live) == 0 && !(listing(phase) && r.existing) {
 			if err = r.prepare(ctx, phase); err != nil {
 				break
 			}
@@ -65,6 +66,9 @@ type runner struct {
 	data *dataSet
 	next atomic.Int64 // index of the next new object
 	live []int64      // objects that exist, in the order they were written
+	// existing: the prefix held objects before the run wrote any (a list
+	// phase found them), so walks are checked against each other.
+	existing bool
 
 	outMu       sync.Mutex   // serialises progress lines and notes
 	verifyNotes atomic.Int64 // verification failures logged so far
@@ -89,8 +93,21 @@ func (r *runner) logf(format string, args ...any) {
 	fmt.Fprintf(r.cfg.Log, "bench: "+format+"\n", args...)
 }
 
-// prepare writes objects, unmeasured, for a phase that needs some.
+// prepare writes objects, unmeasured, for a phase that needs some. A list
+// phase first looks at the prefix: if it holds objects already, it writes
+// none and marks the run's data set as existing.
 func (r *runner) prepare(ctx context.Context, phase Phase) error {
+	if listing(phase) {
+		found, err := r.probe(ctx, phase)
+		switch {
+		case err != nil:
+			r.logf("could not look for objects under %s/ (%v); writing some", r.cfg.Prefix, err)
+		case found:
+			r.existing = true
+			r.logf("%s/ already holds objects: the %s phase walks them and writes none (every complete walk must find what the first one found)", r.cfg.Prefix, phase)
+			return nil
+		}
+	}
 	n := r.cfg.Ops
 	if n == 0 {
 		n = 256 << 20 / max(r.cfg.Size, 1)
@@ -110,6 +127,16 @@ func (r *runner) prepare(ctx context.Context, phase Phase) error {
 	return nil
 }
 
+// probe reports whether the prefix holds anything the phase lists.
+func (r *runner) probe(ctx context.Context, phase Phase) (bool, error) {
+	if phase == PhaseListVersions {
+		page, err := r.c.listVersions(ctx, r.cfg.Prefix+"/", "", "", 1)
+		return len(page.Entries) > 0, err
+	}
+	page, err := r.c.list(ctx, r.cfg.Prefix+"/", "", 1)
+	return len(page.Contents) > 0, err
+}
+
 func firstSample(res Result) string {
 	for c, m := range res.ErrorSamples {
 		return c + ": " + m
@@ -125,6 +152,10 @@ type phaseRun struct {
 	limit    int64     // operations; 0: none
 	base     []int64   // r.live at the start; read-only during the phase
 	claimed  atomic.Int64
+	// firstWalk is the count of the phase's first complete walk plus one
+	// (0: none has ended yet); over an existing data set every walk must
+	// find as many.
+	firstWalk atomic.Int64
 
 	// For the progress line.
 	doneOps, doneErrs, doneBytes atomic.Int64
@@ -227,7 +258,7 @@ func (r *runner) cleanup(ctx context.Context, bucketCreated bool) {
 	var listErr error
 	token := ""
 	for {
-		page, err := r.c.list(ctx, r.cfg.Prefix+"/", token)
+		page, err := r.c.list(ctx, r.cfg.Prefix+"/", token, r.cfg.pageKeys)
 		if err != nil {
 			listErr = err
 			break

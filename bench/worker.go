@@ -29,8 +29,12 @@ type worker struct {
 }
 
 type listWalk struct {
-	token string // continuation token of the next page; "" starts a walk
-	keys  int64  // keys seen so far in this walk
+	token string // ListObjectsV2: continuation token of the next page; "" starts a walk
+	// ListObjectVersions: where the next page starts ("": the start), and
+	// the key of the last entry seen (a key's latest entry comes first).
+	keyMarker, vidMarker, lastKey string
+	count                         int64 // keys, or versions and delete markers, seen so far
+	current                       int64 // ListObjectVersions: keys seen whose latest entry is a version
 }
 
 func newWorker(r *runner, p *phaseRun, id int, expectOps int64) *worker {
@@ -98,6 +102,8 @@ func (w *worker) op(n int64) outcome {
 		return o
 	case PhaseList:
 		return w.list()
+	case PhaseListVersions:
+		return w.listVersions()
 	case PhaseDelete:
 		i := w.p.base[n]
 		o := w.del(i)
@@ -204,26 +210,70 @@ func firstDiff(got, want []byte) int64 {
 	return -1
 }
 
-// list fetches the next page of this worker's walk over the prefix. At the
-// end of a walk, the keys seen must be the objects written.
+// list fetches the next ListObjectsV2 page of this worker's walk over the
+// prefix.
 func (w *worker) list() outcome {
 	lw := &w.walk
-	page, err := w.r.c.list(w.p.ctx, w.r.cfg.Prefix+"/", lw.token)
+	page, err := w.r.c.list(w.p.ctx, w.r.cfg.Prefix+"/", lw.token, w.r.cfg.pageKeys)
 	if err != nil {
 		*lw = listWalk{}
 		return outcome{err: err}
 	}
-	lw.keys += int64(len(page.Contents))
-	o := outcome{objects: int64(len(page.Contents))}
+	n := int64(len(page.Contents))
+	lw.count += n
+	o := outcome{objects: n}
 	if page.IsTruncated {
 		lw.token = page.NextContinuationToken
 		return o
 	}
-	seen := lw.keys
-	*lw = listWalk{}
-	if want := int64(len(w.p.base)); seen != want {
+	return w.endWalk(o, "LIST", lw.count, lw.count, "keys")
+}
+
+// listVersions fetches the next ListObjectVersions page of this worker's
+// walk over the prefix; versions and delete markers count as objects.
+func (w *worker) listVersions() outcome {
+	lw := &w.walk
+	page, err := w.r.c.listVersions(w.p.ctx, w.r.cfg.Prefix+"/", lw.keyMarker, lw.vidMarker, w.r.cfg.pageKeys)
+	if err != nil {
+		*lw = listWalk{}
+		return outcome{err: err}
+	}
+	for _, e := range page.Entries {
+		if e.Key != lw.lastKey { // the key's latest entry
+			lw.lastKey = e.Key
+			if !e.DeleteMarker {
+				lw.current++
+			}
+		}
+	}
+	n := int64(len(page.Entries))
+	lw.count += n
+	o := outcome{objects: n}
+	if page.IsTruncated {
+		lw.keyMarker, lw.vidMarker = page.NextKeyMarker, page.NextVersionIDMarker
+		return o
+	}
+	return w.endWalk(o, "LISTVERSIONS", lw.current, lw.count, "versions and delete markers")
+}
+
+// endWalk checks a walk that has just ended with operation o: over the
+// run's own objects it must have found every object written (objects: the
+// keys, or the keys whose latest entry is a version); over an existing
+// data set, as many entries (total, named what) as the phase's first
+// complete walk.
+func (w *worker) endWalk(o outcome, op string, objects, total int64, what string) outcome {
+	w.walk = listWalk{}
+	if w.r.existing {
+		w.p.firstWalk.CompareAndSwap(0, total+1)
+		if want := w.p.firstWalk.Load() - 1; total != want {
+			o.code = CodeListMismatch
+			o.err = fmt.Errorf("bench: %s %s/ found %d %s, the phase's first walk %d", op, w.r.cfg.Prefix, total, what, want)
+		}
+		return o
+	}
+	if want := int64(len(w.p.base)); objects != want {
 		o.code = CodeListMismatch
-		o.err = fmt.Errorf("bench: LIST %s/ found %d keys, %d objects were written", w.r.cfg.Prefix, seen, want)
+		o.err = fmt.Errorf("bench: %s %s/ found %d objects, %d were written", op, w.r.cfg.Prefix, objects, want)
 	}
 	return o
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/ecstore/ecstore/server"
 )
 
-const benchUsage = `Usage: ecstore bench [--endpoint URL] [--phases put,get,mixed,list,delete]
+const benchUsage = `Usage: ecstore bench [--endpoint URL] [--phases put,get,mixed,list,listversions,delete]
                     [--size 1MiB] [--concurrency N] (--duration 30s | --ops N) [flags]
 
 Load-tests any S3 endpoint (ecstore, MinIO, AWS): each phase runs
@@ -22,11 +22,16 @@ Load-tests any S3 endpoint (ecstore, MinIO, AWS): each phase runs
 then reports operations, errors by S3 code, MiB/s (2^20 bytes per second),
 objects/s and latency percentiles. Phases:
 
-  put     write new objects
-  get     read the objects written, a sample (--verify-sample) checked byte for byte
-  mixed   60% GET, 30% PUT of new objects, 10% DELETE of objects PUT in the phase
-  list    ListObjectsV2 walks over the run's prefix, pages of 1000 keys
-  delete  delete the objects written
+  put           write new objects
+  get           read the objects written, a sample (--verify-sample) checked byte for byte
+  mixed         60% GET, 30% PUT of new objects, 10% DELETE of objects PUT in the phase
+  list          ListObjectsV2 walks over the run's prefix, pages of 1000 keys
+  listversions  ListObjectVersions walks over the run's prefix, pages of 1000
+                versions and delete markers (obj/s: versions/s)
+  delete        delete the objects written
+
+The list phases walk a prefix that already holds objects (--prefix, with
+--keep) without writing any; otherwise they first write --ops objects.
 
 Objects go to BUCKET/bench-<timestamp>/obj-NNNNNNNN; the bucket is created
 if missing, and everything is deleted at the end unless --keep. Sizes take
@@ -52,11 +57,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "region to sign for, and of a bucket created")
 	fs.StringVar(&cfg.Bucket, "bucket", cfg.Bucket, "bucket for the run's objects, created if missing")
 	prefix := fs.String("prefix", "", "key prefix (default bench-<UTC timestamp>)")
-	phases := fs.String("phases", "put,get,delete", "phases to run, in order: put, get, mixed, list, delete, or all")
+	phases := fs.String("phases", "put,get,delete", "phases to run, in order: put, get, mixed, list, listversions, delete, or all")
 	size := fs.String("size", bench.FormatSize(cfg.Size), "object size: 4KiB, 1MiB, 64MiB, 1000, 10MB, ...")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "workers, each with one request in flight")
 	duration := fs.Duration("duration", 0, "length of each phase (default 30s unless --ops is given)")
-	fs.Int64Var(&cfg.Ops, "ops", 0, "operations per phase (for list: pages)")
+	fs.Int64Var(&cfg.Ops, "ops", 0, "operations per phase (for list and listversions: pages)")
 	randomData := fs.Bool("random-data", true, "send random bytes (generated once, before the run)")
 	fixedData := fs.Bool("fixed-data", false, "send one repeated byte instead of random data")
 	fs.Float64Var(&cfg.VerifySample, "verify-sample", cfg.VerifySample, "fraction of GETs compared byte for byte with what was written (0: none)")
