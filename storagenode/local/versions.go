@@ -25,7 +25,13 @@ import (
 
 // versionPrefix is the prefix of every noncurrent version key of key.
 func versionPrefix(bucket, key string) []byte {
-	p := kindPrefix('v', bucket)
+	return appendVersionPrefix(kindPrefix('v', bucket), key)
+}
+
+// appendVersionPrefix appends to bucketPrefix (kindPrefix('v', bucket))
+// what versionPrefix adds to it for key.
+func appendVersionPrefix(bucketPrefix []byte, key string) []byte {
+	p := bucketPrefix
 	for i := 0; i < len(key); i++ {
 		if key[i] == 0 {
 			p = append(p, 0, 0xff)
@@ -258,6 +264,16 @@ func (d *Drive) ListVersions(ctx context.Context, bucket, prefix, afterKey, afte
 	ob := len(kindPrefix('o', bucket))
 	stop := errors.New("full")
 	var key []storagenode.ObjectEntry // the versions of one key, reused
+	// The object keys come in key order, and so do their version keys
+	// (esc keeps the order): vit only moves forward. It is sought only
+	// when it stands before the key's version prefix; where it already
+	// stands at or past it (it does after the previous key's versions,
+	// at the next key that has any), the key has versions exactly when
+	// vit's key has the prefix: most keys, those without noncurrent
+	// versions, cost no seek.
+	vb := kindPrefix('v', bucket)
+	vp := vb // the version prefix of the key listed, in a reused buffer
+	sought := false
 	err = scanRaw(ctx, snap, lower, upper, 0, func(k, v []byte) error {
 		name := string(k[ob:])
 		cur, err := decodeEntry(v)
@@ -265,8 +281,12 @@ func (d *Drive) ListVersions(ctx context.Context, bucket, prefix, afterKey, afte
 			return fmt.Errorf("%w (index key %q)", err, k)
 		}
 		key = append(key[:0], cur)
-		vp := versionPrefix(bucket, name)
-		for ok := vit.SeekGE(vp); ok && bytes.HasPrefix(vit.Key(), vp); ok = vit.Next() {
+		vp = appendVersionPrefix(vp[:len(vb)], name)
+		ok := vit.Valid()
+		if !sought || ok && bytes.Compare(vit.Key(), vp) < 0 {
+			ok, sought = vit.SeekGE(vp), true
+		}
+		for ; ok && bytes.HasPrefix(vit.Key(), vp); ok = vit.Next() {
 			val, err := vit.ValueAndErr()
 			if err != nil {
 				return err
