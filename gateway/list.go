@@ -17,21 +17,26 @@ const listBatch = 1000
 
 // cursor walks one drive's sorted metadata index in batches of entries.
 type cursor struct {
-	ctx    context.Context
-	d      storagenode.Drive
-	bucket string
-	prefix string
-	after  string // the last key read from the drive, or where the walk starts
-	limit  int    // entries per scan
-	buf    []storagenode.ObjectEntry
-	done   bool
-	err    error
+	ctx     context.Context
+	d       storagenode.Drive
+	bucket  string
+	prefix  string
+	after   string // the last key read from the drive, or where the walk starts
+	limit   int    // entries of the next scan
+	scanned bool   // the first scan is done: later ones are sized by need
+	need    *int   // keys the listing still needs (nil, 0: read listBatch); see batchFor
+	buf     []storagenode.ObjectEntry
+	done    bool
+	err     error
 }
 
 // fill reads the next batch when the buffer is empty.
 func (c *cursor) fill() {
 	if len(c.buf) > 0 || c.done {
 		return
+	}
+	if c.scanned && c.need != nil {
+		c.limit = batchFor(*c.need)
 	}
 	es, err := c.d.ListEntries(c.ctx, c.bucket, c.prefix, c.after, c.limit)
 	if err != nil {
@@ -43,7 +48,20 @@ func (c *cursor) fill() {
 	if len(es) > 0 {
 		c.after = es[len(es)-1].Key
 	}
-	c.limit = listBatch
+	c.limit, c.scanned = listBatch, true
+}
+
+// batchFor is the size of a later scan when a listing still needs need
+// keys: a little more than that (keys the listing skips, as delete
+// markers and versions not whole, cost a few more), never more than
+// listBatch. Without it a page that needs 53 more keys after its first
+// scan (a twentieth of its keys deleted: their current versions are
+// delete markers) had every drive read 1000.
+func batchFor(need int) int {
+	if need <= 0 {
+		return listBatch
+	}
+	return min(listBatch, need+need/4+32)
 }
 
 // peek returns the cursor's next entry, or nil at the end.
@@ -87,6 +105,7 @@ type merger struct {
 	bucket string
 	prefix string
 	cur    []*cursor
+	need   int                        // keys the listing still needs, 0 if it does not say (batchFor)
 	rest   []storagenode.Drive        // drives not read (yet); nil when all are
 	last   string                     // every key <= last is behind the merge
 	recs   []*storagenode.ObjectEntry // the current key's entries, reused
@@ -168,7 +187,7 @@ func chooseSubset(drives []storagenode.Drive, r int) (read, rest []storagenode.D
 func (m *merger) open(drives []storagenode.Drive, after string, batch int) {
 	cs := make([]*cursor, len(drives))
 	for i, d := range drives {
-		cs[i] = &cursor{ctx: m.ctx, d: d, bucket: m.bucket, prefix: m.prefix, after: after, limit: batch}
+		cs[i] = &cursor{ctx: m.ctx, d: d, bucket: m.bucket, prefix: m.prefix, after: after, limit: batch, need: &m.need}
 	}
 	fanout(drives, func(i int, _ storagenode.Drive) error { cs[i].fill(); return nil })
 	m.cur = append(m.cur, cs...)
@@ -332,6 +351,7 @@ func (l *Layer) ListObjects(ctx context.Context, bucket string, p s3api.ListPara
 	res.Objects = make([]s3api.ObjectInfo, 0, min(max(p.MaxKeys, 0), listBatch))
 	n := 0
 	for {
+		m.need = p.MaxKeys - n + 1 // and one more, to learn whether it is truncated
 		_, e, ok := m.next()
 		if !ok {
 			break

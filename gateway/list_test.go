@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -390,4 +391,48 @@ func BenchmarkListObjectsLocal(b *testing.B) {
 		}
 	}
 	benchListPages(b, l)
+}
+
+// limitRecorder records the limits of a drive's ListEntries calls.
+type limitRecorder struct {
+	storagenode.Drive
+	mu     sync.Mutex
+	limits []int
+}
+
+func (d *limitRecorder) ListEntries(ctx context.Context, bucket, prefix, after string, limit int) ([]storagenode.ObjectEntry, error) {
+	d.mu.Lock()
+	d.limits = append(d.limits, limit)
+	d.mu.Unlock()
+	return d.Drive.ListEntries(ctx, bucket, prefix, after, limit)
+}
+
+// TestListLaterScansSized: once a page's first scan (the page and one key)
+// falls short because some keys are deleted (delete markers current), the
+// next scan of each drive asks for about what the page still needs, not
+// for another listBatch.
+func TestListLaterScansSized(t *testing.T) {
+	var recs []*limitRecorder
+	lc := newListCluster(t, 6, 4, 2, func(_ int, d storagenode.Drive) storagenode.Drive {
+		r := &limitRecorder{Drive: d}
+		recs = append(recs, r)
+		return r
+	})
+	for i := range 1100 {
+		rec := record(fmt.Sprintf("k%04d", i), "v", i)
+		rec.DeleteMarker = i%20 == 5 // 55 keys deleted
+		lc.place(t, rec, 0, 1, 2, 3, 4, 5)
+	}
+	res, err := lc.Layer.ListObjects(context.Background(), "bkt", s3api.ListParams{MaxKeys: 1000})
+	if err != nil || len(res.Objects) != 1000 || !res.IsTruncated {
+		t.Fatalf("page: %d objects, truncated %v, %v", len(res.Objects), res.IsTruncated, err)
+	}
+	for i, r := range recs {
+		for j, limit := range r.limits {
+			if j == 0 && limit != 1001 || j > 0 && limit > 200 {
+				t.Errorf("drive %d scanned with limits %v; want 1001, then about the 56 keys still needed", i, r.limits)
+				break
+			}
+		}
+	}
 }

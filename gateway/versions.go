@@ -66,35 +66,108 @@ func versionBefore(a, b *storagenode.ObjectEntry) bool {
 }
 
 // vmerger yields each version the drives hold once, with how many drives
-// hold it, in listing order. It reads every drive.
+// hold it, in listing order.
+//
+// It reads every drive, or, when that is safe, a subset, by the rule of
+// merger (list.go): when every object is placed on every drive, a version
+// whole on k drives has a record on at least one of any r = max(k, m+1),
+// and one that none of the r drives holds is on fewer than k: not whole.
+// So while every version the r drives hold is held by all of them, those
+// are exactly the whole versions. The first version that is not (a drive
+// missed a write, a write lost its quorum, a drive fails) opens cursors on
+// the other drives, from the last version handed out, before it is
+// counted; from there on every drive is read. (A version the other drives
+// then show again, from before that point, is held by those drives alone:
+// fewer than k, never listed.)
 type vmerger struct {
 	cur []*vcursor
+	// rest are the drives not read yet (nil when all are); opening them
+	// needs what the cursors were made with.
+	rest           []storagenode.Drive
+	ctx            context.Context
+	bucket, prefix string
+	// lastKey and lastVID are where the walk stands: the last version
+	// handed out or skipped (S3 version id; "" for after the whole key).
+	lastKey, lastVID string
+}
+
+// newVMerger opens cursors on the drives a listing of bucket's versions
+// under prefix needs, after (afterKey, afterVID), first batches of batch
+// versions (see vmerger).
+func (l *Layer) newVMerger(ctx context.Context, bucket, prefix, afterKey, afterVID string, batch int) *vmerger {
+	t := l.topo()
+	read := t.drives
+	m := &vmerger{ctx: ctx, bucket: bucket, prefix: prefix, lastKey: afterKey, lastVID: afterVID}
+	if r := l.listReadCount(t); r < len(read) {
+		read, m.rest = chooseSubset(read, r)
+	}
+	m.open(read, batch)
+	return m
+}
+
+// open adds cursors on drives, from where the walk stands, and reads their
+// first batches in parallel.
+func (m *vmerger) open(drives []storagenode.Drive, batch int) {
+	cs := make([]*vcursor, len(drives))
+	for i, d := range drives {
+		cs[i] = &vcursor{ctx: m.ctx, d: d, bucket: m.bucket, prefix: m.prefix, afterKey: m.lastKey, afterVID: m.lastVID, limit: batch}
+	}
+	fanout(drives, func(i int, _ storagenode.Drive) error { cs[i].fill(); return nil })
+	m.cur = append(m.cur, cs...)
+}
+
+// widen starts reading the drives not read so far.
+func (m *vmerger) widen() {
+	ds := m.rest
+	m.rest = nil
+	m.open(ds, listBatch)
 }
 
 // next returns the next version and how many drives hold it; ok false at
 // the end.
 func (m *vmerger) next() (e storagenode.ObjectEntry, holders int, ok bool) {
-	var first *storagenode.ObjectEntry
-	for _, c := range m.cur {
-		if h := c.peek(); h != nil && (first == nil || versionBefore(h, first)) {
-			first = h
+	for {
+		var first *storagenode.ObjectEntry
+		failed := false
+		for _, c := range m.cur {
+			if h := c.peek(); h != nil && (first == nil || versionBefore(h, first)) {
+				first = h
+			}
+			failed = failed || c.err != nil
 		}
+		if m.rest != nil && (failed || first != nil && m.holders(first) < len(m.cur)) {
+			m.widen()
+			continue
+		}
+		if first == nil {
+			return e, 0, false
+		}
+		e = *first
+		for _, c := range m.cur {
+			if h := c.peek(); h != nil && h.Key == e.Key && h.VersionID == e.VersionID {
+				holders++
+				c.buf = c.buf[1:]
+			}
+		}
+		m.lastKey, m.lastVID = e.Key, s3VersionID(e.Versioned, e.VersionID)
+		return e, holders, true
 	}
-	if first == nil {
-		return e, 0, false
-	}
-	e = *first
+}
+
+// holders counts the cursors whose next version is e's.
+func (m *vmerger) holders(e *storagenode.ObjectEntry) int {
+	n := 0
 	for _, c := range m.cur {
 		if h := c.peek(); h != nil && h.Key == e.Key && h.VersionID == e.VersionID {
-			holders++
-			c.buf = c.buf[1:]
+			n++
 		}
 	}
-	return e, holders, true
+	return n
 }
 
 // skipKeys drops every version of keys that start with p.
 func (m *vmerger) skipKeys(p string) {
+	m.lastKey, m.lastVID = p+"\xff", ""
 	for _, c := range m.cur {
 		for {
 			h := c.peek()
@@ -120,8 +193,6 @@ func (l *Layer) ListObjectVersions(ctx context.Context, bucket string, p s3api.L
 	if _, err := l.bucket(ctx, bucket); err != nil {
 		return res, err
 	}
-	all := l.topo().drives
-	m := &vmerger{}
 	batch := min(max(p.MaxKeys, 1), listBatch) + 1
 	afterKey, afterVID := p.KeyMarker, p.VersionIDMarker
 	if p.KeyMarker == "" {
@@ -134,11 +205,14 @@ func (l *Layer) ListObjectVersions(ctx context.Context, bucket string, p s3api.L
 			afterKey += "\xff"
 		}
 	}
-	for _, d := range all {
-		m.cur = append(m.cur, &vcursor{ctx: ctx, d: d, bucket: bucket, prefix: p.Prefix, afterKey: afterKey, afterVID: afterVID, limit: batch})
+	m := l.newVMerger(ctx, bucket, p.Prefix, afterKey, afterVID, batch)
+	for _, c := range m.cur {
+		if m.rest != nil && c.err != nil {
+			m.widen() // a drive of the subset did not answer: read them all
+			break
+		}
 	}
-	fanout(all, func(i int, _ storagenode.Drive) error { m.cur[i].fill(); return nil })
-	answered := 0
+	answered, all := 0, l.topo().drives
 	for _, c := range m.cur {
 		if c.err == nil {
 			answered++
@@ -162,11 +236,23 @@ func (l *Layer) ListObjectVersions(ctx context.Context, bucket string, p s3api.L
 			}
 			pending, holders = append(pending, e), append(holders, h)
 		}
-		for i, e := range pending {
-			if s3VersionID(e.Versioned, e.VersionID) == afterVID {
-				pending, holders = pending[i+1:], holders[i+1:]
-				break
+		// Drop the marker and what sorts before it (by version order, not
+		// position: after the merger widens, the drives opened then show
+		// the key again from its start).
+		for _, e := range pending {
+			if s3VersionID(e.Versioned, e.VersionID) != afterVID {
+				continue
 			}
+			marker := e
+			var kp []storagenode.ObjectEntry
+			var kh []int
+			for j, e := range pending {
+				if versionBefore(&marker, &e) {
+					kp, kh = append(kp, e), append(kh, holders[j])
+				}
+			}
+			pending, holders = kp, kh
+			break
 		}
 	}
 	latestDone := afterVID != "" // the marker's key had its latest on an earlier page

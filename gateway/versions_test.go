@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -185,5 +187,59 @@ func TestListingStorageClass(t *testing.T) {
 	vs, err := l.ListObjectVersions(ctx, "bkt", s3api.ListVersionsParams{MaxKeys: 10})
 	if err != nil || len(vs.Versions) != 2 || vs.Versions[0].StorageClass != "REDUCED_REDUNDANCY" || vs.Versions[1].StorageClass != "" {
 		t.Fatalf("versions listed: %+v, %v", vs.Versions, err)
+	}
+}
+
+// TestListObjectVersionsSubset: the listing reads max(k, m+1) drives while
+// they agree and every drive from the first version they do not; whatever
+// the drives read and wherever the disagreement falls, it lists exactly
+// the versions at least k drives hold, in order, on whole pages and on
+// pages of every size. The records are spread at random: most versions on
+// every drive, some on 5, 4 (still whole), 3, 2 or 1 (not).
+func TestListObjectVersionsSubset(t *testing.T) {
+	lc := newListCluster(t, 6, 4, 2, nil)
+	r := rand.New(rand.NewPCG(7, 7))
+	var want []string
+	for i := range 80 {
+		key := fmt.Sprintf("k%03d", i)
+		n := 1 + r.IntN(4)
+		var lines []string
+		for v := range n {
+			rec := record(key, fmt.Sprintf("v%d", v), i*10+v)
+			rec.Versioned = true
+			holders := 6
+			if r.IntN(4) == 0 {
+				holders = 1 + r.IntN(5)
+			}
+			lc.place(t, rec, r.Perm(6)[:holders]...)
+			if holders >= 4 {
+				lines = append(lines, key+"@"+rec.VersionID)
+			}
+		}
+		slices.Reverse(lines) // newest first
+		if len(lines) > 0 {
+			lines[0] += "!"
+		}
+		want = append(want, lines...)
+	}
+	for try := range 30 {
+		got, _ := listVersionLines(t, lc.Layer, s3api.ListVersionsParams{MaxKeys: 1000})
+		if !slices.Equal(got, want) {
+			t.Fatalf("try %d: %d versions listed, want %d:\n got %v\nwant %v", try, len(got), len(want), got, want)
+		}
+		size := 1 + r.IntN(9)
+		var pages []string
+		p := s3api.ListVersionsParams{MaxKeys: size}
+		for range 1000 {
+			page, res := listVersionLines(t, lc.Layer, p)
+			pages = append(pages, page...)
+			if !res.IsTruncated {
+				break
+			}
+			p.KeyMarker, p.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
+		}
+		if !slices.Equal(pages, want) {
+			t.Fatalf("try %d, pages of %d:\n got %v\nwant %v", try, size, pages, want)
+		}
 	}
 }

@@ -22,6 +22,7 @@ type xmlAppender interface {
 var (
 	_ xmlAppender = listBucketResultV1{}
 	_ xmlAppender = listBucketResultV2{}
+	_ xmlAppender = listVersionsResult{}
 )
 
 // marshalXML encodes a response body (without the XML header). Give the
@@ -73,6 +74,54 @@ func (v listBucketResultV1) appendXML(b []byte) ([]byte, bool) {
 	b = appendElem(b, "IsTruncated", strconv.FormatBool(v.IsTruncated))
 	b = appendElemOmit(b, "EncodingType", v.EncodingType)
 	return appendListTail(b, v.Contents, v.CommonPrefixes)
+}
+
+func (v listVersionsResult) appendXML(b []byte) ([]byte, bool) {
+	n := 0
+	for i := range v.Entries {
+		n += 300 + len(v.Entries[i].Key) + len(v.Entries[i].ETag) // as appendContents
+	}
+	b = slices.Grow(b, n)
+	b = append(b, `<ListVersionsResult xmlns="`...)
+	b = appendEscaped(b, v.Xmlns)
+	b = append(b, `">`...)
+	b = appendElem(b, "Name", v.Name)
+	b = appendTextElem(b, "Prefix", v.Prefix)
+	b = appendTextElem(b, "KeyMarker", v.KeyMarker)
+	b = appendElem(b, "VersionIdMarker", v.VersionIDMarker)
+	b = appendTextElemOmit(b, "NextKeyMarker", v.NextKeyMarker)
+	b = appendElemOmit(b, "NextVersionIdMarker", v.NextVersionIDMarker)
+	b = appendInt(b, "MaxKeys", int64(v.MaxKeys))
+	b = appendTextElemOmit(b, "Delimiter", v.Delimiter)
+	b = appendElem(b, "IsTruncated", strconv.FormatBool(v.IsTruncated))
+	b = appendElemOmit(b, "EncodingType", v.EncodingType)
+	for i := range v.Entries {
+		e := &v.Entries[i]
+		name := e.XMLName.Local
+		if e.XMLName.Space != "" || name != "Version" && name != "DeleteMarker" {
+			return b, false
+		}
+		b = append(b, '<')
+		b = append(b, name...)
+		b = append(b, '>')
+		b = appendTextElem(b, "Key", e.Key)
+		b = appendElem(b, "VersionId", e.VersionID)
+		b = appendElem(b, "IsLatest", strconv.FormatBool(e.IsLatest))
+		b = appendElem(b, "LastModified", e.LastModified)
+		b = appendElemOmit(b, "ETag", e.ETag)
+		if e.Size != nil {
+			b = appendInt(b, "Size", *e.Size)
+		}
+		b = appendElemOmit(b, "StorageClass", e.StorageClass)
+		b = append(b, `<Owner>`...)
+		b = appendElem(b, "ID", e.Owner.ID)
+		b = appendElem(b, "DisplayName", e.Owner.DisplayName)
+		b = append(b, `</Owner></`...)
+		b = append(b, name...)
+		b = append(b, '>')
+	}
+	b = appendPrefixes(b, v.CommonPrefixes)
+	return append(b, `</ListVersionsResult>`...), true
 }
 
 // appendListOpen and appendListTail write what both versions of
