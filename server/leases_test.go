@@ -16,11 +16,20 @@ import (
 	"github.com/ecstore/ecstore/storagenode/local"
 )
 
-// failingRenewals is a lease store whose renewals fail (the group is
-// out of reach) once fail is set.
+// failingRenewals is a lease store whose renewals and grants fail (the
+// group is out of reach) once fail is set. (With grants still served, the
+// holder that stopped its job could be granted its own lease again at
+// once and restart the job between two looks of the test.)
 type failingRenewals struct {
 	leaseStore
 	fail atomic.Bool
+}
+
+func (f *failingRenewals) AcquireLease(ctx context.Context, job, holder string, ttl time.Duration) (uint64, error) {
+	if f.fail.Load() {
+		return 0, errors.New("no majority")
+	}
+	return f.leaseStore.AcquireLease(ctx, job, holder, ttl)
 }
 
 func (f *failingRenewals) RenewLease(ctx context.Context, job, holder string, token uint64, ttl time.Duration) error {
