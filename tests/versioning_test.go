@@ -508,6 +508,32 @@ func TestVersioningCluster(t *testing.T) {
 	if err := gws[1].SetBucketVersioning(ctx, bucket, minio.BucketVersioningConfiguration{Status: "Enabled"}); err != nil {
 		t.Fatal(err)
 	}
+	// The other gateway's data path reads its copy of the bucket table,
+	// which follows the metadata group within moments (S3 too asks to wait
+	// after turning versioning on): wait until a PUT through each gateway
+	// gets a version id, then remove the probes.
+	for gi, g := range gws {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			info, err := g.PutObject(ctx, bucket, "probe", bytes.NewReader(nil), 0, minio.PutObjectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.VersionID != "" && info.VersionID != "null" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("gateway%d still writes unversioned 10 s after versioning was turned on", gi+1)
+			}
+		}
+	}
+	for o := range gws[0].ListObjects(ctx, bucket, minio.ListObjectsOptions{WithVersions: true, Prefix: "probe"}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if err := gws[0].RemoveObject(ctx, bucket, "probe", minio.RemoveObjectOptions{VersionID: o.VersionID}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	type version struct {
 		key, id string
 		data    []byte
