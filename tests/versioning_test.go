@@ -495,7 +495,9 @@ func TestObjectLockAWSCLI(t *testing.T) {
 // a node down every version still reads, and versions written then have
 // no shard on it; once newer versions cover those and a heal ran,
 // another node down: every version still reads back whole (the heal
-// rebuilt the noncurrent ones on the returned node).
+// rebuilt the noncurrent ones on the returned node), and a COMPLIANCE-
+// locked version written before the first node went down reads whole and
+// still refuses deletion with the governance bypass.
 func TestVersioningCluster(t *testing.T) {
 	parallelHeavy(t, 40*time.Second)
 	ctx := testCtx(t, 4*time.Minute)
@@ -576,6 +578,38 @@ func TestVersioningCluster(t *testing.T) {
 		}
 	}
 	readAll("all nodes up")
+	// A COMPLIANCE-locked version, in a bucket with object lock: written
+	// before node1 goes down and healed back onto it like the others
+	// (written through the gateway that made the bucket: the other one's
+	// copy of its settings may lag a moment).
+	const locked = "vlocked"
+	if err := gws[0].MakeBucket(ctx, locked, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
+		t.Fatal(err)
+	}
+	lockedData := randData(4242, 200_000)
+	compliance := minio.Compliance
+	until := time.Now().Add(time.Hour)
+	li, err := gws[0].PutObject(ctx, locked, "k", bytes.NewReader(lockedData), int64(len(lockedData)), minio.PutObjectOptions{Mode: compliance, RetainUntilDate: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLocked := func(what string) {
+		t.Helper()
+		for gi, g := range gws {
+			r, err := g.GetObject(ctx, locked, "k", minio.GetObjectOptions{VersionID: li.VersionID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			if err != nil || !bytes.Equal(got, lockedData) {
+				t.Fatalf("%s: the locked version through gateway%d: %d bytes, %v", what, gi+1, len(got), err)
+			}
+			err = g.RemoveObject(ctx, locked, "k", minio.RemoveObjectOptions{VersionID: li.VersionID, GovernanceBypass: true})
+			if minio.ToErrorResponse(err).Code != "AccessDenied" {
+				t.Fatalf("%s: deleting the COMPLIANCE version with bypass through gateway%d: %v, want AccessDenied", what, gi+1, err)
+			}
+		}
+	}
 	c.KillNode(0)
 	metaLeader(t, c, 0) // (listings confirm the bucket with the metadata group)
 	readAll("node1 down")
@@ -609,6 +643,7 @@ func TestVersioningCluster(t *testing.T) {
 	c.KillNode(1)
 	metaLeader(t, c, 1)
 	readAll("node2 down after node1 was healed")
+	checkLocked("node2 down after node1 was healed")
 	t.Logf("%d versions of 12 keys read back whole through both gateways with a node down, before and after a heal", len(all))
 }
 
