@@ -36,8 +36,13 @@ def shape(s3, bucket, key):
     for _, vid, marker in entries:
         if marker:
             out.append("m")
-        else:
-            out.append(s3.get_object(Bucket=bucket, Key=key, VersionId=vid)["Body"].read().decode())
+            continue
+        # The lifecycle worker may remove a version between the listing
+        # and this read: then it is not there any more.
+        st, code, r, _ = call(s3.get_object, Bucket=bucket, Key=key, VersionId=vid)
+        if code == "NoSuchVersion":
+            continue
+        out.append(r["Body"].read().decode() if r else "error %s %s" % (st, code))
     return " ".join(out)
 
 

@@ -81,6 +81,9 @@ func TestLifecycleCrash(t *testing.T) {
 				}
 				got, err := io.ReadAll(r)
 				r.Close()
+				if code := minio.ToErrorResponse(err).Code; !strings.HasPrefix(o.Key, "keep/") && (code == "NoSuchVersion" || code == "NoSuchKey") {
+					continue // a rule's version, removed by the worker since the listing
+				}
 				if err != nil || int64(len(got)) != o.Size {
 					t.Fatalf("%s: listed version %s/%s %s reads %d bytes, %v; listed %d", what, b, o.Key, o.VersionID, len(got), err, o.Size)
 				}
