@@ -28,6 +28,12 @@ func versionIDs(t *testing.T, d storagenode.Drive, prefix, afterKey, afterVersio
 	t.Helper()
 	es, err := d.ListVersions(ctx(), "bkt", prefix, afterKey, afterVersion, limit)
 	noErr(t, err, "ListVersions")
+	return VersionLines(es)
+}
+
+// VersionLines writes listing entries as "key@vid" ("key@vid*" for a
+// delete marker), for comparisons in tests.
+func VersionLines(es []storagenode.ObjectEntry) []string {
 	var out []string
 	for _, e := range es {
 		s := e.Key + "@" + e.VersionID

@@ -185,6 +185,45 @@ func BenchmarkDecodeEntry(b *testing.B) {
 	})
 }
 
+// coldIndex opens a drive in a temporary folder with the bucket "bench",
+// and returns it with set, which stores a record under an index key in
+// large unsynced batches, and done, which commits the last batch and
+// compacts the index (as a settled index is), for the cold listing
+// benchmarks.
+func coldIndex(b *testing.B) (d *Drive, set func(k []byte, v any), done func()) {
+	d, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	if err := d.MakeBucket(context.Background(), "bench", time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	batch := d.db.NewBatch()
+	set = func(k []byte, v any) {
+		rec, err := encodeRecord(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = batch.Set(k, rec, nil)
+		if batch.Len() > 4<<20 {
+			if err := batch.Commit(pebble.NoSync); err != nil {
+				b.Fatal(err)
+			}
+			batch = d.db.NewBatch()
+		}
+	}
+	done = func() {
+		if err := batch.Commit(pebble.NoSync); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.db.Compact([]byte{0}, []byte{0xff}, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return d, set, done
+}
+
 // BenchmarkLocalListEntriesCold lists 1000-entry pages of a drive holding
 // more records than its block cache (200,000 records of about 300 bytes,
 // 32 MiB cache, compacted as a settled index is), as a drive of a large
@@ -194,36 +233,13 @@ func BenchmarkDecodeEntry(b *testing.B) {
 // records per second.
 func BenchmarkLocalListEntriesCold(b *testing.B) {
 	const n = 200000
-	d, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
+	d, set, done := coldIndex(b)
 	ctx := context.Background()
-	if err := d.MakeBucket(ctx, "bench", time.Now()); err != nil {
-		b.Fatal(err)
-	}
-	batch := d.db.NewBatch()
 	for i := range n {
 		m := benchRecord(i)
-		v, err := encodeRecord(m)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_ = batch.Set(objectKey(m.Bucket, m.Key), v, nil)
-		if batch.Len() > 4<<20 {
-			if err := batch.Commit(pebble.NoSync); err != nil {
-				b.Fatal(err)
-			}
-			batch = d.db.NewBatch()
-		}
+		set(objectKey(m.Bucket, m.Key), m)
 	}
-	if err := batch.Commit(pebble.NoSync); err != nil {
-		b.Fatal(err)
-	}
-	if err := d.db.Compact([]byte{0}, []byte{0xff}, true); err != nil {
-		b.Fatal(err)
-	}
+	done()
 	for _, mode := range []string{"Entries", "Meta", "Raw"} {
 		b.Run(mode, func(b *testing.B) {
 			b.ReportAllocs()

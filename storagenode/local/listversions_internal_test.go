@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/cockroachdb/pebble"
 )
 
 // BenchmarkLocalListVersionsCold lists 1000-entry pages of ListVersions
@@ -17,29 +15,8 @@ import (
 // is versions (and delete markers) per second.
 func BenchmarkLocalListVersionsCold(b *testing.B) {
 	const n = 200000
-	d, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
+	d, set, done := coldIndex(b)
 	ctx := context.Background()
-	if err := d.MakeBucket(ctx, "bench", time.Now()); err != nil {
-		b.Fatal(err)
-	}
-	batch := d.db.NewBatch()
-	set := func(k []byte, v any) {
-		rec, err := encodeRecord(v)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_ = batch.Set(k, rec, nil)
-		if batch.Len() > 4<<20 {
-			if err := batch.Commit(pebble.NoSync); err != nil {
-				b.Fatal(err)
-			}
-			batch = d.db.NewBatch()
-		}
-	}
 	for i := range n {
 		cur := benchRecord(i)
 		cur.Versioned = true
@@ -61,12 +38,7 @@ func BenchmarkLocalListVersionsCold(b *testing.B) {
 			set(versionKey(m), m)
 		}
 	}
-	if err := batch.Commit(pebble.NoSync); err != nil {
-		b.Fatal(err)
-	}
-	if err := d.db.Compact([]byte{0}, []byte{0xff}, true); err != nil {
-		b.Fatal(err)
-	}
+	done()
 	b.ReportAllocs()
 	versions, afterKey, afterVID := 0, "", ""
 	start := time.Now()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/drivetest"
 )
 
 // TestListVersionsSparse: ListVersions over keys of which only some have
@@ -63,17 +64,7 @@ func TestListVersionsSparse(t *testing.T) {
 		}
 		return es
 	}
-	ids := func(es []storagenode.ObjectEntry) []string {
-		var out []string
-		for _, e := range es {
-			s := e.Key + "@" + e.VersionID
-			if e.DeleteMarker {
-				s += "*"
-			}
-			out = append(out, s)
-		}
-		return out
-	}
+	ids := drivetest.VersionLines
 	for _, prefix := range []string{"", "k0007", "k01", "k02"} {
 		var all []string
 		sorted := slices.Sorted(func(yield func(string) bool) {
