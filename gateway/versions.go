@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/ecstore/ecstore/s3api"
@@ -239,11 +240,8 @@ func (l *Layer) ListObjectVersions(ctx context.Context, bucket string, p s3api.L
 		// Drop the marker and what sorts before it (by version order, not
 		// position: after the merger widens, the drives opened then show
 		// the key again from its start).
-		for _, e := range pending {
-			if s3VersionID(e.Versioned, e.VersionID) != afterVID {
-				continue
-			}
-			marker := e
+		if i := slices.IndexFunc(pending, func(e storagenode.ObjectEntry) bool { return s3VersionID(e.Versioned, e.VersionID) == afterVID }); i >= 0 {
+			marker := pending[i]
 			var kp []storagenode.ObjectEntry
 			var kh []int
 			for j, e := range pending {
@@ -252,7 +250,6 @@ func (l *Layer) ListObjectVersions(ctx context.Context, bucket string, p s3api.L
 				}
 			}
 			pending, holders = kp, kh
-			break
 		}
 	}
 	latestDone := afterVID != "" // the marker's key had its latest on an earlier page

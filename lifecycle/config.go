@@ -20,6 +20,21 @@ var (
 	ErrNotImplemented = errors.New("lifecycle: not implemented")
 )
 
+// Error is a configuration Parse refuses: Kind is ErrMalformed, ErrInvalid
+// or ErrNotImplemented, Msg what is wrong, in words for the client.
+type Error struct {
+	Kind error
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Msg }
+func (e *Error) Unwrap() error { return e.Kind }
+
+// refuse makes an *Error.
+func refuse(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
 // S3's bounds.
 const (
 	MaxRules             = 1000
@@ -110,10 +125,10 @@ type AbortIncomplete struct {
 func Parse(data []byte) (*Configuration, error) {
 	var c Configuration
 	if err := xml.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, refuse(ErrMalformed, "%v", err)
 	}
 	if c.XMLName.Local != "LifecycleConfiguration" {
-		return nil, fmt.Errorf("%w: the root element is not LifecycleConfiguration", ErrMalformed)
+		return nil, refuse(ErrMalformed, "the root element is not LifecycleConfiguration")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -135,23 +150,28 @@ func Parse(data []byte) (*Configuration, error) {
 // Validate checks c as S3 checks a configuration it is given.
 func (c *Configuration) Validate() error {
 	if len(c.Rules) == 0 {
-		return fmt.Errorf("%w: a lifecycle configuration needs at least one Rule", ErrMalformed)
+		return refuse(ErrMalformed, "a lifecycle configuration needs at least one Rule")
 	}
 	if len(c.Rules) > MaxRules {
-		return fmt.Errorf("%w: at most %d rules are allowed", ErrInvalid, MaxRules)
+		return refuse(ErrInvalid, "at most %d rules are allowed", MaxRules)
 	}
 	ids := map[string]bool{}
 	for i := range c.Rules {
 		r := &c.Rules[i]
 		if err := r.validate(); err != nil {
-			if r.ID != "" {
-				return fmt.Errorf("rule %q: %w", r.ID, err)
+			var e *Error
+			if errors.As(err, &e) {
+				if r.ID != "" {
+					e.Msg = fmt.Sprintf("rule %q: %s", r.ID, e.Msg)
+				} else {
+					e.Msg = fmt.Sprintf("rule %d: %s", i+1, e.Msg)
+				}
 			}
-			return fmt.Errorf("rule %d: %w", i+1, err)
+			return err
 		}
 		if r.ID != "" {
 			if ids[r.ID] {
-				return fmt.Errorf("%w: rule ID %q is used by more than one rule; IDs must be unique", ErrInvalid, r.ID)
+				return refuse(ErrInvalid, "rule ID %q is used by more than one rule; IDs must be unique", r.ID)
 			}
 			ids[r.ID] = true
 		}
@@ -161,22 +181,22 @@ func (c *Configuration) Validate() error {
 
 func (r *Rule) validate() error {
 	if len(r.ID) > maxIDLen {
-		return fmt.Errorf("%w: the ID is longer than %d characters", ErrInvalid, maxIDLen)
+		return refuse(ErrInvalid, "the ID is longer than %d characters", maxIDLen)
 	}
 	if r.Status != statusEnabled && r.Status != statusDisabled {
-		return fmt.Errorf("%w: Status must be Enabled or Disabled", ErrMalformed)
+		return refuse(ErrMalformed, "Status must be Enabled or Disabled")
 	}
 	if len(r.Transitions) > 0 || len(r.NoncurrentTransitions) > 0 {
-		return fmt.Errorf("%w: transitions to other storage classes (ecstore has one storage class, STANDARD)", ErrNotImplemented)
+		return refuse(ErrNotImplemented, "transitions to other storage classes (ecstore has one storage class, STANDARD)")
 	}
 	if r.Prefix != nil && r.Filter != nil {
-		return fmt.Errorf("%w: a rule has a Filter or a Prefix, not both", ErrMalformed)
+		return refuse(ErrMalformed, "a rule has a Filter or a Prefix, not both")
 	}
 	if err := r.Filter.validate(); err != nil {
 		return err
 	}
 	if r.Expiration == nil && r.NoncurrentVersionExpiration == nil && r.AbortIncompleteMultipartUpload == nil {
-		return fmt.Errorf("%w: at least one action needs to be specified in a rule", ErrInvalid)
+		return refuse(ErrInvalid, "at least one action needs to be specified in a rule")
 	}
 	hasTags := r.Filter != nil && (r.Filter.Tag != nil || r.Filter.And != nil && len(r.Filter.And.Tags) > 0)
 	if e := r.Expiration; e != nil {
@@ -184,43 +204,43 @@ func (r *Rule) validate() error {
 		if e.Days != nil {
 			n++
 			if *e.Days <= 0 {
-				return fmt.Errorf("%w: 'Days' for Expiration action must be a positive integer", ErrInvalid)
+				return refuse(ErrInvalid, "'Days' for Expiration action must be a positive integer")
 			}
 		}
 		if e.Date != nil {
 			n++
 			d, err := parseDate(*e.Date)
 			if err != nil {
-				return fmt.Errorf("%w: 'Date' %q is not an ISO 8601 date", ErrInvalid, *e.Date)
+				return refuse(ErrInvalid, "'Date' %q is not an ISO 8601 date", *e.Date)
 			}
 			if d.Hour() != 0 || d.Minute() != 0 || d.Second() != 0 || d.Nanosecond() != 0 {
-				return fmt.Errorf("%w: 'Date' must be at midnight GMT", ErrInvalid)
+				return refuse(ErrInvalid, "'Date' must be at midnight GMT")
 			}
 		}
 		if e.ExpiredObjectDeleteMarker != nil {
 			n++
 			if hasTags {
-				return fmt.Errorf("%w: ExpiredObjectDeleteMarker cannot be specified with object tags", ErrInvalid)
+				return refuse(ErrInvalid, "ExpiredObjectDeleteMarker cannot be specified with object tags")
 			}
 		}
 		if n != 1 {
-			return fmt.Errorf("%w: an Expiration has exactly one of Days, Date and ExpiredObjectDeleteMarker", ErrMalformed)
+			return refuse(ErrMalformed, "an Expiration has exactly one of Days, Date and ExpiredObjectDeleteMarker")
 		}
 	}
 	if ne := r.NoncurrentVersionExpiration; ne != nil {
 		if ne.NoncurrentDays == nil || *ne.NoncurrentDays <= 0 {
-			return fmt.Errorf("%w: 'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer", ErrInvalid)
+			return refuse(ErrInvalid, "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer")
 		}
 		if n := ne.NewerNoncurrentVersions; n != nil && (*n <= 0 || *n > maxNewerNoncurrent) {
-			return fmt.Errorf("%w: 'NewerNoncurrentVersions' must be between 1 and %d", ErrInvalid, maxNewerNoncurrent)
+			return refuse(ErrInvalid, "'NewerNoncurrentVersions' must be between 1 and %d", maxNewerNoncurrent)
 		}
 	}
 	if a := r.AbortIncompleteMultipartUpload; a != nil {
 		if a.DaysAfterInitiation == nil || *a.DaysAfterInitiation <= 0 {
-			return fmt.Errorf("%w: 'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer", ErrInvalid)
+			return refuse(ErrInvalid, "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer")
 		}
 		if hasTags {
-			return fmt.Errorf("%w: AbortIncompleteMultipartUpload cannot be specified with Tags", ErrInvalid)
+			return refuse(ErrInvalid, "AbortIncompleteMultipartUpload cannot be specified with Tags")
 		}
 	}
 	return nil
@@ -237,7 +257,7 @@ func (f *Filter) validate() error {
 		}
 	}
 	if n > 1 {
-		return fmt.Errorf("%w: a Filter holds one condition; several go in And", ErrMalformed)
+		return refuse(ErrMalformed, "a Filter holds one condition; several go in And")
 	}
 	if f.Tag != nil {
 		if err := validTag(*f.Tag); err != nil {
@@ -251,7 +271,7 @@ func (f *Filter) validate() error {
 				return err
 			}
 			if keys[t.Key] {
-				return fmt.Errorf("%w: duplicate Tag Keys are not allowed", ErrInvalid)
+				return refuse(ErrInvalid, "duplicate Tag Keys are not allowed")
 			}
 			keys[t.Key] = true
 		}
@@ -263,9 +283,9 @@ func (f *Filter) validate() error {
 func validTag(t Tag) error {
 	switch {
 	case t.Key == "" || len([]rune(t.Key)) > maxTagKeyLen:
-		return fmt.Errorf("%w: a tag key must be 1 to %d characters", ErrInvalid, maxTagKeyLen)
+		return refuse(ErrInvalid, "a tag key must be 1 to %d characters", maxTagKeyLen)
 	case len([]rune(t.Value)) > maxTagValueLen:
-		return fmt.Errorf("%w: a tag value must be at most %d characters", ErrInvalid, maxTagValueLen)
+		return refuse(ErrInvalid, "a tag value must be at most %d characters", maxTagValueLen)
 	}
 	return nil
 }
@@ -273,11 +293,11 @@ func validTag(t Tag) error {
 func validSizes(gt, lt *int64) error {
 	switch {
 	case gt != nil && *gt < 0:
-		return fmt.Errorf("%w: ObjectSizeGreaterThan must not be negative", ErrInvalid)
+		return refuse(ErrInvalid, "ObjectSizeGreaterThan must not be negative")
 	case lt != nil && *lt <= 0:
-		return fmt.Errorf("%w: ObjectSizeLessThan must be a positive integer", ErrInvalid)
+		return refuse(ErrInvalid, "ObjectSizeLessThan must be a positive integer")
 	case gt != nil && lt != nil && *gt >= *lt:
-		return fmt.Errorf("%w: ObjectSizeGreaterThan must be less than ObjectSizeLessThan", ErrInvalid)
+		return refuse(ErrInvalid, "ObjectSizeGreaterThan must be less than ObjectSizeLessThan")
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/ecstore/ecstore/lifecycle"
 	"github.com/ecstore/ecstore/s3api"
@@ -229,14 +228,16 @@ func (s *Server) putBucketLifecycle(ctx context.Context, q *request) (*response,
 		return nil, err
 	}
 	c, err := lifecycle.Parse(data)
-	switch {
-	case errors.Is(err, lifecycle.ErrMalformed):
-		return nil, s3api.ErrMalformedXML.WithMessage("%s", lifecycleMessage(err))
-	case errors.Is(err, lifecycle.ErrInvalid):
-		return nil, s3api.ErrInvalidArgument.WithMessage("%s", lifecycleMessage(err))
-	case errors.Is(err, lifecycle.ErrNotImplemented):
-		return nil, s3api.ErrNotImplemented.WithMessage("Lifecycle %s are not implemented.", lifecycleMessage(err))
-	case err != nil:
+	if le := (*lifecycle.Error)(nil); errors.As(err, &le) {
+		switch le.Kind {
+		case lifecycle.ErrMalformed:
+			return nil, s3api.ErrMalformedXML.WithMessage("%s", le.Msg)
+		case lifecycle.ErrNotImplemented:
+			return nil, s3api.ErrNotImplemented.WithMessage("Lifecycle %s are not implemented.", le.Msg)
+		}
+		return nil, s3api.ErrInvalidArgument.WithMessage("%s", le.Msg)
+	}
+	if err != nil {
 		return nil, err
 	}
 	doc, err := json.Marshal(c)
@@ -247,15 +248,6 @@ func (s *Server) putBucketLifecycle(ctx context.Context, q *request) (*response,
 		return nil, err
 	}
 	return &response{}, nil
-}
-
-// lifecycleMessage is a Parse error without the package's prefix.
-func lifecycleMessage(err error) string {
-	msg := err.Error()
-	for _, e := range []error{lifecycle.ErrMalformed, lifecycle.ErrInvalid, lifecycle.ErrNotImplemented} {
-		msg = strings.Replace(msg, e.Error()+": ", "", 1)
-	}
-	return msg
 }
 
 func (s *Server) deleteBucketLifecycle(ctx context.Context, q *request) (*response, error) {
