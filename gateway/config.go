@@ -49,6 +49,9 @@ type Config struct {
 	// in shard files: one synced write per drive. Default DefaultInlineMax;
 	// negative disables.
 	InlineMax int64
+	// Keys seals the object keys of SSE-S3 versions (the key ring of
+	// --kms-key-file); nil refuses SSE-S3. SSE-C needs none.
+	Keys KeyRing
 	// RebalanceDelay is how long a rebalance waits after the map change
 	// before its walk starts, so that other gateways adopt the new map
 	// first (their writes on the old map could otherwise land behind the

@@ -61,6 +61,16 @@ var (
 	ErrIncompleteBody = errors.New("gateway: body size differs from its stated length")
 	// ErrBadDigest: the body does not match its Content-MD5.
 	ErrBadDigest = errors.New("gateway: body does not match its Content-MD5")
+	// ErrNoMasterKey: SSE-S3 or SSE-KMS asked of a gateway without a key
+	// ring (--kms-key-file).
+	ErrNoMasterKey = errors.New("gateway: server-side encryption asked for, but no master key is configured")
+	// ErrCustomerKeyNeeded: an SSE-C version or upload, and the request
+	// carries no customer key.
+	ErrCustomerKeyNeeded = errors.New("gateway: the version is encrypted with a customer key the request lacks")
+	// ErrCustomerKeyWrong: the customer key is not the version's.
+	ErrCustomerKeyWrong = errors.New("gateway: the customer key is not the one the version was written with")
+	// ErrNotCustomerKeyed: a customer key for what was not written with one.
+	ErrNotCustomerKeyed = errors.New("gateway: a customer key for a version not encrypted with one")
 )
 
 // s3Error is a row of the tables toS3 translates by: an error matching err
@@ -92,6 +102,10 @@ var s3Errors = [...]s3Error{
 	{ErrInvalidRange, s3api.ErrInvalidRange, ""},
 	{ErrIncompleteBody, s3api.ErrIncompleteBody, ""},
 	{ErrBadDigest, s3api.ErrBadDigest, ""},
+	{ErrNoMasterKey, s3api.ErrNotImplemented, "Server side encryption specified but no master key is configured: start ecstore with --kms-key-file."},
+	{ErrCustomerKeyNeeded, s3api.ErrInvalidRequest, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."},
+	{ErrCustomerKeyWrong, s3api.ErrAccessDenied, "The SSE-C key provided does not match the key the object was encrypted with."},
+	{ErrNotCustomerKeyed, s3api.ErrInvalidRequest, "The encryption parameters are not applicable to this object."},
 }
 
 // belowS3Errors translates the errors of the layers below the gateway.

@@ -8,8 +8,10 @@ import (
 	"io"
 	"sync"
 
+	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/internal/crashpoint"
 	"github.com/ecstore/ecstore/s3api"
+	"github.com/ecstore/ecstore/sse"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -137,6 +139,14 @@ type object struct {
 	meta   *storagenode.ObjectMeta
 	inline map[string][]byte // an inline object's shards by drive ID
 	vid    string            // its S3 version id (see Layer.s3ID)
+	seal   *sealing          // an encrypted version's opened key (UseCustomerKey, or the first Read)
+}
+
+// UseCustomerKey opens an SSE-C version's key with the request's key.
+func (o *object) UseCustomerKey(key []byte) (err error) {
+	defer translate(&err)
+	o.seal, err = o.l.openSealing(o.meta.SSE, o.meta.Bucket, o.meta.Key, key)
+	return err
 }
 
 func (o *object) Info() s3api.ObjectInfo {
@@ -155,6 +165,11 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) (e
 	coder, err := o.l.coder(m.EC)
 	if err != nil {
 		return err
+	}
+	if m.SSE != nil && o.seal == nil {
+		if o.seal, err = o.l.openSealing(m.SSE, m.Bucket, m.Key, nil); err != nil {
+			return err
+		}
 	}
 	drives := o.l.drivesByID(m.Drives)
 	var partStart int64
@@ -177,7 +192,7 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) (e
 					shards[i] = lazy[i]
 				}
 			}
-			rep, err := coder.Decode(ctx, w, shards, p.Size, from, to-from)
+			rep, err := o.decodePart(ctx, coder, w, shards, p, from, to-from)
 			for _, s := range lazy {
 				if s != nil {
 					s.close()
@@ -322,4 +337,26 @@ func (l *Layer) extraDrives(drives []storagenode.Drive, metas []*storagenode.Obj
 		}
 	}
 	return out
+}
+
+// decodePart writes bytes [off, off+n) of part p's plaintext to w: the
+// decoded bytes themselves, or, for an encrypted version, the packages
+// that hold them, decrypted.
+func (o *object) decodePart(ctx context.Context, coder *ec.Coder, w io.Writer, shards []io.ReaderAt, p storagenode.PartInfo, off, n int64) (ec.Report, error) {
+	if o.seal == nil {
+		return coder.Decode(ctx, w, shards, p.Size, off, n)
+	}
+	win := sse.WindowOf(off, n, p.Size)
+	dw, err := sse.DecryptWriter(w, o.seal.partKey(p.Number), win, n)
+	if err != nil {
+		return ec.Report{}, err
+	}
+	rep, err := coder.Decode(ctx, dw, shards, p.DataSize(), win.Offset, win.Length)
+	if cerr := dw.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, sse.ErrAuth) {
+		o.l.log.Error("encrypted data failed authentication", "bucket", o.meta.Bucket, "key", o.meta.Key, "version", o.meta.VersionID, "part", p.Number)
+	}
+	return rep, err
 }

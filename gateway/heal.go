@@ -154,7 +154,7 @@ func (l *Layer) classify(ctx context.Context, coder *ec.Coder, meta *storagenode
 			return nil
 		}
 		if meta.InlineData {
-			if !inlineOK(coder, m.Inline, meta.Size, deep) {
+			if !inlineOK(coder, m.Inline, meta.Parts[0].DataSize(), deep) {
 				s.bad[i] = true
 				return nil
 			}
@@ -196,7 +196,7 @@ func (l *Layer) rebuild(ctx context.Context, coder *ec.Coder, meta *storagenode.
 		}
 	}
 	if meta.InlineData {
-		shards, err := rebuildInline(ctx, coder, meta.Size, sh.inline)
+		shards, err := rebuildInline(ctx, coder, meta.Parts[0].DataSize(), sh.inline)
 		if err != nil {
 			return rb, err
 		}
@@ -276,10 +276,10 @@ func (l *Layer) shardOK(ctx context.Context, d storagenode.Drive, coder *ec.Code
 		return false
 	}
 	defer r.Close()
-	if r.Size() != coder.ShardFileSize(p.Size) {
+	if r.Size() != coder.ShardFileSize(p.DataSize()) {
 		return false
 	}
-	return !deep || coder.VerifyShard(r, p.Size) == nil
+	return !deep || coder.VerifyShard(r, p.DataSize()) == nil
 }
 
 // inlineOK checks an inline shard's size (and, when deep, its checksums).
@@ -354,7 +354,7 @@ func (l *Layer) rebuildPart(ctx context.Context, coder *ec.Coder, meta *storagen
 	pr, pw := io.Pipe()
 	decodeErr := make(chan error, 1)
 	go func() {
-		_, err := coder.Decode(ctx, pw, readers, p.Size, 0, p.Size)
+		_, err := coder.Decode(ctx, pw, readers, p.DataSize(), 0, p.DataSize())
 		pw.CloseWithError(err)
 		decodeErr <- err
 	}()
@@ -588,12 +588,12 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	if meta.InlineData {
 		have := make([][]byte, len(current))
 		fanout(sources, func(j int, d storagenode.Drive) error {
-			if m, err := recordOf(ctx, d, meta); err == nil && m.VersionID == meta.VersionID && inlineOK(coder, m.Inline, meta.Size, false) {
+			if m, err := recordOf(ctx, d, meta); err == nil && m.VersionID == meta.VersionID && inlineOK(coder, m.Inline, meta.Parts[0].DataSize(), false) {
 				have[j] = m.Inline
 			}
 			return nil
 		})
-		rebuilt, err := rebuildInline(ctx, coder, meta.Size, have)
+		rebuilt, err := rebuildInline(ctx, coder, meta.Parts[0].DataSize(), have)
 		if err != nil {
 			res.Away++
 			return false
@@ -607,7 +607,7 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 			break
 		}
 		ref := storagenode.ShardRef{Bucket: meta.Bucket, VersionDir: meta.DataDir, Name: p.Name}
-		if w, err := l.copyShard(ctx, coder, current[i], h, ref, p.Size); err == nil {
+		if w, err := l.copyShard(ctx, coder, current[i], h, ref, p.DataSize()); err == nil {
 			n += w
 			continue
 		} else {

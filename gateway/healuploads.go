@@ -131,7 +131,7 @@ func (r *Repair) HealUpload(ctx context.Context, bucket, key, uploadID string, d
 	bad := make([][]bool, len(parts)) // by part, then shard index
 	for j, p := range parts {
 		bad[j] = make([]bool, n)
-		info := storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name}
+		info := storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name, Stored: p.Stored}
 		pd := make([]storagenode.Drive, n)
 		for i, a := range shardAt[j] {
 			if a >= 0 && reachable[a] {
@@ -164,7 +164,7 @@ func (r *Repair) HealUpload(ctx context.Context, bucket, key, uploadID string, d
 		}
 	}
 	for j, p := range parts {
-		info := storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name}
+		info := storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name, Stored: p.Stored}
 		sources := make([]storagenode.Drive, n)
 		targets := make([]storagenode.Drive, n)
 		good, todo := 0, 0

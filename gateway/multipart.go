@@ -41,9 +41,15 @@ func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts
 	if opts.Lock.Mode != "" {
 		u.RetainUntil = opts.Lock.RetainUntil.UnixNano()
 	}
-	if err := l.stateOf(bucket).refuseLock(opts.Lock); err != nil {
+	st := l.stateOf(bucket)
+	if err := st.refuseLock(opts.Lock); err != nil {
 		return "", err
 	}
+	seal, err := l.newSealing(bucket, key, opts.SSE, st)
+	if err != nil {
+		return "", err
+	}
+	u.SSE = seal.record()
 	errs := fanout(drives, func(_ int, d storagenode.Drive) error { return d.PutUpload(ctx, u) })
 	if countNil(errs) < writeQuorum(l.k, l.m) {
 		fanout(drives, func(_ int, d storagenode.Drive) error {
@@ -117,12 +123,17 @@ func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 	if err != nil {
 		return s3api.PartInfo{}, err
 	}
-	name := fmt.Sprintf("part.%d.%s", num, uuid.NewString()[:8])
-	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts, u)
+	seal, err := l.openSealing(u.SSE, bucket, key, opts.SSE.CustomerKey)
 	if err != nil {
 		return s3api.PartInfo{}, err
 	}
-	pm := &storagenode.PartMeta{Number: num, Size: pw.size, ETag: pw.etag, Name: name, ModTime: time.Now().UTC(), Checksums: pw.checksums}
+	name := fmt.Sprintf("part.%d.%s", num, uuid.NewString()[:8])
+	pw, err := l.writePart(ctx, drives, u.EC, storagenode.ShardRef{Bucket: bucket, VersionDir: uploadID, Name: name}, body, size, opts, u, seal, num)
+	if err != nil {
+		return s3api.PartInfo{}, err
+	}
+	pm := &storagenode.PartMeta{Number: num, Size: pw.size, ETag: pw.etag, Name: name, ModTime: time.Now().UTC(), Checksums: pw.checksums,
+		Stored: storedOnly(pw.size, pw.stored)}
 	ids := slices.Clone(u.Drives)
 	for i, d := range pw.drives {
 		if d != nil {
@@ -297,14 +308,14 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		sum, _ := hex.DecodeString(p.ETag)
 		h.Write(sum)
 		size += p.Size
-		infos = append(infos, storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name, Checksums: p.Checksums})
+		infos = append(infos, storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name, Checksums: p.Checksums, Stored: p.Stored})
 		listed = append(listed, p)
 	}
 	meta := &storagenode.ObjectMeta{
 		Bucket: bucket, Key: key, VersionID: uploadID, DataDir: uploadID, ModTime: time.Now().UTC(),
 		Size: size, ETag: fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts)),
 		ContentType: u.ContentType, UserMeta: u.UserMeta, Headers: headers, EC: u.EC, Drives: u.Drives, Parts: infos,
-		Tags: u.Tags,
+		Tags: u.Tags, SSE: u.SSE.Clone(),
 	}
 	lock := s3api.ObjectLock{Mode: u.LockMode, LegalHold: u.LegalHold}
 	if u.RetainUntil != 0 {

@@ -88,7 +88,7 @@ func (l *Layer) settleParts(ctx context.Context, u *storagenode.UploadMeta, part
 			if bytes[i] == nil {
 				bytes[i] = map[string]int64{}
 			}
-			bytes[i][id] += p.Size
+			bytes[i][id] += p.DataSize()
 		}
 	}
 	if len(at) == 0 {
@@ -133,7 +133,7 @@ func (l *Layer) settleParts(ctx context.Context, u *storagenode.UploadMeta, part
 				failed = storagenode.ErrDriveOffline
 				continue
 			}
-			if _, err := l.copyShard(ctx, coder, from, to, ref, p.Size); err != nil {
+			if _, err := l.copyShard(ctx, coder, from, to, ref, p.DataSize()); err != nil {
 				l.log.Warn("complete: a part's shard not copied to the object's drive; heal queued", "bucket", u.Bucket,
 					"upload", u.UploadID, "part", p.Number, "shard", i, "from", from.ID(), "to", to.ID(), "err", err)
 				failed = err

@@ -24,7 +24,8 @@ import (
 
 // partWrite is the outcome of erasure-coding one stream onto drives.
 type partWrite struct {
-	size      int64
+	size      int64 // of the plaintext
+	stored    int64 // of what the shards encode (the ciphertext of an encrypted part)
 	etag      string
 	checksums map[string]string
 	ok        []bool              // drives holding a committed shard
@@ -94,7 +95,10 @@ func newVersionMeta(bucket, key, vid string, size int64, etag string, checksums 
 // upload's record, which a fallback drive gets before the shard file, so
 // that every drive holding an upload's files holds its record too (and
 // Complete, abort and expiry treat it as one of the upload's drives).
-func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3api.PutOptions, upload *storagenode.UploadMeta) (*partWrite, error) {
+//
+// seal, when not nil, encrypts the part (part number num) before it is
+// coded.
+func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e storagenode.ECInfo, ref storagenode.ShardRef, body io.Reader, size int64, opts s3api.PutOptions, upload *storagenode.UploadMeta, seal *sealing, num int) (*partWrite, error) {
 	coder, err := l.coder(e)
 	if err != nil {
 		return nil, err
@@ -123,7 +127,13 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 		}
 	}
 	dr := newDigestReader(body)
-	_, shardErrs, err := coder.Encode(ctx, dr, writers, wq)
+	key := seal.partKey(num)
+	src, err := encrypting(dr, key)
+	if err != nil {
+		abortAll(sws)
+		return nil, err
+	}
+	_, shardErrs, err := coder.Encode(ctx, src, writers, wq)
 	if err != nil {
 		abortAll(sws)
 		if errors.Is(err, ec.ErrTooFewShards) {
@@ -136,7 +146,7 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 		abortAll(sws)
 		return nil, err
 	}
-	pw := &partWrite{size: dr.n, etag: etag, checksums: checksums, ok: make([]bool, len(drives)), drives: drives}
+	pw := &partWrite{size: dr.n, stored: storedSize(dr.n, key), etag: seal.etag(etag), checksums: checksums, ok: make([]bool, len(drives)), drives: drives}
 	commitErrs := commitShards(ctx, sws, shardErrs, nil)
 	for i, e := range commitErrs {
 		pw.ok[i] = e == nil
@@ -225,12 +235,16 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}
+	seal, err := l.newSealing(bucket, key, opts.SSE, st)
+	if err != nil {
+		return s3api.ObjectInfo{}, err
+	}
 	vid := uuid.NewString()
 	e := l.ecInfo()
 	if size >= 0 && size <= l.cfg.InlineMax {
-		return l.putInline(ctx, st, bucket, key, vid, drives, body, size, opts, cond)
+		return l.putInline(ctx, st, bucket, key, vid, drives, body, size, opts, cond, seal)
 	}
-	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, nil)
+	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, nil, seal, 1)
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}
@@ -241,6 +255,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	drives = pw.drives
 	meta := newVersionMeta(bucket, key, vid, pw.size, pw.etag, pw.checksums, opts, e, drives)
+	meta.Parts[0].Stored, meta.SSE = storedOnly(pw.size, pw.stored), seal.record()
 	if err := st.newVersion(meta, opts.Lock); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
@@ -254,27 +269,33 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 // records: the body (at most InlineMax bytes) is encoded in memory and each
 // drive gets its record and shard in one synced write. Drives known to be
 // down are replaced by fallback drives, as for shard files.
-func (l *Layer) putInline(ctx context.Context, st bucketState, bucket, key, vid string, drives []storagenode.Drive, body io.Reader, size int64, opts s3api.PutOptions, cond *writeCond) (s3api.ObjectInfo, error) {
+func (l *Layer) putInline(ctx context.Context, st bucketState, bucket, key, vid string, drives []storagenode.Drive, body io.Reader, size int64, opts s3api.PutOptions, cond *writeCond, seal *sealing) (s3api.ObjectInfo, error) {
 	e := l.ecInfo()
 	coder, err := l.coder(e)
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}
+	pkey := seal.partKey(1)
 	n := e.Data + e.Parity
 	bufs := make([]bytes.Buffer, n)
 	writers := make([]io.Writer, n)
 	for i := range bufs {
-		bufs[i].Grow(int(coder.ShardFileSize(size)))
+		bufs[i].Grow(int(coder.ShardFileSize(storedSize(size, pkey))))
 		writers[i] = &bufs[i]
 	}
 	dr := newDigestReader(body)
-	if _, _, err := coder.Encode(ctx, dr, writers, n); err != nil {
+	src, err := encrypting(dr, pkey)
+	if err != nil {
+		return s3api.ObjectInfo{}, err
+	}
+	if _, _, err := coder.Encode(ctx, src, writers, n); err != nil {
 		return s3api.ObjectInfo{}, fmt.Errorf("gateway: write %s/%s: %w", bucket, key, unwrapBodyError(err))
 	}
 	etag, checksums, err := dr.check(size, opts)
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}
+	etag = seal.etag(etag)
 	home := driveIDs(drives)
 	drives = slices.Clone(drives)
 	errs := make([]error, n)
@@ -293,6 +314,7 @@ func (l *Layer) putInline(ctx context.Context, st bucketState, bucket, key, vid 
 		shards[i] = bufs[i].Bytes()
 	}
 	meta := newVersionMeta(bucket, key, vid, size, etag, checksums, opts, e, drives)
+	meta.Parts[0].Stored, meta.SSE = storedOnly(size, storedSize(size, pkey)), seal.record()
 	if err := st.newVersion(meta, opts.Lock); err != nil {
 		return s3api.ObjectInfo{}, err
 	}
@@ -581,7 +603,7 @@ func objectInfo(m *storagenode.ObjectMeta) s3api.ObjectInfo {
 	info := s3api.ObjectInfo{
 		Bucket: m.Bucket, Key: m.Key, Size: m.Size, ETag: m.ETag, ModTime: m.ModTime,
 		ContentType: m.ContentType, UserMeta: m.UserMeta, Headers: m.Headers, Checksums: m.Checksums,
-		Tags: s3Tags(m.Tags),
+		Tags: s3Tags(m.Tags), Encryption: encryptionOf(m.SSE),
 	}
 	if len(m.Parts) > 1 || (len(m.Parts) == 1 && isMultipartETag(m.ETag)) {
 		info.PartsCount = len(m.Parts)

@@ -45,6 +45,7 @@ func parseVersioning(doc []byte) versioningState {
 type bucketState struct {
 	versioning versioningState
 	lock       s3api.ObjectLockDoc
+	encryption s3api.EncryptionDoc // the default encryption
 }
 
 // stateOf reads bucket's state (a bucket without settings, or a layer
@@ -63,6 +64,7 @@ func (l *Layer) stateOf(bucket string) bucketState {
 	if doc := set.Get(s3api.SettingObjectLock); doc != nil {
 		_ = json.Unmarshal(doc, &st.lock)
 	}
+	st.encryption = parseEncryption(set.Get(s3api.SettingEncryption))
 	return st
 }
 

@@ -31,6 +31,8 @@ const (
 	OpDeleteUser
 	OpPutPolicy
 	OpDeletePolicy
+	OpRegisterKey
+	OpForgetKey
 	opEnd // one past the last known op
 )
 
@@ -60,6 +62,10 @@ func (o Op) String() string {
 		return "PutPolicy"
 	case OpDeletePolicy:
 		return "DeletePolicy"
+	case OpRegisterKey:
+		return "RegisterKey"
+	case OpForgetKey:
+		return "ForgetKey"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
 }
@@ -90,6 +96,7 @@ type command struct {
 	User   *User           `json:"user,omitempty"`   // PutUser
 	Name   string          `json:"name,omitempty"`   // DeleteUser (access key), PutPolicy, DeletePolicy
 	Policy json.RawMessage `json:"policy,omitempty"` // PutPolicy
+	Check  string          `json:"check,omitempty"`  // RegisterKey: the key check value (Name: the key id)
 
 	// ID names one request of a client across its retries: a command
 	// whose ID the state machine applied recently is answered with the
@@ -169,9 +176,13 @@ func (c command) validate() error {
 		case len(c.User.SealedSecret) == 0:
 			missing = "sealed secret"
 		}
-	case OpDeleteUser, OpDeletePolicy:
+	case OpDeleteUser, OpDeletePolicy, OpForgetKey:
 		if c.Name == "" {
 			missing = "name"
+		}
+	case OpRegisterKey:
+		if c.Name == "" || c.Check == "" {
+			missing = "key id and check value"
 		}
 	case OpPutPolicy:
 		if c.Name == "" || len(c.Policy) == 0 {

@@ -31,6 +31,9 @@ var (
 	ErrNotFound = errors.New("meta: not found")
 	// ErrHandshake: a connection failed the cluster-secret handshake.
 	ErrHandshake = errors.New("meta: handshake failed")
+	// ErrKeyMismatch: a master key registered under an id that has
+	// another key check value (a different key under the same id).
+	ErrKeyMismatch = errors.New("meta: another key is registered under that id")
 )
 
 // codes name the sentinels on the forwarding wire, so a write forwarded to
@@ -46,6 +49,7 @@ var codes = map[string]error{
 	"not_leader":       ErrNotLeader,
 	"closed":           ErrClosed,
 	"not_found":        ErrNotFound,
+	"key_mismatch":     ErrKeyMismatch,
 }
 
 // codeOf returns the wire code of err's sentinel, or "" for any other error.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,6 +100,10 @@ type state struct {
 	// gives meaning; stored as given).
 	Users    map[string]User            `json:"users,omitempty"`
 	Policies map[string]json.RawMessage `json:"policies,omitempty"`
+	// Keys are the master keys that have sealed object keys (SSE), by id:
+	// their key check values, so a process started with a wrong key file
+	// refuses to start instead of failing every read.
+	Keys map[string]KeyCheck `json:"keys,omitempty"`
 	// Recent are the results of the last recentMax commands that carried
 	// an ID, oldest first (deduplication of retried requests).
 	Recent []recentResult `json:"recent,omitempty"`
@@ -290,6 +295,22 @@ func (f *fsm) apply(index uint64, c command) *result {
 			return &result{err: fmt.Errorf("user %q: %w", c.Name, ErrNotFound)}
 		}
 		delete(st.Users, c.Name)
+	case OpRegisterKey:
+		if k, ok := st.Keys[c.Name]; ok {
+			if k.Check != c.Check {
+				return &result{err: fmt.Errorf("key %q: %w", c.Name, ErrKeyMismatch)}
+			}
+			break
+		}
+		if st.Keys == nil {
+			st.Keys = map[string]KeyCheck{}
+		}
+		st.Keys[c.Name] = KeyCheck{ID: c.Name, Check: c.Check, Registered: c.time()}
+	case OpForgetKey:
+		if _, ok := st.Keys[c.Name]; !ok {
+			return &result{err: fmt.Errorf("key %q: %w", c.Name, ErrNotFound)}
+		}
+		delete(st.Keys, c.Name)
 	case OpPutPolicy:
 		if st.Policies == nil {
 			st.Policies = map[string]json.RawMessage{}
@@ -444,6 +465,17 @@ func (f *fsm) policy(name string) (json.RawMessage, bool) {
 	defer f.mu.RUnlock()
 	p, ok := f.st.Policies[name]
 	return slices.Clone(p), ok
+}
+
+func (f *fsm) keys() []KeyCheck {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]KeyCheck, 0, len(f.st.Keys))
+	for _, k := range f.st.Keys {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b KeyCheck) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 func (f *fsm) imported() bool {

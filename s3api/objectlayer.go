@@ -109,6 +109,67 @@ type PutOptions struct {
 	// Lock is the new version's object lock (x-amz-object-lock-*); the
 	// bucket's default retention applies when it sets no Mode.
 	Lock ObjectLock
+	// SSE is the encryption asked for (x-amz-server-side-encryption*); the
+	// bucket's default encryption applies when it asks for none. For
+	// UploadPart it carries the SSE-C key of an SSE-C upload.
+	SSE Encryption
+}
+
+// Encryption methods (x-amz-server-side-encryption values, and SSEC for
+// a customer's key).
+const (
+	SSES3  = "AES256"
+	SSEKMS = "aws:kms"
+	SSEC   = "C"
+)
+
+// Encryption is the server-side encryption a write asks for.
+type Encryption struct {
+	// Method is SSES3, SSEKMS, or "" (none asked, or SSE-C).
+	Method string
+	// KMSKeyID and KMSContext are SSE-KMS's key id and encryption
+	// context (x-amz-server-side-encryption-aws-kms-key-id, -context).
+	KMSKeyID   string
+	KMSContext string
+	// CustomerKey is the SSE-C key (32 bytes, its MD5 checked by the front
+	// end); nil when the request carries none.
+	CustomerKey []byte
+}
+
+// ObjectEncryption is how a stored version is encrypted, as GET and HEAD
+// answer it.
+type ObjectEncryption struct {
+	// Method is SSES3, SSEKMS, SSEC, or "" (stored as sent).
+	Method   string
+	KMSKeyID string
+}
+
+// KeyedObject is an opened Object of any layer that encrypts: an SSE-C
+// version reads only after UseCustomerKey was given its key.
+type KeyedObject interface {
+	// UseCustomerKey gives the key of an SSE-C version: ErrAccessDenied
+	// when it is not the key the version was written with,
+	// ErrInvalidRequest when the version is not SSE-C or key is nil (an
+	// SSE-C version read without its key).
+	UseCustomerKey(key []byte) error
+}
+
+// EncryptingLayer is implemented by a layer that encrypts: it honours
+// PutOptions.SSE and its SSE-C versions are KeyedObjects. The front end
+// refuses every encryption header for a layer without it.
+type EncryptingLayer interface {
+	// CanEncrypt says whether a write asking for method (SSES3, SSEKMS,
+	// SSEC) can be honoured now: nil, or the S3 error to answer (e.g.
+	// SSE-S3 without a master key).
+	CanEncrypt(method string) error
+}
+
+// EncryptionDoc is the SettingEncryption document: the bucket's default
+// encryption, applied to writes that ask for none.
+type EncryptionDoc struct {
+	Algorithm string `json:"sseAlgorithm"`             // SSES3 or SSEKMS
+	KMSKeyID  string `json:"kmsMasterKeyID,omitempty"` // SSE-KMS's key id
+	BucketKey bool   `json:"bucketKeyEnabled,omitempty"`
 }
 
 // ObjectInfo describes one object version.
@@ -132,6 +193,8 @@ type ObjectInfo struct {
 	// Tags is the version's tag set (GET/HEAD send its size as
 	// x-amz-tagging-count; CopyObject copies it by default).
 	Tags []Tag
+	// Encryption is how the version is stored (GET and HEAD answer it).
+	Encryption ObjectEncryption
 }
 
 // ListParams selects a page of a listing.

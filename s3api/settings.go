@@ -49,7 +49,8 @@ const (
 	// SettingTags: the bucket's tag set, a JSON array of Tag
 	// ([{"key":"k","value":"v"}]); an empty set is stored as no document.
 	SettingTags
-	// SettingEncryption: the default encryption configuration.
+	// SettingEncryption: the default encryption configuration, an
+	// EncryptionDoc ({"sseAlgorithm":"AES256"}).
 	SettingEncryption
 
 	numSettings // the number of Settings; not a Setting

@@ -111,6 +111,9 @@ func (s *Server) getObjectAttributes(ctx context.Context, q *request) (*response
 	if err != nil {
 		return nil, err
 	}
+	if err := useReadKey(q.r.Header, q.secure(), obj, ssecPrefix); err != nil {
+		return nil, err
+	}
 	info := obj.Info()
 	out := getObjectAttributesResponse{Xmlns: s3NS}
 	if want["ETag"] {

@@ -44,6 +44,11 @@ func (s *Server) routeSettings(q *request) (handler, string) {
 			{s.getBucketLifecycle, "GetBucketLifecycleConfiguration"}, {s.putBucketLifecycle, "PutBucketLifecycleConfiguration"}, {s.deleteBucketLifecycle, "DeleteBucketLifecycle"},
 		}.pick(m)
 	}
+	if has("encryption") && s.encrypts() {
+		return getPutDelete{
+			{s.getBucketEncryption, "GetBucketEncryption"}, {s.putBucketEncryption, "PutBucketEncryption"}, {s.deleteBucketEncryption, "DeleteBucketEncryption"},
+		}.pick(m)
+	}
 	if m != http.MethodGet {
 		return nil, ""
 	}

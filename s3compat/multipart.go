@@ -30,11 +30,18 @@ func (s *Server) createMultipartUpload(ctx context.Context, q *request) (*respon
 	if err := uploadChecksum(q.r.Header, &opts); err != nil {
 		return nil, err
 	}
+	if opts.SSE, err = writeEncryption(q.r.Header, q.secure()); err != nil {
+		return nil, err
+	}
 	id, err := s.layer.NewMultipartUpload(ctx, q.bucket, q.key, opts)
 	if err != nil {
 		return nil, err
 	}
 	h := http.Header{}
+	if opts.SSE.Method != "" {
+		h.Set(sseHeader, opts.SSE.Method)
+	}
+	addSSEHeaders(h, s3api.ObjectEncryption{Method: ssecIf(opts.SSE.CustomerKey)}, q.r.Header, ssecPrefix)
 	if a := opts.Headers[s3api.UploadChecksumAlgorithmHeader]; a != "" {
 		h.Set("x-amz-checksum-algorithm", a)
 		h.Set("x-amz-checksum-type", opts.Headers[s3api.UploadChecksumTypeHeader])
@@ -86,6 +93,9 @@ func (s *Server) uploadPart(ctx context.Context, q *request) (*response, error) 
 		}
 		opts.ContentMD5 = o.ContentMD5
 	}
+	if opts.SSE.CustomerKey, err = customerKey(q.r.Header, q.secure(), ssecPrefix); err != nil {
+		return nil, err
+	}
 	body, size := q.body()
 	if size > MaxPutSize {
 		return nil, s3api.ErrEntityTooLarge
@@ -116,6 +126,7 @@ func (s *Server) uploadPart(ctx context.Context, q *request) (*response, error) 
 	}
 	h := http.Header{"ETag": {`"` + part.ETag + `"`}}
 	addChecksumHeaders(h, part.Checksums)
+	addSSEHeaders(h, s3api.ObjectEncryption{Method: ssecIf(opts.SSE.CustomerKey)}, q.r.Header, ssecPrefix)
 	return &response{header: h}, nil
 }
 
@@ -159,6 +170,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 	out := completeMultipartUploadResult{Xmlns: s3NS, Location: objectURL(q, s.hostBucket(q.r) != "", q.key), Bucket: q.bucket, Key: xmlText(q.key), ETag: `"` + info.ETag + `"`}
 	h := http.Header{}
 	addVersionHeader(h, info.VersionID)
+	addSSEHeaders(h, info.Encryption, q.r.Header, ssecPrefix)
 	if len(info.Checksums) > 0 {
 		out.set(info.Checksums)
 		out.ChecksumType = checksumType(info.Checksums)
@@ -281,6 +293,9 @@ func (s *Server) uploadPartCopy(ctx context.Context, q *request) (*response, err
 		opts.Checksum = func() (string, string, bool) {
 			return algo, base64.StdEncoding.EncodeToString(h.Sum(nil)), true
 		}
+	}
+	if opts.SSE.CustomerKey, err = customerKey(q.r.Header, q.secure(), ssecPrefix); err != nil {
+		return nil, err
 	}
 	var part s3api.PartInfo
 	err = streamRange(ctx, src, off, n, h, func(r io.Reader) (err error) {

@@ -186,6 +186,9 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 	if err := writeConditions(q.r.Header, &opts); err != nil {
 		return nil, err
 	}
+	if opts.SSE, err = writeEncryption(q.r.Header, q.secure()); err != nil {
+		return nil, err
+	}
 	body, size := q.body()
 	if size > MaxPutSize {
 		return nil, s3api.ErrEntityTooLarge
@@ -198,8 +201,12 @@ func (s *Server) putObject(ctx context.Context, q *request) (*response, error) {
 	h := http.Header{"ETag": {`"` + info.ETag + `"`}}
 	addChecksumHeaders(h, info.Checksums)
 	addVersionHeader(h, info.VersionID)
+	addSSEHeaders(h, info.Encryption, q.r.Header, ssecPrefix)
 	return &response{header: h}, nil
 }
+
+// secure reports whether the request came over TLS.
+func (q *request) secure() bool { return q.r.TLS != nil }
 
 // objectHeaders are the headers describing an object on GET and HEAD.
 func objectHeaders(info s3api.ObjectInfo, withChecksums bool) http.Header {
@@ -329,6 +336,9 @@ func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*r
 	if err != nil {
 		return nil, err
 	}
+	if err := useReadKey(q.r.Header, q.secure(), obj, ssecPrefix); err != nil {
+		return nil, err
+	}
 	info := obj.Info()
 	var rng *byteRange
 	var part s3api.PartInfo
@@ -356,6 +366,7 @@ func (s *Server) serveObject(ctx context.Context, q *request, withBody bool) (*r
 	checksumMode := strings.EqualFold(q.r.Header.Get("x-amz-checksum-mode"), "ENABLED")
 	whole := rng == nil || (partsCount == 1 && info.PartsCount == 0)
 	h := objectHeaders(info, checksumMode && whole)
+	addSSEHeaders(h, info.Encryption, q.r.Header, ssecPrefix)
 	if partsCount > 0 && info.PartsCount > 0 {
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(partsCount))
 		if checksumMode {
@@ -433,7 +444,7 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	case "", "COPY":
 		sc := q.r.Header.Get("x-amz-storage-class")
 		// (Copying an older version onto its key restores it: allowed.)
-		if srcBucket == q.bucket && srcKey == q.key && sc == "" && (info.VersionID == "" || info.VersionID == currentVersion(ctx, s, q)) {
+		if srcBucket == q.bucket && srcKey == q.key && sc == "" && !asksEncryption(q.r.Header) && (info.VersionID == "" || info.VersionID == currentVersion(ctx, s, q)) {
 			return nil, s3api.ErrInvalidCopyDest
 		}
 		opts = s3api.PutOptions{ContentType: info.ContentType, UserMeta: info.UserMeta, Headers: maps.Clone(info.Headers)}
@@ -456,6 +467,11 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 		opts.ContentMD5 = nil
 	default:
 		return nil, s3api.ErrInvalidArgument.WithMessage("Unknown metadata directive %q.", d)
+	}
+	// The encryption is the request's (or the bucket's default), never the
+	// source's, as in S3.
+	if opts.SSE, err = writeEncryption(q.r.Header, q.secure()); err != nil {
+		return nil, err
 	}
 	// The lock headers are the copy's, whatever the metadata directive
 	// (the source's lock is not copied, as in S3).
@@ -513,6 +529,7 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	}
 	hdr := http.Header{}
 	addVersionHeader(hdr, out.VersionID)
+	addSSEHeaders(hdr, out.Encryption, q.r.Header, ssecPrefix)
 	if info.VersionID != "" {
 		hdr.Set("x-amz-copy-source-version-id", info.VersionID)
 	}
@@ -573,6 +590,9 @@ func (s *Server) openCopySource(ctx context.Context, q *request) (src s3api.Obje
 		return nil, "", "", s3api.ErrNoSuchKey
 	}
 	if src, err = s.openVersion(ctx, bucket, key, vid); err != nil {
+		return nil, "", "", err
+	}
+	if err := useReadKey(q.r.Header, q.secure(), src, copySSECPrefix); err != nil {
 		return nil, "", "", err
 	}
 	if err := checkPreconditions(q.r.Header, "x-amz-copy-source-", src.Info()); err != nil {

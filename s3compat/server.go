@@ -279,6 +279,9 @@ func (s *Server) run(ctx context.Context, q *request) (int, error) {
 		if _, ok := s.layer.(s3api.LockLayer); ok && api != "PostObject" {
 			what &^= refuseLock // the layer keeps object locks (and refuses them on a bucket without)
 		}
+		if s.encrypts() {
+			what &^= refuseSSE | refuseSSEC | refuseCopySSEC | refuseReadSSEC // the handlers read them (sse.go)
+		}
 		if err := refuseUnsupported(q.r.Header, q.r.TLS != nil, what); err != nil {
 			return s.writeError(q, err), err
 		}

@@ -348,9 +348,13 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer mc.Close()
+	keys, err := openKeyRing(ctx, cfg.KMSKeyFile, mc, log)
+	if err != nil {
+		return err
+	}
 	layer, err := gateway.New(gateway.Config{Drives: top.Drives, Prior: top.Prior, Epoch: m.Epoch, DataShards: k, ParityShards: p, Logger: log,
 		SlowWriteTimeout: slowWriteTimeout, RebalanceDelay: 3 * mapPollInterval, Catalog: catalog{s: mc, alone: staleCatalogHook()},
-		LifecycleDay: testLifecycleDay()})
+		LifecycleDay: testLifecycleDay(), Keys: keys})
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,10 @@ type Endpoint struct {
 	ShutdownTimeout time.Duration
 	// CertFile and KeyFile, when both set, make the S3 endpoint speak TLS.
 	CertFile, KeyFile string
+	// KMSKeyFile is the key ring of server-side encryption (SSE-S3): one
+	// key (32 bytes, raw or base64) or lines ID:BASE64, the first line's
+	// key sealing new objects. Empty: SSE-S3 is refused.
+	KMSKeyFile string
 	// UploadExpiry: multipart uploads older than this are aborted (checked
 	// hourly). Default 7 days; negative disables.
 	UploadExpiry time.Duration
@@ -280,10 +284,15 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			log.Warn("closing the metadata store", "err", err)
 		}
 	}()
+	keys, err := openKeyRing(gctx, cfg.KMSKeyFile, group.Store(), log)
+	if err != nil {
+		cancel()
+		return errors.Join(err, g.Wait())
+	}
 	layer, err := gateway.New(gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
 		Catalog:      catalog{s: group.Store(), alone: true},
-		LifecycleDay: testLifecycleDay(),
+		LifecycleDay: testLifecycleDay(), Keys: keys,
 	})
 	if err != nil {
 		cancel()

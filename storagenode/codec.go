@@ -84,6 +84,19 @@ func (m *ObjectMeta) Clone() *ObjectMeta {
 	c.Parts = slices.Clone(m.Parts)
 	c.Inline = slices.Clone(m.Inline)
 	c.Tags = slices.Clone(m.Tags)
+	c.SSE = m.SSE.Clone()
+	return &c
+}
+
+// Clone returns a deep copy of s (nil for nil).
+func (s *SSEInfo) Clone() *SSEInfo {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.Sealed = slices.Clone(s.Sealed)
+	c.Salt = slices.Clone(s.Salt)
+	c.MAC = slices.Clone(s.MAC)
 	return &c
 }
 
@@ -97,6 +110,7 @@ func (u *UploadMeta) Clone() *UploadMeta {
 	c.Headers = maps.Clone(u.Headers)
 	c.Drives = slices.Clone(u.Drives)
 	c.Tags = slices.Clone(u.Tags)
+	c.SSE = u.SSE.Clone()
 	return &c
 }
 

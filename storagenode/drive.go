@@ -256,6 +256,34 @@ type PartInfo struct {
 	Name   string `json:"name"` // shard file name in the version directory
 	// Checksums of the part as uploaded (multipart), e.g. "CRC32" -> base64.
 	Checksums map[string]string `json:"ck,omitempty"`
+	// Stored is the size of the part's bytes as erasure coded when they
+	// differ from Size (an encrypted part: Size is its plaintext); 0: Size.
+	Stored int64 `json:"ss,omitempty"`
+}
+
+// DataSize is the size of the bytes the part's shards encode.
+func (p PartInfo) DataSize() int64 {
+	if p.Stored > 0 {
+		return p.Stored
+	}
+	return p.Size
+}
+
+// SSEInfo is how a version's bytes (or an upload's parts) are encrypted:
+// each part is a DARE stream under a key derived from the object key,
+// which is kept here only sealed (package sse).
+type SSEInfo struct {
+	// Method is "AES256" (SSE-S3, sealed by a ring key), "aws:kms"
+	// (SSE-KMS) or "C" (SSE-C, sealed by the customer's key).
+	Method string `json:"m"`
+	// KeyID is the ring key or KMS key that sealed Sealed ("" for SSE-C).
+	KeyID  string `json:"id,omitempty"`
+	Sealed []byte `json:"k"`
+	// Context is SSE-KMS's encryption context (JSON), part of the sealing.
+	Context string `json:"ctx,omitempty"`
+	// Salt and MAC recognise an SSE-C customer's key (never stored).
+	Salt []byte `json:"salt,omitempty"`
+	MAC  []byte `json:"mac,omitempty"`
 }
 
 // ObjectMeta is the metadata record of one object version. The same record
@@ -307,6 +335,9 @@ type ObjectMeta struct {
 	LockMode    string `json:"lm,omitempty"`
 	RetainUntil int64  `json:"lru,omitempty"`
 	LegalHold   bool   `json:"lh,omitempty"`
+	// SSE: the version's bytes are encrypted (its parts' Stored sizes are
+	// what the shards hold); nil: stored as sent.
+	SSE *SSEInfo `json:"sse,omitempty"`
 }
 
 // Tag is one tag of an object's tag set.
@@ -378,6 +409,8 @@ type UploadMeta struct {
 	Headers     map[string]string `json:"headers,omitempty"`
 	EC          ECInfo            `json:"ec"`
 	Drives      []string          `json:"drives"`
+	// SSE: every part is encrypted under the upload's sealed object key.
+	SSE *SSEInfo `json:"sse,omitempty"`
 }
 
 // PartMeta is the record of one uploaded part.
@@ -393,4 +426,14 @@ type PartMeta struct {
 	// fallback drive took their shard; empty means the upload's Drives
 	// (records written before the field existed have none).
 	Drives []string `json:"drives,omitempty"`
+	// Stored: as PartInfo.Stored.
+	Stored int64 `json:"ss,omitempty"`
+}
+
+// DataSize is the size of the bytes the part's shards encode.
+func (p *PartMeta) DataSize() int64 {
+	if p.Stored > 0 {
+		return p.Stored
+	}
+	return p.Size
 }

@@ -76,6 +76,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 // scripts written for them run).
 const versioningUsage = "no longer needed: versioning is always available (a bucket turns it on once every drive of the cluster runs a version that keeps versions)"
 
+// kmsKeyFileUsage is --kms-key-file's help, the same in every role.
+const kmsKeyFileUsage = "key ring `FILE` of server-side encryption (SSE-S3): one 32-byte key, raw or base64 (openssl rand -base64 32 > FILE), or lines ID:BASE64 whose first key seals new objects; every gateway needs the same file"
+
 func runServer(args []string, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
 	fs := newFlagSet("server", fmt.Sprintf(`Usage: ecstore server [flags] [DRIVE_DIR...]
@@ -99,6 +102,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.DurationVar(&cfg.PresignV2MaxAge, "presign-v2-max-age", cfg.PresignV2MaxAge, "refuse Signature Version 2 presigned URLs valid for longer than `DURATION` (SigV4's own limit is 7 days)")
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
+	fs.StringVar(&cfg.KMSKeyFile, "kms-key-file", "", kmsKeyFileUsage)
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
 	timeoutFlags(fs, &cfg.Timeouts)
 	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", cfg.DeleteGrace, deleteGraceUsage)
@@ -231,6 +235,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.StringVar(&cfg.InternodeCA, "internode-ca", "", "CA certificate `FILE` (PEM) of nodes served over TLS")
 	fs.StringVar(&cfg.CertFile, "tls-cert", "", "TLS certificate `FILE` (PEM) for the S3 endpoint")
 	fs.StringVar(&cfg.KeyFile, "tls-key", "", "TLS key `FILE` (PEM) for the S3 endpoint")
+	fs.StringVar(&cfg.KMSKeyFile, "kms-key-file", "", kmsKeyFileUsage)
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
 	timeoutFlags(fs, &cfg.Timeouts)
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")

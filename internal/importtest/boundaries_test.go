@@ -133,6 +133,7 @@ func TestBoundaries(t *testing.T) {
 		pebble = "github.com/cockroachdb/pebble"
 		gin    = "github.com/gin-gonic/gin"
 	)
+	module := strings.TrimSuffix(mod, "/") // banned(module): every package of ours
 	testOnly := []string{mod + "storagenode/faultdrive", mod + "storagenode/drivetest", mod + "internal/importtest"}
 	drives := []string{mod + "storagenode/local", mod + "storagenode/rpc", pebble}
 	rules := map[string]rule{
@@ -154,7 +155,8 @@ func TestBoundaries(t *testing.T) {
 		"meta":                   banned(append([]string{mod + "gateway", mod + "s3compat", mod + "server", gin}, drives...)...),
 		"console":                banned(mod+"s3compat", gin, mod+"server", mod+"storagenode/local", mod+"storagenode/rpc", pebble),
 		"admin":                  banned(append([]string{mod + "s3compat!", gin, mod + "server"}, drives...)...),
-		"bench":                  banned(mod),
+		"bench":                  banned(module),
+		"sse":                    banned("net", module),
 		"server":                 banned(testOnly...),
 		"cmd/ecstore":            banned(testOnly...),
 		"internal/crashpoint":    standardOnly(all),

@@ -175,7 +175,7 @@ func (s *Scrubber) verify(ctx context.Context, c *ec.Coder, m *storagenode.Objec
 		return 0, err
 	}
 	size := r.Size()
-	verr := c.VerifyShard(r, p.Size)
+	verr := c.VerifyShard(r, p.DataSize())
 	_ = r.Close()
 	s.Stats.Shards.Add(1)
 	s.Stats.Bytes.Add(size)

@@ -1,0 +1,349 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
+	"github.com/ecstore/ecstore/sse"
+	"github.com/ecstore/ecstore/storagenode"
+)
+
+// newSSECluster is newClusterInline with a key ring.
+func newSSECluster(t *testing.T, inlineMax int64) *testCluster {
+	t.Helper()
+	tc := newClusterInline(t, 6, 4, 2, 64<<10, inlineMax)
+	ring, err := sse.ParseRing([]byte("k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.cfg.Keys = ring
+	return tc
+}
+
+var custKey = bytes.Repeat([]byte{0x5c}, 32)
+
+// openWith opens key and gives it the customer key (nil: none).
+func (tc *testCluster) readWith(key string, cust []byte, off, n int64) ([]byte, error) {
+	ctx := context.Background()
+	obj, err := tc.OpenObject(ctx, "bkt", key)
+	if err != nil {
+		return nil, err
+	}
+	if cust != nil {
+		if err := obj.(s3api.KeyedObject).UseCustomerKey(cust); err != nil {
+			return nil, err
+		}
+	}
+	if n < 0 {
+		n = obj.Info().Size - off
+	}
+	var buf bytes.Buffer
+	err = obj.Read(ctx, &buf, off, n)
+	return buf.Bytes(), err
+}
+
+// storedBytes returns the bytes the shards of key's part i encode
+// (ciphertext for an encrypted object), decoded from the drives.
+func (tc *testCluster) storedBytes(t *testing.T, key string, i int) (*storagenode.ObjectMeta, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	m, err := tc.readMeta(ctx, "bkt", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coder, _ := tc.coder(m.EC)
+	p := m.Parts[i]
+	rs := make([]io.ReaderAt, len(m.Drives))
+	for j, d := range tc.drivesByID(m.Drives) {
+		if m.InlineData {
+			dm, err := d.GetMeta(ctx, "bkt", key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs[j] = bytes.NewReader(dm.Inline)
+			continue
+		}
+		r, err := d.OpenShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: m.DataDir, Name: p.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		rs[j] = r
+	}
+	var buf bytes.Buffer
+	if _, err := coder.Decode(ctx, &buf, rs, p.DataSize(), 0, p.DataSize()); err != nil {
+		t.Fatal(err)
+	}
+	return m, buf.Bytes()
+}
+
+// TestSSERoundTrip: SSE-S3 and SSE-C versions, inline and in shard files,
+// read whole and in ranges at every package edge; the shards hold no
+// plaintext; listings and Info show the plaintext size.
+func TestSSERoundTrip(t *testing.T) {
+	ctx := context.Background()
+	tc := newSSECluster(t, 128<<10)
+	P := int64(sse.PackagePlain)
+	sizes := []int64{0, 1, 100 << 10, 3*P + 77} // inline (0, 1, 100 KiB) and shard files
+	for _, enc := range []s3api.Encryption{{Method: s3api.SSES3}, {CustomerKey: custKey}} {
+		for _, size := range sizes {
+			data := randBytes(uint64(size)+9, int(size))
+			key := "k" + enc.Method + "-" + string(rune('a'+size%26))
+			info, err := tc.PutObject(ctx, "bkt", key, bytes.NewReader(data), size, s3api.PutOptions{SSE: enc})
+			if err != nil {
+				t.Fatalf("%s %d: %v", key, size, err)
+			}
+			want := ssecIfKey(enc)
+			if info.Size != size || info.Encryption.Method != want {
+				t.Fatalf("%s: info %+v", key, info)
+			}
+			if enc.CustomerKey == nil && info.ETag != md5hex(data) {
+				t.Fatalf("SSE-S3 ETag %s, want the MD5 %s", info.ETag, md5hex(data))
+			}
+			if enc.CustomerKey != nil && info.ETag == md5hex(data) {
+				t.Fatal("SSE-C ETag is the plaintext's MD5")
+			}
+			got, err := tc.readWith(key, enc.CustomerKey, 0, -1)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s: whole read: %v", key, err)
+			}
+			for _, rg := range [][2]int64{{0, 1}, {P - 1, 2}, {P, P}, {P + 1, 2*P - 1}, {size - 1, 1}, {2*P - 3, P + 80}} {
+				if rg[0] < 0 || rg[0]+rg[1] > size {
+					continue
+				}
+				got, err := tc.readWith(key, enc.CustomerKey, rg[0], rg[1])
+				if err != nil || !bytes.Equal(got, data[rg[0]:rg[0]+rg[1]]) {
+					t.Fatalf("%s: range %v: %v", key, rg, err)
+				}
+			}
+			if size > 64 {
+				m, stored := tc.storedBytes(t, key, 0)
+				if int64(len(stored)) != sse.EncryptedSize(size) || m.Size != size || m.SSE == nil {
+					t.Fatalf("%s: stored %d bytes for %d", key, len(stored), size)
+				}
+				if bytes.Contains(stored, data[:64]) {
+					t.Fatalf("%s: the shards hold plaintext", key)
+				}
+			}
+		}
+	}
+	res, err := tc.ListObjects(ctx, "bkt", s3api.ListParams{MaxKeys: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Objects {
+		found := false
+		for _, size := range sizes {
+			found = found || o.Size == size
+		}
+		if !found {
+			t.Fatalf("listing shows %s with size %d", o.Key, o.Size)
+		}
+	}
+}
+
+func ssecIfKey(enc s3api.Encryption) string {
+	if enc.CustomerKey != nil {
+		return s3api.SSEC
+	}
+	return enc.Method
+}
+
+// TestSSECustomerKeys: an SSE-C version reads only with its key (none:
+// ErrCustomerKeyNeeded, another: ErrCustomerKeyWrong); a key for a version
+// without one is refused.
+func TestSSECustomerKeys(t *testing.T) {
+	ctx := context.Background()
+	tc := newSSECluster(t, -1)
+	data := randBytes(3, 200_000)
+	if _, err := tc.PutObject(ctx, "bkt", "c", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{SSE: s3api.Encryption{CustomerKey: custKey}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.readWith("c", nil, 0, -1); !errors.Is(err, ErrCustomerKeyNeeded) {
+		t.Fatalf("no key: %v", err)
+	}
+	if _, err := tc.readWith("c", bytes.Repeat([]byte{1}, 32), 0, -1); !errors.Is(err, ErrCustomerKeyWrong) {
+		t.Fatalf("another key: %v", err)
+	}
+	tc.put(t, "plain", data)
+	if _, err := tc.readWith("plain", custKey, 0, -1); !errors.Is(err, ErrNotCustomerKeyed) {
+		t.Fatalf("key for a plain object: %v", err)
+	}
+	// The record keeps no key: only the sealed object key and a MAC.
+	m, _ := tc.readMeta(ctx, "bkt", "c")
+	rec, _ := storagenode.MarshalRecord(m)
+	if bytes.Contains(rec, custKey) || m.SSE.Method != s3api.SSEC || len(m.SSE.MAC) == 0 {
+		t.Fatalf("record: %+v", m.SSE)
+	}
+}
+
+// TestSSENoMasterKey: without a key ring SSE-S3 is refused, and a
+// version sealed by the ring does not read (never garbage).
+func TestSSENoMasterKey(t *testing.T) {
+	ctx := context.Background()
+	tc := newSSECluster(t, -1)
+	data := randBytes(4, 100_000)
+	if _, err := tc.PutObject(ctx, "bkt", "s3", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{SSE: s3api.Encryption{Method: s3api.SSES3}}); err != nil {
+		t.Fatal(err)
+	}
+	tc.cfg.Keys = nil
+	if _, err := tc.PutObject(ctx, "bkt", "x", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{SSE: s3api.Encryption{Method: s3api.SSES3}}); !errors.Is(err, ErrNoMasterKey) {
+		t.Fatalf("SSE-S3 without a ring: %v", err)
+	}
+	if got, err := tc.readWith("s3", nil, 0, -1); !errors.Is(err, ErrNoMasterKey) || len(got) > 0 {
+		t.Fatalf("read without the ring: %v, %d bytes", err, len(got))
+	}
+	other, _ := sse.ParseRing([]byte("k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32))))
+	tc.cfg.Keys = other
+	if got, err := tc.readWith("s3", nil, 0, -1); !errors.Is(err, sse.ErrUnseal) || len(got) > 0 {
+		t.Fatalf("read with another key under the id: %v, %d bytes", err, len(got))
+	}
+	if err := tc.CanEncrypt(s3api.SSEKMS); err == nil {
+		t.Fatal("SSE-KMS claimed")
+	}
+}
+
+// TestSSEMultipart: every part is sealed (its own part key); ranges across
+// part boundaries; SSE-C parts need the upload's key.
+func TestSSEMultipart(t *testing.T) {
+	ctx := context.Background()
+	tc := newSSECluster(t, -1)
+	for _, enc := range []s3api.Encryption{{Method: s3api.SSES3}, {CustomerKey: custKey}} {
+		key := "mp" + enc.Method
+		id, err := tc.NewMultipartUpload(ctx, "bkt", key, s3api.PutOptions{SSE: enc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p1, p2 := randBytes(10, 5<<20), randBytes(11, 70_000)
+		if enc.CustomerKey != nil {
+			if _, err := tc.PutObjectPart(ctx, "bkt", key, id, 1, bytes.NewReader(p1), int64(len(p1)), s3api.PutOptions{}); !errors.Is(err, ErrCustomerKeyNeeded) {
+				t.Fatalf("SSE-C part without the key: %v", err)
+			}
+			if _, err := tc.PutObjectPart(ctx, "bkt", key, id, 1, bytes.NewReader(p1), int64(len(p1)), s3api.PutOptions{SSE: s3api.Encryption{CustomerKey: bytes.Repeat([]byte{2}, 32)}}); !errors.Is(err, ErrCustomerKeyWrong) {
+				t.Fatalf("SSE-C part with another key: %v", err)
+			}
+		}
+		var parts []s3api.CompletePart
+		for i, p := range [][]byte{p1, p2} {
+			pi, err := tc.PutObjectPart(ctx, "bkt", key, id, i+1, bytes.NewReader(p), int64(len(p)), s3api.PutOptions{SSE: s3api.Encryption{CustomerKey: enc.CustomerKey}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts = append(parts, s3api.CompletePart{Number: i + 1, ETag: pi.ETag})
+		}
+		info, err := tc.CompleteMultipartUpload(ctx, "bkt", key, id, parts, s3api.PutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := append(append([]byte{}, p1...), p2...)
+		if info.Size != int64(len(all)) || info.Encryption.Method != ssecIfKey(enc) {
+			t.Fatalf("info %+v", info)
+		}
+		for _, rg := range [][2]int64{{0, -1}, {int64(len(p1)) - 10, 20}, {int64(len(p1)), 1}, {int64(len(p1)) + sse.PackagePlain - 1, 2}} {
+			n := rg[1]
+			if n < 0 {
+				n = int64(len(all))
+			}
+			got, err := tc.readWith(key, enc.CustomerKey, rg[0], n)
+			if err != nil || !bytes.Equal(got, all[rg[0]:rg[0]+n]) {
+				t.Fatalf("%s range %v: %v", key, rg, err)
+			}
+		}
+		_, c1 := tc.storedBytes(t, key, 0)
+		_, c2 := tc.storedBytes(t, key, 1)
+		if bytes.Contains(c1, p1[:64]) || bytes.Contains(c2, p2[:64]) || int64(len(c2)) != sse.EncryptedSize(int64(len(p2))) {
+			t.Fatal("a part stored in plaintext")
+		}
+	}
+}
+
+// TestSSEHealAndTamper: an encrypted version heals with 2 drives lost (as
+// ciphertext, never decrypted); a byte flipped inside a package, with
+// every shard re-encoded so that each block checksum matches, fails the
+// read instead of returning altered plaintext.
+func TestSSEHealAndTamper(t *testing.T) {
+	ctx := context.Background()
+	tc := newSSECluster(t, -1)
+	data := randBytes(5, 300_000)
+	if _, err := tc.PutObject(ctx, "bkt", "h", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{SSE: s3api.Encryption{Method: s3api.SSES3}}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := tc.readMeta(ctx, "bkt", "h")
+	// Lose two drives' shards for good, heal them back.
+	for _, d := range tc.drivesByID(m.Drives)[:2] {
+		if err := d.DeleteShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: m.DataDir, Name: m.Parts[0].Name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := tc.cfg.Keys
+	tc.cfg.Keys = nil // heal needs no key
+	if r, err := tc.HealObject(ctx, "bkt", "h", true); err != nil || r.Repaired != 2 {
+		t.Fatalf("heal: %+v, %v", r, err)
+	}
+	tc.cfg.Keys = keys
+	for _, d := range tc.drivesByID(m.Drives)[2:4] {
+		tc.faulty[indexOf(tc, d.ID())].SetOffline(true)
+	}
+	if got, err := tc.readWith("h", nil, 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read on the healed shards: %v", err)
+	}
+	for i := range tc.faulty {
+		tc.faulty[i].SetOffline(false)
+	}
+
+	// Tamper: flip one byte of the ciphertext inside package 2, then
+	// re-encode every shard from it (fresh block checksums).
+	_, stored := tc.storedBytes(t, "h", 0)
+	stored[2*sse.PackageSize+1000] ^= 0x01
+	coder, _ := tc.coder(m.EC)
+	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: m.DataDir, Name: m.Parts[0].Name}
+	drives := tc.drivesByID(m.Drives)
+	ws := make([]io.Writer, len(drives))
+	sws := make([]storagenode.ShardWriter, len(drives))
+	for i, d := range drives {
+		w, err := d.CreateShard(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws[i], sws[i] = w, w
+	}
+	if _, _, err := coder.Encode(ctx, bytes.NewReader(stored), ws, len(ws)); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range sws {
+		if err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := tc.HealObject(ctx, "bkt", "h", true); err != nil || r.Repaired != 0 {
+		t.Fatalf("the shards' checksums should all hold: %+v, %v", r, err)
+	}
+	got, err := tc.readWith("h", nil, 0, -1)
+	if !errors.Is(err, sse.ErrAuth) {
+		t.Fatalf("tampered read: %v", err)
+	}
+	if len(got) > 2*sse.PackagePlain || !bytes.Equal(got, data[:len(got)]) {
+		t.Fatalf("tampered read wrote %d bytes, or altered ones", len(got))
+	}
+	// Packages before the flipped one still read; a range inside it fails.
+	if got, err := tc.readWith("h", nil, 0, 2*sse.PackagePlain); err != nil || !bytes.Equal(got, data[:2*sse.PackagePlain]) {
+		t.Fatalf("untouched packages: %v", err)
+	}
+	if _, err := tc.readWith("h", nil, 2*sse.PackagePlain+5, 10); !errors.Is(err, sse.ErrAuth) {
+		t.Fatalf("range in the tampered package: %v", err)
+	}
+}
+
+func indexOf(tc *testCluster, id string) int {
+	for i, f := range tc.faulty {
+		if f.ID() == id {
+			return i
+		}
+	}
+	return -1
+}

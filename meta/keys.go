@@ -1,0 +1,33 @@
+package meta
+
+import (
+	"context"
+	"time"
+)
+
+// KeyCheck is a master key that sealed object keys (server-side
+// encryption): its id in the operator's key ring and its key check value
+// (package sse), never the key.
+type KeyCheck struct {
+	ID         string    `json:"id"`
+	Check      string    `json:"check"`
+	Registered time.Time `json:"registered"` // the proposer's clock
+}
+
+// RegisterKey records that key id, whose check value is check, seals
+// object keys; registering it again is a no-op, and another check value
+// under the id fails with ErrKeyMismatch.
+func (c changes) RegisterKey(ctx context.Context, id, check string) error {
+	_, err := c.propose(ctx, command{Op: OpRegisterKey, Name: id, Check: check})
+	return err
+}
+
+// ForgetKey removes a key's registration (ErrNotFound if there is none),
+// once no version is sealed under it any more.
+func (c changes) ForgetKey(ctx context.Context, id string) error {
+	_, err := c.propose(ctx, command{Op: OpForgetKey, Name: id})
+	return err
+}
+
+// Keys returns the local copy's registered keys, sorted by id.
+func (v view) Keys() []KeyCheck { return v.fsm.keys() }

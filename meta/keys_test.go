@@ -1,0 +1,40 @@
+package meta
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestKeyRegistry: a key id registers once with its check value; the same
+// again is a no-op, another check value under the id is refused, and a
+// forgotten key can register anew.
+func TestKeyRegistry(t *testing.T) {
+	ctx := ctxT(t)
+	g := openGroup(t, groupMembers(t.TempDir(), 3))
+	s := g.Store()
+	if err := s.RegisterKey(ctx, "k1", "0011223344556677"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RegisterKey(ctx, "k1", "0011223344556677"); err != nil {
+		t.Fatalf("again: %v", err)
+	}
+	if err := s.RegisterKey(ctx, "k1", "ffffffffffffffff"); !errors.Is(err, ErrKeyMismatch) {
+		t.Fatalf("another key under k1: %v", err)
+	}
+	if err := s.RegisterKey(ctx, "k2", "8899aabbccddeeff"); err != nil {
+		t.Fatal(err)
+	}
+	ks := s.Keys()
+	if len(ks) != 2 || ks[0].ID != "k1" || ks[0].Check != "0011223344556677" || ks[1].ID != "k2" || ks[0].Registered.IsZero() {
+		t.Fatalf("keys: %+v", ks)
+	}
+	if err := s.ForgetKey(ctx, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForgetKey(ctx, "k1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("forget twice: %v", err)
+	}
+	if err := s.RegisterKey(ctx, "k1", "ffffffffffffffff"); err != nil {
+		t.Fatalf("after forgetting: %v", err)
+	}
+}
