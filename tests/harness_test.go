@@ -64,6 +64,10 @@ type Server struct {
 	Dirs     []string
 	Args     []string
 	Env      []string // extra environment (NAME=value) the process starts with
+	// TLS, when set before start, serves S3 over HTTPS with its
+	// certificate; Endpoint is then https://, and Minio, minioWith and
+	// AWS trust its CA.
+	TLS      *testPKI
 	cmd      *exec.Cmd
 	logMu    sync.Mutex
 	log      strings.Builder
@@ -132,6 +136,12 @@ func (s *Server) startOnce(retry bool) bool {
 	s.Addr = freeAddr(t)
 	s.Endpoint = "http://" + s.Addr
 	args := append(append([]string{}, s.Args...), "--address", s.Addr)
+	hc := http.DefaultClient
+	if s.TLS != nil {
+		s.Endpoint = "https://" + s.Addr
+		args = append(args, "--tls-cert", s.TLS.Cert, "--tls-key", s.TLS.Key)
+		hc = &http.Client{Transport: s.TLS.transport()}
+	}
 	args = append(args, s.Dirs...)
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
@@ -169,7 +179,7 @@ func (s *Server) startOnce(retry bool) bool {
 			t.Fatalf("ecstore exited at start:\n%s", s.Log())
 		default:
 		}
-		resp, err := http.Get(s.Endpoint + "/")
+		resp, err := hc.Get(s.Endpoint + "/")
 		if err == nil {
 			resp.Body.Close()
 			return true
@@ -216,11 +226,15 @@ func (s *Server) Restart() {
 // Minio returns a minio-go client for the server.
 func (s *Server) Minio(t *testing.T) *minio.Client {
 	t.Helper()
+	var rt http.RoundTripper = http.DefaultTransport
+	if s.TLS != nil {
+		rt = s.TLS.transport()
+	}
 	c, err := minio.New(s.Addr, &minio.Options{
 		Creds:     credentials.NewStaticV4(testAccessKey, testSecretKey, ""),
-		Secure:    false,
+		Secure:    s.TLS != nil,
 		Region:    "us-east-1",
-		Transport: settledBodyTransport{http.DefaultTransport},
+		Transport: settledBodyTransport{rt},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -269,6 +283,9 @@ func (s *Server) AWS(ctx context.Context, bin string, args ...string) (string, e
 		bin = "aws"
 	}
 	full := append([]string{"--endpoint-url", s.Endpoint, "--region", "us-east-1"}, args...)
+	if s.TLS != nil {
+		full = append([]string{"--ca-bundle", s.TLS.CA}, full...)
+	}
 	cmd := exec.CommandContext(ctx, bin, full...)
 	cmd.Env = append(os.Environ(),
 		"AWS_ACCESS_KEY_ID="+testAccessKey, "AWS_SECRET_ACCESS_KEY="+testSecretKey,

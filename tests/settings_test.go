@@ -125,6 +125,9 @@ func runBoto3Script(t *testing.T, ctx context.Context, s *Server, script, summar
 	cmd.Env = append(append(os.Environ(),
 		"S3_ENDPOINT="+s.Endpoint, "AWS_ACCESS_KEY_ID="+testAccessKey, "AWS_SECRET_ACCESS_KEY="+testSecretKey,
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"), env...)
+	if s.TLS != nil {
+		cmd.Env = append(cmd.Env, "AWS_CA_BUNDLE="+s.TLS.CA)
+	}
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s:\n%s", script, out)
 	done := false

@@ -65,6 +65,25 @@ func writeTestPKI(t *testing.T, dir string) (caFile, certFile, keyFile string, p
 	return caFile, certFile, keyFile, pool
 }
 
+// testPKI is a test CA and a server certificate (writeTestPKI).
+type testPKI struct {
+	CA, Cert, Key string // PEM files
+	Pool          *x509.CertPool
+}
+
+func newTestPKI(t *testing.T) *testPKI {
+	t.Helper()
+	ca, cert, key, pool := writeTestPKI(t, t.TempDir())
+	return &testPKI{CA: ca, Cert: cert, Key: key, Pool: pool}
+}
+
+// transport is an HTTP transport that trusts the CA.
+func (p *testPKI) transport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: p.Pool}
+	return tr
+}
+
 // TestTLS starts the server with a certificate and talks to it over HTTPS
 // with minio-go (custom root CA) and the aws CLI (--ca-bundle).
 func TestTLS(t *testing.T) {

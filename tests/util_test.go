@@ -132,11 +132,15 @@ func decodeJSONOutput(t *testing.T, out string, v any) {
 // retry count (1 = no retries, so errors such as 503 come back at once).
 func minioWith(t *testing.T, s *Server, access, secret string, retries int) *minio.Client {
 	t.Helper()
-	c, err := minio.New(s.Addr, &minio.Options{
+	opts := &minio.Options{
 		Creds:      credentials.NewStaticV4(access, secret, ""),
 		Region:     "us-east-1",
 		MaxRetries: retries,
-	})
+	}
+	if s.TLS != nil {
+		opts.Secure, opts.Transport = true, s.TLS.transport()
+	}
+	c, err := minio.New(s.Addr, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
