@@ -67,11 +67,11 @@ type Server struct {
 	// TLS, when set before start, serves S3 over HTTPS with its
 	// certificate; Endpoint is then https://, and Minio, minioWith and
 	// AWS trust its CA.
-	TLS      *testPKI
-	cmd      *exec.Cmd
-	logMu    sync.Mutex
-	log      strings.Builder
-	exited   chan struct{}
+	TLS    *testPKI
+	cmd    *exec.Cmd
+	logMu  sync.Mutex
+	log    strings.Builder
+	exited chan struct{}
 }
 
 // freeAddr returns a 127.0.0.1 address with a port free at the time of the
