@@ -139,10 +139,12 @@ func ssecIf(key []byte) string {
 	return s3api.SSEC
 }
 
-// asksEncryption reports whether a request names an encryption (a copy
-// onto itself that changes it is a change, as in S3).
+// asksEncryption reports whether a copy names an encryption for its
+// destination or a customer key for its source: a copy onto itself that
+// re-encrypts, rotates an SSE-C key or decrypts changes the object, as in
+// S3.
 func asksEncryption(h http.Header) bool {
-	return h.Get(sseHeader) != "" || h.Get(ssecPrefix+"algorithm") != ""
+	return h.Get(sseHeader) != "" || h.Get(ssecPrefix+"algorithm") != "" || h.Get(copySSECPrefix+"algorithm") != ""
 }
 
 // The bucket's default encryption (PutBucketEncryption) is kept as an

@@ -80,7 +80,9 @@ chmod u+w "$suite/go.sum"
   GOFLAGS=-mod=mod go build -o "$work/minio-functional" .
 ) || { echo "minio-functional: building the suite failed" >&2; exit 2; }
 
-# 2. A fresh server on a free port.
+# 2. A fresh server on a free port, over HTTPS (certificates from
+# `ecstore certs`), with a key ring: the suite's SSE-C and SSE-S3 functions
+# run.
 bin="${ECSTORE_BIN:-}"
 if [ -z "$bin" ]; then
   bin="$work/ecstore"
@@ -90,13 +92,16 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 addr="127.0.0.1:$port"
 drives=()
 for i in 1 2 3 4 5 6; do drives+=("$work/drives/drive$i"); done
+"$bin" certs --out "$work/tls" --host 127.0.0.1 >/dev/null
+head -c 32 /dev/urandom | base64 >"$work/kms.key"
 export ECSTORE_ACCESS_KEY="minio-functional-ak"
 export ECSTORE_SECRET_KEY="minio-functional-sk-0123456789"
 # shellcheck disable=SC2086 # the extra flags are words
-"$bin" server --address "$addr" ${ECSTORE_SERVER_ARGS:-} "${drives[@]}" >"$work/server.log" 2>&1 &
+"$bin" server --address "$addr" --tls-cert "$work/tls/127.0.0.1.pem" --tls-key "$work/tls/127.0.0.1-key.pem" \
+  --kms-key-file "$work/kms.key" ${ECSTORE_SERVER_ARGS:-} "${drives[@]}" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 300); do
-  if curl -s -o /dev/null "http://$addr/" 2>/dev/null; then break; fi
+  if curl -s -o /dev/null --cacert "$work/tls/ca.pem" "https://$addr/" 2>/dev/null; then break; fi
   if ! kill -0 "$server_pid" 2>/dev/null; then
     echo "minio-functional: ecstore exited at start:" >&2
     cat "$work/server.log" >&2
@@ -106,15 +111,16 @@ for _ in $(seq 1 300); do
 done
 
 # 3. The suite. RUN_ON_FAIL=1: a failing function is logged and the run
-# goes on (by default the suite stops at the first failure). No TLS, so no
-# SSE-C; ENABLE_KMS=0 skips the SSE-S3/KMS functions.
+# goes on (by default the suite stops at the first failure). Over TLS
+# (SSL_CERT_FILE: the CA), so the SSE-C functions run; ENABLE_KMS=1 runs
+# the SSE-S3 ones.
 # It runs in its own folder: some functions leave files in the working
 # directory.
 mkdir -p "$work/run"
 set +e
 cd "$work/run"
 SERVER_ENDPOINT="$addr" ACCESS_KEY="$ECSTORE_ACCESS_KEY" SECRET_KEY="$ECSTORE_SECRET_KEY" \
-  ENABLE_HTTPS=0 ENABLE_KMS=0 MINT_MODE="${MINT_MODE:-full}" RUN_ON_FAIL=1 \
+  ENABLE_HTTPS=1 ENABLE_KMS=1 SSL_CERT_FILE="$work/tls/ca.pem" MINT_MODE="${MINT_MODE:-full}" RUN_ON_FAIL=1 \
   "$work/minio-functional" >"$work/suite.log" 2>&1
 suite_rc=$?
 cd "$root"

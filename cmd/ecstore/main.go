@@ -27,6 +27,7 @@ Usage:
   ecstore gateway [flags]                 run an S3 gateway over a cluster's nodes
   ecstore admin status|heal [flags]       cluster status; heal every object, with a progress bar
   ecstore bench [flags]                   load-test any S3 endpoint (PUT/GET/mixed/list/delete)
+  ecstore certs [flags]                   make a private CA and TLS certificates for every process
 
 Run "ecstore COMMAND --help" for a command's flags.
 `
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runAdmin(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "certs":
+		return runCerts(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
