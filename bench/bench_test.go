@@ -438,3 +438,23 @@ func TestCancel(t *testing.T) {
 		t.Errorf("clean-up after cancellation left %d objects", len(keys))
 	}
 }
+
+// TestSSEHeader: --sse reaches the PUTs. The embedded server here has no
+// key ring, so every SSE-S3 PUT is refused NotImplemented: the header was
+// sent (and a server that ignored it would answer 200).
+func TestSSEHeader(t *testing.T) {
+	cfg := testConfig(startServer(t))
+	cfg.SSE, cfg.Ops, cfg.Phases, cfg.Size, cfg.Prefix = "AES256", 5, []Phase{PhasePut}, 1<<10, "sse"
+	cfg.Log = io.Discard
+	results, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := results[0]; r.Errors != 5 || r.ErrorCodes["NotImplemented"] != 5 {
+		t.Fatalf("put with --sse AES256 against a server without a key ring: %+v", r)
+	}
+	cfg.SSE = "rot13"
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("--sse rot13 accepted")
+	}
+}

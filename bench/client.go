@@ -63,6 +63,7 @@ type client struct {
 	accessKey string
 	secretKey string
 	region    string
+	sse       string // x-amz-server-side-encryption of object PUTs ("": none)
 }
 
 func newClient(cfg *Config) (*client, error) {
@@ -92,6 +93,7 @@ func newClient(cfg *Config) (*client, error) {
 		hc:        &http.Client{Transport: tr, Timeout: cfg.RequestTimeout},
 		base:      u,
 		bucket:    cfg.Bucket,
+		sse:       cfg.SSE,
 		accessKey: cfg.AccessKey,
 		secretKey: cfg.SecretKey,
 		region:    cfg.Region,
@@ -122,6 +124,9 @@ func (c *client) do(ctx context.Context, op, method, key string, query url.Value
 	}
 	if body != nil {
 		req.Header.Set("X-Amz-Content-Sha256", unsignedPayload)
+		if c.sse != "" && method == http.MethodPut && key != "" && query == nil {
+			req.Header.Set("X-Amz-Server-Side-Encryption", c.sse)
+		}
 	} else {
 		req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
 	}

@@ -97,6 +97,9 @@ type Config struct {
 	VerifySample float64
 	// Insecure skips TLS certificate verification.
 	Insecure bool
+	// SSE, when set, asks every PUT for server-side encryption with this
+	// x-amz-server-side-encryption value ("AES256": SSE-S3). Default none.
+	SSE string
 	// Keep leaves the objects (and a bucket the run created) in place.
 	// Default false: everything under Prefix is deleted at the end.
 	Keep bool
@@ -170,6 +173,9 @@ func (c *Config) EnsureDefaults() {
 
 // Validate checks the configuration with messages a user can act on.
 func (c *Config) Validate() error {
+	if c.SSE != "" && c.SSE != "AES256" && c.SSE != "aws:kms" {
+		return fmt.Errorf("bench: --sse %q: want AES256 or aws:kms", c.SSE)
+	}
 	u, err := url.Parse(c.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("bench: endpoint %q: want a URL such as http://127.0.0.1:9000", c.Endpoint)

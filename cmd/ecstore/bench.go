@@ -66,6 +66,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fixedData := fs.Bool("fixed-data", false, "send one repeated byte instead of random data")
 	fs.Float64Var(&cfg.VerifySample, "verify-sample", cfg.VerifySample, "fraction of GETs compared byte for byte with what was written (0: none)")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "skip TLS certificate verification")
+	fs.StringVar(&cfg.SSE, "sse", "", "ask every PUT for server-side encryption `METHOD` (AES256: SSE-S3)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the objects (and a bucket the run created)")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of each request, body included")
 	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout instead of a table")
