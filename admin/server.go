@@ -49,6 +49,7 @@ type Handler struct {
 	layer    Cluster
 	members  Membership // nil for the embedded server
 	meta     Metadata   // nil: no metadata group
+	kms      KMS        // nil: no key store
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 }
@@ -112,6 +113,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.log.Info("heal started by an operator", "deep", deep, "remote", r.RemoteAddr)
 		writeJSON(w, http.StatusAccepted, h.layer.HealStatus())
+	case strings.HasPrefix(op, "kms/"):
+		h.serveKMS(w, r, op)
 	case strings.HasPrefix(op, "node/") || op == "rebalance":
 		h.serveMembership(w, r, op)
 	default:

@@ -52,6 +52,8 @@ type Config struct {
 	// Keys seals the object keys of SSE-S3 versions (the key ring of
 	// --kms-key-file); nil refuses SSE-S3. SSE-C needs none.
 	Keys KeyRing
+	// KMS is SSE-KMS's key store; nil refuses SSE-KMS.
+	KMS KMS
 	// RebalanceDelay is how long a rebalance waits after the map change
 	// before its walk starts, so that other gateways adopt the new map
 	// first (their writes on the old map could otherwise land behind the

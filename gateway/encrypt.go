@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -29,6 +30,20 @@ type KeyRing interface {
 	Unseal(keyID string, aad, sealed []byte) ([]byte, error)
 	// Active is the id of the key Seal uses.
 	Active() string
+}
+
+// KMS is SSE-KMS's key store: named keys that seal object keys. The
+// server's local store (named keys sealed by the ring, kept in the
+// metadata store) implements it; an external KMS (Vault Transit, KMIP)
+// can take its place.
+type KMS interface {
+	// DefaultKey is the key a request without a key id uses.
+	DefaultKey() string
+	// Seal seals objectKey under the named key for aad; a missing key
+	// (other than the default, made on first use) is ErrKMSKeyNotFound.
+	Seal(ctx context.Context, name string, aad, objectKey []byte) ([]byte, error)
+	// Unseal opens what Seal sealed.
+	Unseal(ctx context.Context, name string, aad, sealed []byte) ([]byte, error)
 }
 
 // sealing is the encryption of one write: the record's SSEInfo and the
@@ -80,7 +95,7 @@ func parseEncryption(doc []byte) s3api.EncryptionDoc {
 // newSealing makes the encryption of a new version or upload of
 // bucket/key: what enc asks for, else the bucket's default, else none
 // (nil).
-func (l *Layer) newSealing(bucket, key string, enc s3api.Encryption, st bucketState) (*sealing, error) {
+func (l *Layer) newSealing(ctx context.Context, bucket, key string, enc s3api.Encryption, st bucketState) (*sealing, error) {
 	method := enc.Method
 	if enc.CustomerKey != nil {
 		method = ssecMethod
@@ -113,14 +128,29 @@ func (l *Layer) newSealing(bucket, key string, enc s3api.Encryption, st bucketSt
 		}
 		return s, nil
 	case s3api.SSEKMS:
-		return nil, withMessage(ErrNotImplemented, "SSE-KMS (aws:kms) is not implemented by ecstore yet; SSE-S3 (AES256) and SSE-C are.")
+		if l.cfg.KMS == nil {
+			return nil, ErrNoMasterKey
+		}
+		name := enc.KMSKeyID
+		if name == "" && enc.Method == "" {
+			name = st.defaultEncryption().KMSKeyID // the bucket's default
+		}
+		if name == "" {
+			name = l.cfg.KMS.DefaultKey()
+		}
+		s := &sealing{key: sse.NewObjectKey(), info: &storagenode.SSEInfo{Method: s3api.SSEKMS, KeyID: name, Context: enc.KMSContext}}
+		var err error
+		if s.info.Sealed, err = l.cfg.KMS.Seal(ctx, name, sse.KMSAAD(name, bucket, key, enc.KMSContext), s.key); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	return nil, withMessage(ErrNotImplemented, "The encryption method %q is not supported.", method)
 }
 
 // openSealing unseals a stored version's or upload's object key; custKey
 // is the request's SSE-C key (nil: none).
-func (l *Layer) openSealing(info *storagenode.SSEInfo, bucket, key string, custKey []byte) (*sealing, error) {
+func (l *Layer) openSealing(ctx context.Context, info *storagenode.SSEInfo, bucket, key string, custKey []byte) (*sealing, error) {
 	if info == nil {
 		if custKey != nil {
 			return nil, ErrNotCustomerKeyed
@@ -153,6 +183,18 @@ func (l *Layer) openSealing(info *storagenode.SSEInfo, bucket, key string, custK
 			return nil, fmt.Errorf("gateway: unseal the object key of %s/%s: %w", bucket, key, err)
 		}
 		return &sealing{info: info, key: k}, nil
+	case s3api.SSEKMS:
+		if custKey != nil {
+			return nil, ErrNotCustomerKeyed
+		}
+		if l.cfg.KMS == nil {
+			return nil, ErrNoMasterKey
+		}
+		k, err := l.cfg.KMS.Unseal(ctx, info.KeyID, sse.KMSAAD(info.KeyID, bucket, key, info.Context), info.Sealed)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: unseal the object key of %s/%s: %w", bucket, key, err)
+		}
+		return &sealing{info: info, key: k}, nil
 	}
 	return nil, withMessage(ErrNotImplemented, "The object is encrypted with %q, which this version of ecstore cannot read.", info.Method)
 }
@@ -162,7 +204,11 @@ func encryptionOf(info *storagenode.SSEInfo) s3api.ObjectEncryption {
 	if info == nil {
 		return s3api.ObjectEncryption{}
 	}
-	return s3api.ObjectEncryption{Method: info.Method}
+	e := s3api.ObjectEncryption{Method: info.Method}
+	if info.Method == s3api.SSEKMS {
+		e.KMSKeyID = info.KeyID
+	}
+	return e
 }
 
 // encrypting returns the stream the encoder reads: src itself, or its
@@ -211,7 +257,10 @@ func (l *Layer) CanEncrypt(method string) (err error) {
 		}
 		return nil
 	case s3api.SSEKMS:
-		return withMessage(ErrNotImplemented, "SSE-KMS (aws:kms) is not implemented by ecstore yet; SSE-S3 (AES256) and SSE-C are.")
+		if l.cfg.KMS == nil {
+			return ErrNoMasterKey
+		}
+		return nil
 	}
 	return withMessage(ErrNotImplemented, "The encryption method %q is not supported.", method)
 }

@@ -347,3 +347,65 @@ func indexOf(tc *testCluster, id string) int {
 	}
 	return -1
 }
+
+// memKMS is a KMS of fixed named keys.
+type memKMS map[string][]byte
+
+func (m memKMS) DefaultKey() string { return "default" }
+func (m memKMS) Seal(_ context.Context, name string, aad, objectKey []byte) ([]byte, error) {
+	k, ok := m[name]
+	if !ok {
+		return nil, ErrKMSKeyNotFound
+	}
+	return sse.KMSSeal(k, aad, objectKey)
+}
+func (m memKMS) Unseal(_ context.Context, name string, aad, sealed []byte) ([]byte, error) {
+	k, ok := m[name]
+	if !ok {
+		return nil, ErrKMSKeyNotFound
+	}
+	return sse.KMSUnseal(k, aad, sealed)
+}
+
+// TestSSEKMS: SSE-KMS versions name their key and encryption context,
+// read back whole, refuse a key the store lacks, and are bound to their
+// context (a record whose context was altered does not open).
+func TestSSEKMS(t *testing.T) {
+	ctx := context.Background()
+	tc := newSSECluster(t, 128<<10)
+	tc.cfg.KMS = memKMS{"default": bytes.Repeat([]byte{1}, 32), "app": bytes.Repeat([]byte{2}, 32)}
+	data := randBytes(9, 300_000)
+	for _, enc := range []s3api.Encryption{{Method: s3api.SSEKMS}, {Method: s3api.SSEKMS, KMSKeyID: "app", KMSContext: "eyJhIjoiYiJ9"}} {
+		info, err := tc.PutObject(ctx, "bkt", "kms-"+enc.KMSKeyID, bytes.NewReader(data), int64(len(data)), s3api.PutOptions{SSE: enc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := enc.KMSKeyID
+		if want == "" {
+			want = "default"
+		}
+		if info.Encryption.Method != s3api.SSEKMS || info.Encryption.KMSKeyID != want || info.ETag == md5hex(data) {
+			t.Fatalf("info %+v", info)
+		}
+		if got, err := tc.readWith("kms-"+enc.KMSKeyID, nil, 1000, 200_000); err != nil || !bytes.Equal(got, data[1000:201_000]) {
+			t.Fatalf("read: %v", err)
+		}
+		if _, stored := tc.storedBytes(t, "kms-"+enc.KMSKeyID, 0); bytes.Contains(stored, data[:64]) {
+			t.Fatal("plaintext stored")
+		}
+	}
+	if _, err := tc.PutObject(ctx, "bkt", "x", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{SSE: s3api.Encryption{Method: s3api.SSEKMS, KMSKeyID: "nope"}}); !errors.Is(err, ErrKMSKeyNotFound) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	// The context is part of the sealing: alter it in every record.
+	m, _ := tc.readMeta(ctx, "bkt", "kms-app")
+	m.SSE.Context = "eyJhIjoiYyJ9"
+	for _, d := range tc.drivesByID(m.Drives) {
+		if _, err := d.PutMeta(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tc.readWith("kms-app", nil, 0, -1); !errors.Is(err, sse.ErrUnseal) {
+		t.Fatalf("altered context: %v", err)
+	}
+}

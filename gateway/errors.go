@@ -69,6 +69,8 @@ var (
 	ErrCustomerKeyNeeded = errors.New("gateway: the version is encrypted with a customer key the request lacks")
 	// ErrCustomerKeyWrong: the customer key is not the version's.
 	ErrCustomerKeyWrong = errors.New("gateway: the customer key is not the one the version was written with")
+	// ErrKMSKeyNotFound: SSE-KMS with a key id the key store lacks.
+	ErrKMSKeyNotFound = errors.New("gateway: no KMS key of that id")
 	// ErrNotCustomerKeyed: a customer key for what was not written with one.
 	ErrNotCustomerKeyed = errors.New("gateway: a customer key for a version not encrypted with one")
 )
@@ -106,6 +108,7 @@ var s3Errors = [...]s3Error{
 	{ErrCustomerKeyNeeded, s3api.ErrInvalidRequest, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."},
 	{ErrCustomerKeyWrong, s3api.ErrAccessDenied, "The SSE-C key provided does not match the key the object was encrypted with."},
 	{ErrNotCustomerKeyed, s3api.ErrInvalidRequest, "The encryption parameters are not applicable to this object."},
+	{ErrKMSKeyNotFound, s3api.ErrKMSNotFound, ""},
 }
 
 // belowS3Errors translates the errors of the layers below the gateway.

@@ -145,7 +145,7 @@ type object struct {
 // UseCustomerKey opens an SSE-C version's key with the request's key.
 func (o *object) UseCustomerKey(key []byte) (err error) {
 	defer translate(&err)
-	o.seal, err = o.l.openSealing(o.meta.SSE, o.meta.Bucket, o.meta.Key, key)
+	o.seal, err = o.l.openSealing(context.Background(), o.meta.SSE, o.meta.Bucket, o.meta.Key, key)
 	return err
 }
 
@@ -167,7 +167,7 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) (e
 		return err
 	}
 	if m.SSE != nil && o.seal == nil {
-		if o.seal, err = o.l.openSealing(m.SSE, m.Bucket, m.Key, nil); err != nil {
+		if o.seal, err = o.l.openSealing(ctx, m.SSE, m.Bucket, m.Key, nil); err != nil {
 			return err
 		}
 	}

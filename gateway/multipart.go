@@ -45,7 +45,7 @@ func (l *Layer) NewMultipartUpload(ctx context.Context, bucket, key string, opts
 	if err := st.refuseLock(opts.Lock); err != nil {
 		return "", err
 	}
-	seal, err := l.newSealing(bucket, key, opts.SSE, st)
+	seal, err := l.newSealing(ctx, bucket, key, opts.SSE, st)
 	if err != nil {
 		return "", err
 	}
@@ -123,7 +123,7 @@ func (l *Layer) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 	if err != nil {
 		return s3api.PartInfo{}, err
 	}
-	seal, err := l.openSealing(u.SSE, bucket, key, opts.SSE.CustomerKey)
+	seal, err := l.openSealing(ctx, u.SSE, bucket, key, opts.SSE.CustomerKey)
 	if err != nil {
 		return s3api.PartInfo{}, err
 	}

@@ -235,7 +235,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}
-	seal, err := l.newSealing(bucket, key, opts.SSE, st)
+	seal, err := l.newSealing(ctx, bucket, key, opts.SSE, st)
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}

@@ -33,6 +33,7 @@ const (
 	OpDeletePolicy
 	OpRegisterKey
 	OpForgetKey
+	OpCreateKMSKey
 	opEnd // one past the last known op
 )
 
@@ -66,6 +67,8 @@ func (o Op) String() string {
 		return "RegisterKey"
 	case OpForgetKey:
 		return "ForgetKey"
+	case OpCreateKMSKey:
+		return "CreateKMSKey"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
 }
@@ -97,6 +100,7 @@ type command struct {
 	Name   string          `json:"name,omitempty"`   // DeleteUser (access key), PutPolicy, DeletePolicy
 	Policy json.RawMessage `json:"policy,omitempty"` // PutPolicy
 	Check  string          `json:"check,omitempty"`  // RegisterKey: the key check value (Name: the key id)
+	KMSKey *KMSKey         `json:"kmsKey,omitempty"` // CreateKMSKey
 
 	// ID names one request of a client across its retries: a command
 	// whose ID the state machine applied recently is answered with the
@@ -183,6 +187,10 @@ func (c command) validate() error {
 	case OpRegisterKey:
 		if c.Name == "" || c.Check == "" {
 			missing = "key id and check value"
+		}
+	case OpCreateKMSKey:
+		if c.KMSKey == nil || c.KMSKey.Name == "" || len(c.KMSKey.Sealed) == 0 {
+			missing = "KMS key"
 		}
 	case OpPutPolicy:
 		if c.Name == "" || len(c.Policy) == 0 {

@@ -34,6 +34,8 @@ var (
 	// ErrKeyMismatch: a master key registered under an id that has
 	// another key check value (a different key under the same id).
 	ErrKeyMismatch = errors.New("meta: another key is registered under that id")
+	// ErrKeyExists: a KMS key of that name exists already.
+	ErrKeyExists = errors.New("meta: a key of that name exists")
 )
 
 // codes name the sentinels on the forwarding wire, so a write forwarded to
@@ -50,6 +52,7 @@ var codes = map[string]error{
 	"closed":           ErrClosed,
 	"not_found":        ErrNotFound,
 	"key_mismatch":     ErrKeyMismatch,
+	"key_exists":       ErrKeyExists,
 }
 
 // codeOf returns the wire code of err's sentinel, or "" for any other error.

@@ -104,6 +104,8 @@ type state struct {
 	// their key check values, so a process started with a wrong key file
 	// refuses to start instead of failing every read.
 	Keys map[string]KeyCheck `json:"keys,omitempty"`
+	// KMSKeys are SSE-KMS's named keys, each sealed by a master key.
+	KMSKeys map[string]KMSKey `json:"kmsKeys,omitempty"`
 	// Recent are the results of the last recentMax commands that carried
 	// an ID, oldest first (deduplication of retried requests).
 	Recent []recentResult `json:"recent,omitempty"`
@@ -306,6 +308,16 @@ func (f *fsm) apply(index uint64, c command) *result {
 			st.Keys = map[string]KeyCheck{}
 		}
 		st.Keys[c.Name] = KeyCheck{ID: c.Name, Check: c.Check, Registered: c.time()}
+	case OpCreateKMSKey:
+		if _, ok := st.KMSKeys[c.KMSKey.Name]; ok {
+			return &result{err: fmt.Errorf("KMS key %q: %w", c.KMSKey.Name, ErrKeyExists)}
+		}
+		if st.KMSKeys == nil {
+			st.KMSKeys = map[string]KMSKey{}
+		}
+		k := *c.KMSKey
+		k.Sealed, k.Created = slices.Clone(k.Sealed), c.time()
+		st.KMSKeys[k.Name] = k
 	case OpForgetKey:
 		if _, ok := st.Keys[c.Name]; !ok {
 			return &result{err: fmt.Errorf("key %q: %w", c.Name, ErrNotFound)}
@@ -475,6 +487,26 @@ func (f *fsm) keys() []KeyCheck {
 		out = append(out, k)
 	}
 	slices.SortFunc(out, func(a, b KeyCheck) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+func (f *fsm) kmsKey(name string) (KMSKey, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	k, ok := f.st.KMSKeys[name]
+	k.Sealed = slices.Clone(k.Sealed)
+	return k, ok
+}
+
+func (f *fsm) kmsKeys() []KMSKey {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]KMSKey, 0, len(f.st.KMSKeys))
+	for _, k := range f.st.KMSKeys {
+		k.Sealed = slices.Clone(k.Sealed)
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b KMSKey) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

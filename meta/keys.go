@@ -31,3 +31,24 @@ func (c changes) ForgetKey(ctx context.Context, id string) error {
 
 // Keys returns the local copy's registered keys, sorted by id.
 func (v view) Keys() []KeyCheck { return v.fsm.keys() }
+
+// KMSKey is a named key of SSE-KMS's local key store: 32 bytes sealed by a
+// master key of the operator's ring (SealedBy: its id), never in clear.
+type KMSKey struct {
+	Name     string    `json:"name"`
+	Sealed   []byte    `json:"sealed"`
+	SealedBy string    `json:"sealedBy"`
+	Created  time.Time `json:"created"` // the proposer's clock
+}
+
+// CreateKMSKey stores a new named key (ErrKeyExists if the name is taken).
+func (c changes) CreateKMSKey(ctx context.Context, k KMSKey) error {
+	_, err := c.propose(ctx, command{Op: OpCreateKMSKey, KMSKey: &k})
+	return err
+}
+
+// KMSKey returns a named key of the local copy.
+func (v view) KMSKey(name string) (KMSKey, bool) { return v.fsm.kmsKey(name) }
+
+// KMSKeys returns the local copy's named keys, sorted by name.
+func (v view) KMSKeys() []KMSKey { return v.fsm.kmsKeys() }

@@ -38,3 +38,27 @@ func TestKeyRegistry(t *testing.T) {
 		t.Fatalf("after forgetting: %v", err)
 	}
 }
+
+// TestKMSKeys: a named key is created once; a second create of the name is
+// refused and keeps the first.
+func TestKMSKeys(t *testing.T) {
+	ctx := ctxT(t)
+	g := openGroup(t, groupMembers(t.TempDir(), 1))
+	s := g.Store()
+	if err := s.CreateKMSKey(ctx, KMSKey{Name: "app", Sealed: []byte("sealed-1"), SealedBy: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateKMSKey(ctx, KMSKey{Name: "app", Sealed: []byte("sealed-2"), SealedBy: "k1"}); !errors.Is(err, ErrKeyExists) {
+		t.Fatalf("second create: %v", err)
+	}
+	k, ok := s.KMSKey("app")
+	if !ok || string(k.Sealed) != "sealed-1" || k.Created.IsZero() || k.SealedBy != "k1" {
+		t.Fatalf("key: %+v %v", k, ok)
+	}
+	if _, ok := s.KMSKey("other"); ok || len(s.KMSKeys()) != 1 {
+		t.Fatal("keys")
+	}
+	if err := s.CreateKMSKey(ctx, KMSKey{Name: "x"}); !errors.Is(err, ErrBadCommand) {
+		t.Fatalf("a key without sealed bytes: %v", err)
+	}
+}

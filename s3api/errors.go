@@ -81,6 +81,7 @@ const (
 	ErrNoSuchBucketPolicy
 	ErrNoSuchCORSConfiguration
 	ErrNoSuchEncryptionConfiguration
+	ErrKMSNotFound
 	ErrNoSuchWebsiteConfiguration
 	ErrNoSuchReplicationConfiguration
 	ErrNoSuchPublicAccessBlockConfiguration
@@ -165,6 +166,7 @@ var errorTable = [numErrorCodes]errorInfo{
 	ErrNoSuchBucketPolicy:                   {"NoSuchBucketPolicy", "The specified bucket does not have a bucket policy.", 404},
 	ErrNoSuchCORSConfiguration:              {"NoSuchCORSConfiguration", "The specified bucket does not have a CORS configuration.", 404},
 	ErrNoSuchEncryptionConfiguration:        {"ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found.", 404},
+	ErrKMSNotFound:                          {"KMS.NotFoundException", "The KMS key given in x-amz-server-side-encryption-aws-kms-key-id does not exist.", 400},
 	ErrNoSuchWebsiteConfiguration:           {"NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration.", 404},
 	ErrNoSuchReplicationConfiguration:       {"ReplicationConfigurationNotFoundError", "The replication configuration was not found.", 404},
 	ErrNoSuchPublicAccessBlockConfiguration: {"NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found.", 404},

@@ -2,6 +2,7 @@ package s3compat
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -66,6 +67,14 @@ func writeEncryption(h http.Header, secure bool) (s3api.Encryption, error) {
 		return enc, s3api.ErrNotImplemented.WithMessage("S3 Bucket Keys (x-amz-server-side-encryption-bucket-key-enabled) are not implemented by ecstore.")
 	}
 	enc.Method, enc.KMSKeyID, enc.KMSContext = method, h.Get(sseKMSKeyHeader), h.Get(sseContextHeader)
+	if enc.KMSContext != "" {
+		// base64 of a JSON object of strings, as S3 takes it.
+		var m map[string]string
+		raw, err := base64.StdEncoding.DecodeString(enc.KMSContext)
+		if err != nil || json.Unmarshal(raw, &m) != nil {
+			return enc, s3api.ErrInvalidArgument.WithMessage("The %s header must be base64 of a JSON object of strings.", sseContextHeader)
+		}
+	}
 	return enc, nil
 }
 

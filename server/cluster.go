@@ -348,13 +348,16 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer mc.Close()
-	keys, err := openKeyRing(ctx, cfg.KMSKeyFile, mc, log)
+	ring, err := openKeyRing(ctx, cfg.KMSKeyFile, mc, log)
 	if err != nil {
 		return err
 	}
-	layer, err := gateway.New(gateway.Config{Drives: top.Drives, Prior: top.Prior, Epoch: m.Epoch, DataShards: k, ParityShards: p, Logger: log,
+	enc := newEncryption(ring, mc)
+	gcfg := gateway.Config{Drives: top.Drives, Prior: top.Prior, Epoch: m.Epoch, DataShards: k, ParityShards: p, Logger: log,
 		SlowWriteTimeout: slowWriteTimeout, RebalanceDelay: 3 * mapPollInterval, Catalog: catalog{s: mc, alone: staleCatalogHook()},
-		LifecycleDay: testLifecycleDay(), Keys: keys})
+		LifecycleDay: testLifecycleDay()}
+	enc.apply(&gcfg)
+	layer, err := gateway.New(gcfg)
 	if err != nil {
 		return err
 	}
@@ -394,7 +397,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	defer repair.Stop()
 	g.Go(func() error { ms.watch(gctx); return nil })
 	s3cfg := s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}
-	handler := startServices(gctx, g, gatewayView{layer, repair}, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, s3cfg, cfg.UploadExpiry, log, ms, clientMetaView(mc, metaAddrs(m)),
+	handler := startServices(gctx, g, gatewayView{layer, repair, enc.kms}, met, map[string]string{cfg.AccessKey: cfg.SecretKey}, s3cfg, cfg.UploadExpiry, log, ms, clientMetaView(mc, metaAddrs(m)),
 		jobLeases{mc, holderID(cfg.Address)})
 	g.Go(func() error {
 		return serve(gctx, serveConfig{

@@ -32,7 +32,7 @@ var (
 // start, naming the key; a wrong key would fail every read of what it
 // sealed. The ring's active key is registered before it seals anything.
 // It waits for the store (a majority) until ctx ends.
-func openKeyRing(ctx context.Context, file string, reg keyRegistry, log *slog.Logger) (gateway.KeyRing, error) {
+func openKeyRing(ctx context.Context, file string, reg keyRegistry, log *slog.Logger) (*sse.Ring, error) {
 	var ring *sse.Ring
 	if file != "" {
 		b, err := os.ReadFile(file)
@@ -63,6 +63,28 @@ func openKeyRing(ctx context.Context, file string, reg keyRegistry, log *slog.Lo
 	}
 	log.Info("server-side encryption: key ring loaded", "keys", ring.IDs(), "active", ring.Active(), "check", ring.CheckValue(ring.Active()))
 	return ring, nil
+}
+
+// encryption is what a gateway encrypts with: the ring (SSE-S3) and the
+// key store over it (SSE-KMS); both nil without a key file.
+type encryption struct {
+	ring *sse.Ring
+	kms  *localKMS
+}
+
+func newEncryption(ring *sse.Ring, store kmsStore) encryption {
+	if ring == nil {
+		return encryption{}
+	}
+	return encryption{ring: ring, kms: newLocalKMS(ring, store)}
+}
+
+// apply sets the gateway's key ring and key store (nil interfaces when
+// there are none).
+func (e encryption) apply(cfg *gateway.Config) {
+	if e.ring != nil {
+		cfg.Keys, cfg.KMS = e.ring, e.kms
+	}
 }
 
 // errRingRefused: the ring does not open what the store holds.

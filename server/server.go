@@ -284,16 +284,19 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			log.Warn("closing the metadata store", "err", err)
 		}
 	}()
-	keys, err := openKeyRing(gctx, cfg.KMSKeyFile, group.Store(), log)
+	ring, err := openKeyRing(gctx, cfg.KMSKeyFile, group.Store(), log)
 	if err != nil {
 		cancel()
 		return errors.Join(err, g.Wait())
 	}
-	layer, err := gateway.New(gateway.Config{
+	enc := newEncryption(ring, group.Store())
+	gcfg := gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
 		Catalog:      catalog{s: group.Store(), alone: true},
-		LifecycleDay: testLifecycleDay(), Keys: keys,
-	})
+		LifecycleDay: testLifecycleDay(),
+	}
+	enc.apply(&gcfg)
+	layer, err := gateway.New(gcfg)
 	if err != nil {
 		cancel()
 		return errors.Join(err, g.Wait())
@@ -315,7 +318,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		log.Warn("could not resume the last heal", "err", err)
 	}
 	creds := map[string]string{cfg.AccessKey: cfg.SecretKey}
-	handler := startServices(gctx, g, gatewayView{layer, repair}, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil, embeddedMetaView(group),
+	handler := startServices(gctx, g, gatewayView{layer, repair, enc.kms}, met, creds, s3compat.Config{Region: cfg.Region, Domain: cfg.Domain, MaxPresignV2: cfg.PresignV2MaxAge}, cfg.UploadExpiry, log, nil, embeddedMetaView(group),
 		jobLeases{group.Store(), holderID(cfg.Address)})
 	g.Go(func() error {
 		return serve(gctx, serveConfig{
@@ -413,6 +416,9 @@ func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *me
 	if members != nil {
 		ah.SetMembership(members)
 	}
+	if gw.kms != nil {
+		ah.SetKMS(gw.kms)
+	}
 	if md != nil {
 		ah.SetMetadata(md)
 		m.reg.MustRegister(metaCollector{md})
@@ -433,6 +439,7 @@ type jobLeases struct {
 type gatewayView struct {
 	*gateway.Layer
 	*gateway.Repair
+	kms *localKMS // nil: no key file
 }
 
 var (

@@ -156,3 +156,24 @@ func OpaqueETag(objectKey, md5sum []byte) string {
 	m.Write(md5sum)
 	return fmt.Sprintf("%x", m.Sum(nil)[:16])
 }
+
+// KMSSeal seals objectKey under a key of SSE-KMS's key store (32 bytes)
+// for the object aad names (KMSAAD).
+func KMSSeal(kmsKey, aad, objectKey []byte) ([]byte, error) {
+	return seal(derive(kmsKey, "ecstore sse-kms key-encryption key v1"), objectKey, aad)
+}
+
+// KMSUnseal opens what KMSSeal sealed.
+func KMSUnseal(kmsKey, aad, sealed []byte) ([]byte, error) {
+	return open(derive(kmsKey, "ecstore sse-kms key-encryption key v1"), sealed, aad)
+}
+
+// KMSAAD is the additional data of an SSE-KMS object key: the key's name,
+// the object and the request's encryption context, as S3 binds them.
+func KMSAAD(name, bucket, key, context string) []byte {
+	return append(AAD("aws:kms", name, bucket, key), append([]byte{0}, context...)...)
+}
+
+// KeyStoreAAD is the additional data of a key store's named key sealed by
+// ring key id.
+func KeyStoreAAD(id, name string) []byte { return AAD("kms-key", id, "", name) }

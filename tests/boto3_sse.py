@@ -39,8 +39,12 @@ def copy_ssec(key):
     return {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": key}
 
 
+KMS_KEY = os.environ["KMS_KEY"]  # made by the Go test with `ecstore admin kms key create`
+
+
 def enc_args(kind, key=CKEY):
-    return {"plain": {}, "s3": {"ServerSideEncryption": "AES256"}, "c": ssec(key)}[kind]
+    return {"plain": {}, "s3": {"ServerSideEncryption": "AES256"}, "c": ssec(key),
+            "kms": {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": KMS_KEY}}[kind]
 
 
 def read_args(kind, key=CKEY):
@@ -57,8 +61,9 @@ def main():
         "small-s3": body(os.environ["MARKER_SMALL_S3"], 5_000),
         "small-c": body(os.environ["MARKER_SMALL_C"], 5_000),
         "copy": body(os.environ["MARKER_COPY"], 200_000),
+        "kms": body(os.environ["MARKER_KMS"], 300_000),
     }
-    for kind in ("plain", "s3", "c"):
+    for kind in ("plain", "s3", "c", "kms"):
         r = s3.put_object(Bucket=B, Key=kind, Body=data[kind], **enc_args(kind))
         if kind == "s3":
             check("PUT SSE-S3 answers AES256", r.get("ServerSideEncryption") == "AES256", str(r.get("ServerSideEncryption")))
@@ -69,19 +74,34 @@ def main():
     s3.put_object(Bucket=B, Key="small-s3", Body=data["small-s3"], ServerSideEncryption="AES256")
     s3.put_object(Bucket=B, Key="small-c", Body=data["small-c"], **ssec(CKEY))
 
-    for kind in ("plain", "s3", "c", "small-s3", "small-c"):
+    for kind in ("plain", "s3", "c", "small-s3", "small-c", "kms"):
         k = kind.replace("small-", "")
         got = s3.get_object(Bucket=B, Key=kind, **read_args(k))
         check("GET %s whole" % kind, got["Body"].read() == data[kind])
         check("GET %s says its encryption" % kind,
-              got.get("ServerSideEncryption") == ("AES256" if k == "s3" else None)
+              got.get("ServerSideEncryption") == {"s3": "AES256", "kms": "aws:kms"}.get(k)
               and got.get("SSECustomerAlgorithm") == ("AES256" if k == "c" else None),
               "%s %s" % (got.get("ServerSideEncryption"), got.get("SSECustomerAlgorithm")))
         h = s3.head_object(Bucket=B, Key=kind, **read_args(k))
         check("HEAD %s size is the plaintext's" % kind, h["ContentLength"] == len(data[kind]))
 
+    r = s3.head_object(Bucket=B, Key="kms")
+    check("HEAD SSE-KMS names its key", r.get("SSEKMSKeyId") == KMS_KEY, str(r.get("SSEKMSKeyId")))
+    check("SSE-KMS ETag is not the MD5", r["ETag"].strip('"') != hashlib.md5(data["kms"]).hexdigest())
+    r = s3.put_object(Bucket=B, Key="kms-default", Body=b"d" * 1000, ServerSideEncryption="aws:kms")
+    check("SSE-KMS without a key id uses the default key", r.get("SSEKMSKeyId") == "default", str(r.get("SSEKMSKeyId")))
+    ctx = base64.b64encode(b'{"purpose":"test"}').decode()
+    s3.put_object(Bucket=B, Key="kms-ctx", Body=b"c" * 1000, ServerSideEncryption="aws:kms", SSEKMSKeyId=KMS_KEY,
+                  SSEKMSEncryptionContext=ctx)
+    check("SSE-KMS with an encryption context reads back", s3.get_object(Bucket=B, Key="kms-ctx")["Body"].read() == b"c" * 1000)
+    st, code, _, _ = call(s3.put_object, Bucket=B, Key="kms-x", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId="no-such-key")
+    check("SSE-KMS with an unknown key: 400 KMS.NotFoundException", (st, code) == (400, "KMS.NotFoundException"), "%s %s" % (st, code))
+    st, code, _, _ = call(s3.put_object, Bucket=B, Key="kms-x", Body=b"x", ServerSideEncryption="aws:kms",
+                          SSEKMSEncryptionContext="not base64!")
+    check("SSE-KMS with a malformed context: 400", st == 400, "%s %s" % (st, code))
+
     # Ranges at and across package edges.
-    for kind in ("s3", "c"):
+    for kind in ("s3", "c", "kms"):
         for start, end in ((0, 0), (PKG - 1, PKG), (PKG, 2 * PKG - 1), (PKG - 5, 3 * PKG + 5), (299_990, 299_999)):
             got = s3.get_object(Bucket=B, Key=kind, Range="bytes=%d-%d" % (start, end), **read_args(kind))["Body"].read()
             check("%s range %d-%d" % (kind, start, end), got == data[kind][start:end + 1])
@@ -95,8 +115,8 @@ def main():
     check("GET SSE-C with another key: 403 AccessDenied", (st, code) == (403, "AccessDenied"), "%s %s" % (st, code))
     st, code, _, _ = call(s3.get_object, Bucket=B, Key="plain", **ssec(CKEY))
     check("GET a plain object with a key: 400", st == 400, "%s %s" % (st, code))
-    st, code, _, _ = call(s3.put_object, Bucket=B, Key="kms", Body=b"x", ServerSideEncryption="aws:kms")
-    check("SSE-KMS: 501 NotImplemented", (st, code) == (501, "NotImplemented"), "%s %s" % (st, code))
+    st, code, _, _ = call(s3.put_object, Bucket=B, Key="dsse", Body=b"x", ServerSideEncryption="aws:kms:dsse")
+    check("SSE-KMS dual-layer: 501 NotImplemented", (st, code) == (501, "NotImplemented"), "%s %s" % (st, code))
     st, code, _, _ = call(s3.get_object_attributes, Bucket=B, Key="c", ObjectAttributes=["ObjectSize"])
     check("GetObjectAttributes SSE-C without the key: 400", st == 400, str(st))
     # (botocore encodes the key for GetObjectAttributes only when given as text.)
@@ -108,10 +128,10 @@ def main():
     # Copies between every pair of settings, from sources of their own (a
     # copy to plain stores their bytes in clear: MARKER_COPY is not
     # searched for).
-    for kind in ("plain", "s3", "c"):
+    for kind in ("plain", "s3", "c", "kms"):
         s3.put_object(Bucket=B, Key="src-" + kind, Body=data["copy"], **enc_args(kind))
-    for src in ("plain", "s3", "c"):
-        for dst in ("plain", "s3", "c"):
+    for src in ("plain", "s3", "c", "kms"):
+        for dst in ("plain", "s3", "c", "kms"):
             key = "copy-%s-%s" % (src, dst)
             kw = dict(enc_args(dst, CKEY2))
             if src == "c":
@@ -127,7 +147,7 @@ def main():
     check("copy onto itself to SSE-S3", h.get("ServerSideEncryption") == "AES256")
 
     # Multipart, every part sealed; UploadPartCopy from an SSE-C source.
-    for kind in ("s3", "c"):
+    for kind in ("s3", "c", "kms"):
         key = "mp-" + kind
         up = s3.create_multipart_upload(Bucket=B, Key=key, **enc_args(kind))["UploadId"]
         p1 = body(os.environ["MARKER_MP"], 5 * 1024 * 1024)
@@ -149,7 +169,8 @@ def main():
         rng = s3.get_object(Bucket=B, Key=key, Range="bytes=%d-%d" % (len(p1) - 3, len(p1) + 3), **read_args(kind))["Body"].read()
         check("multipart %s range across parts" % kind, rng == whole[len(p1) - 3:len(p1) + 4])
         check("multipart %s says its encryption" % kind,
-              (got.get("ServerSideEncryption") == "AES256") if kind == "s3" else (got.get("SSECustomerAlgorithm") == "AES256"))
+              {"s3": got.get("ServerSideEncryption") == "AES256", "kms": got.get("SSEKMSKeyId") == KMS_KEY,
+               "c": got.get("SSECustomerAlgorithm") == "AES256"}[kind])
 
     # The bucket's default encryption.
     D = "sse-default"
@@ -164,9 +185,12 @@ def main():
     r = s3.put_object(Bucket=D, Key="d", Body=dflt)
     check("a PUT without headers gets the default", r.get("ServerSideEncryption") == "AES256")
     check("it reads back", s3.get_object(Bucket=D, Key="d")["Body"].read() == dflt)
-    st, code, _, _ = call(s3.put_bucket_encryption, Bucket=D, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
-    check("default aws:kms: 501", st == 501, "%s %s" % (st, code))
+    s3.put_bucket_encryption(Bucket=D, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KMS_KEY}}]})
+    r = s3.put_object(Bucket=D, Key="dk", Body=dflt)
+    check("a PUT without headers gets the default aws:kms key",
+          r.get("ServerSideEncryption") == "aws:kms" and r.get("SSEKMSKeyId") == KMS_KEY, "%s %s" % (r.get("ServerSideEncryption"), r.get("SSEKMSKeyId")))
+    check("it reads back", s3.get_object(Bucket=D, Key="dk")["Body"].read() == dflt)
     s3.delete_bucket_encryption(Bucket=D)
     r = s3.put_object(Bucket=D, Key="after", Body=b"after")
     check("after DeleteBucketEncryption a PUT is plain", r.get("ServerSideEncryption") is None)

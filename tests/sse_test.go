@@ -105,11 +105,30 @@ func TestSSE(t *testing.T) {
 
 	markers := map[string]string{}
 	var env []string
-	for _, name := range []string{"PLAIN", "S3", "C", "SMALL_S3", "SMALL_C", "MP", "DEFAULT", "CLI_S3", "CLI_C", "MINIO_S3", "MINIO_C", "COPY"} {
+	for _, name := range []string{"PLAIN", "S3", "C", "SMALL_S3", "SMALL_C", "MP", "DEFAULT", "CLI_S3", "CLI_C", "MINIO_S3", "MINIO_C", "COPY", "KMS", "CLI_KMS"} {
 		markers[name] = newMarker()
 		env = append(env, "MARKER_"+name+"="+markers[name])
 	}
+	// A named SSE-KMS key, made with the admin CLI (over HTTPS: SSL_CERT_FILE).
+	admin := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, binPath, append([]string{"admin"}, args...)...)
+		cmd.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey, "SSL_CERT_FILE="+pki.CA)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ecstore admin %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	admin("kms", "key", "create", "--endpoint", s.Endpoint, "app-key")
+	if out := admin("kms", "key", "list", "--endpoint", s.Endpoint); !strings.Contains(out, "app-key") {
+		t.Errorf("admin kms key list: %s", out)
+	}
+	env = append(env, "KMS_KEY=app-key")
 	runBoto3Script(t, ctx, s, "boto3_sse.py", "boto3 sse: ", env...)
+	if out := admin("kms", "status", "--endpoint", s.Endpoint); !strings.Contains(out, "default") || !strings.Contains(out, "app-key") || !strings.Contains(out, "(active") || strings.Contains(out, "DOES NOT OPEN") {
+		t.Errorf("admin kms status:\n%s", out)
+	}
 
 	// The aws CLI.
 	work := t.TempDir()
@@ -143,8 +162,19 @@ func TestSSE(t *testing.T) {
 	if out, err := s.AWS(ctx, "", "s3", "cp", "--only-show-errors", "s3://sse-cli/c.bin", back); err == nil {
 		t.Errorf("an SSE-C download without the key succeeded: %s", out)
 	}
-	if out, err := s.AWS(ctx, "", "s3", "cp", "--only-show-errors", "--sse", "aws:kms", "--sse-kms-key-id", "k", src1, "s3://sse-cli/kms.bin"); err == nil || !strings.Contains(out, "NotImplemented") {
-		t.Errorf("--sse aws:kms: %v %s", err, out)
+	cliKMS := withMarker(markers["CLI_KMS"], 5, 400_000)
+	src3 := filepath.Join(work, "kms.bin")
+	os.WriteFile(src3, cliKMS, 0o600)
+	aws("s3", "cp", "--only-show-errors", "--sse", "aws:kms", "--sse-kms-key-id", "app-key", src3, "s3://sse-cli/kms.bin")
+	if out := aws("s3api", "head-object", "--bucket", "sse-cli", "--key", "kms.bin"); !strings.Contains(out, `"SSEKMSKeyId": "app-key"`) {
+		t.Errorf("head-object of an --sse aws:kms object: %s", out)
+	}
+	aws("s3", "cp", "--only-show-errors", "s3://sse-cli/kms.bin", back)
+	if b, _ := os.ReadFile(back); !bytes.Equal(b, cliKMS) {
+		t.Error("aws s3 cp of an SSE-KMS object: the download differs")
+	}
+	if out, err := s.AWS(ctx, "", "s3", "cp", "--only-show-errors", "--sse", "aws:kms", "--sse-kms-key-id", "nope", src1, "s3://sse-cli/nope.bin"); err == nil || !strings.Contains(out, "KMS.NotFoundException") {
+		t.Errorf("--sse-kms-key-id of a missing key: %v %s", err, out)
 	}
 	aws("s3api", "put-bucket-encryption", "--bucket", "sse-cli", "--server-side-encryption-configuration",
 		`{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}`)

@@ -27,6 +27,9 @@ const adminUsage = `Usage: ecstore admin status [--endpoint URL] [--json]
        ecstore admin node remove [--endpoint URL] [--force] NODE
        ecstore admin node weight [--endpoint URL] NODE WEIGHT
        ecstore admin rebalance [--endpoint URL] [--wait] [--start]
+       ecstore admin kms status [--endpoint URL] [--json]
+       ecstore admin kms key create [--endpoint URL] NAME
+       ecstore admin kms key list [--endpoint URL] [--json]
 
 status shows the cluster as a gateway sees it: readiness, the erasure code,
 every node and drive (online, used, free, size, weight, shards held),
@@ -43,6 +46,13 @@ moves exactly the shards whose placement changed (copy, verify, commit, then
 delete the old copy). rebalance shows its progress; --wait follows it until
 it is done; --start takes a pending rebalance over on this gateway.
 
+kms shows the server-side encryption keys: the master keys of the key file
+(--kms-key-file) with their key check values, the ones the metadata store
+says sealed objects, and SSE-KMS's named keys (sealed by a master key, kept
+in the metadata store); key create makes a named key for
+x-amz-server-side-encryption-aws-kms-key-id (the key "default" is made on
+first use by requests without a key id).
+
 heal starts a heal of every object on a running ecstore (embedded server or
 gateway) and follows it with a progress bar: objects and bytes scanned and
 repaired, rate and ETA. --deep verifies every block checksum (a scrub);
@@ -53,9 +63,20 @@ endpoint from --endpoint, else ECSTORE_ENDPOINT, else the file's endpoint.
 `
 
 func runAdmin(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "heal" && args[0] != "status" && args[0] != "node" && args[0] != "rebalance") {
+	if len(args) == 0 || !slices.Contains([]string{"heal", "status", "node", "rebalance", "kms"}, args[0]) {
 		fmt.Fprint(stderr, adminUsage)
-		return errors.New("admin: want a subcommand: status, heal, node or rebalance")
+		return errors.New("admin: want a subcommand: status, heal, node, rebalance or kms")
+	}
+	if args[0] == "kms" {
+		switch {
+		case len(args) >= 2 && args[1] == "status":
+			args = append([]string{"kms status"}, args[2:]...)
+		case len(args) >= 3 && args[1] == "key" && (args[2] == "create" || args[2] == "list"):
+			args = append([]string{"kms key " + args[2]}, args[3:]...)
+		default:
+			fmt.Fprint(stderr, adminUsage)
+			return errors.New("admin kms: want status, key create NAME or key list")
+		}
 	}
 	if args[0] == "node" {
 		if len(args) < 2 || !slices.Contains([]string{"add", "drain", "remove", "weight"}, args[1]) {
@@ -97,6 +118,8 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 			"force": {strconv.FormatBool(*force)}}, stdout)
 	case "rebalance":
 		return runRebalance(ctx, c, *start, *wait, stdout)
+	case "kms status", "kms key list", "kms key create":
+		return runKMS(ctx, c, args[0], st.Args, *asJSON, stdout)
 	}
 	if args[0] == "status" {
 		st, err := c.Status(ctx)
@@ -219,4 +242,34 @@ func pause(ctx context.Context, stdout io.Writer) error {
 	case <-time.After(500 * time.Millisecond):
 		return nil
 	}
+}
+
+// runKMS runs one `admin kms` operation.
+func runKMS(ctx context.Context, c *admin.Client, op string, rest []string, asJSON bool, stdout io.Writer) error {
+	var st admin.KMSStatus
+	var err error
+	if op == "kms key create" {
+		if len(rest) != 1 {
+			return errors.New("admin kms key create: want one NAME")
+		}
+		if st, err = c.CreateKMSKey(ctx, rest[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created KMS key %q\n", rest[0])
+	} else if st, err = c.KMSStatus(ctx); err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	if op == "kms key list" {
+		for _, k := range st.Keys {
+			fmt.Fprintln(stdout, k.Name)
+		}
+		return nil
+	}
+	fmt.Fprint(stdout, admin.FormatKMS(st))
+	return nil
 }
