@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ecstore/ecstore/gateway"
 )
 
 // KMS is the server-side encryption key store the admin API reads and
@@ -17,6 +19,21 @@ type KMS interface {
 	CreateKey(ctx context.Context, name string) error
 	// Status says which ring keys this gateway holds and every named key.
 	Status(ctx context.Context) KMSStatus
+	// StartRotate starts sealing every object key and named key under
+	// ring key to; RotateStatus follows it.
+	StartRotate(to string) error
+	RotateStatus() RotateStatus
+}
+
+// RotateStatus is a rotation's progress: the object walk, the named keys
+// resealed, and the master keys the store forgot at the end (a key file
+// without them starts). Done: it ended with nothing left sealed by any
+// other master key.
+type RotateStatus struct {
+	gateway.RotateStatus
+	KMSKeys   int      `json:"kmsKeys"`
+	Forgotten []string `json:"forgotten,omitempty"`
+	Done      bool     `json:"done"`
 }
 
 // KMSStatus is the key store as one gateway sees it.
@@ -57,6 +74,16 @@ func (h *Handler) serveKMS(w http.ResponseWriter, r *http.Request, op string) {
 	switch {
 	case op == "kms/status" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, h.kms.Status(r.Context()))
+	case op == "kms/rotate" && r.Method == http.MethodPost:
+		to := r.URL.Query().Get("to")
+		if err := h.kms.StartRotate(to); err != nil {
+			writeJSON(w, http.StatusConflict, apiError{err.Error()})
+			return
+		}
+		h.log.Info("key rotation started by an operator", "to", to, "remote", r.RemoteAddr)
+		writeJSON(w, http.StatusAccepted, h.kms.RotateStatus())
+	case op == "kms/rotate" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, h.kms.RotateStatus())
 	case op == "kms/key" && r.Method == http.MethodPost:
 		name := r.URL.Query().Get("name")
 		if err := h.kms.CreateKey(r.Context(), name); err != nil {
@@ -78,6 +105,20 @@ func (h *Handler) serveKMS(w http.ResponseWriter, r *http.Request, op string) {
 func (c *Client) KMSStatus(ctx context.Context) (KMSStatus, error) {
 	var st KMSStatus
 	err := c.do(ctx, http.MethodGet, "kms/status", &st)
+	return st, err
+}
+
+// StartRotate starts a rotation to ring key to.
+func (c *Client) StartRotate(ctx context.Context, to string) (RotateStatus, error) {
+	var st RotateStatus
+	err := c.do(ctx, http.MethodPost, "kms/rotate?to="+url.QueryEscape(to), &st)
+	return st, err
+}
+
+// RotateStatus reads the rotation's progress.
+func (c *Client) RotateStatus(ctx context.Context) (RotateStatus, error) {
+	var st RotateStatus
+	err := c.do(ctx, http.MethodGet, "kms/rotate", &st)
 	return st, err
 }
 

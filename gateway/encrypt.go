@@ -30,6 +30,8 @@ type KeyRing interface {
 	Unseal(keyID string, aad, sealed []byte) ([]byte, error)
 	// Active is the id of the key Seal uses.
 	Active() string
+	// SealUnder seals objectKey under key id (a rotation's target).
+	SealUnder(id string, aad, objectKey []byte) ([]byte, error)
 }
 
 // KMS is SSE-KMS's key store: named keys that seal object keys. The

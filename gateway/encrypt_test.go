@@ -409,3 +409,69 @@ func TestSSEKMS(t *testing.T) {
 		t.Fatalf("altered context: %v", err)
 	}
 }
+
+// TestRotateKeys: a rotation reseals every SSE-S3 version and upload
+// under the target key without rewriting data; afterwards a ring of the
+// target alone reads everything, the upload completes, and SSE-C versions
+// were left alone. A second rotation finds nothing to do.
+func TestRotateKeys(t *testing.T) {
+	ctx := context.Background()
+	tc := newSSECluster(t, 128<<10)
+	k1 := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	k2 := "k2:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32))
+	objs := map[string][]byte{"inline": randBytes(1, 5_000), "files": randBytes(2, 400_000)}
+	for k, data := range objs {
+		if _, err := tc.PutObject(ctx, "bkt", k, bytes.NewReader(data), int64(len(data)), s3api.PutOptions{SSE: s3api.Encryption{Method: s3api.SSES3}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cdata := randBytes(3, 100_000)
+	if _, err := tc.PutObject(ctx, "bkt", "ssec", bytes.NewReader(cdata), int64(len(cdata)), s3api.PutOptions{SSE: s3api.Encryption{CustomerKey: custKey}}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := tc.NewMultipartUpload(ctx, "bkt", "mp", s3api.PutOptions{SSE: s3api.Encryption{Method: s3api.SSES3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := randBytes(4, 300_000)
+	pi, err := tc.PutObjectPart(ctx, "bkt", "mp", id, 1, bytes.NewReader(part), int64(len(part)), s3api.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, before := tc.storedBytes(t, "files", 0)
+
+	both, _ := sse.ParseRing([]byte(k2 + "\n" + k1))
+	tc.cfg.Keys = both
+	if err := tc.RotateKeys(ctx, "k9"); err == nil {
+		t.Fatal("rotation to a key the ring lacks")
+	}
+	if err := tc.RotateKeys(ctx, "k2"); err != nil {
+		t.Fatal(err)
+	}
+	if st := tc.RotateStatus(); st.Resealed != 3 || st.Failed != 0 || st.Versions != 3 || st.Running {
+		t.Fatalf("status %+v, want 3 resealed (2 versions, 1 upload)", st)
+	}
+	m, stored := tc.storedBytes(t, "files", 0)
+	if m.SSE.KeyID != "k2" || !bytes.Equal(stored, before) {
+		t.Fatalf("after rotation: key %s, data rewritten %v", m.SSE.KeyID, !bytes.Equal(stored, before))
+	}
+	only2, _ := sse.ParseRing([]byte(k2))
+	tc.cfg.Keys = only2
+	for k, data := range objs {
+		if got, err := tc.readWith(k, nil, 0, -1); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s with k2 alone: %v", k, err)
+		}
+	}
+	if got, err := tc.readWith("ssec", custKey, 0, -1); err != nil || !bytes.Equal(got, cdata) {
+		t.Fatalf("SSE-C after rotation: %v", err)
+	}
+	if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "mp", id, []s3api.CompletePart{{Number: 1, ETag: pi.ETag}}, s3api.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tc.readWith("mp", nil, 0, -1); err != nil || !bytes.Equal(got, part) {
+		t.Fatalf("the upload resealed, then completed: %v", err)
+	}
+	if err := tc.RotateKeys(ctx, "k2"); err != nil || tc.RotateStatus().Resealed != 0 {
+		t.Fatalf("a second rotation: %v, %+v", err, tc.RotateStatus())
+	}
+}

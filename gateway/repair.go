@@ -20,6 +20,7 @@ type Repair struct {
 	healer     *Walker
 	rebalancer *Walker
 	lc         lifecycleStats
+	rot        rotation
 }
 
 // NewRepair builds the repair work of l.

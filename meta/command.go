@@ -34,6 +34,7 @@ const (
 	OpRegisterKey
 	OpForgetKey
 	OpCreateKMSKey
+	OpResealKMSKey
 	opEnd // one past the last known op
 )
 
@@ -69,6 +70,8 @@ func (o Op) String() string {
 		return "ForgetKey"
 	case OpCreateKMSKey:
 		return "CreateKMSKey"
+	case OpResealKMSKey:
+		return "ResealKMSKey"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
 }
@@ -188,9 +191,12 @@ func (c command) validate() error {
 		if c.Name == "" || c.Check == "" {
 			missing = "key id and check value"
 		}
-	case OpCreateKMSKey:
-		if c.KMSKey == nil || c.KMSKey.Name == "" || len(c.KMSKey.Sealed) == 0 {
+	case OpCreateKMSKey, OpResealKMSKey:
+		if c.KMSKey == nil || c.KMSKey.Name == "" || len(c.KMSKey.Sealed) == 0 || c.KMSKey.SealedBy == "" {
 			missing = "KMS key"
+		}
+		if c.Op == OpResealKMSKey && c.Holder == "" {
+			missing = "the expected sealing key (holder)"
 		}
 	case OpPutPolicy:
 		if c.Name == "" || len(c.Policy) == 0 {

@@ -318,6 +318,16 @@ func (f *fsm) apply(index uint64, c command) *result {
 		k := *c.KMSKey
 		k.Sealed, k.Created = slices.Clone(k.Sealed), c.time()
 		st.KMSKeys[k.Name] = k
+	case OpResealKMSKey:
+		old, ok := st.KMSKeys[c.KMSKey.Name]
+		if !ok {
+			return &result{err: fmt.Errorf("KMS key %q: %w", c.KMSKey.Name, ErrNotFound)}
+		}
+		if old.SealedBy != c.Holder {
+			return &result{err: fmt.Errorf("KMS key %q is sealed by %q, not %q: %w", c.KMSKey.Name, old.SealedBy, c.Holder, ErrKeyMismatch)}
+		}
+		old.Sealed, old.SealedBy = slices.Clone(c.KMSKey.Sealed), c.KMSKey.SealedBy
+		st.KMSKeys[old.Name] = old
 	case OpForgetKey:
 		if _, ok := st.Keys[c.Name]; !ok {
 			return &result{err: fmt.Errorf("key %q: %w", c.Name, ErrNotFound)}

@@ -52,3 +52,11 @@ func (v view) KMSKey(name string) (KMSKey, bool) { return v.fsm.kmsKey(name) }
 
 // KMSKeys returns the local copy's named keys, sorted by name.
 func (v view) KMSKeys() []KMSKey { return v.fsm.kmsKeys() }
+
+// ResealKMSKey replaces a named key's sealed bytes (the same key sealed
+// by another master key, a rotation) if it is still sealed by oldBy
+// (ErrKeyMismatch otherwise, ErrNotFound for no such key).
+func (c changes) ResealKMSKey(ctx context.Context, name string, sealed []byte, by, oldBy string) error {
+	_, err := c.propose(ctx, command{Op: OpResealKMSKey, KMSKey: &KMSKey{Name: name, Sealed: sealed, SealedBy: by}, Holder: oldBy})
+	return err
+}

@@ -62,3 +62,25 @@ func TestKMSKeys(t *testing.T) {
 		t.Fatalf("a key without sealed bytes: %v", err)
 	}
 }
+
+// TestResealKMSKey: a reseal applies only over the sealing it expects.
+func TestResealKMSKey(t *testing.T) {
+	ctx := ctxT(t)
+	g := openGroup(t, groupMembers(t.TempDir(), 1))
+	s := g.Store()
+	if err := s.CreateKMSKey(ctx, KMSKey{Name: "app", Sealed: []byte("by-k1"), SealedBy: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResealKMSKey(ctx, "app", []byte("by-k2"), "k2", "k0"); !errors.Is(err, ErrKeyMismatch) {
+		t.Fatalf("wrong expectation: %v", err)
+	}
+	if err := s.ResealKMSKey(ctx, "app", []byte("by-k2"), "k2", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := s.KMSKey("app"); k.SealedBy != "k2" || string(k.Sealed) != "by-k2" {
+		t.Fatalf("after reseal: %+v", k)
+	}
+	if err := s.ResealKMSKey(ctx, "gone", []byte("x"), "k2", "k1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing key: %v", err)
+	}
+}

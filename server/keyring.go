@@ -83,7 +83,7 @@ func newEncryption(ring *sse.Ring, store kmsStore) encryption {
 // there are none).
 func (e encryption) apply(cfg *gateway.Config) {
 	if e.ring != nil {
-		cfg.Keys, cfg.KMS = e.ring, e.kms
+		cfg.Keys, cfg.KMS = registeredRing{e.ring, e.kms.store}, e.kms
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ecstore/ecstore/admin"
 	"github.com/ecstore/ecstore/gateway"
@@ -15,10 +16,12 @@ import (
 // kmsStore is where the local key store keeps its named keys: the
 // metadata store (*meta.Store or *meta.Client).
 type kmsStore interface {
+	keyRegistry
 	KMSKey(name string) (meta.KMSKey, bool)
 	KMSKeys() []meta.KMSKey
 	CreateKMSKey(ctx context.Context, k meta.KMSKey) error
-	Sync(ctx context.Context) error
+	ResealKMSKey(ctx context.Context, name string, sealed []byte, by, oldBy string) error
+	ForgetKey(ctx context.Context, id string) error
 }
 
 var (
@@ -40,6 +43,14 @@ type localKMS struct {
 	store kmsStore
 	mu    sync.Mutex
 	open  map[string][]byte // name -> key
+
+	// The rotation: run by StartRotate in a goroutine of its own, ended
+	// by ctx (the server's) and waited for by wait.
+	ctx    context.Context
+	repair *gateway.Repair
+	wg     sync.WaitGroup
+	rmu    sync.Mutex
+	rot    admin.RotateStatus
 }
 
 func newLocalKMS(ring *sse.Ring, store kmsStore) *localKMS {
@@ -52,6 +63,9 @@ func (k *localKMS) DefaultKey() string { return defaultKMSKey }
 func (k *localKMS) CreateKey(ctx context.Context, name string) error {
 	if !validKMSName(name) {
 		return fmt.Errorf("KMS key name %q: use 1 to 64 letters, digits, '.', '_', '-', '/' or ':'", name)
+	}
+	if err := ensureRegistered(ctx, k.ring, k.store); err != nil {
+		return err
 	}
 	material := sse.NewObjectKey()
 	id := k.ring.Active()
@@ -131,14 +145,142 @@ func (k *localKMS) Status(ctx context.Context) admin.KMSStatus {
 	for i, id := range k.ring.IDs() {
 		st.Ring = append(st.Ring, admin.RingKey{ID: id, Check: k.ring.CheckValue(id), Active: i == 0})
 	}
-	if reg, ok := k.store.(keyRegistry); ok {
-		for _, c := range reg.Keys() {
-			st.Registered = append(st.Registered, admin.RingKey{ID: c.ID, Check: c.Check})
-		}
+	for _, c := range k.store.Keys() {
+		st.Registered = append(st.Registered, admin.RingKey{ID: c.ID, Check: c.Check})
 	}
 	for _, n := range k.store.KMSKeys() {
 		_, err := k.ring.Unseal(n.SealedBy, sse.KeyStoreAAD(n.SealedBy, n.Name), n.Sealed)
 		st.Keys = append(st.Keys, admin.NamedKey{Name: n.Name, SealedBy: n.SealedBy, Created: n.Created, Opens: err == nil})
 	}
 	return st
+}
+
+// ensureRegistered registers the ring's active key unless the store's
+// copy has it (a rotation may have forgotten it while this process went
+// on sealing with it).
+func ensureRegistered(ctx context.Context, ring *sse.Ring, store keyRegistry) error {
+	id := ring.Active()
+	for _, k := range store.Keys() {
+		if k.ID == id {
+			return nil
+		}
+	}
+	err := store.RegisterKey(ctx, id, ring.CheckValue(id))
+	if errors.Is(err, meta.ErrKeyMismatch) {
+		return fmt.Errorf("master key %q: another key is registered under this id: %w", id, err)
+	}
+	return err
+}
+
+// registeredRing is the ring as the gateway seals with it: the active key
+// is registered before it seals an object key.
+type registeredRing struct {
+	*sse.Ring
+	store keyRegistry
+}
+
+func (r registeredRing) Seal(aad, objectKey []byte) (string, []byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ensureRegistered(ctx, r.Ring, r.store); err != nil {
+		return "", nil, err
+	}
+	return r.Ring.Seal(aad, objectKey)
+}
+
+// attach gives the key store the gateway's repair work (the rotation
+// walks objects with it) and the server's context.
+func (k *localKMS) attach(ctx context.Context, r *gateway.Repair) { k.ctx, k.repair = ctx, r }
+
+// wait returns once a rotation running has ended.
+func (k *localKMS) wait() { k.wg.Wait() }
+
+// StartRotate starts a rotation to ring key to (admin.KMS).
+func (k *localKMS) StartRotate(to string) error {
+	if !k.ring.Has(to) {
+		return fmt.Errorf("the key file has no key %q", to)
+	}
+	if k.repair == nil || k.ctx == nil {
+		return errors.New("the gateway is not started yet")
+	}
+	k.rmu.Lock()
+	defer k.rmu.Unlock()
+	if k.rot.Running {
+		return gateway.ErrRotating
+	}
+	k.rot = admin.RotateStatus{RotateStatus: gateway.RotateStatus{Running: true, To: to, Started: time.Now()}}
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		err := k.rotate(k.ctx, to)
+		k.rmu.Lock()
+		k.rot.RotateStatus = k.repair.RotateStatus()
+		k.rot.Running, k.rot.Ended = false, time.Now()
+		if err != nil {
+			k.rot.Error = err.Error()
+		}
+		k.rot.Done = err == nil && k.rot.Failed == 0
+		k.rmu.Unlock()
+	}()
+	return nil
+}
+
+// RotateStatus is the progress of the current or last rotation.
+func (k *localKMS) RotateStatus() admin.RotateStatus {
+	k.rmu.Lock()
+	defer k.rmu.Unlock()
+	st := k.rot
+	if st.Running && k.repair != nil {
+		kms, forgotten := st.KMSKeys, st.Forgotten
+		st.RotateStatus = k.repair.RotateStatus()
+		st.Running, st.KMSKeys, st.Forgotten = true, kms, forgotten
+	}
+	return st
+}
+
+// rotate seals everything under ring key to: the named SSE-KMS keys, then
+// every SSE-S3 object key; when nothing failed, the master keys that no
+// longer seal anything are forgotten by the store (so a key file without
+// them starts), except this ring's active key, which goes on sealing.
+func (k *localKMS) rotate(ctx context.Context, to string) error {
+	if err := k.store.RegisterKey(ctx, to, k.ring.CheckValue(to)); err != nil {
+		return fmt.Errorf("register %q: %w", to, err)
+	}
+	for _, n := range k.store.KMSKeys() {
+		if n.SealedBy == to {
+			continue
+		}
+		material, err := k.ring.Unseal(n.SealedBy, sse.KeyStoreAAD(n.SealedBy, n.Name), n.Sealed)
+		if err != nil {
+			return fmt.Errorf("KMS key %q: %w", n.Name, err)
+		}
+		sealed, err := k.ring.SealUnder(to, sse.KeyStoreAAD(to, n.Name), material)
+		if err != nil {
+			return err
+		}
+		if err := k.store.ResealKMSKey(ctx, n.Name, sealed, to, n.SealedBy); err != nil {
+			return fmt.Errorf("KMS key %q: %w", n.Name, err)
+		}
+		k.rmu.Lock()
+		k.rot.KMSKeys++
+		k.rmu.Unlock()
+	}
+	if err := k.repair.RotateKeys(ctx, to); err != nil {
+		return err
+	}
+	if st := k.repair.RotateStatus(); st.Failed > 0 {
+		return fmt.Errorf("%d versions or uploads were not resealed (see the log); run the rotation again", st.Failed)
+	}
+	for _, c := range k.store.Keys() {
+		if c.ID == to || c.ID == k.ring.Active() {
+			continue
+		}
+		if err := k.store.ForgetKey(ctx, c.ID); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return fmt.Errorf("forget %q: %w", c.ID, err)
+		}
+		k.rmu.Lock()
+		k.rot.Forgotten = append(k.rot.Forgotten, c.ID)
+		k.rmu.Unlock()
+	}
+	return nil
 }

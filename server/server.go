@@ -417,6 +417,14 @@ func startServices(ctx context.Context, g *errgroup.Group, gw gatewayView, m *me
 		ah.SetMembership(members)
 	}
 	if gw.kms != nil {
+		// A key rotation runs in the key store's goroutine; the drives
+		// close only after it ended.
+		gw.kms.attach(ctx, gw.Repair)
+		g.Go(func() error {
+			<-ctx.Done()
+			gw.kms.wait()
+			return nil
+		})
 		ah.SetKMS(gw.kms)
 	}
 	if md != nil {

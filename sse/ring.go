@@ -148,6 +148,14 @@ func (r *Ring) Seal(aad, objectKey []byte) (id string, sealed []byte, err error)
 	return id, sealed, err
 }
 
+// SealUnder seals objectKey under key id (a rotation's target).
+func (r *Ring) SealUnder(id string, aad, objectKey []byte) ([]byte, error) {
+	if !r.Has(id) {
+		return nil, fmt.Errorf("key %q: %w", id, ErrKeyMissing)
+	}
+	return seal(r.kek(id), objectKey, aad)
+}
+
 // Unseal opens an object key sealed by Seal under key id.
 func (r *Ring) Unseal(id string, aad, sealed []byte) ([]byte, error) {
 	if !r.Has(id) {

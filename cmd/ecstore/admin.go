@@ -30,6 +30,7 @@ const adminUsage = `Usage: ecstore admin status [--endpoint URL] [--json]
        ecstore admin kms status [--endpoint URL] [--json]
        ecstore admin kms key create [--endpoint URL] NAME
        ecstore admin kms key list [--endpoint URL] [--json]
+       ecstore admin kms rotate [--endpoint URL] --to ID [--status]
 
 status shows the cluster as a gateway sees it: readiness, the erasure code,
 every node and drive (online, used, free, size, weight, shards held),
@@ -51,7 +52,14 @@ kms shows the server-side encryption keys: the master keys of the key file
 says sealed objects, and SSE-KMS's named keys (sealed by a master key, kept
 in the metadata store); key create makes a named key for
 x-amz-server-side-encryption-aws-kms-key-id (the key "default" is made on
-first use by requests without a key id).
+first use by requests without a key id). rotate seals every object key
+sealed by another master key, and every SSE-KMS key, under the key file's
+key ID, without rewriting data, and follows it with a progress line; when
+nothing failed, the master keys that sealed nothing any more are forgotten
+by the store, so a key file without them starts. Before it, put ID first in
+every gateway's key file (new objects are sealed with the first key) and
+restart them. Running it again resumes: what is under ID already is passed
+over. --status only shows the current or last rotation.
 
 heal starts a heal of every object on a running ecstore (embedded server or
 gateway) and follows it with a progress bar: objects and bytes scanned and
@@ -73,6 +81,8 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 			args = append([]string{"kms status"}, args[2:]...)
 		case len(args) >= 3 && args[1] == "key" && (args[2] == "create" || args[2] == "list"):
 			args = append([]string{"kms key " + args[2]}, args[3:]...)
+		case len(args) >= 2 && args[1] == "rotate":
+			args = append([]string{"kms rotate"}, args[2:]...)
 		default:
 			fmt.Fprint(stderr, adminUsage)
 			return errors.New("admin kms: want status, key create NAME or key list")
@@ -99,6 +109,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	force := fs.Bool("force", false, "node remove: remove even if not drained (its shards lose redundancy until healed)")
 	wait := fs.Bool("wait", false, "rebalance: follow it until it is done")
 	start := fs.Bool("start", false, "rebalance: take a pending rebalance over on this gateway")
+	rotateTo := fs.String("to", "", "kms rotate: the key file's key `ID` to seal everything under")
 	st, err := parseClientSettings(fs, args[1:], "endpoint")
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -120,6 +131,8 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 		return runRebalance(ctx, c, *start, *wait, stdout)
 	case "kms status", "kms key list", "kms key create":
 		return runKMS(ctx, c, args[0], st.Args, *asJSON, stdout)
+	case "kms rotate":
+		return runRotate(ctx, c, *rotateTo, *statusOnly, stdout)
 	}
 	if args[0] == "status" {
 		st, err := c.Status(ctx)
@@ -272,4 +285,39 @@ func runKMS(ctx context.Context, c *admin.Client, op string, rest []string, asJS
 	}
 	fmt.Fprint(stdout, admin.FormatKMS(st))
 	return nil
+}
+
+// runRotate starts a key rotation (unless statusOnly) and follows it.
+func runRotate(ctx context.Context, c *admin.Client, to string, statusOnly bool, stdout io.Writer) error {
+	if !statusOnly {
+		if to == "" {
+			return errors.New("admin kms rotate: want --to ID")
+		}
+		if _, err := c.StartRotate(ctx, to); err != nil {
+			return err
+		}
+	}
+	for {
+		st, err := c.RotateStatus(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\rrotate to %s: %d versions examined, %d resealed, %d SSE-KMS keys resealed, %d failed",
+			st.To, st.Versions, st.Resealed, st.KMSKeys, st.Failed)
+		if !st.Running {
+			fmt.Fprintln(stdout)
+			if st.Error != "" {
+				return fmt.Errorf("rotation ended with an error: %s", st.Error)
+			}
+			if len(st.Forgotten) > 0 {
+				fmt.Fprintf(stdout, "done; the store forgot master keys %s: a key file without them now starts\n", strings.Join(st.Forgotten, ", "))
+			} else if st.Done {
+				fmt.Fprintln(stdout, "done")
+			}
+			return nil
+		}
+		if err := pause(ctx, stdout); err != nil {
+			return err
+		}
+	}
 }
