@@ -9,7 +9,8 @@ FROM scratch
 
 # /data/d1 and /data/d2 are empty drive folders owned by the runtime user, so
 # that a fresh named volume mounted there (Docker copies the mount point's
-# owner into it) is writable without a chown, which scratch cannot run.
+# owner into it) is writable without a chown, which scratch cannot run; so
+# is /certs, where `ecstore certs` writes the cluster's TLS certificates.
 COPY --chown=65532:65532 deploy/rootfs/ /
 COPY deploy/ecstore /usr/local/bin/ecstore
 

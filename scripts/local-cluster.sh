@@ -15,6 +15,9 @@
 #   ECSTORE_CLUSTER_SECRET  internode secret (a local-only default)
 #   ECSTORE_ACCESS_KEY, ECSTORE_SECRET_KEY   S3 credentials
 #                           (ecstoreadmin / ecstoreadmin-secret, local use only)
+#   ECSTORE_TLS             1 (default): TLS on every S3 and internode port, with a
+#                           private CA from `ecstore certs` in DIR/tls (clients
+#                           trust DIR/tls/ca.pem); 0: plain HTTP
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +28,9 @@ export ECSTORE_CLUSTER_SECRET=${ECSTORE_CLUSTER_SECRET:-ecstore-local-only-clust
 export ECSTORE_ACCESS_KEY=${ECSTORE_ACCESS_KEY:-ecstoreadmin}
 export ECSTORE_SECRET_KEY=${ECSTORE_SECRET_KEY:-ecstoreadmin-secret}
 nodes=6 zones=3 drives=2
+tls=${ECSTORE_TLS:-1}
+scheme=https
+[ "$tls" = 1 ] || scheme=http
 
 # alive PIDFILE: the process of PIDFILE still runs (and is an ecstore).
 alive() {
@@ -36,7 +42,7 @@ alive() {
 
 # answers URL: something answers HTTP at URL.
 answers() {
-  curl -s -o /dev/null --max-time 2 "$1"
+  curl -s -o /dev/null --max-time 2 --cacert "$dir/tls/ca.pem" "$1"
 }
 
 names() {
@@ -69,37 +75,56 @@ start() {
     done
   } >"$map"
 
+  # tls_args NAME: the TLS flags of process NAME (none without TLS).
+  tls_args=()
+  set_tls_args() {
+    tls_args=()
+    if [ "$tls" = 1 ]; then
+      tls_args=(--tls-cert "$dir/tls/$1.pem" --tls-key "$dir/tls/$1-key.pem")
+      case "$1" in gateway*) tls_args+=(--internode-ca "$dir/tls/ca.pem") ;; esac
+    fi
+  }
+  if [ "$tls" = 1 ]; then
+    hosts=()
+    for i in "${!gateway_ports[@]}"; do hosts+=(--host "gateway$((i + 1))"); done
+    "$dir/ecstore" certs --out "$dir/tls" --cluster "$map" "${hosts[@]}" >/dev/null
+  fi
+
   for i in $(seq 1 $nodes); do
     drive_dirs=()
     for d in $(seq 1 $drives); do drive_dirs+=("$dir/node$i/drive$d"); done
+    set_tls_args "node$i"
     "$dir/ecstore" node --id "node$i" --address "127.0.0.1:$((base_port + i))" --cluster "$map" \
-      "${drive_dirs[@]}" >>"$dir/logs/node$i.log" 2>&1 &
+      ${tls_args[@]+"${tls_args[@]}"} "${drive_dirs[@]}" >>"$dir/logs/node$i.log" 2>&1 &
     echo $! >"$dir/pids/node$i.pid"
   done
   for i in $(seq 1 $nodes); do
-    wait_for "node$i" "http://127.0.0.1:$((base_port + i))/health/live"
+    wait_for "node$i" "$scheme://127.0.0.1:$((base_port + i))/health/live"
   done
   for i in "${!gateway_ports[@]}"; do
+    set_tls_args "gateway$((i + 1))"
     "$dir/ecstore" gateway --address "127.0.0.1:${gateway_ports[$i]}" --cluster "$map" \
-      >>"$dir/logs/gateway$((i + 1)).log" 2>&1 &
+      ${tls_args[@]+"${tls_args[@]}"} >>"$dir/logs/gateway$((i + 1)).log" 2>&1 &
     echo $! >"$dir/pids/gateway$((i + 1)).pid"
   done
   for i in "${!gateway_ports[@]}"; do
-    wait_for "gateway$((i + 1))" "http://127.0.0.1:${gateway_ports[$i]}/"
+    wait_for "gateway$((i + 1))" "$scheme://127.0.0.1:${gateway_ports[$i]}/"
   done
+  ca_opt=""
+  [ "$tls" = 1 ] && ca_opt=" --ca-bundle $dir/tls/ca.pem"
 
   cat <<EOF
 
 ecstore cluster up: $nodes nodes in $zones zones ($((nodes * drives)) drives, EC 4+2), S3 gateways on
-$(for p in "${gateway_ports[@]}"; do echo "  http://127.0.0.1:$p"; done)
+$(for p in "${gateway_ports[@]}"; do echo "  $scheme://127.0.0.1:$p"; done)
 Data, logs and pids are under $dir.
 
 Use it with the aws CLI (either gateway; both see the same objects at once):
 
   export AWS_ACCESS_KEY_ID=$ECSTORE_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$ECSTORE_SECRET_KEY AWS_DEFAULT_REGION=us-east-1
-  aws --endpoint-url http://127.0.0.1:${gateway_ports[0]} s3 mb s3://photos
-  aws --endpoint-url http://127.0.0.1:${gateway_ports[0]} s3 cp ./holiday.jpg s3://photos/
-  aws --endpoint-url http://127.0.0.1:${gateway_ports[-1]} s3 ls s3://photos/
+  aws --endpoint-url $scheme://127.0.0.1:${gateway_ports[0]}$ca_opt s3 mb s3://photos
+  aws --endpoint-url $scheme://127.0.0.1:${gateway_ports[0]}$ca_opt s3 cp ./holiday.jpg s3://photos/
+  aws --endpoint-url $scheme://127.0.0.1:${gateway_ports[-1]}$ca_opt s3 ls s3://photos/
 
 Lose any 2 nodes and everything stays readable and writable, for example
 node1 (zone1) and node3 (zone2):
@@ -174,7 +199,7 @@ clean)
   echo "local-cluster: removed $dir"
   ;;
 *)
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

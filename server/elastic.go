@@ -61,9 +61,15 @@ type membership struct {
 
 var _ admin.Membership = (*membership)(nil)
 
-func baseURL(addr string) string {
+// baseURL is a node's internode URL: its map address as given when that
+// names a scheme, else https when the gateway speaks TLS to its nodes
+// (--internode-ca), http otherwise.
+func (ms *membership) baseURL(addr string) string {
 	if strings.Contains(addr, "://") {
 		return addr
+	}
+	if ms.opts.TLSConfig != nil {
+		return "https://" + addr
 	}
 	return "http://" + addr
 }
@@ -74,7 +80,7 @@ func (ms *membership) drive(n cluster.Node, d cluster.Drive) gateway.Drive {
 	defer ms.mu.Unlock()
 	g, ok := ms.drives[d.ID]
 	if !ok {
-		rd := rpc.NewClient(baseURL(n.Address), d.ID, ms.opts)
+		rd := rpc.NewClient(ms.baseURL(n.Address), d.ID, ms.opts)
 		nodeID := n.ID
 		br := intercept.NewBreaker(rd, intercept.BreakerOptions{OnStateChange: func(id string, online bool) {
 			if online {
@@ -134,7 +140,7 @@ func (ms *membership) node(addr string) *rpc.NodeClient {
 	defer ms.mu.Unlock()
 	c := ms.nodes[addr]
 	if c == nil {
-		c = rpc.NewNodeClient(baseURL(addr), ms.opts)
+		c = rpc.NewNodeClient(ms.baseURL(addr), ms.opts)
 		ms.nodes[addr] = c
 	}
 	return c
@@ -593,7 +599,7 @@ func (ms *membership) makeBuckets(ctx context.Context, address string, ids []str
 		return err
 	}
 	for _, id := range ids {
-		d := rpc.NewClient(baseURL(address), id, ms.opts)
+		d := rpc.NewClient(ms.baseURL(address), id, ms.opts)
 		for _, b := range buckets {
 			if err := d.MakeBucket(ctx, b.Name, b.Created); err != nil && !errors.Is(err, storagenode.ErrBucketExists) {
 				_ = d.Close()

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"strings"
 
@@ -21,7 +22,7 @@ func dumpKey(c *Cluster, bucket, key string) string {
 	ctx := context.Background()
 	for _, n := range m.Nodes {
 		for _, d := range n.Drives {
-			rd := rpc.NewClient("http://"+n.Address, d.ID, rpc.Options{Secret: []byte(clusterSecret), MapID: m.ID()})
+			rd := rpc.NewClient(nodeURL(n.Address, ""), d.ID, rpc.Options{Secret: []byte(clusterSecret), MapID: m.ID(), TLSConfig: &tls.Config{RootCAs: clusterPKI.Pool}})
 			meta, err := rd.GetMeta(ctx, bucket, key)
 			if err != nil {
 				fmt.Fprintf(&b, "  %s: %v\n", d.ID, err)

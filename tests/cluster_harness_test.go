@@ -124,8 +124,8 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 			ids = append(ids, fmt.Sprintf("{id: %s-d%d}", n.ID, d+1))
 		}
 		fmt.Fprintf(&m, "  - id: %s\n    address: %s\n    meta: %s\n    zone: %s\n    drives: [%s]\n", n.ID, n.Addr, metaAddrs[i], n.Zone, strings.Join(ids, ", "))
-		args := append([]string{"node", "--address", n.Addr, "--id", n.ID, "--zone", n.Zone, "--cluster", c.MapFile}, n.Dirs...)
-		n.proc = newClusterProc(t, c.LogDir, n.ID, args, func() bool { return httpOK("http://" + n.Addr + "/health/live") })
+		args := append(append([]string{"node", "--address", n.Addr, "--id", n.ID, "--zone", n.Zone, "--cluster", c.MapFile}, nodeTLSArgs()...), n.Dirs...)
+		n.proc = newClusterProc(t, c.LogDir, n.ID, args, func() bool { return httpOK(nodeURL(n.Addr, "/health/live")) })
 		c.Nodes = append(c.Nodes, n)
 	}
 	if err := os.WriteFile(c.MapFile, []byte(m.String()), 0o644); err != nil {
@@ -133,9 +133,9 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 	}
 	for i := range gateways {
 		addr := addrs[nodes+i]
-		s := &Server{t: t, Addr: addr, Endpoint: "http://" + addr}
+		s := &Server{t: t, Addr: addr, Endpoint: "https://" + addr, TLS: clusterPKI}
 		name := fmt.Sprintf("gateway%d", i+1)
-		args := []string{"gateway", "--address", addr, "--cluster", c.MapFile, "--state-dir", filepath.Join(c.Dir, name+"-state")}
+		args := append([]string{"gateway", "--address", addr, "--cluster", c.MapFile, "--state-dir", filepath.Join(c.Dir, name+"-state")}, gatewayTLSArgs()...)
 		p := newClusterProc(t, c.LogDir, name, args, func() bool { return httpAnswers(s.Endpoint + "/") })
 		g := &ClusterGateway{Server: s, Name: name, proc: p, log: func() string { return p.tail(1 << 40) }}
 		c.Gateways = append(c.Gateways, g)
@@ -173,8 +173,8 @@ func (c *Cluster) StartNewNode(id, zone string, drives int) *ClusterNode {
 	for d := range drives {
 		n.Dirs = append(n.Dirs, filepath.Join(c.Dir, id, fmt.Sprintf("drive%d", d+1)))
 	}
-	args := append([]string{"node", "--address", n.Addr, "--id", id, "--zone", zone}, n.Dirs...)
-	n.proc = newClusterProc(c.t, c.LogDir, id, args, func() bool { return httpOK("http://" + n.Addr + "/health/live") })
+	args := append(append([]string{"node", "--address", n.Addr, "--id", id, "--zone", zone}, nodeTLSArgs()...), n.Dirs...)
+	n.proc = newClusterProc(c.t, c.LogDir, id, args, func() bool { return httpOK(nodeURL(n.Addr, "/health/live")) })
 	c.Nodes = append(c.Nodes, n)
 	n.proc.start()
 	return n
@@ -450,6 +450,22 @@ func freeAddrs(t *testing.T, n int) []string {
 }
 
 var probeClient = &http.Client{Timeout: 2 * time.Second}
+
+// Every cluster runs TLS on its S3 and internode ports, with clusterPKI's
+// certificate (all processes are on 127.0.0.1).
+
+// nodeTLSArgs are a node's TLS flags.
+func nodeTLSArgs() []string {
+	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key}
+}
+
+// gatewayTLSArgs are a gateway's: its S3 certificate and the nodes' CA.
+func gatewayTLSArgs() []string {
+	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key, "--internode-ca", clusterPKI.CA}
+}
+
+// nodeURL is the URL of path on a node's internode port.
+func nodeURL(addr, path string) string { return "https://" + addr + path }
 
 // httpOK reports whether GET url answers 200.
 func httpOK(url string) bool {

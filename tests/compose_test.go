@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,7 +125,7 @@ func TestDockerCompose(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
 	dir := t.TempDir()
-	for _, rel := range []string{"docker-compose.yml", "Dockerfile", ".dockerignore", "deploy/cluster.yaml", "deploy/rootfs/data/d1/.keep", "deploy/rootfs/data/d2/.keep"} {
+	for _, rel := range []string{"docker-compose.yml", "Dockerfile", ".dockerignore", "deploy/cluster.yaml", "deploy/rootfs/data/d1/.keep", "deploy/rootfs/data/d2/.keep", "deploy/rootfs/certs/.keep"} {
 		copyRepoFile(t, root, dir, rel)
 	}
 	if runtime.GOOS == "linux" {
@@ -172,10 +174,22 @@ func TestDockerCompose(t *testing.T) {
 	p.must(ctx, "up", "-d")
 	phase("compose up -d")
 
+	// TLS everywhere: the clients trust the CA the certs service made.
+	caFile := filepath.Join(dir, "ca.pem")
+	docker(ctx, t, "cp", p.container(ctx, "gateway1")+":/certs/ca.pem", caFile)
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki := &testPKI{CA: caFile, Pool: x509.NewCertPool()}
+	if !pki.Pool.AppendCertsFromPEM(caPEM) {
+		t.Fatalf("the compose CA %s is not PEM", caFile)
+	}
+	phase("the CA copied out of the certs volume")
 	var gws []*ClusterGateway
 	for i, addr := range ports {
 		svc := fmt.Sprintf("gateway%d", i+1)
-		g := &ClusterGateway{Server: &Server{t: t, Addr: addr, Endpoint: "http://" + addr}, Name: svc}
+		g := &ClusterGateway{Server: &Server{t: t, Addr: addr, Endpoint: "https://" + addr, TLS: pki}, Name: svc}
 		g.log = func() string {
 			out, _ := p.run(ctx, "logs", "--no-color", svc)
 			return out
@@ -200,6 +214,12 @@ func TestDockerCompose(t *testing.T) {
 	}
 	waitAllOnline(t, gws, 60*time.Second)
 	phase("both gateways answer and see all 12 drives")
+	if resp, err := http.Get("http://" + ports[0] + "/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Fatalf("plain HTTP on gateway1's TLS port answered %s", resp.Status)
+		}
+	}
 
 	const bucket = "compose"
 	if err := gws[0].Minio(t).MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
@@ -245,7 +265,7 @@ func TestDockerCompose(t *testing.T) {
 	// heal restores full redundancy before a third node goes. (The gateway
 	// does not yet do this on its own; see TestClusterHealsAfterNodesReturn.)
 	heal := exec.CommandContext(ctx, binPath, "admin", "heal", "--endpoint", gws[0].Endpoint)
-	heal.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
+	heal.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey, "SSL_CERT_FILE="+caFile)
 	if out, err := heal.CombinedOutput(); err != nil {
 		t.Fatalf("ecstore admin heal: %v\n%s", err, out)
 	} else {

@@ -32,6 +32,10 @@ const (
 // copies it into its image instead of building a second one.
 var binPath string
 
+// clusterPKI is the CA and certificate of every cluster StartCluster
+// builds (made in TestMain).
+var clusterPKI *testPKI
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	unboundParallel()
@@ -41,6 +45,17 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "ecstore")
+	// One CA for every cluster of the tests (they run TLS between every
+	// process, as the docker-compose cluster does); clients of the tests
+	// and the processes they start trust it through SSL_CERT_FILE (Go:
+	// minio-go, net/http, ecstore admin) and AWS_CA_BUNDLE (aws CLI,
+	// boto3). Set before any TLS use: Go reads SSL_CERT_FILE once.
+	if clusterPKI, err = makeTestPKI(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "test PKI:", err)
+		os.Exit(1)
+	}
+	os.Setenv("SSL_CERT_FILE", clusterPKI.CA)
+	os.Setenv("AWS_CA_BUNDLE", clusterPKI.CA)
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
 	build := exec.Command("go", "build", "-o", binPath, "./cmd/ecstore")

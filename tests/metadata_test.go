@@ -31,7 +31,7 @@ type metaStatus struct {
 func nodeMetaStatus(addr string) (metaStatus, error) {
 	var st metaStatus
 	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + addr + "/health/meta")
+	resp, err := c.Get(nodeURL(addr, "/health/meta"))
 	if err != nil {
 		return st, err
 	}

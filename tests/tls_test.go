@@ -28,6 +28,16 @@ import (
 // in dir and returns the files' paths and the CA pool.
 func writeTestPKI(t *testing.T, dir string) (caFile, certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
+	p, err := makeTestPKI(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.CA, p.Cert, p.Key, p.Pool
+}
+
+// makeTestPKI makes a CA and one certificate for 127.0.0.1 and localhost
+// (every process of a test runs there) in dir.
+func makeTestPKI(dir string) (*testPKI, error) {
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ecstore test CA"},
@@ -36,7 +46,7 @@ func writeTestPKI(t *testing.T, dir string) (caFile, certFile, keyFile string, p
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ca, _ := x509.ParseCertificate(caDER)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -44,28 +54,27 @@ func writeTestPKI(t *testing.T, dir string) (caFile, certFile, keyFile string, p
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "ecstore"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	keyDER, _ := x509.MarshalECPrivateKey(key)
-	caFile, certFile, keyFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	p := &testPKI{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem"), Pool: x509.NewCertPool()}
 	for f, b := range map[string]*pem.Block{
-		caFile: {Type: "CERTIFICATE", Bytes: caDER}, certFile: {Type: "CERTIFICATE", Bytes: der},
-		keyFile: {Type: "EC PRIVATE KEY", Bytes: keyDER},
+		p.CA: {Type: "CERTIFICATE", Bytes: caDER}, p.Cert: {Type: "CERTIFICATE", Bytes: der},
+		p.Key: {Type: "EC PRIVATE KEY", Bytes: keyDER},
 	} {
 		if err := os.WriteFile(f, pem.EncodeToMemory(b), 0o600); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	pool = x509.NewCertPool()
-	pool.AddCert(ca)
-	return caFile, certFile, keyFile, pool
+	p.Pool.AddCert(ca)
+	return p, nil
 }
 
-// testPKI is a test CA and a server certificate (writeTestPKI).
+// testPKI is a test CA and a server certificate (makeTestPKI).
 type testPKI struct {
 	CA, Cert, Key string // PEM files
 	Pool          *x509.CertPool
@@ -73,8 +82,11 @@ type testPKI struct {
 
 func newTestPKI(t *testing.T) *testPKI {
 	t.Helper()
-	ca, cert, key, pool := writeTestPKI(t, t.TempDir())
-	return &testPKI{CA: ca, Cert: cert, Key: key, Pool: pool}
+	p, err := makeTestPKI(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // transport is an HTTP transport that trusts the CA.
