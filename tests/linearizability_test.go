@@ -128,8 +128,12 @@ func linSeedOrClock(t *testing.T) uint64 {
 // what the gateway answered.
 func linClient(t *testing.T, g *ClusterGateway) *minio.Client {
 	t.Helper()
+	var rt http.RoundTripper = http.DefaultTransport
+	if g.TLS != nil {
+		rt = g.TLS.transport()
+	}
 	cl, err := minio.New(g.Addr, &minio.Options{Creds: credentials.NewStaticV4(testAccessKey, testSecretKey, ""), Region: "us-east-1",
-		MaxRetries: 1, Transport: settledBodyTransport{http.DefaultTransport}})
+		MaxRetries: 1, Transport: settledBodyTransport{rt}, Secure: g.TLS != nil})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // metaStatus is a node's /health/meta answer (meta.Status).
@@ -223,12 +222,9 @@ func TestMetadataMajorityCut(t *testing.T) {
 	t.Logf("cut the metadata network of node%d (leader), node%d, node%d", cut[0]+1, cut[1]+1, cut[2]+1)
 
 	// One try: minio-go would retry the 503 ten times.
-	once, err := minio.New(c.Gateway(0).Addr, &minio.Options{Creds: credentials.NewStaticV4(testAccessKey, testSecretKey, ""), Region: "us-east-1", MaxRetries: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	once := minioWith(t, c.Gateway(0).Server, testAccessKey, testSecretKey, 1)
 	start := time.Now()
-	err = once.MakeBucket(ctx, "during-cut", minio.MakeBucketOptions{})
+	err := once.MakeBucket(ctx, "during-cut", minio.MakeBucketOptions{})
 	took := time.Since(start)
 	resp := minio.ToErrorResponse(err)
 	if err == nil || resp.StatusCode != http.StatusServiceUnavailable {
@@ -364,10 +360,7 @@ func TestMetadataRecoverFromSurvivor(t *testing.T) {
 	for _, i := range []int{2, 3, 4} { // node3..node5: voters, lost for good
 		c.KillNode(i)
 	}
-	once, err := minio.New(c.Gateway(0).Addr, &minio.Options{Creds: credentials.NewStaticV4(testAccessKey, testSecretKey, ""), Region: "us-east-1", MaxRetries: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	once := minioWith(t, c.Gateway(0).Server, testAccessKey, testSecretKey, 1)
 	if err := once.MakeBucket(ctx, "no-majority", minio.MakeBucketOptions{}); minio.ToErrorResponse(err).StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("CreateBucket with 2 of 5 voters: %v, want a 503", err)
 	}
