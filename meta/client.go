@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -139,6 +140,9 @@ type ClientConfig struct {
 	// default 5 s. ApplyTimeout bounds a change or a Sync whose context
 	// has no deadline; default 10 s.
 	HandshakeTimeout, ApplyTimeout time.Duration
+	// TLS, when set, dials the members over TLS, verified by its RootCAs
+	// (the members' Config.TLS must be set too).
+	TLS *tls.Config
 }
 
 // Client is a gateway's view of the metadata group: a local copy of the
@@ -257,7 +261,7 @@ func (c *Client) watch() {
 
 // call sends one request to the member at addr.
 func (c *Client) call(ctx context.Context, addr string, req fwdRequest, timeout time.Duration) (fwdResponse, error) {
-	conn, err := dialKind(addr, c.key, kindClient, c.cfg.HandshakeTimeout, c.cfg.HandshakeTimeout)
+	conn, err := dialKind(addr, c.key, kindClient, c.cfg.HandshakeTimeout, c.cfg.HandshakeTimeout, c.cfg.TLS)
 	if err != nil {
 		return fwdResponse{}, fmt.Errorf("%w: %w", errRetry, err)
 	}
@@ -451,9 +455,10 @@ func (c *Client) MemberStatus(ctx context.Context, addr string) (Status, error) 
 }
 
 // PeerStatus asks the member at addr, within timeout, for its view of
-// the group (a member that is in no group yet has no voters).
-func PeerStatus(ctx context.Context, addr string, secret []byte, timeout time.Duration) (Status, error) {
-	c := &Client{cfg: ClientConfig{HandshakeTimeout: timeout}, key: deriveKey(secret)}
+// the group (a member that is in no group yet has no voters); over TLS
+// when tlsConf is set (as the members' Config.TLS).
+func PeerStatus(ctx context.Context, addr string, secret []byte, tlsConf *tls.Config, timeout time.Duration) (Status, error) {
+	c := &Client{cfg: ClientConfig{HandshakeTimeout: timeout, TLS: tlsConf}, key: deriveKey(secret)}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return c.MemberStatus(ctx, addr)

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,10 @@ type Config struct {
 	// member's network to the group and its clients is down, its process
 	// and drives are not).
 	Cut func() bool
+	// TLS, when set, serves the port over TLS with its Certificates and
+	// dials the other members with it, verified by its RootCAs (under the
+	// secret's handshake, which still authenticates every connection).
+	TLS *tls.Config
 
 	HandshakeTimeout  time.Duration // the transport handshake's deadline; default 5 s
 	ApplyTimeout      time.Duration // a write's bound when its context has none; default 10 s
@@ -175,7 +180,7 @@ func openMember(cfg Config, in *inmemNet) (*Store, error) {
 	if in != nil {
 		s.trans, s.dial, s.closeNet = in.join(cfg.ID, s.serveForward)
 	} else {
-		layer, err := newStreamLayer(cfg.Bind, cfg.Advertise, cfg.Secret, cfg.HandshakeTimeout, s.log, s.serveConn, cfg.Cut)
+		layer, err := newStreamLayer(cfg.Bind, cfg.Advertise, cfg.Secret, cfg.HandshakeTimeout, s.log, s.serveConn, cfg.Cut, cfg.TLS)
 		if err != nil {
 			bolt.Close()
 			return nil, err
@@ -482,3 +487,7 @@ func trimNL(p []byte) []byte {
 }
 
 var _ io.Writer = slogWriter{}
+
+// TLSConfig is the member's Config.TLS (nil: plain TCP), for the calls its
+// holder makes to other members (PeerStatus).
+func (s *Store) TLSConfig() *tls.Config { return s.cfg.TLS }

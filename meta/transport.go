@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -138,6 +140,8 @@ type streamLayer struct {
 	timeout   time.Duration // handshake deadline
 	log       *slog.Logger
 
+	tls *tls.Config // nil: plain TCP (see Config.TLS)
+
 	raftConns  chan net.Conn
 	handshakes chan struct{}               // a slot per handshake in progress
 	serve      func(kind byte, c net.Conn) // forwarding and client connections
@@ -150,7 +154,7 @@ type streamLayer struct {
 
 var _ raft.StreamLayer = (*streamLayer)(nil)
 
-func newStreamLayer(bind string, advertise string, secret []byte, timeout time.Duration, log *slog.Logger, serve func(kind byte, c net.Conn), cut func() bool) (*streamLayer, error) {
+func newStreamLayer(bind string, advertise string, secret []byte, timeout time.Duration, log *slog.Logger, serve func(kind byte, c net.Conn), cut func() bool, tlsConf *tls.Config) (*streamLayer, error) {
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("meta: listen %s: %w", bind, err)
@@ -165,7 +169,7 @@ func newStreamLayer(bind string, advertise string, secret []byte, timeout time.D
 		adv = a
 	}
 	s := &streamLayer{
-		ln: ln, advertise: adv, key: deriveKey(secret), timeout: timeout, log: log,
+		ln: ln, advertise: adv, key: deriveKey(secret), timeout: timeout, log: log, tls: tlsConf,
 		raftConns: make(chan net.Conn), handshakes: make(chan struct{}, maxHandshakes), serve: serve, cut: cut, done: make(chan struct{}),
 	}
 	s.wg.Add(1)
@@ -200,6 +204,11 @@ func (s *streamLayer) acceptLoop() {
 			continue
 		}
 		c = s.wrap(c)
+		if s.tls != nil {
+			// The TLS handshake runs under the secret handshake's
+			// deadline, at its first read.
+			c = tls.Server(c, s.tls)
+		}
 		select {
 		case s.handshakes <- struct{}{}:
 		default:
@@ -266,7 +275,7 @@ func (s *streamLayer) dial(address string, kind byte, timeout time.Duration) (ne
 	if s.isCut() {
 		return nil, fmt.Errorf("meta: dial %s: this member is cut off (test fault)", address)
 	}
-	c, err := dialKind(address, s.key, kind, s.timeout, timeout)
+	c, err := dialKind(address, s.key, kind, s.timeout, timeout, s.tls)
 	if c != nil {
 		c = s.wrap(c)
 	}
@@ -277,12 +286,16 @@ func (s *streamLayer) dial(address string, kind byte, timeout time.Duration) (ne
 }
 
 // dialKind opens a connection of a kind to a member and runs the
-// handshake, under the shorter of the two timeouts.
-func dialKind(address string, key []byte, kind byte, handshakeTimeout, timeout time.Duration) (net.Conn, error) {
+// handshake, under the shorter of the two timeouts; over TLS when tlsConf
+// is set (see peerTLS).
+func dialKind(address string, key []byte, kind byte, handshakeTimeout, timeout time.Duration, tlsConf *tls.Config) (net.Conn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.Dial("tcp", address)
 	if err != nil {
 		return nil, err
+	}
+	if tlsConf != nil {
+		c = tls.Client(c, peerTLS(tlsConf))
 	}
 	hs := handshakeTimeout
 	if timeout > 0 && timeout < hs {
@@ -293,6 +306,29 @@ func dialKind(address string, key []byte, kind byte, handshakeTimeout, timeout t
 		return nil, fmt.Errorf("meta: dial %s: %w", address, err)
 	}
 	return c, nil
+}
+
+// peerTLS is the client side of a member connection: the member's
+// certificate must chain to the RootCAs, but its names are not checked.
+// Raft names members by the addresses they resolved to (an IP in a
+// container network) while certificates name hosts; who the peer is, is
+// what the secret's handshake inside TLS proves.
+func peerTLS(c *tls.Config) *tls.Config {
+	cfg := c.Clone()
+	cfg.InsecureSkipVerify = true // the chain is verified below, the name is not
+	roots := c.RootCAs
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("meta: the member sent no certificate")
+		}
+		inter := x509.NewCertPool()
+		for _, ic := range cs.PeerCertificates[1:] {
+			inter.AddCert(ic)
+		}
+		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+		return err
+	}
+	return cfg
 }
 
 func (s *streamLayer) isCut() bool { return s.cut != nil && s.cut() }

@@ -2,9 +2,15 @@ package meta
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"testing"
 	"time"
@@ -18,7 +24,7 @@ import (
 func TestHandshake(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	accepted := make(chan net.Conn, 4)
-	srv, err := newStreamLayer("127.0.0.1:0", "", testSecret, 300*time.Millisecond, log, func(_ byte, c net.Conn) { accepted <- c }, nil)
+	srv, err := newStreamLayer("127.0.0.1:0", "", testSecret, 300*time.Millisecond, log, func(_ byte, c net.Conn) { accepted <- c }, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +40,7 @@ func TestHandshake(t *testing.T) {
 	}()
 	addr := srv.Addr().String()
 
-	good, err := newStreamLayer("127.0.0.1:0", "", testSecret, time.Second, log, func(_ byte, c net.Conn) { c.Close() }, nil)
+	good, err := newStreamLayer("127.0.0.1:0", "", testSecret, time.Second, log, func(_ byte, c net.Conn) { c.Close() }, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +59,7 @@ func TestHandshake(t *testing.T) {
 		c.Close()
 	}
 
-	bad, err := newStreamLayer("127.0.0.1:0", "", []byte("another-cluster-secret-entirely"), time.Second, log, func(_ byte, c net.Conn) { c.Close() }, nil)
+	bad, err := newStreamLayer("127.0.0.1:0", "", []byte("another-cluster-secret-entirely"), time.Second, log, func(_ byte, c net.Conn) { c.Close() }, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,5 +132,64 @@ func TestWrongSecretMember(t *testing.T) {
 	}
 	if _, ok := s.Bucket("intruder"); ok {
 		t.Fatal("intruder bucket exists")
+	}
+}
+
+// selfSigned is a TLS config whose certificate (for 127.0.0.1) is its own
+// root.
+func selfSigned(t *testing.T) *tls.Config {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
+
+// TestHandshakeTLS: members with TLS connect over it; a plain dialer, and
+// one that does not trust the member's certificate, are refused.
+func TestHandshakeTLS(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	conf := selfSigned(t)
+	accepted := make(chan net.Conn, 4)
+	srv, err := newStreamLayer("127.0.0.1:0", "", testSecret, 500*time.Millisecond, log, func(_ byte, c net.Conn) { accepted <- c }, nil, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Close(); srv.wait() }()
+	addr := srv.Addr().String()
+	c, err := dialKind(addr, deriveKey(testSecret), kindClient, time.Second, time.Second, conf)
+	if err != nil {
+		t.Fatalf("over TLS: %v", err)
+	}
+	if _, ok := c.(*tls.Conn); !ok {
+		t.Fatalf("the connection is a %T, not TLS", c)
+	}
+	select {
+	case sc := <-accepted:
+		if _, ok := sc.(*tls.Conn); !ok {
+			t.Fatalf("the accepted connection is a %T, not TLS", sc)
+		}
+		sc.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("not accepted")
+	}
+	c.Close()
+	if c, err := dialKind(addr, deriveKey(testSecret), kindClient, 500*time.Millisecond, 500*time.Millisecond, nil); err == nil {
+		c.Close()
+		t.Fatal("a plain dialer passed the handshake of a TLS member")
+	}
+	if c, err := dialKind(addr, deriveKey(testSecret), kindClient, time.Second, time.Second, selfSigned(t)); err == nil {
+		c.Close()
+		t.Fatal("a dialer trusting another CA connected")
 	}
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -116,4 +118,29 @@ func checkRing(ctx context.Context, ring *sse.Ring, reg keyRegistry) error {
 		return fmt.Errorf("%w: %w", errRingRefused, err)
 	}
 	return err
+}
+
+// internodeTLS is the TLS configuration between a cluster's processes:
+// the certificate of certFile and keyFile (none when empty) and the CA of
+// caFile to verify the peers with.
+func internodeTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("internode CA: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("internode CA %s holds no PEM certificate", caFile)
+		}
+	}
+	return c, nil
 }

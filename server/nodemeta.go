@@ -110,7 +110,7 @@ func (nm *nodeMeta) followMap(s *meta.Store) {
 // voter (a voter that is down or far behind would only make the majority
 // harder to reach).
 func caughtUp(ctx context.Context, s *meta.Store, addr string, secret []byte) bool {
-	st, err := meta.PeerStatus(ctx, addr, secret, time.Second)
+	st, err := meta.PeerStatus(ctx, addr, secret, s.TLSConfig(), time.Second)
 	return err == nil && st.StateIndex+64 >= s.Index()
 }
 
