@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"errors"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -187,3 +189,42 @@ func TestSSEHeaders(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSSEHeaders: any encryption headers give a valid request or an S3
+// error, never a panic; a customer key that passes is 32 bytes.
+func FuzzSSEHeaders(f *testing.F) {
+	h := ssecHeaders(ssecPrefix, bytes.Repeat([]byte{1}, 32))
+	f.Add("AES256", "", "", h[ssecPrefix+"algorithm"], h[ssecPrefix+"key"], h[ssecPrefix+"key-MD5"], true)
+	f.Add("aws:kms", "key", "eyJhIjoiYiJ9", "", "", "", false)
+	f.Add("", "", "not base64", "AES256", "!!", "", true)
+	f.Fuzz(func(t *testing.T, method, kmsKey, ctx, alg, key, sum string, secure bool) {
+		hdr := make(map[string][]string)
+		set := func(k, v string) {
+			if v != "" {
+				hdr[textprotoKey(k)] = []string{v}
+			}
+		}
+		set(sseHeader, method)
+		set(sseKMSKeyHeader, kmsKey)
+		set(sseContextHeader, ctx)
+		set(ssecPrefix+"algorithm", alg)
+		set(ssecPrefix+"key", key)
+		set(ssecPrefix+"key-MD5", sum)
+		enc, err := writeEncryption(hdr, secure)
+		if err != nil {
+			var ae *s3api.APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("a non-S3 error: %v", err)
+			}
+			return
+		}
+		if enc.CustomerKey != nil && (len(enc.CustomerKey) != 32 || !secure) {
+			t.Fatalf("customer key of %d bytes accepted (secure %v)", len(enc.CustomerKey), secure)
+		}
+		if enc.Method != "" && enc.Method != s3api.SSES3 && enc.Method != s3api.SSEKMS {
+			t.Fatalf("method %q accepted", enc.Method)
+		}
+	})
+}
+
+func textprotoKey(k string) string { return http.CanonicalHeaderKey(k) }
