@@ -256,6 +256,18 @@ func do(s *Server, tr testRequest) *httptest.ResponseRecorder {
 	return rec
 }
 
+// doOver serves tr as do does, as if over TLS when https.
+func doOver(s *Server, tr testRequest, https bool) *httptest.ResponseRecorder {
+	r := tr.build("127.0.0.1:9000")
+	if https {
+		r.URL.Scheme = "https"
+		r.TLS = httptest.NewRequest("GET", "https://x/", nil).TLS
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, r)
+	return rec
+}
+
 // errCode is the Code of an S3 XML error body, or "".
 func errCode(body []byte) string {
 	_, rest, ok := bytes.Cut(body, []byte("<Code>"))

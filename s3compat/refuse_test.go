@@ -94,13 +94,7 @@ func TestRefusedHeaders(t *testing.T) {
 		layer.objects["bkt/src"] = memObject{info: s3api.ObjectInfo{Bucket: "bkt", Key: "src", ETag: "e"}}
 		layer.uploads["upload-1"] = "bkt/k"
 		s, logs := newTestServer(layer, Config{})
-		r := tc.req.build("127.0.0.1:9000")
-		if tc.https {
-			r.URL.Scheme = "https"
-			r.TLS = httptest.NewRequest("GET", "https://x/", nil).TLS
-		}
-		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, r)
+		rec := doOver(s, tc.req, tc.https)
 		checkStatus(t, tc.name, rec, tc.status, tc.code)
 		if tc.status >= 300 {
 			if _, ok := layer.objects["bkt/"+strings.TrimPrefix(strings.Split(tc.req.target, "?")[0], "/bkt/")]; ok && tc.req.target != "/bkt/src?acl" && tc.req.method != "GET" && tc.req.method != "HEAD" {

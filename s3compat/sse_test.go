@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/ecstore/ecstore/s3api"
@@ -167,13 +166,7 @@ func TestSSEHeaders(t *testing.T) {
 		layer.keys["bkt/c"] = key
 		mem.objects["bkt/p"] = memObject{info: s3api.ObjectInfo{Bucket: "bkt", Key: "p", ETag: "e2", Size: 3}, data: []byte("xyz")}
 		s, _ := newTestServer(layer, Config{})
-		r := tc.req.build("127.0.0.1:9000")
-		if tc.https {
-			r.URL.Scheme = "https"
-			r.TLS = httptest.NewRequest("GET", "https://x/", nil).TLS
-		}
-		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, r)
+		rec := doOver(s, tc.req, tc.https)
 		checkStatus(t, tc.name, rec, tc.status, tc.code)
 		if tc.status == 200 && tc.req.method == "PUT" {
 			got := layer.last.Method

@@ -31,19 +31,27 @@ func ringLine(id string, b byte) string {
 	return id + ":" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32))
 }
 
+// oneMemberGroup is a metadata group of one member, closed at cleanup,
+// and a context for the test.
+func oneMemberGroup(t *testing.T) (context.Context, *meta.Group) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	g, err := meta.OpenGroup(meta.GroupConfig{Members: []meta.GroupMember{{ID: "d0", Dir: filepath.Join(t.TempDir(), "0")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return ctx, g
+}
+
 // TestLocalKMS: named keys are sealed by the ring and kept in the metadata
 // store: the default key is made on first use, an unknown one is
 // ErrKMSKeyNotFound, a second key store over the same metadata (another
 // gateway) opens what the first sealed, and a ring without the sealing
 // key opens nothing (Status says so).
 func TestLocalKMS(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	g, err := meta.OpenGroup(meta.GroupConfig{Members: []meta.GroupMember{{ID: "d0", Dir: filepath.Join(t.TempDir(), "0")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	ctx, g := oneMemberGroup(t)
 	ring := ringOf(t, ringLine("k1", 1))
 	a := newLocalKMS(ring, g.Store())
 	obj := sse.NewObjectKey()
@@ -93,13 +101,7 @@ func TestLocalKMS(t *testing.T) {
 // without a registered id, and no ring at all are refused with the key
 // check value.
 func TestOpenKeyRing(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	g, err := meta.OpenGroup(meta.GroupConfig{Members: []meta.GroupMember{{ID: "d0", Dir: filepath.Join(t.TempDir(), "0")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	ctx, g := oneMemberGroup(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := t.TempDir()
 	file := func(lines ...string) string {

@@ -359,16 +359,9 @@ func upgradeUpload() (key string, part []byte) { return "mp/in-progress", randDa
 //
 // Serial: it points binPath, which every test starts, at the old binary.
 func TestWriteUpgradeFixture(t *testing.T) {
-	old := os.Getenv("ECSTORE_UPGRADE_FIXTURE_BINARY")
-	if old == "" {
-		t.Skip("set ECSTORE_UPGRADE_FIXTURE_BINARY to the previous release's binary to write " + upgradeFixture)
-	}
+	useOldBinary(t, "ECSTORE_UPGRADE_FIXTURE_BINARY", upgradeFixture)
 	ctx := testCtx(t, 2*time.Minute)
-	saved := binPath
-	binPath = old
-	defer func() { binPath = saved }()
-	dirs := NewDriveDirs(t, 6)
-	s := StartServer(t, dirs)
+	s := StartServer(t, NewDriveDirs(t, 6))
 	c := minio.Core{Client: s.Minio(t)}
 	if err := c.MakeBucket(ctx, upgradeBucket, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
@@ -401,13 +394,53 @@ func TestWriteUpgradeFixture(t *testing.T) {
 	if _, err := c.PutObjectPart(ctx, upgradeBucket, key, id, 1, bytes.NewReader(part), int64(len(part)), minio.PutObjectPartOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	saveFixture(t, s, upgradeFixture)
+}
+
+// useOldBinary points binPath, until t ends, at the binary the
+// environment variable env names (an earlier version's, to write
+// fixture); it skips t when env is unset.
+func useOldBinary(t *testing.T, env, fixture string) {
+	t.Helper()
+	old := os.Getenv(env)
+	if old == "" {
+		t.Skip("set " + env + " to the earlier version's binary to write " + fixture)
+	}
+	saved := binPath
+	binPath = old
+	t.Cleanup(func() { binPath = saved })
+}
+
+// saveFixture stops s and copies its drive folders into fixture (a
+// testdata folder), replacing what was there.
+func saveFixture(t *testing.T, s *Server, fixture string) {
+	t.Helper()
 	s.Stop()
-	if err := os.RemoveAll(upgradeFixture); err != nil {
+	if err := os.RemoveAll(fixture); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range dirs {
-		copyTree(t, filepath.Join(upgradeFixture, filepath.Base(d)), d)
+	for _, d := range s.Dirs {
+		copyTree(t, filepath.Join(fixture, filepath.Base(d)), d)
 	}
+}
+
+// openFixture copies fixture's drive1..drive6 to a temporary folder as a
+// git checkout holds them (no empty folders; each drive's tmp/ made again)
+// and returns the drive folders.
+func openFixture(t *testing.T, fixture string) []string {
+	t.Helper()
+	root := t.TempDir()
+	copyTree(t, root+"/store", fixture)
+	removeEmptyDirs(t, root+"/store")
+	var dirs []string
+	for i := 1; i <= 6; i++ {
+		dir := filepath.Join(root, "store", "drive"+string(rune('0'+i)))
+		if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, dir)
+	}
+	return dirs
 }
 
 // TestDrivesUpgradeFromPreviousRelease serves a store that the previous
@@ -418,19 +451,12 @@ func TestWriteUpgradeFixture(t *testing.T) {
 func TestDrivesUpgradeFromPreviousRelease(t *testing.T) {
 	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
-	root := t.TempDir()
-	copyTree(t, root+"/store", upgradeFixture)
-	var dirs []string
-	for i := 1; i <= 6; i++ {
-		dir := filepath.Join(root, "store", "drive"+string(rune('0'+i)))
-		if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil { // git keeps no empty folders
-			t.Fatal(err)
-		}
+	dirs := openFixture(t, upgradeFixture)
+	for _, dir := range dirs {
 		b, err := os.ReadFile(filepath.Join(dir, "drive.json"))
 		if err != nil || !bytes.Contains(b, []byte(`"version": 1`)) {
 			t.Fatalf("fixture drive.json %s: %s %v, want the previous release's format 1", dir, b, err)
 		}
-		dirs = append(dirs, dir)
 	}
 	s := StartServer(t, dirs)
 	c := minio.Core{Client: s.Minio(t)}

@@ -44,16 +44,9 @@ func sseUpgradeUpload() (string, []byte) { return "mp/open", randData(306, 60<<1
 //
 // Serial: it points binPath, which every test starts, at the old binary.
 func TestWriteSSEUpgradeFixture(t *testing.T) {
-	old := os.Getenv("ECSTORE_SSE_FIXTURE_BINARY")
-	if old == "" {
-		t.Skip("set ECSTORE_SSE_FIXTURE_BINARY to the previous commit's binary to write " + sseUpgradeFixture)
-	}
+	useOldBinary(t, "ECSTORE_SSE_FIXTURE_BINARY", sseUpgradeFixture)
 	ctx := testCtx(t, 2*time.Minute)
-	saved := binPath
-	binPath = old
-	defer func() { binPath = saved }()
-	dirs := NewDriveDirs(t, 6)
-	s := StartServer(t, dirs)
+	s := StartServer(t, NewDriveDirs(t, 6))
 	c := minio.Core{Client: s.Minio(t)}
 	for _, b := range []string{"old-plain", "old-versions"} {
 		if err := c.MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {
@@ -96,13 +89,7 @@ func TestWriteSSEUpgradeFixture(t *testing.T) {
 	if _, err := c.PutObjectPart(ctx, "old-plain", key, id, 1, bytes.NewReader(part), int64(len(part)), minio.PutObjectPartOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	s.Stop()
-	if err := os.RemoveAll(sseUpgradeFixture); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range dirs {
-		copyTree(t, filepath.Join(sseUpgradeFixture, filepath.Base(d)), d)
-	}
+	saveFixture(t, s, sseUpgradeFixture)
 }
 
 // TestSSEUpgradeFromPreviousCommit serves the store the commit before
@@ -113,18 +100,8 @@ func TestWriteSSEUpgradeFixture(t *testing.T) {
 func TestSSEUpgradeFromPreviousCommit(t *testing.T) {
 	parallelLight(t)
 	ctx := testCtx(t, 3*time.Minute)
-	root := t.TempDir()
-	copyTree(t, root+"/store", sseUpgradeFixture)
-	removeEmptyDirs(t, root+"/store") // as a git checkout has it
-	var dirs []string
-	for i := 1; i <= 6; i++ {
-		dir := filepath.Join(root, "store", "drive"+string(rune('0'+i)))
-		if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil { // git keeps no empty folders
-			t.Fatal(err)
-		}
-		dirs = append(dirs, dir)
-	}
-	ring := filepath.Join(root, "keys")
+	dirs := openFixture(t, sseUpgradeFixture)
+	ring := filepath.Join(t.TempDir(), "keys")
 	if err := os.WriteFile(ring, []byte(sseUpgradeRing), 0o600); err != nil {
 		t.Fatal(err)
 	}
