@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 
@@ -474,4 +475,50 @@ func TestRotateKeys(t *testing.T) {
 	if err := tc.RotateKeys(ctx, "k2"); err != nil || tc.RotateStatus().Resealed != 0 {
 		t.Fatalf("a second rotation: %v, %+v", err, tc.RotateStatus())
 	}
+}
+
+// TestSSERebalance: a drive is added and the rebalance moves the shards of
+// SSE-S3 and SSE-C objects (inline and in shard files) without a key; all
+// of them read whole afterwards, from the new placement.
+func TestSSERebalance(t *testing.T) {
+	ctx := context.Background()
+	tc, drives, _ := growCluster(t, 9, 8, 2048)
+	ring, _ := sse.ParseRing([]byte("k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))))
+	tc.cfg.Keys = ring
+	data := map[string][]byte{}
+	encs := map[string]s3api.Encryption{}
+	for i := range 60 {
+		key := fmt.Sprintf("e%02d", i)
+		data[key] = randBytes(uint64(i), 1000+i*900)
+		encs[key] = s3api.Encryption{Method: s3api.SSES3}
+		if i%2 == 1 {
+			encs[key] = s3api.Encryption{CustomerKey: custKey}
+		}
+		if _, err := tc.PutObject(ctx, "bkt", key, bytes.NewReader(data[key]), int64(len(data[key])), s3api.PutOptions{SSE: encs[key]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tc.SetTopology(Topology{Epoch: 2, Drives: drives, Prior: [][]Drive{drives[:8]}}); err != nil {
+		t.Fatal(err)
+	}
+	tc.cfg.Keys = nil // the rebalance needs no key
+	st := rebalanceAndWait(t, tc.Repair)
+	if st.ShardsMoved == 0 || st.ObjectsFailed > 0 {
+		t.Fatalf("rebalance: %+v", st)
+	}
+	tc.cfg.Keys = ring
+	for key, want := range data {
+		m, err := tc.readMeta(ctx, "bkt", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		home, _ := tc.place("bkt", key)
+		if fmt.Sprint(m.Drives) != fmt.Sprint(driveIDs(home)) {
+			t.Fatalf("%s: drives %v, placement %v", key, m.Drives, driveIDs(home))
+		}
+		if got, err := tc.readWith(key, encs[key].CustomerKey, 0, -1); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s after the rebalance: %v", key, err)
+		}
+	}
+	t.Logf("moved %d shards of 60 encrypted objects", st.ShardsMoved)
 }
