@@ -104,6 +104,11 @@ func (l *Layer) newSealing(ctx context.Context, bucket, key string, enc s3api.En
 	} else if method == "" {
 		method = st.defaultEncryption().Algorithm
 	}
+	if method != "" {
+		if err := l.checkEncryptionKept(ctx); err != nil {
+			return nil, err
+		}
+	}
 	switch method {
 	case "":
 		return nil, nil
@@ -199,6 +204,32 @@ func (l *Layer) openSealing(ctx context.Context, info *storagenode.SSEInfo, buck
 		return &sealing{info: info, key: k}, nil
 	}
 	return nil, withMessage(ErrNotImplemented, "The object is encrypted with %q, which this version of ecstore cannot read.", info.Method)
+}
+
+// checkEncryptionKept refuses encryption while a drive of the map runs an
+// ecstore version that would drop an encrypted record's fields (and serve
+// ciphertext as the object): every drive that answers must say it keeps
+// them (DiskInfo.SSE). Once every drive of the map has said so, the map is
+// not asked again; while some do not answer, each encrypted write asks.
+func (l *Layer) checkEncryptionKept(ctx context.Context) error {
+	tp := l.topo()
+	if tp.sseKept.Load() {
+		return nil
+	}
+	infos := make([]storagenode.DiskInfo, len(tp.drives))
+	errs := fanout(tp.drives, func(i int, d storagenode.Drive) (err error) {
+		infos[i], err = storagenode.DiskInfoOf(ctx, d)
+		return err
+	})
+	for i, d := range tp.drives {
+		if errs[i] == nil && !infos[i].SSE {
+			return withMessage(ErrNotImplemented, "Drive %s runs an ecstore version that does not keep encrypted objects' records: upgrade every node before writing encrypted objects.", d.ID())
+		}
+	}
+	if countNil(errs) == len(tp.drives) {
+		tp.sseKept.Store(true)
+	}
+	return nil
 }
 
 // encryptionOf is how m is stored, as GET and HEAD say it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ecstore/ecstore/placement"
@@ -15,6 +16,9 @@ import (
 // one, so no operation mixes two maps.
 type topology struct {
 	epoch int
+	// sseKept: every drive of the map said it keeps encrypted versions'
+	// records whole (checkEncryptionKept), checked once per map.
+	sseKept atomic.Bool
 	// info and drives are every drive of the map, in map order, draining
 	// ones included: they hold buckets, serve reads and listings.
 	info   []Drive

@@ -214,7 +214,7 @@ type olderDrive struct{ storagenode.Drive }
 
 func (d olderDrive) DiskInfo(ctx context.Context) (storagenode.DiskInfo, error) {
 	di, err := storagenode.DiskInfoOf(ctx, d.Drive)
-	di.Versions = false
+	di.Versions, di.SSE = false, false
 	return di, err
 }
 

@@ -26,6 +26,11 @@ type DiskInfo struct {
 	// answers without it: its drives would keep one record per key, so
 	// no bucket may turn versioning on while one is in the cluster.
 	Versions bool `json:"versions,omitempty"`
+	// SSE is set by drives that keep an encrypted version's record whole
+	// (its SSE and parts' Stored fields; every drive since issue 19). A
+	// node of an earlier version would drop them and serve ciphertext as
+	// the object, so no write is encrypted while one is in the cluster.
+	SSE bool `json:"sse,omitempty"`
 }
 
 type recordCountKey struct{}

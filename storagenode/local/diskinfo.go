@@ -24,7 +24,7 @@ func (d *Drive) DiskInfo(ctx context.Context) (storagenode.DiskInfo, error) {
 	if _, err := d.fs.Stat(filepath.Join(d.dir, formatFile)); err != nil {
 		return storagenode.DiskInfo{}, fmt.Errorf("drive %s: %v: %w", d.id, err, storagenode.ErrDriveOffline)
 	}
-	di := storagenode.DiskInfo{Records: -1, Versions: true}
+	di := storagenode.DiskInfo{Records: -1, Versions: true, SSE: true}
 	if d.opts.onOS() {
 		var st syscall.Statfs_t
 		if err := syscall.Statfs(d.dir, &st); err != nil {
