@@ -64,8 +64,9 @@ func (s *sealing) partKey(n int) []byte {
 }
 
 // etag is the ETag of a part or version whose plaintext MD5 (hex) is
-// md5hex: that MD5 for SSE-S3 and for no encryption, as S3; for SSE-C an
-// opaque value, since S3's ETag of such an object is no MD5 of its data.
+// md5hex: that MD5 for SSE-S3 and for no encryption, as S3; for SSE-C and
+// SSE-KMS an opaque value, since S3's ETag of such an object is no MD5 of
+// its data.
 func (s *sealing) etag(md5hex string) string {
 	if s == nil || s.info.Method == sse3Method {
 		return md5hex
@@ -81,9 +82,6 @@ const (
 	sse3Method = s3api.SSES3
 	ssecMethod = s3api.SSEC
 )
-
-// defaultEncryption is the bucket's default encryption ("" : none).
-func (st bucketState) defaultEncryption() s3api.EncryptionDoc { return st.encryption }
 
 // parseEncryption reads a SettingEncryption document (nil: none).
 func parseEncryption(doc []byte) s3api.EncryptionDoc {
@@ -102,7 +100,7 @@ func (l *Layer) newSealing(ctx context.Context, bucket, key string, enc s3api.En
 	if enc.CustomerKey != nil {
 		method = ssecMethod
 	} else if method == "" {
-		method = st.defaultEncryption().Algorithm
+		method = st.encryption.Algorithm
 	}
 	if method != "" {
 		if err := l.checkEncryptionKept(ctx); err != nil {
@@ -140,7 +138,7 @@ func (l *Layer) newSealing(ctx context.Context, bucket, key string, enc s3api.En
 		}
 		name := enc.KMSKeyID
 		if name == "" && enc.Method == "" {
-			name = st.defaultEncryption().KMSKeyID // the bucket's default
+			name = st.encryption.KMSKeyID // the bucket's default
 		}
 		if name == "" {
 			name = l.cfg.KMS.DefaultKey()
