@@ -80,7 +80,8 @@ start() {
   set_tls_args() {
     tls_args=()
     if [ "$tls" = 1 ]; then
-      tls_args=(--tls-cert "$dir/tls/$1.pem" --tls-key "$dir/tls/$1-key.pem" --internode-ca "$dir/tls/ca.pem")
+      tls_args=(--tls-cert "$dir/tls/$1.pem" --tls-key "$dir/tls/$1-key.pem")
+      case "$1" in gateway*) tls_args+=(--internode-ca "$dir/tls/ca.pem") ;; esac
     fi
   }
   if [ "$tls" = 1 ]; then

@@ -456,12 +456,12 @@ var probeClient = &http.Client{Timeout: 2 * time.Second}
 
 // nodeTLSArgs are a node's TLS flags.
 func nodeTLSArgs() []string {
-	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key, "--internode-ca", clusterPKI.CA}
+	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key}
 }
 
 // gatewayTLSArgs are a gateway's: its S3 certificate and the nodes' CA.
 func gatewayTLSArgs() []string {
-	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key, "--internode-ca", clusterPKI.CA}
+	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key}
 }
 
 // nodeURL is the URL of path on a node's internode port.
