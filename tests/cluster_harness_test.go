@@ -461,7 +461,7 @@ func nodeTLSArgs() []string {
 
 // gatewayTLSArgs are a gateway's: its S3 certificate and the nodes' CA.
 func gatewayTLSArgs() []string {
-	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key}
+	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key, "--internode-ca", clusterPKI.CA}
 }
 
 // nodeURL is the URL of path on a node's internode port.
