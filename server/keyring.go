@@ -96,7 +96,12 @@ func checkRing(ctx context.Context, ring *sse.Ring, reg keyRegistry) error {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := reg.Sync(sctx); err != nil {
-		return err
+		// A copy that no longer follows the group (the test fault
+		// ECSTORE_TEST_STALE_CATALOG) is checked as it is; it can
+		// register nothing, and without a key file nothing needs it.
+		if ring != nil || !errors.Is(err, meta.ErrClosed) {
+			return err
+		}
 	}
 	for _, k := range reg.Keys() {
 		switch {
