@@ -256,6 +256,15 @@ func do(s *Server, tr testRequest) *httptest.ResponseRecorder {
 	return rec
 }
 
+// headerMap makes a testRequest's headers from name, value pairs.
+func headerMap(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
 // doOver serves tr as do does, as if over TLS when https.
 func doOver(s *Server, tr testRequest, https bool) *httptest.ResponseRecorder {
 	r := tr.build("127.0.0.1:9000")

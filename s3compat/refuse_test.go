@@ -20,13 +20,7 @@ func TestRefusedHeaders(t *testing.T) {
 		sseC    = "x-amz-server-side-encryption-customer-algorithm"
 		srcSSEC = "x-amz-copy-source-server-side-encryption-customer-algorithm"
 	)
-	h := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
+	h := headerMap
 	copySrc := func(kv ...string) map[string]string {
 		return h(append([]string{"x-amz-copy-source", "/bkt/src"}, kv...)...)
 	}

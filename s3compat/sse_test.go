@@ -111,13 +111,7 @@ func TestSSEHeaders(t *testing.T) {
 	badMD5[ssecPrefix+"key-MD5"] = base64.StdEncoding.EncodeToString(make([]byte, 16))
 	short := ssecHeaders(ssecPrefix, key)
 	short[ssecPrefix+"key"] = base64.StdEncoding.EncodeToString(key[:16])
-	h := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
+	h := headerMap
 	src := h("x-amz-copy-source", "/bkt/c")
 	tests := []struct {
 		name       string
