@@ -39,6 +39,9 @@ func newBrowser(t *testing.T, bin string, timeout time.Duration) context.Context
 		chromedp.NoSandbox,
 		chromedp.WindowSize(1440, 1000),
 		chromedp.UserDataDir(t.TempDir()),
+		// The clusters serve TLS under the harness's own CA: trust exactly
+		// its certificate's key, nothing else.
+		chromedp.Flag("ignore-certificate-errors-spki-list", clusterPKI.SPKI),
 	)
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)

@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -61,7 +63,15 @@ func makeTestPKI(dir string) (*testPKI, error) {
 		return nil, err
 	}
 	keyDER, _ := x509.MarshalECPrivateKey(key)
-	p := &testPKI{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem"), Pool: x509.NewCertPool()}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	spki := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+	p := &testPKI{
+		CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem"),
+		Pool: x509.NewCertPool(), SPKI: base64.StdEncoding.EncodeToString(spki[:]),
+	}
 	for f, b := range map[string]*pem.Block{
 		p.CA: {Type: "CERTIFICATE", Bytes: caDER}, p.Cert: {Type: "CERTIFICATE", Bytes: der},
 		p.Key: {Type: "EC PRIVATE KEY", Bytes: keyDER},
@@ -78,6 +88,10 @@ func makeTestPKI(dir string) (*testPKI, error) {
 type testPKI struct {
 	CA, Cert, Key string // PEM files
 	Pool          *x509.CertPool
+	// SPKI is the base64 SHA-256 of the certificate's public key, the form
+	// Chromium's --ignore-certificate-errors-spki-list takes (Chromium on
+	// Linux reads its trust from NSS, not from SSL_CERT_FILE).
+	SPKI string
 }
 
 func newTestPKI(t *testing.T) *testPKI {
