@@ -207,7 +207,7 @@ func (s *streamLayer) acceptLoop() {
 		if s.tls != nil {
 			// The TLS handshake runs under the secret handshake's
 			// deadline, at its first read.
-			c = tls.Server(c, s.tls)
+			c = quietTLS{tls.Server(c, s.tls), c}
 		}
 		select {
 		case s.handshakes <- struct{}{}:
@@ -295,7 +295,7 @@ func dialKind(address string, key []byte, kind byte, handshakeTimeout, timeout t
 		return nil, err
 	}
 	if tlsConf != nil {
-		c = tls.Client(c, peerTLS(tlsConf))
+		c = quietTLS{tls.Client(c, peerTLS(tlsConf)), c}
 	}
 	hs := handshakeTimeout
 	if timeout > 0 && timeout < hs {
@@ -330,6 +330,22 @@ func peerTLS(c *tls.Config) *tls.Config {
 	}
 	return cfg
 }
+
+// quietTLS is a member connection over TLS whose Close closes the TCP
+// connection at once. tls.Conn's own Close first writes a close_notify
+// alert under a 5 s write deadline, and Raft's transport closes
+// connections while it holds the lock of its connection pool: towards a
+// member whose network is gone (full send buffer, no answer), every close
+// would stall the heartbeats to every other member for up to 5 s. The
+// alert adds nothing here: every message is self-delimiting (Raft's
+// msgpack, our length-prefixed frames), so a truncated stream is an error
+// either way.
+type quietTLS struct {
+	*tls.Conn
+	raw net.Conn
+}
+
+func (c quietTLS) Close() error { return c.raw.Close() }
 
 func (s *streamLayer) isCut() bool { return s.cut != nil && s.cut() }
 

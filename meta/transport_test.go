@@ -171,12 +171,12 @@ func TestHandshakeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("over TLS: %v", err)
 	}
-	if _, ok := c.(*tls.Conn); !ok {
+	if _, ok := c.(quietTLS); !ok {
 		t.Fatalf("the connection is a %T, not TLS", c)
 	}
 	select {
 	case sc := <-accepted:
-		if _, ok := sc.(*tls.Conn); !ok {
+		if _, ok := sc.(quietTLS); !ok {
 			t.Fatalf("the accepted connection is a %T, not TLS", sc)
 		}
 		sc.Close()

@@ -80,8 +80,7 @@ start() {
   set_tls_args() {
     tls_args=()
     if [ "$tls" = 1 ]; then
-      tls_args=(--tls-cert "$dir/tls/$1.pem" --tls-key "$dir/tls/$1-key.pem")
-      case "$1" in gateway*) tls_args+=(--internode-ca "$dir/tls/ca.pem") ;; esac
+      tls_args=(--tls-cert "$dir/tls/$1.pem" --tls-key "$dir/tls/$1-key.pem" --internode-ca "$dir/tls/ca.pem")
     fi
   }
   if [ "$tls" = 1 ]; then

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -251,10 +252,12 @@ func openNodeMeta(cfg NodeConfig, m *cluster.Map, log *slog.Logger) (*nodeStore,
 		return nil, fmt.Errorf("no drive folder of %v can hold it", cfg.DriveDirs)
 	}
 	voters, nonvoters := m.MetaMembers()
-	// The metadata port is not served over TLS yet (meta.Config.TLS
-	// exists; see docs/ARCHITECTURE.md): the cluster secret's handshake
-	// authenticates every connection.
 	mc := meta.Config{ID: cfg.ID, Dir: dir, Bind: addr, Secret: cfg.Secret, Logger: log, Cut: metaCutHook()}
+	if cfg.CertFile != "" {
+		if mc.TLS, err = internodeTLS(cfg.CertFile, cfg.KeyFile, cfg.InternodeCA); err != nil {
+			return nil, err
+		}
+	}
 	voter := false
 	for i, n := range append(slices.Clone(voters), nonvoters...) {
 		a, err := n.MetaAddress()
@@ -374,9 +377,9 @@ func (s *nodeStore) bootstrapWhenAlone(ctx context.Context, secret []byte, log *
 // openGatewayMeta starts a gateway's client of the metadata group (the
 // metadata addresses of the map's live nodes) and waits for its first
 // copy of the state.
-func openGatewayMeta(ctx context.Context, m *cluster.Map, secret []byte, log *slog.Logger) (*meta.Client, error) {
+func openGatewayMeta(ctx context.Context, m *cluster.Map, secret []byte, tlsConf *tls.Config, log *slog.Logger) (*meta.Client, error) {
 	addrs := metaAddrs(m)
-	c, err := meta.NewClient(meta.ClientConfig{Members: addrs, Secret: secret, Logger: log})
+	c, err := meta.NewClient(meta.ClientConfig{Members: addrs, Secret: secret, Logger: log, TLS: tlsConf})
 	if err != nil {
 		return nil, err
 	}

@@ -36,8 +36,11 @@ type NodeConfig struct {
 	ClusterFile string
 	// Secret is the cluster secret (ECSTORE_CLUSTER_SECRET). Required.
 	Secret []byte
-	// CertFile and KeyFile make the internode API speak TLS.
+	// CertFile and KeyFile make the internode API and the metadata port
+	// speak TLS; InternodeCA (required with them) is the CA the node
+	// verifies the other nodes' metadata ports with.
 	CertFile, KeyFile string
+	InternodeCA       string
 	Logger            *slog.Logger
 	ShutdownTimeout   time.Duration // default 30s
 	// DeleteGrace is how long a deleted or replaced version's shard files
@@ -92,6 +95,8 @@ func (c *NodeConfig) Validate() error {
 		return fmt.Errorf("node: set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes", rpc.MinSecretLen)
 	case (c.CertFile == "") != (c.KeyFile == ""):
 		return errors.New("node: give both --tls-cert and --tls-key, or neither")
+	case c.CertFile != "" && c.InternodeCA == "":
+		return errors.New("node: with --tls-cert give --internode-ca too: the nodes' metadata ports speak TLS to each other, verified by that CA")
 	}
 	return nil
 }
@@ -335,7 +340,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	top := ms.topology(m)
 	k, p := m.Code()
 	// The bucket table: the metadata group's, through a client.
-	mc, err := openGatewayMeta(ctx, m, cfg.Secret, log)
+	mc, err := openGatewayMeta(ctx, m, cfg.Secret, opts.TLSConfig, log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}

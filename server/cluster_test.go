@@ -62,7 +62,8 @@ func TestNodeOverTLS(t *testing.T) {
 	go func() {
 		errc <- RunNode(ctx, NodeConfig{
 			Address: "127.0.0.1:0", ID: "n1", DriveDirs: []string{t.TempDir()}, Secret: secret,
-			CertFile: certFile, KeyFile: keyFile, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			CertFile: certFile, KeyFile: keyFile, InternodeCA: certFile, // self-signed: its own CA
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		}, func(a string) { addrc <- a })
 	}()
 	t.Cleanup(func() { cancel(); <-errc })
@@ -164,6 +165,7 @@ func TestRoleConfigs(t *testing.T) {
 		{"node without drives", ptr(nodeOK(func(c *NodeConfig) { c.DriveDirs = nil })).Validate(), "drive folder"},
 		{"node short secret", ptr(nodeOK(func(c *NodeConfig) { c.Secret = []byte("short") })).Validate(), "ECSTORE_CLUSTER_SECRET"},
 		{"node cert without key", ptr(nodeOK(func(c *NodeConfig) { c.CertFile = "c.pem" })).Validate(), "--tls-key"},
+		{"node cert without the internode CA", ptr(nodeOK(func(c *NodeConfig) { c.CertFile, c.KeyFile = "c.pem", "k.pem" })).Validate(), "--internode-ca"},
 		{"gateway ok", ptr(gwOK(func(*GatewayConfig) {})).Validate(), ""},
 		{"gateway without map", ptr(gwOK(func(c *GatewayConfig) { c.ClusterFile = "" })).Validate(), "--cluster"},
 		{"gateway short secret", ptr(gwOK(func(c *GatewayConfig) { c.Secret = nil })).Validate(), "ECSTORE_CLUSTER_SECRET"},

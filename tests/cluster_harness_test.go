@@ -456,7 +456,7 @@ var probeClient = &http.Client{Timeout: 2 * time.Second}
 
 // nodeTLSArgs are a node's TLS flags.
 func nodeTLSArgs() []string {
-	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key}
+	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key, "--internode-ca", clusterPKI.CA}
 }
 
 // gatewayTLSArgs are a gateway's: its S3 certificate and the nodes' CA.
