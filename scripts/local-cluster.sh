@@ -15,7 +15,7 @@
 #   ECSTORE_CLUSTER_SECRET  internode secret (a local-only default)
 #   ECSTORE_ACCESS_KEY, ECSTORE_SECRET_KEY   S3 credentials
 #                           (ecstoreadmin / ecstoreadmin-secret, local use only)
-#   ECSTORE_TLS             1 (default): TLS on every S3 and internode port, with a
+#   ECSTORE_TLS             1 (default): TLS on every S3, internode and metadata port, with a
 #                           private CA from `ecstore certs` in DIR/tls (clients
 #                           trust DIR/tls/ca.pem); 0: plain HTTP
 set -euo pipefail

@@ -39,6 +39,7 @@ type Cluster struct {
 // ClusterNode is one storage node process.
 type ClusterNode struct {
 	ID, Zone, Addr string
+	Meta           string // its metadata (Raft) listener, when the map names one
 	Dirs           []string
 	proc           *clusterProc
 }
@@ -117,7 +118,7 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 	var m strings.Builder
 	fmt.Fprintf(&m, "# written by tests.StartCluster\nepoch: 1\nec: %s\nnodes:\n", clusterEC)
 	for i := range nodes {
-		n := &ClusterNode{ID: fmt.Sprintf("node%d", i+1), Zone: fmt.Sprintf("zone%d", i%zones+1), Addr: addrs[i]}
+		n := &ClusterNode{ID: fmt.Sprintf("node%d", i+1), Zone: fmt.Sprintf("zone%d", i%zones+1), Addr: addrs[i], Meta: metaAddrs[i]}
 		var ids []string
 		for d := range drivesPerNode {
 			n.Dirs = append(n.Dirs, filepath.Join(c.Dir, n.ID, fmt.Sprintf("drive%d", d+1)))
@@ -451,8 +452,8 @@ func freeAddrs(t *testing.T, n int) []string {
 
 var probeClient = &http.Client{Timeout: 2 * time.Second}
 
-// Every cluster runs TLS on its S3 and internode ports, with clusterPKI's
-// certificate (all processes are on 127.0.0.1).
+// Every cluster runs TLS on its S3, internode and metadata ports, with
+// clusterPKI's certificate (all processes are on 127.0.0.1).
 
 // nodeTLSArgs are a node's TLS flags.
 func nodeTLSArgs() []string {

@@ -200,3 +200,51 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("aws s3 ls over TLS: %s", out)
 	}
 }
+
+// TestClusterPortsSpeakTLS checks that every port of a cluster the harness
+// starts speaks TLS under the cluster's CA, the metadata (Raft) port too:
+// the gateway's S3 port, each node's internode port and metadata port
+// complete a handshake verified against the CA, and the metadata port
+// answers a plain-TCP member's first bytes with no challenge (the
+// handshake of the cluster secret happens only inside TLS).
+func TestClusterPortsSpeakTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping a 3-node cluster")
+	}
+	c := StartCluster(t, 3, 2, 3, 1)
+	conf := &tls.Config{RootCAs: clusterPKI.Pool, ServerName: "127.0.0.1"}
+	ports := []string{c.Gateway(0).Addr}
+	for _, n := range c.Nodes {
+		ports = append(ports, n.Addr, n.Meta)
+	}
+	for _, addr := range ports {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, conf)
+		if err != nil {
+			t.Errorf("TLS handshake with %s: %v", addr, err)
+			continue
+		}
+		if st := conn.ConnectionState(); !st.HandshakeComplete || len(st.VerifiedChains) == 0 {
+			t.Errorf("%s: handshake complete %v, verified chains %d", addr, st.HandshakeComplete, len(st.VerifiedChains))
+		}
+		conn.Close()
+	}
+	for _, n := range c.Nodes {
+		conn, err := net.DialTimeout("tcp", n.Meta, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The dialer's opening of the secret's handshake, in clear.
+		if _, err := conn.Write(append([]byte("ECMETA1\n"), make([]byte, 32)...)); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, _ := io.ReadAll(conn)
+		conn.Close()
+		// Plain, the member would answer its nonce and proof (64 bytes);
+		// over TLS it reads those bytes as a broken ClientHello and at
+		// most sends an alert record (content type 21).
+		if len(got) >= 64 || (len(got) > 0 && got[0] != 21) {
+			t.Errorf("metadata port %s of %s answered %d bytes (%x...) to a plain-TCP member: not TLS", n.Meta, n.ID, len(got), got[:min(len(got), 8)])
+		}
+	}
+}
