@@ -9,7 +9,9 @@ import (
 	"go/token"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -273,6 +275,10 @@ func runAllPhases(t *testing.T, cfg Config, size int64) {
 	var log, progress bytes.Buffer
 	cfg.Size, cfg.Phases, cfg.Log, cfg.Progress = size, Phases, &log, &progress
 	cfg.Prefix = "e2e-" + FormatSize(size)
+	cpu := runtime.GOOS == "linux" && size >= 1<<20
+	if cpu {
+		cfg.ServerPID = os.Getpid() // the server runs in this process
+	}
 	results, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("Run: %v\nlog:\n%s", err, log.String())
@@ -324,6 +330,9 @@ func runAllPhases(t *testing.T, cfg Config, size int64) {
 	out.Reset()
 	if err := WriteTable(&out, results); err != nil || !strings.Contains(out.String(), "MiB/s") {
 		t.Errorf("table: %v\n%s", err, out.String())
+	}
+	if cpu && (put.ServerCPUSeconds <= 0 || !strings.Contains(out.String(), "put: server CPU ")) {
+		t.Errorf("put with ServerPID: server CPU %v s; table:\n%s", put.ServerCPUSeconds, out.String())
 	}
 	t.Logf("\n%s", out.String())
 }

@@ -100,6 +100,10 @@ type Config struct {
 	// SSE, when set, asks every PUT for server-side encryption with this
 	// x-amz-server-side-encryption value ("AES256": SSE-S3). Default none.
 	SSE string
+	// ServerPID, when set, is the server's process on this machine
+	// (Linux): each phase then also reports the CPU time it used
+	// (ServerCPUSeconds, from /proc/PID/stat). Default none.
+	ServerPID int
 	// Keep leaves the objects (and a bucket the run created) in place.
 	// Default false: everything under Prefix is deleted at the end.
 	Keep bool

@@ -40,6 +40,10 @@ type Result struct {
 	Latency LatencyMS `json:"latency_ms"`
 	// Verified counts GETs compared byte for byte with what was written,
 	// VerifyFailures those that differed (each one is also an error).
+	// ServerCPUSeconds is the CPU time (user and system) the server's
+	// process used during the phase, with Config.ServerPID.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+
 	Verified       int64 `json:"verified"`
 	VerifyFailures int64 `json:"verify_failures"`
 	// Interrupted is set when the run was cancelled during the phase.
@@ -167,6 +171,13 @@ func WriteTable(w io.Writer, results []Result) error {
 	}
 	var notes []string
 	for _, r := range results {
+		if r.ServerCPUSeconds > 0 {
+			note := fmt.Sprintf("%s: server CPU %.2f s", r.Phase, r.ServerCPUSeconds)
+			if r.Bytes > 0 && !listing(r.Phase) && r.Phase != PhaseDelete {
+				note += fmt.Sprintf(", %.2f s per GiB", r.ServerCPUSeconds/(float64(r.Bytes)/(1<<30)))
+			}
+			notes = append(notes, note)
+		}
 		if r.Interrupted {
 			notes = append(notes, fmt.Sprintf("%s: * interrupted, figures cover the part that ran", r.Phase))
 		}

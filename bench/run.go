@@ -189,6 +189,11 @@ func (r *runner) runPhase(ctx context.Context, phase Phase, duration time.Durati
 	for i := range workers {
 		workers[i] = newWorker(r, p, i, expect)
 	}
+	var cpu0 time.Duration
+	var cpuErr error
+	if r.cfg.ServerPID > 0 {
+		cpu0, cpuErr = processCPU(r.cfg.ServerPID)
+	}
 	start := time.Now()
 	if duration > 0 {
 		p.deadline = start.Add(duration)
@@ -203,6 +208,10 @@ func (r *runner) runPhase(ctx context.Context, phase Phase, duration time.Durati
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	var cpu1 time.Duration
+	if r.cfg.ServerPID > 0 && cpuErr == nil {
+		cpu1, cpuErr = processCPU(r.cfg.ServerPID)
+	}
 	stop()
 
 	tallies := make([]*tally, len(workers))
@@ -229,6 +238,13 @@ func (r *runner) runPhase(ctx context.Context, phase Phase, duration time.Durati
 	}
 	res := merge(phase, r.cfg, elapsed, tallies)
 	res.Interrupted = ctx.Err() != nil
+	switch {
+	case r.cfg.ServerPID <= 0:
+	case cpuErr != nil:
+		r.logf("%v", cpuErr)
+	default:
+		res.ServerCPUSeconds = (cpu1 - cpu0).Seconds()
+	}
 	return res
 }
 

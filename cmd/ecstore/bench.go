@@ -68,6 +68,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "skip TLS certificate verification")
 	fs.StringVar(&cfg.SSE, "sse", "", "ask every PUT for server-side encryption `METHOD` (AES256: SSE-S3)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the objects (and a bucket the run created)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "`PID` of the server on this machine (Linux): report the CPU time it used per phase")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of each request, body included")
 	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress line")
