@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/ec"
+	"github.com/ecstore/ecstore/internal/md5pool"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	Prior [][]Drive
 	// DataShards (k) and ParityShards (m) of new objects. Default 4+2.
 	DataShards, ParityShards int
+	// MD5 hands out the MD5 hashes of bodies (ETags); its owner closes it
+	// once the layer's requests have ended. Default nil: crypto/md5 for
+	// every body.
+	MD5 *md5pool.Pool
 	// BlockSize is the object bytes per stripe. Default ec.DefaultBlockSize.
 	BlockSize int
 	// SlowWriteTimeout, when positive, bounds every write to a shard: a

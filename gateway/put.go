@@ -3,11 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"slices"
 	"strings"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/internal/crashpoint"
+	"github.com/ecstore/ecstore/internal/md5pool"
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
 )
@@ -39,19 +38,25 @@ type partWrite struct {
 type digestReader struct {
 	r   io.Reader
 	n   int64
-	md5 hash.Hash
+	md5 md5pool.Hash
 }
 
-func newDigestReader(body io.Reader) *digestReader {
-	h := md5.New()
-	return &digestReader{r: io.TeeReader(body, h), md5: h}
+// newDigestReader reads body of size bytes (-1: unknown); close returns
+// its hash to the pool.
+func (l *Layer) newDigestReader(body io.Reader, size int64) *digestReader {
+	return &digestReader{r: body, md5: l.cfg.MD5.Get(size)}
 }
 
 func (d *digestReader) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
-	d.n += int64(n)
+	if n > 0 {
+		d.md5.Write(p[:n])
+		d.n += int64(n)
+	}
 	return n, err
 }
+
+func (d *digestReader) close() { d.md5.Close() }
 
 // check verifies a fully read body: size (-1: unknown) and Content-MD5.
 func (d *digestReader) check(size int64, opts s3api.PutOptions) (etag string, checksums map[string]string, err error) {
@@ -126,7 +131,8 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 			writers[i] = sw
 		}
 	}
-	dr := newDigestReader(body)
+	dr := l.newDigestReader(body, size)
+	defer dr.close()
 	key := seal.partKey(num)
 	src, err := encrypting(dr, key)
 	if err != nil {
@@ -283,7 +289,8 @@ func (l *Layer) putInline(ctx context.Context, st bucketState, bucket, key, vid 
 		bufs[i].Grow(int(coder.ShardFileSize(storedSize(size, pkey))))
 		writers[i] = &bufs[i]
 	}
-	dr := newDigestReader(body)
+	dr := l.newDigestReader(body, size)
+	defer dr.close()
 	src, err := encrypting(dr, pkey)
 	if err != nil {
 		return s3api.ObjectInfo{}, err

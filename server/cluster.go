@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecstore/ecstore/cluster"
 	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/internal/md5pool"
 	"github.com/ecstore/ecstore/meta"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/storagenode/local"
@@ -189,7 +190,7 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, rpc.MinSecretLen)
 	}
 	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*local.Drive, error) {
-		return cfg.openLocal(dir, local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
+		return cfg.openLocal(dir, local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, BufferedWrites: bufferedWrites(), OnIndexFatal: func(err error) {
 			// Crash-only: a restart replays the index's log; the gateways
 			// treat the node as down meanwhile.
 			log.Error("drive index failed; stopping so that a restart recovers it", "drive", id, "err", err)
@@ -350,9 +351,11 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 		return err
 	}
 	enc := newEncryption(ring, mc)
+	md5s := md5pool.New()
+	defer md5s.Close()
 	gcfg := gateway.Config{Drives: top.Drives, Prior: top.Prior, Epoch: m.Epoch, DataShards: k, ParityShards: p, Logger: log,
 		SlowWriteTimeout: slowWriteTimeout, RebalanceDelay: 3 * mapPollInterval, Catalog: catalog{s: mc, alone: staleCatalogHook()},
-		LifecycleDay: testLifecycleDay()}
+		LifecycleDay: testLifecycleDay(), MD5: md5s}
 	enc.apply(&gcfg)
 	layer, err := gateway.New(gcfg)
 	if err != nil {

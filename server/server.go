@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/ecstore/ecstore/admin"
 	"github.com/ecstore/ecstore/console"
 	"github.com/ecstore/ecstore/gateway"
+	"github.com/ecstore/ecstore/internal/md5pool"
 	"github.com/ecstore/ecstore/meta"
 	"github.com/ecstore/ecstore/s3compat"
 	"github.com/ecstore/ecstore/s3compat/sigv4"
@@ -252,7 +254,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Dirs: cfg.DriveDirs, IDs: ids, Quorum: startQuorum(len(ids), cfg.DataShards, cfg.ParityShards),
 		AdoptEmpty: cfg.AdoptEmptyDrives, Log: log,
 		Open: func(dir, id string) (*local.Drive, error) {
-			return local.Open(dir, local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
+			return local.Open(dir, local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, BufferedWrites: bufferedWrites(), OnIndexFatal: func(err error) {
 				log.Error("drive index failed; the drive is offline until the server restarts", "drive", id, "err", err)
 			}})
 		},
@@ -290,10 +292,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return errors.Join(err, g.Wait())
 	}
 	enc := newEncryption(ring, group.Store())
+	md5s := md5pool.New()
+	defer md5s.Close()
 	gcfg := gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
 		Catalog:      catalog{s: group.Store(), alone: true},
-		LifecycleDay: testLifecycleDay(),
+		LifecycleDay: testLifecycleDay(), MD5: md5s,
 	}
 	enc.apply(&gcfg)
 	layer, err := gateway.New(gcfg)
@@ -521,3 +525,8 @@ func serve(ctx context.Context, sc serveConfig, logAttrs ...any) error {
 // DefaultDeleteGrace is how long a deleted or replaced version's shard
 // files stay in a drive's trash (local.Options.DeleteGrace).
 const DefaultDeleteGrace = 15 * time.Minute
+
+// bufferedWrites reports whether ECSTORE_DIRECT_IO=off asks the drives to
+// write shard files through the page cache instead of with O_DIRECT
+// (local.Options.BufferedWrites).
+func bufferedWrites() bool { return os.Getenv("ECSTORE_DIRECT_IO") == "off" }

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"os"
@@ -304,33 +303,9 @@ func TestSSECrash(t *testing.T) {
 	}
 	rng := mrand.New(mrand.NewPCG(7, 7))
 	for round := range 3 {
-		c := minioWith(t, s, testAccessKey, testSecretKey, 1)
-		var wg sync.WaitGroup
-		for w := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sizes := []int{3_000, 200_000, 7 << 20} // inline, shard files, multipart (parts of 5 MiB)
-				for i := 0; ; i++ {
-					key := fmt.Sprintf("r%d-w%d-%d", round, w, i)
-					data := randData(uint64(round*100000+w*1000+i), sizes[i%len(sizes)])
-					_, err := c.PutObject(ctx, "ssecrash", key, bytes.NewReader(data), int64(len(data)),
-						minio.PutObjectOptions{ServerSideEncryption: encrypt.NewSSE(), PartSize: 5 << 20})
-					if err != nil {
-						return // the server is gone
-					}
-					mu.Lock()
-					acked[key] = data
-					mu.Unlock()
-				}
-			}()
-		}
-		time.Sleep(time.Duration(400+rng.IntN(1200)) * time.Millisecond)
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-		wg.Wait()
-		s.cmd = nil
-		s.start()
+		// inline, shard files, multipart (parts of 5 MiB)
+		putsUntilKilled(t, ctx, s, "ssecrash", round, rng, []int{3_000, 200_000, 7 << 20},
+			minio.PutObjectOptions{ServerSideEncryption: encrypt.NewSSE(), PartSize: 5 << 20}, &mu, acked)
 		check("after a SIGKILL under SSE-S3 PUTs")
 	}
 	// The named point: an encrypted overwrite committed its record with

@@ -160,6 +160,7 @@ func TestBoundaries(t *testing.T) {
 		"server":                 banned(testOnly...),
 		"cmd/ecstore":            banned(testOnly...),
 		"internal/crashpoint":    standardOnly(all),
+		"internal/md5pool":       banned(module),
 		"internal/importtest":    standardOnly(all),
 		"tests":                  testImports(mod+"gateway", mod+"server", mod+"s3compat", mod+"storagenode/local"),
 	}

@@ -46,8 +46,15 @@ type Options struct {
 	// control characters.
 	ID string
 	// WriteBufferSize is the size of the buffer in front of each shard file
-	// being written, so that many small writes are cheap. Default 256 KiB.
+	// being written, so that many small writes are cheap (with O_DIRECT,
+	// rounded up to a multiple of 4 KiB). Default 256 KiB.
 	WriteBufferSize int
+	// BufferedWrites writes shard files through the page cache. By
+	// default a drive on the operating system's file system writes them
+	// with O_DIRECT when the file system takes it (see direct.go), which
+	// spares the CPU the copy into the page cache (a later read of the
+	// file comes from the disk).
+	BufferedWrites bool
 	// IndexCacheSize is the size in bytes of the index's block cache.
 	// Default 32 MiB.
 	IndexCacheSize int64
@@ -167,6 +174,10 @@ type Drive struct {
 	buckets bucketLocks // per-bucket: MakeBucket/DeleteBucket exclusive, writers shared
 	keys    keyLocks    // per-record: read-check-write of PutMeta, DeleteMeta, PutPart ...
 	bufs    sync.Pool   // *bufio.Writer of opts.WriteBufferSize
+	// direct: shard files are written with O_DIRECT (see direct.go), from
+	// dbufs' buffers.
+	direct bool
+	dbufs  *directBuffers
 }
 
 var _ storagenode.Drive = (*Drive)(nil)
@@ -256,6 +267,10 @@ func Open(dir string, opts Options) (*Drive, error) {
 	}
 	if d.bin, err = openTrash(fsys, filepath.Join(abs, trashDir), d.opts.DeleteGrace); err != nil {
 		return fail(errf(err, "open drive %s: trash", abs))
+	}
+	if opts.onOS() && !opts.BufferedWrites {
+		d.direct = directSupported(d.tmp)
+		d.dbufs = newDirectBuffers(opts.WriteBufferSize)
 	}
 	return d, nil
 }
@@ -449,10 +464,15 @@ func createTemp(fsys vfs.FS, dir, pattern string) (tempFile, string, error) {
 		}
 		return f, f.Name(), nil
 	}
-	i := strings.LastIndex(pattern, "*")
-	name := filepath.Join(dir, pattern[:i]+uuid.NewString()+pattern[i+1:])
+	name := filepath.Join(dir, tempName(pattern))
 	f, err := fsys.Create(name)
 	return f, name, err
+}
+
+// tempName is pattern with its last "*" replaced by a random string.
+func tempName(pattern string) string {
+	i := strings.LastIndex(pattern, "*")
+	return pattern[:i] + uuid.NewString() + pattern[i+1:]
 }
 
 // ID returns the drive's identity (stored in drive.json).

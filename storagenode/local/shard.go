@@ -27,6 +27,14 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 	if err := d.bucketMissing(d.db, ref.Bucket, "create shard"); err != nil {
 		return nil, err
 	}
+	if d.direct {
+		f, name, err := createFile(d.tmp, "shard-*")
+		if err != nil {
+			return nil, errf(err, "create shard %s", ref)
+		}
+		dw := &directWriter{f: f, buf: d.dbufs.get()}
+		return &shardWriter{d: d, ref: ref, f: f, name: name, dw: dw}, nil
+	}
 	f, name, err := createTemp(d.fs, d.tmp, "shard-*")
 	if err != nil {
 		return nil, errf(err, "create shard %s", ref)
@@ -49,11 +57,12 @@ type shardWriter struct {
 	d    *Drive
 	ref  storagenode.ShardRef
 	f    tempFile
-	name string // the temporary file's
-	shut bool   // f is closed (a second Close panics on the in-memory file system)
-	bw   *bufio.Writer
-	err  error // first write error; sticky
-	done bool  // committed or aborted
+	name string        // the temporary file's
+	shut bool          // f is closed (a second Close panics on the in-memory file system)
+	bw   *bufio.Writer // in front of f; or
+	dw   *directWriter // f was opened with O_DIRECT (Drive.direct)
+	err  error         // first write error; sticky
+	done bool          // committed or aborted
 }
 
 func (w *shardWriter) Write(p []byte) (int, error) {
@@ -63,7 +72,13 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	n, err := w.bw.Write(p)
+	var n int
+	var err error
+	if w.dw != nil {
+		n, err = w.dw.Write(p)
+	} else {
+		n, err = w.bw.Write(p)
+	}
 	if err != nil {
 		w.err = errf(err, "write shard %s", w.ref)
 	}
@@ -89,7 +104,13 @@ func (w *shardWriter) commit(ctx context.Context) error {
 	if w.err != nil {
 		return w.err
 	}
-	if err := w.bw.Flush(); err != nil {
+	var err error
+	if w.dw != nil {
+		err = w.dw.finish()
+	} else {
+		err = w.bw.Flush()
+	}
+	if err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
 	w.release()
@@ -187,6 +208,10 @@ func (w *shardWriter) release() {
 		w.bw.Reset(nil)
 		w.d.bufs.Put(w.bw)
 		w.bw = nil
+	}
+	if w.dw != nil && w.dw.buf != nil {
+		w.d.dbufs.put(w.dw.buf)
+		w.dw.buf = nil
 	}
 }
 
