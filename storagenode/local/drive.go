@@ -179,6 +179,10 @@ type Drive struct {
 	// dbufs' buffers.
 	direct bool
 	dbufs  *directBuffers
+	rbufs  *directBuffers // for O_DIRECT reads (readDirect)
+	// windows bounds the O_DIRECT read windows open at once (a slot
+	// each; readers past the bound read through the page cache).
+	windows chan struct{}
 }
 
 var _ storagenode.Drive = (*Drive)(nil)
@@ -272,6 +276,8 @@ func Open(dir string, opts Options) (*Drive, error) {
 	if opts.onOS() && !opts.BufferedWrites {
 		d.direct = directSupported(d.tmp)
 		d.dbufs = newDirectBuffers(opts.WriteBufferSize)
+		d.rbufs = newDirectBuffers(directReadBuffer)
+		d.windows = make(chan struct{}, directWindows)
 	}
 	return d, nil
 }
