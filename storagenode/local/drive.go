@@ -50,11 +50,11 @@ type Options struct {
 	// rounded up to a multiple of 4 KiB). Default 1 MiB (O_DIRECT
 	// writes of 1 MiB ran a 64 MiB PUT 16% faster than writes of 256 KiB).
 	WriteBufferSize int
-	// BufferedWrites writes shard files through the page cache. By
-	// default a drive on the operating system's file system writes them
-	// with O_DIRECT when the file system takes it (see direct.go), which
-	// spares the CPU the copy into the page cache (a later read of the
-	// file comes from the disk).
+	// BufferedWrites writes and reads shard files through the page
+	// cache. By default a drive on the operating system's file system
+	// writes and reads them past their first MiB with O_DIRECT when the
+	// file system takes it (see direct.go), which spares the CPU the copy
+	// through the page cache (and leaves large objects out of it).
 	BufferedWrites bool
 	// IndexCacheSize is the size in bytes of the index's block cache.
 	// Default 32 MiB.
