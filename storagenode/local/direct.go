@@ -2,7 +2,6 @@ package local
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"unsafe"
@@ -16,10 +15,7 @@ import (
 // to about 4 MiB under 4+2) stay in the page cache, where their next GET
 // finds them. The last, partial block is written after O_DIRECT is
 // switched off again (O_DIRECT needs whole blocks), so the file has its
-// exact length. Reads of those files past directFrom use O_DIRECT too
-// (readDirect), from a second descriptor: nothing of them is in the page
-// cache, and a cold read through it costs more CPU and, on the machines
-// measured, a third of the throughput.
+// exact length. Reads are unchanged (through the page cache).
 const (
 	// directAlign is the alignment of O_DIRECT buffers, offsets and
 	// lengths: 4 KiB covers every logical block size in use (512 B or 4
@@ -28,12 +24,6 @@ const (
 	// directFrom is the size of a shard file from which its writes
 	// bypass the page cache.
 	directFrom = 1 << 20
-	// directReadBuffer is the size of a shard reader's O_DIRECT window
-	// (readWindow): a read of a larger range gets a buffer of its own.
-	directReadBuffer = 4 << 20
-	// directWindows is how many windows a drive has at most (64 MiB):
-	// a reader that finds none free reads through the page cache.
-	directWindows = 16
 )
 
 // directWriter buffers a shard file's bytes in an aligned buffer, writes
@@ -107,35 +97,6 @@ func (w *directWriter) finish() error {
 	w.written += int64(w.n)
 	w.n = 0
 	return nil
-}
-
-// readDirect reads len(p) bytes at off from f, opened with O_DIRECT: the
-// enclosing aligned range into an aligned buffer from bufs (or one of its
-// own when larger), then copied out. At the end of the file it returns
-// what there is and io.EOF, as ReadAt does.
-func readDirect(f *os.File, bufs *directBuffers, p []byte, off int64) (int, error) {
-	start := off &^ (directAlign - 1)
-	end := (off + int64(len(p)) + directAlign - 1) &^ (directAlign - 1)
-	var buf []byte
-	if need := int(end - start); need <= bufs.size {
-		buf = bufs.get()[:need]
-		defer bufs.put(buf[:bufs.size])
-	} else {
-		buf = alignedBuffer(need)
-	}
-	n, err := f.ReadAt(buf, start)
-	if err != nil && err != io.EOF {
-		return 0, err
-	}
-	skip := int(off - start)
-	if n <= skip {
-		return 0, io.EOF
-	}
-	c := copy(p, buf[skip:n])
-	if c < len(p) {
-		return c, io.EOF
-	}
-	return c, nil
 }
 
 // directBuffers hands out aligned buffers of one size.

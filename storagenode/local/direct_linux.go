@@ -18,11 +18,6 @@ func createFile(dir, pattern string) (*os.File, string, error) {
 	return f, name, nil
 }
 
-// openDirect opens name for reading with O_DIRECT.
-func openDirect(name string) (*os.File, error) {
-	return os.OpenFile(name, os.O_RDONLY|unix.O_DIRECT, 0)
-}
-
 // setDirect switches O_DIRECT on or off on f.
 func setDirect(f *os.File, on bool) error {
 	rc, err := f.SyscallConn()

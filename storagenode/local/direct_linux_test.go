@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -74,38 +73,10 @@ func TestDirectShardWrites(t *testing.T) {
 				if _, err := r.ReadAt(got, 0); err != nil && size > 0 {
 					t.Fatalf("size %d: read back: %v", size, err)
 				}
+				r.Close()
 				if !bytes.Equal(got, data) {
 					t.Fatalf("size %d: read back %d bytes that differ from the %d written", size, len(got), len(data))
 				}
-				if sr := r.(*shardReader); (sr.direct != nil) != (!buffered && size > directFrom) {
-					t.Fatalf("size %d: read with O_DIRECT %v", size, sr.direct != nil)
-				}
-				// Ranges of every kind: across directFrom, unaligned,
-				// larger than a pooled read buffer, up to and past the end.
-				offs := []int64{0, 1, directFrom - 5, directFrom, directFrom + 1, int64(size) - 3, int64(size), int64(size) + 5}
-				for i := 0; i < 30; i++ {
-					offs = append(offs, rng.Int64N(int64(size)+1))
-				}
-				for _, off := range offs {
-					if off < 0 {
-						continue
-					}
-					for _, n := range []int{1, 4095, 4096, 70_000, directReadBuffer + 3, rng.IntN(300_000) + 1} {
-						buf := make([]byte, n)
-						k, err := r.ReadAt(buf, off)
-						want := 0
-						if off < int64(size) {
-							want = min(n, size-int(off))
-						}
-						if k != want || (k < n && err != io.EOF) || (k == n && err != nil) {
-							t.Fatalf("size %d: ReadAt(%d bytes, %d) = %d, %v; want %d", size, n, off, k, err, want)
-						}
-						if k > 0 && !bytes.Equal(buf[:k], data[off:off+int64(k)]) {
-							t.Fatalf("size %d: ReadAt(%d bytes, %d): wrong bytes", size, n, off)
-						}
-					}
-				}
-				r.Close()
 			}
 
 			// An aborted shard leaves nothing in tmp/.
@@ -133,77 +104,4 @@ func fileFlags(t *testing.T, f *os.File) int {
 		t.Fatal(err)
 	}
 	return flags
-}
-
-// TestDirectReadWindows: a drive lends at most directWindows O_DIRECT read
-// windows at once; the readers past that read through the page cache, and
-// every reader gets the right bytes; a closed reader's window is lent again.
-func TestDirectReadWindows(t *testing.T) {
-	ctx := context.Background()
-	d, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if !d.direct {
-		t.Skip("the test folder's file system does not take O_DIRECT")
-	}
-	if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	data := make([]byte, 3<<20+11)
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range data {
-		data[i] = byte(rng.Uint32())
-	}
-	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v", Name: "big"}
-	w, err := d.CreateShard(ctx, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var readers []*shardReader
-	for range directWindows + 2 {
-		r, err := d.OpenShard(ctx, ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		readers = append(readers, r.(*shardReader))
-	}
-	check := func(r *shardReader) {
-		t.Helper()
-		buf := make([]byte, 100_000)
-		off := int64(2<<20 + 5)
-		if n, err := r.ReadAt(buf, off); n != len(buf) || err != nil || !bytes.Equal(buf, data[off:off+int64(n)]) {
-			t.Fatalf("ReadAt = %d, %v (equal %v)", n, err, bytes.Equal(buf[:n], data[off:off+int64(n)]))
-		}
-	}
-	windowed := 0
-	for _, r := range readers {
-		check(r)
-		if r.winBuf != nil {
-			windowed++
-		}
-	}
-	if windowed != directWindows {
-		t.Fatalf("%d readers got a window, want %d", windowed, directWindows)
-	}
-	readers[0].Close()
-	last := readers[len(readers)-1]
-	last.winBuf = nil // it has none; now one is free
-	check(last)
-	if last.winBuf == nil {
-		t.Fatal("a window freed by Close was not lent again")
-	}
-	for _, r := range readers[1:] {
-		r.Close()
-	}
-	if n := len(d.windows); n != 0 {
-		t.Fatalf("%d window slots still taken after every reader closed", n)
-	}
 }

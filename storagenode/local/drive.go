@@ -50,11 +50,11 @@ type Options struct {
 	// rounded up to a multiple of 4 KiB). Default 1 MiB (O_DIRECT
 	// writes of 1 MiB ran a 64 MiB PUT 16% faster than writes of 256 KiB).
 	WriteBufferSize int
-	// BufferedWrites writes and reads shard files through the page
-	// cache. By default a drive on the operating system's file system
-	// writes and reads them past their first MiB with O_DIRECT when the
-	// file system takes it (see direct.go), which spares the CPU the copy
-	// through the page cache (and leaves large objects out of it).
+	// BufferedWrites writes shard files through the page cache. By
+	// default a drive on the operating system's file system writes them
+	// with O_DIRECT when the file system takes it (see direct.go), which
+	// spares the CPU the copy into the page cache (a later read of the
+	// file comes from the disk).
 	BufferedWrites bool
 	// IndexCacheSize is the size in bytes of the index's block cache.
 	// Default 32 MiB.
@@ -179,10 +179,6 @@ type Drive struct {
 	// dbufs' buffers.
 	direct bool
 	dbufs  *directBuffers
-	rbufs  *directBuffers // for O_DIRECT reads (readDirect)
-	// windows bounds the O_DIRECT read windows open at once (a slot
-	// each; readers past the bound read through the page cache).
-	windows chan struct{}
 }
 
 var _ storagenode.Drive = (*Drive)(nil)
@@ -276,8 +272,6 @@ func Open(dir string, opts Options) (*Drive, error) {
 	if opts.onOS() && !opts.BufferedWrites {
 		d.direct = directSupported(d.tmp)
 		d.dbufs = newDirectBuffers(opts.WriteBufferSize)
-		d.rbufs = newDirectBuffers(directReadBuffer)
-		d.windows = make(chan struct{}, directWindows)
 	}
 	return d, nil
 }

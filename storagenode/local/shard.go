@@ -237,12 +237,10 @@ func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storag
 		return nil, err
 	}
 	defer d.leave()
-	name := filepath.Join(d.data, ref.Bucket, ref.VersionDir, ref.Name)
-	f, err := d.fs.Open(name)
+	f, err := d.fs.Open(filepath.Join(d.data, ref.Bucket, ref.VersionDir, ref.Name))
 	if errors.Is(err, fs.ErrNotExist) {
 		// Deleted or replaced while a read was on it: still in the trash?
-		name = d.bin.path(ref)
-		f, err = d.fs.Open(name)
+		f, err = d.fs.Open(d.bin.path(ref))
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, storagenode.ErrShardNotFound)
@@ -259,31 +257,13 @@ func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storag
 		f.Close()
 		return nil, fmt.Errorf("storagenode: open shard %s: not a regular file: %w", ref, storagenode.ErrShardNotFound)
 	}
-	r := &shardReader{f: f, size: st.Size()}
-	if d.direct && r.size > directFrom {
-		// The part past directFrom was written around the page cache:
-		// it is read so too (a failed open only loses that).
-		if df, err := openDirect(name); err == nil {
-			r.direct, r.bufs, r.windows = df, d.rbufs, d.windows
-		}
-	}
-	return r, nil
+	return &shardReader{f: f, size: st.Size()}, nil
 }
 
 // localShardReader is a shard file opened for reading.
 type shardReader struct {
 	f    vfs.File
 	size int64
-	// direct, when set, is the file opened again with O_DIRECT, for the
-	// bytes past directFrom (readDirect), in buffers from bufs.
-	direct  *os.File
-	bufs    *directBuffers
-	windows chan struct{} // the drive's window slots (Drive.windows)
-
-	mu     sync.Mutex // guards the window
-	winBuf []byte     // from bufs, returned at Close
-	win    []byte     // winBuf's bytes read, from winOff
-	winOff int64
 }
 
 // ReadAt refuses a negative offset (which the in-memory file system does
@@ -292,88 +272,11 @@ func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("storagenode: read shard at %d: negative offset", off)
 	}
-	if r.direct == nil || off+int64(len(p)) <= directFrom {
-		return r.f.ReadAt(p, off)
-	}
-	n := 0
-	if off < directFrom {
-		k, err := r.f.ReadAt(p[:directFrom-off], off)
-		if err != nil {
-			return k, err
-		}
-		n, p, off = k, p[k:], directFrom
-	}
-	k, err := r.readWindow(p, off)
-	return n + k, err
+	return r.f.ReadAt(p, off)
 }
 
-// readWindow reads p at off (past directFrom) through the reader's window:
-// a sequential reader's next range is usually in it already; else the
-// window is refilled with directReadBuffer bytes from off's block (one
-// large O_DIRECT read instead of one per frame, as readahead would do).
-// Without a window (all of the drive's are taken) it reads through the
-// page cache.
-func (r *shardReader) readWindow(p []byte, off int64) (int, error) {
-	if !r.holdWindow() {
-		return r.f.ReadAt(p, off)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if off < r.winOff || off+int64(len(p)) > r.winOff+int64(len(r.win)) {
-		start := off &^ (directAlign - 1)
-		if off+int64(len(p)) > start+int64(len(r.winBuf)) {
-			return readDirect(r.direct, r.bufs, p, off) // larger than a window
-		}
-		n, err := r.direct.ReadAt(r.winBuf, start)
-		if err != nil && err != io.EOF {
-			r.win = nil
-			return 0, err
-		}
-		r.winOff, r.win = start, r.winBuf[:n]
-	}
-	skip := int(off - r.winOff)
-	if skip >= len(r.win) {
-		return 0, io.EOF
-	}
-	c := copy(p, r.win[skip:])
-	if c < len(p) {
-		return c, io.EOF
-	}
-	return c, nil
-}
-
-// holdWindow reports whether the reader has a window, taking one of the
-// drive's slots for it on first use.
-func (r *shardReader) holdWindow() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.winBuf != nil {
-		return true
-	}
-	select {
-	case r.windows <- struct{}{}:
-		r.winBuf = r.bufs.get()
-		return true
-	default:
-		return false
-	}
-}
-
-func (r *shardReader) Close() error {
-	if r.direct != nil {
-		r.direct.Close()
-		r.mu.Lock()
-		if r.winBuf != nil {
-			r.bufs.put(r.winBuf)
-			r.winBuf, r.win = nil, nil
-			<-r.windows
-		}
-		r.mu.Unlock()
-	}
-	return r.f.Close()
-}
-
-func (r *shardReader) Size() int64 { return r.size }
+func (r *shardReader) Close() error { return r.f.Close() }
+func (r *shardReader) Size() int64  { return r.size }
 
 // DeleteVersion removes data/<bucket>/<versionDir> and everything in it.
 func (d *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
