@@ -2,21 +2,9 @@ package local
 
 import (
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
-
-// createFile creates a new file in dir, named as createTemp names it,
-// for writing (as os.CreateTemp: mode 0600, never an existing file).
-func createFile(dir, pattern string) (*os.File, string, error) {
-	name := filepath.Join(dir, tempName(pattern))
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, "", err
-	}
-	return f, name, nil
-}
 
 // setDirect switches O_DIRECT on or off on f.
 func setDirect(f *os.File, on bool) error {
@@ -47,11 +35,11 @@ func setDirect(f *os.File, on bool) error {
 // (tmpfs, for one, refuses the flag): it writes a block of a probe file
 // with O_DIRECT and one byte without, syncs it and removes it.
 func directSupported(dir string) bool {
-	f, name, err := createFile(dir, "direct-probe-*")
+	f, err := os.CreateTemp(dir, "direct-probe-*")
 	if err != nil {
 		return false
 	}
-	defer os.Remove(name)
+	defer os.Remove(f.Name())
 	defer f.Close()
 	buf := alignedBuffer(directAlign)
 	if setDirect(f, true) != nil {

@@ -9,8 +9,6 @@ import (
 
 var errNoDirect = errors.New("O_DIRECT is not used on this system")
 
-func createFile(dir, pattern string) (*os.File, string, error) { return nil, "", errNoDirect }
-
 func setDirect(f *os.File, on bool) error { return errNoDirect }
 
 func directSupported(dir string) bool { return false }

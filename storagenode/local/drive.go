@@ -465,15 +465,10 @@ func createTemp(fsys vfs.FS, dir, pattern string) (tempFile, string, error) {
 		}
 		return f, f.Name(), nil
 	}
-	name := filepath.Join(dir, tempName(pattern))
+	i := strings.LastIndex(pattern, "*")
+	name := filepath.Join(dir, pattern[:i]+uuid.NewString()+pattern[i+1:])
 	f, err := fsys.Create(name)
 	return f, name, err
-}
-
-// tempName is pattern with its last "*" replaced by a random string.
-func tempName(pattern string) string {
-	i := strings.LastIndex(pattern, "*")
-	return pattern[:i] + uuid.NewString() + pattern[i+1:]
 }
 
 // ID returns the drive's identity (stored in drive.json).

@@ -28,10 +28,11 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 		return nil, err
 	}
 	if d.direct {
-		f, name, err := createFile(d.tmp, "shard-*")
+		f, err := os.CreateTemp(d.tmp, "shard-*")
 		if err != nil {
 			return nil, errf(err, "create shard %s", ref)
 		}
+		name := f.Name()
 		dw := &directWriter{f: f, buf: d.dbufs.get()}
 		return &shardWriter{d: d, ref: ref, f: f, name: name, dw: dw}, nil
 	}
