@@ -66,6 +66,12 @@ func (c *Coder) Decode(ctx context.Context, w io.Writer, shards []io.ReaderAt, s
 	if length == 0 {
 		return d.report(), nil
 	}
+	off, end := c.shardRange(size, offset, offset+length)
+	for _, r := range shards {
+		if h, ok := r.(RangeHinter); ok {
+			h.HintRange(off, end)
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -92,6 +98,27 @@ func (c *Coder) Decode(ctx context.Context, w io.Writer, shards []io.ReaderAt, s
 		return d.report(), werr
 	}
 	return d.report(), perr
+}
+
+// RangeHinter is an optional interface of the shard readers given to
+// Decode. Before its first ReadAt, Decode calls HintRange once on each
+// reader that has it, with the range [off, end) of the shard file that its
+// reads will fall in, at increasing offsets (data shards read every stripe
+// in turn; parity shards only the stripes that need them). A reader that
+// fetches over the network can then fetch the range in one request instead
+// of one per ReadAt. A hint changes no result, only the cost.
+type RangeHinter interface {
+	HintRange(off, end int64)
+}
+
+// shardRange returns the bytes [off, end) of every shard file that hold the
+// frames of the stripes covering object bytes [from, to) (from < to) of an
+// object of size bytes.
+func (c *Coder) shardRange(size, from, to int64) (off, end int64) {
+	b := int64(c.blockSize)
+	off = from / b * int64(c.stride)
+	end = min((to-1)/b*int64(c.stride)+int64(c.stride), c.ShardFileSize(size))
+	return off, end
 }
 
 type blockState uint8

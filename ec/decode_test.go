@@ -601,3 +601,79 @@ func TestDecodeMissingOneRound(t *testing.T) {
 		t.Error("the k reads of a stripe were not made at once")
 	}
 }
+
+// hintingReaderAt is a countingReaderAt that takes range hints and checks
+// every read against them.
+type hintingReaderAt struct {
+	*countingReaderAt
+	hints    int
+	off, end int64
+	last     int64 // end of the previous read
+	bad      []string
+}
+
+func (r *hintingReaderAt) HintRange(off, end int64) {
+	r.hints++
+	r.off, r.end, r.last = off, end, off
+}
+
+func (r *hintingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	switch {
+	case r.hints != 1:
+		r.bad = append(r.bad, fmt.Sprintf("shard %d: read at %d after %d hints", r.shard, off, r.hints))
+	case off < r.last || off+int64(len(p)) > r.end:
+		r.bad = append(r.bad, fmt.Sprintf("shard %d: read %d+%d outside hint [%d, %d) or before the previous read's end %d",
+			r.shard, off, len(p), r.off, r.end, r.last))
+	}
+	r.last = off + int64(len(p))
+	return r.countingReaderAt.ReadAt(p, off)
+}
+
+// TestDecodeHintsRange: every reader that takes a hint gets one before its
+// first read, and its reads stay inside it at increasing offsets, healthy
+// or degraded; the last read of a healthy full read ends at the hint's end.
+func TestDecodeHintsRange(t *testing.T) {
+	noLeak(t)
+	c := mustNew(t, config{4, 2, 1000})
+	size := int64(5*1000 + 333)
+	data := randData(int(size), 7)
+	files := encodeFiles(t, c, data)
+	r := rand.New(rand.NewPCG(7, 7))
+	ranges := [][2]int64{{0, size}, {0, 1}, {size - 1, 1}, {999, 2}, {1000, 1000}}
+	for range 40 {
+		off := r.Int64N(size)
+		ranges = append(ranges, [2]int64{off, 1 + r.Int64N(size-off)})
+	}
+	for _, missing := range [][]int{nil, {0}, {2, 5}, {1, 3}} {
+		for _, rg := range ranges {
+			var cn counter
+			hs := make([]*hintingReaderAt, len(files))
+			rs := make([]io.ReaderAt, len(files))
+			for i, cr := range cn.readers(files) {
+				hs[i] = &hintingReaderAt{countingReaderAt: cr}
+				rs[i] = hs[i]
+			}
+			for _, i := range missing {
+				rs[i] = nil
+			}
+			got, _, err := decodeRange(c, rs, size, rg[0], rg[1])
+			if err != nil || !bytes.Equal(got, data[rg[0]:rg[0]+rg[1]]) {
+				t.Fatalf("missing %v range %v: err %v, data ok %v", missing, rg, err, bytes.Equal(got, data[rg[0]:rg[0]+rg[1]]))
+			}
+			for i, h := range hs {
+				if rs[i] == nil {
+					continue
+				}
+				if h.hints != 1 {
+					t.Fatalf("missing %v range %v: shard %d got %d hints", missing, rg, i, h.hints)
+				}
+				if len(h.bad) > 0 {
+					t.Fatalf("missing %v range %v: %v", missing, rg, h.bad)
+				}
+				if missing == nil && rg == [2]int64{0, size} && i < c.DataShards() && h.last != h.end {
+					t.Fatalf("full read: shard %d read up to %d, hint ends at %d", i, h.last, h.end)
+				}
+			}
+		}
+	}
+}

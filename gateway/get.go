@@ -215,18 +215,27 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) (e
 }
 
 // lazyShard opens a shard file on its first ReadAt, so a healthy read never
-// opens the parity shards.
+// opens the parity shards. It passes the decoder's range hint on to the
+// reader it opens.
 type lazyShard struct {
-	ctx  context.Context
-	d    storagenode.Drive
-	ref  storagenode.ShardRef
-	once sync.Once
-	r    storagenode.ShardReader
-	err  error
+	ctx      context.Context
+	d        storagenode.Drive
+	ref      storagenode.ShardRef
+	off, end int64 // the range hint, if end > 0
+	once     sync.Once
+	r        storagenode.ShardReader
+	err      error
 }
 
+// HintRange is called by ec.Decode before the first ReadAt.
+func (s *lazyShard) HintRange(off, end int64) { s.off, s.end = off, end }
+
 func (s *lazyShard) ReadAt(p []byte, off int64) (int, error) {
-	s.once.Do(func() { s.r, s.err = s.d.OpenShard(s.ctx, s.ref) })
+	s.once.Do(func() {
+		if s.r, s.err = s.d.OpenShard(s.ctx, s.ref); s.err == nil && s.end > 0 {
+			storagenode.HintRange(s.r, s.off, s.end)
+		}
+	})
 	if s.err != nil {
 		return 0, s.err
 	}

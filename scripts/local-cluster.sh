@@ -18,6 +18,8 @@
 #   ECSTORE_TLS             1 (default): TLS on every S3, internode and metadata port, with a
 #                           private CA from `ecstore certs` in DIR/tls (clients
 #                           trust DIR/tls/ca.pem); 0: plain HTTP
+#   ECSTORE_PPROF_BASE_PORT unset (default): no profiles; else node i serves Go profiles
+#                           (--pprof-address) on 127.0.0.1:BASE+i, gateway j on BASE+10+j
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -89,12 +91,22 @@ start() {
     "$dir/ecstore" certs --out "$dir/tls" --cluster "$map" "${hosts[@]}" >/dev/null
   fi
 
+  # pprof_args OFFSET: --pprof-address BASE+OFFSET when ECSTORE_PPROF_BASE_PORT is set.
+  pprof_args=()
+  set_pprof_args() {
+    pprof_args=()
+    if [ -n "${ECSTORE_PPROF_BASE_PORT:-}" ]; then
+      pprof_args=(--pprof-address "127.0.0.1:$((ECSTORE_PPROF_BASE_PORT + $1))")
+    fi
+  }
+
   for i in $(seq 1 $nodes); do
     drive_dirs=()
     for d in $(seq 1 $drives); do drive_dirs+=("$dir/node$i/drive$d"); done
     set_tls_args "node$i"
+    set_pprof_args "$i"
     "$dir/ecstore" node --id "node$i" --address "127.0.0.1:$((base_port + i))" --cluster "$map" \
-      ${tls_args[@]+"${tls_args[@]}"} "${drive_dirs[@]}" >>"$dir/logs/node$i.log" 2>&1 &
+      ${tls_args[@]+"${tls_args[@]}"} ${pprof_args[@]+"${pprof_args[@]}"} "${drive_dirs[@]}" >>"$dir/logs/node$i.log" 2>&1 &
     echo $! >"$dir/pids/node$i.pid"
   done
   for i in $(seq 1 $nodes); do
@@ -102,8 +114,9 @@ start() {
   done
   for i in "${!gateway_ports[@]}"; do
     set_tls_args "gateway$((i + 1))"
+    set_pprof_args "$((10 + i + 1))"
     "$dir/ecstore" gateway --address "127.0.0.1:${gateway_ports[$i]}" --cluster "$map" \
-      ${tls_args[@]+"${tls_args[@]}"} >>"$dir/logs/gateway$((i + 1)).log" 2>&1 &
+      ${tls_args[@]+"${tls_args[@]}"} ${pprof_args[@]+"${pprof_args[@]}"} >>"$dir/logs/gateway$((i + 1)).log" 2>&1 &
     echo $! >"$dir/pids/gateway$((i + 1)).pid"
   done
   for i in "${!gateway_ports[@]}"; do

@@ -233,6 +233,23 @@ type ShardReader interface {
 	Size() int64
 }
 
+// RangeHinter is an optional interface of a ShardReader: HintRange tells it,
+// before its reads, the range [off, end) of the shard file that the coming
+// ReadAt calls fall in, at increasing offsets. A reader over the network then
+// fetches the range in one request instead of one per ReadAt. Reads outside
+// the hint stay correct, only slower. Readers that wrap another pass the
+// hint on (HintRange).
+type RangeHinter interface {
+	HintRange(off, end int64)
+}
+
+// HintRange gives r the hint [off, end) if it takes hints.
+func HintRange(r ShardReader, off, end int64) {
+	if h, ok := r.(RangeHinter); ok {
+		h.HintRange(off, end)
+	}
+}
+
 // BucketInfo describes a bucket.
 type BucketInfo struct {
 	Name    string    `json:"name"`

@@ -111,7 +111,7 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", cfg.DeleteGrace, deleteGraceUsage)
 	fs.BoolVar(&cfg.AdoptEmptyDrives, "adopt-empty-drives", false, "for one start: adopt empty drive folders as replacements even when fewer than a quorum of the set's drives are present (what the replaced drives held is lost)")
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
-	pprofAddr := fs.String("pprof-address", "", "serve Go profiles (net/http/pprof) on `HOST:PORT`, for performance work; keep it on localhost")
+	pprofAddr := pprofFlag(fs)
 	st, err := parseSettings(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -119,10 +119,8 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 		}
 		return err
 	}
-	if *pprofAddr != "" {
-		if err := servePprof(*pprofAddr); err != nil {
-			return err
-		}
+	if err := servePprof(*pprofAddr); err != nil {
+		return err
 	}
 	if cfg.DataShards, cfg.ParityShards, err = server.ParseEC(*ecFlag); err != nil {
 		return err
@@ -190,11 +188,15 @@ ECSTORE_CLUSTER_SECRET (or the config file's cluster-secret).
 	fs.DurationVar(&cfg.DeleteGrace, "delete-grace", cfg.DeleteGrace, deleteGraceUsage)
 	recoverMeta := fs.String("meta-recover", "", "once, after the metadata group lost a majority of its voters for good: make the surviving voters `ID,ID...` (this node among them) the group's only voters; run every survivor with the same list")
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
+	pprofAddr := pprofFlag(fs)
 	st, err := parseSettings(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
+		return err
+	}
+	if err := servePprof(*pprofAddr); err != nil {
 		return err
 	}
 	cfg.DriveDirs = st.Args
@@ -243,11 +245,15 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, wait up to `DURATION` for requests in flight")
 	timeoutFlags(fs, &cfg.Timeouts)
 	logFormat := fs.String("log-format", "text", "log format: `text|json`")
+	pprofAddr := pprofFlag(fs)
 	st, err := parseSettings(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
+		return err
+	}
+	if err := servePprof(*pprofAddr); err != nil {
 		return err
 	}
 	if len(st.Args) > 0 {
@@ -265,9 +271,17 @@ Operator endpoints on the S3 port (unsigned GET): /metrics (Prometheus),
 	return server.RunGateway(ctx, cfg, nil)
 }
 
+// pprofFlag declares --pprof-address (env ECSTORE_PPROF_ADDRESS) on fs.
+func pprofFlag(fs *flag.FlagSet) *string {
+	return fs.String("pprof-address", "", "serve Go profiles (net/http/pprof) on `HOST:PORT`, for performance work; keep it on localhost")
+}
+
 // servePprof serves net/http/pprof on its own listener (never on the S3
-// port).
+// or internode port); an empty addr serves nothing.
 func servePprof(addr string) error {
+	if addr == "" {
+		return nil
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("--pprof-address: %w", err)

@@ -166,5 +166,6 @@ func (r *reader) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-func (r *reader) Close() error { return r.r.Close() }
-func (r *reader) Size() int64  { return r.r.Size() }
+func (r *reader) HintRange(off, end int64) { storagenode.HintRange(r.r, off, end) }
+func (r *reader) Close() error             { return r.r.Close() }
+func (r *reader) Size() int64              { return r.r.Size() }

@@ -121,6 +121,8 @@ type observedReader struct {
 	o *observer
 }
 
+func (r *observedReader) HintRange(off, end int64) { storagenode.HintRange(r.ShardReader, off, end) }
+
 func (r *observedReader) ReadAt(p []byte, off int64) (int, error) {
 	start := time.Now()
 	n, err := r.ShardReader.ReadAt(p, off)

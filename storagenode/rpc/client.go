@@ -175,6 +175,13 @@ func (d *Client) send(ctx context.Context, op, httpMethod string, u *url.URL, bo
 		return nil, nil, err
 	}
 	cctx, cancel := d.callContext(ctx)
+	return d.sendIn(ctx, cctx, cancel, op, httpMethod, u, body)
+}
+
+// sendIn is send with the request's context cctx (derived from ctx) and its
+// cancel function made by the caller: called here on failure, else handed
+// back with the response.
+func (d *Client) sendIn(ctx, cctx context.Context, cancel context.CancelFunc, op, httpMethod string, u *url.URL, body []byte) (*http.Response, context.CancelFunc, error) {
 	req, err := http.NewRequestWithContext(cctx, httpMethod, "", nil)
 	if err != nil {
 		cancel()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -238,8 +239,9 @@ func (w *shardWriter) Abort() error {
 	return nil
 }
 
-// OpenShard asks the node for the shard's size; reads come later, one
-// request per ReadAt.
+// OpenShard asks the node for the shard's size; reads come later: one
+// request per ReadAt, or, inside the range of a hint (HintRange), one
+// request streaming the range for the reads that follow each other in it.
 func (d *Client) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardReader, error) {
 	if err := storagenode.CheckRef(ref); err != nil {
 		return nil, err
@@ -251,24 +253,41 @@ func (d *Client) OpenShard(ctx context.Context, ref storagenode.ShardRef) (stora
 	return &shardReader{d: d, ref: ref, ctx: ctx, size: res.Size}, nil
 }
 
-// remoteShardReader reads ranges of a remote shard.
+// shardReader reads ranges of a remote shard.
 type shardReader struct {
 	d      *Client
 	ref    storagenode.ShardRef
 	ctx    context.Context // OpenShard's: bounds every ReadAt
 	size   int64
 	closed atomic.Bool
+
+	mu      sync.Mutex   // serializes the reads inside the hint
+	hintOff int64        // the hinted range [hintOff, hintEnd)
+	hintEnd int64        // 0: no hint
+	stream  *rangeStream // open over [stream.pos, hintEnd), or nil
 }
 
 func (r *shardReader) Size() int64 { return r.size }
 
+// HintRange sets the range that the reads to come fall in (storagenode.RangeHinter).
+func (r *shardReader) HintRange(off, end int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hintOff, r.hintEnd = max(off, 0), min(end, r.size)
+	r.closeStream()
+}
+
 func (r *shardReader) Close() error {
 	r.closed.Store(true)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closeStream()
 	return nil
 }
 
 // ReadAt reads len(p) bytes at off, or up to the end of the shard (then
-// io.EOF), in one request straight into p.
+// io.EOF): from the hint's stream when the read lies inside the hint, else
+// in one request straight into p.
 func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
 	op := "read shard " + r.ref.String()
 	switch {
@@ -282,22 +301,124 @@ func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
 		return 0, nil
 	}
 	want := min(int64(len(p)), r.size-off)
-	q := refQuery(r.ref)
-	q.Set("off", strconv.FormatInt(off, 10))
-	q.Set("len", strconv.FormatInt(want, 10))
-	q.Set("size", strconv.FormatInt(r.size, 10))
-	resp, cancel, err := r.d.do(r.ctx, op, http.MethodGet, mShardRead, q, nil)
+	var n int
+	var err error
+	r.mu.Lock()
+	if off >= r.hintOff && off+want <= r.hintEnd {
+		n, err = r.readStream(op, p[:want], off)
+		r.mu.Unlock()
+	} else {
+		r.mu.Unlock()
+		n, err = r.readOnce(op, p[:want], off)
+	}
+	if err == nil && want < int64(len(p)) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// readOnce reads exactly len(p) bytes at off in a request of their own.
+func (r *shardReader) readOnce(op string, p []byte, off int64) (int, error) {
+	resp, cancel, err := r.d.do(r.ctx, op, http.MethodGet, mShardRead, r.rangeQuery(off, int64(len(p))), nil)
 	if err != nil {
 		return 0, err
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	n, err := io.ReadFull(resp.Body, p[:want])
+	n, err := io.ReadFull(resp.Body, p)
 	if err != nil {
 		return n, r.d.netErr(r.ctx, op, err)
 	}
-	if want < int64(len(p)) {
-		return n, io.EOF
-	}
 	return n, nil
+}
+
+func (r *shardReader) rangeQuery(off, n int64) url.Values {
+	q := refQuery(r.ref)
+	q.Set("off", strconv.FormatInt(off, 10))
+	q.Set("len", strconv.FormatInt(n, 10))
+	q.Set("size", strconv.FormatInt(r.size, 10))
+	return q
+}
+
+// rangeStream is the answer to one request for [pos, end) of a shard, read
+// as the reads come.
+type rangeStream struct {
+	body   io.ReadCloser
+	cancel context.CancelFunc
+	pos    int64
+}
+
+// readStream reads exactly len(p) bytes at off (inside the hint) from the
+// open stream if it stands at off, else from a new one over [off, hintEnd).
+// A stream that served earlier reads and then fails (the node cut it while
+// the caller paused longer than its IOTimeout, or the connection broke) is
+// opened again once; a new stream's failure is the read's. Each wait for the
+// node, for the answer or for bytes, is bounded by CallTimeout. r.mu is
+// held.
+func (r *shardReader) readStream(op string, p []byte, off int64) (int, error) {
+	for {
+		if r.stream != nil && r.stream.pos != off {
+			r.closeStream() // a jump (a degraded read skipping stripes): start over at off
+		}
+		fresh := r.stream == nil
+		if fresh {
+			if err := r.openStream(op, off); err != nil {
+				return 0, err
+			}
+		}
+		st := r.stream
+		timer := time.AfterFunc(r.d.opts.CallTimeout, st.cancel)
+		n, err := io.ReadFull(st.body, p)
+		if !timer.Stop() && err != nil {
+			err = fmt.Errorf("no bytes within %v: %w", r.d.opts.CallTimeout, err)
+		}
+		if err == nil {
+			st.pos += int64(n)
+			if st.pos == r.hintEnd {
+				r.closeStream() // read to its end: the connection goes back to the pool
+			}
+			return n, nil
+		}
+		r.closeStream()
+		if fresh || r.ctx.Err() != nil || r.closed.Load() {
+			return n, r.d.netErr(r.ctx, op, err)
+		}
+	}
+}
+
+// openStream requests [off, hintEnd) of the shard. r.mu is held.
+func (r *shardReader) openStream(op string, off int64) error {
+	d := r.d
+	if err := d.check(r.ctx, op); err != nil {
+		return err
+	}
+	// No CallTimeout for the whole answer, which may take as long as the
+	// caller takes to read it; a timer bounds the wait for its headers.
+	sctx, cancelCtx := context.WithCancel(r.ctx)
+	stop := context.AfterFunc(d.closeCtx, cancelCtx)
+	cancel := func() { stop(); cancelCtx() }
+	timer := time.AfterFunc(d.opts.CallTimeout, cancel)
+	resp, cancel, err := d.sendIn(r.ctx, sctx, cancel, op, http.MethodGet, d.url(mShardRead, r.rangeQuery(off, r.hintEnd-off)), nil)
+	if !timer.Stop() {
+		if err == nil { // answered as the timer fired: cancelled all the same
+			_ = resp.Body.Close()
+			cancel()
+			err = fmt.Errorf("%s: %s: %w", d.where, op, storagenode.ErrDriveOffline)
+		}
+		return fmt.Errorf("%w (no answer within %v)", err, d.opts.CallTimeout)
+	}
+	if err != nil {
+		return err
+	}
+	r.stream = &rangeStream{body: resp.Body, cancel: cancel, pos: off}
+	return nil
+}
+
+// closeStream ends the open stream, if any. r.mu is held.
+func (r *shardReader) closeStream() {
+	if r.stream != nil {
+		_ = r.stream.body.Close()
+		r.stream.cancel()
+		r.stream = nil
+	}
 }
