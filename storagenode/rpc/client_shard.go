@@ -42,7 +42,7 @@ func (d *Client) CreateShard(ctx context.Context, ref storagenode.ShardRef) (sto
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(d.closeCtx, cancel)
-	pr, pw := io.Pipe()
+	pw := newBodyPipe()
 	w := &shardWriter{
 		d: d, ref: ref, ctx: ctx, pw: pw, done: make(chan struct{}),
 		trailer: []string{""},
@@ -65,14 +65,14 @@ func (d *Client) CreateShard(ctx context.Context, ref storagenode.ShardRef) (sto
 	}
 	req.URL = withFence(ctx, d.url(mShardWrite, refQuery(ref)))
 	req.Host = d.base.Host
-	req.Body = pr
+	req.Body = bodyReader{pw}
 	req.ContentLength = -1 // chunked
 	req.Header.Set("Expect", "100-continue")
 	// The trailer's value is filled in by Commit through the slice, not the
 	// map: the transport reads the map's keys when it sends the headers.
 	req.Trailer = http.Header{hdrStreamMAC: w.trailer}
-	w.mac = d.auth.streamMAC(d.auth.sign(req, streamMarker))
-	go w.roundTrip(req, pr)
+	w.mac = d.auth.streamMAC(d.auth.sign(req, streamMarker), streamMarker)
+	go w.roundTrip(req)
 
 	timer := time.NewTimer(d.opts.CallTimeout)
 	defer timer.Stop()
@@ -101,7 +101,7 @@ type shardWriter struct {
 	d       *Client
 	ref     storagenode.ShardRef
 	ctx     context.Context // CreateShard's
-	pw      *io.PipeWriter
+	pw      *bodyPipe
 	mac     hash.Hash
 	trailer []string // trailer[0]: the stream MAC, set by Commit
 	release func()   // stops the request context
@@ -122,7 +122,7 @@ const (
 
 // roundTrip runs the request and keeps its answer. Ending it closes the
 // pipe, so that a Write blocked on a dead stream returns.
-func (w *shardWriter) roundTrip(req *http.Request, pr *io.PipeReader) {
+func (w *shardWriter) roundTrip(req *http.Request) {
 	defer close(w.done)
 	resp, err := w.d.client.Do(req)
 	if err == nil {
@@ -131,7 +131,7 @@ func (w *shardWriter) roundTrip(req *http.Request, pr *io.PipeReader) {
 		resp.Body.Close()
 	}
 	w.rtErr = err
-	pr.CloseWithError(errStreamEnded)
+	w.pw.CloseRead(errStreamEnded)
 }
 
 // result maps the outcome of the exchange (after done) to the error of the

@@ -30,13 +30,15 @@
 //
 // Authentication. Every request carries X-Ecstore-Time (Unix seconds),
 // X-Ecstore-Nonce (128 random bits), X-Ecstore-Content-Sha256 (SHA-256 of
-// the body, or STREAMING-HMAC-SHA256-TRAILER for a shard stream) and
+// the body, or STREAMING-BLAKE3-TRAILER for a shard stream) and
 // "Authorization: ECSTORE-HMAC-SHA256 <sig>", sig being the HMAC-SHA256 of
 // method, request target (escaped path and query as sent), time, nonce and
 // content hash under a key derived from the cluster secret. A shard
-// stream's body is authenticated by its trailer: HMAC-SHA256 under a second
-// derived key over the request's signature and the body, verified before
-// the commit (the ec layer's checksums catch corruption, not forgery). The
+// stream's body is authenticated by its trailer: keyed BLAKE3 under a
+// second derived key over the request's signature and the body, verified
+// before the commit (the ec layer's checksums catch corruption, not
+// forgery); streams marked STREAMING-HMAC-SHA256-TRAILER, as gateways of
+// earlier releases send them, carry HMAC-SHA256 instead and are accepted. The
 // node refuses (401 when authentication is missing or malformed, 403
 // otherwise) requests without a valid signature, with a body that does not
 // match, with a timestamp outside ±MaxSkew (default 5 minutes), or with a

@@ -145,16 +145,21 @@ func TestRPCReplayRefused(t *testing.T) {
 // streamRequest builds a signed shard stream of data; mac is the MAC to put
 // in the trailer (nil: the right one; empty: no trailer).
 func streamRequest(t *testing.T, a *authenticator, base string, ref storagenode.ShardRef, data []byte, mac func(sig string) string) *http.Request {
+	return markedStream(t, a, base, ref, streamMarker, data, mac)
+}
+
+// markedStream is streamRequest with the content marker given.
+func markedStream(t *testing.T, a *authenticator, base string, ref storagenode.ShardRef, marker string, data []byte, mac func(sig string) string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, base+drivePrefix+"m1/"+mShardWrite+"?"+refQuery(ref).Encode(), io.NopCloser(bytes.NewReader(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.ContentLength = -1
-	sig := a.sign(req, streamMarker)
+	sig := a.sign(req, marker)
 	v := ""
 	if mac == nil {
-		m := a.streamMAC(sig)
+		m := a.streamMAC(sig, marker)
 		m.Write(data)
 		v = hex.EncodeToString(m.Sum(nil))
 	} else {
@@ -186,7 +191,7 @@ func TestRPCShardStreamAuthenticated(t *testing.T) {
 	altered := append([]byte(nil), data...)
 	altered[len(altered)/2] ^= 1
 	req := streamRequest(t, a, srv.URL, ref, altered, func(sig string) string {
-		m := a.streamMAC(sig)
+		m := a.streamMAC(sig, streamMarker)
 		m.Write(data) // the MAC of what the client sent
 		return hex.EncodeToString(m.Sum(nil))
 	})
@@ -197,7 +202,7 @@ func TestRPCShardStreamAuthenticated(t *testing.T) {
 
 	other, _ := signedJSON(t, a, srv.URL, "m1", mListBuckets, struct{}{})
 	spliced := streamRequest(t, a, srv.URL, ref, data, func(string) string {
-		m := a.streamMAC(strings.TrimPrefix(other.Header.Get("Authorization"), authScheme+" "))
+		m := a.streamMAC(strings.TrimPrefix(other.Header.Get("Authorization"), authScheme+" "), streamMarker)
 		m.Write(data) // a valid MAC, of another request
 		return hex.EncodeToString(m.Sum(nil))
 	})
@@ -231,6 +236,55 @@ func TestRPCShardStreamAuthenticated(t *testing.T) {
 		t.Fatalf("replayed stream: HTTP %d %s", status, code)
 	}
 	absent("replayed stream")
+
+	// The MAC of the other marker does not pass: each marker names its MAC.
+	crossed := markedStream(t, a, srv.URL, ref, streamV1, data, func(sig string) string {
+		m := a.streamMAC(sig, streamMarker)
+		m.Write(data)
+		return hex.EncodeToString(m.Sum(nil))
+	})
+	if status, code := send(t, crossed); status != http.StatusForbidden || code != codeStreamMACMismatch {
+		t.Fatalf("BLAKE3 MAC under the HMAC-SHA256 marker: HTTP %d %s", status, code)
+	}
+	absent("crossed MAC")
+	// A stream of an earlier release's gateway (HMAC-SHA256) is committed.
+	if status, code := send(t, markedStream(t, a, srv.URL, ref, streamV1, data, nil)); status != http.StatusNoContent {
+		t.Fatalf("HMAC-SHA256 stream: HTTP %d %s", status, code)
+	}
+	if got, err := mem.OpenShard(ctx, ref); err != nil || got.Size() != int64(len(data)) {
+		t.Fatalf("HMAC-SHA256 stream not committed: %v", err)
+	}
+}
+
+// TestStreamMACs: the two MACs are keyed by the secret and bound to the
+// signature, and differ from each other.
+func TestStreamMACs(t *testing.T) {
+	a, b := clientAuth(testOpts), clientAuth(Options{Secret: []byte("another secret")})
+	sum := func(a *authenticator, sig, marker string) string {
+		m := a.streamMAC(sig, marker)
+		m.Write([]byte("body"))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	seen := map[string]string{}
+	for _, marker := range []string{streamMarker, streamV1} {
+		for _, c := range []struct {
+			name string
+			a    *authenticator
+			sig  string
+		}{{"sig1", a, "sig1"}, {"sig2", a, "sig2"}, {"other secret", b, "sig1"}} {
+			v := sum(c.a, c.sig, marker)
+			if len(v) != 64 {
+				t.Fatalf("%s %s: MAC %q", marker, c.name, v)
+			}
+			if prev, dup := seen[v]; dup {
+				t.Fatalf("%s %s: same MAC as %s", marker, c.name, prev)
+			}
+			seen[v] = marker + " " + c.name
+			if v != sum(c.a, c.sig, marker) {
+				t.Fatalf("%s %s: MAC not deterministic", marker, c.name)
+			}
+		}
+	}
 }
 
 func TestReplayCache(t *testing.T) {

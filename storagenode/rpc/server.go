@@ -273,7 +273,7 @@ func (s *handler) route(r *http.Request) (storagenode.Drive, string, error) {
 // readBody reads a metadata request body (at most MaxBodySize bytes) and
 // checks it against the signed content hash.
 func (s *handler) readBody(r *http.Request, content string) ([]byte, *authError) {
-	if content == streamMarker {
+	if isStream(content) {
 		return nil, refused(http.StatusBadRequest, codeWrongContentMarker, "a streamed body on a metadata call")
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBodySize+1))
@@ -377,7 +377,7 @@ func (s *handler) serveShardWrite(w http.ResponseWriter, r *http.Request, d stor
 		s.fail(w, r, fmt.Errorf("%w: %s wants POST", errBadRequest, mShardWrite))
 		return
 	}
-	if content != streamMarker {
+	if !isStream(content) {
 		s.refuse(w, r, refused(http.StatusBadRequest, codeWrongContentMarker, "a shard write must be streamed"))
 		return
 	}
@@ -393,7 +393,7 @@ func (s *handler) serveShardWrite(w http.ResponseWriter, r *http.Request, d stor
 			_ = sw.Abort()
 		}
 	}()
-	mac := s.auth.streamMAC(sig)
+	mac := s.auth.streamMAC(sig, content)
 	rc := http.NewResponseController(w)
 	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	bp := s.buf()
