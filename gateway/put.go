@@ -47,8 +47,25 @@ func (l *Layer) newDigestReader(body io.Reader, size int64) *digestReader {
 	return &digestReader{r: body, md5: l.cfg.MD5.Get(size)}
 }
 
+// Read fills p (unless the body ends or fails first) before it hashes it:
+// the MD5 then gets one large write per read of the encoder (a data block)
+// rather than one per read of the connection (a TLS record, 16 KiB). An
+// md5-simd lane costs a round trip to its server per write, and a round
+// that finds few lanes filled hashes all 16 all the same: with TLS's small
+// reads the ETag cost more CPU through md5-simd than through crypto/md5.
 func (d *digestReader) Read(p []byte) (int, error) {
-	n, err := d.r.Read(p)
+	var n int
+	var err error
+	for idle := 0; n < len(p) && err == nil; {
+		var k int
+		k, err = d.r.Read(p[n:])
+		n += k
+		if k > 0 {
+			idle = 0
+		} else if idle++; idle >= 100 && err == nil {
+			err = io.ErrNoProgress
+		}
+	}
 	if n > 0 {
 		d.md5.Write(p[:n])
 		d.n += int64(n)

@@ -198,4 +198,3 @@ func TestShardStreamWrites(t *testing.T) {
 		t.Fatal("the committed shard differs from what was written")
 	}
 }
-

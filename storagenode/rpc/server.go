@@ -381,6 +381,10 @@ func (s *handler) serveShardWrite(w http.ResponseWriter, r *http.Request, d stor
 		s.refuse(w, r, refused(http.StatusBadRequest, codeWrongContentMarker, "a shard write must be streamed"))
 		return
 	}
+	if content == streamTLS && r.TLS == nil {
+		s.refuse(w, r, refused(http.StatusBadRequest, codeWrongContentMarker, "a shard stream without a MAC over plain HTTP"))
+		return
+	}
 	ref := refFromQuery(r.URL.Query())
 	sw, err := d.CreateShard(r.Context(), ref)
 	if err != nil {
