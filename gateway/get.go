@@ -188,7 +188,8 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) (e
 						shards[i] = bytes.NewReader(b)
 					}
 				default:
-					lazy[i] = &lazyShard{ctx: ctx, d: d, ref: storagenode.ShardRef{Bucket: m.Bucket, VersionDir: m.DataDir, Name: p.Name}}
+					lazy[i] = &lazyShard{ctx: ctx, d: d, ref: storagenode.ShardRef{Bucket: m.Bucket, VersionDir: m.DataDir, Name: p.Name},
+						size: coder.ShardFileSize(p.DataSize())}
 					shards[i] = lazy[i]
 				}
 			}
@@ -215,12 +216,14 @@ func (o *object) Read(ctx context.Context, w io.Writer, offset, length int64) (e
 }
 
 // lazyShard opens a shard file on its first ReadAt, so a healthy read never
-// opens the parity shards. It passes the decoder's range hint on to the
-// reader it opens.
+// opens the parity shards. It opens it knowing its size (the record's), so
+// that a remote drive needs no request for it, and passes the decoder's
+// range hint on to the reader it opens.
 type lazyShard struct {
 	ctx      context.Context
 	d        storagenode.Drive
 	ref      storagenode.ShardRef
+	size     int64 // of the shard file, from the record
 	off, end int64 // the range hint, if end > 0
 	once     sync.Once
 	r        storagenode.ShardReader
@@ -232,7 +235,7 @@ func (s *lazyShard) HintRange(off, end int64) { s.off, s.end = off, end }
 
 func (s *lazyShard) ReadAt(p []byte, off int64) (int, error) {
 	s.once.Do(func() {
-		if s.r, s.err = s.d.OpenShard(s.ctx, s.ref); s.err == nil && s.end > 0 {
+		if s.r, s.err = storagenode.OpenShardSized(s.ctx, s.d, s.ref, s.size); s.err == nil && s.end > 0 {
 			storagenode.HintRange(s.r, s.off, s.end)
 		}
 	})

@@ -347,7 +347,7 @@ func (l *Layer) rebuildPart(ctx context.Context, coder *ec.Coder, meta *storagen
 	lazy := make([]*lazyShard, len(sources))
 	for i, d := range sources {
 		if d != nil {
-			lazy[i] = &lazyShard{ctx: ctx, d: d, ref: ref}
+			lazy[i] = &lazyShard{ctx: ctx, d: d, ref: ref, size: coder.ShardFileSize(p.DataSize())}
 			readers[i] = lazy[i]
 		}
 	}

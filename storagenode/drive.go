@@ -3,6 +3,7 @@ package storagenode
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -248,6 +249,32 @@ func HintRange(r ShardReader, off, end int64) {
 	if h, ok := r.(RangeHinter); ok {
 		h.HintRange(off, end)
 	}
+}
+
+// SizedOpener is an optional interface of a Drive: OpenShardSized opens a
+// shard whose size the caller knows (from the object's record), so that a
+// remote drive need not ask the node for it. A shard that is missing or of
+// another size (replaced) fails its reads with ErrShardNotFound, at the
+// open or at the first read.
+type SizedOpener interface {
+	OpenShardSized(ctx context.Context, ref ShardRef, size int64) (ShardReader, error)
+}
+
+// OpenShardSized opens a shard of the given size on d: by d's
+// OpenShardSized if it has one, else by OpenShard, checking the size.
+func OpenShardSized(ctx context.Context, d Drive, ref ShardRef, size int64) (ShardReader, error) {
+	if so, ok := d.(SizedOpener); ok {
+		return so.OpenShardSized(ctx, ref, size)
+	}
+	r, err := d.OpenShard(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if r.Size() != size {
+		_ = r.Close()
+		return nil, fmt.Errorf("storagenode: open shard %s: %d bytes, the record says %d (replaced): %w", ref, r.Size(), size, ErrShardNotFound)
+	}
+	return r, nil
 }
 
 // BucketInfo describes a bucket.

@@ -228,6 +228,20 @@ func (f *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storag
 	return c.Reader, nil
 }
 
+// OpenShardSized is OpenShard for a shard of known size
+// (storagenode.SizedOpener), intercepted as OpOpenShard.
+func (f *Drive) OpenShardSized(ctx context.Context, ref storagenode.ShardRef, size int64) (storagenode.ShardReader, error) {
+	c := &Call{Op: OpOpenShard, Ref: ref}
+	err := f.i.Intercept(ctx, c, func(ctx context.Context) (err error) {
+		c.Reader, err = storagenode.OpenShardSized(ctx, f.inner, ref, size)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.Reader, nil
+}
+
 func (f *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
 	return f.i.Intercept(ctx, &Call{Op: OpDeleteShard, Ref: ref}, func(ctx context.Context) error { return f.inner.DeleteShard(ctx, ref) })
 }

@@ -257,6 +257,23 @@ func (d *Client) OpenShard(ctx context.Context, ref storagenode.ShardRef) (stora
 	return &shardReader{d: d, ref: ref, ctx: ctx, size: res.Size}, nil
 }
 
+// OpenShardSized opens a shard whose size the caller knows
+// (storagenode.SizedOpener) without a request: the node checks the size at
+// every read, and a missing or replaced shard fails the first one with
+// ErrShardNotFound.
+func (d *Client) OpenShardSized(ctx context.Context, ref storagenode.ShardRef, size int64) (storagenode.ShardReader, error) {
+	if err := storagenode.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("storagenode: open shard %s: negative size %d", ref, size)
+	}
+	if err := d.check(ctx, "open shard "+ref.String()); err != nil {
+		return nil, err
+	}
+	return &shardReader{d: d, ref: ref, ctx: ctx, size: size}, nil
+}
+
 // shardReader reads ranges of a remote shard.
 type shardReader struct {
 	d      *Client

@@ -24,12 +24,16 @@ import (
 type readCounter struct {
 	h          http.Handler
 	reads      atomic.Int64
+	stats      atomic.Int64   // shard/stat requests
 	conns      atomic.Int64   // connections accepted
 	stallAfter int            // bytes of body before the stall
 	stall      func(int) bool // which read requests stall
 }
 
 func (c *readCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/shard/stat") {
+		c.stats.Add(1)
+	}
 	if !strings.HasSuffix(r.URL.Path, "/shard/read") {
 		c.h.ServeHTTP(w, r)
 		return
@@ -66,6 +70,17 @@ func (s *stallingWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // hintSetup writes a shard of size random bytes to a drive in memory served
 // through a readCounter, and opens it through a client with opts.
 func hintSetup(t *testing.T, size int, opts rpc.Options) (*readCounter, storagenode.ShardReader, []byte) {
+	rc, c, ref, data := hintDrive(t, size, opts)
+	sr, err := c.OpenShard(bg, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sr.Close() })
+	return rc, sr, data
+}
+
+// hintDrive writes the shard of hintSetup and returns the client and ref.
+func hintDrive(t *testing.T, size int, opts rpc.Options) (*readCounter, *rpc.Client, storagenode.ShardRef, []byte) {
 	t.Helper()
 	mem := newMem()
 	rc := &readCounter{h: rpc.NewHandler([]storagenode.Drive{mem}, rpcOpts(nil))}
@@ -97,12 +112,7 @@ func hintSetup(t *testing.T, size int, opts rpc.Options) (*readCounter, storagen
 	if err != nil {
 		t.Fatal(err)
 	}
-	sr, err := r.OpenShard(bg, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sr.Close() })
-	return rc, sr, data
+	return rc, r, ref, data
 }
 
 // readAt reads n bytes at off and checks them against data.
@@ -205,4 +215,66 @@ func TestRemoteRangeHintBrokenStream(t *testing.T) {
 	if _, err := sr.ReadAt(make([]byte, 10), 0); err == nil {
 		t.Fatal("ReadAt after Close succeeded")
 	}
+}
+
+// TestRemoteOpenShardSized: a shard opened with its size sends no request
+// until the first read (no size request at all); a missing shard or one of
+// another size fails that read with ErrShardNotFound.
+func TestRemoteOpenShardSized(t *testing.T) {
+	const size = 700<<10 + 3
+	rc, c, ref, data := hintDrive(t, size, rpcOpts(nil))
+	sr, err := storagenode.OpenShardSized(bg, c, ref, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sr.Close()
+	if n := rc.reads.Load() + rc.stats.Load(); n != 0 {
+		t.Fatalf("opening with the size sent %d requests", n)
+	}
+	readAt(t, sr, data, 1000, 300<<10)
+	if s := rc.stats.Load(); s != 0 {
+		t.Fatalf("%d size requests", s)
+	}
+	for _, tc := range []struct {
+		name string
+		ref  storagenode.ShardRef
+		size int64
+	}{
+		{"another size", ref, size - 1},
+		{"missing", storagenode.ShardRef{Bucket: ref.Bucket, VersionDir: ref.VersionDir, Name: "part.9"}, size},
+	} {
+		r, err := storagenode.OpenShardSized(bg, c, tc.ref, tc.size)
+		if err == nil {
+			_, err = r.ReadAt(make([]byte, 100), 0)
+			_ = r.Close()
+		}
+		if !errors.Is(err, storagenode.ErrShardNotFound) {
+			t.Errorf("%s: %v; want ErrShardNotFound", tc.name, err)
+		}
+	}
+	// A drive without OpenShardSized (the local drive): OpenShard, and the
+	// size checked at the open.
+	mem := newMem()
+	if err := mem.MakeBucket(bg, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w, err := mem.CreateShard(bg, ref)
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if err == nil {
+		err = w.Commit(bg)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storagenode.OpenShardSized(bg, mem, ref, size+1); !errors.Is(err, storagenode.ErrShardNotFound) {
+		t.Errorf("local drive, another size: %v; want ErrShardNotFound", err)
+	}
+	lr, err := storagenode.OpenShardSized(bg, mem, ref, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAt(t, lr, data, 5, 1000)
+	_ = lr.Close()
 }
