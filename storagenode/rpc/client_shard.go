@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"net/http"
@@ -106,7 +105,7 @@ type shardWriter struct {
 	ref     storagenode.ShardRef
 	ctx     context.Context // CreateShard's
 	pw      *bodyPipe
-	mac     hash.Hash
+	mac     streamHash
 	trailer []string // trailer[0]: the stream MAC, set by Commit
 	release func()   // stops the request context
 	state   int      // writerOpen, writerCommitted, writerAborted

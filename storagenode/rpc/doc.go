@@ -30,18 +30,21 @@
 //
 // Authentication. Every request carries X-Ecstore-Time (Unix seconds),
 // X-Ecstore-Nonce (128 random bits), X-Ecstore-Content-Sha256 (SHA-256 of
-// the body, or STREAMING-BLAKE3-TRAILER for a shard stream) and
+// the body, or STREAMING-AESGMAC-TRAILER for a shard stream) and
 // "Authorization: ECSTORE-HMAC-SHA256 <sig>", sig being the HMAC-SHA256 of
 // method, request target (escaped path and query as sent), time, nonce and
 // content hash under a key derived from the cluster secret. A shard
-// stream's body is authenticated by its trailer: keyed BLAKE3 under a
-// second derived key over the request's signature and the body, verified
+// stream's body is authenticated by its trailer: AES-GMAC over 64 KiB
+// segments under a key derived from a second derived key and the request's
+// signature, the segments' tags bound by an HMAC (gmacStream), verified
 // before the commit (the ec layer's checksums catch corruption, not
 // forgery); streams marked STREAMING-HMAC-SHA256-TRAILER, as gateways of
-// earlier releases send them, carry HMAC-SHA256 instead and are accepted. The
-// node refuses (401 when authentication is missing or malformed, 403
-// otherwise) requests without a valid signature, with a body that does not
-// match, with a timestamp outside ±MaxSkew (default 5 minutes), or with a
+// earlier releases send them, carry HMAC-SHA256 instead and are accepted.
+// Over TLS a stream is marked STREAMING-TLS-TRAILER and carries only its
+// length (TLS authenticates it); a node takes that marker only on a TLS
+// connection. The node refuses (401 when authentication is missing or
+// malformed, 403 otherwise) requests without a valid signature, with a
+// body that does not match, with a timestamp outside ±MaxSkew (default 5 minutes), or with a
 // nonce it has seen: nonces are remembered, in a bounded cache, until their
 // timestamp leaves the window. Refusals are logged with the peer and the
 // reason; the secret and signatures never are (Secret formats as

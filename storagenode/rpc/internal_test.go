@@ -244,7 +244,7 @@ func TestRPCShardStreamAuthenticated(t *testing.T) {
 		return hex.EncodeToString(m.Sum(nil))
 	})
 	if status, code := send(t, crossed); status != http.StatusForbidden || code != codeStreamMACMismatch {
-		t.Fatalf("BLAKE3 MAC under the HMAC-SHA256 marker: HTTP %d %s", status, code)
+		t.Fatalf("AES-GMAC MAC under the HMAC-SHA256 marker: HTTP %d %s", status, code)
 	}
 	absent("crossed MAC")
 	// A stream of an earlier release's gateway (HMAC-SHA256) is committed.
