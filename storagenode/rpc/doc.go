@@ -39,7 +39,9 @@
 // signature, the segments' tags bound by an HMAC (gmacStream), verified
 // before the commit (the ec layer's checksums catch corruption, not
 // forgery); streams marked STREAMING-HMAC-SHA256-TRAILER, as gateways of
-// earlier releases send them, carry HMAC-SHA256 instead and are accepted.
+// earlier releases send them, carry HMAC-SHA256 instead and are accepted
+// (so a cluster upgrades its nodes before its gateways: a gateway of this
+// release sends only the new markers).
 // Over TLS a stream is marked STREAMING-TLS-TRAILER and carries only its
 // length (TLS authenticates it); a node takes that marker only on a TLS
 // connection. The node refuses (401 when authentication is missing or
