@@ -102,7 +102,14 @@ func hintDrive(t *testing.T, size int, opts rpc.Options) (*readCounter, *rpc.Cli
 		data[i] = byte(rng.Uint32())
 	}
 	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"}
-	w, err := r.CreateShard(bg, ref)
+	putShard(t, r, ref, data)
+	return rc, r, ref, data
+}
+
+// putShard writes and commits a shard of data on d.
+func putShard(t *testing.T, d storagenode.Drive, ref storagenode.ShardRef, data []byte) {
+	t.Helper()
+	w, err := d.CreateShard(bg, ref)
 	if err == nil {
 		_, err = w.Write(data)
 	}
@@ -112,7 +119,6 @@ func hintDrive(t *testing.T, size int, opts rpc.Options) (*readCounter, *rpc.Cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rc, r, ref, data
 }
 
 // readAt reads n bytes at off and checks them against data.
@@ -258,16 +264,7 @@ func TestRemoteOpenShardSized(t *testing.T) {
 	if err := mem.MakeBucket(bg, "bkt", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	w, err := mem.CreateShard(bg, ref)
-	if err == nil {
-		_, err = w.Write(data)
-	}
-	if err == nil {
-		err = w.Commit(bg)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	putShard(t, mem, ref, data)
 	if _, err := storagenode.OpenShardSized(bg, mem, ref, size+1); !errors.Is(err, storagenode.ErrShardNotFound) {
 		t.Errorf("local drive, another size: %v; want ErrShardNotFound", err)
 	}

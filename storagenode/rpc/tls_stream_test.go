@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -84,15 +83,7 @@ func TestShardStreamOverTLS(t *testing.T) {
 		if trailer != "" {
 			req.Trailer = http.Header{hdrStreamMAC: {trailer}}
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var eb errorBody
-		_ = json.Unmarshal(b, &eb)
-		return resp.StatusCode, eb.Code
+		return sendWith(t, client, req)
 	}
 	length := func(n int) string {
 		m := a.streamMAC("", streamTLS)
