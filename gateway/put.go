@@ -99,7 +99,7 @@ func newVersionMeta(bucket, key, vid string, size int64, etag string, checksums 
 		Bucket: bucket, Key: key, VersionID: vid, DataDir: vid, ModTime: time.Now().UTC(),
 		Size: size, ETag: etag, ContentType: opts.ContentType, UserMeta: opts.UserMeta,
 		Headers: opts.Headers, Checksums: checksums, EC: e, Drives: driveIDs(drives),
-		Parts: []storagenode.PartInfo{{Number: 1, Size: size, ETag: etag, Name: "part.1"}},
+		Parts: []storagenode.PartInfo{{Number: 1, Size: size, ETag: etag, Name: storagenode.SinglePartName}},
 		Tags:  recordTags(opts.Tags),
 	}
 }
@@ -267,7 +267,7 @@ func (l *Layer) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if size >= 0 && size <= l.cfg.InlineMax {
 		return l.putInline(ctx, st, bucket, key, vid, drives, body, size, opts, cond, seal)
 	}
-	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: "part.1"}, body, size, opts, nil, seal, 1)
+	pw, err := l.writePart(ctx, drives, e, storagenode.ShardRef{Bucket: bucket, VersionDir: vid, Name: storagenode.SinglePartName}, body, size, opts, nil, seal, 1)
 	if err != nil {
 		return s3api.ObjectInfo{}, err
 	}

@@ -18,6 +18,12 @@ const (
 	MaxPartNumber = 99999
 )
 
+// SinglePartName is the shard file name of an object written whole by one
+// PUT (its one part). A drive may keep a file of this name without a
+// version directory of its own (local.Drive does, which saves a directory
+// and its sync per PUT); any name works for any version.
+const SinglePartName = "part.1"
+
 // ValidBucketName reports whether s follows the S3 bucket naming rules the
 // drives enforce: 3 to 63 characters of [a-z0-9.-], starting and ending with
 // a letter or digit, without "..".

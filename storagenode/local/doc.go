@@ -10,7 +10,9 @@
 //
 //	<dir>/drive.json                         format, drive ID and drive set (identity.go)
 //	<dir>/index/                             pebble database: the sorted index
-//	<dir>/data/<bucket>/<versionDir>/<name>  committed shard files
+//	<dir>/data/<bucket>/<versionDir>~part.1  committed single-PUT shard files (flat)
+//	<dir>/data/<bucket>/<versionDir>/<name>  other committed shard files (multipart parts;
+//	                                         single-PUT files of earlier releases)
 //	<dir>/tmp/                               shard files being written; emptied on open
 //
 // The index holds one key range per record kind (see codec.go): buckets
@@ -30,7 +32,10 @@
 //   - A shard is written to a unique temporary file in tmp/; Commit flushes
 //     and fsyncs it, renames it into data/ (atomic: readers see the old file
 //     or the new one, never a part), then fsyncs the directory it entered and,
-//     when they were created, the parent directories (at once).
+//     when they were created, the parent directories (at once). A flat file
+//     (storagenode.SinglePartName) enters the bucket's folder: one inode and
+//     one directory sync per PUT and drive, where a version folder costs two
+//     of each.
 //   - Every index write is a synchronous (fsynced) pebble write; pebble groups
 //     concurrent syncs into one.
 //   - PutMeta's ordering check and its write are atomic per key (lock

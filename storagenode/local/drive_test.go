@@ -161,8 +161,12 @@ func TestLocalLayoutAndTmp(t *testing.T) {
 	if err := w.Commit(bg); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "data", "bkt", "v1", "part.1")); err != nil || string(b) != "x" {
-		t.Fatalf("data/bkt/v1/part.1 = %q, %v", b, err)
+	// A single PUT's file is flat: no folder of its own.
+	if b, err := os.ReadFile(filepath.Join(dir, "data", "bkt", "v1~part.1")); err != nil || string(b) != "x" {
+		t.Fatalf("data/bkt/v1~part.1 = %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "bkt", "v1")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("data/bkt/v1 for a flat file: %v", err)
 	}
 	w, _ = d.CreateShard(bg, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.2"})
 	w.Write([]byte("y"))
@@ -336,8 +340,10 @@ func TestLocalDeleteVersionAndRecreate(t *testing.T) {
 	if err := d.DeleteVersion(bg, "bkt", "v1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(d.Dir(), "data", "bkt", "v1")); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("version directory after DeleteVersion: %v", err)
+	for _, name := range []string{"v1", "v1~part.1"} {
+		if _, err := os.Stat(filepath.Join(d.Dir(), "data", "bkt", name)); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("data/bkt/%s after DeleteVersion: %v", name, err)
+		}
 	}
 }
 

@@ -267,7 +267,7 @@ func (d *Drive) putMeta(ctx context.Context, m *storagenode.ObjectMeta, expect *
 		return nil, errf(err, "put meta %s/%s", m.Bucket, m.Key)
 	}
 	if !m.InlineData {
-		d.bin.restore(m.Bucket, m.DataDir, filepath.Join(d.data, m.Bucket, m.DataDir))
+		d.bin.restore(m.Bucket, m.DataDir, filepath.Join(d.data, m.Bucket))
 	}
 	if err := d.confirm(); err != nil {
 		return nil, err

@@ -134,16 +134,20 @@ func (w *shardWriter) commit(ctx context.Context) error {
 		return err
 	}
 	bucketDir := filepath.Join(d.data, w.ref.Bucket)
-	versionDir := filepath.Join(bucketDir, w.ref.VersionDir)
 	newBucket, err := mkdir(d.fs, bucketDir)
 	if err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
-	newVersion, err := mkdir(d.fs, versionDir)
-	if err != nil {
-		return errf(err, "commit shard %s", w.ref)
+	// A flat file enters the bucket's folder; any other, its version's.
+	dir, target, newVersion := bucketDir, filepath.Join(bucketDir, flatName(w.ref.VersionDir)), false
+	if !isFlat(w.ref.Name) {
+		dir = filepath.Join(bucketDir, w.ref.VersionDir)
+		target = filepath.Join(dir, w.ref.Name)
+		if newVersion, err = mkdir(d.fs, dir); err != nil {
+			return errf(err, "commit shard %s", w.ref)
+		}
 	}
-	if err := d.fs.Rename(w.name, filepath.Join(versionDir, w.ref.Name)); err != nil {
+	if err := d.fs.Rename(w.name, target); err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
 	w.done = true
@@ -151,7 +155,7 @@ func (w *shardWriter) commit(ctx context.Context) error {
 	// the writer reports success only when all are, and concurrent syncs
 	// share the file system's journal commits (one wait instead of up to
 	// three in a row).
-	dirs := []string{versionDir}
+	dirs := []string{dir}
 	if newVersion {
 		dirs = append(dirs, bucketDir)
 	}
@@ -238,10 +242,18 @@ func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storag
 		return nil, err
 	}
 	defer d.leave()
-	f, err := d.fs.Open(filepath.Join(d.data, ref.Bucket, ref.VersionDir, ref.Name))
-	if errors.Is(err, fs.ErrNotExist) {
-		// Deleted or replaced while a read was on it: still in the trash?
-		f, err = d.fs.Open(d.bin.path(ref))
+	// Where the file may be, in order: flat, in its version's folder (the
+	// only place before flat files), then the same in the trash (deleted or
+	// replaced while a read was on it).
+	var f vfs.File
+	var err error
+	for _, p := range [...]string{d.flatPath(ref), filepath.Join(d.data, ref.Bucket, ref.VersionDir, ref.Name), d.bin.flatPath(ref), d.bin.path(ref)} {
+		if p == "" {
+			continue
+		}
+		if f, err = d.fs.Open(p); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("storagenode: open shard %s: %w", ref, storagenode.ErrShardNotFound)
@@ -279,21 +291,27 @@ func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
 func (r *shardReader) Close() error { return r.f.Close() }
 func (r *shardReader) Size() int64  { return r.size }
 
-// DeleteVersion removes data/<bucket>/<versionDir> and everything in it.
+// DeleteShard removes ref's file, flat or in its version's folder (both,
+// when a heal wrote a flat file beside the folder of an earlier release).
 func (d *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
 	if err := d.start(ctx, storagenode.CheckRef(ref)); err != nil {
 		return err
 	}
 	defer d.leave()
 	dir := filepath.Join(d.data, ref.Bucket, ref.VersionDir)
-	if err := d.fs.Remove(filepath.Join(dir, ref.Name)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+	for _, p := range [...]string{d.flatPath(ref), filepath.Join(dir, ref.Name)} {
+		if p == "" {
+			continue
 		}
-		return errf(err, "delete shard %s", ref)
-	}
-	if err := syncDir(d.fs, dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return errf(err, "delete shard %s", ref)
+		if err := d.fs.Remove(p); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return errf(err, "delete shard %s", ref)
+		}
+		if err := syncDir(d.fs, filepath.Dir(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return errf(err, "delete shard %s", ref)
+		}
 	}
 	return nil
 }
@@ -314,27 +332,61 @@ func (d *Drive) DeleteVersion(ctx context.Context, bucket, versionDir string) er
 // files, durably: the files go to the trash, where reads that started on
 // them still find them for a while (trash.go).
 func (d *Drive) removeVersionDir(bucket, versionDir string) error {
-	return d.removeVersion(bucket, versionDir, func(dir string) error { return d.bin.moveIn(dir, bucket, versionDir) })
+	return d.removeVersion(bucket, versionDir, func(path, name string) error { return d.bin.moveIn(path, bucket, name) })
 }
 
-// removeVersion removes a version directory's inline shard, then its
-// folder with remove, and syncs the bucket folder.
-func (d *Drive) removeVersion(bucket, versionDir string, remove func(dir string) error) error {
+// removeVersion removes a version's inline shard, then its flat file and
+// its folder (data/<bucket>/<name>, either may be missing) with remove, and
+// syncs the bucket folder.
+func (d *Drive) removeVersion(bucket, versionDir string, remove func(path, name string) error) error {
 	if err := d.db.Delete(inlineKey(bucket, versionDir), pebble.Sync); err != nil {
 		return fmt.Errorf("inline shard: %w", err)
 	}
 	bucketDir := filepath.Join(d.data, bucket)
-	dir := filepath.Join(bucketDir, versionDir)
-	if _, err := d.lstat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil
+	removed := false
+	for _, name := range [...]string{flatName(versionDir), versionDir} {
+		p := filepath.Join(bucketDir, name)
+		if _, err := d.lstat(p); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := remove(p, name); err != nil {
+			return err
+		}
+		removed = true
 	}
-	if err := remove(dir); err != nil {
-		return err
+	if !removed {
+		return nil
 	}
 	if err := syncDir(d.fs, bucketDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil
+}
+
+// Flat shard files. The one shard file of a single PUT
+// (storagenode.SinglePartName) is kept beside the version folders as
+// data/<bucket>/<versionDir>~part.1, not in a folder of its own: a PUT then
+// creates one inode per drive, not two, and syncs one folder, not two.
+// Every other file, and every file written before this layout (which
+// OpenShard, DeleteShard and removeVersion still find), is in
+// data/<bucket>/<versionDir>/. ValidName never allows flatSep, so a flat
+// file's name is never a version folder's.
+const flatSep = "~"
+
+// isFlat reports whether a shard file of this name is kept flat.
+func isFlat(name string) bool { return name == storagenode.SinglePartName }
+
+// flatName is the name of versionDir's flat file in its bucket's folder.
+func flatName(versionDir string) string {
+	return versionDir + flatSep + storagenode.SinglePartName
+}
+
+// flatPath is where ref's file is when flat; "" for a name never flat.
+func (d *Drive) flatPath(ref storagenode.ShardRef) string {
+	if !isFlat(ref.Name) {
+		return ""
+	}
+	return filepath.Join(d.data, ref.Bucket, flatName(ref.VersionDir))
 }
 
 // lstat is os.Lstat on the operating system's file system (a link is not

@@ -16,10 +16,10 @@ import (
 // The trash keeps a deleted or replaced version's shard files readable by
 // the reads that started on it: a GET that opened a version goes on reading
 // its parts one after the other, and must not find them gone when an
-// overwrite or a DELETE commits meanwhile. DeleteVersion moves the version
-// directory from data/ to trash/<bucket>/<version> (one rename); OpenShard
-// looks there when a file is gone from data/; a sweeper removes what has
-// been there longer than Options.DeleteGrace. The trash is emptied when
+// overwrite or a DELETE commits meanwhile. DeleteVersion moves the version's
+// folder and flat file from data/<bucket>/ to trash/<bucket>/ (a rename
+// each); OpenShard looks there when a file is gone from data/; a sweeper
+// removes what has been there longer than Options.DeleteGrace. The trash is emptied when
 // the drive opens (no read survives a restart of its process) and at once
 // when the disk runs below its reserve (space before slow readers).
 type trash struct {
@@ -102,23 +102,23 @@ func (t *trash) sweep(cutoff time.Time) {
 // empty removes everything in the trash now.
 func (t *trash) empty() { t.sweep(time.Now().Add(time.Hour)) }
 
-// moveIn moves the version directory dir (data/<bucket>/<version>) to the
-// trash, or removes it at once without a grace period. A missing dir is not
-// an error.
-func (t *trash) moveIn(dir, bucket, version string) error {
+// moveIn moves path (data/<bucket>/<name>: a version's folder or flat
+// file) to the trash, or removes it at once without a grace period. A
+// missing path is not an error.
+func (t *trash) moveIn(path, bucket, name string) error {
 	if t.grace <= 0 {
-		return t.fs.RemoveAll(dir)
+		return t.fs.RemoveAll(path)
 	}
-	dst := filepath.Join(t.dir, bucket, version)
+	dst := filepath.Join(t.dir, bucket, name)
 	if err := t.fs.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	// A directory of that name deleted before (a version healed back and
+	// What was deleted before under that name (a version healed back and
 	// deleted again) gives way.
 	if err := t.fs.RemoveAll(dst); err != nil {
 		return err
 	}
-	err := rename(t.fs, dir, dst)
+	err := rename(t.fs, path, dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -133,34 +133,61 @@ func (t *trash) moveIn(dir, bucket, version string) error {
 	return nil
 }
 
-// restore moves version back from the trash to dir (data/<bucket>/<version>)
-// if it is there: a record naming it was written again (a failed write's
-// undo put back the record of a version this drive had already replaced,
-// say, or a heal found the files in the trash good). Without it the files
-// would be swept away under a record that names them. Best effort: what
-// cannot be moved back stays in the trash, and the heal rebuilds it later.
-func (t *trash) restore(bucket, version, dir string) {
-	src := filepath.Join(t.dir, bucket, version)
-	t.mu.Lock()
-	at, ok := t.latest[src]
-	delete(t.latest, src)
-	t.mu.Unlock()
-	if !ok {
-		return
-	}
-	if err := t.fs.MkdirAll(filepath.Dir(dir), 0o755); err == nil {
-		if err := rename(t.fs, src, dir); err == nil {
-			return
+// restore moves version's flat file and folder back from the trash to
+// bucketDir (data/<bucket>) if they are there: a record naming the version
+// was written again (a failed write's undo put back the record of a version
+// this drive had already replaced, say, or a heal found the files in the
+// trash good). Without it the files would be swept away under a record
+// that names them. Neither replaces what was written since: a flat file
+// comes back only where there is none, a folder only where there is none or
+// an empty one. Best effort: what cannot be moved back stays in the trash,
+// and the heal rebuilds it later.
+func (t *trash) restore(bucket, version, bucketDir string) {
+	for _, name := range [...]string{flatName(version), version} {
+		src := filepath.Join(t.dir, bucket, name)
+		t.mu.Lock()
+		at, ok := t.latest[src]
+		delete(t.latest, src)
+		t.mu.Unlock()
+		if !ok {
+			continue
 		}
+		if t.moveBack(src, filepath.Join(bucketDir, name), name != version) == nil {
+			continue
+		}
+		t.mu.Lock()
+		t.latest[src] = at // swept in its turn
+		t.mu.Unlock()
 	}
-	t.mu.Lock()
-	t.latest[src] = at // swept in its turn
-	t.mu.Unlock()
 }
 
-// path is where ref's file is while in the trash.
+// moveBack moves src out of the trash to dst, never over a file (link, then
+// unlink: link fails where dst exists) nor a folder that is not empty.
+func (t *trash) moveBack(src, dst string, file bool) error {
+	if err := t.fs.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if !file {
+		return rename(t.fs, src, dst)
+	}
+	if err := t.fs.Link(src, dst); err != nil {
+		return err
+	}
+	return t.fs.Remove(src)
+}
+
+// path is where ref's file is while in the trash in its version's folder.
 func (t *trash) path(ref storagenode.ShardRef) string {
 	return filepath.Join(t.dir, ref.Bucket, ref.VersionDir, ref.Name)
+}
+
+// flatPath is where ref's file is while in the trash as a flat file; ""
+// for a name never flat.
+func (t *trash) flatPath(ref storagenode.ShardRef) string {
+	if !isFlat(ref.Name) {
+		return ""
+	}
+	return filepath.Join(t.dir, ref.Bucket, flatName(ref.VersionDir))
 }
 
 // removeBucket removes a deleted bucket's trash.

@@ -29,31 +29,39 @@ func TestLocalDeleteGrace(t *testing.T) {
 	if err := d.MakeBucket(bg, "bkt", time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// One file in the version's folder, one flat beside it.
 	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.2"}
+	flat := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: storagenode.SinglePartName}
 	writeLocalShard(t, d, ref, "second part")
+	writeLocalShard(t, d, flat, "first part")
 	if err := d.DeleteVersion(bg, "bkt", "v1"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := d.OpenShard(bg, ref)
-	if err != nil {
-		t.Fatalf("OpenShard within the grace period: %v", err)
+	for sr, want := range map[storagenode.ShardRef]string{ref: "second part", flat: "first part"} {
+		r, err := d.OpenShard(bg, sr)
+		if err != nil {
+			t.Fatalf("OpenShard within the grace period: %v", err)
+		}
+		buf := make([]byte, r.Size())
+		if _, err := r.ReadAt(buf, 0); err != nil || string(buf) != want {
+			t.Fatalf("read within the grace period: %q, %v", buf, err)
+		}
+		r.Close()
 	}
-	buf := make([]byte, r.Size())
-	if _, err := r.ReadAt(buf, 0); err != nil || string(buf) != "second part" {
-		t.Fatalf("read within the grace period: %q, %v", buf, err)
-	}
-	r.Close()
-	if _, err := os.Stat(filepath.Join(dir, "data", "bkt", "v1")); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("the version folder is still under data/: %v", err)
+	for _, name := range []string{"v1", "v1~part.1"} {
+		if _, err := os.Stat(filepath.Join(dir, "data", "bkt", name)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("data/bkt/%s is still there: %v", name, err)
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, err := d.OpenShard(bg, ref)
-		if errors.Is(err, storagenode.ErrShardNotFound) {
+		_, errFlat := d.OpenShard(bg, flat)
+		if errors.Is(err, storagenode.ErrShardNotFound) && errors.Is(errFlat, storagenode.ErrShardNotFound) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the deleted version is still readable 5 s after a 300 ms grace: %v", err)
+			t.Fatalf("the deleted version is still readable 5 s after a 300 ms grace: %v, %v", err, errFlat)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -116,7 +124,7 @@ func TestLocalTrashRestoreAndRetrash(t *testing.T) {
 	if _, err := d.PutMeta(bg, m); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "data", "bkt", "v1", "part.1")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "data", "bkt", "v1~part.1")); err != nil {
 		t.Fatalf("a record naming a trashed version did not bring it back: %v", err)
 	}
 	time.Sleep(2 * grace)

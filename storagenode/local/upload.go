@@ -301,19 +301,16 @@ func (d *Drive) checkParts(ctx context.Context, pp []byte, m *storagenode.Object
 	return nil
 }
 
-// removeUnnamed removes the shard files of a version directory that parts
-// does not name (parts uploaded but left out of a completed object), best
-// effort: a leftover is only wasted space.
+// removeUnnamed removes the shard files of a version (in its folder, and
+// its flat file) that parts does not name (parts uploaded but left out of
+// a completed object), best effort: a leftover is only wasted space.
 func (d *Drive) removeUnnamed(bucket, versionDir string, parts []storagenode.PartInfo) {
-	dir := filepath.Join(d.data, bucket, versionDir)
-	names, err := d.fs.List(dir)
-	if err != nil {
-		return
-	}
 	keep := make(map[string]bool, len(parts))
 	for _, p := range parts {
 		keep[p.Name] = true
 	}
+	dir := filepath.Join(d.data, bucket, versionDir)
+	names, _ := d.fs.List(dir) // none when the folder is missing
 	removed := false
 	for _, name := range names {
 		if !keep[name] {
@@ -324,6 +321,11 @@ func (d *Drive) removeUnnamed(bucket, versionDir string, parts []storagenode.Par
 	}
 	if removed {
 		_ = syncDir(d.fs, dir)
+	}
+	if !keep[storagenode.SinglePartName] {
+		if err := d.fs.Remove(d.flatPath(storagenode.ShardRef{Bucket: bucket, VersionDir: versionDir, Name: storagenode.SinglePartName})); err == nil {
+			_ = syncDir(d.fs, filepath.Dir(dir))
+		}
 	}
 }
 
@@ -374,7 +376,7 @@ func (d *Drive) AbortUpload(ctx context.Context, bucket, key, uploadID string) e
 	}
 	if !named {
 		// No read can be on an upload's parts: they go at once.
-		if err := d.removeVersion(bucket, uploadID, d.fs.RemoveAll); err != nil {
+		if err := d.removeVersion(bucket, uploadID, func(path, _ string) error { return d.fs.RemoveAll(path) }); err != nil {
 			return errf(err, "%s", op)
 		}
 	}
