@@ -2,7 +2,6 @@ package tests
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"strings"
 
@@ -22,7 +21,7 @@ func dumpKey(c *Cluster, bucket, key string) string {
 	ctx := context.Background()
 	for _, n := range m.Nodes {
 		for _, d := range n.Drives {
-			rd := rpc.NewClient(nodeURL(n.Address, ""), d.ID, rpc.Options{Secret: []byte(clusterSecret), MapID: m.ID(), TLSConfig: &tls.Config{RootCAs: clusterPKI.Pool}})
+			rd := rpc.NewClient(c.nodeURL(n.Address, ""), d.ID, rpc.Options{Secret: []byte(clusterSecret), MapID: m.ID(), TLSConfig: c.internodeTLS()})
 			meta, err := rd.GetMeta(ctx, bucket, key)
 			if err != nil {
 				fmt.Fprintf(&b, "  %s: %v\n", d.ID, err)

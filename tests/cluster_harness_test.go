@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -34,6 +36,10 @@ type Cluster struct {
 	LogDir   string // one NAME.log per process; see clusterLogDir
 	Nodes    []*ClusterNode
 	Gateways []*ClusterGateway
+	// plain is set for a cluster of StartPlainCluster: no TLS anywhere
+	// (S3, internode and metadata ports); else every port speaks TLS with
+	// clusterPKI's certificate.
+	plain bool
 }
 
 // ClusterNode is one storage node process.
@@ -41,8 +47,12 @@ type ClusterNode struct {
 	ID, Zone, Addr string
 	Meta           string // its metadata (Raft) listener, when the map names one
 	Dirs           []string
+	scheme         string // of its internode port: "https", or "http" in a plain cluster
 	proc           *clusterProc
 }
+
+// URL is the URL of path on the node's internode port.
+func (n *ClusterNode) URL(path string) string { return n.scheme + "://" + n.Addr + path }
 
 // Running reports whether the node's process is alive.
 func (n *ClusterNode) Running() bool { return n.proc.running() }
@@ -106,10 +116,27 @@ func StartCluster(t *testing.T, nodes, drivesPerNode, zones, gateways int) *Clus
 // file system, say).
 func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, before func(*Cluster)) *Cluster {
 	t.Helper()
+	return startCluster(t, nodes, drivesPerNode, zones, gateways, false, before)
+}
+
+// StartPlainCluster is StartCluster without TLS: the nodes serve their
+// internode and metadata ports over plain HTTP and TCP, the gateways reach
+// them at http://host:port (so shard streams carry the AES-GMAC stream MAC,
+// STREAMING-AESGMAC-TRAILER, where over TLS they carry none) and serve S3
+// over plain HTTP (their Server has no TLS, its Endpoint is http://).
+// Nodes restarted or started later (RestartNode, StartNewNode) stay plain.
+func StartPlainCluster(t *testing.T, nodes, drivesPerNode, zones, gateways int) *Cluster {
+	t.Helper()
+	return startCluster(t, nodes, drivesPerNode, zones, gateways, true, nil)
+}
+
+// startCluster is StartClusterWith, with TLS on every port unless plain.
+func startCluster(t *testing.T, nodes, drivesPerNode, zones, gateways int, plain bool, before func(*Cluster)) *Cluster {
+	t.Helper()
 	if nodes < 1 || drivesPerNode < 1 || zones < 1 || gateways < 1 {
 		t.Fatalf("StartCluster(%d nodes, %d drives, %d zones, %d gateways): all must be >= 1", nodes, drivesPerNode, zones, gateways)
 	}
-	c := &Cluster{t: t, Dir: t.TempDir()}
+	c := &Cluster{t: t, Dir: t.TempDir(), plain: plain}
 	c.MapFile = filepath.Join(c.Dir, "cluster.yaml")
 	c.LogDir = clusterLogDir(t, c.Dir)
 	addrs := freeAddrs(t, 2*nodes+gateways)
@@ -118,15 +145,15 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 	var m strings.Builder
 	fmt.Fprintf(&m, "# written by tests.StartCluster\nepoch: 1\nec: %s\nnodes:\n", clusterEC)
 	for i := range nodes {
-		n := &ClusterNode{ID: fmt.Sprintf("node%d", i+1), Zone: fmt.Sprintf("zone%d", i%zones+1), Addr: addrs[i], Meta: metaAddrs[i]}
+		n := &ClusterNode{ID: fmt.Sprintf("node%d", i+1), Zone: fmt.Sprintf("zone%d", i%zones+1), Addr: addrs[i], Meta: metaAddrs[i], scheme: c.scheme()}
 		var ids []string
 		for d := range drivesPerNode {
 			n.Dirs = append(n.Dirs, filepath.Join(c.Dir, n.ID, fmt.Sprintf("drive%d", d+1)))
 			ids = append(ids, fmt.Sprintf("{id: %s-d%d}", n.ID, d+1))
 		}
 		fmt.Fprintf(&m, "  - id: %s\n    address: %s\n    meta: %s\n    zone: %s\n    drives: [%s]\n", n.ID, n.Addr, metaAddrs[i], n.Zone, strings.Join(ids, ", "))
-		args := append(append([]string{"node", "--address", n.Addr, "--id", n.ID, "--zone", n.Zone, "--cluster", c.MapFile}, nodeTLSArgs()...), n.Dirs...)
-		n.proc = newClusterProc(t, c.LogDir, n.ID, args, func() bool { return httpOK(nodeURL(n.Addr, "/health/live")) })
+		args := append(append([]string{"node", "--address", n.Addr, "--id", n.ID, "--zone", n.Zone, "--cluster", c.MapFile}, c.nodeTLSArgs()...), n.Dirs...)
+		n.proc = newClusterProc(t, c.LogDir, n.ID, args, func() bool { return httpOK(n.URL("/health/live")) })
 		c.Nodes = append(c.Nodes, n)
 	}
 	if err := os.WriteFile(c.MapFile, []byte(m.String()), 0o644); err != nil {
@@ -134,9 +161,12 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 	}
 	for i := range gateways {
 		addr := addrs[nodes+i]
-		s := &Server{t: t, Addr: addr, Endpoint: "https://" + addr, TLS: clusterPKI}
+		s := &Server{t: t, Addr: addr, Endpoint: c.scheme() + "://" + addr}
+		if !plain {
+			s.TLS = clusterPKI
+		}
 		name := fmt.Sprintf("gateway%d", i+1)
-		args := append([]string{"gateway", "--address", addr, "--cluster", c.MapFile, "--state-dir", filepath.Join(c.Dir, name+"-state")}, gatewayTLSArgs()...)
+		args := append([]string{"gateway", "--address", addr, "--cluster", c.MapFile, "--state-dir", filepath.Join(c.Dir, name+"-state")}, c.gatewayTLSArgs()...)
 		p := newClusterProc(t, c.LogDir, name, args, func() bool { return httpAnswers(s.Endpoint + "/") })
 		g := &ClusterGateway{Server: s, Name: name, proc: p, log: func() string { return p.tail(1 << 40) }}
 		c.Gateways = append(c.Gateways, g)
@@ -170,12 +200,12 @@ func StartClusterWith(t *testing.T, nodes, drivesPerNode, zones, gateways int, b
 // like the others and appears in Logs.
 func (c *Cluster) StartNewNode(id, zone string, drives int) *ClusterNode {
 	c.t.Helper()
-	n := &ClusterNode{ID: id, Zone: zone, Addr: freeAddrs(c.t, 1)[0]}
+	n := &ClusterNode{ID: id, Zone: zone, Addr: freeAddrs(c.t, 1)[0], scheme: c.scheme()}
 	for d := range drives {
 		n.Dirs = append(n.Dirs, filepath.Join(c.Dir, id, fmt.Sprintf("drive%d", d+1)))
 	}
-	args := append(append([]string{"node", "--address", n.Addr, "--id", id, "--zone", zone}, nodeTLSArgs()...), n.Dirs...)
-	n.proc = newClusterProc(c.t, c.LogDir, id, args, func() bool { return httpOK(nodeURL(n.Addr, "/health/live")) })
+	args := append(append([]string{"node", "--address", n.Addr, "--id", id, "--zone", zone}, c.nodeTLSArgs()...), n.Dirs...)
+	n.proc = newClusterProc(c.t, c.LogDir, id, args, func() bool { return httpOK(n.URL("/health/live")) })
 	c.Nodes = append(c.Nodes, n)
 	n.proc.start()
 	return n
@@ -226,6 +256,46 @@ func (c *Cluster) Logs() string {
 		fmt.Fprintf(&b, "--- %s (%s) ---\n%s", g.Name, g.Addr, g.proc.tail(16<<10))
 	}
 	return b.String()
+}
+
+// LogLines returns every line that contains substr in the whole output
+// (all runs) of every process, each prefixed with the process's name.
+func (c *Cluster) LogLines(substr string) []string {
+	c.t.Helper()
+	var out []string
+	for _, p := range c.procs() {
+		f, err := os.Open(p.logFile)
+		if err != nil {
+			c.t.Fatalf("reading the log of %s: %v", p.name, err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), substr) {
+				out = append(out, p.name+": "+sc.Text())
+			}
+		}
+		err = sc.Err()
+		f.Close()
+		if err != nil {
+			c.t.Fatalf("reading the log of %s: %v", p.name, err)
+		}
+	}
+	return out
+}
+
+// procs returns the processes of the cluster, nodes first.
+func (c *Cluster) procs() []*clusterProc {
+	var ps []*clusterProc
+	for _, n := range c.Nodes {
+		ps = append(ps, n.proc)
+	}
+	for _, g := range c.Gateways {
+		if g.proc != nil {
+			ps = append(ps, g.proc)
+		}
+	}
+	return ps
 }
 
 // stop ends every process, gateways first, in parallel.
@@ -453,20 +523,46 @@ func freeAddrs(t *testing.T, n int) []string {
 var probeClient = &http.Client{Timeout: 2 * time.Second}
 
 // Every cluster runs TLS on its S3, internode and metadata ports, with
-// clusterPKI's certificate (all processes are on 127.0.0.1).
+// clusterPKI's certificate (all processes are on 127.0.0.1), except one of
+// StartPlainCluster, which runs none.
 
-// nodeTLSArgs are a node's TLS flags.
-func nodeTLSArgs() []string {
+// scheme is the URL scheme of the cluster's S3 and internode ports.
+func (c *Cluster) scheme() string {
+	if c.plain {
+		return "http"
+	}
+	return "https"
+}
+
+// nodeTLSArgs are a node's TLS flags (none in a plain cluster).
+func (c *Cluster) nodeTLSArgs() []string {
+	if c.plain {
+		return nil
+	}
 	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key, "--internode-ca", clusterPKI.CA}
 }
 
-// gatewayTLSArgs are a gateway's: its S3 certificate and the nodes' CA.
-func gatewayTLSArgs() []string {
+// gatewayTLSArgs are a gateway's: its S3 certificate and the nodes' CA
+// (none in a plain cluster).
+func (c *Cluster) gatewayTLSArgs() []string {
+	if c.plain {
+		return nil
+	}
 	return []string{"--tls-cert", clusterPKI.Cert, "--tls-key", clusterPKI.Key, "--internode-ca", clusterPKI.CA}
 }
 
-// nodeURL is the URL of path on a node's internode port.
-func nodeURL(addr, path string) string { return "https://" + addr + path }
+// nodeURL is the URL of path on the internode port at addr of one of the
+// cluster's nodes (an address of the cluster map).
+func (c *Cluster) nodeURL(addr, path string) string { return c.scheme() + "://" + addr + path }
+
+// internodeTLS is the TLS configuration of an internode client of the
+// cluster's nodes: nil (plain HTTP) in a plain cluster.
+func (c *Cluster) internodeTLS() *tls.Config {
+	if c.plain {
+		return nil
+	}
+	return &tls.Config{RootCAs: clusterPKI.Pool}
+}
 
 // httpOK reports whether GET url answers 200.
 func httpOK(url string) bool {

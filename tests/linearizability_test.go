@@ -357,7 +357,7 @@ func (f *linFaults) leader() int {
 		if _, ok := f.down[i]; ok {
 			continue
 		}
-		if st, err := nodeMetaStatus(n.Addr); err == nil && st.State == "Leader" {
+		if st, err := nodeMetaStatus(n); err == nil && st.State == "Leader" {
 			return i
 		}
 	}

@@ -27,10 +27,10 @@ type metaStatus struct {
 	Voters []struct{ ID, Address string }
 }
 
-func nodeMetaStatus(addr string) (metaStatus, error) {
+func nodeMetaStatus(n *ClusterNode) (metaStatus, error) {
 	var st metaStatus
 	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(nodeURL(addr, "/health/meta"))
+	resp, err := c.Get(n.URL("/health/meta"))
 	if err != nil {
 		return st, err
 	}
@@ -49,7 +49,7 @@ func metaLeader(t *testing.T, c *Cluster, skip ...int) int {
 			if containsInt(skip, i) {
 				continue
 			}
-			if st, err := nodeMetaStatus(n.Addr); err == nil && st.State == "Leader" {
+			if st, err := nodeMetaStatus(n); err == nil && st.State == "Leader" {
 				return i
 			}
 		}
@@ -80,7 +80,7 @@ func TestMetadataAcrossGateways(t *testing.T) {
 	defer cancel()
 	a, b := c.Gateway(0).Minio(t), c.Gateway(1).Minio(t)
 
-	st, err := nodeMetaStatus(c.Nodes[0].Addr)
+	st, err := nodeMetaStatus(c.Nodes[0])
 	if err != nil || len(st.Voters) != 5 {
 		t.Fatalf("node1's metadata status: %+v, %v (want 5 voters)", st, err)
 	}
@@ -353,7 +353,7 @@ func TestMetadataRecoverFromSurvivor(t *testing.T) {
 	if err := cl.MakeBucket(ctx, "before-loss", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := nodeMetaStatus(c.Nodes[0].Addr)
+	st, err := nodeMetaStatus(c.Nodes[0])
 	if err != nil || len(st.Voters) != 5 {
 		t.Fatalf("status: %+v, %v", st, err)
 	}
@@ -404,7 +404,7 @@ func TestMetadataRecoverFromSurvivor(t *testing.T) {
 	// A restart that still carries the flag changes nothing (the
 	// reconcile has added the other nodes back as members meanwhile).
 	time.Sleep(4 * time.Second)
-	before, err := nodeMetaStatus(c.Nodes[0].Addr)
+	before, err := nodeMetaStatus(c.Nodes[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func TestMetadataRecoverFromSurvivor(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	after, err := nodeMetaStatus(c.Nodes[1].Addr)
+	after, err := nodeMetaStatus(c.Nodes[1])
 	if err != nil || len(after.Voters) != len(before.Voters) {
 		t.Fatalf("voters before the restart %v, after %v (%v)", before.Voters, after.Voters, err)
 	}
