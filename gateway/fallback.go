@@ -12,14 +12,14 @@ import (
 // of this object, on a node with no other shard of it when there is one.
 // For a part (upload set) the fallback drive stores the upload's record
 // first. It updates drives, sws and errs in place.
-func (l *Layer) useFallbacks(ctx context.Context, ref storagenode.ShardRef, upload *storagenode.UploadMeta, drives []storagenode.Drive, sws []storagenode.ShardWriter, errs []error) {
+func (l *Layer) useFallbacks(ctx context.Context, ref storagenode.ShardRef, upload *storagenode.UploadMeta, e storagenode.ECInfo, drives []storagenode.Drive, sws []storagenode.ShardWriter, errs []error) {
 	l.fallbacks(ref.Bucket, ref.VersionDir, drives, errs, func(i int, c storagenode.Drive) bool {
 		if upload != nil {
 			if err := c.PutUpload(ctx, upload); err != nil {
 				return false
 			}
 		}
-		w, err := c.CreateShard(ctx, ref)
+		w, err := c.CreateShard(shardCtx(ctx, i, e), ref)
 		if err != nil {
 			return false
 		}

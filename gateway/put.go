@@ -129,11 +129,11 @@ func (l *Layer) writePart(ctx context.Context, drives []storagenode.Drive, e sto
 	wq := writeQuorum(e.Data, e.Parity)
 	sws := make([]storagenode.ShardWriter, len(drives))
 	createErrs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
-		sws[i], err = d.CreateShard(ctx, ref)
+		sws[i], err = d.CreateShard(shardCtx(ctx, i, e), ref)
 		return err
 	})
 	if countNil(createErrs) < len(drives) {
-		l.useFallbacks(ctx, ref, upload, drives, sws, createErrs)
+		l.useFallbacks(ctx, ref, upload, e, drives, sws, createErrs)
 	}
 	if countNil(createErrs) < wq {
 		abortAll(sws)
@@ -663,4 +663,15 @@ func commitShards(ctx context.Context, sws []storagenode.ShardWriter, shardErrs 
 	}
 	wg.Wait()
 	return errs
+}
+
+// shardCtx is the context shard i of a part is created in: parity shards
+// (i >= e.Data), which a healthy GET never reads, are cold
+// (storagenode.WithColdShard), so drives keep their cache for the data
+// shards.
+func shardCtx(ctx context.Context, i int, e storagenode.ECInfo) context.Context {
+	if i >= e.Data {
+		return storagenode.WithColdShard(ctx)
+	}
+	return ctx
 }

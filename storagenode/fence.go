@@ -48,3 +48,20 @@ func ParseFence(s string) (Fence, error) {
 	}
 	return Fence{Job: job, Token: n}, nil
 }
+
+type coldKey struct{}
+
+// WithColdShard returns ctx telling CreateShard that the shard it creates
+// will not be read soon: a parity shard, which a healthy GET never reads.
+// A drive may then write it past its cache (local.Drive writes it with
+// O_DIRECT), keeping the cache for the data shards the next GET reads. A
+// hint only: the shard is the same file either way.
+func WithColdShard(ctx context.Context) context.Context {
+	return context.WithValue(ctx, coldKey{}, true)
+}
+
+// ColdShard reports whether ctx carries WithColdShard's hint.
+func ColdShard(ctx context.Context) bool {
+	cold, _ := ctx.Value(coldKey{}).(bool)
+	return cold
+}

@@ -13,7 +13,9 @@ import (
 // page cache, which was most of a large PUT's CPU time, and the final
 // fsync has few dirty pages left to write back. Smaller files (objects up
 // to about 4 MiB under 4+2) stay in the page cache, where their next GET
-// finds them. The last, partial block is written after O_DIRECT is
+// finds them, unless they are cold (storagenode.WithColdShard: parity,
+// which a healthy GET never reads): those go past the cache from the first
+// block. The last, partial block is written after O_DIRECT is
 // switched off again (O_DIRECT needs whole blocks), so the file has its
 // exact length. Reads are unchanged (through the page cache).
 const (
@@ -35,7 +37,11 @@ type directWriter struct {
 	n       int    // bytes buffered
 	written int64  // bytes written to f
 	direct  bool   // f has O_DIRECT set
+	cold    bool   // storagenode.ColdShard: O_DIRECT from the first block
 }
+
+// bypass reports whether the next whole blocks go past the page cache.
+func (w *directWriter) bypass() bool { return w.cold || w.written >= directFrom }
 
 func (w *directWriter) Write(p []byte) (int, error) {
 	total := 0
@@ -57,7 +63,7 @@ func (w *directWriter) Write(p []byte) (int, error) {
 // file has grown to directFrom (written is then a multiple of the
 // buffer's size, so aligned).
 func (w *directWriter) flushFull() error {
-	if !w.direct && w.written >= directFrom {
+	if !w.direct && w.bypass() {
 		if err := setDirect(w.f, true); err != nil {
 			return fmt.Errorf("switch O_DIRECT on: %w", err)
 		}
@@ -71,9 +77,15 @@ func (w *directWriter) flushFull() error {
 	return nil
 }
 
-// finish writes what is buffered: with O_DIRECT on, the whole blocks
-// with it and the rest without.
+// finish writes what is buffered: the whole blocks with O_DIRECT when it
+// is on or due (a cold file's), the rest without.
 func (w *directWriter) finish() error {
+	if !w.direct && w.bypass() && w.n >= directAlign {
+		if err := setDirect(w.f, true); err != nil {
+			return fmt.Errorf("switch O_DIRECT on: %w", err)
+		}
+		w.direct = true
+	}
 	whole := 0
 	if w.direct {
 		whole = w.n &^ (directAlign - 1)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -104,4 +105,91 @@ func fileFlags(t *testing.T, f *os.File) int {
 		t.Fatal(err)
 	}
 	return flags
+}
+
+// residentPages counts the pages of the file at path in the page cache.
+func residentPages(t *testing.T, path string) (resident, total int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	vec := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatal(e)
+	}
+	for _, v := range vec {
+		if v&1 != 0 {
+			resident++
+		}
+	}
+	return resident, len(vec)
+}
+
+// TestColdShardPastCache: a cold shard (storagenode.WithColdShard) smaller
+// than directFrom is written past the page cache, all but its last partial
+// block; one without the hint stays in the cache. Both read back whole.
+func TestColdShardPastCache(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if !d.direct {
+		t.Skip("the test folder's file system does not take O_DIRECT")
+	}
+	if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 300_000) // 73 pages and a part
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	for _, cold := range []bool{true, false} {
+		ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: fmt.Sprintf("cold-%v", cold), Name: storagenode.SinglePartName}
+		wctx := ctx
+		if cold {
+			wctx = storagenode.WithColdShard(ctx)
+		}
+		w, err := d.CreateShard(wctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		resident, total := residentPages(t, d.flatPath(ref))
+		if cold && resident > 1 {
+			t.Errorf("cold shard: %d of %d pages in the page cache, want at most the last", resident, total)
+		}
+		if !cold && resident != total {
+			t.Errorf("shard without the hint: %d of %d pages in the page cache, want all", resident, total)
+		}
+		r, err := d.OpenShard(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, r.Size())
+		if _, err := r.ReadAt(got, 0); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		if !bytes.Equal(got, data) {
+			t.Fatalf("cold %v: read back %d bytes that differ", cold, len(got))
+		}
+	}
 }

@@ -33,7 +33,7 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 			return nil, errf(err, "create shard %s", ref)
 		}
 		name := f.Name()
-		dw := &directWriter{f: f, buf: d.dbufs.get()}
+		dw := &directWriter{f: f, buf: d.dbufs.get(), cold: storagenode.ColdShard(ctx)}
 		return &shardWriter{d: d, ref: ref, f: f, name: name, dw: dw}, nil
 	}
 	f, name, err := createTemp(d.fs, d.tmp, "shard-*")

@@ -62,7 +62,11 @@ func (d *Client) CreateShard(ctx context.Context, ref storagenode.ShardRef) (sto
 		w.release()
 		return nil, fmt.Errorf("%s: %s: %w", d.where, op, err)
 	}
-	req.URL = withFence(ctx, d.url(mShardWrite, refQuery(ref)))
+	q := refQuery(ref)
+	if storagenode.ColdShard(ctx) {
+		q.Set(coldParam, "1")
+	}
+	req.URL = withFence(ctx, d.url(mShardWrite, q))
 	req.Host = d.base.Host
 	req.Body = bodyReader{pw}
 	req.ContentLength = -1 // chunked

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -274,4 +275,43 @@ func TestRemoteOpenShardSized(t *testing.T) {
 	}
 	readAt(t, lr, data, 5, 1000)
 	_ = lr.Close()
+}
+
+// coldDrive records whether CreateShard's context carried the cold hint.
+type coldDrive struct {
+	storagenode.Drive
+	cold chan bool
+}
+
+func (d coldDrive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardWriter, error) {
+	d.cold <- storagenode.ColdShard(ctx)
+	return d.Drive.CreateShard(ctx, ref)
+}
+
+// TestRemoteColdShard: storagenode.WithColdShard on the gateway's side
+// reaches the node's drive, and its absence too.
+func TestRemoteColdShard(t *testing.T) {
+	ctx := context.Background()
+	d := coldDrive{newMem(), make(chan bool, 1)}
+	srv := serve(t, rpcOpts(nil), d)
+	c := remote(t, srv.URL, d.ID(), rpcOpts(nil))
+	if err := c.MakeBucket(ctx, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, cold := range []bool{true, false} {
+		wctx := ctx
+		if cold {
+			wctx = storagenode.WithColdShard(ctx)
+		}
+		w, err := c.CreateShard(wctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: "v1", Name: "part.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := <-d.cold; got != cold {
+			t.Errorf("the node's drive saw cold %v, want %v", got, cold)
+		}
+		if err := w.Abort(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -385,8 +385,13 @@ func (s *handler) serveShardWrite(w http.ResponseWriter, r *http.Request, d stor
 		s.refuse(w, r, refused(http.StatusBadRequest, codeWrongContentMarker, "a shard stream without a MAC over plain HTTP"))
 		return
 	}
-	ref := refFromQuery(r.URL.Query())
-	sw, err := d.CreateShard(r.Context(), ref)
+	q := r.URL.Query()
+	ctx := r.Context()
+	if q.Get(coldParam) == "1" {
+		ctx = storagenode.WithColdShard(ctx)
+	}
+	ref := refFromQuery(q)
+	sw, err := d.CreateShard(ctx, ref)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -121,6 +121,10 @@ type (
 )
 
 // refQuery encodes a shard reference as query parameters.
+// coldParam carries a shard write's storagenode.WithColdShard hint
+// ("1"); nodes of earlier releases ignore it.
+const coldParam = "cold"
+
 func refQuery(ref storagenode.ShardRef) url.Values {
 	return url.Values{"bucket": {ref.Bucket}, "dir": {ref.VersionDir}, "name": {ref.Name}}
 }
