@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,17 +31,15 @@ func folderShards(t *testing.T, dirs []string, bucket string) map[string][]strin
 	return out
 }
 
-// filesNaming lists the regular files under the drives' data/<bucket>
-// whose path contains version.
-func filesNaming(dirs []string, bucket, version string) []string {
+// filesNaming lists the shard files under the drives' data/<bucket> whose
+// path contains version.
+func filesNaming(t *testing.T, dirs []string, bucket, version string) []string {
+	t.Helper()
 	var out []string
-	for _, d := range dirs {
-		_ = filepath.WalkDir(filepath.Join(d, "data", bucket), func(p string, e fs.DirEntry, err error) error {
-			if err == nil && e.Type().IsRegular() && strings.Contains(p, version) {
-				out = append(out, p)
-			}
-			return nil
-		})
+	for _, p := range shardFiles(t, dirs, bucket) {
+		if strings.Contains(p, version) {
+			out = append(out, p)
+		}
 	}
 	return out
 }
@@ -112,7 +109,7 @@ func TestFlatLayoutUpgrade(t *testing.T) {
 	if _, err := c.PutObject(ctx, "old-plain", "large", bytes.NewReader(fresh), int64(len(fresh)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if left := filesNaming(dirs, "old-plain", large); len(left) > 0 {
+	if left := filesNaming(t, dirs, "old-plain", large); len(left) > 0 {
 		t.Fatalf("the overwritten version's files are still there: %v", left)
 	}
 	// Deleting the old 200 KiB version (in folders) removes its files.
@@ -137,7 +134,7 @@ func TestFlatLayoutUpgrade(t *testing.T) {
 	if err := c.RemoveObject(ctx, "old-versions", "v", minio.RemoveObjectOptions{VersionID: oldID}); err != nil {
 		t.Fatal(err)
 	}
-	if left := filesNaming(dirs, "old-versions", oldID); len(left) > 0 {
+	if left := filesNaming(t, dirs, "old-versions", oldID); len(left) > 0 {
 		t.Fatalf("the deleted version's files are still there: %v", left)
 	}
 
