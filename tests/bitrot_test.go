@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -143,9 +144,7 @@ func TestBitrot(t *testing.T) {
 		t.Error("ecstore_degraded_reads_total did not count the read that met bitrot")
 	}
 	// A deep heal (the scrub) rewrites every corrupt file byte for byte.
-	heal := exec.CommandContext(ctx, binPath, "admin", "heal", "--deep", "--endpoint", s.Endpoint)
-	heal.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
-	if out, err := heal.CombinedOutput(); err != nil {
+	if out, err := healCmd(ctx, s.Endpoint).CombinedOutput(); err != nil {
 		t.Fatalf("admin heal --deep: %v\n%s", err, out)
 	}
 	for _, f := range corrupted {
@@ -160,4 +159,12 @@ func TestBitrot(t *testing.T) {
 	if metricValue(t, s, "ecstore_heal_shards_total") < float64(len(corrupted)) {
 		t.Errorf("ecstore_heal_shards_total below the %d shards repaired", len(corrupted))
 	}
+}
+
+// healCmd is `ecstore admin heal --deep` against endpoint, with the test
+// credentials.
+func healCmd(ctx context.Context, endpoint string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binPath, "admin", "heal", "--deep", "--endpoint", endpoint)
+	cmd.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
+	return cmd
 }

@@ -580,10 +580,8 @@ func tryHealCluster(ctx context.Context, c *Cluster) bool {
 func runHeal(ctx context.Context, c *Cluster) ([]byte, bool) {
 	var out []byte
 	for attempt := range 5 {
-		cmd := exec.CommandContext(ctx, binPath, "admin", "heal", "--deep", "--endpoint", c.Gateway(0).Endpoint)
-		cmd.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
 		var err error
-		if out, err = cmd.CombinedOutput(); err == nil {
+		if out, err = healCmd(ctx, c.Gateway(0).Endpoint).CombinedOutput(); err == nil {
 			return out, true
 		}
 		time.Sleep(time.Duration(attempt+1) * time.Second)

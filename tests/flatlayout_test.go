@@ -3,7 +3,6 @@ package tests
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,9 +78,7 @@ func TestFlatLayoutUpgrade(t *testing.T) {
 		t.FailNow()
 	}
 
-	heal := exec.CommandContext(ctx, binPath, "admin", "heal", "--deep", "--endpoint", s.Endpoint)
-	heal.Env = append(os.Environ(), "ECSTORE_ACCESS_KEY="+testAccessKey, "ECSTORE_SECRET_KEY="+testSecretKey)
-	if out, err := heal.CombinedOutput(); err != nil {
+	if out, err := healCmd(ctx, s.Endpoint).CombinedOutput(); err != nil {
 		t.Fatalf("admin heal --deep: %v\n%s", err, out)
 	}
 	healed := filepath.Join(filepath.Dir(filepath.Dir(largeFiles[0])), large+"~part.1")

@@ -64,10 +64,9 @@ func (w *directWriter) Write(p []byte) (int, error) {
 // buffer's size, so aligned).
 func (w *directWriter) flushFull() error {
 	if !w.direct && w.bypass() {
-		if err := setDirect(w.f, true); err != nil {
-			return fmt.Errorf("switch O_DIRECT on: %w", err)
+		if err := w.directOn(); err != nil {
+			return err
 		}
-		w.direct = true
 	}
 	if _, err := w.f.Write(w.buf); err != nil {
 		return err
@@ -77,14 +76,22 @@ func (w *directWriter) flushFull() error {
 	return nil
 }
 
+// directOn switches O_DIRECT on for the writes that follow.
+func (w *directWriter) directOn() error {
+	if err := setDirect(w.f, true); err != nil {
+		return fmt.Errorf("switch O_DIRECT on: %w", err)
+	}
+	w.direct = true
+	return nil
+}
+
 // finish writes what is buffered: the whole blocks with O_DIRECT when it
 // is on or due (a cold file's), the rest without.
 func (w *directWriter) finish() error {
 	if !w.direct && w.bypass() && w.n >= directAlign {
-		if err := setDirect(w.f, true); err != nil {
-			return fmt.Errorf("switch O_DIRECT on: %w", err)
+		if err := w.directOn(); err != nil {
+			return err
 		}
-		w.direct = true
 	}
 	whole := 0
 	if w.direct {
