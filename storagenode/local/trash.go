@@ -19,9 +19,10 @@ import (
 // overwrite or a DELETE commits meanwhile. DeleteVersion moves the version's
 // folder and flat file from data/<bucket>/ to trash/<bucket>/ (a rename
 // each); OpenShard looks there when a file is gone from data/; a sweeper
-// removes what has been there longer than Options.DeleteGrace. The trash is emptied when
-// the drive opens (no read survives a restart of its process) and at once
-// when the disk runs below its reserve (space before slow readers).
+// removes what has been there longer than Options.DeleteGrace. The trash
+// is emptied when the drive opens (no read survives a restart of its
+// process) and at once when the disk runs below its reserve (space before
+// slow readers).
 type trash struct {
 	fs    vfs.FS
 	dir   string // drive/trash
