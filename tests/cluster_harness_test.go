@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecstore/ecstore/cluster"
 )
 
 // clusterSecret is the internode secret of every cluster the tests start.
@@ -200,7 +202,7 @@ func startCluster(t *testing.T, nodes, drivesPerNode, zones, gateways int, plain
 // like the others and appears in Logs.
 func (c *Cluster) StartNewNode(id, zone string, drives int) *ClusterNode {
 	c.t.Helper()
-	n := &ClusterNode{ID: id, Zone: zone, Addr: freeAddrs(c.t, 1)[0], scheme: c.scheme()}
+	n := &ClusterNode{ID: id, Zone: zone, Addr: freeNodeAddr(c.t), scheme: c.scheme()}
 	for d := range drives {
 		n.Dirs = append(n.Dirs, filepath.Join(c.Dir, id, fmt.Sprintf("drive%d", d+1)))
 	}
@@ -518,6 +520,46 @@ func freeAddrs(t *testing.T, n int) []string {
 		out = append(out, ln.Addr().String())
 	}
 	return out
+}
+
+// freeNodeAddr returns a 127.0.0.1 address for a node that joins with
+// `admin node add`, whose metadata listener takes the port plus
+// cluster.MetaPortOffset: both ports were free at the time of the call.
+// They are taken above the kernel's ephemeral range when it leaves room,
+// where no outgoing connection of a busy test machine can take the
+// metadata port before the node binds it (the node would then exit).
+func freeNodeAddr(t *testing.T) string {
+	t.Helper()
+	const offset = cluster.MetaPortOffset
+	lo, hi := 61000, 65535-offset
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var first, last int
+		if _, err := fmt.Sscan(string(b), &first, &last); err == nil {
+			lo = last + 1
+		}
+	}
+	for try := range 200 {
+		var ln1 net.Listener
+		var err error
+		if lo <= hi {
+			ln1, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo+(try*7919+os.Getpid())%(hi-lo+1)))
+		} else {
+			ln1, err = net.Listen("tcp", "127.0.0.1:0")
+		}
+		if err != nil {
+			continue
+		}
+		port := ln1.Addr().(*net.TCPAddr).Port
+		ln2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+offset))
+		ln1.Close()
+		if err != nil {
+			continue
+		}
+		ln2.Close()
+		return ln1.Addr().String()
+	}
+	t.Fatalf("no free port P with P+%d free on 127.0.0.1 after 200 tries", offset)
+	return ""
 }
 
 var probeClient = &http.Client{Timeout: 2 * time.Second}
