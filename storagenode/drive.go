@@ -234,6 +234,18 @@ type ShardReader interface {
 	Size() int64
 }
 
+// FileReader is an optional interface of a ShardReader over a file of the
+// operating system: ReaderFrom returns a reader of the file from off on
+// that io.Copy to a TCP connection hands to the kernel (sendfile(2): the
+// bytes never pass through the process), wrapped in at most one
+// io.LimitedReader. ok is false when the reader is not such a file. The
+// reader moves the file's offset: it is for one reader at a time, not
+// beside ReadAt calls, and lives until Close. No checksum is checked on
+// the way: the receiver must verify every block (as ec.Decode does).
+type FileReader interface {
+	ReaderFrom(off int64) (r io.Reader, ok bool)
+}
+
 // RangeHinter is an optional interface of a ShardReader: HintRange tells it,
 // before its reads, the range [off, end) of the shard file that the coming
 // ReadAt calls fall in, at increasing offsets. A reader over the network then

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
@@ -270,13 +271,34 @@ func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storag
 		f.Close()
 		return nil, fmt.Errorf("storagenode: open shard %s: not a regular file: %w", ref, storagenode.ErrShardNotFound)
 	}
-	return &shardReader{f: f, size: st.Size()}, nil
+	return &shardReader{f: f, size: st.Size(), os: d.fs == vfs.Default}, nil
 }
 
 // localShardReader is a shard file opened for reading.
 type shardReader struct {
 	f    vfs.File
 	size int64
+	os   bool // f is a file of the operating system (vfs.Default)
+}
+
+// ReaderFrom implements storagenode.FileReader for a file of the operating
+// system: vfs.Default's files embed an *os.File, whose SyscallConn lets
+// io.Copy to a TCP connection use sendfile.
+func (r *shardReader) ReaderFrom(off int64) (io.Reader, bool) {
+	if !r.os || off < 0 {
+		return nil, false
+	}
+	f, ok := r.f.(interface {
+		io.ReadSeeker
+		syscall.Conn
+	})
+	if !ok {
+		return nil, false
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, false
+	}
+	return f, true
 }
 
 // ReadAt refuses a negative offset (which the in-memory file system does

@@ -12,9 +12,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
@@ -504,6 +506,9 @@ func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d stora
 	defer s.put(bp)
 	buf := *bp
 	first := int(min(n, int64(len(buf))))
+	if _, ok := sr.(storagenode.FileReader); ok && r.TLS == nil {
+		first = int(min(n, fileHead))
+	}
 	k, err := sr.ReadAt(buf[:first], off)
 	if k < first {
 		if err == nil || errors.Is(err, io.EOF) {
@@ -518,6 +523,16 @@ func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d stora
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 	w.WriteHeader(http.StatusOK)
+	if src, ok := fileAfter(r, sr, off, int64(k), n); ok {
+		// The first block went through buf (a file that cannot be read
+		// still gets an error answer); the rest goes from the file to the
+		// connection in the kernel.
+		if _, err := w.Write(buf[:k]); err != nil {
+			return
+		}
+		s.sendFile(w, r, rc, ref, src, off+int64(k), n-int64(k))
+		return
+	}
 	for done := int64(0); ; {
 		_ = rc.SetWriteDeadline(time.Now().Add(s.opts.IOTimeout))
 		if _, err := w.Write(buf[:k]); err != nil {
@@ -534,5 +549,51 @@ func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d stora
 				"remote", r.RemoteAddr, "shard", ref.String(), "off", off+done, "err", err)
 			panic(http.ErrAbortHandler)
 		}
+	}
+}
+
+// fileHead is how much of a shard read answered from the file with
+// sendfile is read through the process first, before the answer's status
+// is sent.
+const fileHead = 4 << 10
+
+// sendChunk bounds each sendfile call, so that a gateway that stops
+// reading is cut after IOTimeout of no progress, as by the copy loop.
+const sendChunk = 4 << 20
+
+// fileAfter returns sr's file from off+k on, for the n-k bytes left of a
+// read at off, when the connection is plain TCP (sendfile cannot reach a
+// TLS connection's records) and sr is a file of the operating system.
+// The gateway verifies every block's checksum (ec.Decode), so bytes that
+// never pass through the node's process are still checked end to end.
+func fileAfter(r *http.Request, sr storagenode.ShardReader, off, k, n int64) (io.Reader, bool) {
+	fr, ok := sr.(storagenode.FileReader)
+	if !ok || r.TLS != nil || k >= n {
+		return nil, false
+	}
+	return fr.ReaderFrom(off + k)
+}
+
+// sendFile writes the n bytes of src (a shard's file at off) to w in
+// chunks of sendChunk, each under a fresh write deadline; io.Copy reaches
+// the TCP connection's ReadFrom (sendfile). A failure cuts the connection:
+// the status went out already. A gateway that went away is not logged.
+func (s *handler) sendFile(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ref storagenode.ShardRef, src io.Reader, off, n int64) {
+	for done := int64(0); done < n; {
+		_ = rc.SetWriteDeadline(time.Now().Add(s.opts.IOTimeout))
+		chunk := min(n-done, sendChunk)
+		k, err := io.Copy(w, &io.LimitedReader{R: src, N: chunk})
+		done += k
+		if k == chunk {
+			continue
+		}
+		if err == nil {
+			err = fmt.Errorf("short file (%d of %d bytes): %w", done, n, io.ErrUnexpectedEOF)
+		}
+		if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, os.ErrDeadlineExceeded) && r.Context().Err() == nil {
+			s.log.Warn("internode: shard read failed after the answer started; connection cut",
+				"remote", r.RemoteAddr, "shard", ref.String(), "off", off+done, "err", err)
+		}
+		panic(http.ErrAbortHandler)
 	}
 }
