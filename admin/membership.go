@@ -18,8 +18,9 @@ import (
 // server); the embedded server has none.
 type Membership interface {
 	// AddNode appends the node serving at address to the map, with its
-	// drives at weight (0: 1), in zone.
-	AddNode(ctx context.Context, address, zone string, weight float64) (MapChange, error)
+	// drives at weight (0: 1), in zone, its metadata listener at meta (""
+	// the host of address with its port + cluster.MetaPortOffset).
+	AddNode(ctx context.Context, address, meta, zone string, weight float64) (MapChange, error)
 	// DrainNode marks a node draining: it takes no new shards and a
 	// rebalance moves its shards away.
 	DrainNode(ctx context.Context, id string) (MapChange, error)
@@ -99,7 +100,7 @@ func (h *Handler) serveMembership(w http.ResponseWriter, r *http.Request, op str
 				return
 			}
 		}
-		ch, err = h.members.AddNode(ctx, q.Get("address"), q.Get("zone"), weight)
+		ch, err = h.members.AddNode(ctx, q.Get("address"), q.Get("meta"), q.Get("zone"), weight)
 	case "node/drain":
 		ch, err = h.members.DrainNode(ctx, q.Get("id"))
 	case "node/remove":

@@ -547,9 +547,12 @@ func (ms *membership) moveFrom(m *cluster.Map) error {
 	return nil
 }
 
-func (ms *membership) AddNode(ctx context.Context, address, zone string, weight float64) (admin.MapChange, error) {
+func (ms *membership) AddNode(ctx context.Context, address, meta, zone string, weight float64) (admin.MapChange, error) {
 	if address == "" {
 		return admin.MapChange{}, errors.New("give the new node's internode address (host:port)")
+	}
+	if _, err := (&cluster.Node{ID: "new", Address: address, Meta: meta}).MetaAddress(); err != nil {
+		return admin.MapChange{}, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	id, err := ms.node(address).Identity(cctx)
@@ -575,15 +578,25 @@ func (ms *membership) AddNode(ctx context.Context, address, zone string, weight 
 			}
 			return "", fmt.Errorf("node %q is already in the cluster map", id.ID)
 		}
-		for _, n := range m.Nodes {
-			if n.Address == address && !n.Removed {
-				return "", fmt.Errorf("address %s already belongs to node %q", address, n.ID)
+		n := cluster.Node{ID: id.ID, Address: address, Meta: meta, Zone: zone}
+		nm, err := n.MetaAddress()
+		if err != nil {
+			return "", err
+		}
+		for _, o := range m.Nodes {
+			if o.Removed {
+				continue
+			}
+			if o.Address == address {
+				return "", fmt.Errorf("address %s already belongs to node %q", address, o.ID)
+			}
+			if om, err := o.MetaAddress(); err == nil && om == nm {
+				return "", fmt.Errorf("metadata address %s already belongs to node %q: give the new node another with --meta", nm, o.ID)
 			}
 		}
 		if err := ms.moveFrom(m); err != nil {
 			return "", err
 		}
-		n := cluster.Node{ID: id.ID, Address: address, Zone: zone}
 		for _, d := range id.Drives {
 			n.Drives = append(n.Drives, cluster.Drive{ID: d, Weight: weight})
 		}

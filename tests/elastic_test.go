@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os/exec"
 	"slices"
@@ -716,7 +717,23 @@ func TestElasticGrow(t *testing.T) {
 	n8 := c.StartNewNode("node8", "zone2", 1)
 	n9 := c.StartNewNode("node9", "zone3", 1)
 	adminOK(t, c, "node", "add", "--address", n8.Addr, "--zone", n8.Zone)
-	adminOK(t, c, "node", "add", "--address", n9.Addr, "--zone", n9.Zone)
+	// node9's metadata listener is named (--meta), not its port + 1000; a
+	// name another node's listener has is refused first.
+	if out, err := adminRunCtx(ctx, g.Endpoint, "node", "add", "--address", n9.Addr, "--meta", c.Nodes[0].Meta, "--zone", n9.Zone); err == nil || !strings.Contains(out, "already belongs to node") {
+		t.Fatalf("admin node add with node1's metadata address: err %v, output %q; want a refusal", err, out)
+	}
+	n9.Meta = freeNodeAddr(t)
+	adminOK(t, c, "node", "add", "--address", n9.Addr, "--meta", n9.Meta, "--zone", n9.Zone)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		conn, err := net.DialTimeout("tcp", n9.Meta, time.Second)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node9 does not listen on the metadata address given with --meta (%s) 30 s after the add: %v", n9.Meta, err)
+		}
+	}
 	st = elasticStatusOf(ctx, t, g)
 	if st.MapEpoch < epoch1+2 || len(st.Nodes) != 9 || len(st.Drives) != 9 {
 		t.Fatalf("after adding node8 and node9: map epoch %d (was %d), %d nodes, %d drives; want 2 new epochs, 9 nodes and 9 drives", st.MapEpoch, epoch1, len(st.Nodes), len(st.Drives))

@@ -22,7 +22,7 @@ import (
 
 const adminUsage = `Usage: ecstore admin status [--endpoint URL] [--json]
        ecstore admin heal [--endpoint URL] [--deep] [--status]
-       ecstore admin node add [--endpoint URL] --address HOST:PORT [--zone Z] [--weight W]
+       ecstore admin node add [--endpoint URL] --address HOST:PORT [--meta HOST:PORT] [--zone Z] [--weight W]
        ecstore admin node drain [--endpoint URL] NODE
        ecstore admin node remove [--endpoint URL] [--force] NODE
        ecstore admin node weight [--endpoint URL] NODE WEIGHT
@@ -39,7 +39,8 @@ and the rebalance. --json prints it as JSON.
 
 node changes the cluster map of a gateway over remote nodes (each change is
 a new map epoch, stored on the nodes): add appends a running node (started
-without --cluster) with its drives; drain stops new shards going to a node
+without --cluster) with its drives, its metadata listener on --meta (by
+default the port of --address plus 1000); drain stops new shards going to a node
 and moves its shards away; remove takes a drained node out of the map
 (refused until status says it is safe, unless --force); weight sets the
 weight of a node's drives. After each change the gateway rebalances: it
@@ -104,6 +105,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	statusOnly := fs.Bool("status", false, "heal: only show the current or last heal")
 	asJSON := fs.Bool("json", false, "status: print JSON")
 	address := fs.String("address", "", "node add: the new node's internode `HOST:PORT`")
+	meta := fs.String("meta", "", "node add: the new node's metadata (Raft) listener `HOST:PORT` (default: the host of --address, its port + 1000)")
 	zone := fs.String("zone", "", "node add: the new node's zone (default: the one it was started with)")
 	weight := fs.Float64("weight", 0, "node add: weight of the new node's drives (default 1)")
 	force := fs.Bool("force", false, "node remove: remove even if not drained (its shards lose redundancy until healed)")
@@ -125,7 +127,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "node add", "node drain", "node remove", "node weight":
 		return runNodeOp(ctx, c, strings.TrimPrefix(args[0], "node "), st.Args, url.Values{
-			"address": {*address}, "zone": {*zone}, "weight": {strconv.FormatFloat(*weight, 'g', -1, 64)},
+			"address": {*address}, "meta": {*meta}, "zone": {*zone}, "weight": {strconv.FormatFloat(*weight, 'g', -1, 64)},
 			"force": {strconv.FormatBool(*force)}}, stdout)
 	case "rebalance":
 		return runRebalance(ctx, c, *start, *wait, stdout)
@@ -183,9 +185,12 @@ func runNodeOp(ctx context.Context, c *admin.Client, op string, rest []string, f
 	switch op {
 	case "add":
 		if flags.Get("address") == "" || len(rest) > 0 {
-			return errors.New("admin node add: want --address HOST:PORT (and optionally --zone, --weight), no other arguments")
+			return errors.New("admin node add: want --address HOST:PORT (and optionally --meta, --zone, --weight), no other arguments")
 		}
 		q.Set("address", flags.Get("address"))
+		if m := flags.Get("meta"); m != "" {
+			q.Set("meta", m)
+		}
 		if z := flags.Get("zone"); z != "" {
 			q.Set("zone", z)
 		}
