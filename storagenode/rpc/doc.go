@@ -21,10 +21,10 @@
 //     side holds more than a buffer of the shard.
 //   - shard/stat (size, for OpenShard) and shard/read?off=&len=&size= (one
 //     ReadAt, or the range a hint asks for, streamed straight into the
-//     caller's buffer) are GETs. Over plain TCP a node sends a read past its
-//     first 4 KiB with sendfile when the drive's reader is a file of the
-//     operating system (storagenode.FileReader); the reader checks every
-//     block's checksum (ec.Decode), not the node.
+//     caller's buffer) are GETs. Over plain TCP a node sends a read of more
+//     than 1 MiB past its first 4 KiB with sendfile when the drive's reader
+//     is a file of the operating system (storagenode.FileReader); the reader
+//     checks every block's checksum (ec.Decode), not the node.
 //   - Errors are {"code": ..., "message": ...} with an HTTP status; the code
 //     names the sentinel (BucketNotFound, ObjectNotFound, Stale, DiskFull,
 //     DriveOffline, ...) so that errors.Is works on the client side.

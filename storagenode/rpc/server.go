@@ -506,8 +506,9 @@ func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d stora
 	defer s.put(bp)
 	buf := *bp
 	first := int(min(n, int64(len(buf))))
-	if _, ok := sr.(storagenode.FileReader); ok && r.TLS == nil {
-		first = int(min(n, fileHead))
+	fromFile := sendsFile(r, sr, n)
+	if fromFile {
+		first = fileHead
 	}
 	k, err := sr.ReadAt(buf[:first], off)
 	if k < first {
@@ -523,7 +524,7 @@ func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d stora
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 	w.WriteHeader(http.StatusOK)
-	if src, ok := fileAfter(r, sr, off, int64(k), n); ok {
+	if src, ok := fileAfter(sr, fromFile, off+int64(k)); ok {
 		// The first block went through buf (a file that cannot be read
 		// still gets an error answer); the rest goes from the file to the
 		// connection in the kernel.
@@ -557,21 +558,34 @@ func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d stora
 // is sent.
 const fileHead = 4 << 10
 
+// sendfileMin: a read sends its bytes past fileHead with sendfile only when
+// at least this many are left. On loopback the gateway's copy out of
+// page-cache pages costs it more than a fresh copy would (BENCHMARKS.md,
+// machine J: +10% of its CPU for GET 1 MiB at the same rate); the node's
+// saving pays for that only on large ranges. The shards of a 1 MiB object
+// (256 KiB each in 4+2) are copied as before.
+const sendfileMin = 1 << 20
+
 // sendChunk bounds each sendfile call, so that a gateway that stops
 // reading is cut after IOTimeout of no progress, as by the copy loop.
 const sendChunk = 4 << 20
 
-// fileAfter returns sr's file from off+k on, for the n-k bytes left of a
-// read at off, when the connection is plain TCP (sendfile cannot reach a
-// TLS connection's records) and sr is a file of the operating system.
-// The gateway verifies every block's checksum (ec.Decode), so bytes that
-// never pass through the node's process are still checked end to end.
-func fileAfter(r *http.Request, sr storagenode.ShardReader, off, k, n int64) (io.Reader, bool) {
-	fr, ok := sr.(storagenode.FileReader)
-	if !ok || r.TLS != nil || k >= n {
+// sendsFile reports whether a read of n bytes from sr is answered with
+// sendfile: over plain TCP (sendfile cannot reach a TLS connection's
+// records), from a file of the operating system, and large enough. The
+// gateway verifies every block's checksum (ec.Decode), so bytes that never
+// pass through the node's process are still checked end to end.
+func sendsFile(r *http.Request, sr storagenode.ShardReader, n int64) bool {
+	_, ok := sr.(storagenode.FileReader)
+	return ok && r.TLS == nil && n-fileHead >= sendfileMin
+}
+
+// fileAfter returns sr's file from off on when fromFile (sendsFile).
+func fileAfter(sr storagenode.ShardReader, fromFile bool, off int64) (io.Reader, bool) {
+	if !fromFile {
 		return nil, false
 	}
-	return fr.ReaderFrom(off + k)
+	return sr.(storagenode.FileReader).ReaderFrom(off)
 }
 
 // sendFile writes the n bytes of src (a shard's file at off) to w in
