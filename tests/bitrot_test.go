@@ -54,6 +54,25 @@ func shardFiles(t *testing.T, dirs []string, bucket string) []string {
 	return files
 }
 
+// readShardFiles returns the shard files of the one object in bucket on
+// dirs, which must be 6, and their contents by path.
+func readShardFiles(t *testing.T, dirs []string, bucket string) ([]string, map[string][]byte) {
+	t.Helper()
+	files := shardFiles(t, dirs, bucket)
+	if len(files) != 6 {
+		t.Fatalf("found %d shard files, want 6: %v", len(files), files)
+	}
+	originals := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		originals[f] = b
+	}
+	return files, originals
+}
+
 // TestBitrot flips one byte in shard files on disk: GET still returns the
 // right bytes, the corruption shows in the metrics, and a deep heal
 // (`ecstore admin heal --deep`) rewrites the damaged files exactly.
@@ -71,18 +90,7 @@ func TestBitrot(t *testing.T) {
 	if _, err := c.PutObject(ctx, bucket, "victim", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	files := shardFiles(t, dirs, bucket)
-	if len(files) != 6 {
-		t.Fatalf("found %d shard files, want 6: %v", len(files), files)
-	}
-	originals := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		originals[f] = b
-	}
+	files, originals := readShardFiles(t, dirs, bucket)
 	flip := func(f string) {
 		b := append([]byte{}, originals[f]...)
 		b[len(b)/3] ^= 0x5a // inside a block, past the frame's checksum

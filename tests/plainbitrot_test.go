@@ -36,18 +36,7 @@ func TestPlainClusterBitrot(t *testing.T) {
 	for _, n := range c.Nodes {
 		dirs = append(dirs, n.Dirs...)
 	}
-	files := shardFiles(t, dirs, bucket)
-	if len(files) != 6 {
-		t.Fatalf("found %d shard files, want 6: %v", len(files), files)
-	}
-	originals := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		originals[f] = b
-	}
+	files, originals := readShardFiles(t, dirs, bucket)
 	write := func(f string, b []byte) {
 		if err := os.WriteFile(f, b, 0o644); err != nil {
 			t.Fatal(err)
