@@ -73,6 +73,12 @@ type Config struct {
 	// counted from a version's time, not rounded to midnight). Default
 	// 0: S3's days, rounded up to the next midnight UTC.
 	LifecycleDay time.Duration
+	// InFlightWindow: a record newer than the read quorum's version and
+	// younger than this is taken for a write being committed by another
+	// writer (a conditional write or a lifecycle action answers
+	// ErrWriteConflict); an older one for a leftover, such as a crashed
+	// writer's. Default 0: 10 minutes. Tests shorten it.
+	InFlightWindow time.Duration
 }
 
 // DefaultInlineMax is the default size limit of inline objects.

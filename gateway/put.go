@@ -407,7 +407,7 @@ func (l *Layer) casOn(ctx context.Context, bucket, key string, cur *storagenode.
 			continue
 		case cur != nil && m.VersionID == cur.VersionID, own != "" && m.DataDir == own:
 			// The drive agrees with the quorum, or holds this Complete.
-		case (cur == nil || m.Newer(cur)) && time.Since(m.ModTime) < inFlightWindow:
+		case (cur == nil || m.Newer(cur)) && time.Since(m.ModTime) < l.inFlightWindow():
 			// A newer version is being committed by another writer right
 			// now: S3 answers 409 and the client retries.
 			return nil, ErrWriteConflict
@@ -431,9 +431,17 @@ func (l *Layer) casOn(ctx context.Context, bucket, key string, cur *storagenode.
 	return cond, nil
 }
 
-// inFlightWindow: a record newer than the quorum's version and younger than
-// this is taken for a write being committed; an older one for a leftover.
-const inFlightWindow = 10 * time.Minute
+// defaultInFlightWindow: a record newer than the quorum's version and
+// younger than this is taken for a write being committed; an older one for
+// a leftover (Config.InFlightWindow).
+const defaultInFlightWindow = 10 * time.Minute
+
+func (l *Layer) inFlightWindow() time.Duration {
+	if l.cfg.InFlightWindow > 0 {
+		return l.cfg.InFlightWindow
+	}
+	return defaultInFlightWindow
+}
 
 // expectedVersion checks the preconditions against the current version (the
 // read quorum's) and returns it (nil for none).

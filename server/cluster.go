@@ -355,7 +355,7 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, ready func(addr string))
 	defer md5s.Close()
 	gcfg := gateway.Config{Drives: top.Drives, Prior: top.Prior, Epoch: m.Epoch, DataShards: k, ParityShards: p, Logger: log,
 		SlowWriteTimeout: slowWriteTimeout, RebalanceDelay: 3 * mapPollInterval, Catalog: catalog{s: mc, alone: staleCatalogHook()},
-		LifecycleDay: testLifecycleDay(), MD5: md5s}
+		LifecycleDay: testLifecycleDay(), InFlightWindow: testInFlightWindow(log), MD5: md5s}
 	enc.apply(&gcfg)
 	layer, err := gateway.New(gcfg)
 	if err != nil {

@@ -76,6 +76,25 @@ func testLifecycleDay() time.Duration {
 	return d
 }
 
+// testInFlightWindow is a test hook: ECSTORE_TEST_INFLIGHT_WINDOW=DURATION
+// shortens gateway.Config.InFlightWindow, the age below which a record
+// newer than the quorum's version counts as a write in progress, so that
+// an end-to-end test sees a crashed writer's partial record become a
+// leftover in seconds. 0 without it (the gateway's default).
+func testInFlightWindow(log *slog.Logger) time.Duration {
+	v := os.Getenv("ECSTORE_TEST_INFLIGHT_WINDOW")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second {
+		log.Warn("test hook ECSTORE_TEST_INFLIGHT_WINDOW ignored: want a duration of 1s or more", "value", v)
+		return 0
+	}
+	log.Warn("test hook ECSTORE_TEST_INFLIGHT_WINDOW: records newer than the quorum's count as in flight for " + d.String())
+	return d
+}
+
 // Lifecycle passes: how often, and how many versions a second a pass
 // examines at most.
 const (

@@ -297,7 +297,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	gcfg := gateway.Config{
 		Drives: drives, DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, Logger: log,
 		Catalog:      catalog{s: group.Store(), alone: true},
-		LifecycleDay: testLifecycleDay(), MD5: md5s,
+		LifecycleDay: testLifecycleDay(), InFlightWindow: testInFlightWindow(log), MD5: md5s,
 	}
 	enc.apply(&gcfg)
 	layer, err := gateway.New(gcfg)

@@ -21,6 +21,12 @@ import (
 // the lifecycle lease its killed predecessor held within seconds, not 30.
 const shortLeaseEnv = "ECSTORE_TEST_LEASE_TTL=2s"
 
+// inFlightEnv: a record newer than the quorum's counts as a write in
+// progress for 3 s, not 10 minutes. A SIGKILL can leave the lifecycle's
+// delete marker on fewer drives than the quorum; the restarted worker's
+// compare-and-set on that key answers "conflicting write" until then.
+const inFlightEnv = "ECSTORE_TEST_INFLIGHT_WINDOW=3s"
+
 // TestLifecycleCrash (issue 17) SIGKILLs the embedded server while its
 // lifecycle worker removes and expires versions: at the crash point after
 // a removal's records are gone (before its files), after an expiring
@@ -135,7 +141,7 @@ func TestLifecycleCrash(t *testing.T) {
 	crashIn := func(point, bucket string, rs ...mlc.Rule) {
 		t.Helper()
 		s.Stop()
-		s.Env = []string{lifecycleDayHook, shortLeaseEnv, crashpoint.Env + "=" + point}
+		s.Env = []string{lifecycleDayHook, shortLeaseEnv, inFlightEnv, crashpoint.Env + "=" + point}
 		s.start()
 		rules(bucket, rs...)
 		select {
@@ -144,7 +150,7 @@ func TestLifecycleCrash(t *testing.T) {
 			t.Fatalf("crash point %s: the lifecycle worker never reached it", point)
 		}
 		s.cmd = nil
-		s.Env = []string{lifecycleDayHook, shortLeaseEnv}
+		s.Env = []string{lifecycleDayHook, shortLeaseEnv, inFlightEnv}
 		s.start()
 	}
 
