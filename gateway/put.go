@@ -403,8 +403,6 @@ func (l *Layer) casOn(ctx context.Context, bucket, key string, cur *storagenode.
 		m := metas[i]
 		switch {
 		case m == nil:
-			cond.expect[drives[i].ID()] = ""
-			continue
 		case cur != nil && m.VersionID == cur.VersionID, own != "" && m.DataDir == own:
 			// The drive agrees with the quorum, or holds this Complete.
 		case (cur == nil || m.Newer(cur)) && time.Since(m.ModTime) < l.inFlightWindow():
@@ -415,7 +413,7 @@ func (l *Layer) casOn(ctx context.Context, bucket, key string, cur *storagenode.
 			// Stale (it missed the last write or delete), or an old
 			// leftover: the compare-and-set guards its own state.
 		}
-		cond.expect[drives[i].ID()] = m.VersionID
+		cond.expect[drives[i].ID()] = heldVersion(m)
 	}
 	if len(cond.expect) < cond.quorum(writeQuorum(l.k, l.m)) {
 		// Too few drives answered to win a race: fail before any data is
@@ -431,6 +429,18 @@ func (l *Layer) casOn(ctx context.Context, bucket, key string, cur *storagenode.
 	return cond, nil
 }
 
+// heldVersion is the version a drive holding m (nil: no record) holds to
+// a compare-and-set (PutMetaIf's expect): a delete marker is no current
+// version. (Expecting a marker's own id could never match: a drive left
+// holding a crashed writer's marker would refuse every conditional write
+// of the key for good.)
+func heldVersion(m *storagenode.ObjectMeta) string {
+	if m == nil || m.DeleteMarker {
+		return ""
+	}
+	return m.VersionID
+}
+
 // defaultInFlightWindow: a record newer than the quorum's version and
 // younger than this is taken for a write being committed; an older one for
 // a leftover (Config.InFlightWindow).
@@ -444,7 +454,7 @@ func (l *Layer) inFlightWindow() time.Duration {
 }
 
 // expectedVersion checks the preconditions against the current version (the
-// read quorum's) and returns it (nil for none).
+// read quorum's) and returns it (nil for none; it may be a delete marker).
 func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3api.PutOptions) (*storagenode.ObjectMeta, error) {
 	cur, err := l.readMeta(ctx, bucket, key)
 	if errors.Is(err, ErrReadQuorum) {
@@ -455,17 +465,21 @@ func (l *Layer) expectedVersion(ctx context.Context, bucket, key string, opts s3
 	if err != nil && !errors.Is(err, ErrObjectNotFound) {
 		return nil, err
 	}
+	// A delete marker is no object to the conditions, but stays the
+	// version the compare-and-set expects (casOn: drives holding it agree
+	// with the quorum, and it is no write in flight).
+	live := cur != nil && !cur.DeleteMarker
 	switch {
 	case opts.IfNoneMatch != "":
 		if opts.IfNoneMatch != "*" {
 			return nil, withMessage(ErrNotImplemented, "If-None-Match on writes supports only \"*\".")
 		}
-		if cur != nil {
+		if live {
 			return nil, ErrPreconditionFailed
 		}
-		return nil, nil
+		return cur, nil
 	default:
-		if cur == nil {
+		if !live {
 			return nil, ErrObjectNotFound
 		}
 		want := strings.Trim(strings.TrimSpace(opts.IfMatch), `"`)

@@ -88,6 +88,31 @@ func TestConditionalRequests(t *testing.T) {
 		}
 	})
 
+	t.Run("conditional PUT over a delete marker", func(t *testing.T) {
+		// A versioned key whose current version is a delete marker holds
+		// no object: If-Match finds none, If-None-Match: * creates it.
+		const vb = "condv"
+		if r := signedDo(ctx, t, s, http.MethodPut, objectPath(vb, ""), "", nil, nil); r.Status != http.StatusOK {
+			t.Fatalf("CreateBucket: HTTP %d\n%s", r.Status, r.Body)
+		}
+		on := []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`)
+		if r := signedDo(ctx, t, s, http.MethodPut, objectPath(vb, ""), "versioning=", on, nil); r.Status != http.StatusOK {
+			t.Fatalf("PutBucketVersioning: HTTP %d\n%s", r.Status, r.Body)
+		}
+		signedDo(ctx, t, s, http.MethodPut, objectPath(vb, "k"), "", []byte("one"), nil)
+		if r := signedDo(ctx, t, s, http.MethodDelete, objectPath(vb, "k"), "", nil, nil); r.Header.Get("x-amz-delete-marker") != "true" {
+			t.Fatalf("DELETE: HTTP %d, no delete marker", r.Status)
+		}
+		signedDo(ctx, t, s, http.MethodPut, objectPath(vb, "k"), "", []byte("x"), http.Header{"If-Match": {"*"}}).
+			wantErr(t, "PUT If-Match * over a delete marker", http.StatusNotFound, "NoSuchKey")
+		if r := signedDo(ctx, t, s, http.MethodPut, objectPath(vb, "k"), "", []byte("two"), http.Header{"If-None-Match": {"*"}}); r.Status != http.StatusOK {
+			t.Fatalf("PUT If-None-Match * over a delete marker: HTTP %d\n%s", r.Status, r.Body)
+		}
+		if r := signedDo(ctx, t, s, http.MethodGet, objectPath(vb, "k"), "", nil, nil); string(r.Body) != "two" {
+			t.Errorf("GET after If-None-Match * over a delete marker: HTTP %d %q", r.Status, r.Body)
+		}
+	})
+
 	t.Run("conditional CompleteMultipartUpload", func(t *testing.T) {
 		part := randData(70, 1000)
 		upload := func(key string) (string, []byte) {

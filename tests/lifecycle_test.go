@@ -197,6 +197,22 @@ func TestLifecycleCrash(t *testing.T) {
 	if out, err := adminStatus(t, s); err != nil || !strings.Contains(out, "lifecycle: ") || !strings.Contains(out, "removed") {
 		t.Errorf("admin status: %v\n%s", err, out)
 	}
+
+	// Versioned: an expiring delete marker cut after its first drive, on
+	// fewer drives than the quorum. Once the in-flight window has passed,
+	// the stray marker must not keep the key from expiring.
+	for i := range 4 {
+		data := randData(uint64(500+i), 1000)
+		if _, err := s.Minio(t).PutObject(ctx, "lcv", fmt.Sprintf("c/%02d", i), bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crashIn(crashpoint.CondAcquire, "lcv", mlc.Rule{ID: "c", Status: "Enabled",
+		RuleFilter: mlc.Filter{Prefix: "c/"}, Expiration: mlc.Expiration{Days: 1},
+		NoncurrentVersionExpiration: mlc.NoncurrentVersionExpiration{NoncurrentDays: 1}})
+	check("after a crash in a partial expiring delete marker")
+	waitEmpty("versioned expiration after a partial delete marker", "lcv", "c/")
+	check("after the expiration of c/")
 }
 
 // TestRecordChangeCrash (issue 17) SIGKILLs the embedded server when a
