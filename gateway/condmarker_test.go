@@ -87,3 +87,65 @@ func TestConditionalWriteOverDeleteMarker(t *testing.T) {
 	}
 	wantVersion(t, l, "k", "", v)
 }
+
+// TestConditionalDelete: DELETE with If-Match, under each versioning
+// state, deletes the current version only when it is an object whose ETag
+// matches ("*": any), as S3 does: NoSuchKey when there is none (or a
+// delete marker is current), PreconditionFailed when the ETag differs, and
+// NotImplemented with a version id.
+func TestConditionalDelete(t *testing.T) {
+	ctx := context.Background()
+	for _, state := range []string{"", "Enabled", "Suspended"} {
+		t.Run("versioning "+state, func(t *testing.T) {
+			l := versioningLayer(t, true)
+			if state != "" {
+				setVersioning(t, l, state)
+			}
+			del := func(key, vid, ifMatch string) (s3api.DeleteResult, error) {
+				return l.DeleteObjectVersion(ctx, "bkt", key, vid, s3api.DeleteOptions{IfMatch: ifMatch})
+			}
+			if _, err := del("none", "", "*"); !errors.Is(err, ErrObjectNotFound) {
+				t.Fatalf("If-Match * on a missing key: %v, want NoSuchKey", err)
+			}
+			data := bytes.Repeat([]byte("d"), 300<<10)
+			info := putVersion(t, l, "k", data)
+			if _, err := del("k", "", `"0123"`); !errors.Is(err, ErrPreconditionFailed) {
+				t.Fatalf("If-Match another ETag: %v, want PreconditionFailed", err)
+			}
+			vid := info.VersionID
+			if vid == "" {
+				vid = "null"
+			}
+			if _, err := del("k", vid, "*"); !errors.Is(err, ErrNotImplemented) {
+				t.Fatalf("If-Match with a version id: %v, want NotImplemented", err)
+			}
+			wantVersion(t, l, "k", "", data)
+			res, err := del("k", "", `"`+info.ETag+`"`)
+			if err != nil {
+				t.Fatalf("If-Match the ETag: %v", err)
+			}
+			if _, _, err := readVersion(l, "k", ""); !errors.Is(err, s3api.ErrNoSuchKey) {
+				t.Fatalf("GET after the conditional delete: %v, want NoSuchKey", err)
+			}
+			switch state {
+			case "":
+				if res.DeleteMarker || versionShape(t, l, "k") != "" {
+					t.Fatalf("unversioned: %+v, versions %q; want the key gone", res, versionShape(t, l, "k"))
+				}
+			case "Enabled":
+				if !res.DeleteMarker || versionShape(t, l, "k") != "m "+string(data) {
+					t.Fatalf("Enabled: %+v; want a delete marker over the version", res)
+				}
+			case "Suspended":
+				if !res.DeleteMarker || versionShape(t, l, "k") != "m" {
+					t.Fatalf("Suspended: %+v, versions %q; want a null delete marker alone", res, versionShape(t, l, "k"))
+				}
+			}
+			if state != "" {
+				if _, err := del("k", "", "*"); !errors.Is(err, ErrObjectNotFound) {
+					t.Fatalf("If-Match * over a delete marker: %v, want NoSuchKey", err)
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"github.com/ecstore/ecstore/storagenode"
 )
@@ -57,7 +58,7 @@ func (l *Layer) cleanDangling(ctx context.Context, bucket, key string) (bool, er
 		return false, nil // maybe a damaged object: leave it to the operator
 	}
 	all := append(append([]storagenode.Drive{}, drives...), extra...)
-	removed := false
+	var removed atomic.Bool
 	fanout(all, func(_ int, d storagenode.Drive) error {
 		m, err := d.GetMeta(ctx, bucket, key)
 		if err != nil {
@@ -66,11 +67,11 @@ func (l *Layer) cleanDangling(ctx context.Context, bucket, key string) (bool, er
 		if _, err := d.DeleteMeta(ctx, bucket, key, m.VersionID); err != nil {
 			return err
 		}
-		removed = true // a benign race: any writer sets true
+		removed.Store(true)
 		return d.DeleteVersion(context.WithoutCancel(ctx), bucket, m.DataDir)
 	})
-	if removed {
+	if removed.Load() {
 		l.log.Info("removed a dangling object record", "bucket", bucket, "key", key)
 	}
-	return removed, nil
+	return removed.Load(), nil
 }

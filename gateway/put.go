@@ -396,12 +396,22 @@ func (l *Layer) casOn(ctx context.Context, bucket, key string, cur *storagenode.
 		return err
 	})
 	cond := &writeCond{placed: driveIDs(drives), expect: map[string]string{}}
+	absent := 0 // drives left out of the race for lacking a record
 	for i, e := range errs {
 		if e != nil && !errors.Is(e, storagenode.ErrObjectNotFound) {
 			continue // unreadable: not part of the race
 		}
 		m := metas[i]
 		switch {
+		case m == nil && cur != nil && !cur.DeleteMarker:
+			// No record where the quorum has an object: the drive missed
+			// that write, or a delete is removing the object right now.
+			// Expecting "no record" there would let this write take a
+			// drive the delete already took (both would succeed), so the
+			// drive is left out of the race and written after it is won,
+			// as a drive to heal.
+			absent++
+			continue
 		case m == nil:
 		case cur != nil && m.VersionID == cur.VersionID, own != "" && m.DataDir == own:
 			// The drive agrees with the quorum, or holds this Complete.
@@ -415,9 +425,11 @@ func (l *Layer) casOn(ctx context.Context, bucket, key string, cur *storagenode.
 		}
 		cond.expect[drives[i].ID()] = heldVersion(m)
 	}
-	if len(cond.expect) < cond.quorum(writeQuorum(l.k, l.m)) {
-		// Too few drives answered to win a race: fail before any data is
-		// written.
+	if need := cond.quorum(writeQuorum(l.k, l.m)); len(cond.expect) < need {
+		// Too few drives to win a race: fail before any data is written.
+		if len(cond.expect)+absent >= need {
+			return nil, ErrWriteConflict // most likely a delete in flight: retry
+		}
 		var failed []error
 		for _, e := range errs {
 			if e != nil && !errors.Is(e, storagenode.ErrObjectNotFound) {

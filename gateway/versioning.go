@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/ecstore/ecstore/internal/crashpoint"
@@ -128,6 +129,10 @@ func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 	defer translate(&err)
 	st := l.stateOf(bucket)
 	switch {
+	case opts.IfMatch != "" && versionID != "":
+		return s3api.DeleteResult{}, withMessage(ErrNotImplemented, "If-Match on a delete of a version by its id is not supported: conditional deletes apply to the current version.")
+	case opts.IfMatch != "":
+		return l.deleteIfMatch(ctx, bucket, key, st, opts.IfMatch)
 	case versionID != "":
 		return l.removeVersion(ctx, bucket, key, versionID, opts.BypassGovernance)
 	case st.versioning == versioningOff:
@@ -137,6 +142,38 @@ func (l *Layer) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 		return s3api.DeleteResult{}, err
 	}
 	return l.putDeleteMarker(ctx, bucket, key, st, nil)
+}
+
+// deleteIfMatch deletes bucket/key's current version as DeleteObjectVersion
+// does without a version id, only if it is an object (not a delete marker)
+// whose ETag is ifMatch ("*": any). The delete is conditional on that very
+// version (its id and time), as the lifecycle's are: a write that commits
+// in between, through any gateway, wins, and the delete answers 409 so the
+// client asks again.
+func (l *Layer) deleteIfMatch(ctx context.Context, bucket, key string, st bucketState, ifMatch string) (s3api.DeleteResult, error) {
+	cur, err := l.readMeta(ctx, bucket, key)
+	switch {
+	case errors.Is(err, ErrReadQuorum):
+		return s3api.DeleteResult{}, ErrWriteConflict
+	case err != nil:
+		return s3api.DeleteResult{}, err
+	case cur.DeleteMarker:
+		return s3api.DeleteResult{}, ErrObjectNotFound
+	}
+	if want := strings.Trim(strings.TrimSpace(ifMatch), `"`); want != "*" && want != cur.ETag {
+		return s3api.DeleteResult{}, ErrPreconditionFailed
+	}
+	ref := versionRef{vid: s3VersionID(cur.Versioned, cur.VersionID), mtime: cur.ModTime}
+	var res s3api.DeleteResult
+	if st.versioning == versioningOff {
+		_, err = l.removeVersionIf(ctx, bucket, key, ref, false)
+	} else {
+		res, err = l.putDeleteMarker(ctx, bucket, key, st, &ref)
+	}
+	if errors.Is(err, errVersionChanged) {
+		return s3api.DeleteResult{}, ErrWriteConflict
+	}
+	return res, err
 }
 
 // errVersionChanged: a lifecycle action found the version it was decided
@@ -283,6 +320,15 @@ func (l *Layer) removeVersionIf(ctx context.Context, bucket, key string, ref ver
 		l.restoreRecords(cleanup, drives, removed)
 		return s3api.DeleteResult{}, worstWriteError(errs)
 	}
+	if cond && recordCount(removed) < deleteQuorum(l.k, l.m) {
+		// A quorum of drives answered, but fewer held the version: a
+		// write replaced it meanwhile (and won any race it ran: a
+		// conditional write and this removal never both succeed), or a
+		// degraded write left it on fewer drives and one of them is
+		// down. Either way it stays, for a later pass or retry.
+		l.restoreRecords(cleanup, drives, removed)
+		return s3api.DeleteResult{}, errVersionChanged
+	}
 	crashpoint.Hit(crashpoint.DeleteRecords)
 	res := s3api.DeleteResult{VersionID: versionID}
 	for _, m := range removed {
@@ -297,4 +343,15 @@ func (l *Layer) removeVersionIf(ctx context.Context, bucket, key string, ref ver
 		return nil
 	})
 	return res, nil
+}
+
+// recordCount counts the records in ms.
+func recordCount(ms []*storagenode.ObjectMeta) int {
+	n := 0
+	for _, m := range ms {
+		if m != nil {
+			n++
+		}
+	}
+	return n
 }

@@ -133,6 +133,11 @@ type LockLayer interface {
 
 // DeleteOptions are a delete's options: BypassGovernance lets a version
 // under a GOVERNANCE retention be deleted (x-amz-bypass-governance-retention).
+// IfMatch (If-Match, or a DeleteObjects entry's ETag) makes a delete of the
+// current version conditional: "*" that it exists, an ETag that it is
+// unchanged (ErrNoSuchKey when there is none, ErrPreconditionFailed when
+// its ETag differs).
 type DeleteOptions struct {
 	BypassGovernance bool
+	IfMatch          string
 }

@@ -323,9 +323,12 @@ func (s *Server) deleteObjects(ctx context.Context, q *request) (*response, erro
 	out := deleteResult{Xmlns: s3NS}
 	for _, o := range req.Objects {
 		err := checkKey(o.Key)
+		if err == nil && (o.LastModifiedTime != "" || o.Size != "") {
+			err = s3api.ErrNotImplemented.WithMessage("LastModifiedTime and Size conditions are not supported.")
+		}
 		var res s3api.DeleteResult
 		if err == nil {
-			res, err = s.deleteVersion(ctx, q, q.bucket, o.Key, o.VersionID)
+			res, err = s.deleteVersion(ctx, q, q.bucket, o.Key, o.VersionID, strings.TrimSpace(o.ETag))
 		}
 		if err != nil {
 			ae, known := toAPIError(err)

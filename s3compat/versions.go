@@ -113,14 +113,18 @@ func (s *Server) openVersion(ctx context.Context, bucket, key, versionID string)
 }
 
 // deleteVersion deletes as DELETE Object does, with or without a version
-// id; see openVersion for layers without versions.
-func (s *Server) deleteVersion(ctx context.Context, q *request, bucket, key, versionID string) (s3api.DeleteResult, error) {
+// id, conditional on ifMatch when it is set; see openVersion for layers
+// without versions.
+func (s *Server) deleteVersion(ctx context.Context, q *request, bucket, key, versionID, ifMatch string) (s3api.DeleteResult, error) {
 	if vl, ok := s.layer.(s3api.VersionedLayer); ok {
 		bypass := strings.EqualFold(q.r.Header.Get("x-amz-bypass-governance-retention"), "true")
-		return vl.DeleteObjectVersion(ctx, bucket, key, versionID, s3api.DeleteOptions{BypassGovernance: bypass})
+		return vl.DeleteObjectVersion(ctx, bucket, key, versionID, s3api.DeleteOptions{BypassGovernance: bypass, IfMatch: ifMatch})
 	}
 	if versionID != "" && versionID != "null" {
 		return s3api.DeleteResult{}, s3api.ErrNotImplemented.WithMessage("Object versions are not supported.")
+	}
+	if ifMatch != "" {
+		return s3api.DeleteResult{}, s3api.ErrNotImplemented.WithMessage("Conditional deletes are not supported.")
 	}
 	return s3api.DeleteResult{}, s.layer.DeleteObject(ctx, bucket, key)
 }

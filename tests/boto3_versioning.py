@@ -84,6 +84,30 @@ def main():
     check("delete-objects with version ids", got == sorted([v1, "null"]) and not r.get("Errors"), "%s" % r)
     vs = versions(s3, "k")
     check("one version left", [v[0] for v in vs] == [v2], "%s" % vs)
+    # Conditional deletes: If-Match on DeleteObject, ETag in DeleteObjects.
+    etag = s3.put_object(Bucket=BUCKET, Key="cd", Body=b"cond")["ETag"]
+    st, code, _, _ = call(s3.delete_object, Bucket=BUCKET, Key="cd", IfMatch='"0123"')
+    check("delete If-Match another ETag: 412 PreconditionFailed", (st, code) == (412, "PreconditionFailed"), "%s %s" % (st, code))
+    st, code, _, _ = call(s3.delete_object, Bucket=BUCKET, Key="cd-missing", IfMatch="*")
+    check("delete If-Match * of a missing key: 404 NoSuchKey", (st, code) == (404, "NoSuchKey"), "%s %s" % (st, code))
+    st, code, _, _ = call(s3.delete_object, Bucket=BUCKET, Key="cd", IfMatchSize=4)
+    check("delete If-Match-Size (S3 Express only): 501 NotImplemented", (st, code) == (501, "NotImplemented"), "%s %s" % (st, code))
+    check("failed conditional deletes leave the object", s3.get_object(Bucket=BUCKET, Key="cd")["Body"].read() == b"cond")
+    r = s3.delete_object(Bucket=BUCKET, Key="cd", IfMatch=etag)
+    check("delete If-Match the ETag writes a delete marker", r.get("DeleteMarker") is True, "%s" % r)
+    st, code, _, _ = call(s3.delete_object, Bucket=BUCKET, Key="cd", IfMatch="*")
+    check("delete If-Match * over a delete marker: 404 NoSuchKey", (st, code) == (404, "NoSuchKey"), "%s %s" % (st, code))
+    etag2 = s3.put_object(Bucket=BUCKET, Key="cd2", Body=b"two")["ETag"]
+    r = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "cd2", "ETag": '"0123"'}, {"Key": "cd", "ETag": etag}]})
+    errs = sorted((e["Key"], e["Code"]) for e in r.get("Errors", []))
+    check("delete-objects with ETags that do not hold: an error each",
+          errs == [("cd", "NoSuchKey"), ("cd2", "PreconditionFailed")] and not r.get("Deleted"), "%s" % r)
+    r = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "cd2", "ETag": etag2}]})
+    d = r.get("Deleted", [])
+    check("delete-objects with the ETag deletes", len(d) == 1 and d[0].get("DeleteMarker") is True and not r.get("Errors"), "%s" % r)
+    for key in ("cd", "cd2"):
+        for v in versions(s3, key):
+            s3.delete_object(Bucket=BUCKET, Key=key, VersionId=v[0])
 
     # Suspended: writes replace the null version.
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})

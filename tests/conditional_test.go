@@ -113,6 +113,32 @@ func TestConditionalRequests(t *testing.T) {
 		}
 	})
 
+	t.Run("conditional DELETE", func(t *testing.T) {
+		body := []byte("delete me if unchanged")
+		r := signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "del"), "", body, nil)
+		detag := r.Header.Get("ETag")
+		signedDo(ctx, t, s, http.MethodDelete, objectPath(bucket, "del"), "", nil, http.Header{"If-Match": {`"0123"`}}).
+			wantErr(t, "DELETE If-Match another ETag", http.StatusPreconditionFailed, "PreconditionFailed")
+		signedDo(ctx, t, s, http.MethodDelete, objectPath(bucket, "del"), "", nil, http.Header{"x-amz-if-match-size": {"22"}}).
+			wantErr(t, "DELETE x-amz-if-match-size", http.StatusNotImplemented, "NotImplemented")
+		signedDo(ctx, t, s, http.MethodDelete, objectPath(bucket, "del"), "versionId=null", nil, http.Header{"If-Match": {detag}}).
+			wantErr(t, "DELETE ?versionId If-Match", http.StatusNotImplemented, "NotImplemented")
+		signedDo(ctx, t, s, http.MethodDelete, objectPath(bucket, "nope"), "", nil, http.Header{"If-Match": {"*"}}).
+			wantErr(t, "DELETE If-Match * of a missing key", http.StatusNotFound, "NoSuchKey")
+		multi := `<Delete><Object><Key>del</Key><ETag>"0123"</ETag></Object></Delete>`
+		if r := signedDo(ctx, t, s, http.MethodPost, objectPath(bucket, ""), "delete=", []byte(multi), nil); !strings.Contains(string(r.Body), "<Code>PreconditionFailed</Code>") {
+			t.Errorf("DeleteObjects with another ETag: HTTP %d\n%s", r.Status, r.Body)
+		}
+		if r := signedDo(ctx, t, s, http.MethodGet, objectPath(bucket, "del"), "", nil, nil); string(r.Body) != string(body) {
+			t.Fatalf("failed conditional deletes changed the object: HTTP %d %q", r.Status, r.Body)
+		}
+		if r := signedDo(ctx, t, s, http.MethodDelete, objectPath(bucket, "del"), "", nil, http.Header{"If-Match": {detag}}); r.Status != http.StatusNoContent {
+			t.Fatalf("DELETE If-Match the ETag: HTTP %d\n%s", r.Status, r.Body)
+		}
+		signedDo(ctx, t, s, http.MethodGet, objectPath(bucket, "del"), "", nil, nil).
+			wantErr(t, "GET after the conditional DELETE", http.StatusNotFound, "NoSuchKey")
+	})
+
 	t.Run("conditional CompleteMultipartUpload", func(t *testing.T) {
 		part := randData(70, 1000)
 		upload := func(key string) (string, []byte) {
