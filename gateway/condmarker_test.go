@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -11,6 +14,8 @@ import (
 
 	"github.com/ecstore/ecstore/s3api"
 	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/faultdrive"
+	"github.com/ecstore/ecstore/storagenode/local"
 )
 
 // strayMarker leaves on drive 0 alone a delete marker newer than the key's
@@ -147,5 +152,53 @@ func TestConditionalDelete(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConditionalWriteOverMissingRecord: a drive with no record of a key
+// the quorum holds takes no part in a conditional write's race (a delete
+// may be removing the object), but once the race is won it is written
+// like the others. With such a drive and another one down, 4 of 6 drives
+// are left: enough to win.
+func TestConditionalWriteOverMissingRecord(t *testing.T) {
+	ctx := context.Background()
+	var drives []Drive
+	faults := map[string]*faultdrive.Drive{}
+	for i := range 6 {
+		f := faultdrive.New(local.NewMem(fmt.Sprintf("d%d", i)))
+		faults[f.ID()] = f
+		drives = append(drives, Drive{Drive: f, Node: f.ID()})
+	}
+	l, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MakeBucket(ctx, "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	base := randBytes(1, 200<<10)
+	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(base), int64(len(base)), s3api.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	placed, err := l.place("bkt", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := placed[0].DeleteMeta(ctx, "bkt", "k", ""); err != nil { // drive 0 missed the write
+		t.Fatal(err)
+	}
+	faults[placed[5].ID()].SetOffline(true)
+	next := randBytes(2, 200<<10)
+	info, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(next), int64(len(next)), s3api.PutOptions{IfMatch: md5hex(base)})
+	if err != nil {
+		t.Fatalf("If-Match with one record missing and one drive down: %v", err)
+	}
+	if m, err := placed[0].GetMeta(ctx, "bkt", "k"); err != nil || m.ETag != info.ETag {
+		t.Fatalf("the drive that lacked the record: %+v, %v; want the new version", m, err)
+	}
+	got, err := readAll(l, "k")
+	if err != nil || !bytes.Equal(got, next) {
+		t.Fatalf("after the conditional write: %d bytes, %v", len(got), err)
 	}
 }

@@ -428,7 +428,10 @@ func (l *Layer) casOn(ctx context.Context, bucket, key string, cur *storagenode.
 	if need := cond.quorum(writeQuorum(l.k, l.m)); len(cond.expect) < need {
 		// Too few drives to win a race: fail before any data is written.
 		if len(cond.expect)+absent >= need {
-			return nil, ErrWriteConflict // most likely a delete in flight: retry
+			// Most likely a delete in flight: retry. Or drives that
+			// missed the write, which the heal fills.
+			l.queueHeal(bucket, key)
+			return nil, ErrWriteConflict
 		}
 		var failed []error
 		for _, e := range errs {
