@@ -488,6 +488,30 @@ func TestCopyObjectHandler(t *testing.T) {
 			stubModTime.Add(-time.Hour).Format(http.TimeFormat)), status: 412, code: "PreconditionFailed"},
 		{name: "copy-source-if-modified-since false", req: cp("/bkt/obj", "x-amz-copy-source-if-modified-since",
 			stubModTime.Add(time.Hour).Format(http.TimeFormat)), status: 412, code: "PreconditionFailed"},
+		// If-Match / If-None-Match are on the destination: they reach the
+		// write, where the layer checks them (not the source's ETag).
+		{name: "If-None-Match * reaches the write", req: cp("/bkt/obj", "If-None-Match", "*"), status: 200,
+			check: wantPut("bkt", "dst", stubData, func(t *testing.T, c stubCall) {
+				if c.Opts.IfNoneMatch != "*" || c.Opts.IfMatch != "" {
+					t.Errorf("conditions %q %q", c.Opts.IfNoneMatch, c.Opts.IfMatch)
+				}
+			})},
+		{name: "If-None-Match * over the destination", req: cp("/bkt/obj", "If-None-Match", "*"),
+			script: func(l *stubLayer) { l.errs["PutObject"] = s3api.ErrPreconditionFailed }, status: 412, code: "PreconditionFailed"},
+		{name: "If-Match reaches the write unquoted", req: cp("/bkt/obj", "If-Match", `"0123"`),
+			script: func(l *stubLayer) { l.errs["PutObject"] = s3api.ErrPreconditionFailed }, status: 412, code: "PreconditionFailed",
+			check: func(t *testing.T, l *stubLayer, _ *httptest.ResponseRecorder) {
+				if c := l.call(t, "PutObject"); c.Opts.IfMatch != "0123" {
+					t.Errorf("IfMatch %q", c.Opts.IfMatch)
+				}
+			}},
+		{name: "If-Match with REPLACE reaches the write", req: cp("/bkt/obj", "x-amz-metadata-directive", "REPLACE", "If-Match", `"0123"`), status: 200,
+			check: wantPut("bkt", "dst", stubData, func(t *testing.T, c stubCall) {
+				if c.Opts.IfMatch != "0123" {
+					t.Errorf("IfMatch %q", c.Opts.IfMatch)
+				}
+			})},
+		{name: "If-None-Match an ETag", req: cp("/bkt/obj", "If-None-Match", stubETag), status: 501, code: "NotImplemented", calls: []string{"OpenObject"}},
 		{name: "checksum asked for", req: cp("/bkt/obj", "x-amz-checksum-algorithm", "SHA256"), status: 200,
 			body: []string{"<ChecksumSHA256>" + sha + "</ChecksumSHA256>", "<ChecksumType>FULL_OBJECT</ChecksumType>"},
 			check: wantPut("bkt", "dst", stubData, func(t *testing.T, c stubCall) {

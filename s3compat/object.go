@@ -93,8 +93,9 @@ var storageClasses = map[string]bool{
 	"ONEZONE_IA": true, "INTELLIGENT_TIERING": true, "GLACIER_IR": true,
 }
 
-// writeConditions reads the conditional-write headers of a PutObject or
-// CompleteMultipartUpload: If-None-Match "*" (create only) and If-Match <etag>.
+// writeConditions reads the conditional-write headers of a PutObject,
+// CopyObject (on the destination) or CompleteMultipartUpload: If-None-Match
+// "*" (create only) and If-Match <etag>.
 func writeConditions(h http.Header, opts *s3api.PutOptions) error {
 	opts.IfNoneMatch = strings.TrimSpace(h.Get("If-None-Match"))
 	opts.IfMatch = strings.Trim(strings.TrimSpace(h.Get("If-Match")), `"`)
@@ -474,6 +475,11 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 		opts.ContentMD5 = nil
 	default:
 		return nil, s3api.ErrInvalidArgument.WithMessage("Unknown metadata directive %q.", d)
+	}
+	// If-Match / If-None-Match are conditions on the destination key, as
+	// on PutObject: the layer checks them where the copy commits.
+	if err := writeConditions(q.r.Header, &opts); err != nil {
+		return nil, err
 	}
 	// The encryption is the request's (or the bucket's default), never the
 	// source's, as in S3.

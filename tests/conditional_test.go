@@ -13,7 +13,7 @@ import (
 // headers and checks the answers against S3's: GET and HEAD with If-Match,
 // If-None-Match, If-Modified-Since, If-Unmodified-Since (200/304/412, with
 // the RFC 7232 precedence S3 documents), conditional
-// CompleteMultipartUpload, and the object-tagging answers.
+// CompleteMultipartUpload and CopyObject, and the object-tagging answers.
 func TestConditionalRequests(t *testing.T) {
 	parallelLight(t)
 	ctx := testCtx(t, 2*time.Minute)
@@ -110,6 +110,40 @@ func TestConditionalRequests(t *testing.T) {
 		}
 		if r := signedDo(ctx, t, s, http.MethodGet, objectPath(vb, "k"), "", nil, nil); string(r.Body) != "two" {
 			t.Errorf("GET after If-None-Match * over a delete marker: HTTP %d %q", r.Status, r.Body)
+		}
+	})
+
+	t.Run("conditional CopyObject", func(t *testing.T) {
+		// If-Match / If-None-Match on a copy are conditions on the
+		// destination key, as on PutObject (they were ignored).
+		src, old := []byte("copy source"), []byte("copy destination")
+		signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "cpsrc"), "", src, nil)
+		dstETag := signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "cpdst"), "", old, nil).Header.Get("ETag")
+		cp := func(key string, cond ...string) *rawResp {
+			h := http.Header{"X-Amz-Copy-Source": {"/" + bucket + "/cpsrc"}}
+			for i := 0; i+1 < len(cond); i += 2 {
+				h.Set(cond[i], cond[i+1])
+			}
+			return signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, key), "", nil, h)
+		}
+		cp("cpdst", "If-None-Match", "*").wantErr(t, "copy If-None-Match * over an object", http.StatusPreconditionFailed, "PreconditionFailed")
+		cp("cpdst", "If-Match", `"0123"`).wantErr(t, "copy If-Match another ETag", http.StatusPreconditionFailed, "PreconditionFailed")
+		cp("cpdst", "If-None-Match", dstETag).wantErr(t, "copy If-None-Match <etag>", http.StatusNotImplemented, "NotImplemented")
+		cp("cpnone", "If-Match", "*").wantErr(t, "copy If-Match * onto a missing key", http.StatusNotFound, "NoSuchKey")
+		if r := signedDo(ctx, t, s, http.MethodGet, objectPath(bucket, "cpdst"), "", nil, nil); string(r.Body) != string(old) {
+			t.Errorf("failed conditional copies changed the destination: %q", r.Body)
+		}
+		if r := cp("cpdst", "If-Match", dstETag); r.Status != http.StatusOK {
+			t.Errorf("copy If-Match the destination's ETag: HTTP %d\n%s", r.Status, r.Body)
+		}
+		if r := signedDo(ctx, t, s, http.MethodGet, objectPath(bucket, "cpdst"), "", nil, nil); string(r.Body) != string(src) {
+			t.Errorf("after copy If-Match the destination is %q, want the source's %q", r.Body, src)
+		}
+		if r := cp("cpnew", "If-None-Match", "*"); r.Status != http.StatusOK {
+			t.Errorf("copy If-None-Match * to a new key: HTTP %d\n%s", r.Status, r.Body)
+		}
+		if r := signedDo(ctx, t, s, http.MethodGet, objectPath(bucket, "cpnew"), "", nil, nil); string(r.Body) != string(src) {
+			t.Errorf("copy If-None-Match * to a new key: GET %q", r.Body)
 		}
 	})
 
