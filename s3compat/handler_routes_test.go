@@ -55,6 +55,8 @@ func TestRoutingHandler(t *testing.T) {
 		{name: "DELETE object ?acl", req: testRequest{method: "DELETE", target: "/bkt/obj?acl"}, status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "PUT with x-amz-tagging", req: testRequest{method: "PUT", target: "/bkt/tagged", header: hdrs("x-amz-tagging", "a=b"), body: "x"}, status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "CreateMultipartUpload with x-amz-tagging", req: testRequest{method: "POST", target: "/bkt/tagged?uploads", header: hdrs("x-amz-tagging", "a=b")}, status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "RenameObject", req: testRequest{method: "PUT", target: "/bkt/dst?renameObject", header: hdrs("x-amz-rename-source", "/bkt/obj")},
+			status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "DELETE /", req: testRequest{method: "DELETE", target: "/"}, status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "PATCH object", req: testRequest{method: "PATCH", target: "/bkt/obj"}, status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "POST object without a subresource", req: testRequest{method: "POST", target: "/bkt/obj"}, status: 501, code: "NotImplemented", calls: []string{}},

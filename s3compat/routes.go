@@ -17,6 +17,9 @@ var unsupportedSubresources = []string{
 	"inventory", "metrics", "intelligent-tiering", "ownershipControls",
 	"publicAccessBlock", "torrent", "restore", "select",
 	"versionId", "session", "metadataTable",
+	// RenameObject (S3 Express): without this it would be a PutObject of
+	// the empty body over the destination.
+	"renameObject",
 }
 
 // route picks the handler for a request, or nil (with the operation's
