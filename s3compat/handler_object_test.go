@@ -154,6 +154,8 @@ func TestPutObjectHandler(t *testing.T) {
 		{name: "signed payload hash right", req: put(hdrs("X-Amz-Content-Sha256", func() string { s := sha256.Sum256([]byte(body)); return hex.EncodeToString(s[:]) }())),
 			status: 200, check: wantPut("bkt", "new", body, nil)},
 		{name: "x-amz-tagging", req: put(hdrs("X-Amz-Tagging", "a=b")), status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "append (x-amz-write-offset-bytes)", req: put(hdrs("x-amz-write-offset-bytes", "17")), status: 501, code: "NotImplemented", calls: []string{},
+			body: []string{"<Message>Appending to objects (x-amz-write-offset-bytes) is not supported.</Message>"}},
 		{name: "missing bucket", req: put(nil), script: func(l *stubLayer) { l.errs["PutObject"] = s3api.ErrNoSuchBucket }, status: 404, code: "NoSuchBucket",
 			body: []string{"<BucketName>bkt</BucketName>", "<Key>new</Key>", "<Resource>/bkt/new</Resource>"}},
 		{name: "bucket name not valid", req: testRequest{method: "PUT", target: "/Bad_Bucket/k", body: body}, status: 404, code: "NoSuchBucket", calls: []string{}},

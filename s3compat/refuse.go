@@ -38,6 +38,30 @@ var refusedByAPI = map[string]refusals{
 	"GetObjectAttributes":   refuseReadSSEC,
 }
 
+// refusedHeader is one request header an operation cannot honour, and the
+// NotImplemented message that answers it.
+type refusedHeader struct{ name, msg string }
+
+var refuseAppend = refusedHeader{"x-amz-write-offset-bytes", "Appending to objects (x-amz-write-offset-bytes) is not supported."}
+
+// refusedHeaders lists, per operation, the single headers answered
+// NotImplemented when present: stored without them, the object would not
+// be what the client asked for.
+var refusedHeaders = map[string][]refusedHeader{
+	"PutObject": {refuseAppend},
+}
+
+// refuseHeaders answers NotImplemented for the first header of api's
+// refusedHeaders that h carries.
+func refuseHeaders(h http.Header, api string) error {
+	for _, r := range refusedHeaders[api] {
+		if _, ok := h[http.CanonicalHeaderKey(r.name)]; ok {
+			return s3api.ErrNotImplemented.WithMessage("%s", r.msg)
+		}
+	}
+	return nil
+}
+
 // acceptedACLs are the canned ACLs that describe what ecstore does anyway:
 // every object and bucket belongs to, and is readable by, its owner only.
 var acceptedACLs = map[string]bool{"private": true, "bucket-owner-full-control": true}

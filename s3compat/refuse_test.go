@@ -49,6 +49,7 @@ func TestRefusedHeaders(t *testing.T) {
 		{"put sse-c over https", testRequest{method: "PUT", target: "/bkt/k", header: h(sseC, "AES256")}, true, 501, "NotImplemented"},
 		{"put object-lock mode", testRequest{method: "PUT", target: "/bkt/k", header: h("x-amz-object-lock-mode", "COMPLIANCE",
 			"x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z")}, false, 400, "InvalidRequest"},
+		{"put write offset (append)", testRequest{method: "PUT", target: "/bkt/k", header: h("x-amz-write-offset-bytes", "0")}, false, 501, "NotImplemented"},
 		{"put object-lock legal hold", testRequest{method: "PUT", target: "/bkt/k", header: h("x-amz-object-lock-legal-hold", "ON")}, false, 400, "InvalidRequest"},
 
 		{"copy plain", testRequest{method: "PUT", target: "/bkt/dst", header: copySrc()}, false, 200, ""},

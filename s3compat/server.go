@@ -285,6 +285,9 @@ func (s *Server) run(ctx context.Context, q *request) (int, error) {
 		if err := refuseUnsupported(q.r.Header, q.r.TLS != nil, what); err != nil {
 			return s.writeError(q, err), err
 		}
+		if err := refuseHeaders(q.r.Header, api); err != nil {
+			return s.writeError(q, err), err
+		}
 	}
 	resp, err := h(ctx, q)
 	if err != nil && q.counted != nil && q.counted.timedOut.Load() && !errors.Is(err, s3api.ErrRequestTimeout) {
