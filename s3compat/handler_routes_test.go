@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ecstore/ecstore/s3api"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // TestRoutingHandler: what ecstore does not implement is answered 501
@@ -57,6 +58,20 @@ func TestRoutingHandler(t *testing.T) {
 		{name: "CreateMultipartUpload with x-amz-tagging", req: testRequest{method: "POST", target: "/bkt/tagged?uploads", header: hdrs("x-amz-tagging", "a=b")}, status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "RenameObject", req: testRequest{method: "PUT", target: "/bkt/dst?renameObject", header: hdrs("x-amz-rename-source", "/bkt/obj")},
 			status: 501, code: "NotImplemented", calls: []string{}},
+		// A bucket subresource ecstore has not heard of never deletes,
+		// creates or lists the bucket instead.
+		{name: "DELETE bucket ?metadataConfiguration", req: testRequest{method: "DELETE", target: "/bkt?metadataConfiguration"}, status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "GET bucket ?metadataConfiguration", req: testRequest{method: "GET", target: "/bkt?metadataConfiguration"}, status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "PUT bucket ?abac", req: testRequest{method: "PUT", target: "/bkt?abac", body: "<x/>"}, status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "DELETE bucket ?unknownSubresource", req: testRequest{method: "DELETE", target: "/bkt?unknownSubresource"}, status: 501, code: "NotImplemented", calls: []string{},
+			body: []string{"DELETE bucket ?unknownSubresource is not implemented by ecstore"}},
+		{name: "PUT bucket ?unknownSubresource=1", req: testRequest{method: "PUT", target: "/newbkt?unknownSubresource=1"}, status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "DeleteBucket with x-id", req: testRequest{method: "DELETE", target: "/bkt?x-id=DeleteBucket"}, status: 204, calls: []string{"DeleteBucket"}},
+		{name: "presigned DeleteBucket", req: testRequest{method: "DELETE", target: "/bkt", presign: 600}, status: 204, calls: []string{"DeleteBucket"}},
+		{name: "presigned V2 DeleteBucket", build: func(*testing.T) *http.Request {
+			return signer.PreSignV2(*v2Request("DELETE", "/bkt", ""), testAccess, testSecret, 600, false)
+		}, status: 204, calls: []string{"DeleteBucket"}},
+		{name: "presigned CreateBucket", req: testRequest{method: "PUT", target: "/newbkt", presign: 600}, status: 200, calls: []string{"MakeBucket"}},
 		{name: "DELETE /", req: testRequest{method: "DELETE", target: "/"}, status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "PATCH object", req: testRequest{method: "PATCH", target: "/bkt/obj"}, status: 501, code: "NotImplemented", calls: []string{}},
 		{name: "POST object without a subresource", req: testRequest{method: "POST", target: "/bkt/obj"}, status: 501, code: "NotImplemented", calls: []string{}},

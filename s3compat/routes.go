@@ -2,7 +2,10 @@ package s3compat
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/ecstore/ecstore/s3api"
@@ -20,6 +23,9 @@ var unsupportedSubresources = []string{
 	// RenameObject (S3 Express): without this it would be a PutObject of
 	// the empty body over the destination.
 	"renameObject",
+	// S3 Metadata and attribute-based access control: without these a
+	// DELETE would delete the bucket, a PUT create it, a GET list it.
+	"metadataConfiguration", "metadataInventoryTable", "metadataJournalTable", "abac",
 }
 
 // route picks the handler for a request, or nil (with the operation's
@@ -102,10 +108,16 @@ func (s *Server) route(q *request) (handler, string) {
 			if has("versioning") {
 				return s.putBucketVersioning, "PutBucketVersioning"
 			}
+			if k := unknownQuery(q.query); k != "" {
+				return nil, m + " bucket ?" + k
+			}
 			return s.createBucket, "CreateBucket"
 		case http.MethodHead:
 			return s.headBucket, "HeadBucket"
 		case http.MethodDelete:
+			if k := unknownQuery(q.query); k != "" {
+				return nil, m + " bucket ?" + k
+			}
 			return s.deleteBucket, "DeleteBucket"
 		case http.MethodPost:
 			if has("delete") {
@@ -153,6 +165,32 @@ func (s *Server) route(q *request) (handler, string) {
 		}
 	}
 	return nil, m + " object"
+}
+
+// unknownQuery returns the first query key (in sorted order) that is
+// neither in known nor a key every request may carry; "" when there is
+// none. CreateBucket and DeleteBucket take no query parameters: a key
+// they do not know names a subresource ecstore has not heard of, and
+// creating or deleting the bucket instead would be the wrong answer.
+func unknownQuery(query url.Values, known ...string) string {
+	for _, k := range slices.Sorted(maps.Keys(query)) {
+		if !anyRequestQuery(k) && !slices.Contains(known, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// anyRequestQuery reports whether k is a query key any request may carry:
+// a presigned URL's (SigV4's X-Amz-*, which SDKs also use for hoisted
+// x-amz-* headers; SigV2's AWSAccessKeyId, Expires, Signature) or the
+// operation name AWS SDKs add (x-id).
+func anyRequestQuery(k string) bool {
+	switch k {
+	case "AWSAccessKeyId", "Expires", "Signature", "x-id":
+		return true
+	}
+	return len(k) > len("x-amz-") && strings.EqualFold(k[:len("x-amz-")], "x-amz-")
 }
 
 // invalidArgument is a handler answering InvalidArgument with msg.
