@@ -349,6 +349,43 @@ func TestMultipart(t *testing.T) {
 	}
 }
 
+// TestCompleteObjectSize: a Complete stating the object's size
+// (x-amz-mp-object-size) is refused with InvalidRequest before it commits
+// when the listed parts add up to another size, and the upload stays.
+func TestCompleteObjectSize(t *testing.T) {
+	tc := newCluster(t, 6, 4, 2, 64<<10)
+	ctx := context.Background()
+	id, err := tc.NewMultipartUpload(ctx, "bkt", "sized", s3api.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(12, 1234)
+	p, err := tc.PutObjectPart(ctx, "bkt", "sized", id, 1, bytes.NewReader(data), int64(len(data)), s3api.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []s3api.CompletePart{{Number: 1, ETag: p.ETag}}
+	size := func(n int64) s3api.PutOptions { return s3api.PutOptions{ObjectSize: &n} }
+	for _, wrong := range []int64{0, 1233, 1235} {
+		if _, err := tc.CompleteMultipartUpload(ctx, "bkt", "sized", id, parts, size(wrong)); !errors.Is(err, s3api.ErrInvalidRequest) {
+			t.Errorf("Complete stating %d bytes of 1234: %v, want InvalidRequest", wrong, err)
+		}
+	}
+	if _, err := tc.get("sized", 0, -1); err == nil {
+		t.Fatal("a refused Complete committed the object")
+	}
+	if lp, err := tc.ListParts(ctx, "bkt", "sized", id, 0, 1000); err != nil || len(lp.Parts) != 1 {
+		t.Fatalf("the upload after refused Completes: %+v, %v", lp, err)
+	}
+	info, err := tc.CompleteMultipartUpload(ctx, "bkt", "sized", id, parts, size(1234))
+	if err != nil || info.Size != 1234 {
+		t.Fatalf("Complete stating the right size: %+v, %v", info, err)
+	}
+	if got, err := tc.get("sized", 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read after Complete: %v", err)
+	}
+}
+
 func TestConcurrentWritersOneKey(t *testing.T) {
 	tc := newCluster(t, 6, 4, 2, 4096)
 	var wg sync.WaitGroup

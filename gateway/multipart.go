@@ -311,6 +311,11 @@ func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		infos = append(infos, storagenode.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Name: p.Name, Checksums: p.Checksums, Stored: p.Stored})
 		listed = append(listed, p)
 	}
+	if opts.ObjectSize != nil && *opts.ObjectSize != size {
+		// Checked before the commit: the upload stays, to be completed
+		// with the right parts.
+		return s3api.ObjectInfo{}, s3api.ErrInvalidRequest.WithMessage("The object size stated in x-amz-mp-object-size (%d) does not match the size of the listed parts (%d).", *opts.ObjectSize, size)
+	}
 	meta := &storagenode.ObjectMeta{
 		Bucket: bucket, Key: key, VersionID: uploadID, DataDir: uploadID, ModTime: time.Now().UTC(),
 		Size: size, ETag: fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts)),

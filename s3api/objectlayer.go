@@ -103,6 +103,11 @@ type PutOptions struct {
 	// CompleteMultipartUpload, whose ObjectLayer combines the parts'
 	// checksums with it (CombineChecksums).
 	NewHash func(algo string) (h hash.Hash, name string, ok bool)
+	// ObjectSize, when not nil, is the size a CompleteMultipartUpload
+	// states for the object (x-amz-mp-object-size); the ObjectLayer fails
+	// the Complete with ErrInvalidRequest, before it commits, when the
+	// listed parts add up to another size.
+	ObjectSize *int64
 	// Tags is the new version's tag set (x-amz-tagging), checked by the
 	// front end (CheckTags with MaxObjectTags).
 	Tags []Tag

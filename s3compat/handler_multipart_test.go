@@ -194,7 +194,7 @@ func TestCompleteMultipartUploadHandler(t *testing.T) {
 					c.Parts[1].Number != 2 || c.Parts[1].ETag != "e2" || len(c.Parts[1].Checksums) != 0 {
 					t.Errorf("parts %+v", c.Parts)
 				}
-				if c.Opts.IfMatch != "" || c.Opts.IfNoneMatch != "" || c.Opts.FinalChecksum != (s3api.FinalChecksum{}) || c.Opts.NewHash == nil {
+				if c.Opts.IfMatch != "" || c.Opts.IfNoneMatch != "" || c.Opts.FinalChecksum != (s3api.FinalChecksum{}) || c.Opts.NewHash == nil || c.Opts.ObjectSize != nil {
 					t.Errorf("options %+v", c.Opts)
 				}
 			})},
@@ -224,6 +224,16 @@ func TestCompleteMultipartUploadHandler(t *testing.T) {
 			})},
 		{name: "object checksum refused by the layer", req: complete(two, "x-amz-checksum-crc32", "AAAAAw==-2"), script: layerErr(s3api.ErrBadDigest),
 			status: 400, code: "BadDigest"},
+		{name: "x-amz-mp-object-size reaches the layer", req: complete(two, "x-amz-mp-object-size", "5243000"), status: 200,
+			check: call(func(t *testing.T, c stubCall) {
+				if c.Opts.ObjectSize == nil || *c.Opts.ObjectSize != 5243000 {
+					t.Errorf("ObjectSize %v", c.Opts.ObjectSize)
+				}
+			})},
+		{name: "x-amz-mp-object-size refused by the layer", req: complete(two, "x-amz-mp-object-size", "1"),
+			script: layerErr(s3api.ErrInvalidRequest.WithMessage("size")), status: 400, code: "InvalidRequest"},
+		{name: "x-amz-mp-object-size not a number", req: complete(two, "x-amz-mp-object-size", "big"), status: 400, code: "InvalidArgument", calls: []string{}},
+		{name: "x-amz-mp-object-size negative", req: complete(two, "x-amz-mp-object-size", "-1"), status: 400, code: "InvalidArgument", calls: []string{}},
 		{name: "checksum type unknown", req: complete(two, "x-amz-checksum-type", "PARTIAL"), status: 400, code: "InvalidRequest", calls: []string{}},
 		{name: "checksum not base64", req: complete(two, "x-amz-checksum-crc32c", "not base64"), status: 400, code: "InvalidRequest", calls: []string{}},
 		{name: "two checksums", req: complete(two, "x-amz-checksum-crc32", "AAAAAA==", "x-amz-checksum-crc32c", "AAAAAA=="), status: 400, code: "InvalidRequest"},

@@ -163,6 +163,9 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 		return nil, err
 	}
 	opts.NewHash = checksums.NewChecksum
+	if opts.ObjectSize, err = mpObjectSize(q.r.Header); err != nil {
+		return nil, err
+	}
 	info, err := s.layer.CompleteMultipartUpload(ctx, q.bucket, q.key, id, parts, opts)
 	if err != nil {
 		return nil, s.uploadError(ctx, q, err)
@@ -177,6 +180,20 @@ func (s *Server) completeMultipartUpload(ctx context.Context, q *request) (*resp
 		addChecksumHeaders(h, info.Checksums)
 	}
 	return &response{header: h, xml: out}, nil
+}
+
+// mpObjectSize reads x-amz-mp-object-size, the size a Complete states
+// for the object (nil when absent); the layer checks it against the parts.
+func mpObjectSize(h http.Header) (*int64, error) {
+	v := h.Get("x-amz-mp-object-size")
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return nil, s3api.ErrInvalidArgument.WithMessage("x-amz-mp-object-size must be a non-negative integer.")
+	}
+	return &n, nil
 }
 
 func (s *Server) abortMultipartUpload(ctx context.Context, q *request) (*response, error) {

@@ -212,6 +212,13 @@ func TestConditionalRequests(t *testing.T) {
 		if r := complete("fresh", id, body, http.Header{"If-None-Match": {"*"}}); r.Status != http.StatusOK {
 			t.Errorf("Complete If-None-Match * of a new key: HTTP %d\n%s", r.Status, r.Body)
 		}
+		// x-amz-mp-object-size: checked against the parts before commit.
+		id, body = upload("sized")
+		complete("sized", id, body, http.Header{"X-Amz-Mp-Object-Size": {fmt.Sprint(len(part) + 1)}}).
+			wantErr(t, "Complete with a wrong x-amz-mp-object-size", http.StatusBadRequest, "InvalidRequest")
+		if r := complete("sized", id, body, http.Header{"X-Amz-Mp-Object-Size": {fmt.Sprint(len(part))}}); r.Status != http.StatusOK {
+			t.Errorf("Complete with the right x-amz-mp-object-size: HTTP %d\n%s", r.Status, r.Body)
+		}
 		id, body = upload("never")
 		complete("never", id, body, http.Header{"If-Match": {etag}}).
 			wantErr(t, "Complete If-Match of a missing key", http.StatusNotFound, "NoSuchKey")
