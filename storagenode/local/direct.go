@@ -17,7 +17,8 @@ import (
 // which a healthy GET never reads): those go past the cache from the first
 // block. The last, partial block is written after O_DIRECT is
 // switched off again (O_DIRECT needs whole blocks), so the file has its
-// exact length. Reads are unchanged (through the page cache).
+// exact length. The bytes written with O_DIRECT are read back with it too
+// (directread.go).
 const (
 	// directAlign is the alignment of O_DIRECT buffers, offsets and
 	// lengths: 4 KiB covers every logical block size in use (512 B or 4

@@ -1,7 +1,10 @@
 package local
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,3 +59,21 @@ func directSupported(dir string) bool {
 	}
 	return f.Sync() == nil
 }
+
+// openDirect opens the file f has open (the same inode, whatever has been
+// renamed since) once more, for reading with O_DIRECT.
+func openDirect(f syscall.Conn) (*os.File, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var path string
+	if err := rc.Control(func(fd uintptr) { path = fmt.Sprintf("/proc/self/fd/%d", fd) }); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_RDONLY|unix.O_DIRECT, 0)
+}
+
+// isInvalid reports whether err is EINVAL: what a file system that does
+// not take O_DIRECT (or a misaligned request) answers.
+func isInvalid(err error) bool { return errors.Is(err, unix.EINVAL) }

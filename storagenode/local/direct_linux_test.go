@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -190,6 +192,102 @@ func TestColdShardPastCache(t *testing.T) {
 		r.Close()
 		if !bytes.Equal(got, data) {
 			t.Fatalf("cold %v: read back %d bytes that differ", cold, len(got))
+		}
+	}
+}
+
+// TestDirectShardReads reads shard files larger than directFrom back at
+// offsets and lengths around directFrom, the read buffer's and the
+// blocks' edges and the end of the file, with and without a range hint,
+// concurrently too: every byte must be the one written, a read past the
+// end must say io.EOF, and the bytes past directFrom must come through
+// the O_DIRECT descriptor.
+func TestDirectShardReads(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if !d.direct {
+		t.Skip("the test folder's file system does not take O_DIRECT")
+	}
+	if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, size := range []int{directFrom + 1, directFrom + 4097, 3*directReadSize + 12345, 5 << 20} {
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v", Name: fmt.Sprintf("part.%d", size)}
+		w, err := d.CreateShard(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r, err := d.OpenShard(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sr := r.(*shardReader)
+		if sr.dr == nil {
+			t.Fatalf("size %d: no O_DIRECT reader", size)
+		}
+		check := func(off, n int) {
+			t.Helper()
+			p := make([]byte, n)
+			got, err := r.ReadAt(p, int64(off))
+			want := min(n, max(size-off, 0))
+			if got != want || !bytes.Equal(p[:got], data[off:off+got]) {
+				t.Fatalf("size %d: ReadAt(%d bytes at %d) = %d, %v; want %d bytes equal to the written", size, n, off, got, err, want)
+			}
+			if want < n && err != io.EOF {
+				t.Fatalf("size %d: ReadAt(%d bytes at %d) past the end: %v, want io.EOF", size, n, off, err)
+			}
+			if want == n && err != nil {
+				t.Fatalf("size %d: ReadAt(%d bytes at %d): %v", size, n, off, err)
+			}
+		}
+		edges := []int{0, 1, directFrom - 4096, directFrom - 1, directFrom, directFrom + 1, directFrom + directReadSize - 1, directFrom + directReadSize, size - 4097, size - 4096, size - 1, size}
+		for _, off := range edges {
+			for _, n := range []int{1, 100, 4096, 262_160, directReadSize + 7, 3 * directReadSize} {
+				if off >= 0 && off <= size {
+					check(off, n)
+				}
+			}
+		}
+		// Sequential frames as the decoder reads them, under a hint.
+		r.(storagenode.RangeHinter).HintRange(directFrom, int64(size))
+		for off := 0; off < size; off += 262_160 {
+			check(off, 262_160)
+		}
+		// Concurrent readers of the same file.
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for off := g * 4097; off < size; off += 100_003 {
+					p := make([]byte, 70_000)
+					n, _ := r.ReadAt(p, int64(off))
+					if !bytes.Equal(p[:n], data[off:off+n]) || n != min(70_000, size-off) {
+						t.Errorf("size %d: concurrent ReadAt at %d: %d bytes, differ", size, off, n)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if sr.dr.f == nil || fileFlags(t, sr.dr.f)&unix.O_DIRECT == 0 {
+			t.Fatalf("size %d: the reads past directFrom did not use an O_DIRECT descriptor", size)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

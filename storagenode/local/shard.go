@@ -271,7 +271,11 @@ func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storag
 		f.Close()
 		return nil, fmt.Errorf("storagenode: open shard %s: not a regular file: %w", ref, storagenode.ErrShardNotFound)
 	}
-	return &shardReader{f: f, size: st.Size(), os: d.fs == vfs.Default}, nil
+	r := &shardReader{f: f, size: st.Size(), os: d.fs == vfs.Default}
+	if sc, ok := f.(syscall.Conn); ok && d.direct && r.size > directFrom {
+		r.dr = &directReader{file: sc, size: r.size}
+	}
+	return r, nil
 }
 
 // localShardReader is a shard file opened for reading.
@@ -279,6 +283,18 @@ type shardReader struct {
 	f    vfs.File
 	size int64
 	os   bool // f is a file of the operating system (vfs.Default)
+	// dr reads the bytes from directFrom on with O_DIRECT (directread.go):
+	// set for a file larger than directFrom on a drive that writes such
+	// files with O_DIRECT.
+	dr *directReader
+}
+
+// HintRange implements storagenode.RangeHinter: O_DIRECT reads stop at
+// the range's end.
+func (r *shardReader) HintRange(_, end int64) {
+	if r.dr != nil {
+		r.dr.hint(end)
+	}
 }
 
 // ReaderFrom implements storagenode.FileReader for a file of the operating
@@ -302,16 +318,36 @@ func (r *shardReader) ReaderFrom(off int64) (io.Reader, bool) {
 }
 
 // ReadAt refuses a negative offset (which the in-memory file system does
-// not check).
+// not check). Bytes from directFrom on are read with O_DIRECT where the
+// drive wrote them so (dr), the others through the page cache.
 func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("storagenode: read shard at %d: negative offset", off)
 	}
-	return r.f.ReadAt(p, off)
+	if r.dr == nil || off+int64(len(p)) <= directFrom {
+		return r.f.ReadAt(p, off)
+	}
+	n := 0
+	if off < directFrom {
+		m, err := r.f.ReadAt(p[:directFrom-off], off)
+		if n = m; err != nil {
+			return n, err
+		}
+	}
+	m, err := r.dr.readAt(p[n:], off+int64(n))
+	if errors.Is(err, errDirectUnavailable) {
+		m, err = r.f.ReadAt(p[n:], off+int64(n))
+	}
+	return n + m, err
 }
 
-func (r *shardReader) Close() error { return r.f.Close() }
-func (r *shardReader) Size() int64  { return r.size }
+func (r *shardReader) Close() error {
+	if r.dr != nil {
+		_ = r.dr.close()
+	}
+	return r.f.Close()
+}
+func (r *shardReader) Size() int64 { return r.size }
 
 // DeleteShard removes ref's file, flat or in its version's folder (both,
 // when a heal wrote a flat file beside the folder of an earlier release).

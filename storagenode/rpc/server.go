@@ -502,6 +502,7 @@ func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d stora
 		return
 	}
 	n := max(0, min(length, size-off))
+	storagenode.HintRange(sr, off, off+n) // a local drive reads no further ahead
 	bp := s.buf()
 	defer s.put(bp)
 	buf := *bp
