@@ -177,7 +177,7 @@ func (s *Server) putBucketTagging(ctx context.Context, q *request) (*response, e
 	if !s3api.ValidBucketName(q.bucket) {
 		return nil, s3api.ErrNoSuchBucket
 	}
-	data, err := readXMLBody(q, true)
+	data, err := readXMLBody(q)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func (s *Server) putBucketLifecycle(ctx context.Context, q *request) (*response,
 	if !s3api.ValidBucketName(q.bucket) {
 		return nil, s3api.ErrNoSuchBucket
 	}
-	data, err := readXMLBody(q, true)
+	data, err := readXMLBody(q)
 	if err != nil {
 		return nil, err
 	}

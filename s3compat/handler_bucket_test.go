@@ -1,6 +1,7 @@
 package s3compat
 
 import (
+	"crypto/md5"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -176,9 +177,20 @@ func TestListObjectsHandler(t *testing.T) {
 	runHandlerCases(t, Config{}, cases)
 }
 
+// withHeader returns tr with one more header.
+func withHeader(tr testRequest, name, value string) testRequest {
+	h := map[string]string{name: value}
+	for k, v := range tr.header {
+		h[k] = v
+	}
+	tr.header = h
+	return tr
+}
+
 // TestDeleteObjectsHandler: DeleteObjects reads a bounded XML list and
 // answers each key's outcome; a failure of one key is an <Error> entry of
-// a 200, never the whole request's error.
+// a 200, never the whole request's error. A Content-MD5 sent is checked
+// before any key is deleted.
 func TestDeleteObjectsHandler(t *testing.T) {
 	del := func(body string) testRequest {
 		return testRequest{method: "POST", target: "/bkt?delete", body: body}
@@ -226,6 +238,10 @@ func TestDeleteObjectsHandler(t *testing.T) {
 			status: 200, check: deleted("bkt/b"), body: []string{"<Error><Key>a</Key><VersionId>v1</VersionId><Code>NotImplemented</Code>", "<Deleted><Key>b</Key><VersionId>null</VersionId></Deleted>"}},
 		{name: "an empty key", req: del(keys("")), status: 200, check: deleted(), body: []string{"<Code>InvalidObjectName</Code>"}},
 		{name: "a key too long", req: del(keys(strings.Repeat("k", 1025))), status: 200, check: deleted(), body: []string{"<Code>KeyTooLongError</Code>"}},
+		{name: "Content-MD5 of another body", req: withHeader(del(keys("a", "b")), "Content-MD5", b64sum(md5.New(), keys("a"))),
+			status: 400, code: "BadDigest", check: deleted()},
+		{name: "Content-MD5 not an MD5", req: withHeader(del(keys("a")), "Content-MD5", "AAAA"), status: 400, code: "InvalidDigest", check: deleted()},
+		{name: "Content-MD5 of the body", req: withHeader(del(keys("a")), "Content-MD5", b64sum(md5.New(), keys("a"))), status: 200, check: deleted("bkt/a")},
 		{name: "malformed XML", req: del(`<Delete><Object><Key>a</Key></Delete>`), status: 400, code: "MalformedXML", calls: []string{"HeadBucket"}},
 		{name: "not XML", req: del(`{"keys": ["a"]}`), status: 400, code: "MalformedXML"},
 		{name: "no body", req: del(""), status: 400, code: "MissingRequestBodyError"},

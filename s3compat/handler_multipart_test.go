@@ -234,6 +234,7 @@ func TestCompleteMultipartUploadHandler(t *testing.T) {
 			script: layerErr(s3api.ErrInvalidRequest.WithMessage("size")), status: 400, code: "InvalidRequest"},
 		{name: "x-amz-mp-object-size not a number", req: complete(two, "x-amz-mp-object-size", "big"), status: 400, code: "InvalidArgument", calls: []string{}},
 		{name: "x-amz-mp-object-size negative", req: complete(two, "x-amz-mp-object-size", "-1"), status: 400, code: "InvalidArgument", calls: []string{}},
+		{name: "Content-MD5 of another body", req: complete(two, "Content-MD5", b64sum(md5.New(), "other")), status: 400, code: "BadDigest", calls: []string{}},
 		{name: "checksum type unknown", req: complete(two, "x-amz-checksum-type", "PARTIAL"), status: 400, code: "InvalidRequest", calls: []string{}},
 		{name: "checksum not base64", req: complete(two, "x-amz-checksum-crc32c", "not base64"), status: 400, code: "InvalidRequest", calls: []string{}},
 		{name: "two checksums", req: complete(two, "x-amz-checksum-crc32", "AAAAAA==", "x-amz-checksum-crc32c", "AAAAAA=="), status: 400, code: "InvalidRequest"},

@@ -464,9 +464,10 @@ func splitPath(p string) (bucket, key string) {
 	return bucket, key
 }
 
-// readXML decodes a bounded XML request body into v.
+// readXML decodes a bounded XML request body into v (its Content-MD5
+// checked when sent).
 func readXML(q *request, v any) error {
-	data, err := readXMLBody(q, false)
+	data, err := readXMLBody(q)
 	if err != nil {
 		return err
 	}
@@ -476,12 +477,13 @@ func readXML(q *request, v any) error {
 	return nil
 }
 
-// readXMLBody reads a bounded, non-empty XML request body; with checkMD5
-// a Content-MD5 header, if sent, must be the body's (InvalidDigest when it
-// is not an MD5 in base64, BadDigest when it differs).
-func readXMLBody(q *request, checkMD5 bool) ([]byte, error) {
+// readXMLBody reads a bounded, non-empty XML request body. A Content-MD5
+// header, if sent, must be the body's (InvalidDigest when it is not an MD5
+// in base64, BadDigest when it differs), whatever the operation: a client
+// that sends one asks that a damaged body be refused, never acted on.
+func readXMLBody(q *request) ([]byte, error) {
 	var want []byte
-	if v := q.r.Header.Get("Content-MD5"); checkMD5 && v != "" {
+	if v := q.r.Header.Get("Content-MD5"); v != "" {
 		sum, err := base64.StdEncoding.DecodeString(v)
 		if err != nil || len(sum) != md5.Size {
 			return nil, s3api.ErrInvalidDigest

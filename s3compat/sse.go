@@ -198,7 +198,7 @@ func (s *Server) putBucketEncryption(ctx context.Context, q *request) (*response
 	if !s3api.ValidBucketName(q.bucket) {
 		return nil, s3api.ErrNoSuchBucket
 	}
-	data, err := readXMLBody(q, true)
+	data, err := readXMLBody(q)
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func (s *Server) putObjectTags(ctx context.Context, q *request) (*response, erro
 	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
-	data, err := readXMLBody(q, true)
+	data, err := readXMLBody(q)
 	if err != nil {
 		return nil, err
 	}
