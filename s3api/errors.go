@@ -89,6 +89,7 @@ const (
 	ErrObjectLockConfigurationNotFound
 	ErrNoSuchObjectLockConfiguration
 	ErrNoSuchVersion
+	ErrIllegalLocationConstraint
 
 	numErrorCodes // the number of ErrorCodes; not an error
 )
@@ -174,6 +175,7 @@ var errorTable = [numErrorCodes]errorInfo{
 	ErrObjectLockConfigurationNotFound:      {"ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket.", 404},
 	ErrNoSuchObjectLockConfiguration:        {"NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration.", 404},
 	ErrNoSuchVersion:                        {"NoSuchVersion", "The specified version does not exist.", 404},
+	ErrIllegalLocationConstraint:            {"IllegalLocationConstraintException", "The location constraint is incompatible for the region specific endpoint this request was sent to.", 400},
 }
 
 func (c ErrorCode) info() errorInfo {

@@ -37,13 +37,12 @@ func (s *Server) createBucket(ctx context.Context, q *request) (*response, error
 	if _, ok := s.layer.(s3api.LockLayer); withLock && !ok {
 		return nil, s3api.ErrNotImplemented.WithMessage("Object lock is not supported by this layer.")
 	}
-	// The body, if any, is a CreateBucketConfiguration naming a location;
-	// ecstore has one region, so it is read (bounded) and ignored.
 	if q.auth.Body != nil {
-		var cfg struct {
-			LocationConstraint string `xml:"LocationConstraint"`
-		}
+		var cfg createBucketConfiguration
 		if err := readXML(q, &cfg); err != nil && err != s3api.ErrMissingRequestBodyError {
+			return nil, err
+		}
+		if err := s.checkBucketConfiguration(cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -68,6 +67,40 @@ func (s *Server) createBucket(ctx context.Context, q *request) (*response, error
 		}
 	}
 	return &response{header: http.Header{"Location": {"/" + q.bucket}}}, nil
+}
+
+// createBucketConfiguration is CreateBucket's optional body.
+type createBucketConfiguration struct {
+	LocationConstraint string `xml:"LocationConstraint"`
+	// Location and Bucket describe a directory bucket (S3 Express).
+	Location *struct{} `xml:"Location"`
+	Bucket   *struct{} `xml:"Bucket"`
+	Tags     struct {
+		Tag []struct{} `xml:"Tag"`
+	} `xml:"Tags"`
+}
+
+// checkBucketConfiguration refuses what a CreateBucketConfiguration asks
+// and ecstore cannot do, before the bucket is made: a bucket created
+// elsewhere than asked, or without the tags asked for, would be a lie.
+func (s *Server) checkBucketConfiguration(cfg createBucketConfiguration) error {
+	switch {
+	case cfg.Location != nil || cfg.Bucket != nil:
+		return s3api.ErrNotImplemented.WithMessage("Directory buckets (CreateBucketConfiguration's Location and Bucket) are not supported.")
+	case len(cfg.Tags.Tag) > 0:
+		return s3api.ErrNotImplemented.WithMessage("Tags in CreateBucketConfiguration are not supported; set them with PutBucketTagging once the bucket exists.")
+	}
+	return s.checkLocation(cfg.LocationConstraint)
+}
+
+// checkLocation accepts a LocationConstraint naming the server's region
+// (or none, the client's default): ecstore has one region. "EU" is S3's
+// old name of eu-west-1.
+func (s *Server) checkLocation(c string) error {
+	if c == "" || c == s.cfg.Region || (c == "EU" && s.cfg.Region == "eu-west-1") {
+		return nil
+	}
+	return s3api.ErrIllegalLocationConstraint.WithMessage("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", c)
 }
 
 func (s *Server) headBucket(ctx context.Context, q *request) (*response, error) {
