@@ -90,6 +90,7 @@ const (
 	ErrNoSuchObjectLockConfiguration
 	ErrNoSuchVersion
 	ErrIllegalLocationConstraint
+	ErrInvalidRedirectLocation
 
 	numErrorCodes // the number of ErrorCodes; not an error
 )
@@ -176,6 +177,7 @@ var errorTable = [numErrorCodes]errorInfo{
 	ErrNoSuchObjectLockConfiguration:        {"NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration.", 404},
 	ErrNoSuchVersion:                        {"NoSuchVersion", "The specified version does not exist.", 404},
 	ErrIllegalLocationConstraint:            {"IllegalLocationConstraintException", "The location constraint is incompatible for the region specific endpoint this request was sent to.", 400},
+	ErrInvalidRedirectLocation:              {"InvalidRedirectLocation", "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.", 400},
 }
 
 func (c ErrorCode) info() errorInfo {

@@ -58,6 +58,13 @@ func TestCreateMultipartUploadHandler(t *testing.T) {
 		{name: "unknown type", req: create("x-amz-checksum-algorithm", "CRC32", "x-amz-checksum-type", "PARTIAL"), status: 400, code: "InvalidRequest", calls: []string{}},
 		{name: "type without algorithm", req: create("x-amz-checksum-type", "COMPOSITE"), status: 400, code: "InvalidRequest", calls: []string{}},
 		{name: "unknown algorithm", req: create("x-amz-checksum-algorithm", "ROT13"), status: 400, code: "InvalidRequest", calls: []string{}},
+		{name: "website redirect is kept for the object", req: create("x-amz-website-redirect-location", "/target"), status: 200,
+			check: opts(func(t *testing.T, o s3api.PutOptions) {
+				if o.Headers[redirectHeader] != "/target" {
+					t.Errorf("headers %v", o.Headers)
+				}
+			})},
+		{name: "website redirect not valid", req: create("x-amz-website-redirect-location", "target"), status: 400, code: "InvalidRedirectLocation", calls: []string{}},
 		{name: "archive storage class", req: create("x-amz-storage-class", "DEEP_ARCHIVE"), status: 400, code: "InvalidStorageClass", calls: []string{}},
 		{name: "missing bucket", req: create(), script: func(l *stubLayer) { l.errs["NewMultipartUpload"] = s3api.ErrNoSuchBucket }, status: 404, code: "NoSuchBucket"},
 		{name: "key too long", req: testRequest{method: "POST", target: "/bkt/" + strings.Repeat("k", 1025) + "?uploads"}, status: 400, code: "KeyTooLongError", calls: []string{}},

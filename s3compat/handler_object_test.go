@@ -154,6 +154,14 @@ func TestPutObjectHandler(t *testing.T) {
 		{name: "signed payload hash right", req: put(hdrs("X-Amz-Content-Sha256", func() string { s := sha256.Sum256([]byte(body)); return hex.EncodeToString(s[:]) }())),
 			status: 200, check: wantPut("bkt", "new", body, nil)},
 		{name: "x-amz-tagging", req: put(hdrs("X-Amz-Tagging", "a=b")), status: 501, code: "NotImplemented", calls: []string{}},
+		{name: "website redirect is stored", req: put(hdrs("x-amz-website-redirect-location", "https://example.test/new")), status: 200,
+			check: wantPut("bkt", "new", body, func(t *testing.T, c stubCall) {
+				if c.Opts.Headers[redirectHeader] != "https://example.test/new" {
+					t.Errorf("stored headers %v", c.Opts.Headers)
+				}
+			})},
+		{name: "website redirect without a prefix", req: put(hdrs("x-amz-website-redirect-location", "example.test/new")), status: 400, code: "InvalidRedirectLocation", calls: []string{}},
+		{name: "website redirect over 2 KiB", req: put(hdrs("x-amz-website-redirect-location", "/"+strings.Repeat("r", 2048))), status: 400, code: "InvalidRedirectLocation", calls: []string{}},
 		{name: "append (x-amz-write-offset-bytes)", req: put(hdrs("x-amz-write-offset-bytes", "17")), status: 501, code: "NotImplemented", calls: []string{},
 			body: []string{"<Message>Appending to objects (x-amz-write-offset-bytes) is not supported.</Message>"}},
 		{name: "missing bucket", req: put(nil), script: func(l *stubLayer) { l.errs["PutObject"] = s3api.ErrNoSuchBucket }, status: 404, code: "NoSuchBucket",
@@ -231,6 +239,8 @@ func TestGetObjectHandler(t *testing.T) {
 					t.Errorf("HEAD body %q", rec.Body)
 				}
 			}},
+		{name: "website redirect returned", req: head("/bkt/obj", nil), script: func(l *stubLayer) { l.objects["bkt/obj"].info.Headers[redirectHeader] = "/elsewhere" },
+			status: 200, header: hdrs("x-amz-website-redirect-location", "/elsewhere")},
 		{name: "no content type stored", req: head("/bkt/bare", nil), script: func(l *stubLayer) { l.addObject("bkt", "bare", "x", nil) },
 			status: 200, header: hdrs("Content-Type", "binary/octet-stream", "x-amz-mp-parts-count", "")},
 		{name: "get missing key", req: get("/bkt/no/such%20key", nil), status: 404, code: "NoSuchKey",
@@ -475,6 +485,34 @@ func TestCopyObjectHandler(t *testing.T) {
 			})},
 		{name: "onto itself replacing metadata", req: testRequest{method: "PUT", target: "/bkt/obj",
 			header: hdrs("x-amz-copy-source", "/bkt/obj", "x-amz-metadata-directive", "REPLACE")}, status: 200},
+		{name: "the source's website redirect is not copied", req: cp("/bkt/obj"), status: 200,
+			script: func(l *stubLayer) { l.objects["bkt/obj"].info.Headers[redirectHeader] = "/src-target" },
+			check: wantPut("bkt", "dst", stubData, func(t *testing.T, c stubCall) {
+				if _, ok := c.Opts.Headers[redirectHeader]; ok || c.Opts.Headers["Cache-Control"] != "max-age=60" {
+					t.Errorf("headers %v", c.Opts.Headers)
+				}
+			})},
+		{name: "website redirect of the request, with COPY", req: cp("/bkt/obj", "x-amz-website-redirect-location", "/new-target"), status: 200,
+			script: func(l *stubLayer) { l.objects["bkt/obj"].info.Headers[redirectHeader] = "/src-target" },
+			check: wantPut("bkt", "dst", stubData, func(t *testing.T, c stubCall) {
+				if c.Opts.Headers[redirectHeader] != "/new-target" || c.Opts.Headers["Cache-Control"] != "max-age=60" {
+					t.Errorf("headers %v", c.Opts.Headers)
+				}
+			})},
+		{name: "website redirect of the request, with REPLACE", req: cp("/bkt/obj", "x-amz-metadata-directive", "REPLACE", "x-amz-website-redirect-location", "/new-target"),
+			status: 200, check: wantPut("bkt", "dst", stubData, func(t *testing.T, c stubCall) {
+				if c.Opts.Headers[redirectHeader] != "/new-target" {
+					t.Errorf("headers %v", c.Opts.Headers)
+				}
+			})},
+		{name: "website redirect not valid on a copy", req: cp("/bkt/obj", "x-amz-website-redirect-location", "ftp://x"), status: 400, code: "InvalidRedirectLocation"},
+		{name: "onto itself changing the website redirect", req: testRequest{method: "PUT", target: "/bkt/obj",
+			header: hdrs("x-amz-copy-source", "/bkt/obj", "x-amz-website-redirect-location", "/moved")}, status: 200,
+			check: wantPut("bkt", "obj", stubData, func(t *testing.T, c stubCall) {
+				if c.Opts.Headers[redirectHeader] != "/moved" {
+					t.Errorf("headers %v", c.Opts.Headers)
+				}
+			})},
 		{name: "missing source key", req: cp("/bkt/nope"), status: 404, code: "NoSuchKey", calls: []string{"OpenObject"}},
 		{name: "missing source bucket", req: cp("/nobkt/k"), script: func(l *stubLayer) { l.errs["OpenObject"] = s3api.ErrNoSuchBucket },
 			status: 404, code: "NoSuchBucket"},

@@ -26,7 +26,26 @@ const (
 
 // storedHeaders are the request headers kept with an object and returned on
 // GET/HEAD.
-var storedHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"}
+var storedHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires", redirectHeader}
+
+// redirectHeader is where a website endpoint would redirect requests for
+// the object. ecstore serves no website endpoint; like S3 for a bucket
+// without a website configuration, it keeps and returns the value.
+const redirectHeader = "X-Amz-Website-Redirect-Location"
+
+// maxRedirectLength is S3's limit on redirectHeader's value.
+const maxRedirectLength = 2048
+
+// checkRedirect validates a redirectHeader value as S3 does.
+func checkRedirect(v string) error {
+	if !strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+		return s3api.ErrInvalidRedirectLocation
+	}
+	if len(v) > maxRedirectLength {
+		return s3api.ErrInvalidRedirectLocation.WithMessage("The length of the website redirect location cannot exceed %d characters.", maxRedirectLength)
+	}
+	return nil
+}
 
 // putOptions reads the metadata headers of a PUT, CreateMultipartUpload or
 // CopyObject (REPLACE).
@@ -51,6 +70,11 @@ func putOptions(h http.Header) (s3api.PutOptions, error) {
 		}
 		if v != "" {
 			opts.Headers[name] = v
+		}
+	}
+	if v, ok := opts.Headers[redirectHeader]; ok {
+		if err := checkRedirect(v); err != nil {
+			return opts, err
 		}
 	}
 	if v := h.Get("Content-MD5"); v != "" {
@@ -452,18 +476,28 @@ func (s *Server) copyObject(ctx context.Context, q *request) (*response, error) 
 	case "", "COPY":
 		sc := q.r.Header.Get("x-amz-storage-class")
 		// (Copying an older version onto its key restores it: allowed.)
-		if srcBucket == q.bucket && srcKey == q.key && sc == "" && !asksEncryption(q.r.Header) && (info.VersionID == "" || info.VersionID == currentVersion(ctx, s, q)) {
+		redirect := q.r.Header.Get(redirectHeader)
+		if srcBucket == q.bucket && srcKey == q.key && sc == "" && redirect == "" && !asksEncryption(q.r.Header) && (info.VersionID == "" || info.VersionID == currentVersion(ctx, s, q)) {
 			return nil, s3api.ErrInvalidCopyDest
 		}
 		opts = s3api.PutOptions{ContentType: info.ContentType, UserMeta: info.UserMeta, Headers: maps.Clone(info.Headers)}
+		// The redirect is the request's, never the source's, whatever the
+		// directive (as in S3).
+		if opts.Headers == nil {
+			opts.Headers = map[string]string{}
+		}
+		delete(opts.Headers, redirectHeader)
+		if redirect != "" {
+			if err := checkRedirect(redirect); err != nil {
+				return nil, err
+			}
+			opts.Headers[redirectHeader] = redirect
+		}
 		if sc != "" {
 			// A copy may change the storage class alone.
 			o, err := putOptions(http.Header{"X-Amz-Storage-Class": {sc}})
 			if err != nil {
 				return nil, err
-			}
-			if opts.Headers == nil {
-				opts.Headers = map[string]string{}
 			}
 			delete(opts.Headers, storageClassHeader)
 			maps.Copy(opts.Headers, o.Headers)

@@ -106,6 +106,28 @@ func TestHonesty(t *testing.T) {
 		}
 	})
 
+	t.Run("website redirect location", func(t *testing.T) {
+		// Kept and returned as S3 does without a website endpoint; never
+		// dropped, never copied from a copy's source.
+		const redirect = "X-Amz-Website-Redirect-Location"
+		if r := signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "redirected"), "", []byte("x"), http.Header{redirect: {"/elsewhere"}}); r.Status != 200 {
+			t.Fatalf("PUT with a redirect: HTTP %d\n%s", r.Status, r.Body)
+		}
+		if r := signedDo(ctx, t, s, http.MethodHead, objectPath(bucket, "redirected"), "", nil, nil); r.Header.Get(redirect) != "/elsewhere" {
+			t.Errorf("HEAD: redirect %q, want /elsewhere", r.Header.Get(redirect))
+		}
+		signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "bad-redirect"), "", []byte("x"), http.Header{redirect: {"elsewhere"}}).
+			wantErr(t, "PUT with a redirect without a prefix", 400, "InvalidRedirectLocation")
+		signedDo(ctx, t, s, http.MethodHead, objectPath(bucket, "bad-redirect"), "", nil, nil).wantErr(t, "HEAD after a refused PUT", 404, "")
+		cp := http.Header{"X-Amz-Copy-Source": {"/" + bucket + "/redirected"}}
+		if r := signedDo(ctx, t, s, http.MethodPut, objectPath(bucket, "redirect-copy"), "", nil, cp); r.Status != 200 {
+			t.Fatalf("copy: HTTP %d\n%s", r.Status, r.Body)
+		}
+		if r := signedDo(ctx, t, s, http.MethodHead, objectPath(bucket, "redirect-copy"), "", nil, nil); r.Header.Get(redirect) != "" {
+			t.Errorf("the copy kept its source's redirect %q", r.Header.Get(redirect))
+		}
+	})
+
 	t.Run("answers before the body with Expect: 100-continue", func(t *testing.T) {
 		for _, tc := range []struct {
 			name, path, query string
