@@ -292,6 +292,9 @@ func TestMultipartListAbortHandlers(t *testing.T) {
 			Prefixes: []string{"dir/"}, IsTruncated: true, NextKeyMarker: "a b", NextUploadIDMarker: "u1"}
 	}
 	cases := []handlerCase{
+		{name: "abort if initiated at a time", req: testRequest{method: "DELETE", target: "/bkt/k?uploadId=up-9",
+			header: hdrs("x-amz-if-match-initiated-time", "Wed, 04 Mar 2026 05:06:07 GMT")}, status: 501, code: "NotImplemented", calls: []string{},
+			body: []string{"x-amz-if-match-initiated-time"}},
 		{name: "abort", req: req("DELETE", "/bkt/k?uploadId=up-9"), status: 204, calls: []string{"AbortMultipartUpload"},
 			check: func(t *testing.T, l *stubLayer, _ *httptest.ResponseRecorder) {
 				if c := l.call(t, "AbortMultipartUpload"); c.Bucket != "bkt" || c.Key != "k" || c.UploadID != "up-9" {

@@ -49,6 +49,8 @@ var refuseAppend = refusedHeader{"x-amz-write-offset-bytes", "Appending to objec
 // be what the client asked for.
 var refusedHeaders = map[string][]refusedHeader{
 	"PutObject": {refuseAppend},
+	// S3 Express: abort only an upload initiated at that time.
+	"AbortMultipartUpload": {{"x-amz-if-match-initiated-time", "Conditional aborts (x-amz-if-match-initiated-time) are not supported."}},
 }
 
 // refuseHeaders answers NotImplemented for the first header of api's
