@@ -143,17 +143,7 @@ func residentPages(t *testing.T, path string) (resident, total int) {
 // block; one without the hint stays in the cache. Both read back whole.
 func TestColdShardPastCache(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if !d.direct {
-		t.Skip("the test folder's file system does not take O_DIRECT")
-	}
-	if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	d := directDrive(t)
 	data := make([]byte, 300_000) // 73 pages and a part
 	for i := range data {
 		data[i] = byte(i * 7)
@@ -204,17 +194,7 @@ func TestColdShardPastCache(t *testing.T) {
 // the O_DIRECT descriptor.
 func TestDirectShardReads(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if !d.direct {
-		t.Skip("the test folder's file system does not take O_DIRECT")
-	}
-	if err := d.MakeBucket(ctx, "bkt", time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	d := directDrive(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, size := range []int{directFrom + 1, directFrom + 4097, 3*directReadSize + 12345, 5 << 20} {
 		data := make([]byte, size)
@@ -290,4 +270,22 @@ func TestDirectShardReads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// directDrive opens a drive in a test folder, with a bucket "bkt"; it
+// skips the test where the folder's file system does not take O_DIRECT.
+func directDrive(t *testing.T) *Drive {
+	t.Helper()
+	d, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if !d.direct {
+		t.Skip("the test folder's file system does not take O_DIRECT")
+	}
+	if err := d.MakeBucket(context.Background(), "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
