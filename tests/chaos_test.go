@@ -513,6 +513,17 @@ func TestChaos(t *testing.T) {
 	// Check every key through both gateways, then again with 2 nodes (in
 	// different zones) killed: full redundancy.
 	lost, wrong, checked := 0, 0, 0
+	dumped := map[string]bool{}
+	// explain logs, once per key, what the model allows for a key that
+	// failed the check and what each drive holds of it (while every node
+	// runs), so that a rare loss can be read from CI's log.
+	explain := func(key string) {
+		if dumped[key] || !c.Nodes[0].Running() {
+			return
+		}
+		dumped[key] = true
+		t.Logf("%s: the model allows %v (acknowledged: %v); the drives hold:\n%s", key, model.states(key), model.acked[key], dumpKey(c, bucket, key))
+	}
 	check := func(phase string) {
 		for _, key := range allKeys {
 			for g, gw := range gws {
@@ -522,14 +533,17 @@ func TestChaos(t *testing.T) {
 				case err == nil && !model.allowed(key, sum(got)):
 					wrong++
 					t.Errorf("%s: gateway %d: %s has bytes that are not its last acknowledged version", phase, g+1, key)
+					explain(key)
 				case err != nil && minio.ToErrorResponse(err).Code == "NoSuchKey":
 					if !model.allowed(key, "") {
 						lost++
 						t.Errorf("%s: gateway %d: %s is LOST (NoSuchKey) but was acknowledged", phase, g+1, key)
+						explain(key)
 					}
 				case err != nil:
 					lost++
 					t.Errorf("%s: gateway %d: %s unreadable: %v", phase, g+1, key, err)
+					explain(key)
 				}
 			}
 		}
