@@ -265,6 +265,13 @@ func (l *Layer) DeleteObject(ctx context.Context, bucket, key string) (err error
 	if err != nil {
 		return err
 	}
+	if crashpoint.Armed(crashpoint.DeleteSplit) {
+		// The crash tests' split: the first n-k+1 records, then the crash.
+		for _, d := range drives[:len(drives)-l.k+1] {
+			_, _ = d.DeleteMeta(ctx, bucket, key, "")
+		}
+		crashpoint.Hit(crashpoint.DeleteSplit)
+	}
 	removed := make([]*storagenode.ObjectMeta, len(drives))
 	errs := fanout(drives, func(i int, d storagenode.Drive) (err error) {
 		removed[i], err = d.DeleteMeta(ctx, bucket, key, "")

@@ -56,6 +56,9 @@ func (r *Repair) HealObject(ctx context.Context, bucket, key string, deep bool) 
 	}
 	defer unlock()
 	meta, err := l.readMeta(ctx, bucket, key)
+	if errors.Is(err, ErrReadQuorum) {
+		return r.healSplit(ctx, bucket, key, deep)
+	}
 	if err != nil {
 		return res, err
 	}

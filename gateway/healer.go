@@ -420,6 +420,9 @@ func (h *Walker) walk(ctx context.Context, deep bool, rate float64) error {
 			removed, err := l.cleanDangling(ctx, b.Name, key)
 			if err == nil && removed {
 				h.update(func(s *HealStatus) { s.DanglingRemoved++ })
+			} else if err == nil {
+				// Not k drives without it either: a split key (split.go).
+				_, _ = h.r.HealObject(ctx, b.Name, key, deep)
 			}
 			return ctx.Err()
 		})

@@ -113,6 +113,9 @@ func (l *Layer) s3ID(m *storagenode.ObjectMeta) string {
 func (l *Layer) OpenObjectVersion(ctx context.Context, bucket, key, versionID string) (_ s3api.Object, err error) {
 	defer translate(&err)
 	meta, inline, err := l.readVersionInline(ctx, bucket, key, versionID)
+	if errors.Is(err, ErrReadQuorum) && versionID == "" {
+		l.queueHeal(bucket, key) // perhaps a split key, which the heal settles (split.go)
+	}
 	if err != nil {
 		return nil, err
 	}

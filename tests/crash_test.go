@@ -480,3 +480,59 @@ func TestConditionalDeleteCrash(t *testing.T) {
 	}
 	check("after the retried delete")
 }
+
+// TestDeleteSplitCrash SIGKILLs the embedded server inside DELETEs that
+// removed the records of 3 of the key's 6 drives (crash point
+// delete.split): neither the object nor its absence has a read quorum,
+// and every read answers 503. Once the in-flight window has passed, the
+// heal a read queues settles each key: the object whose shard files are
+// all still there reads back whole (the unacknowledged delete taken back);
+// the inline object, whose shards went with three of its records, reads
+// NoSuchKey (the delete finished). The other objects are untouched.
+func TestDeleteSplitCrash(t *testing.T) {
+	parallelHeavy(t, 20*time.Second)
+	ctx := testCtx(t, 3*time.Minute)
+	s := StartServer(t, NewDriveDirs(t, 6))
+	c := s.Minio(t)
+	if err := c.MakeBucket(ctx, "split", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	objs := map[string][]byte{"files": randData(50, 1<<20), "inline": randData(51, 100), "other": randData(52, 300<<10)}
+	for k, v := range objs {
+		if _, err := c.PutObject(ctx, "split", k, bytes.NewReader(v), int64(len(v)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, key := range []string{"files", "inline"} {
+		crashAt(t, s, crashpoint.DeleteSplit, func(c minio.Core) error {
+			return c.RemoveObject(ctx, "split", key, minio.RemoveObjectOptions{})
+		})
+	}
+	s.Stop()
+	s.Env = []string{inFlightEnv}
+	s.start()
+	c = s.Minio(t)
+	// A raw GET: minio-go would retry a 503 until the heal has settled it.
+	signedDo(ctx, t, s, http.MethodGet, objectPath("split", "files"), "", nil, nil).
+		wantErr(t, "GET of a split key", http.StatusServiceUnavailable, "ServiceUnavailable")
+	deadline := time.Now().Add(30 * time.Second)
+	settled := func() bool {
+		got, err := getAll(ctx, c, "split", "files", minio.GetObjectOptions{})
+		if err != nil || !bytes.Equal(got, objs["files"]) {
+			return false
+		}
+		_, err = getAll(ctx, c, "split", "inline", minio.GetObjectOptions{})
+		return minio.ToErrorResponse(err).Code == "NoSuchKey"
+	}
+	for !settled() {
+		if time.Now().After(deadline) {
+			got, err := getAll(ctx, c, "split", "files", minio.GetObjectOptions{})
+			_, ierr := getAll(ctx, c, "split", "inline", minio.GetObjectOptions{})
+			t.Fatalf("30 s after the restart: files reads %d bytes, %v; inline %v", len(got), err, ierr)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if got, err := getAll(ctx, c, "split", "other", minio.GetObjectOptions{}); err != nil || !bytes.Equal(got, objs["other"]) {
+		t.Fatalf("other object: %d bytes, %v", len(got), err)
+	}
+}

@@ -23,6 +23,10 @@ const (
 	// DeleteRecords: a DELETE removed the records with quorum, before the
 	// shard files.
 	DeleteRecords = "delete.records"
+	// DeleteSplit: a DELETE removed the records of n-k+1 of the key's n
+	// drives (the first in placement order), short of its quorum: neither
+	// the object's version nor its absence is on k drives.
+	DeleteSplit = "delete.split"
 	// PutCommitted: an overwrite committed its record with quorum, before
 	// the replaced version's files are removed.
 	PutCommitted = "put.committed"
@@ -41,6 +45,11 @@ const (
 )
 
 var at = sync.OnceValue(func() string { return os.Getenv(Env) })
+
+// Armed reports whether name is the point ECSTORE_CRASH_AT names: a path
+// that cannot reach its point deterministically otherwise (a fan-out whose
+// calls finish in any order) takes a fixed order when armed.
+func Armed(name string) bool { return at() == name }
 
 // Hit kills the process if name is the point ECSTORE_CRASH_AT names.
 func Hit(name string) {
