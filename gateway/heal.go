@@ -57,7 +57,7 @@ func (r *Repair) HealObject(ctx context.Context, bucket, key string, deep bool) 
 	defer unlock()
 	meta, err := l.readMeta(ctx, bucket, key)
 	if errors.Is(err, ErrReadQuorum) {
-		return r.healSplit(ctx, bucket, key, deep)
+		return r.healSplit(ctx, bucket, key)
 	}
 	if err != nil {
 		return res, err

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ecstore/ecstore/storagenode"
@@ -11,25 +12,23 @@ import (
 // A key is split when no read can settle it: its only version's record is
 // on fewer than k of its drives, and fewer than k say the key does not
 // exist (with 4+2, three and three). A DELETE cut between its record
-// removals leaves that (its two phases put the shard files after the
-// records, so they are all still there), and so does the first PUT of a key
-// cut between its record writes. Every read answers 503 and the heal's read
-// of the quorum record fails the same way, so the key stays unreadable for
-// good unless the heal settles it. healSplit does, when every drive
-// answered and the version is older than the in-flight window (else it
-// may be a write or delete still running):
+// removals leaves that, and so does the first PUT of a key cut between its
+// record writes. Every read answers 503 and the heal's read of the quorum
+// record fails the same way, so the key stayed unreadable for good.
+// healSplit settles it, when every drive answered and the version is older
+// than the in-flight window (else it may be a write still committing), by
+// finishing the delete: the version's records and files are removed.
+// Neither the cut DELETE nor the cut PUT was acknowledged, so that is an
+// end the client may see; an acknowledged version was on k drives at
+// least, and has fewer only when more drives than the parity lost it.
 //
-//   - when k good shards of the version are left (shard files stay where
-//     a delete removed the record), the delete is taken back: the record
-//     goes back on the drives whose shard files are whole, and the
-//     version is healed as any other;
-//   - when fewer are left (an inline object's shards go with its records),
-//     nothing can read the version again: its records and files are
-//     removed, finishing the delete (or the PUT's undo).
-//
-// Neither the cut DELETE nor the cut PUT was acknowledged, so either end is
-// one the client may see.
-func (r *Repair) healSplit(ctx context.Context, bucket, key string, deep bool) (HealResult, error) {
+// The other end, putting the record back where a cut delete left the
+// shard files (it removes them after the records), would keep such an
+// object; it is not done: a heal that read the drives while a DELETE
+// through another gateway was between its removals would put records
+// back under a delete that then succeeds, over files it moves to the
+// trash, where reads still find them.
+func (r *Repair) healSplit(ctx context.Context, bucket, key string) (HealResult, error) {
 	l := r.l
 	var res HealResult
 	drives, err := l.lookupDrives(l.topo(), bucket, key)
@@ -57,69 +56,15 @@ func (r *Repair) healSplit(ctx context.Context, bucket, key string, deep bool) (
 		}
 	}
 	if v == nil || held >= l.k || len(l.extraDrives(drives, metas)) > 0 {
+		// Not split, or its records name drives outside the placement,
+		// which were not asked: nothing can be judged.
 		return res, ErrReadQuorum
 	}
 	if time.Since(v.ModTime) < l.inFlightWindow() {
-		return res, ErrWriteConflict // perhaps a write or delete still running
+		return res, ErrWriteConflict // perhaps a write still committing
 	}
-	coder, err := l.coder(v.EC)
-	if err != nil {
-		return res, err
-	}
-	header := *v
-	header.Inline = nil
-	vdrives := l.drivesByID(v.Drives)
-	whole := make([]bool, len(vdrives)) // the drive holds a whole shard of v
-	unreached := fanout(vdrives, func(i int, d storagenode.Drive) error {
-		if d == nil {
-			return storagenode.ErrDriveOffline // not in the map: its shard unknown
-		}
-		m, err := d.GetMeta(ctx, bucket, key)
-		switch {
-		case errors.Is(err, storagenode.ErrObjectNotFound):
-		case err != nil:
-			return err // unreachable: its shard unknown
-		case v.InlineData:
-			whole[i] = m.VersionID == v.VersionID && inlineOK(coder, m.Inline, v.Parts[0].DataSize(), true)
-			return nil
-		}
-		if v.InlineData {
-			return nil
-		}
-		whole[i] = true
-		for _, p := range v.Parts {
-			whole[i] = whole[i] && l.shardOK(ctx, d, coder, &header, p, true)
-		}
-		return nil
-	})
-	if countNil(unreached) < len(vdrives) {
-		return res, ErrReadQuorum // every shard must be counted before anything is decided
-	}
-	good := 0
-	for _, ok := range whole {
-		if ok {
-			good++
-		}
-	}
-	if good >= v.EC.Data {
-		// Take the delete back: the record where the shards are whole.
-		for i, d := range vdrives {
-			if whole[i] {
-				if _, err := d.PutMeta(ctx, &header); err != nil && !errors.Is(err, storagenode.ErrStale) {
-					return res, err
-				}
-			}
-		}
-		l.log.Warn("split key: put the record of its only version back where its shards are whole (an interrupted delete taken back)",
-			"bucket", bucket, "key", key, "version", v.VersionID, "records", held, "whole shards", good)
-		return r.healVersion(ctx, &header, deep)
-	}
-	// Finish the delete: the version cannot be read from what is left.
 	cleanup := context.WithoutCancel(ctx)
-	fanout(vdrives, func(i int, d storagenode.Drive) error {
-		if d == nil {
-			return nil
-		}
+	errs = fanout(drives, func(_ int, d storagenode.Drive) error {
 		if _, err := d.DeleteMeta(cleanup, bucket, key, v.VersionID); err != nil && !errors.Is(err, storagenode.ErrObjectNotFound) {
 			return err
 		}
@@ -128,7 +73,10 @@ func (r *Repair) healSplit(ctx context.Context, bucket, key string, deep bool) (
 		}
 		return nil
 	})
-	l.log.Warn("split key: removed its only version, which fewer than k whole shards are left of (an interrupted delete finished)",
-		"bucket", bucket, "key", key, "version", v.VersionID, "records", held, "whole shards", good)
+	if err := errors.Join(errs...); err != nil {
+		return res, fmt.Errorf("gateway: heal %s/%s: finish the delete of a split key: %w", bucket, key, err)
+	}
+	l.log.Warn("split key: removed its only version, on fewer drives than a read needs (an interrupted delete finished)",
+		"bucket", bucket, "key", key, "version", v.VersionID, "records", held, "drives", len(drives))
 	return res, ErrObjectNotFound
 }
