@@ -154,16 +154,7 @@ func TestColdShardPastCache(t *testing.T) {
 		if cold {
 			wctx = storagenode.WithColdShard(ctx)
 		}
-		w, err := d.CreateShard(wctx, ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(data); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
+		commitShard(t, d, wctx, ref, data)
 		resident, total := residentPages(t, d.flatPath(ref))
 		if cold && resident > 1 {
 			t.Errorf("cold shard: %d of %d pages in the page cache, want at most the last", resident, total)
@@ -202,16 +193,7 @@ func TestDirectShardReads(t *testing.T) {
 			data[i] = byte(rng.Uint32())
 		}
 		ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v", Name: fmt.Sprintf("part.%d", size)}
-		w, err := d.CreateShard(ctx, ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(data); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
+		commitShard(t, d, ctx, ref, data)
 		r, err := d.OpenShard(ctx, ref)
 		if err != nil {
 			t.Fatal(err)
@@ -288,4 +270,20 @@ func directDrive(t *testing.T) *Drive {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// commitShard writes data as the shard file ref in one Write and commits
+// it (ctx is CreateShard's: its hints).
+func commitShard(t *testing.T, d *Drive, ctx context.Context, ref storagenode.ShardRef, data []byte) {
+	t.Helper()
+	w, err := d.CreateShard(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
