@@ -421,13 +421,8 @@ func (s *Server) deleteObject(ctx context.Context, q *request) (*response, error
 	if err := q.checkTarget(); err != nil {
 		return nil, err
 	}
-	// If-Match is S3's conditional delete; the other two conditions are
-	// S3 Express (directory buckets) only.
-	for _, h := range []string{"x-amz-if-match-last-modified-time", "x-amz-if-match-size"} {
-		if q.r.Header.Get(h) != "" {
-			return nil, s3api.ErrNotImplemented.WithMessage("%s is not supported.", h)
-		}
-	}
+	// If-Match is S3's conditional delete (S3 Express's other conditions
+	// are refused: refusedHeaders).
 	res, err := s.deleteVersion(ctx, q, q.bucket, q.key, q.query.Get("versionId"), strings.TrimSpace(q.r.Header.Get("If-Match")))
 	if err != nil {
 		return nil, err

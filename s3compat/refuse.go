@@ -49,6 +49,11 @@ var refuseAppend = refusedHeader{"x-amz-write-offset-bytes", "Appending to objec
 // be what the client asked for.
 var refusedHeaders = map[string][]refusedHeader{
 	"PutObject": {refuseAppend},
+	// S3 Express: delete only an object of that size or time.
+	"DeleteObject": {
+		{"x-amz-if-match-size", "Conditional deletes by size (x-amz-if-match-size) are not supported."},
+		{"x-amz-if-match-last-modified-time", "Conditional deletes by time (x-amz-if-match-last-modified-time) are not supported."},
+	},
 	// S3 Express: abort only an upload initiated at that time.
 	"AbortMultipartUpload": {{"x-amz-if-match-initiated-time", "Conditional aborts (x-amz-if-match-initiated-time) are not supported."}},
 }
