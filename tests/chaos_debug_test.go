@@ -28,6 +28,10 @@ func dumpKey(c *Cluster, bucket, key string) string {
 				continue
 			}
 			fmt.Fprintf(&b, "  %s: vid %s mtime %s drives %v", d.ID, meta.VersionID[:8], meta.ModTime.Format("15:04:05.000"), meta.Drives)
+			if meta.InlineData {
+				b.WriteString(" inline\n")
+				continue
+			}
 			for _, p := range meta.Parts {
 				r, err := rd.OpenShard(ctx, storagenode.ShardRef{Bucket: bucket, VersionDir: meta.DataDir, Name: p.Name})
 				if err != nil {
