@@ -446,7 +446,14 @@ func (l *Layer) copyShard(ctx context.Context, coder *ec.Coder, from, to storage
 		_ = cr.Close()
 	}
 	if err != nil {
-		_ = to.DeleteShard(context.WithoutCancel(ctx), ref)
+		if errors.Is(err, ec.ErrCorrupt) {
+			// Only a copy read back corrupt goes. One that could not be
+			// read back (the drive went away, the job was stopped) may be
+			// whole, and its name may meanwhile hold a shard another mover
+			// committed: a job's lease can pass to another gateway while
+			// this one is stopped (its stale token is refused anyway).
+			_ = to.DeleteShard(context.WithoutCancel(ctx), ref)
+		}
 		return 0, fmt.Errorf("gateway: copy shard %s to %s: the copy does not verify: %w", ref, to.ID(), err)
 	}
 	return want, nil

@@ -54,6 +54,7 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"CanceledContext", testCanceledContext},
 		{"Closed", testClosed},
 		{"Fence", testFence},
+		{"FenceShards", testFenceShards},
 		{"Versions", testVersions},
 		{"ListVersions", testListVersions},
 		{"UploadVersions", testUploadVersions},

@@ -18,14 +18,40 @@ func fenceKey(job string) []byte { return append([]byte{'f', sep}, job...) }
 // than the highest the drive has seen for its job, and records a higher
 // one (synced) before the write goes on. The check is at the write's
 // start: a write that passed it is ordered before any write of a later
-// token that arrives after it.
+// token that arrives after it (a shard stream, which can last, is checked
+// again at its commit: holdFence).
 func (d *Drive) checkFence(ctx context.Context) error {
+	release, err := d.holdFence(ctx)
+	if err != nil {
+		return err
+	}
+	release()
+	return nil
+}
+
+// holdFence is checkFence that, when it passes, keeps the fencing checks
+// waiting until release is called, so that what the caller does meanwhile
+// (a shard's rename into place) is ordered before any write of a later
+// token. A shard stream passes checkFence when it starts and holdFence
+// when it commits: a holder that lost its lease while it streamed (a
+// SIGSTOPped gateway that wakes up) must not rename its file over what
+// the new holder committed since.
+func (d *Drive) holdFence(ctx context.Context) (release func(), err error) {
 	f, ok := storagenode.FenceOf(ctx)
 	if !ok {
-		return nil
+		return func() {}, nil
 	}
 	d.fenceMu.Lock()
-	defer d.fenceMu.Unlock()
+	if err := d.seeFence(f); err != nil {
+		d.fenceMu.Unlock()
+		return nil, err
+	}
+	return d.fenceMu.Unlock, nil
+}
+
+// seeFence refuses f when the drive has seen a higher token for its job,
+// and records f's token when it is the highest. The caller holds fenceMu.
+func (d *Drive) seeFence(f storagenode.Fence) error {
 	k := fenceKey(f.Job)
 	var seen uint64
 	v, closer, err := d.db.Get(k)

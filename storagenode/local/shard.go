@@ -148,7 +148,13 @@ func (w *shardWriter) commit(ctx context.Context) error {
 			return errf(err, "commit shard %s", w.ref)
 		}
 	}
-	if err := d.fs.Rename(w.name, target); err != nil {
+	release, err := d.holdFence(ctx)
+	if err != nil {
+		return err
+	}
+	err = d.fs.Rename(w.name, target)
+	release()
+	if err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
 	w.done = true
@@ -352,7 +358,7 @@ func (r *shardReader) Size() int64 { return r.size }
 // DeleteShard removes ref's file, flat or in its version's folder (both,
 // when a heal wrote a flat file beside the folder of an earlier release).
 func (d *Drive) DeleteShard(ctx context.Context, ref storagenode.ShardRef) error {
-	if err := d.start(ctx, storagenode.CheckRef(ref)); err != nil {
+	if err := d.startWrite(ctx, storagenode.CheckRef(ref), true); err != nil {
 		return err
 	}
 	defer d.leave()
