@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ecstore/ecstore/storagenode"
@@ -77,4 +79,84 @@ func TestCopyShardKeepsUnverifiedCopy(t *testing.T) {
 	if !present() {
 		t.Fatal("the good copy is missing")
 	}
+}
+
+// TestFailedMoveKeepsAnotherMoversShard: two movers of one shard (the
+// rebalance, and a heal queued on another gateway, which is not fenced
+// against it): the other finished first (its copy on the new drive, every
+// record naming it, the old copy deleted); this one, working from the
+// record it read before, cannot copy the old copy nor rebuild the shard.
+// Its clean-up must not delete the version's files on the new drive,
+// which the records now name.
+func TestFailedMoveKeepsAnotherMoversShard(t *testing.T) {
+	tc, drives, faulty := growCluster(t, 7, 6, 0)
+	ctx := context.Background()
+	tc.put(t, "k", randBytes(8, 300_000))
+	tc.put(t, "k2", randBytes(9, 300_000)) // on d0..d5 too, before d6 joins
+	spy := &deleteSpy{Drive: drives[6].Drive}
+	drives[6].Drive = spy
+	if err := tc.SetTopology(Topology{Epoch: 2, Drives: drives, Prior: [][]Drive{drives[:6]}}); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := tc.readMeta(ctx, "bkt", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coder, err := tc.coder(stale.EC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other mover moves shard 0 to d6.
+	h := tc.drivesByID([]string{"d6"})[0]
+	meta := *stale
+	meta.Drives = slices.Clone(stale.Drives)
+	var res HealResult
+	if !tc.moveShard(ctx, &meta, coder, &res, 0, h) {
+		t.Fatal("the first move failed")
+	}
+	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: stale.DataDir, Name: stale.Parts[0].Name}
+	// This mover: the old copy's drive is down (the trash there would
+	// still serve it), and with two more drives down the shard cannot be
+	// rebuilt.
+	for _, id := range stale.Drives[:3] {
+		faulty[slices.IndexFunc(drives, func(d Drive) bool { return d.ID() == id })].SetOffline(true)
+	}
+	again := *stale
+	again.Drives = slices.Clone(stale.Drives)
+	if tc.moveShard(ctx, &again, coder, &res, 0, h) {
+		t.Fatal("the second move succeeded without a source")
+	}
+	// (A deleted shard stays readable from the drive's trash for a while:
+	// the deletes are counted.)
+	if n := spy.deletes.Load(); n != 0 {
+		t.Fatalf("the failed move deleted the version's files on %s, which the records name (%d deletes)", h.ID(), n)
+	}
+	r, err := h.OpenShard(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+
+	// Where no record names the drive, the failed move's files go.
+	m2, err := tc.drivesByID(stale.Drives[3:4])[0].GetMeta(ctx, "bkt", "k2") // a drive still up
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.moveShard(ctx, m2, coder, &res, slices.Index(m2.Drives, stale.Drives[0]), h) {
+		t.Fatal("a move from a drive that is down succeeded without enough sources")
+	}
+	if spy.deletes.Load() == 0 {
+		t.Fatal("a failed move left its files on a drive no record names")
+	}
+}
+
+// deleteSpy counts DeleteVersion calls.
+type deleteSpy struct {
+	storagenode.Drive
+	deletes atomic.Int32
+}
+
+func (s *deleteSpy) DeleteVersion(ctx context.Context, bucket, dir string) error {
+	s.deletes.Add(1)
+	return s.Drive.DeleteVersion(ctx, bucket, dir)
 }

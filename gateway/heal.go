@@ -632,7 +632,9 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	}
 	if !ok {
 		res.Away++
-		l.deleteVersion(ctx, []storagenode.Drive{h}, meta.Bucket, meta.DataDir)
+		if !l.holdsVersion(ctx, h, meta) {
+			l.deleteVersion(ctx, []storagenode.Drive{h}, meta.Bucket, meta.DataDir)
+		}
 		return false
 	}
 	moved := *meta
@@ -669,6 +671,22 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	l.stats.BytesHealed.Add(n)
 	*meta = moved
 	return true
+}
+
+// holdsVersion reports whether drive d holds a record of meta's version,
+// or might (it did not answer): then a failed move to d must not delete
+// the version's files there, which another mover (a heal queued on
+// another gateway, not fenced against the rebalance) may have moved
+// there and named in the records meanwhile.
+func (l *Layer) holdsVersion(ctx context.Context, d storagenode.Drive, meta *storagenode.ObjectMeta) bool {
+	m, err := recordOf(context.WithoutCancel(ctx), d, meta)
+	switch {
+	case errors.Is(err, storagenode.ErrObjectNotFound), errors.Is(err, storagenode.ErrBucketNotFound):
+		return false
+	case err != nil:
+		return true
+	}
+	return m.VersionID == meta.VersionID
 }
 
 // recordOf reads drive d's record of meta's version: its current record
