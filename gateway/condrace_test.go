@@ -321,7 +321,7 @@ func TestConditionalDeleteRace(t *testing.T) {
 			// A loser's take-back may have put the old record back on
 			// drives the delete found holding the loser's: leftovers
 			// below the read quorum, which the heal walk removes.
-			if _, err := g.a.cleanDangling(ctx, "bkt", key); err != nil {
+			if _, err := g.a.cleanDanglingOlder(ctx, "bkt", key, 0); err != nil {
 				t.Errorf("%s: clean dangling: %v", key, err)
 			}
 			for name, l := range map[string]*Layer{"A": g.a, "B": g.b} {

@@ -899,7 +899,8 @@ func TestHealRemovesDanglingRecords(t *testing.T) {
 	if err := tc.DeleteObject(ctx, "bkt", "gone"); err != nil {
 		t.Fatal(err)
 	}
-	tc.faulty[0].SetOffline(false) // drive 0 still holds "gone"
+	tc.faulty[0].SetOffline(false)          // drive 0 still holds "gone"
+	tc.cfg.InFlightWindow = time.Nanosecond // the record is a leftover now, not a write in flight
 	h := tc.Healer()
 	if err := h.Start(ctx, false, 0); err != nil {
 		t.Fatal(err)

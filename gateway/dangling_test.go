@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ecstore/ecstore/s3api"
+	"github.com/ecstore/ecstore/storagenode"
+	"github.com/ecstore/ecstore/storagenode/local"
+)
+
+// callHook runs fn once, when armed, before the first call of a pass
+// after its first read: the seventh GetMeta (a second read of the six
+// drives) or the first DeleteMeta, whichever comes first; the other calls
+// of that moment wait for it. Calls fn makes itself are not held.
+type callHook struct {
+	fn    func(ctx context.Context)
+	gets  atomic.Int32
+	fired atomic.Bool
+	done  chan struct{}
+}
+
+type inHook struct{}
+
+func (h *callHook) before(ctx context.Context, get bool) {
+	if h.fn == nil || ctx.Value(inHook{}) != nil {
+		return
+	}
+	if get && h.gets.Add(1) <= 6 {
+		return
+	}
+	if h.fired.CompareAndSwap(false, true) {
+		h.fn(context.WithValue(ctx, inHook{}, true))
+		close(h.done)
+	}
+	<-h.done
+}
+
+type hookedDrive struct {
+	storagenode.Drive
+	h *callHook
+}
+
+func (d *hookedDrive) GetMeta(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, error) {
+	d.h.before(ctx, true)
+	return d.Drive.GetMeta(ctx, bucket, key)
+}
+
+func (d *hookedDrive) DeleteMeta(ctx context.Context, bucket, key, vid string) (*storagenode.ObjectMeta, error) {
+	d.h.before(ctx, false)
+	return d.Drive.DeleteMeta(ctx, bucket, key, vid)
+}
+
+// hookedLayer is a 4+2 layer (shard files only) over six in-memory drives
+// calling h, with bucket "bkt"; it returns the drives under the hooks too.
+func hookedLayer(t *testing.T, h *callHook) (*Layer, []*local.Drive) {
+	t.Helper()
+	h.done = make(chan struct{})
+	var drives []Drive
+	var under []*local.Drive
+	for i := range 6 {
+		d := local.NewMem(fmt.Sprintf("d%d", i))
+		under = append(under, d)
+		drives = append(drives, Drive{Drive: &hookedDrive{Drive: d, h: h}, Node: d.ID()})
+	}
+	l, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2, BlockSize: 4096, InlineMax: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MakeBucket(context.Background(), "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	return l, under
+}
+
+// strand leaves the current version of key on the first keep drives only,
+// as a delete that the others took and these missed.
+func strand(t *testing.T, under []*local.Drive, key string, keep int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, d := range under[keep:] {
+		if _, err := d.DeleteMeta(ctx, "bkt", key, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCleanDanglingDeletesOnlyWhatItRead: the dangling pass removes the
+// records its read found, by version, not whatever a drive holds when it
+// gets there: a PUT of the key acknowledged in between is kept. (It reread
+// each drive and deleted what it found, which removed such a PUT's
+// records.)
+func TestCleanDanglingDeletesOnlyWhatItRead(t *testing.T) {
+	h := &callHook{}
+	l, under := hookedLayer(t, h)
+	ctx := context.Background()
+	old := randBytes(1, 20_000)
+	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(old), int64(len(old)), s3api.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	strand(t, under, "k", 2)
+	// A new PUT of the key lands just after the pass read the drives.
+	fresh := randBytes(2, 30_000)
+	h.fn = func(ctx context.Context) {
+		if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(fresh), int64(len(fresh)), s3api.PutOptions{}); err != nil {
+			t.Errorf("the PUT in between: %v", err)
+		}
+	}
+	if _, err := l.cleanDanglingOlder(ctx, "bkt", "k", 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll(l, "k")
+	if err != nil {
+		t.Fatalf("the PUT acknowledged while the dangling pass ran: %v", err)
+	}
+	if !bytes.Equal(got, fresh) {
+		t.Fatal("the key does not read as the PUT acknowledged while the dangling pass ran")
+	}
+	for _, d := range under {
+		if m, err := d.GetMeta(ctx, "bkt", "k"); err != nil || m.Size != int64(len(fresh)) {
+			t.Errorf("%s: %v %v, want the new version's record", d.ID(), m, err)
+		}
+	}
+}
+
+// TestCleanDanglingSparesYoungRecords: records younger than the in-flight
+// window may be a key's first PUT on its way to its other drives: the
+// pass leaves them; once older, they go.
+func TestCleanDanglingSparesYoungRecords(t *testing.T) {
+	tc, under := hookedLayer(t, &callHook{})
+	ctx := context.Background()
+	data := randBytes(3, 3000)
+	if _, err := tc.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	strand(t, under, "k", 2)
+	if removed, err := tc.cleanDangling(ctx, "bkt", "k"); err != nil || removed {
+		t.Fatalf("cleanDangling of records just written: removed %v, %v; want them left", removed, err)
+	}
+	for _, d := range under[:2] {
+		if _, err := d.GetMeta(ctx, "bkt", "k"); err != nil {
+			t.Fatalf("%s: %v", d.ID(), err)
+		}
+	}
+	if removed, err := tc.cleanDanglingOlder(ctx, "bkt", "k", 0); err != nil || !removed {
+		t.Fatalf("cleanDangling of leftovers: removed %v, %v", removed, err)
+	}
+	for _, d := range under {
+		if _, err := d.GetMeta(ctx, "bkt", "k"); !errors.Is(err, storagenode.ErrObjectNotFound) {
+			t.Fatalf("%s: %v, want the leftover removed", d.ID(), err)
+		}
+	}
+}
