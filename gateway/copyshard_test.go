@@ -160,3 +160,36 @@ func (s *deleteSpy) DeleteVersion(ctx context.Context, bucket, dir string) error
 	s.deletes.Add(1)
 	return s.Drive.DeleteVersion(ctx, bucket, dir)
 }
+
+// TestMoveAfterDeleteDoesNotResurrect: a move working from a record read
+// before a DELETE (through another gateway) committed must not put the
+// version's records back: the deleted key would read again, from the
+// files the delete moved to the drives' trash (the chaos test saw a GET
+// return the bytes of a version deleted and replaced before).
+func TestMoveAfterDeleteDoesNotResurrect(t *testing.T) {
+	tc, drives, _ := growCluster(t, 7, 6, 0)
+	ctx := context.Background()
+	tc.put(t, "k", randBytes(10, 300_000))
+	if err := tc.SetTopology(Topology{Epoch: 2, Drives: drives, Prior: [][]Drive{drives[:6]}}); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := tc.readMeta(ctx, "bkt", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coder, err := tc.coder(stale.EC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.DeleteObject(ctx, "bkt", "k"); err != nil {
+		t.Fatal(err)
+	}
+	h := tc.drivesByID([]string{"d6"})[0]
+	var res HealResult
+	if tc.moveShard(ctx, stale, coder, &res, 0, h) {
+		t.Error("a move of a deleted version succeeded")
+	}
+	if _, err := tc.readMeta(ctx, "bkt", "k"); !errors.Is(err, ErrObjectNotFound) {
+		t.Fatalf("the deleted key after a stale move: %v, want not found", err)
+	}
+}

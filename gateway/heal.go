@@ -642,7 +642,23 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	moved.Drives[i] = h.ID()
 	newDrives := l.drivesByID(moved.Drives)
 	errs := fanout(newDrives, func(j int, d storagenode.Drive) error {
-		_, err := d.PutMeta(ctx, withInline(&moved, shards, j))
+		m := withInline(&moved, shards, j)
+		if j == i {
+			_, err := d.PutMeta(ctx, m) // the new drive: below quorum alone
+			return err
+		}
+		// Only where the version still is: a DELETE through another
+		// gateway may have removed it since it was read, and a record
+		// put back would undo that acknowledged delete (the files it
+		// moved to the trash still read).
+		_, err := d.PutMetaIf(ctx, m, meta.VersionID)
+		if errors.Is(err, storagenode.ErrConflict) {
+			// Not the current version there: a noncurrent one is
+			// rewritten if the drive still holds it.
+			if r, rerr := recordOf(ctx, d, meta); rerr == nil && r.VersionID == meta.VersionID {
+				_, err = d.PutMeta(ctx, m)
+			}
+		}
 		return err
 	})
 	if countNil(errs) < len(newDrives) {
