@@ -38,6 +38,7 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"PutMetaOrdering", testPutMetaOrdering},
 		{"MetaRoundTrip", testMetaRoundTrip},
 		{"MetaCopies", testMetaCopies},
+		{"TagTimeKept", testTagTimeKept},
 		{"DeleteMeta", testDeleteMeta},
 		{"InlineMeta", testInlineMeta},
 		{"ListMeta", testListMeta},

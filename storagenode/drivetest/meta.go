@@ -1,6 +1,7 @@
 package drivetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -209,5 +210,44 @@ func testInlineMeta(t *testing.T, d storagenode.Drive) {
 	noErr(t, err, "GetMeta")
 	if len(got.Inline) != 0 {
 		t.Errorf("DeleteVersion left the inline shard: %d bytes", len(got.Inline))
+	}
+}
+
+// testTagTimeKept: a record of a version rewritten with an older TagTime
+// (a heal or a move writing the record it read before a tagging or
+// object-lock change) takes the new fields, such as the drive list, but
+// keeps the stored tag set and lock settings, and their TagTime.
+func testTagTimeKept(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "tagt")
+	read := meta("tagt", "k", 1)
+	putMeta(t, d, read)
+	changed := *read
+	changed.Tags = []storagenode.Tag{{Key: "hold", Value: "yes"}}
+	changed.TagTime = 50
+	changed.LockMode, changed.RetainUntil, changed.LegalHold = "GOVERNANCE", 99, true
+	_, err := d.PutMeta(ctx(), &changed)
+	noErr(t, err, "the tag and lock change")
+	moved := *read
+	moved.Drives = []string{"d1", "d2", "d4"}
+	_, err = d.PutMeta(ctx(), &moved)
+	noErr(t, err, "the record rewritten from the earlier read")
+	got, err := d.GetMeta(ctx(), "tagt", "k")
+	noErr(t, err, "GetMeta")
+	if !slices.Equal(got.Drives, moved.Drives) {
+		t.Errorf("drives %v, want the rewrite's %v", got.Drives, moved.Drives)
+	}
+	if got.TagTime != 50 || len(got.Tags) != 1 || got.Tags[0] != changed.Tags[0] || !got.LegalHold || got.LockMode != "GOVERNANCE" || got.RetainUntil != 99 {
+		t.Errorf("after a rewrite with an older TagTime: tags %v (time %d), lock %q until %d, hold %v; want the change's kept",
+			got.Tags, got.TagTime, got.LockMode, got.RetainUntil, got.LegalHold)
+	}
+	// A newer change replaces them.
+	lifted := *got
+	lifted.LegalHold, lifted.TagTime = false, 60
+	_, err = d.PutMeta(ctx(), &lifted)
+	noErr(t, err, "a later change")
+	got, err = d.GetMeta(ctx(), "tagt", "k")
+	noErr(t, err, "GetMeta")
+	if got.LegalHold || got.TagTime != 60 {
+		t.Errorf("a later change: hold %v, time %d; want lifted at 60", got.LegalHold, got.TagTime)
 	}
 }

@@ -132,6 +132,19 @@ func (d *Drive) putVersion(ctx context.Context, b *pebble.Batch, r reader, cur, 
 		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
 			m.Bucket, m.Key, m.VersionID, m.ModTime.Format("2006-01-02T15:04:05.999999999Z07:00"), storagenode.ErrStale)
 	}
+	if old != nil && old.VersionID == m.VersionID && old.TagTime > m.TagTime {
+		// The version rewritten from an earlier read of it (a heal's or a
+		// move's record): its tag set and object-lock settings changed
+		// since (TagTime) and stay, or a legal hold set meanwhile would be
+		// lifted by the rewrite.
+		kept := *m
+		kept.Inline = nil
+		kept.Tags, kept.TagTime = old.Tags, old.TagTime
+		kept.LockMode, kept.RetainUntil, kept.LegalHold = old.LockMode, old.RetainUntil, old.LegalHold
+		if v, err = encodeRecord(&kept); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case cur == nil:
 		_ = b.Set(ok, v, nil)
