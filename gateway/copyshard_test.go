@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ecstore/ecstore/ec"
 	"github.com/ecstore/ecstore/storagenode"
 )
 
@@ -95,17 +96,7 @@ func TestFailedMoveKeepsAnotherMoversShard(t *testing.T) {
 	tc.put(t, "k2", randBytes(9, 300_000)) // on d0..d5 too, before d6 joins
 	spy := &deleteSpy{Drive: drives[6].Drive}
 	drives[6].Drive = spy
-	if err := tc.SetTopology(Topology{Epoch: 2, Drives: drives, Prior: [][]Drive{drives[:6]}}); err != nil {
-		t.Fatal(err)
-	}
-	stale, err := tc.readMeta(ctx, "bkt", "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	coder, err := tc.coder(stale.EC)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stale, coder := seventhDrive(t, tc, drives, "k")
 	// The other mover moves shard 0 to d6.
 	h := tc.drivesByID([]string{"d6"})[0]
 	meta := *stale
@@ -170,17 +161,7 @@ func TestMoveAfterDeleteDoesNotResurrect(t *testing.T) {
 	tc, drives, _ := growCluster(t, 7, 6, 0)
 	ctx := context.Background()
 	tc.put(t, "k", randBytes(10, 300_000))
-	if err := tc.SetTopology(Topology{Epoch: 2, Drives: drives, Prior: [][]Drive{drives[:6]}}); err != nil {
-		t.Fatal(err)
-	}
-	stale, err := tc.readMeta(ctx, "bkt", "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	coder, err := tc.coder(stale.EC)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stale, coder := seventhDrive(t, tc, drives, "k")
 	if err := tc.DeleteObject(ctx, "bkt", "k"); err != nil {
 		t.Fatal(err)
 	}
@@ -192,4 +173,22 @@ func TestMoveAfterDeleteDoesNotResurrect(t *testing.T) {
 	if _, err := tc.readMeta(ctx, "bkt", "k"); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("the deleted key after a stale move: %v, want not found", err)
 	}
+}
+
+// seventhDrive adds the seventh of drives (growCluster's) to tc's map and
+// returns key's record and coder, as a mover reads them.
+func seventhDrive(t *testing.T, tc *testCluster, drives []Drive, key string) (*storagenode.ObjectMeta, *ec.Coder) {
+	t.Helper()
+	if err := tc.SetTopology(Topology{Epoch: 2, Drives: drives, Prior: [][]Drive{drives[:6]}}); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := tc.readMeta(context.Background(), "bkt", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coder, err := tc.coder(meta.EC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return meta, coder
 }
