@@ -57,17 +57,24 @@ func (d *hookedDrive) DeleteMeta(ctx context.Context, bucket, key, vid string) (
 	return d.Drive.DeleteMeta(ctx, bucket, key, vid)
 }
 
-// hookedLayer is a 4+2 layer (shard files only) over six in-memory drives
-// calling h, with bucket "bkt"; it returns the drives under the hooks too.
+// hookedLayer is memLayer with its drives calling h.
 func hookedLayer(t *testing.T, h *callHook) (*Layer, []*local.Drive) {
 	t.Helper()
 	h.done = make(chan struct{})
+	return memLayer(t, func(d storagenode.Drive) storagenode.Drive { return &hookedDrive{Drive: d, h: h} })
+}
+
+// memLayer is a 4+2 layer (shard files only) over six in-memory drives,
+// each wrapped by wrap, with bucket "bkt"; it returns the drives under the
+// wrappers too.
+func memLayer(t *testing.T, wrap func(storagenode.Drive) storagenode.Drive) (*Layer, []*local.Drive) {
+	t.Helper()
 	var drives []Drive
 	var under []*local.Drive
 	for i := range 6 {
 		d := local.NewMem(fmt.Sprintf("d%d", i))
 		under = append(under, d)
-		drives = append(drives, Drive{Drive: &hookedDrive{Drive: d, h: h}, Node: d.ID()})
+		drives = append(drives, Drive{Drive: wrap(d), Node: d.ID()})
 	}
 	l, err := New(Config{Drives: drives, DataShards: 4, ParityShards: 2, BlockSize: 4096, InlineMax: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -156,5 +163,90 @@ func TestCleanDanglingSparesYoungRecords(t *testing.T) {
 		if _, err := d.GetMeta(ctx, "bkt", "k"); !errors.Is(err, storagenode.ErrObjectNotFound) {
 			t.Fatalf("%s: %v, want the leftover removed", d.ID(), err)
 		}
+	}
+}
+
+// settleHook holds each drive's first PutMeta (or PutMetaIf) until six
+// GetMetas were answered, then runs fn once before it; calls fn makes
+// itself pass.
+type settleHook struct {
+	fn    func(ctx context.Context)
+	gets  atomic.Int32
+	ready chan struct{}
+	fired atomic.Bool
+	done  chan struct{}
+}
+
+func (h *settleHook) get(ctx context.Context) {
+	if h.fn != nil && ctx.Value(inHook{}) == nil && h.gets.Add(1) == 6 {
+		close(h.ready)
+	}
+}
+
+func (h *settleHook) put(ctx context.Context) {
+	if h.fn == nil || ctx.Value(inHook{}) != nil {
+		return
+	}
+	<-h.ready
+	if h.fired.CompareAndSwap(false, true) {
+		h.fn(context.WithValue(ctx, inHook{}, true))
+		close(h.done)
+	}
+	<-h.done
+}
+
+type settleDrive struct {
+	storagenode.Drive
+	h *settleHook
+}
+
+func (d *settleDrive) GetMeta(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, error) {
+	m, err := d.Drive.GetMeta(ctx, bucket, key)
+	d.h.get(ctx)
+	return m, err
+}
+
+func (d *settleDrive) PutMeta(ctx context.Context, m *storagenode.ObjectMeta) (*storagenode.ObjectMeta, error) {
+	d.h.put(ctx)
+	return d.Drive.PutMeta(ctx, m)
+}
+
+func (d *settleDrive) PutMetaIf(ctx context.Context, m *storagenode.ObjectMeta, expect string) (*storagenode.ObjectMeta, error) {
+	d.h.put(ctx)
+	return d.Drive.PutMetaIf(ctx, m, expect)
+}
+
+// TestSettleRecordsAfterDelete: settleRecords rewrites the records whose
+// drive list differs from the quorum's; a DELETE (through another
+// gateway) between its reads and its writes must not be undone by them.
+func TestSettleRecordsAfterDelete(t *testing.T) {
+	h := &settleHook{ready: make(chan struct{}), done: make(chan struct{})}
+	l, under := memLayer(t, func(d storagenode.Drive) storagenode.Drive { return &settleDrive{Drive: d, h: h} })
+	ctx := context.Background()
+	data := randBytes(4, 20_000)
+	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := l.readMeta(ctx, "bkt", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every drive's record names another drive list (as after a move
+	// that one drive missed, seen from the others): all are rewritten.
+	for _, d := range under {
+		odd := *meta
+		odd.Drives = append([]string{"elsewhere"}, meta.Drives[1:]...)
+		if _, err := d.PutMeta(ctx, &odd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.fn = func(ctx context.Context) {
+		if err := l.DeleteObject(ctx, "bkt", "k"); err != nil {
+			t.Errorf("the DELETE in between: %v", err)
+		}
+	}
+	l.settleRecords(ctx, meta)
+	if _, err := l.readMeta(ctx, "bkt", "k"); !errors.Is(err, ErrObjectNotFound) {
+		t.Fatalf("the key deleted while settleRecords ran: %v, want not found", err)
 	}
 }

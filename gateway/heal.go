@@ -475,7 +475,9 @@ func (l *Layer) settleRecords(ctx context.Context, meta *storagenode.ObjectMeta)
 		}
 		fixed := *meta
 		fixed.Inline = m.Inline
-		_, err = d.PutMeta(ctx, &fixed)
+		// Only if the version is still there: a DELETE through another
+		// gateway since the read must not be undone.
+		_, err = d.PutMetaIf(ctx, &fixed, meta.VersionID)
 		return err
 	})
 	lookup, err := l.lookupDrives(l.topo(), meta.Bucket, meta.Key)
