@@ -475,10 +475,7 @@ func (l *Layer) settleRecords(ctx context.Context, meta *storagenode.ObjectMeta)
 		}
 		fixed := *meta
 		fixed.Inline = m.Inline
-		// Only if the version is still there: a DELETE through another
-		// gateway since the read must not be undone.
-		_, err = d.PutMetaIf(ctx, &fixed, meta.VersionID)
-		return err
+		return rewriteVersion(ctx, d, &fixed)
 	})
 	lookup, err := l.lookupDrives(l.topo(), meta.Bucket, meta.Key)
 	if err != nil {
@@ -649,19 +646,7 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 			_, err := d.PutMeta(ctx, m) // the new drive: below quorum alone
 			return err
 		}
-		// Only where the version still is: a DELETE through another
-		// gateway may have removed it since it was read, and a record
-		// put back would undo that acknowledged delete (the files it
-		// moved to the trash still read).
-		_, err := d.PutMetaIf(ctx, m, meta.VersionID)
-		if errors.Is(err, storagenode.ErrConflict) {
-			// Not the current version there: a noncurrent one is
-			// rewritten if the drive still holds it.
-			if r, rerr := recordOf(ctx, d, meta); rerr == nil && r.VersionID == meta.VersionID {
-				_, err = d.PutMeta(ctx, m)
-			}
-		}
-		return err
+		return rewriteVersion(ctx, d, m)
 	})
 	if countNil(errs) < len(newDrives) {
 		// Not everywhere yet: keep the old copy; a later heal retries.
@@ -689,6 +674,22 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	l.stats.BytesHealed.Add(n)
 	*meta = moved
 	return true
+}
+
+// rewriteVersion rewrites drive d's record of m's version (a heal's or a
+// move's new drive list) only where the version still is: a DELETE
+// through another gateway may have removed it since it was read, and a
+// record put back would undo that acknowledged delete (the files it moved
+// to the trash still read). The current version is replaced by
+// compare-and-set; a noncurrent one if the drive still holds it.
+func rewriteVersion(ctx context.Context, d storagenode.Drive, m *storagenode.ObjectMeta) error {
+	_, err := d.PutMetaIf(ctx, m, m.VersionID)
+	if errors.Is(err, storagenode.ErrConflict) {
+		if r, rerr := recordOf(ctx, d, m); rerr == nil && r.VersionID == m.VersionID {
+			_, err = d.PutMeta(ctx, m)
+		}
+	}
+	return err
 }
 
 // holdsVersion reports whether drive d holds a record of meta's version,
