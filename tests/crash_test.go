@@ -342,9 +342,27 @@ func putsUntilKilled(t *testing.T, ctx context.Context, s *Server, bucket string
 // tmp/ hold nothing of the cut writes after the last start.
 func TestLargePutsCrash(t *testing.T) {
 	parallelHeavy(t, 40*time.Second)
+	putsCrash(t, nil, []int{9 << 20, 24<<20 + 5, 20<<20 + 3}, minio.PutObjectOptions{PartSize: 8 << 20})
+}
+
+// TestSmallDirectPutsCrash is TestLargePutsCrash for objects of 150 KiB to
+// 2 MiB on drives that write every shard file with O_DIRECT from its first
+// block (ECSTORE_DIRECT_IO=all, a storage node's default): shard files of
+// 37 KiB to 512 KiB, each with a last partial block written through the
+// page cache.
+func TestSmallDirectPutsCrash(t *testing.T) {
+	parallelHeavy(t, 30*time.Second)
+	putsCrash(t, []string{"ECSTORE_DIRECT_IO=all"}, []int{1 << 20, 150<<10 + 3, 300_001, 2<<20 + 5}, minio.PutObjectOptions{})
+}
+
+// putsCrash kills an embedded server started with env three times while
+// two clients PUT objects of sizes, and reads every acknowledged object
+// back after each restart.
+func putsCrash(t *testing.T, env []string, sizes []int, opts minio.PutObjectOptions) {
+	t.Helper()
 	ctx := testCtx(t, 4*time.Minute)
 	dirs := NewDriveDirs(t, 6)
-	s := StartServer(t, dirs)
+	s := StartServerEnv(t, dirs, env)
 	if err := s.Minio(t).MakeBucket(ctx, "bigcrash", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -352,8 +370,7 @@ func TestLargePutsCrash(t *testing.T) {
 	acked := map[string][]byte{}
 	rng := mrand.New(mrand.NewPCG(9, 9))
 	for round := range 3 {
-		putsUntilKilled(t, ctx, s, "bigcrash", round, rng, []int{9 << 20, 24<<20 + 5, 20<<20 + 3},
-			minio.PutObjectOptions{PartSize: 8 << 20}, &mu, acked)
+		putsUntilKilled(t, ctx, s, "bigcrash", round, rng, sizes, opts, &mu, acked)
 		c := s.Minio(t)
 		for key, want := range acked {
 			obj, err := c.GetObject(ctx, "bigcrash", key, minio.GetObjectOptions{})
@@ -363,7 +380,7 @@ func TestLargePutsCrash(t *testing.T) {
 			got, err := io.ReadAll(obj)
 			obj.Close()
 			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("round %d, after a SIGKILL under large PUTs: %s: %v (%d bytes, want %d, equal %v)", round, key, err, len(got), len(want), bytes.Equal(got, want))
+				t.Fatalf("round %d, after a SIGKILL under PUTs: %s: %v (%d bytes, want %d, equal %v)", round, key, err, len(got), len(want), bytes.Equal(got, want))
 			}
 		}
 	}
@@ -375,7 +392,7 @@ func TestLargePutsCrash(t *testing.T) {
 			t.Errorf("%s/tmp holds %d files after the restart", d, len(left))
 		}
 	}
-	t.Logf("%d acknowledged large objects read back whole after 3 kills", len(acked))
+	t.Logf("%d acknowledged objects read back whole after 3 kills", len(acked))
 }
 
 // TestConditionalDeleteCrash SIGKILLs the embedded server inside

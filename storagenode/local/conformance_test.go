@@ -30,6 +30,19 @@ func TestLocalConformance(t *testing.T) {
 	drivetest.Run(t, func(t *testing.T) storagenode.Drive { return openLocal(t) })
 }
 
+// TestLocalDirectSmallConformance: the suite on a drive that writes and
+// reads every shard file with O_DIRECT (a storage node's drives).
+func TestLocalDirectSmallConformance(t *testing.T) {
+	drivetest.Run(t, func(t *testing.T) storagenode.Drive {
+		d, err := local.Open(t.TempDir(), local.Options{DirectSmallShards: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		return d
+	})
+}
+
 func TestMemConformance(t *testing.T) {
 	drivetest.Run(t, func(t *testing.T) storagenode.Drive { return newMem() })
 }

@@ -25,24 +25,27 @@ const (
 	// KiB).
 	directAlign = 4096
 	// directFrom is the size of a shard file from which its writes
-	// bypass the page cache.
+	// bypass the page cache (by default: Options.DirectSmallShards
+	// bypasses it from the first block).
 	directFrom = 1 << 20
 )
 
 // directWriter buffers a shard file's bytes in an aligned buffer, writes
-// it through the page cache until the file holds directFrom bytes and
-// with O_DIRECT after that. Not safe for concurrent use.
+// it through the page cache until the file holds from bytes (directFrom,
+// or 0 on a drive with Options.DirectSmallShards) and with O_DIRECT after
+// that. Not safe for concurrent use.
 type directWriter struct {
 	f       *os.File
 	buf     []byte // aligned; len(buf) is a multiple of directAlign
 	n       int    // bytes buffered
 	written int64  // bytes written to f
 	direct  bool   // f has O_DIRECT set
+	from    int64  // the drive's directFrom: the size from which writes bypass the cache
 	cold    bool   // storagenode.ColdShard: O_DIRECT from the first block
 }
 
 // bypass reports whether the next whole blocks go past the page cache.
-func (w *directWriter) bypass() bool { return w.cold || w.written >= directFrom }
+func (w *directWriter) bypass() bool { return w.cold || w.written >= w.from }
 
 func (w *directWriter) Write(p []byte) (int, error) {
 	total := 0

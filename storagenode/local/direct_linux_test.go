@@ -177,6 +177,51 @@ func TestColdShardPastCache(t *testing.T) {
 	}
 }
 
+// TestDirectSmallShards: a drive with Options.DirectSmallShards writes
+// shard files of every size past the page cache (all but a last partial
+// block) and reads them back with O_DIRECT, byte for byte, at offsets
+// around the blocks' edges.
+func TestDirectSmallShards(t *testing.T) {
+	ctx := context.Background()
+	d := directDriveWith(t, Options{DirectSmallShards: true})
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, size := range []int{1, 4095, 4096, 4097, 100_000, 262_160, directFrom + 5} {
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: fmt.Sprintf("v%d", size), Name: storagenode.SinglePartName}
+		commitShard(t, d, ctx, ref, data)
+		if resident, total := residentPages(t, d.flatPath(ref)); resident > 1 {
+			t.Errorf("size %d: %d of %d pages in the page cache, want at most the last", size, resident, total)
+		}
+		r, err := d.OpenShard(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.(*shardReader).dr == nil {
+			t.Fatalf("size %d: no O_DIRECT reader", size)
+		}
+		for _, off := range []int{0, 1, 4095, 4096, size / 2, size - 1} {
+			for _, n := range []int{1, 4096, size} {
+				if off < 0 || off >= size {
+					continue
+				}
+				p := make([]byte, n)
+				got, err := r.ReadAt(p, int64(off))
+				want := min(n, size-off)
+				if got != want || !bytes.Equal(p[:got], data[off:off+got]) || (want < n) != (err == io.EOF) {
+					t.Fatalf("size %d: ReadAt(%d bytes at %d) = %d, %v; want %d bytes equal to the written", size, n, off, got, err, want)
+				}
+			}
+		}
+		if f := r.(*shardReader).dr.f; f == nil || fileFlags(t, f)&unix.O_DIRECT == 0 {
+			t.Fatalf("size %d: the reads did not use an O_DIRECT descriptor", size)
+		}
+		r.Close()
+	}
+}
+
 // TestDirectShardReads reads shard files larger than directFrom back at
 // offsets and lengths around directFrom, the read buffer's and the
 // blocks' edges and the end of the file, with and without a range hint,
@@ -258,7 +303,13 @@ func TestDirectShardReads(t *testing.T) {
 // skips the test where the folder's file system does not take O_DIRECT.
 func directDrive(t *testing.T) *Drive {
 	t.Helper()
-	d, err := Open(t.TempDir(), Options{})
+	return directDriveWith(t, Options{})
+}
+
+// directDriveWith is directDrive with opts.
+func directDriveWith(t *testing.T, opts Options) *Drive {
+	t.Helper()
+	d, err := Open(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,9 @@ import (
 	"syscall"
 )
 
-// The bytes of a shard file from directFrom on were written past the page
-// cache (directWriter), so a GET finds them on the disk, not in memory.
+// The bytes of a shard file from directFrom on (from its first byte on a
+// drive with Options.DirectSmallShards) were written past the page cache
+// (directWriter), so a GET finds them on the disk, not in memory.
 // Reading them through the page cache costs a copy into freshly allocated
 // cache pages and another out, and fills the cache with data no one asked
 // to keep (the issue's lever "reading cold large objects without polluting
@@ -26,7 +27,7 @@ const directReadSize = 1 << 20
 // directReadBufs are the readers' aligned buffers.
 var directReadBufs = newDirectBuffers(directReadSize)
 
-// directReader serves ReadAt at offsets from directFrom on, from a second
+// directReader serves ReadAt at offsets from the drive's directFrom on, from a second
 // descriptor of the file opened with O_DIRECT when first needed. It is
 // safe for concurrent use (io.ReaderAt).
 type directReader struct {
@@ -46,7 +47,7 @@ type directReader struct {
 // caller falls back to the page cache.
 var errDirectUnavailable = errors.New("O_DIRECT read unavailable")
 
-// readAt reads len(p) bytes at off (off >= directFrom) or up to the end of
+// readAt reads len(p) bytes at off (off >= the drive's directFrom) or up to the end of
 // the file (io.EOF).
 func (r *directReader) readAt(p []byte, off int64) (int, error) {
 	r.mu.Lock()

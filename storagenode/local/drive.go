@@ -56,6 +56,15 @@ type Options struct {
 	// spares the CPU the copy into the page cache (a later read of the
 	// file comes from the disk).
 	BufferedWrites bool
+	// DirectSmallShards writes every shard file with O_DIRECT from its
+	// first block, and reads it back so, where by default the first
+	// directFrom bytes of a file go through the page cache (small
+	// objects stay there for the GETs that follow). A storage node sets
+	// it: there the copy into the page cache was a third of a 1 MiB PUT's
+	// CPU on the nodes, while a GET over the network gained little from
+	// the cache (BENCHMARKS.md, issue 18, seventh round). Ignored with
+	// BufferedWrites.
+	DirectSmallShards bool
 	// IndexCacheSize is the size in bytes of the index's block cache.
 	// Default 32 MiB.
 	IndexCacheSize int64
@@ -179,6 +188,10 @@ type Drive struct {
 	// dbufs' buffers.
 	direct bool
 	dbufs  *directBuffers
+	// directFrom is the offset from which shard files are written and
+	// read with O_DIRECT: the constant directFrom, or 0 with
+	// Options.DirectSmallShards.
+	directFrom int64
 }
 
 var _ storagenode.Drive = (*Drive)(nil)
@@ -272,6 +285,10 @@ func Open(dir string, opts Options) (*Drive, error) {
 	if opts.onOS() && !opts.BufferedWrites {
 		d.direct = directSupported(d.tmp)
 		d.dbufs = newDirectBuffers(opts.WriteBufferSize)
+		d.directFrom = directFrom
+		if opts.DirectSmallShards {
+			d.directFrom = 0
+		}
 	}
 	return d, nil
 }

@@ -34,7 +34,7 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 			return nil, errf(err, "create shard %s", ref)
 		}
 		name := f.Name()
-		dw := &directWriter{f: f, buf: d.dbufs.get(), cold: storagenode.ColdShard(ctx)}
+		dw := &directWriter{f: f, buf: d.dbufs.get(), from: d.directFrom, cold: storagenode.ColdShard(ctx)}
 		return &shardWriter{d: d, ref: ref, f: f, name: name, dw: dw}, nil
 	}
 	f, name, err := createTemp(d.fs, d.tmp, "shard-*")
@@ -277,8 +277,8 @@ func (d *Drive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storag
 		f.Close()
 		return nil, fmt.Errorf("storagenode: open shard %s: not a regular file: %w", ref, storagenode.ErrShardNotFound)
 	}
-	r := &shardReader{f: f, size: st.Size(), os: d.fs == vfs.Default}
-	if sc, ok := f.(syscall.Conn); ok && d.direct && r.size > directFrom {
+	r := &shardReader{f: f, size: st.Size(), os: d.fs == vfs.Default, from: d.directFrom}
+	if sc, ok := f.(syscall.Conn); ok && d.direct && r.size > r.from {
 		r.dr = &directReader{file: sc, size: r.size}
 	}
 	return r, nil
@@ -289,10 +289,11 @@ type shardReader struct {
 	f    vfs.File
 	size int64
 	os   bool // f is a file of the operating system (vfs.Default)
-	// dr reads the bytes from directFrom on with O_DIRECT (directread.go):
-	// set for a file larger than directFrom on a drive that writes such
-	// files with O_DIRECT.
-	dr *directReader
+	// dr reads the bytes from from on with O_DIRECT (directread.go): set
+	// for a file larger than from on a drive that writes such files with
+	// O_DIRECT.
+	dr   *directReader
+	from int64 // the drive's directFrom
 }
 
 // HintRange implements storagenode.RangeHinter: O_DIRECT reads stop at
@@ -324,18 +325,18 @@ func (r *shardReader) ReaderFrom(off int64) (io.Reader, bool) {
 }
 
 // ReadAt refuses a negative offset (which the in-memory file system does
-// not check). Bytes from directFrom on are read with O_DIRECT where the
-// drive wrote them so (dr), the others through the page cache.
+// not check). Bytes from r.from on are read with O_DIRECT where the drive
+// wrote them so (dr), the others through the page cache.
 func (r *shardReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("storagenode: read shard at %d: negative offset", off)
 	}
-	if r.dr == nil || off+int64(len(p)) <= directFrom {
+	if r.dr == nil || off+int64(len(p)) <= r.from {
 		return r.f.ReadAt(p, off)
 	}
 	n := 0
-	if off < directFrom {
-		m, err := r.f.ReadAt(p[:directFrom-off], off)
+	if off < r.from {
+		m, err := r.f.ReadAt(p[:r.from-off], off)
 		if n = m; err != nil {
 			return n, err
 		}
