@@ -250,3 +250,29 @@ func TestSettleRecordsAfterDelete(t *testing.T) {
 		t.Fatalf("the key deleted while settleRecords ran: %v, want not found", err)
 	}
 }
+
+// TestTagsAfterDelete: a tag change (or a retention or legal-hold change,
+// through the same updateRecord) rewrites the records of the version it
+// read; a DELETE through another gateway between its reads and its
+// writes must not be undone by them, and the change answers NoSuchKey.
+func TestTagsAfterDelete(t *testing.T) {
+	h := &settleHook{ready: make(chan struct{}), done: make(chan struct{})}
+	l, _ := memLayer(t, func(d storagenode.Drive) storagenode.Drive { return &settleDrive{Drive: d, h: h} })
+	ctx := context.Background()
+	data := randBytes(5, 20_000)
+	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.fn = func(ctx context.Context) {
+		if err := l.DeleteObject(ctx, "bkt", "k"); err != nil {
+			t.Errorf("the DELETE in between: %v", err)
+		}
+	}
+	_, err := l.PutObjectTags(ctx, "bkt", "k", "", []s3api.Tag{{Key: "a", Value: "b"}})
+	if !errors.Is(err, ErrObjectNotFound) {
+		t.Errorf("the tag change after the DELETE: %v, want not found", err)
+	}
+	if _, err := l.readMeta(ctx, "bkt", "k"); !errors.Is(err, ErrObjectNotFound) {
+		t.Fatalf("the key deleted while its tags changed: %v, want not found", err)
+	}
+}

@@ -93,7 +93,10 @@ func (l *Layer) PutObjectTags(ctx context.Context, bucket, key, versionID string
 
 // updateRecord changes a version's record with edit (its tags, its lock)
 // and writes it to the version's drives with a newer TagTime; see
-// PutObjectTags.
+// PutObjectTags. Each drive's record is rewritten only where the version
+// still is (rewriteVersion): a DELETE through another gateway between the
+// read and the writes must not be undone by them. When the version went
+// meanwhile, the answer is the read's (NoSuchKey, NoSuchVersion).
 func (l *Layer) updateRecord(ctx context.Context, bucket, key, versionID string, edit func(*storagenode.ObjectMeta) error) (string, error) {
 	if _, err := l.bucket(ctx, bucket); err != nil {
 		return "", err
@@ -116,13 +119,16 @@ func (l *Layer) updateRecord(ctx context.Context, bucket, key, versionID string,
 		if d == nil {
 			return storagenode.ErrDriveOffline
 		}
-		_, err := d.PutMeta(ctx, next)
+		err := rewriteVersion(ctx, d, next)
 		if err == nil {
 			crashpoint.Hit(crashpoint.RecordPartial)
 		}
 		return err
 	})
 	if countNil(errs) < writeQuorum(l.k, l.m) {
+		if _, err := l.readVersion(ctx, bucket, key, versionID); err != nil {
+			return "", err // deleted meanwhile
+		}
 		return "", worstWriteError(errs)
 	}
 	if countNil(errs) < len(drives) {
