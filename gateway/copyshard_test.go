@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -191,4 +192,42 @@ func seventhDrive(t *testing.T, tc *testCluster, drives []Drive, key string) (*s
 		t.Fatal(err)
 	}
 	return meta, coder
+}
+
+// TestSettleRecordsKeepsMovedShard: a heal's settleRecords removes a
+// record of the version on a placement drive its drive list does not name
+// (a stray copy), but not one a move through another gateway put there
+// since the heal read the list (a higher Layout): that is the shard.
+func TestSettleRecordsKeepsMovedShard(t *testing.T) {
+	tc, drives, _ := growCluster(t, 7, 6, 0)
+	ctx := context.Background()
+	data := randBytes(10, 300_000)
+	tc.put(t, "k", data)
+	stale, coder := seventhDrive(t, tc, drives, "k")
+	lookup, err := tc.lookupDrives(tc.topo(), "bkt", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(lookup, func(d storagenode.Drive) bool { return d.ID() == "d6" }) {
+		t.Skip("d6 is not among k's placement drives")
+	}
+	h := tc.drivesByID([]string{"d6"})[0]
+	meta := *stale
+	meta.Drives = slices.Clone(stale.Drives)
+	var res HealResult
+	if !tc.moveShard(ctx, &meta, coder, &res, 0, h) {
+		t.Fatal("the move failed")
+	}
+	tc.settleRecords(ctx, stale)
+	if m, err := h.GetMeta(ctx, "bkt", "k"); err != nil || m.Drives[0] != "d6" {
+		t.Fatalf("d6's record after a heal that read the list before the move: %v, %v", m, err)
+	}
+	r, err := h.OpenShard(ctx, storagenode.ShardRef{Bucket: "bkt", VersionDir: stale.DataDir, Name: stale.Parts[0].Name})
+	if err != nil {
+		t.Fatalf("the moved shard after the heal: %v", err)
+	}
+	r.Close()
+	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("k after the heal: %d bytes, %v", len(got), err)
+	}
 }

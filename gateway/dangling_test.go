@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -274,5 +276,74 @@ func TestTagsAfterDelete(t *testing.T) {
 	}
 	if _, err := l.readMeta(ctx, "bkt", "k"); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("the key deleted while its tags changed: %v, want not found", err)
+	}
+}
+
+// TestTagsAfterMove: a tag change rewrites the records of the version it
+// read; a move of one of its shards (through another gateway) between its
+// reads and its writes must keep its drive list (the record's Layout), or
+// the records would name the drive the shard left.
+func TestTagsAfterMove(t *testing.T) {
+	h := &settleHook{ready: make(chan struct{}), done: make(chan struct{})}
+	l, under := memLayer(t, func(d storagenode.Drive) storagenode.Drive { return &settleDrive{Drive: d, h: h} })
+	ctx := context.Background()
+	data := randBytes(6, 20_000)
+	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := l.readMeta(ctx, "bkt", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := meta.Clone()
+	moved.Drives[0] = "elsewhere" // as a move's record names its new drive
+	moved.Layout = meta.Layout + 1
+	h.fn = func(ctx context.Context) {
+		for _, d := range under {
+			if _, err := d.PutMetaIf(ctx, moved, moved.VersionID); err != nil {
+				t.Errorf("the move's record: %v", err)
+			}
+		}
+	}
+	if _, err := l.PutObjectTags(ctx, "bkt", "k", "", []s3api.Tag{{Key: "a", Value: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range under {
+		m, err := d.GetMeta(ctx, "bkt", "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(m.Drives, moved.Drives) || len(m.Tags) != 1 {
+			t.Errorf("drive %s: drives %v with %d tags, want the move's %v with the new tag", d.ID(), m.Drives, len(m.Tags), moved.Drives)
+		}
+	}
+}
+
+// TestMergeRecords: of two drives' records of one version, the read takes
+// the tags of the later TagTime and the drive list of the higher Layout,
+// and changes neither record.
+func TestMergeRecords(t *testing.T) {
+	rec := func(tagTime, layout int64, tag string, drives ...string) *storagenode.ObjectMeta {
+		return &storagenode.ObjectMeta{VersionID: "v", TagTime: tagTime, Layout: layout, Tags: []storagenode.Tag{{Key: tag}}, Drives: drives}
+	}
+	for _, tc := range []struct {
+		a, b   *storagenode.ObjectMeta
+		tag    string
+		drives []string
+		layout int64
+	}{
+		{rec(5, 0, "new", "d1", "d2"), rec(3, 1, "old", "d1", "d9"), "new", []string{"d1", "d9"}, 1},
+		{rec(3, 1, "old", "d1", "d9"), rec(5, 0, "new", "d1", "d2"), "new", []string{"d1", "d9"}, 1},
+		{rec(5, 2, "new", "d1", "d8"), rec(3, 1, "old", "d1", "d9"), "new", []string{"d1", "d8"}, 2},
+		{rec(3, 0, "old", "d1", "d2"), rec(3, 0, "same", "d1", "d3"), "old", []string{"d1", "d2"}, 0},
+	} {
+		a0, b0 := tc.a.Clone(), tc.b.Clone()
+		m := mergeRecords(tc.a, tc.b)
+		if m.Tags[0].Key != tc.tag || !slices.Equal(m.Drives, tc.drives) || m.Layout != tc.layout {
+			t.Errorf("merge(%+v, %+v) = tag %s drives %v layout %d; want %s %v %d", a0, b0, m.Tags[0].Key, m.Drives, m.Layout, tc.tag, tc.drives, tc.layout)
+		}
+		if !reflect.DeepEqual(tc.a, a0) || !reflect.DeepEqual(tc.b, b0) {
+			t.Errorf("merge changed its arguments")
+		}
 	}
 }

@@ -73,8 +73,8 @@ func (l *Layer) readMetaWith(ctx context.Context, bucket, key string, fetch func
 			if v == nil {
 				v = &vote{meta: metas[i]}
 				votes[metas[i].VersionID] = v
-			} else if metas[i].TagTime > v.meta.TagTime {
-				v.meta = metas[i] // its tags changed later (a drive missed the change)
+			} else {
+				v.meta = mergeRecords(v.meta, metas[i])
 			}
 			v.count++
 		case errors.Is(err, storagenode.ErrBucketNotFound):
@@ -378,4 +378,25 @@ func (o *object) decodePart(ctx context.Context, coder *ec.Coder, w io.Writer, s
 		o.l.log.Error("encrypted data failed authentication", "bucket", o.meta.Bucket, "key", o.meta.Key, "version", o.meta.VersionID, "part", p.Number)
 	}
 	return rep, err
+}
+
+// mergeRecords returns one record of a version from two drives' records
+// of it that may disagree (a drive missed a change): the tags and
+// object-lock settings of the later TagTime, the drive list of the higher
+// Layout (a move since). a and b are not changed.
+func mergeRecords(a, b *storagenode.ObjectMeta) *storagenode.ObjectMeta {
+	m := a
+	if b.TagTime > a.TagTime {
+		m = b
+	}
+	if lay := max(a.Layout, b.Layout); m.Layout < lay {
+		other := a
+		if m == a {
+			other = b
+		}
+		c := *m
+		c.Drives, c.Layout = other.Drives, other.Layout
+		m = &c
+	}
+	return m
 }

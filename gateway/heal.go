@@ -499,6 +499,9 @@ func (l *Layer) settleRecords(ctx context.Context, meta *storagenode.ObjectMeta)
 		if m.VersionID != meta.VersionID && !replaced {
 			return nil
 		}
+		if m.VersionID == meta.VersionID && m.Layout > meta.Layout {
+			return nil // a move (through another gateway) put a shard there since meta was read
+		}
 		if _, err := d.DeleteMeta(ctx, meta.Bucket, meta.Key, m.VersionID); err != nil {
 			return err
 		}
@@ -639,6 +642,7 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	moved := *meta
 	moved.Drives = slices.Clone(meta.Drives)
 	moved.Drives[i] = h.ID()
+	moved.Layout = meta.Layout + 1
 	newDrives := l.drivesByID(moved.Drives)
 	errs := fanout(newDrives, func(j int, d storagenode.Drive) error {
 		m := withInline(&moved, shards, j)

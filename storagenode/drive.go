@@ -358,7 +358,13 @@ type ObjectMeta struct {
 	Checksums   map[string]string `json:"sums,omitempty"`    // e.g. "CRC32" -> base64 value
 	EC          ECInfo            `json:"ec"`
 	Drives      []string          `json:"drives"` // drive IDs by shard index
-	Parts       []PartInfo        `json:"parts"`
+	// Layout counts the moves of the version's shards (a heal's or a
+	// rebalance's move raises it with the drive list). Of two records of
+	// one version, the drive list of the higher Layout is the one to
+	// keep: a record rewritten from an earlier read (a tag change's, a
+	// heal's) must not name a drive a shard has left.
+	Layout int64      `json:"lay,omitempty"`
+	Parts  []PartInfo `json:"parts"`
 	// InlineData says the object's single shard per drive is kept in the
 	// drive's index beside the record instead of in a shard file (small
 	// objects: one synced write per drive instead of a file, its fsyncs and

@@ -39,6 +39,7 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"MetaRoundTrip", testMetaRoundTrip},
 		{"MetaCopies", testMetaCopies},
 		{"TagTimeKept", testTagTimeKept},
+		{"LayoutKept", testLayoutKept},
 		{"DeleteMeta", testDeleteMeta},
 		{"InlineMeta", testInlineMeta},
 		{"ListMeta", testListMeta},

@@ -1,6 +1,7 @@
 package drivetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -249,5 +250,52 @@ func testTagTimeKept(t *testing.T, d storagenode.Drive) {
 	noErr(t, err, "GetMeta")
 	if got.LegalHold || got.TagTime != 60 {
 		t.Errorf("a later change: hold %v, time %d; want lifted at 60", got.LegalHold, got.TagTime)
+	}
+}
+
+// testLayoutKept: a record of a version rewritten from a read taken
+// before its shards moved (a lower Layout; a tag change's record, through
+// PutMeta or PutMetaIf) keeps the stored drive list and Layout and takes
+// the rest (the new tags); a record with a higher Layout takes the drive
+// list.
+func testLayoutKept(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "layout")
+	read := meta("layout", "k", 1)
+	read.Drives = []string{"d1", "d2", "d3"}
+	putMeta(t, d, read)
+	moved := *read
+	moved.Drives = []string{"d1", "d2", "d4"}
+	moved.Layout = 1
+	_, err := d.PutMetaIf(ctx(), &moved, read.VersionID)
+	noErr(t, err, "the move's record")
+	for _, cas := range []bool{false, true} {
+		tagged := *read
+		tagged.Tags = []storagenode.Tag{{Key: "k", Value: fmt.Sprint(cas)}}
+		tagged.TagTime = read.TagTime + 10
+		read.TagTime = tagged.TagTime
+		if cas {
+			_, err = d.PutMetaIf(ctx(), &tagged, read.VersionID)
+		} else {
+			_, err = d.PutMeta(ctx(), &tagged)
+		}
+		noErr(t, err, "the tag change read before the move")
+		got, err := d.GetMeta(ctx(), "layout", "k")
+		noErr(t, err, "GetMeta")
+		if !slices.Equal(got.Drives, moved.Drives) || got.Layout != 1 {
+			t.Errorf("PutMetaIf %v: drives %v (layout %d) after a rewrite from before the move, want the move's %v (1)", cas, got.Drives, got.Layout, moved.Drives)
+		}
+		if len(got.Tags) != 1 || got.Tags[0] != tagged.Tags[0] || got.TagTime != tagged.TagTime {
+			t.Errorf("PutMetaIf %v: tags %v (time %d), want the change's %v (%d)", cas, got.Tags, got.TagTime, tagged.Tags, tagged.TagTime)
+		}
+	}
+	again := *read
+	again.Drives = []string{"d5", "d2", "d4"}
+	again.Layout = 2
+	_, err = d.PutMeta(ctx(), &again)
+	noErr(t, err, "a later move's record")
+	got, err := d.GetMeta(ctx(), "layout", "k")
+	noErr(t, err, "GetMeta")
+	if !slices.Equal(got.Drives, again.Drives) || got.Layout != 2 {
+		t.Errorf("drives %v (layout %d) after a later move, want %v (2)", got.Drives, got.Layout, again.Drives)
 	}
 }

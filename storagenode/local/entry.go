@@ -103,7 +103,7 @@ func fastEntry(b []byte) (e storagenode.ObjectEntry, ok bool) {
 			e.DeleteMarker, ok = r.boolean()
 		case "headers":
 			sc, ok = r.strMapGet(storageClassHeader)
-		case "bucket", "dir", "sums", "drives", "parts", "inl", "inline", "tags", "tagt", "lm", "lru", "lh", "sse":
+		case "bucket", "dir", "sums", "drives", "lay", "parts", "inl", "inline", "tags", "tagt", "lm", "lru", "lh", "sse":
 			ok = r.skip(1)
 		default:
 			// Not a field name of ours: the general decoder also matches

@@ -132,15 +132,22 @@ func (d *Drive) putVersion(ctx context.Context, b *pebble.Batch, r reader, cur, 
 		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
 			m.Bucket, m.Key, m.VersionID, m.ModTime.Format("2006-01-02T15:04:05.999999999Z07:00"), storagenode.ErrStale)
 	}
-	if old != nil && old.VersionID == m.VersionID && old.TagTime > m.TagTime {
-		// The version rewritten from an earlier read of it (a heal's or a
-		// move's record): its tag set and object-lock settings changed
-		// since (TagTime) and stay, or a legal hold set meanwhile would be
-		// lifted by the rewrite.
+	if old != nil && old.VersionID == m.VersionID && (old.TagTime > m.TagTime || old.Layout > m.Layout) {
+		// The version rewritten from an earlier read of it (a heal's, a
+		// move's or a tag change's record): its tag set and object-lock
+		// settings changed since (TagTime) and stay, or a legal hold set
+		// meanwhile would be lifted by the rewrite; its shards moved
+		// since (Layout) and the drive list stays, or the record would
+		// name a drive the shard has left.
 		kept := *m
 		kept.Inline = nil
-		kept.Tags, kept.TagTime = old.Tags, old.TagTime
-		kept.LockMode, kept.RetainUntil, kept.LegalHold = old.LockMode, old.RetainUntil, old.LegalHold
+		if old.TagTime > m.TagTime {
+			kept.Tags, kept.TagTime = old.Tags, old.TagTime
+			kept.LockMode, kept.RetainUntil, kept.LegalHold = old.LockMode, old.RetainUntil, old.LegalHold
+		}
+		if old.Layout > m.Layout {
+			kept.Drives, kept.Layout = old.Drives, old.Layout
+		}
 		if v, err = encodeRecord(&kept); err != nil {
 			return nil, err
 		}
