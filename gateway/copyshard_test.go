@@ -231,3 +231,34 @@ func TestSettleRecordsKeepsMovedShard(t *testing.T) {
 		t.Fatalf("k after the heal: %d bytes, %v", len(got), err)
 	}
 }
+
+// TestMoveOverAnotherMoveFails: two movers read the same drive list; the
+// first moves shard 0 to d6 (and drops d0's copy), the second, from the
+// list it read, moves shard 1 to d0. Its records are written only over
+// the list it read (the Layout): it fails, and the records keep the first
+// move's list, so the object reads back whole.
+func TestMoveOverAnotherMoveFails(t *testing.T) {
+	tc, drives, _ := growCluster(t, 7, 6, 0)
+	ctx := context.Background()
+	data := randBytes(11, 300_000)
+	tc.put(t, "k", data)
+	stale, coder := seventhDrive(t, tc, drives, "k")
+	first := stale.Clone()
+	var res HealResult
+	if !tc.moveShard(ctx, first, coder, &res, 0, tc.drivesByID([]string{"d6"})[0]) {
+		t.Fatal("the first move failed")
+	}
+	second := stale.Clone()
+	if tc.moveShard(ctx, second, coder, &res, 1, tc.drivesByID(stale.Drives[:1])[0]) {
+		t.Fatal("a move over a drive list that another move changed succeeded")
+	}
+	for _, d := range tc.drivesByID(first.Drives[2:]) {
+		m, err := d.GetMeta(ctx, "bkt", "k")
+		if err != nil || !slices.Equal(m.Drives, first.Drives) {
+			t.Fatalf("%s: record %v, %v; want the first move's list %v", d.ID(), m, err, first.Drives)
+		}
+	}
+	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("k after the two moves: %d bytes, %v", len(got), err)
+	}
+}

@@ -168,7 +168,7 @@ func TestCleanDanglingSparesYoungRecords(t *testing.T) {
 	}
 }
 
-// settleHook holds each drive's first PutMeta (or PutMetaIf) until six
+// settleHook holds each drive's first PutMeta (or PutMetaIf, RewriteMeta) until six
 // GetMetas were answered, then runs fn once before it; calls fn makes
 // itself pass.
 type settleHook struct {
@@ -216,6 +216,11 @@ func (d *settleDrive) PutMeta(ctx context.Context, m *storagenode.ObjectMeta) (*
 func (d *settleDrive) PutMetaIf(ctx context.Context, m *storagenode.ObjectMeta, expect string) (*storagenode.ObjectMeta, error) {
 	d.h.put(ctx)
 	return d.Drive.PutMetaIf(ctx, m, expect)
+}
+
+func (d *settleDrive) RewriteMeta(ctx context.Context, m *storagenode.ObjectMeta, layout int64) (*storagenode.ObjectMeta, error) {
+	d.h.put(ctx)
+	return d.Drive.RewriteMeta(ctx, m, layout)
 }
 
 // TestSettleRecordsAfterDelete: settleRecords rewrites the records whose

@@ -644,16 +644,35 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	moved.Drives[i] = h.ID()
 	moved.Layout = meta.Layout + 1
 	newDrives := l.drivesByID(moved.Drives)
-	errs := fanout(newDrives, func(j int, d storagenode.Drive) error {
-		m := withInline(&moved, shards, j)
-		if j == i {
-			_, err := d.PutMeta(ctx, m) // the new drive: below quorum alone
-			return err
-		}
-		return rewriteVersion(ctx, d, m)
+	// The other drives first, each only over the drive list the move read
+	// (its Layout): another mover's list, or a DELETE, since then fails
+	// the move. The new drive gets its record last, once all of them took
+	// theirs: a record there from a list another mover changed would name
+	// drives for shards they no longer hold (or hold another shard of),
+	// and a frame's checksum does not say which shard it is.
+	others := slices.Clone(newDrives)
+	others[i] = nil
+	errs := fanout(others, func(j int, d storagenode.Drive) error {
+		_, err := d.RewriteMeta(ctx, withInline(&moved, shards, j), meta.Layout)
+		return err
 	})
+	errs[i] = nil // (fanout's answer for the nil left there)
+	if countNil(errs) == len(errs) {
+		if newDrives[i] == nil {
+			errs[i] = storagenode.ErrDriveOffline
+		} else {
+			_, errs[i] = newDrives[i].PutMeta(ctx, withInline(&moved, shards, i)) // below quorum alone
+		}
+	} else {
+		errs[i] = storagenode.ErrConflict // not written
+		if countNil(errs) == 0 && !l.holdsVersion(ctx, h, meta) {
+			// No record names the copy: it goes (as after a failed copy).
+			l.deleteVersion(context.WithoutCancel(ctx), []storagenode.Drive{h}, meta.Bucket, meta.DataDir)
+		}
+	}
 	if countNil(errs) < len(newDrives) {
-		// Not everywhere yet: keep the old copy; a later heal retries.
+		// Not everywhere yet: keep the old copy (records that took the
+		// new list name it); a later heal retries.
 		res.Away++
 		return false
 	}
@@ -680,19 +699,13 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	return true
 }
 
-// rewriteVersion rewrites drive d's record of m's version (a heal's or a
-// move's new drive list) only where the version still is: a DELETE
-// through another gateway may have removed it since it was read, and a
-// record put back would undo that acknowledged delete (the files it moved
-// to the trash still read). The current version is replaced by
-// compare-and-set; a noncurrent one if the drive still holds it.
+// rewriteVersion rewrites drive d's record of m's version (a heal's new
+// drive list, a tag change) only where the version still is
+// (RewriteMeta): a DELETE through another gateway may have removed it
+// since it was read, and a record put back would undo that acknowledged
+// delete (the files it moved to the trash still read).
 func rewriteVersion(ctx context.Context, d storagenode.Drive, m *storagenode.ObjectMeta) error {
-	_, err := d.PutMetaIf(ctx, m, m.VersionID)
-	if errors.Is(err, storagenode.ErrConflict) {
-		if r, rerr := recordOf(ctx, d, m); rerr == nil && r.VersionID == m.VersionID {
-			_, err = d.PutMeta(ctx, m)
-		}
-	}
+	_, err := d.RewriteMeta(ctx, m, storagenode.AnyLayout)
 	return err
 }
 

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ecstore/ecstore/internal/crashpoint"
@@ -126,8 +127,14 @@ func (l *Layer) updateRecord(ctx context.Context, bucket, key, versionID string,
 		return err
 	})
 	if countNil(errs) < writeQuorum(l.k, l.m) {
-		if _, err := l.readVersion(ctx, bucket, key, versionID); err != nil {
-			return "", err // deleted meanwhile
+		// The version read may have gone meanwhile (deleted, or replaced
+		// in place): then its answer is the one a read now gives.
+		now, err := l.readVersion(ctx, bucket, key, versionID)
+		switch {
+		case err != nil:
+			return "", err
+		case now.VersionID != meta.VersionID:
+			return "", fmt.Errorf("%s/%s: version %s replaced meanwhile: %w", bucket, key, meta.VersionID, ErrObjectNotFound)
 		}
 		return "", worstWriteError(errs)
 	}

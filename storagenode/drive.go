@@ -123,6 +123,14 @@ type MetaStore interface {
 	// with ErrConflict otherwise. Conditional writes (If-None-Match,
 	// If-Match) are built on it.
 	PutMetaIf(ctx context.Context, m *ObjectMeta, expect string) (prev *ObjectMeta, err error)
+	// RewriteMeta is PutMeta of a record of a version the drive holds
+	// (current or not) rewritten from an earlier read of it: a heal's, a
+	// move's, a tag change's. It stores m only if the drive holds a
+	// record of m.VersionID and, unless layout is AnyLayout, only if that
+	// record's Layout is layout (a move's compare-and-set on the drive
+	// list); ErrConflict otherwise. The check and the write are atomic,
+	// so a DELETE of the version meanwhile stays done.
+	RewriteMeta(ctx context.Context, m *ObjectMeta, layout int64) (prev *ObjectMeta, err error)
 	// GetMeta returns the current version (which may be a delete marker)
 	// or ErrObjectNotFound.
 	GetMeta(ctx context.Context, bucket, key string) (*ObjectMeta, error)
@@ -341,6 +349,9 @@ type SSEInfo struct {
 	Salt []byte `json:"salt,omitempty"`
 	MAC  []byte `json:"mac,omitempty"`
 }
+
+// AnyLayout: RewriteMeta without a condition on the stored Layout.
+const AnyLayout int64 = -1
 
 // ObjectMeta is the metadata record of one object version. The same record
 // is written to each of the object's drives.

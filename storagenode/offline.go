@@ -48,6 +48,9 @@ func (o *OfflineDrive) PutMeta(context.Context, *ObjectMeta) (*ObjectMeta, error
 func (o *OfflineDrive) PutMetaIf(context.Context, *ObjectMeta, string) (*ObjectMeta, error) {
 	return nil, o.err
 }
+func (o *OfflineDrive) RewriteMeta(context.Context, *ObjectMeta, int64) (*ObjectMeta, error) {
+	return nil, o.err
+}
 func (o *OfflineDrive) GetMeta(context.Context, string, string) (*ObjectMeta, error) {
 	return nil, o.err
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"MetaCopies", testMetaCopies},
 		{"TagTimeKept", testTagTimeKept},
 		{"LayoutKept", testLayoutKept},
+		{"RewriteMeta", testRewriteMeta},
 		{"DeleteMeta", testDeleteMeta},
 		{"InlineMeta", testInlineMeta},
 		{"ListMeta", testListMeta},

@@ -1,6 +1,7 @@
 package drivetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -297,5 +298,66 @@ func testLayoutKept(t *testing.T, d storagenode.Drive) {
 	noErr(t, err, "GetMeta")
 	if !slices.Equal(got.Drives, again.Drives) || got.Layout != 2 {
 		t.Errorf("drives %v (layout %d) after a later move, want %v (2)", got.Drives, got.Layout, again.Drives)
+	}
+}
+
+// testRewriteMeta: RewriteMeta stores a record only over a record of its
+// version the drive holds, current or noncurrent, and with a layout only
+// over that Layout; a version deleted meanwhile stays deleted. A record
+// whose drive list the drive keeps (a lower Layout) does not replace the
+// stored inline shard either.
+func testRewriteMeta(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "rewrite")
+	v1, v2 := meta("rewrite", "k", 1), meta("rewrite", "k", 2)
+	v1.Versioned, v2.Versioned = true, true
+	putMeta(t, d, v1)
+	putMeta(t, d, v2)
+	tagged := *v1
+	tagged.Tags, tagged.TagTime = []storagenode.Tag{{Key: "t"}}, 5
+	_, err := d.RewriteMeta(ctx(), &tagged, storagenode.AnyLayout)
+	noErr(t, err, "RewriteMeta of a noncurrent version")
+	if got, err := d.GetVersion(ctx(), "rewrite", "k", v1.VersionID); err != nil || len(got.Tags) != 1 {
+		t.Errorf("the noncurrent version after RewriteMeta: %v, %v; want its new tag", got, err)
+	}
+	if cur, err := d.GetMeta(ctx(), "rewrite", "k"); err != nil || cur.VersionID != v2.VersionID {
+		t.Errorf("current after rewriting a noncurrent version: %v, %v; want %s", cur, err, v2.VersionID)
+	}
+	moved := *v2
+	moved.Drives, moved.Layout = []string{"d1", "d2", "d9"}, 1
+	_, err = d.RewriteMeta(ctx(), &moved, 0)
+	noErr(t, err, "RewriteMeta over the Layout read")
+	again := *v2
+	again.Drives, again.Layout = []string{"d8", "d2", "d3"}, 1
+	if _, err := d.RewriteMeta(ctx(), &again, 0); !errors.Is(err, storagenode.ErrConflict) {
+		t.Errorf("RewriteMeta over a Layout since changed: %v, want ErrConflict", err)
+	}
+	if cur, err := d.GetMeta(ctx(), "rewrite", "k"); err != nil || !slices.Equal(cur.Drives, moved.Drives) {
+		t.Errorf("after a refused RewriteMeta: %v, %v; want the drive list %v", cur, err, moved.Drives)
+	}
+	_, err = d.DeleteMeta(ctx(), "rewrite", "k", v1.VersionID)
+	noErr(t, err, "DeleteMeta v1")
+	if _, err := d.RewriteMeta(ctx(), &tagged, storagenode.AnyLayout); !errors.Is(err, storagenode.ErrConflict) {
+		t.Errorf("RewriteMeta of a deleted version: %v, want ErrConflict", err)
+	}
+	if _, err := d.GetVersion(ctx(), "rewrite", "k", v1.VersionID); !errors.Is(err, storagenode.ErrObjectNotFound) {
+		t.Errorf("the deleted version after a refused RewriteMeta: %v, want not found", err)
+	}
+	if _, err := d.RewriteMeta(ctx(), meta("rewrite", "none", 3), storagenode.AnyLayout); !errors.Is(err, storagenode.ErrConflict) {
+		t.Errorf("RewriteMeta of a key the drive does not hold: %v, want ErrConflict", err)
+	}
+	if _, err := d.GetMeta(ctx(), "rewrite", "none"); !errors.Is(err, storagenode.ErrObjectNotFound) {
+		t.Errorf("a key after a refused RewriteMeta: %v, want not found", err)
+	}
+
+	in := meta("rewrite", "inline", 4)
+	in.InlineData, in.Inline, in.Layout, in.Drives = true, []byte("kept"), 1, []string{"d1", "d2", "d9"}
+	putMeta(t, d, in)
+	stale := *in
+	stale.Inline, stale.Layout, stale.Drives, stale.TagTime = []byte("gone"), 0, []string{"d9", "d2", "d3"}, 7
+	putMeta(t, d, &stale)
+	got, err := d.GetMeta(ctx(), "rewrite", "inline")
+	noErr(t, err, "GetMeta inline")
+	if !slices.Equal(got.Drives, in.Drives) || string(got.Inline) != "kept" || got.TagTime != 7 {
+		t.Errorf("inline record after a rewrite from before a move: drives %v, inline %q, tag time %d; want %v, %q, 7", got.Drives, got.Inline, got.TagTime, in.Drives, "kept")
 	}
 }

@@ -25,6 +25,7 @@ const (
 	OpDeleteShard
 	OpPutMeta
 	OpPutMetaIf
+	OpRewriteMeta
 	OpGetMeta
 	OpDeleteMeta
 	OpListMeta
@@ -59,6 +60,7 @@ var opInfo = [numOps]struct {
 	OpDeleteShard:    {"DeleteShard", true},
 	OpPutMeta:        {"PutMeta", true},
 	OpPutMetaIf:      {"PutMetaIf", true},
+	OpRewriteMeta:    {"RewriteMeta", true},
 	OpGetMeta:        {"GetMeta", false},
 	OpDeleteMeta:     {"DeleteMeta", true},
 	OpListMeta:       {"ListMeta", false},
@@ -272,6 +274,10 @@ func (f *Drive) PutMeta(ctx context.Context, m *storagenode.ObjectMeta) (*storag
 
 func (f *Drive) PutMetaIf(ctx context.Context, m *storagenode.ObjectMeta, expect string) (*storagenode.ObjectMeta, error) {
 	return do1(f, ctx, OpPutMetaIf, func(ctx context.Context) (*storagenode.ObjectMeta, error) { return f.inner.PutMetaIf(ctx, m, expect) })
+}
+
+func (f *Drive) RewriteMeta(ctx context.Context, m *storagenode.ObjectMeta, layout int64) (*storagenode.ObjectMeta, error) {
+	return do1(f, ctx, OpRewriteMeta, func(ctx context.Context) (*storagenode.ObjectMeta, error) { return f.inner.RewriteMeta(ctx, m, layout) })
 }
 
 func (f *Drive) GetMeta(ctx context.Context, bucket, key string) (*storagenode.ObjectMeta, error) {

@@ -213,15 +213,28 @@ func (d *Drive) ListBuckets(ctx context.Context) ([]storagenode.BucketInfo, erro
 // with the same ModTime and VersionID is replaced. The check and the write
 // are atomic. A stored record that cannot be decoded is overwritten.
 func (d *Drive) PutMeta(ctx context.Context, m *storagenode.ObjectMeta) (*storagenode.ObjectMeta, error) {
-	return d.putMeta(ctx, m, nil)
+	return d.putMeta(ctx, m, putCond{})
 }
 
 // PutMetaIf stores m only if the stored record's version is expect.
 func (d *Drive) PutMetaIf(ctx context.Context, m *storagenode.ObjectMeta, expect string) (*storagenode.ObjectMeta, error) {
-	return d.putMeta(ctx, m, &expect)
+	return d.putMeta(ctx, m, putCond{expect: &expect})
 }
 
-func (d *Drive) putMeta(ctx context.Context, m *storagenode.ObjectMeta, expect *string) (*storagenode.ObjectMeta, error) {
+func (d *Drive) RewriteMeta(ctx context.Context, m *storagenode.ObjectMeta, layout int64) (*storagenode.ObjectMeta, error) {
+	return d.putMeta(ctx, m, putCond{held: true, layout: layout})
+}
+
+// putCond is a PutMeta's condition: expect, the current version's id
+// (PutMetaIf); held, a record of m's version with the Layout layout
+// (RewriteMeta, storagenode.AnyLayout: any).
+type putCond struct {
+	expect *string
+	held   bool
+	layout int64
+}
+
+func (d *Drive) putMeta(ctx context.Context, m *storagenode.ObjectMeta, cond putCond) (*storagenode.ObjectMeta, error) {
 	if err := storagenode.CheckMeta(m); err != nil {
 		return nil, err
 	}
@@ -251,16 +264,25 @@ func (d *Drive) putMeta(ctx context.Context, m *storagenode.ObjectMeta, expect *
 	if err != nil && !errors.Is(err, storagenode.ErrCorrupt) {
 		return nil, errf(err, "put meta %s/%s", m.Bucket, m.Key)
 	}
-	if err := checkExpect(m, cur, expect); err != nil {
+	if err := checkExpect(m, cur, cond.expect); err != nil {
 		return nil, err
+	}
+	if cond.held {
+		held, _, err := findVersion(ctx, d.db, m.Bucket, m.Key, cur, func(o *storagenode.ObjectMeta) bool { return o.VersionID == m.VersionID })
+		if err != nil {
+			return nil, errf(err, "rewrite meta %s/%s", m.Bucket, m.Key)
+		}
+		if held == nil || (cond.layout != storagenode.AnyLayout && held.Layout != cond.layout) {
+			return nil, fmt.Errorf("storagenode: rewrite meta %s/%s version %s: %w", m.Bucket, m.Key, m.VersionID, storagenode.ErrConflict)
+		}
 	}
 	b := d.db.NewBatch()
 	defer b.Close()
-	prev, err := d.putVersion(ctx, b, d.db, cur, m, v)
+	prev, keptDrives, err := d.putVersion(ctx, b, d.db, cur, m, v)
 	if err != nil {
 		return nil, err
 	}
-	if inline != nil {
+	if inline != nil && !keptDrives { // the stored drive list's shard stays with it
 		_ = b.Set(inlineKey(m.Bucket, m.DataDir), inline, nil)
 	}
 	if err := b.Commit(pebble.Sync); err != nil {

@@ -259,7 +259,7 @@ func (d *Drive) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, e
 	var prev *storagenode.ObjectMeta
 	stale := false
 	if !done {
-		prev, err = d.putVersion(ctx, b, d.db, cur, m, v)
+		prev, _, err = d.putVersion(ctx, b, d.db, cur, m, v)
 		switch {
 		case errors.Is(err, storagenode.ErrStale):
 			stale = true

@@ -122,14 +122,14 @@ func replaces(m, old *storagenode.ObjectMeta) bool {
 // replaces (replaces) goes, and m becomes current if it is the newest.
 // It returns the replaced version, or ErrStale when that one is newer
 // than m (b then holds nothing of m). The caller holds the key's lock.
-func (d *Drive) putVersion(ctx context.Context, b *pebble.Batch, r reader, cur, m *storagenode.ObjectMeta, v []byte) (*storagenode.ObjectMeta, error) {
+func (d *Drive) putVersion(ctx context.Context, b *pebble.Batch, r reader, cur, m *storagenode.ObjectMeta, v []byte) (prev *storagenode.ObjectMeta, keptDrives bool, err error) {
 	ok := objectKey(m.Bucket, m.Key)
 	old, oldKey, err := findVersion(ctx, r, m.Bucket, m.Key, cur, func(o *storagenode.ObjectMeta) bool { return replaces(m, o) })
 	if err != nil {
-		return nil, errf(err, "put meta %s/%s: versions", m.Bucket, m.Key)
+		return nil, false, errf(err, "put meta %s/%s: versions", m.Bucket, m.Key)
 	}
 	if old != nil && old.Newer(m) {
-		return nil, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
+		return nil, false, fmt.Errorf("storagenode: put meta %s/%s: version %s of %s: %w",
 			m.Bucket, m.Key, m.VersionID, m.ModTime.Format("2006-01-02T15:04:05.999999999Z07:00"), storagenode.ErrStale)
 	}
 	if old != nil && old.VersionID == m.VersionID && (old.TagTime > m.TagTime || old.Layout > m.Layout) {
@@ -147,9 +147,10 @@ func (d *Drive) putVersion(ctx context.Context, b *pebble.Batch, r reader, cur, 
 		}
 		if old.Layout > m.Layout {
 			kept.Drives, kept.Layout = old.Drives, old.Layout
+			keptDrives = true
 		}
 		if v, err = encodeRecord(&kept); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	switch {
@@ -160,7 +161,7 @@ func (d *Drive) putVersion(ctx context.Context, b *pebble.Batch, r reader, cur, 
 		// one if that is newer, becomes current.
 		next, nk, err := newestNoncurrent(ctx, r, m.Bucket, m.Key)
 		if err != nil {
-			return nil, errf(err, "put meta %s/%s: versions", m.Bucket, m.Key)
+			return nil, false, errf(err, "put meta %s/%s: versions", m.Bucket, m.Key)
 		}
 		if next == nil || !next.Newer(m) {
 			_ = b.Set(ok, v, nil)
@@ -168,7 +169,7 @@ func (d *Drive) putVersion(ctx context.Context, b *pebble.Batch, r reader, cur, 
 		}
 		nv, err := encodeRecord(next)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		_ = b.Delete(nk, nil)
 		_ = b.Set(ok, nv, nil)
@@ -180,7 +181,7 @@ func (d *Drive) putVersion(ctx context.Context, b *pebble.Batch, r reader, cur, 
 		if m.Newer(cur) {
 			cv, err := encodeRecord(cur)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			_ = b.Set(versionKey(cur), cv, nil)
 			_ = b.Set(ok, v, nil)
@@ -188,7 +189,7 @@ func (d *Drive) putVersion(ctx context.Context, b *pebble.Batch, r reader, cur, 
 			_ = b.Set(versionKey(m), v, nil)
 		}
 	}
-	return old, nil
+	return old, keptDrives, nil
 }
 
 // versionWithDir reports whether a stored version of key keeps its data

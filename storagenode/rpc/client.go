@@ -301,6 +301,36 @@ func (d *Client) PutMetaIf(ctx context.Context, m *storagenode.ObjectMeta, expec
 	return res.Prev, nil
 }
 
+func (d *Client) RewriteMeta(ctx context.Context, m *storagenode.ObjectMeta, layout int64) (*storagenode.ObjectMeta, error) {
+	if err := storagenode.CheckMeta(m); err != nil {
+		return nil, err
+	}
+	var res prevMetaResult
+	err := d.post(ctx, "rewrite meta "+m.Bucket+"/"+m.Key, mRewriteMeta, rewriteMetaArgs{Meta: m, Layout: layout}, &res)
+	if unknownMethod(err) {
+		return d.rewriteOnOldNode(ctx, m)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res.Prev, nil
+}
+
+// rewriteOnOldNode is RewriteMeta on a node from before it (during an
+// upgrade), as gateways did it then: a compare-and-set on the current
+// version, else a check that the node holds the version and a PutMeta
+// (not atomic; such a node keeps no Layout either).
+func (d *Client) rewriteOnOldNode(ctx context.Context, m *storagenode.ObjectMeta) (*storagenode.ObjectMeta, error) {
+	prev, err := d.PutMetaIf(ctx, m, m.VersionID)
+	if !errors.Is(err, storagenode.ErrConflict) {
+		return prev, err
+	}
+	if _, gerr := d.GetVersion(ctx, m.Bucket, m.Key, m.VersionID); gerr != nil {
+		return nil, err
+	}
+	return d.PutMeta(ctx, m)
+}
+
 func (d *Client) CompleteUpload(ctx context.Context, m *storagenode.ObjectMeta, expect *string) (*storagenode.ObjectMeta, error) {
 	if err := storagenode.CheckMeta(m); err != nil {
 		return nil, err

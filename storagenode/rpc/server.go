@@ -113,6 +113,13 @@ func jsonCalls() map[string]jsonCall {
 			prev, err := d.PutMetaIf(ctx, a.Meta, a.Expect)
 			return prevMetaResult{prev}, err
 		}),
+		mRewriteMeta: call(func(ctx context.Context, d storagenode.Drive, a *rewriteMetaArgs) (any, error) {
+			if a.Meta == nil {
+				return nil, fmt.Errorf("storagenode: rewrite meta: no record: %w", storagenode.ErrInvalidName)
+			}
+			prev, err := d.RewriteMeta(ctx, a.Meta, a.Layout)
+			return prevMetaResult{prev}, err
+		}),
 		mPutMeta: call(func(ctx context.Context, d storagenode.Drive, m *storagenode.ObjectMeta) (any, error) {
 			prev, err := d.PutMeta(ctx, m)
 			return prevMetaResult{prev}, err

@@ -33,6 +33,7 @@ const (
 	mDeleteVersion  = "version/delete"
 	mPutMeta        = "meta/put"
 	mPutMetaIf      = "meta/putif"
+	mRewriteMeta    = "meta/rewrite"
 	mDeleteShard    = "shard/delete"
 	mGetMeta        = "meta/get"
 	mDeleteMeta     = "meta/delete"
@@ -65,6 +66,10 @@ type (
 	putMetaIfArgs struct {
 		Meta   *storagenode.ObjectMeta `json:"meta"`
 		Expect string                  `json:"expect"`
+	}
+	rewriteMetaArgs struct {
+		Meta   *storagenode.ObjectMeta `json:"meta"`
+		Layout int64                   `json:"layout"`
 	}
 	versionArgs struct {
 		Bucket string `json:"bucket"`
