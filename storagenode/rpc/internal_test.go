@@ -467,3 +467,47 @@ func TestVersionsFromAnOldNode(t *testing.T) {
 		t.Fatalf("GetVersion of another version on an old node: %v, want ErrObjectNotFound", err)
 	}
 }
+
+// TestRewriteMetaOnAnOldNode: a node from before RewriteMeta (it answers
+// "unknown method") is rewritten as gateways did it then: the record of a
+// version it holds is replaced, one it does not hold is refused with
+// ErrConflict and not stored.
+func TestRewriteMetaOnAnOldNode(t *testing.T) {
+	ctx := context.Background()
+	mem := local.NewMem("d1")
+	if err := mem.MakeBucket(ctx, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	m := &storagenode.ObjectMeta{Bucket: "bkt", Key: "k", VersionID: "v1", DataDir: "v1", ModTime: time.Now(),
+		EC: storagenode.ECInfo{Data: 1, Parity: 1, BlockSize: 1024}, Drives: []string{"d1"}}
+	if _, err := mem.PutMeta(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHandler([]storagenode.Drive{mem}, testOpts)
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/"+mRewriteMeta) {
+			writeError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("%v: unknown method %q", errBadRequest, mRewriteMeta))
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer old.Close()
+	c := NewClient(old.URL, "d1", testOpts)
+	defer c.Close()
+	tagged := *m
+	tagged.Tags, tagged.TagTime = []storagenode.Tag{{Key: "t"}}, 5
+	if _, err := c.RewriteMeta(ctx, &tagged, storagenode.AnyLayout); err != nil {
+		t.Fatalf("RewriteMeta of a held version on an old node: %v", err)
+	}
+	if got, err := mem.GetMeta(ctx, "bkt", "k"); err != nil || len(got.Tags) != 1 {
+		t.Fatalf("after RewriteMeta on an old node: %+v, %v", got, err)
+	}
+	other := *m
+	other.Key = "gone"
+	if _, err := c.RewriteMeta(ctx, &other, storagenode.AnyLayout); !errors.Is(err, storagenode.ErrConflict) {
+		t.Fatalf("RewriteMeta of a key an old node does not hold: %v, want ErrConflict", err)
+	}
+	if _, err := mem.GetMeta(ctx, "bkt", "gone"); !errors.Is(err, storagenode.ErrObjectNotFound) {
+		t.Fatalf("a refused RewriteMeta on an old node stored the record: %v", err)
+	}
+}
