@@ -223,17 +223,25 @@ func (d *settleDrive) RewriteMeta(ctx context.Context, m *storagenode.ObjectMeta
 	return d.Drive.RewriteMeta(ctx, m, layout)
 }
 
+// settleLayer is memLayer with settleDrive's hook on every drive and a
+// 20,000-byte object "k" (of seed) put.
+func settleLayer(t *testing.T, seed uint64) (*Layer, []*local.Drive, *settleHook) {
+	t.Helper()
+	h := &settleHook{ready: make(chan struct{}), done: make(chan struct{})}
+	l, under := memLayer(t, func(d storagenode.Drive) storagenode.Drive { return &settleDrive{Drive: d, h: h} })
+	data := randBytes(seed, 20_000)
+	if _, err := l.PutObject(context.Background(), "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return l, under, h
+}
+
 // TestSettleRecordsAfterDelete: settleRecords rewrites the records whose
 // drive list differs from the quorum's; a DELETE (through another
 // gateway) between its reads and its writes must not be undone by them.
 func TestSettleRecordsAfterDelete(t *testing.T) {
-	h := &settleHook{ready: make(chan struct{}), done: make(chan struct{})}
-	l, under := memLayer(t, func(d storagenode.Drive) storagenode.Drive { return &settleDrive{Drive: d, h: h} })
+	l, under, h := settleLayer(t, 4)
 	ctx := context.Background()
-	data := randBytes(4, 20_000)
-	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	meta, err := l.readMeta(ctx, "bkt", "k")
 	if err != nil {
 		t.Fatal(err)
@@ -263,13 +271,8 @@ func TestSettleRecordsAfterDelete(t *testing.T) {
 // read; a DELETE through another gateway between its reads and its
 // writes must not be undone by them, and the change answers NoSuchKey.
 func TestTagsAfterDelete(t *testing.T) {
-	h := &settleHook{ready: make(chan struct{}), done: make(chan struct{})}
-	l, _ := memLayer(t, func(d storagenode.Drive) storagenode.Drive { return &settleDrive{Drive: d, h: h} })
+	l, _, h := settleLayer(t, 5)
 	ctx := context.Background()
-	data := randBytes(5, 20_000)
-	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	h.fn = func(ctx context.Context) {
 		if err := l.DeleteObject(ctx, "bkt", "k"); err != nil {
 			t.Errorf("the DELETE in between: %v", err)
@@ -289,13 +292,8 @@ func TestTagsAfterDelete(t *testing.T) {
 // reads and its writes must keep its drive list (the record's Layout), or
 // the records would name the drive the shard left.
 func TestTagsAfterMove(t *testing.T) {
-	h := &settleHook{ready: make(chan struct{}), done: make(chan struct{})}
-	l, under := memLayer(t, func(d storagenode.Drive) storagenode.Drive { return &settleDrive{Drive: d, h: h} })
+	l, under, h := settleLayer(t, 6)
 	ctx := context.Background()
-	data := randBytes(6, 20_000)
-	if _, err := l.PutObject(ctx, "bkt", "k", bytes.NewReader(data), int64(len(data)), s3api.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	meta, err := l.readMeta(ctx, "bkt", "k")
 	if err != nil {
 		t.Fatal(err)

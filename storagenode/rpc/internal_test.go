@@ -430,28 +430,7 @@ func TestRemoteListEntriesOlderNode(t *testing.T) {
 // DeleteBucket's emptiness check work during an upgrade.
 func TestVersionsFromAnOldNode(t *testing.T) {
 	ctx := context.Background()
-	mem := local.NewMem("d1")
-	if err := mem.MakeBucket(ctx, "bkt", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	m := &storagenode.ObjectMeta{Bucket: "bkt", Key: "k", VersionID: "v1", DataDir: "v1", ModTime: time.Now(),
-		EC: storagenode.ECInfo{Data: 1, Parity: 1, BlockSize: 1024}, Drives: []string{"d1"}}
-	if _, err := mem.PutMeta(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	h := NewHandler([]storagenode.Drive{mem}, testOpts)
-	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, method := range []string{mGetVersion, mListVersions} {
-			if strings.HasSuffix(r.URL.Path, "/"+method) {
-				writeError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("%v: unknown method %q", errBadRequest, method))
-				return
-			}
-		}
-		h.ServeHTTP(w, r)
-	}))
-	defer old.Close()
-	c := NewClient(old.URL, "d1", testOpts)
-	defer c.Close()
+	_, _, c := oldNode(t, mGetVersion, mListVersions)
 	es, err := c.ListVersions(ctx, "bkt", "", "", "", 10)
 	if err != nil || len(es) != 1 || es[0].VersionID != "v1" {
 		t.Fatalf("versions of an old node: %+v, %v", es, err)
@@ -474,26 +453,7 @@ func TestVersionsFromAnOldNode(t *testing.T) {
 // ErrConflict and not stored.
 func TestRewriteMetaOnAnOldNode(t *testing.T) {
 	ctx := context.Background()
-	mem := local.NewMem("d1")
-	if err := mem.MakeBucket(ctx, "bkt", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	m := &storagenode.ObjectMeta{Bucket: "bkt", Key: "k", VersionID: "v1", DataDir: "v1", ModTime: time.Now(),
-		EC: storagenode.ECInfo{Data: 1, Parity: 1, BlockSize: 1024}, Drives: []string{"d1"}}
-	if _, err := mem.PutMeta(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	h := NewHandler([]storagenode.Drive{mem}, testOpts)
-	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/"+mRewriteMeta) {
-			writeError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("%v: unknown method %q", errBadRequest, mRewriteMeta))
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	defer old.Close()
-	c := NewClient(old.URL, "d1", testOpts)
-	defer c.Close()
+	mem, m, c := oldNode(t, mRewriteMeta)
 	tagged := *m
 	tagged.Tags, tagged.TagTime = []storagenode.Tag{{Key: "t"}}, 5
 	if _, err := c.RewriteMeta(ctx, &tagged, storagenode.AnyLayout); err != nil {
@@ -510,4 +470,35 @@ func TestRewriteMetaOnAnOldNode(t *testing.T) {
 	if _, err := mem.GetMeta(ctx, "bkt", "gone"); !errors.Is(err, storagenode.ErrObjectNotFound) {
 		t.Fatalf("a refused RewriteMeta on an old node stored the record: %v", err)
 	}
+}
+
+// oldNode serves an in-memory drive holding bucket "bkt" and one record of
+// "k" (version v1, returned) as a node from before the methods unknown,
+// which it answers "unknown method"; it returns the drive and a client.
+func oldNode(t *testing.T, unknown ...string) (*local.Drive, *storagenode.ObjectMeta, *Client) {
+	t.Helper()
+	ctx := context.Background()
+	mem := local.NewMem("d1")
+	if err := mem.MakeBucket(ctx, "bkt", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	m := &storagenode.ObjectMeta{Bucket: "bkt", Key: "k", VersionID: "v1", DataDir: "v1", ModTime: time.Now(),
+		EC: storagenode.ECInfo{Data: 1, Parity: 1, BlockSize: 1024}, Drives: []string{"d1"}}
+	if _, err := mem.PutMeta(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHandler([]storagenode.Drive{mem}, testOpts)
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, method := range unknown {
+			if strings.HasSuffix(r.URL.Path, "/"+method) {
+				writeError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("%v: unknown method %q", errBadRequest, method))
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(old.Close)
+	c := NewClient(old.URL, "d1", testOpts)
+	t.Cleanup(func() { c.Close() })
+	return mem, m, c
 }
