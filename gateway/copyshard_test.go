@@ -262,3 +262,37 @@ func TestMoveOverAnotherMoveFails(t *testing.T) {
 		t.Fatalf("k after the two moves: %d bytes, %v", len(got), err)
 	}
 }
+
+// TestMoveOverALaggingDrive: a drive that missed an earlier move's record
+// (its record's Layout is lower than the others') does not refuse a later
+// move made from a read of the others (for a noncurrent version no heal
+// rewrites it first): the move takes it along.
+func TestMoveOverALaggingDrive(t *testing.T) {
+	tc, drives, _ := growCluster(t, 7, 6, 0)
+	ctx := context.Background()
+	data := randBytes(12, 300_000)
+	tc.put(t, "k", data)
+	stale, coder := seventhDrive(t, tc, drives, "k")
+	raised := stale.Clone()
+	raised.Layout = 1
+	for _, d := range tc.drivesByID(stale.Drives[1:]) { // not the first: it lags
+		if _, err := d.RewriteMeta(ctx, raised, storagenode.AnyLayout); err != nil {
+			t.Fatal(err)
+		}
+	}
+	meta, err := tc.readMeta(ctx, "bkt", "k")
+	if err != nil || meta.Layout != 1 {
+		t.Fatalf("merged record: %+v, %v; want Layout 1", meta, err)
+	}
+	var res HealResult
+	if !tc.moveShard(ctx, meta, coder, &res, 1, tc.drivesByID([]string{"d6"})[0]) {
+		t.Fatal("a move over a drive that missed an earlier move's record failed")
+	}
+	lagging, err := tc.drivesByID(stale.Drives[:1])[0].GetMeta(ctx, "bkt", "k")
+	if err != nil || lagging.Layout != 2 || lagging.Drives[1] != "d6" {
+		t.Fatalf("the lagging drive's record after the move: %+v, %v", lagging, err)
+	}
+	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("k after the move: %d bytes, %v", len(got), err)
+	}
+}

@@ -664,11 +664,11 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 			_, errs[i] = newDrives[i].PutMeta(ctx, withInline(&moved, shards, i)) // below quorum alone
 		}
 	} else {
-		errs[i] = storagenode.ErrConflict // not written
-		if countNil(errs) == 0 && !l.holdsVersion(ctx, h, meta) {
-			// No record names the copy: it goes (as after a failed copy).
-			l.deleteVersion(context.WithoutCancel(ctx), []storagenode.Drive{h}, meta.Bucket, meta.DataDir)
-		}
+		// Not written. The copy stays: another mover of the same shard to
+		// the same drive may have had its records taken where this one's
+		// were refused, and no record here names a drive for what the
+		// copy holds.
+		errs[i] = storagenode.ErrConflict
 	}
 	if countNil(errs) < len(newDrives) {
 		// Not everywhere yet: keep the old copy (records that took the

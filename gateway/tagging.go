@@ -133,6 +133,8 @@ func (l *Layer) updateRecord(ctx context.Context, bucket, key, versionID string,
 		switch {
 		case err != nil:
 			return "", err
+		case now.VersionID != meta.VersionID && versionID != "":
+			return "", s3api.ErrNoSuchVersion // ("null": another null version replaced it)
 		case now.VersionID != meta.VersionID:
 			return "", fmt.Errorf("%s/%s: version %s replaced meanwhile: %w", bucket, key, meta.VersionID, ErrObjectNotFound)
 		}

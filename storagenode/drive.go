@@ -127,9 +127,11 @@ type MetaStore interface {
 	// (current or not) rewritten from an earlier read of it: a heal's, a
 	// move's, a tag change's. It stores m only if the drive holds a
 	// record of m.VersionID and, unless layout is AnyLayout, only if that
-	// record's Layout is layout (a move's compare-and-set on the drive
-	// list); ErrConflict otherwise. The check and the write are atomic,
-	// so a DELETE of the version meanwhile stays done.
+	// record's Layout is at most layout (a move's compare-and-set on the
+	// drive list: one another mover changed since the move read it
+	// refuses the move, one a drive missed moves on); ErrConflict
+	// otherwise. The check and the write are atomic, so a DELETE of the
+	// version meanwhile stays done.
 	RewriteMeta(ctx context.Context, m *ObjectMeta, layout int64) (prev *ObjectMeta, err error)
 	// GetMeta returns the current version (which may be a delete marker)
 	// or ErrObjectNotFound.

@@ -334,6 +334,15 @@ func testRewriteMeta(t *testing.T, d storagenode.Drive) {
 	if cur, err := d.GetMeta(ctx(), "rewrite", "k"); err != nil || !slices.Equal(cur.Drives, moved.Drives) {
 		t.Errorf("after a refused RewriteMeta: %v, %v; want the drive list %v", cur, err, moved.Drives)
 	}
+	// A move made from a later read (other drives hold Layout 3) takes a
+	// drive that missed the moves between.
+	later := *v2
+	later.Drives, later.Layout = []string{"d7", "d2", "d9"}, 4
+	_, err = d.RewriteMeta(ctx(), &later, 3)
+	noErr(t, err, "RewriteMeta over an older Layout")
+	if cur, err := d.GetMeta(ctx(), "rewrite", "k"); err != nil || !slices.Equal(cur.Drives, later.Drives) || cur.Layout != 4 {
+		t.Errorf("after a move from a later read: %v, %v; want the drive list %v (Layout 4)", cur, err, later.Drives)
+	}
 	_, err = d.DeleteMeta(ctx(), "rewrite", "k", v1.VersionID)
 	noErr(t, err, "DeleteMeta v1")
 	if _, err := d.RewriteMeta(ctx(), &tagged, storagenode.AnyLayout); !errors.Is(err, storagenode.ErrConflict) {

@@ -226,8 +226,8 @@ func (d *Drive) RewriteMeta(ctx context.Context, m *storagenode.ObjectMeta, layo
 }
 
 // putCond is a PutMeta's condition: expect, the current version's id
-// (PutMetaIf); held, a record of m's version with the Layout layout
-// (RewriteMeta, storagenode.AnyLayout: any).
+// (PutMetaIf); held, a record of m's version with a Layout of at most
+// layout (RewriteMeta, storagenode.AnyLayout: any).
 type putCond struct {
 	expect *string
 	held   bool
@@ -272,7 +272,7 @@ func (d *Drive) putMeta(ctx context.Context, m *storagenode.ObjectMeta, cond put
 		if err != nil {
 			return nil, errf(err, "rewrite meta %s/%s", m.Bucket, m.Key)
 		}
-		if held == nil || (cond.layout != storagenode.AnyLayout && held.Layout != cond.layout) {
+		if held == nil || (cond.layout != storagenode.AnyLayout && held.Layout > cond.layout) {
 			return nil, fmt.Errorf("storagenode: rewrite meta %s/%s version %s: %w", m.Bucket, m.Key, m.VersionID, storagenode.ErrConflict)
 		}
 	}
