@@ -190,12 +190,16 @@ func RunNode(ctx context.Context, cfg NodeConfig, ready func(addr string)) error
 		return fmt.Errorf("node: %w (set ECSTORE_CLUSTER_SECRET to the same value on every process, at least %d bytes)", err, rpc.MinSecretLen)
 	}
 	drives, err := openNodeDrives(cfg.DriveDirs, ids, log, func(dir, id string) (*local.Drive, error) {
-		return cfg.openLocal(dir, directIO(local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
+		opts, err := directIO(local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
 			// Crash-only: a restart replays the index's log; the gateways
 			// treat the node as down meanwhile.
 			log.Error("drive index failed; stopping so that a restart recovers it", "drive", id, "err", err)
 			cancel(fmt.Errorf("drive %s: %w: %w", id, ErrDriveIndexFailed, err))
-		}}, true))
+		}}, true)
+		if err != nil {
+			return nil, err
+		}
+		return cfg.openLocal(dir, opts)
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

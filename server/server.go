@@ -254,9 +254,13 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Dirs: cfg.DriveDirs, IDs: ids, Quorum: startQuorum(len(ids), cfg.DataShards, cfg.ParityShards),
 		AdoptEmpty: cfg.AdoptEmptyDrives, Log: log,
 		Open: func(dir, id string) (*local.Drive, error) {
-			return local.Open(dir, directIO(local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
+			opts, err := directIO(local.Options{ID: id, Logger: log, DeleteGrace: cfg.DeleteGrace, OnIndexFatal: func(err error) {
 				log.Error("drive index failed; the drive is offline until the server restarts", "drive", id, "err", err)
-			}}, false))
+			}}, false)
+			if err != nil {
+				return nil, err
+			}
+			return local.Open(dir, opts)
 		},
 	})
 	if err != nil {
@@ -535,16 +539,18 @@ const DefaultDeleteGrace = 15 * time.Minute
 // HTTP, and a cached 1 MiB object came back 2.6 times as fast as one from
 // the disk, while a cluster's GET gained 4% from the cache and its PUT
 // paid a third of the nodes' CPU for it (BENCHMARKS.md, issue 18, seventh
-// round).
-func directIO(opts local.Options, node bool) local.Options {
-	switch os.Getenv("ECSTORE_DIRECT_IO") {
+// round). Another value is refused.
+func directIO(opts local.Options, node bool) (local.Options, error) {
+	switch v := os.Getenv("ECSTORE_DIRECT_IO"); v {
 	case "off":
 		opts.BufferedWrites = true
 	case "all":
 		opts.DirectSmallShards = true
 	case "large":
-	default:
+	case "":
 		opts.DirectSmallShards = node
+	default:
+		return opts, fmt.Errorf("ECSTORE_DIRECT_IO=%q: want all, large or off", v)
 	}
-	return opts
+	return opts, nil
 }
