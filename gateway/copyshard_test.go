@@ -199,11 +199,8 @@ func seventhDrive(t *testing.T, tc *testCluster, drives []Drive, key string) (*s
 // (a stray copy), but not one a move through another gateway put there
 // since the heal read the list (a higher Layout): that is the shard.
 func TestSettleRecordsKeepsMovedShard(t *testing.T) {
-	tc, drives, _ := growCluster(t, 7, 6, 0)
+	tc, data, stale, coder := movingCluster(t, 10)
 	ctx := context.Background()
-	data := randBytes(10, 300_000)
-	tc.put(t, "k", data)
-	stale, coder := seventhDrive(t, tc, drives, "k")
 	lookup, err := tc.lookupDrives(tc.topo(), "bkt", "k")
 	if err != nil {
 		t.Fatal(err)
@@ -227,9 +224,7 @@ func TestSettleRecordsKeepsMovedShard(t *testing.T) {
 		t.Fatalf("the moved shard after the heal: %v", err)
 	}
 	r.Close()
-	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("k after the heal: %d bytes, %v", len(got), err)
-	}
+	wantObject(t, tc, "k", data, "k after the heal")
 }
 
 // TestMoveOverAnotherMoveFails: two movers read the same drive list; the
@@ -238,11 +233,8 @@ func TestSettleRecordsKeepsMovedShard(t *testing.T) {
 // the list it read (the Layout): it fails, and the records keep the first
 // move's list, so the object reads back whole.
 func TestMoveOverAnotherMoveFails(t *testing.T) {
-	tc, drives, _ := growCluster(t, 7, 6, 0)
+	tc, data, stale, coder := movingCluster(t, 11)
 	ctx := context.Background()
-	data := randBytes(11, 300_000)
-	tc.put(t, "k", data)
-	stale, coder := seventhDrive(t, tc, drives, "k")
 	first := stale.Clone()
 	var res HealResult
 	if !tc.moveShard(ctx, first, coder, &res, 0, tc.drivesByID([]string{"d6"})[0]) {
@@ -258,9 +250,7 @@ func TestMoveOverAnotherMoveFails(t *testing.T) {
 			t.Fatalf("%s: record %v, %v; want the first move's list %v", d.ID(), m, err, first.Drives)
 		}
 	}
-	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("k after the two moves: %d bytes, %v", len(got), err)
-	}
+	wantObject(t, tc, "k", data, "k after the two moves")
 }
 
 // TestMoveOverALaggingDrive: a drive that missed an earlier move's record
@@ -268,11 +258,8 @@ func TestMoveOverAnotherMoveFails(t *testing.T) {
 // move made from a read of the others (for a noncurrent version no heal
 // rewrites it first): the move takes it along.
 func TestMoveOverALaggingDrive(t *testing.T) {
-	tc, drives, _ := growCluster(t, 7, 6, 0)
+	tc, data, stale, coder := movingCluster(t, 12)
 	ctx := context.Background()
-	data := randBytes(12, 300_000)
-	tc.put(t, "k", data)
-	stale, coder := seventhDrive(t, tc, drives, "k")
 	raised := stale.Clone()
 	raised.Layout = 1
 	for _, d := range tc.drivesByID(stale.Drives[1:]) { // not the first: it lags
@@ -292,7 +279,26 @@ func TestMoveOverALaggingDrive(t *testing.T) {
 	if err != nil || lagging.Layout != 2 || lagging.Drives[1] != "d6" {
 		t.Fatalf("the lagging drive's record after the move: %+v, %v", lagging, err)
 	}
-	if got, err := tc.get("k", 0, -1); err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("k after the move: %d bytes, %v", len(got), err)
+	wantObject(t, tc, "k", data, "k after the move")
+}
+
+// movingCluster is growCluster's 7-drive cluster with a 300,000-byte
+// object "k" (of seed) put on the first six and the seventh drive added:
+// it returns the object's bytes, and its record and coder as a mover
+// reads them.
+func movingCluster(t *testing.T, seed uint64) (*testCluster, []byte, *storagenode.ObjectMeta, *ec.Coder) {
+	t.Helper()
+	tc, drives, _ := growCluster(t, 7, 6, 0)
+	data := randBytes(seed, 300_000)
+	tc.put(t, "k", data)
+	stale, coder := seventhDrive(t, tc, drives, "k")
+	return tc, data, stale, coder
+}
+
+// wantObject fails t unless key reads back as data (when: after what).
+func wantObject(t *testing.T, tc *testCluster, key string, data []byte, when string) {
+	t.Helper()
+	if got, err := tc.get(key, 0, -1); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("%s: %d bytes, %v", when, len(got), err)
 	}
 }
