@@ -649,30 +649,22 @@ func (l *Layer) moveShard(ctx context.Context, meta *storagenode.ObjectMeta, cod
 	// the move. The new drive gets its record last, once all of them took
 	// theirs: a record there from a list another mover changed would name
 	// drives for shards they no longer hold (or hold another shard of),
-	// and a frame's checksum does not say which shard it is.
-	others := slices.Clone(newDrives)
-	others[i] = nil
-	errs := fanout(others, func(j int, d storagenode.Drive) error {
+	// and a frame's checksum does not say which shard it is. A move that
+	// fails keeps both copies: records that took the new list name the new
+	// one (another mover of the same shard to the same drive may have had
+	// its records taken), the others the old one; a later heal retries.
+	errs := fanout(newDrives, func(j int, d storagenode.Drive) error {
+		if j == i {
+			return nil // last, below
+		}
 		_, err := d.RewriteMeta(ctx, withInline(&moved, shards, j), meta.Layout)
 		return err
 	})
-	errs[i] = nil // (fanout's answer for the nil left there)
-	if countNil(errs) == len(errs) {
-		if newDrives[i] == nil {
-			errs[i] = storagenode.ErrDriveOffline
-		} else {
-			_, errs[i] = newDrives[i].PutMeta(ctx, withInline(&moved, shards, i)) // below quorum alone
-		}
-	} else {
-		// Not written. The copy stays: another mover of the same shard to
-		// the same drive may have had its records taken where this one's
-		// were refused, and no record here names a drive for what the
-		// copy holds.
-		errs[i] = storagenode.ErrConflict
+	if countNil(errs) < len(errs) {
+		res.Away++
+		return false
 	}
-	if countNil(errs) < len(newDrives) {
-		// Not everywhere yet: keep the old copy (records that took the
-		// new list name it); a later heal retries.
+	if _, err := h.PutMeta(ctx, withInline(&moved, shards, i)); err != nil { // below quorum alone
 		res.Away++
 		return false
 	}
