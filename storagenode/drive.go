@@ -232,7 +232,10 @@ type ShardWriter interface {
 	// name. It fails with ErrBucketNotFound if the bucket was deleted
 	// meanwhile. After Commit, successful or not, the writer is done.
 	Commit(ctx context.Context) error
-	// Abort discards the temporary file. Safe after Commit (no-op).
+	// Abort discards the temporary file. Safe after Commit (no-op), and
+	// from another goroutine while a Write is under way (a caller giving
+	// up on a stalled drive): that Write fails or finishes, and the writer
+	// ends aborted once it has returned; its buffers are not reused before.
 	Abort() error
 }
 

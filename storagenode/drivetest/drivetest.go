@@ -29,6 +29,7 @@ func Run(t *testing.T, newDrive func(t *testing.T) storagenode.Drive) {
 		{"ShardCommitVisibility", testShardCommitVisibility},
 		{"ShardReadAt", testShardReadAt},
 		{"ShardAbort", testShardAbort},
+		{"ShardAbortDuringWrite", testShardAbortDuringWrite},
 		{"ShardOverwriteAndEmpty", testShardOverwriteAndEmpty},
 		{"ShardCommitAfterBucketDeleted", testShardCommitAfterBucketDeleted},
 		{"DeleteVersion", testDeleteVersion},

@@ -1,6 +1,7 @@
 package drivetest
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -122,6 +123,44 @@ func testShardAbort(t *testing.T, d storagenode.Drive) {
 	}
 	noErr(t, w.Abort(), "Abort")
 	sameBytes(t, readShard(t, d, ref), []byte("old"), "shard after aborted rewrite")
+}
+
+// testShardAbortDuringWrite: Abort may come while a Write is under way (a
+// gateway gives up so on a drive that stalls). The writer ends aborted
+// once that Write returns: nothing is committed, Commit fails, and a shard
+// written meanwhile through the same drive, which may be handed the aborted
+// writer's buffer, reads back whole (under -race, a buffer given back
+// while the Write still used it is a reported race).
+func testShardAbortDuringWrite(t *testing.T, d storagenode.Drive) {
+	makeBucket(t, d, "bkt")
+	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: "v0", Name: "part.1"}
+	chunk := pattern(1<<20, 5)
+	for round := range 10 {
+		w, err := d.CreateShard(ctx(), ref)
+		noErr(t, err, "CreateShard")
+		started := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			close(started)
+			for range 8 {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		})
+		<-started
+		noErr(t, w.Abort(), "Abort during Write")
+		other := storagenode.ShardRef{Bucket: "bkt", VersionDir: fmt.Sprintf("v%d", round+1), Name: "part.1"}
+		data := pattern(3<<20+5, byte(round))
+		WriteShard(t, d, other, data, 1<<20)
+		wg.Wait()
+		sameBytes(t, readShard(t, d, other), data, "shard written beside an aborted one")
+		if err := w.Commit(ctx()); err == nil {
+			t.Fatal("Commit after an Abort during Write succeeded")
+		}
+		_, err = d.OpenShard(ctx(), ref)
+		wantErr(t, err, storagenode.ErrShardNotFound, "OpenShard of the shard aborted during a Write")
+	}
 }
 
 func testShardOverwriteAndEmpty(t *testing.T, d storagenode.Drive) {

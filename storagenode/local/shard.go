@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/cockroachdb/pebble"
@@ -54,7 +55,11 @@ func (d *Drive) CreateShard(ctx context.Context, ref storagenode.ShardRef) (stor
 	return &shardWriter{d: d, ref: ref, f: f, name: name, bw: bw}, nil
 }
 
-// localShardWriter writes one shard file. Not safe for concurrent use.
+// localShardWriter writes one shard file. Write and Commit are not safe
+// for concurrent use; Abort may come while one of them is under way (the
+// gateway's timeoutWriter gives up on a slow Write so): the writer is then
+// aborted as that call returns, not before, since the call still uses the
+// write buffer that an abort gives back to the drive's pool.
 type shardWriter struct {
 	d    *Drive
 	ref  storagenode.ShardRef
@@ -65,9 +70,31 @@ type shardWriter struct {
 	dw   *directWriter // f was opened with O_DIRECT (Drive.direct)
 	err  error         // first write error; sticky
 	done bool          // committed or aborted
+
+	mu       sync.Mutex  // held by Write, Commit and the abort; guards the fields above
+	aborting atomic.Bool // Abort was called
 }
 
+// Write writes p to the temporary file.
 func (w *shardWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	n, err := w.write(p)
+	w.mu.Unlock()
+	w.abortIfAsked()
+	return n, err
+}
+
+// abortIfAsked aborts the writer for an Abort that came while a Write or
+// Commit held w.mu. Abort sets aborting before it tries the lock, and the
+// call checks it after its unlock: one of the two sees the other.
+func (w *shardWriter) abortIfAsked() {
+	if w.aborting.Load() && w.mu.TryLock() {
+		_ = w.abort()
+		w.mu.Unlock()
+	}
+}
+
+func (w *shardWriter) write(p []byte) (int, error) {
 	if w.done {
 		return 0, fmt.Errorf("storagenode: write shard %s: %w", w.ref, fs.ErrClosed)
 	}
@@ -92,12 +119,20 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 // fsyncs the directories it changed. On failure the temporary file is
 // removed and the writer is done.
 func (w *shardWriter) Commit(ctx context.Context) error {
+	w.mu.Lock()
+	err := w.commitOrAbort(ctx)
+	w.mu.Unlock()
+	w.abortIfAsked() // a no-op after a commit
+	return err
+}
+
+func (w *shardWriter) commitOrAbort(ctx context.Context) error {
 	if w.done {
 		return fmt.Errorf("storagenode: commit shard %s: %w", w.ref, fs.ErrClosed)
 	}
 	err := w.commit(ctx)
 	if err != nil {
-		_ = w.Abort()
+		_ = w.abort()
 	}
 	return err
 }
@@ -228,7 +263,19 @@ func (w *shardWriter) release() {
 }
 
 // Abort removes the temporary file. It is a no-op after Commit or Abort.
+// During a Write it only asks that Write to abort as it returns; a Commit
+// under way ends as it would have (committed, or failed and aborted).
 func (w *shardWriter) Abort() error {
+	w.aborting.Store(true)
+	if !w.mu.TryLock() {
+		return nil // the call under way aborts (abortIfAsked)
+	}
+	defer w.mu.Unlock()
+	return w.abort()
+}
+
+// abort removes the temporary file and gives the buffer back. w.mu is held.
+func (w *shardWriter) abort() error {
 	if w.done {
 		return nil
 	}

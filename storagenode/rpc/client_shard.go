@@ -110,10 +110,10 @@ type shardWriter struct {
 	ctx     context.Context // CreateShard's
 	pw      *bodyPipe
 	mac     streamHash
-	trailer []string // trailer[0]: the stream MAC, set by Commit
-	release func()   // stops the request context
-	state   int      // writerOpen, writerCommitted, writerAborted
-	err     error    // sticky Write error
+	trailer []string     // trailer[0]: the stream MAC, set by Commit
+	release func()       // stops the request context
+	state   atomic.Int32 // writerOpen, writerCommitted, writerAborted: Abort may come during a Write
+	err     error        // sticky Write error
 
 	done   chan struct{} // closed when roundTrip returns
 	status int           // of the answer (valid after done)
@@ -180,7 +180,7 @@ func (w *shardWriter) abort() {
 }
 
 func (w *shardWriter) Write(p []byte) (int, error) {
-	if w.state != writerOpen {
+	if w.state.Load() != writerOpen {
 		return 0, fmt.Errorf("storagenode: write shard %s: %w", w.ref, fs.ErrClosed)
 	}
 	if w.err != nil {
@@ -207,10 +207,9 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 // already.
 func (w *shardWriter) Commit(ctx context.Context) error {
 	op := "commit shard " + w.ref.String()
-	if w.state != writerOpen {
+	if !w.state.CompareAndSwap(writerOpen, writerCommitted) {
 		return fmt.Errorf("storagenode: %s: %w", op, fs.ErrClosed)
 	}
-	w.state = writerCommitted
 	if err := w.d.check(ctx, op); err != nil {
 		w.abort()
 		return err
@@ -237,10 +236,10 @@ func (w *shardWriter) Commit(ctx context.Context) error {
 }
 
 // Abort cuts the stream; the node discards the temporary file. No-op after
-// Commit or Abort.
+// Commit or Abort. During a Write it cuts the stream under it: the Write
+// returns with an error.
 func (w *shardWriter) Abort() error {
-	if w.state == writerOpen {
-		w.state = writerAborted
+	if w.state.CompareAndSwap(writerOpen, writerAborted) {
 		w.abort()
 	}
 	return nil
