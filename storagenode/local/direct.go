@@ -56,7 +56,9 @@ func (w *directWriter) Write(p []byte) (int, error) {
 		total += c
 		if w.n == len(w.buf) {
 			if err := w.flushFull(); err != nil {
-				return total - len(w.buf), err
+				// The failed buffer held the last min(total, len(buf))
+				// bytes of p (and bytes of earlier calls before them).
+				return total - min(total, len(w.buf)), err
 			}
 		}
 	}

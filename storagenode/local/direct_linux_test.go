@@ -296,6 +296,36 @@ func TestDirectShardReads(t *testing.T) {
 		if err := r.Close(); err != nil {
 			t.Fatal(err)
 		}
+		// A read after Close fails, also where the O_DIRECT buffer held
+		// the bytes (it panicked on the buffer given back).
+		for _, off := range []int64{directFrom + 5, int64(size) - 10} {
+			if n, err := r.ReadAt(make([]byte, 8), off); err == nil {
+				t.Fatalf("size %d: ReadAt at %d after Close = %d, nil; want an error", size, off, n)
+			}
+		}
+	}
+}
+
+// TestDirectWriteCountOnError: a Write whose buffer flush fails reports
+// how many of its own bytes were taken, never a negative count, also when
+// the failed buffer held bytes of earlier Writes.
+func TestDirectWriteCountOnError(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "shard-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close() // every flush fails
+	for _, c := range []struct{ before, p int }{{0, 8192}, {100, 8092}, {100, 10_000}, {100, 20_000}, {0, 3 * 8192}} {
+		w := &directWriter{f: f, buf: alignedBuffer(8192), from: directFrom}
+		if c.before > 0 {
+			if n, err := w.Write(make([]byte, c.before)); n != c.before || err != nil {
+				t.Fatalf("buffered Write(%d) = %d, %v", c.before, n, err)
+			}
+		}
+		// The first flush fails, and every byte of p written so far is in it.
+		if n, err := w.Write(make([]byte, c.p)); err == nil || n != 0 {
+			t.Errorf("Write(%d) after %d buffered = %d, %v; want 0 and an error", c.p, c.before, n, err)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 	"syscall"
@@ -41,6 +42,7 @@ type directReader struct {
 	bufOff int64    // file offset of buf[0]
 	bufLen int      // valid bytes in buf
 	end    int64    // the reads' range hint (0: none): fills stop there
+	closed bool     // close was called: reads fail
 }
 
 // errDirectUnavailable: the file could not be read with O_DIRECT; the
@@ -52,6 +54,9 @@ var errDirectUnavailable = errors.New("O_DIRECT read unavailable")
 func (r *directReader) readAt(p []byte, off int64) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return 0, fmt.Errorf("storagenode: read shard: %w", fs.ErrClosed)
+	}
 	if r.failed {
 		return 0, errDirectUnavailable
 	}
@@ -129,6 +134,7 @@ func (r *directReader) hint(end int64) {
 func (r *directReader) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed, r.bufLen = true, 0
 	if r.buf != nil {
 		directReadBufs.put(r.buf)
 		r.buf = nil
