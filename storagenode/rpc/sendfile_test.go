@@ -19,6 +19,7 @@ type fileDrive struct {
 	storagenode.Drive
 	files atomic.Int64
 	short int64
+	hint  atomic.Int64 // the length of the last range hinted to a reader
 }
 
 func (d *fileDrive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (storagenode.ShardReader, error) {
@@ -32,6 +33,12 @@ func (d *fileDrive) OpenShard(ctx context.Context, ref storagenode.ShardRef) (st
 type fileReader struct {
 	storagenode.ShardReader
 	d *fileDrive
+}
+
+// HintRange records the hint and passes it on.
+func (r *fileReader) HintRange(off, end int64) {
+	r.d.hint.Store(end - off)
+	storagenode.HintRange(r.ShardReader, off, end)
 }
 
 func (r *fileReader) ReaderFrom(off int64) (io.Reader, bool) {
@@ -79,7 +86,11 @@ func fileShard(t *testing.T, size int, short int64) (*fileDrive, storagenode.Sha
 // TestRemoteReadFromFile: over plain TCP a node answers shard reads that
 // leave at least 1 MiB past their first 4 KiB from the file itself
 // (sendfile), and the bytes are the file's at every offset, across the 4
-// MiB chunks it sends in; smaller reads never ask for the file.
+// MiB chunks it sends in; smaller reads never ask for the file. The range
+// hinted to the drive for such a read is its first 4 KiB only, the part
+// read through the process: a drive that reads ahead with O_DIRECT (a
+// node's default) read up to 1 MiB of it for nothing, sendfile reading the
+// same bytes through the page cache.
 func TestRemoteReadFromFile(t *testing.T) {
 	const size = 9<<20 + 333
 	d, sr, data := fileShard(t, size, 0)
@@ -97,10 +108,14 @@ func TestRemoteReadFromFile(t *testing.T) {
 		storagenode.HintRange(sr, int64(c.off), int64(c.off+c.n))
 		readAt(t, sr, data, c.off, c.n)
 		got := d.files.Load() - before
-		if big := c.n-4096 >= 1<<20; big && got == 0 {
+		big := c.n-4096 >= 1<<20
+		if big && got == 0 {
 			t.Errorf("read of %d bytes at %d: the node did not answer it from the file", c.n, c.off)
 		} else if !big && got != 0 {
 			t.Errorf("read of %d bytes at %d: the node asked for the file %d times, want 0", c.n, c.off, got)
+		}
+		if h := d.hint.Load(); big && h != 4096 || !big && h != int64(c.n) {
+			t.Errorf("read of %d bytes at %d: the node hinted a range of %d bytes to the drive", c.n, c.off, h)
 		}
 	}
 }

@@ -509,7 +509,6 @@ func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d stora
 		return
 	}
 	n := max(0, min(length, size-off))
-	storagenode.HintRange(sr, off, off+n) // a local drive reads no further ahead
 	bp := s.buf()
 	defer s.put(bp)
 	buf := *bp
@@ -518,6 +517,15 @@ func (s *handler) serveShardRead(w http.ResponseWriter, r *http.Request, d stora
 	if fromFile {
 		first = fileHead
 	}
+	// A local drive reads no further ahead than the hint: the whole range,
+	// or only the head that goes through buf when sendfile sends the rest
+	// (its O_DIRECT reads would read ahead the bytes sendfile then reads
+	// again through the page cache).
+	hint := n
+	if fromFile {
+		hint = fileHead
+	}
+	storagenode.HintRange(sr, off, off+hint)
 	k, err := sr.ReadAt(buf[:first], off)
 	if k < first {
 		if err == nil || errors.Is(err, io.EOF) {
