@@ -192,6 +192,12 @@ type Drive struct {
 	// read with O_DIRECT: the constant directFrom, or 0 with
 	// Options.DirectSmallShards.
 	directFrom int64
+
+	// unsynced holds the folders a shard commit created whose entries in
+	// their parent folders are not durable yet (mkdirDurable); dirMu
+	// guards it and orders the creations.
+	dirMu    sync.Mutex
+	unsynced map[string]bool
 }
 
 var _ storagenode.Drive = (*Drive)(nil)

@@ -170,16 +170,16 @@ func (w *shardWriter) commit(ctx context.Context) error {
 		return err
 	}
 	bucketDir := filepath.Join(d.data, w.ref.Bucket)
-	newBucket, err := mkdir(d.fs, bucketDir)
+	bucketUnsynced, err := d.mkdirDurable(bucketDir)
 	if err != nil {
 		return errf(err, "commit shard %s", w.ref)
 	}
 	// A flat file enters the bucket's folder; any other, its version's.
-	dir, target, newVersion := bucketDir, filepath.Join(bucketDir, flatName(w.ref.VersionDir)), false
+	dir, target, versionUnsynced := bucketDir, filepath.Join(bucketDir, flatName(w.ref.VersionDir)), false
 	if !isFlat(w.ref.Name) {
 		dir = filepath.Join(bucketDir, w.ref.VersionDir)
 		target = filepath.Join(dir, w.ref.Name)
-		if newVersion, err = mkdir(d.fs, dir); err != nil {
+		if versionUnsynced, err = d.mkdirDurable(dir); err != nil {
 			return errf(err, "commit shard %s", w.ref)
 		}
 	}
@@ -198,10 +198,10 @@ func (w *shardWriter) commit(ctx context.Context) error {
 	// share the file system's journal commits (one wait instead of up to
 	// three in a row).
 	dirs := []string{dir}
-	if newVersion {
+	if versionUnsynced {
 		dirs = append(dirs, bucketDir)
 	}
-	if newBucket {
+	if bucketUnsynced {
 		dirs = append(dirs, d.data)
 	}
 	errs := make([]error, len(dirs))
@@ -216,7 +216,42 @@ func (w *shardWriter) commit(ctx context.Context) error {
 			return errf(err, "commit shard %s: sync %s", w.ref, dirs[i])
 		}
 	}
+	if versionUnsynced {
+		d.parentSynced(dir)
+	}
+	if bucketUnsynced {
+		d.parentSynced(bucketDir)
+	}
 	return nil
+}
+
+// mkdirDurable creates dir if missing (its parent exists) and reports
+// whether the caller must sync the parent folder for dir's entry to be
+// durable: dir was created here, or by another commit that has not synced
+// the parent yet. Without the second case, a commit that found the folder
+// a concurrent one had just made (two parts of an upload on one drive)
+// acknowledged its file before the folder's own entry was durable.
+func (d *Drive) mkdirDurable(dir string) (bool, error) {
+	d.dirMu.Lock()
+	defer d.dirMu.Unlock()
+	created, err := mkdir(d.fs, dir)
+	if err != nil {
+		return false, err
+	}
+	if created {
+		if d.unsynced == nil {
+			d.unsynced = map[string]bool{}
+		}
+		d.unsynced[dir] = true
+	}
+	return d.unsynced[dir], nil
+}
+
+// parentSynced notes that dir's entry in its parent folder is durable.
+func (d *Drive) parentSynced(dir string) {
+	d.dirMu.Lock()
+	delete(d.unsynced, dir)
+	d.dirMu.Unlock()
 }
 
 // copyWriter writes a copy of what it is given: pebble's in-memory file
