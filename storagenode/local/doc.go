@@ -32,7 +32,9 @@
 //   - A shard is written to a unique temporary file in tmp/; Commit flushes
 //     and fsyncs it, renames it into data/ (atomic: readers see the old file
 //     or the new one, never a part), then fsyncs the directory it entered and,
-//     when they were created, the parent directories (at once). A flat file
+//     when they were created, the parent directories (at once), also when
+//     another commit created them and has not synced their parents yet
+//     (mkdirDurable). A flat file
 //     (storagenode.SinglePartName) enters the bucket's folder: one inode and
 //     one directory sync per PUT and drive, where a version folder costs two
 //     of each.
