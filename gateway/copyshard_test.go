@@ -100,10 +100,8 @@ func TestFailedMoveKeepsAnotherMoversShard(t *testing.T) {
 	stale, coder := seventhDrive(t, tc, drives, "k")
 	// The other mover moves shard 0 to d6.
 	h := tc.drivesByID([]string{"d6"})[0]
-	meta := *stale
-	meta.Drives = slices.Clone(stale.Drives)
 	var res HealResult
-	if !tc.moveShard(ctx, &meta, coder, &res, 0, h) {
+	if !tc.moveShard(ctx, stale.Clone(), coder, &res, 0, h) {
 		t.Fatal("the first move failed")
 	}
 	ref := storagenode.ShardRef{Bucket: "bkt", VersionDir: stale.DataDir, Name: stale.Parts[0].Name}
@@ -113,9 +111,7 @@ func TestFailedMoveKeepsAnotherMoversShard(t *testing.T) {
 	for _, id := range stale.Drives[:3] {
 		faulty[slices.IndexFunc(drives, func(d Drive) bool { return d.ID() == id })].SetOffline(true)
 	}
-	again := *stale
-	again.Drives = slices.Clone(stale.Drives)
-	if tc.moveShard(ctx, &again, coder, &res, 0, h) {
+	if tc.moveShard(ctx, stale.Clone(), coder, &res, 0, h) {
 		t.Fatal("the second move succeeded without a source")
 	}
 	// (A deleted shard stays readable from the drive's trash for a while:
@@ -209,10 +205,8 @@ func TestSettleRecordsKeepsMovedShard(t *testing.T) {
 		t.Skip("d6 is not among k's placement drives")
 	}
 	h := tc.drivesByID([]string{"d6"})[0]
-	meta := *stale
-	meta.Drives = slices.Clone(stale.Drives)
 	var res HealResult
-	if !tc.moveShard(ctx, &meta, coder, &res, 0, h) {
+	if !tc.moveShard(ctx, stale.Clone(), coder, &res, 0, h) {
 		t.Fatal("the move failed")
 	}
 	tc.settleRecords(ctx, stale)
